@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* lb_abi.h - every struct, constant and map name shared by the XDP data plane and the TypeScript
+ * control plane (packages/core/src/dataplane/abi.ts mirrors this file byte for byte).
+ *
+ * Rules of this ABI:
+ *  - Addresses are always 16 bytes: IPv6 as is, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d). One layout
+ *    serves both families, so IPv6 support never changes a key or a value.
+ *  - Addresses and ports are in network byte order; every other integer is host order (little endian).
+ *  - Structs have explicit padding and no holes; sizes are asserted below. Padding must be zero:
+ *    keys are hashed as raw bytes.
+ *  - A change to a pinned map's layout bumps LB_LAYOUT_VERSION (the control plane refuses to reuse
+ *    pins of another layout).
+ */
+#ifndef __LB_ABI_H
+#define __LB_ABI_H
+
+#include <linux/types.h>
+
+#define LB_LAYOUT_VERSION 1
+
+/* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
+ * back from the loaded maps, so userspace never hard-codes them. */
+#ifndef LB_MAX_SERVICES
+#define LB_MAX_SERVICES 512
+#endif
+#ifndef LB_MAX_BACKENDS
+#define LB_MAX_BACKENDS 4096
+#endif
+#ifndef LB_MAX_ADDRS
+#define LB_MAX_ADDRS 1024 /* VIPs + SNAT addresses */
+#endif
+#ifndef LB_CT_DEFAULT_SIZE
+#define LB_CT_DEFAULT_SIZE 1048576 /* conntrack entries; userspace resizes before load */
+#endif
+#ifndef LB_MAX_IFACES
+#define LB_MAX_IFACES 64
+#endif
+
+/* ---- map names (<= 15 chars: the kernel's object name limit) ---- */
+#define LB_MAP_ADDRS "lb_addrs"       /* struct lb_addr -> struct lb_addr_info */
+#define LB_MAP_SERVICES "lb_services" /* struct lb_svc_key -> struct lb_svc */
+#define LB_MAP_BACKENDS "lb_backends" /* __u32 backend id -> struct lb_backend */
+#define LB_MAP_TABLES "lb_tables"     /* __u32 service id -> inner u32 array (slot table) */
+#define LB_MAP_CT "lb_ct"             /* struct lb_flow -> struct lb_ct */
+#define LB_MAP_SNAT "lb_snat"         /* struct lb_flow (reply tuple) -> struct lb_flow (client tuple) */
+#define LB_MAP_NH "lb_nh"             /* __u32 backend id -> struct lb_nh (next-hop cache) */
+#define LB_MAP_TX_PORTS "lb_tx_ports" /* ifindex -> ifindex (devmap for multi-NIC redirect) */
+#define LB_MAP_SVC_STATS "lb_svc_stats" /* per-CPU, __u32 service id -> struct lb_counters */
+#define LB_MAP_BE_STATS "lb_be_stats"   /* per-CPU, __u32 backend id -> struct lb_counters */
+#define LB_MAP_REASONS "lb_reasons"     /* per-CPU, __u32 enum lb_reason -> __u64 packets */
+#define LB_MAP_SNAT_POOL "lb_snat_pool" /* __u32 index -> struct lb_addr (SNAT source addresses) */
+
+/* An address: IPv6, or IPv4-mapped IPv6 (w[0] = w[1] = 0, w[2] = htonl(0xffff), w[3] = IPv4). */
+struct lb_addr {
+	__u32 w[4];
+};
+
+/* lb_addrs value: which roles an address plays. The first lookup of every packet: a miss means
+ * "not for us" and the packet is passed untouched after exactly one map lookup. */
+#define LB_ADDR_VIP (1U << 0)  /* destination of at least one service */
+#define LB_ADDR_SNAT (1U << 1) /* a source address of NAT mode: replies come back to it */
+struct lb_addr_info {
+	__u32 flags;
+};
+
+/* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. */
+struct lb_svc_key {
+	struct lb_addr vip;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* Forwarding modes. */
+#define LB_FWD_DSR 1 /* L2 direct server return: only MACs change */
+#define LB_FWD_NAT 2 /* full NAT on one arm: dst -> backend, src -> SNAT address:port */
+
+/* Service flags. */
+#define LB_SVC_F_HASH_SRC (1U << 0) /* hash strategy: hash the source address only (client affinity) */
+
+struct lb_svc {
+	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
+	__u32 flags; /* LB_SVC_F_* */
+	__u8 fwd;    /* LB_FWD_* */
+	__u8 pad[3];
+	__u32 snat_first; /* nat: first index in lb_snat_pool this service may use */
+	__u32 snat_count; /* nat: how many consecutive pool entries (0 = all of the pool is unused) */
+};
+
+/* Backend states. A backend id whose state is LB_BE_EMPTY (or whose gen differs from the one a
+ * conntrack entry recorded) is gone: its flows are re-balanced. */
+#define LB_BE_EMPTY 0
+#define LB_BE_ACTIVE 1
+#define LB_BE_DRAINING 2 /* no new flows (absent from slot tables), existing flows continue */
+
+struct lb_backend {
+	struct lb_addr addr;
+	__be16 port; /* nat: destination port on the backend; dsr: must equal the service port */
+	__u8 state;  /* LB_BE_* */
+	__u8 pad;
+	__u32 gen; /* bumped by userspace each time an id is given to a new backend */
+};
+
+/* Slot tables (lb_tables inner maps): u32 array, slot[0] = n, slot[1..n] = backend ids.
+ * Built by the strategy's userspace table builder and swapped in whole with one update of the
+ * outer map, so the data plane never sees a half-written table. n = 0 means "no backend". */
+#define LB_TABLE_MAX_SLOTS (1U << 24)
+
+/* Conntrack key, also the hash strategy's input. Zero padding is part of the key. */
+struct lb_flow {
+	struct lb_addr src;
+	struct lb_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Conntrack states. */
+#define LB_CT_OPEN 1
+#define LB_CT_CLOSING 2 /* FIN or RST seen: the entry lives only tcp_closing_timeout_ns more */
+
+struct lb_ct {
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u64 seen_ns; /* coarse clock; refreshed at most once per ct_refresh_ns */
+	__u32 svc_id;
+	__u8 state; /* LB_CT_* */
+	__u8 pad;
+	__be16 snat_port;         /* nat */
+	struct lb_addr snat_addr; /* nat */
+	__u8 peer_mac[6];         /* nat: source MAC of the client side, destination of replies */
+	__u8 peer_pad[2];
+	__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
+	__u32 pad2;
+};
+
+/* Next-hop cache for a backend, filled by the data plane from bpf_fib_lookup(). */
+struct lb_nh {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;
+	__u64 checked_ns; /* coarse clock of the last successful lookup; 0 = never */
+};
+
+/* Per-CPU counters (services and backends). */
+struct lb_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 drops;
+};
+
+/* What happened to a packet: the index of lb_reasons. Order is ABI: append only. */
+enum lb_reason {
+	LB_R_PASS_NOT_OURS = 0,   /* not for a service, not a reply: passed untouched */
+	LB_R_PASS_MALFORMED,      /* truncated or bad header: passed untouched, the kernel decides */
+	LB_R_PASS_UNSUPPORTED,    /* for a VIP but a protocol or port we do not serve: untouched */
+	LB_R_TX,                  /* forwarded back out of the ingress interface */
+	LB_R_REDIRECT,            /* forwarded out of another interface */
+	LB_R_DROP_NO_BACKEND,     /* service has no active backend */
+	LB_R_DROP_NO_NEIGH,       /* next hop unresolved (userspace primes the neighbour table) */
+	LB_R_DROP_NO_ROUTE,       /* FIB lookup failed (no route, forwarding disabled, ...) */
+	LB_R_DROP_FRAGMENT,       /* IPv4 fragment to a VIP: see bpf/README.md, fragment policy */
+	LB_R_DROP_SNAT_EXHAUSTED, /* nat: no free source port for a new flow */
+	LB_R_DROP_SNAT_UNKNOWN,   /* nat: reply to a SNAT address:port with no mapping */
+	LB_R_DROP_SNAT_STALE,     /* nat: reverse entry not matched by its forward entry */
+	LB_R_CT_NEW,              /* counted in addition: a new flow was tracked */
+	LB_R_CT_EXPIRED,          /* counted in addition: an expired entry was replaced */
+	LB_R_CT_RESELECT,         /* counted in addition: entry's backend gone, flow re-balanced */
+	LB_R_DROP_ERROR,          /* internal error (map update failed, adjust failed) */
+	LB_R_MAX
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct lb_addr) == 16, "lb_addr");
+_Static_assert(sizeof(struct lb_addr_info) == 4, "lb_addr_info");
+_Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key");
+_Static_assert(sizeof(struct lb_svc) == 20, "lb_svc");
+_Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");
+_Static_assert(sizeof(struct lb_flow) == 40, "lb_flow");
+_Static_assert(sizeof(struct lb_ct) == 56, "lb_ct");
+_Static_assert(sizeof(struct lb_nh) == 24, "lb_nh");
+_Static_assert(sizeof(struct lb_counters) == 32, "lb_counters");
+#endif
+
+#endif /* __LB_ABI_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* lb_hash.h - the flow hash, shared bit for bit with the TypeScript reference model
+ * (packages/strategies/hash/src/flow-hash.ts). MurmurHash3 x86_32 over 32-bit words.
+ *
+ * Words are the raw bytes of the input read as little-endian u32 (x86-64 and arm64 hosts; the
+ * model does the same with DataView.getUint32(i, true)). Linux hands out even source ports first,
+ * so nothing may depend on low bits of a port: every bit of the tuple goes through the mix.
+ */
+#ifndef __LB_HASH_H
+#define __LB_HASH_H
+
+#include <linux/types.h>
+
+static __always_inline __u32 lb_rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* One murmur3 block: mix word @k into state @h. */
+static __always_inline __u32 lb_murmur_step(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51U;
+	k = lb_rotl32(k, 15);
+	k *= 0x1b873593U;
+	h ^= k;
+	h = lb_rotl32(h, 13);
+	return h * 5 + 0xe6546b64U;
+}
+
+/* murmur3's finaliser: full avalanche of a 32-bit value. */
+static __always_inline __u32 lb_fmix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h;
+}
+
+/**
+ * lb_hash_words - murmur3_x86_32 of @n little-endian words (n * 4 bytes).
+ * @w: the words
+ * @n: how many (a compile-time constant at every call site, so the loop unrolls)
+ * @seed: per-deployment seed (rodata hash_seed); equal on every LB node of a cluster
+ */
+static __always_inline __u32 lb_hash_words(const __u32 *w, const int n, __u32 seed)
+{
+	__u32 h = seed;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n; i++)
+		h = lb_murmur_step(h, w[i]);
+	h ^= (__u32)(n * 4);
+	return lb_fmix32(h);
+}
+
+/* Flow hash inputs: the whole struct lb_flow (10 words: 5-tuple, zero padding), or, for services
+ * with LB_SVC_F_HASH_SRC, the source address only (4 words). */
+#define LB_FLOW_WORDS 10
+#define LB_SRC_WORDS 4
+
+#endif /* __LB_HASH_H */

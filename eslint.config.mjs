@@ -1,0 +1,36 @@
+// One lint config for the workspace. The module-boundary rule is what keeps the architecture:
+// cli -> core -> native, strategies -> core, and only cli and tests touch the lab harness.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/build/**', '**/obj/**', '**/node_modules/**', '**/*.config.ts'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab'] },
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
+            { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:native', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:netlab', onlyDependOnLibsWithTags: [] },
+          ],
+          bannedExternalImports: [],
+        },
+      ],
+    },
+  },
+  {
+    // Tests may use the lab harness and any package they exercise.
+    files: ['**/tests/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+);
