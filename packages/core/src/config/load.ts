@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
+import { formatEndpoint } from './address.js';
+import { defaultServiceName, type ResolveContext, resolveConfig } from './resolve.js';
+import { ConfigError } from './errors.js';
+import type { ConfigInput } from './schema.js';
+import type { LbConfig } from './types.js';
+
+/** Reads and resolves a YAML (or JSON) config file; throws ConfigError naming the file. */
+export function loadConfigFile(file: string, ctx: ResolveContext = {}): LbConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(e as Error).message}` }], file);
+  }
+  return parseConfigText(text, { ...ctx, source: file });
+}
+
+export function parseConfigText(text: string, ctx: ResolveContext = {}): LbConfig {
+  let data: unknown;
+  try {
+    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0]! : (e as Error).message;
+    throw new ConfigError([{ path: '', message: `not valid YAML: ${msg}` }], ctx.source ?? 'config');
+  }
+  return resolveConfig(data ?? {}, ctx);
+}
+
+/**
+ * The config as input the tool accepts again (`lb config dump`): resolving the output of this
+ * function gives back an equal LbConfig.
+ */
+export function toInput(cfg: LbConfig): ConfigInput {
+  return {
+    instance: cfg.instance,
+    strategy: cfg.strategy,
+    hashSeed: cfg.hashSeed,
+    interfaces: cfg.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
+    limits: { ...cfg.limits },
+    ...(cfg.snat ? { snat: { addresses: cfg.snat.addresses.map((a) => a.text), ports: `${cfg.snat.portMin}-${cfg.snat.portMax}` } } : {}),
+    services: cfg.services.map((s) => ({
+      // A default name is derived again on load; only a chosen one is written out.
+      ...(s.name === defaultServiceName(s) ? {} : { name: s.name }),
+      vip: formatEndpoint(s.vip, s.port),
+      protocol: s.protocol,
+      forward: s.forward,
+      options: { ...s.options },
+      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
+    })),
+  };
+}
+
+export function dumpConfigYaml(cfg: LbConfig): string {
+  return stringifyYaml(toInput(cfg));
+}

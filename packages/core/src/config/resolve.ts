@@ -1,0 +1,198 @@
+import type { z } from 'zod';
+import { formatEndpoint, parseEndpoint, parseIp } from './address.js';
+import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
+import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
+import { ConfigInputSchema, type ConfigShape } from './schema.js';
+import type { BackendConfig, InterfaceConfig, LbConfig, ServiceConfig, SnatConfig } from './types.js';
+
+/** What resolution may ask of the outside world; each is optional so config stays testable. */
+export interface ResolveContext {
+  /** The options schema of a strategy id, or undefined when no such strategy exists. */
+  strategyOptions?: (id: string) => z.ZodType | undefined;
+  /** Known strategy ids, for the "unknown strategy" message. */
+  strategyIds?: () => readonly string[];
+  /** Whether a network interface exists (in the namespace the LB runs in). */
+  interfaceExists?: (name: string) => boolean;
+  /** Where the text came from, for messages ("lb.yaml", "flags"). */
+  source?: string;
+}
+
+/**
+ * Layers 2 and 3: resolve text into addresses, ports and modes, and check what spans fields.
+ * Collects every problem before throwing one ConfigError; never touches the kernel.
+ */
+export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfig {
+  const source = ctx.source ?? 'config';
+  const shaped = ConfigInputSchema.safeParse(input);
+  if (!shaped.success) {
+    throw new ConfigError(shaped.error.issues.map((i) => ({ path: pathOf(i.path), message: shapeMessage(i) })), source);
+  }
+  const issues: ConfigIssue[] = [];
+  const report = (path: string, message: string) => issues.push({ path, message });
+  const cfg = shaped.data;
+
+  const interfaces = resolveInterfaces(cfg, report, ctx);
+  const snat = resolveSnat(cfg, report);
+  const optionsSchema = resolveStrategy(cfg, report, ctx);
+  const services = cfg.services
+    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat))
+    .filter((s): s is ServiceConfig => s !== undefined);
+  checkServiceUniqueness(services, report);
+
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, services };
+}
+
+type Report = (path: string, message: string) => void;
+
+function resolveInterfaces(cfg: ConfigShape, report: Report, ctx: ResolveContext): InterfaceConfig[] {
+  const seen = new Set<string>();
+  return cfg.interfaces.map((entry, i) => {
+    const iface = typeof entry === 'string' ? parseInterfaceText(entry, `interfaces.${i}`, report) : entry;
+    if (seen.has(iface.name)) report(`interfaces.${i}`, `interface "${iface.name}" is listed twice`);
+    seen.add(iface.name);
+    if (ctx.interfaceExists && !ctx.interfaceExists(iface.name)) report(`interfaces.${i}`, `no interface named "${iface.name}"`);
+    return iface;
+  });
+}
+
+/** "eth0" or "eth0:generic" (the CLI's NAME:MODE form). */
+export function parseInterfaceText(text: string, path: string, report: Report): InterfaceConfig {
+  const [name, mode] = text.split(':') as [string, string | undefined];
+  if (mode !== undefined && !(XDP_MODES as readonly string[]).includes(mode)) {
+    report(path, `unknown XDP mode "${mode}" in "${text}" (one of ${XDP_MODES.join(', ')})`);
+  }
+  if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(name)) report(path, `"${name}" is not a valid interface name`);
+  return { name, mode: (mode as XdpMode | undefined) ?? LB_DEFAULTS.mode };
+}
+
+function resolveSnat(cfg: ConfigShape, report: Report): SnatConfig | undefined {
+  if (!cfg.snat) return undefined;
+  const addresses = cfg.snat.addresses.flatMap((text, i) => {
+    const ip = parseIp(text);
+    if (!ip) report(`snat.addresses.${i}`, `"${text}" is not an IP address`);
+    return ip ? [ip] : [];
+  });
+  const [portMin, portMax] = cfg.snat.ports.split('-').map(Number) as [number, number];
+  if (portMin < 1024 || portMax > 65535 || portMin > portMax) {
+    report('snat.ports', `port range "${cfg.snat.ports}" must lie within 1024-65535 with MIN <= MAX`);
+  }
+  return { addresses, portMin, portMax };
+}
+
+function resolveStrategy(cfg: ConfigShape, report: Report, ctx: ResolveContext): z.ZodType | undefined {
+  if (!ctx.strategyOptions) return undefined;
+  const schema = ctx.strategyOptions(cfg.strategy);
+  if (!schema) {
+    const known = ctx.strategyIds?.() ?? [];
+    report('strategy', `unknown strategy "${cfg.strategy}"${known.length ? ` (one of ${known.join(', ')}, or a path to a .bpf.c fragment)` : ''}`);
+  }
+  return schema;
+}
+
+function resolveService(
+  svc: ConfigShape['services'][number],
+  path: string,
+  report: Report,
+  optionsSchema: z.ZodType | undefined,
+  snat: SnatConfig | undefined,
+): ServiceConfig | undefined {
+  let vip;
+  try {
+    vip = parseEndpoint(svc.vip);
+  } catch (e) {
+    report(`${path}.vip`, (e as Error).message);
+    return undefined;
+  }
+  if (vip.port === undefined) {
+    report(`${path}.vip`, `"${svc.vip}" needs a port (e.g. ${svc.vip}:80)`);
+    return undefined;
+  }
+  const port = vip.port;
+  let options: Record<string, unknown> = svc.options;
+  if (optionsSchema) {
+    const parsed = optionsSchema.safeParse(svc.options);
+    if (parsed.success) options = parsed.data as Record<string, unknown>;
+    else for (const i of parsed.error.issues) report(pathOf([...path.split('.'), 'options', ...i.path]), i.message);
+  }
+  if (svc.forward === 'nat') {
+    if (!snat) report(`${path}.forward`, 'forward "nat" needs a "snat" section with at least one SNAT address');
+    else if (!snat.addresses.some((a) => a.family === vip.address.family)) {
+      report(`${path}.forward`, `forward "nat" needs an IPv${vip.address.family} SNAT address for VIP ${vip.address.text}`);
+    }
+  }
+  const backends: BackendConfig[] = [];
+  const keys = new Set<string>();
+  svc.backends.forEach((entry, j) => {
+    const bpath = `${path}.backends.${j}`;
+    const b = resolveBackend(entry, port, bpath, report);
+    if (!b) return;
+    if (b.address.family !== vip.address.family) {
+      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
+    }
+    if (svc.forward === 'dsr' && b.port !== port) {
+      report(bpath, `dsr forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
+    }
+    if (keys.has(b.key)) report(bpath, `backend ${b.key} is listed twice`);
+    keys.add(b.key);
+    backends.push(b);
+  });
+  if (backends.length > 0 && backends.every((b) => b.state === 'draining')) {
+    report(`${path}.backends`, 'every backend is draining: at least one must be active to take new flows');
+  }
+  const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
+  return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends };
+}
+
+function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining' }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
+  const obj = typeof entry === 'string' ? splitWeight(entry, path, report) : entry;
+  if (!obj) return undefined;
+  try {
+    const ep = parseEndpoint(obj.address);
+    const port = ep.port ?? servicePort;
+    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port) };
+  } catch (e) {
+    report(path, (e as Error).message);
+    return undefined;
+  }
+}
+
+/** "ADDR[:PORT][@WEIGHT]" -> address text and weight. */
+function splitWeight(text: string, path: string, report: Report): { address: string; weight?: number; state?: 'active' | 'draining' } | undefined {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return { address: text };
+  const w = text.slice(at + 1);
+  const weight = Number(w);
+  if (!/^\d+$/.test(w) || weight < 1 || weight > 65535) {
+    report(path, `weight "${w}" in "${text}" must be a whole number from 1 to 65535`);
+    return undefined;
+  }
+  return { address: text.slice(0, at), weight };
+}
+
+function checkServiceUniqueness(services: readonly ServiceConfig[], report: Report): void {
+  const byKey = new Map<string, number>();
+  const byName = new Map<string, number>();
+  services.forEach((s, i) => {
+    const key = `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+    const prev = byKey.get(key);
+    if (prev !== undefined) report(`services.${i}`, `service ${key} is defined twice (also services.${prev})`);
+    byKey.set(key, i);
+    const prevName = byName.get(s.name);
+    if (prevName !== undefined && prev === undefined) report(`services.${i}.name`, `service name "${s.name}" is used twice (also services.${prevName})`);
+    byName.set(s.name, i);
+  });
+}
+
+/** zod's messages, with unknown keys said in our words (strict schemas make typos errors). */
+function shapeMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')} (see docs/config.md)`;
+  }
+  return issue.message;
+}
+
+/** "<vip>:<port>/<protocol>", the name of a service that was not given one. */
+export function defaultServiceName(s: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): string {
+  return `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+}

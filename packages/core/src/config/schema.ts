@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { BACKEND_STATES, FORWARD_MODES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
+
+/**
+ * Layer 1 of the config: the shape of what a user writes (YAML file or flags), strict so that a
+ * misspelt key is an error rather than a silently ignored setting. Layer 2 (resolve.ts) turns
+ * text into addresses and checks what spans fields.
+ */
+/** "198.18.0.11", "198.18.0.11:8080", "198.18.0.11:8080@3", or the object form. */
+export const BackendInputSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      address: z.string().min(1),
+      weight: z.number().int().positive().max(65535).optional(),
+      state: z.enum(BACKEND_STATES).optional(),
+    })
+    .strict(),
+]);
+
+export const ServiceInputSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-", at most 63').optional(),
+    vip: z.string().min(1),
+    protocol: z.enum(PROTOCOLS).default(LB_DEFAULTS.protocol),
+    forward: z.enum(FORWARD_MODES).default(LB_DEFAULTS.forward),
+    /** The strategy's per-service options, validated by the strategy's own schema. */
+    options: z.record(z.string(), z.unknown()).default({}),
+    backends: z.array(BackendInputSchema).min(1, 'a service needs at least one backend'),
+  })
+  .strict();
+
+export const InterfaceInputSchema = z.union([
+  z.string().min(1),
+  z.object({ name: z.string().min(1), mode: z.enum(XDP_MODES).default(LB_DEFAULTS.mode) }).strict(),
+]);
+
+export const LimitsSchema = z
+  .object({
+    conntrackSize: z.number().int().min(1024).max(1 << 26).default(LB_DEFAULTS.limits.conntrackSize),
+    tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
+    tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
+    udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),
+  })
+  .strict();
+
+export const SnatInputSchema = z
+  .object({
+    addresses: z.array(z.string().min(1)).min(1, 'NAT needs at least one SNAT address'),
+    ports: z
+      .string()
+      .regex(/^\d+-\d+$/, 'a port range "MIN-MAX", e.g. 20000-29999')
+      .default(`${LB_DEFAULTS.snatPorts.min}-${LB_DEFAULTS.snatPorts.max}`),
+  })
+  .strict();
+
+export const ConfigInputSchema = z
+  .object({
+    instance: z.string().regex(INSTANCE_NAME, 'lower-case letters, digits, "_" and "-", at most 32').default(LB_DEFAULTS.instance),
+    /** A built-in strategy id, or a path to a strategy fragment (.bpf.c) for a third-party one. */
+    strategy: z.string().min(1).default(LB_DEFAULTS.strategy),
+    /** Equal on every LB node of a cluster, so that all nodes pick the same backend for a flow. */
+    hashSeed: z.number().int().min(0).max(0xffffffff).default(LB_DEFAULTS.hashSeed),
+    interfaces: z.array(InterfaceInputSchema).min(1, 'at least one interface'),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    snat: SnatInputSchema.optional(),
+    services: z.array(ServiceInputSchema).min(1, 'at least one service'),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof ConfigInputSchema>;
+export type ConfigShape = z.output<typeof ConfigInputSchema>;
+export type Limits = z.output<typeof LimitsSchema>;

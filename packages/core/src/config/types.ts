@@ -1,0 +1,46 @@
+import type { IpAddress } from './address.js';
+import type { BackendState, ForwardMode, Protocol, XdpMode } from './defaults.js';
+import type { Limits } from './schema.js';
+
+/** A config after resolution and cross-field checks: what the lifecycle applies. */
+export interface LbConfig {
+  readonly instance: string;
+  readonly strategy: string;
+  readonly hashSeed: number;
+  readonly interfaces: readonly InterfaceConfig[];
+  readonly limits: Limits;
+  readonly snat: SnatConfig | undefined;
+  readonly services: readonly ServiceConfig[];
+}
+
+export interface InterfaceConfig {
+  readonly name: string;
+  readonly mode: XdpMode;
+}
+
+export interface SnatConfig {
+  readonly addresses: readonly IpAddress[];
+  readonly portMin: number;
+  readonly portMax: number;
+}
+
+export interface ServiceConfig {
+  /** Unique; defaults to "<vip>:<port>/<protocol>". */
+  readonly name: string;
+  readonly vip: IpAddress;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly forward: ForwardMode;
+  /** Strategy options after the strategy's schema filled the defaults. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly backends: readonly BackendConfig[];
+}
+
+export interface BackendConfig {
+  readonly address: IpAddress;
+  readonly port: number;
+  readonly weight: number;
+  readonly state: BackendState;
+  /** "addr:port": the backend's identity within its service. */
+  readonly key: string;
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, dumpConfigYaml, parseConfigText, resolveConfig, type ResolveContext } from '../src/index.js';
+
+const hashOptions = z.object({ tableSize: z.number().int().default(65537) }).strict();
+const ctx: ResolveContext = {
+  strategyOptions: (id) => (id === 'hash' ? hashOptions : undefined),
+  strategyIds: () => ['hash'],
+  interfaceExists: (name) => name === 'eth0' || name === 'eth1',
+};
+
+const good = {
+  interfaces: ['eth0', 'eth1:generic'],
+  snat: { addresses: ['198.18.0.2'] },
+  services: [
+    { vip: '198.18.0.10:80', backends: ['198.18.0.11', '198.18.0.12:8080@3', { address: '198.18.0.13', state: 'draining' }] },
+    { name: 'dns', vip: '198.18.0.10:53', protocol: 'udp', forward: 'dsr', backends: ['198.18.0.11'] },
+  ],
+};
+
+function problems(input: unknown): string[] {
+  try {
+    resolveConfig(input, ctx);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).lines();
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('resolves a good config with defaults', () => {
+    const cfg = resolveConfig(good, ctx);
+    expect(cfg.instance).toBe('default');
+    expect(cfg.strategy).toBe('hash');
+    expect(cfg.interfaces).toEqual([{ name: 'eth0', mode: 'native' }, { name: 'eth1', mode: 'generic' }]);
+    expect(cfg.snat).toMatchObject({ portMin: 20000, portMax: 29999 });
+    const [web, dns] = cfg.services;
+    expect(web!.name).toBe('198.18.0.10:80/tcp');
+    expect(web!.forward).toBe('nat');
+    expect(web!.options).toEqual({ tableSize: 65537 });
+    expect(web!.backends.map((b) => [b.key, b.weight, b.state])).toEqual([
+      ['198.18.0.11:80', 1, 'active'],
+      ['198.18.0.12:8080', 3, 'active'],
+      ['198.18.0.13:80', 1, 'draining'],
+    ]);
+    expect(dns!.protocol).toBe('udp');
+  });
+
+  it('round-trips through dump', () => {
+    const cfg = resolveConfig(good, ctx);
+    expect(parseConfigText(dumpConfigYaml(cfg), ctx)).toEqual(cfg);
+  });
+
+  it('accepts IPv6 endpoints in brackets', () => {
+    const cfg = resolveConfig({ interfaces: ['eth0'], services: [{ vip: '[2001:DB8::10]:443', forward: 'dsr', backends: ['[2001:db8:0::11]:443'] }] }, ctx);
+    expect(cfg.services[0]!.vip.text).toBe('2001:db8::10');
+    expect(cfg.services[0]!.backends[0]!.key).toBe('[2001:db8::11]:443');
+  });
+
+  it.each([
+    [{ ...good, bogus: 1 }, /^\(root\)  unknown key\(s\) "bogus"/],
+    [{ ...good, interfaces: [] }, /^interfaces  at least one interface/],
+    [{ ...good, interfaces: ['eth9'] }, /^interfaces.0  no interface named "eth9"/],
+    [{ ...good, interfaces: ['eth0:turbo'] }, /^interfaces.0  unknown XDP mode "turbo"/],
+    [{ ...good, strategy: 'fastest' }, /^strategy  unknown strategy "fastest" \(one of hash/],
+    [{ ...good, services: [{ vip: '198.18.0.10', backends: ['198.18.0.11'] }] }, /^services.0.vip  "198.18.0.10" needs a port/],
+    [{ ...good, services: [{ vip: '198.18.0.10:65536', backends: ['198.18.0.11'] }] }, /^services.0.vip  port "65536"/],
+    [{ ...good, services: [{ vip: '198.18.0.10:0', backends: ['198.18.0.11'] }] }, /^services.0.vip  port "0"/],
+    [{ ...good, services: [{ vip: 'web:80', backends: ['198.18.0.11'] }] }, /^services.0.vip  "web:80" is not an IP address/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: [] }] }, /^services.0.backends  a service needs at least one backend/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11@0'] }] }, /^services.0.backends.0  weight "0"/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: [{ address: '198.18.0.11', weight: -2 }] }] }, /^services.0.backends.0.weight/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['2001:db8::1'] }] }, /is IPv6 but the VIP 198.18.0.10 is IPv4/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11', '198.18.0.11:80'] }] }, /backend 198.18.0.11:80 is listed twice/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11:8080'] }] }, /dsr forwarding cannot change the port/],
+    [{ ...good, snat: undefined }, /^services.0.forward  forward "nat" needs a "snat" section/],
+    [{ ...good, services: [good.services[0], good.services[0]] }, /^services.1  service 198.18.0.10:80\/tcp is defined twice/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', options: { tableSize: 'big' }, backends: ['198.18.0.11'] }] }, /^services.0.options.tableSize/],
+    [{ ...good, snat: { addresses: ['198.18.0.2'], ports: '30000-20000' } }, /^snat.ports  port range/],
+    [{ ...good, limits: { conntrackSize: 'lots' } }, /^limits.conntrackSize/],
+    [{ ...good, instance: 'Bad Name' }, /^instance  lower-case/],
+  ])('rejects bad input %#', (input, expected) => {
+    expect(problems(input).join('\n')).toMatch(expected);
+  });
+
+  it('reports every problem at once', () => {
+    const lines = problems({ ...good, interfaces: ['eth9'], strategy: 'nope' });
+    expect(lines).toHaveLength(2);
+  });
+
+  it('rejects YAML syntax errors with one line', () => {
+    expect(() => parseConfigText('services: [', ctx)).toThrow(/not valid YAML/);
+  });
+});
