@@ -1,0 +1,222 @@
+import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
+
+/**
+ * Byte-exact codecs of bpf/include/lb_abi.h. Keys and values cross into the kernel as Buffers of
+ * the struct's size; this file is the one TypeScript mirror of that header (sizes asserted in
+ * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
+ * rejects a wrong size).
+ */
+export const LAYOUT_VERSION = 1;
+
+export const MAPS = {
+  addrs: 'lb_addrs',
+  services: 'lb_services',
+  backends: 'lb_backends',
+  tables: 'lb_tables',
+  ct: 'lb_ct',
+  snat: 'lb_snat',
+  nh: 'lb_nh',
+  txPorts: 'lb_tx_ports',
+  svcStats: 'lb_svc_stats',
+  beStats: 'lb_be_stats',
+  reasons: 'lb_reasons',
+  snatPool: 'lb_snat_pool',
+} as const;
+
+export const ADDR_VIP = 1 << 0;
+export const ADDR_SNAT = 1 << 1;
+export const FWD_DSR = 1;
+export const FWD_NAT = 2;
+export const SVC_F_HASH_SRC = 1 << 0;
+export const BE_EMPTY = 0;
+export const BE_ACTIVE = 1;
+export const BE_DRAINING = 2;
+export const CT_OPEN = 1;
+export const CT_CLOSING = 2;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/** enum lb_reason, in ABI order. */
+export const REASONS = [
+  'pass_not_ours',
+  'pass_malformed',
+  'pass_unsupported',
+  'tx',
+  'redirect',
+  'drop_no_backend',
+  'drop_no_neigh',
+  'drop_no_route',
+  'drop_fragment',
+  'drop_snat_exhausted',
+  'drop_snat_unknown',
+  'drop_snat_stale',
+  'ct_new',
+  'ct_expired',
+  'ct_reselect',
+  'drop_error',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+export const SIZES = { addr: 16, addrInfo: 4, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, counters: 32 } as const;
+
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+export function encodeAddr(ip: IpAddress): Buffer {
+  return Buffer.from(ipToBytes(ip));
+}
+
+export function encodeAddrInfo(flags: number): Buffer {
+  return u32(flags);
+}
+
+export interface SvcKey {
+  vip: IpAddress;
+  port: number;
+  proto: number;
+}
+
+export function encodeSvcKey(k: SvcKey): Buffer {
+  const b = Buffer.alloc(SIZES.svcKey);
+  encodeAddr(k.vip).copy(b, 0);
+  b.writeUInt16BE(k.port, 16);
+  b.writeUInt8(k.proto, 18);
+  return b;
+}
+
+export function decodeSvcKey(b: Buffer): SvcKey {
+  return { vip: bytesToIp(b.subarray(0, 16)), port: b.readUInt16BE(16), proto: b.readUInt8(18) };
+}
+
+export interface SvcValue {
+  id: number;
+  flags: number;
+  fwd: number;
+  snatFirst: number;
+  snatCount: number;
+}
+
+export function encodeSvc(v: SvcValue): Buffer {
+  const b = Buffer.alloc(SIZES.svc);
+  b.writeUInt32LE(v.id, 0);
+  b.writeUInt32LE(v.flags, 4);
+  b.writeUInt8(v.fwd, 8);
+  b.writeUInt32LE(v.snatFirst, 12);
+  b.writeUInt32LE(v.snatCount, 16);
+  return b;
+}
+
+export function decodeSvc(b: Buffer): SvcValue {
+  return { id: b.readUInt32LE(0), flags: b.readUInt32LE(4), fwd: b.readUInt8(8), snatFirst: b.readUInt32LE(12), snatCount: b.readUInt32LE(16) };
+}
+
+export interface BackendValue {
+  addr: IpAddress;
+  port: number;
+  state: number;
+  gen: number;
+}
+
+export function encodeBackend(v: BackendValue): Buffer {
+  const b = Buffer.alloc(SIZES.backend);
+  encodeAddr(v.addr).copy(b, 0);
+  b.writeUInt16BE(v.port, 16);
+  b.writeUInt8(v.state, 18);
+  b.writeUInt32LE(v.gen >>> 0, 20);
+  return b;
+}
+
+export function decodeBackend(b: Buffer): BackendValue {
+  return { addr: bytesToIp(b.subarray(0, 16)), port: b.readUInt16BE(16), state: b.readUInt8(18), gen: b.readUInt32LE(20) };
+}
+
+export interface Flow {
+  src: IpAddress;
+  dst: IpAddress;
+  sport: number;
+  dport: number;
+  proto: number;
+}
+
+export function encodeFlow(f: Flow): Buffer {
+  const b = Buffer.alloc(SIZES.flow);
+  encodeAddr(f.src).copy(b, 0);
+  encodeAddr(f.dst).copy(b, 16);
+  b.writeUInt16BE(f.sport, 32);
+  b.writeUInt16BE(f.dport, 34);
+  b.writeUInt8(f.proto, 36);
+  return b;
+}
+
+export function decodeFlow(b: Buffer): Flow {
+  return { src: bytesToIp(b.subarray(0, 16)), dst: bytesToIp(b.subarray(16, 32)), sport: b.readUInt16BE(32), dport: b.readUInt16BE(34), proto: b.readUInt8(36) };
+}
+
+export interface CtValue {
+  backendId: number;
+  backendGen: number;
+  seenNs: bigint;
+  svcId: number;
+  state: number;
+  snatPort: number;
+  snatAddr: IpAddress;
+  peerMac: string;
+  inIfindex: number;
+}
+
+export function decodeCt(b: Buffer): CtValue {
+  return {
+    backendId: b.readUInt32LE(0),
+    backendGen: b.readUInt32LE(4),
+    seenNs: b.readBigUInt64LE(8),
+    svcId: b.readUInt32LE(16),
+    state: b.readUInt8(20),
+    snatPort: b.readUInt16BE(22),
+    snatAddr: bytesToIp(b.subarray(24, 40)),
+    peerMac: formatMac(b.subarray(40, 46)),
+    inIfindex: b.readUInt32LE(48),
+  };
+}
+
+export interface Counters {
+  packets: bigint;
+  bytes: bigint;
+  newFlows: bigint;
+  drops: bigint;
+}
+
+export const ZERO_COUNTERS: Counters = { packets: 0n, bytes: 0n, newFlows: 0n, drops: 0n };
+
+/** Sums one per-CPU value array of struct lb_counters. */
+export function sumCounters(perCpu: readonly Buffer[]): Counters {
+  const c = { ...ZERO_COUNTERS };
+  for (const b of perCpu) {
+    c.packets += b.readBigUInt64LE(0);
+    c.bytes += b.readBigUInt64LE(8);
+    c.newFlows += b.readBigUInt64LE(16);
+    c.drops += b.readBigUInt64LE(24);
+  }
+  return c;
+}
+
+export function sumU64(perCpu: readonly Buffer[]): bigint {
+  return perCpu.reduce((acc, b) => acc + b.readBigUInt64LE(0), 0n);
+}
+
+export function formatMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** A slot table as the data plane reads it: slot[0] = n, slot[1..n] = backend ids. */
+export function encodeSlotTable(ids: Uint32Array): Buffer[] {
+  const out: Buffer[] = [u32(ids.length)];
+  for (const id of ids) out.push(u32(id));
+  return out;
+}
+
+export function protoNumber(p: 'tcp' | 'udp'): number {
+  return p === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+}

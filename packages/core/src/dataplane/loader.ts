@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
+import { MAPS } from './abi.js';
+
+export interface LoadRequest {
+  objectPath: string;
+  variables: Record<string, Buffer>;
+  conntrackSize: number;
+  /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
+  mapPinDir: string;
+}
+
+export interface LoadedProgram {
+  object: BpfObject;
+  program: BpfProgram;
+}
+
+/** The program entry point every strategy object exports (bpf/lb.bpf.h). */
+export const PROGRAM_NAME = 'xdp_lb';
+
+/**
+ * open -> set rodata -> size and pin maps -> load (verifier) -> the xdp_lb program.
+ * On failure the object is disposed and nothing stays loaded.
+ */
+export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
+  const object = BpfObject.open(req.objectPath);
+  try {
+    for (const [name, value] of Object.entries(req.variables)) {
+      if (object.variables().some((v) => v.name === name)) object.setVariable(name, value);
+    }
+    // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly); a new
+    // conntrack size takes effect after an undeploy.
+    for (const name of [MAPS.ct, MAPS.snat]) {
+      object.map(name).setMaxEntries(pinnedSize(join(req.mapPinDir, name)) ?? req.conntrackSize);
+    }
+    for (const name of Object.values(MAPS)) object.map(name).setPinPath(join(req.mapPinDir, name));
+    await object.load();
+    return { object, program: object.program(PROGRAM_NAME) };
+  } catch (e) {
+    object.dispose();
+    const err = e as Error;
+    if (!err.message.includes(basename(req.objectPath))) err.message = `load ${basename(req.objectPath)}: ${err.message}`;
+    throw err;
+  }
+}
+
+function pinnedSize(pin: string): number | undefined {
+  if (!existsSync(pin)) return undefined;
+  const m = BpfMap.fromPinned(pin);
+  try {
+    return m.maxEntries;
+  } finally {
+    m.dispose();
+  }
+}

@@ -1,0 +1,183 @@
+import { join } from 'node:path';
+import { BpfMap, type BpfObject } from '@xdp-lb/native';
+import type { IpAddress } from '../config/address.js';
+import * as abi from './abi.js';
+
+const BPF_MAP_TYPE_ARRAY = 2;
+const BPF_F_INNER_MAP = 0x1000;
+
+type MapName = (typeof abi.MAPS)[keyof typeof abi.MAPS];
+
+/**
+ * Typed access to one instance's maps, opened from a freshly loaded object or from the pins of a
+ * running deployment. Encoding is abi.ts's job; ordering of writes (what makes an update safe)
+ * is the reconciler's.
+ */
+export class InstanceMaps {
+  private constructor(private readonly maps: Map<MapName, BpfMap>, private readonly owned: boolean) {}
+
+  static fromObject(obj: BpfObject): InstanceMaps {
+    const maps = new Map<MapName, BpfMap>();
+    for (const name of Object.values(abi.MAPS)) maps.set(name, obj.map(name));
+    return new InstanceMaps(maps, false);
+  }
+
+  static fromPins(dir: string): InstanceMaps {
+    const maps = new Map<MapName, BpfMap>();
+    for (const name of Object.values(abi.MAPS)) maps.set(name, BpfMap.fromPinned(join(dir, name)));
+    return new InstanceMaps(maps, true);
+  }
+
+  map(name: MapName): BpfMap {
+    const m = this.maps.get(name);
+    if (!m) throw new Error(`map ${name} is not open`);
+    return m;
+  }
+
+  get maxServices(): number {
+    return this.map(abi.MAPS.svcStats).maxEntries;
+  }
+
+  get maxBackends(): number {
+    return this.map(abi.MAPS.backends).maxEntries;
+  }
+
+  setAddr(ip: IpAddress, flags: number): void {
+    this.map(abi.MAPS.addrs).update(abi.encodeAddr(ip), abi.encodeAddrInfo(flags));
+  }
+
+  deleteAddr(ip: IpAddress): void {
+    this.map(abi.MAPS.addrs).delete(abi.encodeAddr(ip));
+  }
+
+  setService(key: abi.SvcKey, value: abi.SvcValue): void {
+    this.map(abi.MAPS.services).update(abi.encodeSvcKey(key), abi.encodeSvc(value));
+  }
+
+  deleteService(key: abi.SvcKey): void {
+    this.map(abi.MAPS.services).delete(abi.encodeSvcKey(key));
+  }
+
+  service(key: abi.SvcKey): abi.SvcValue | undefined {
+    const v = this.map(abi.MAPS.services).lookup(abi.encodeSvcKey(key)) as Buffer | null;
+    return v ? abi.decodeSvc(v) : undefined;
+  }
+
+  setBackend(id: number, value: abi.BackendValue): void {
+    this.map(abi.MAPS.backends).update(abi.u32(id), abi.encodeBackend(value));
+  }
+
+  clearBackend(id: number): void {
+    this.map(abi.MAPS.backends).update(abi.u32(id), Buffer.alloc(abi.SIZES.backend));
+  }
+
+  backend(id: number): abi.BackendValue | undefined {
+    const v = this.map(abi.MAPS.backends).lookup(abi.u32(id)) as Buffer | null;
+    return v ? abi.decodeBackend(v) : undefined;
+  }
+
+  /**
+   * Builds the service's new slot table aside as its own inner map and switches to it with one
+   * write of the outer map: a reader sees the old table or the new one, never a mix.
+   */
+  swapTable(svcId: number, ids: Uint32Array): void {
+    const inner = BpfMap.create({
+      type: BPF_MAP_TYPE_ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: ids.length + 1,
+      flags: BPF_F_INNER_MAP,
+      name: `lb_tbl_${svcId}`.slice(0, 15),
+    });
+    try {
+      abi.encodeSlotTable(ids).forEach((v, i) => inner.update(abi.u32(i), v));
+      this.map(abi.MAPS.tables).update(abi.u32(svcId), abi.u32(inner.fd));
+    } finally {
+      // The outer map holds its own reference; ours can go.
+      inner.dispose();
+    }
+  }
+
+  clearTable(svcId: number): void {
+    this.map(abi.MAPS.tables).delete(abi.u32(svcId));
+  }
+
+  /** The slot table the data plane currently reads for a service (backend ids, no count). */
+  table(svcId: number): Uint32Array | undefined {
+    const v = this.map(abi.MAPS.tables).lookup(abi.u32(svcId)) as Buffer | null;
+    if (!v) return undefined;
+    const inner = BpfMap.fromId(v.readUInt32LE(0));
+    try {
+      const n = (inner.lookup(abi.u32(0)) as Buffer).readUInt32LE(0);
+      const out = new Uint32Array(n);
+      for (let i = 0; i < n; i++) out[i] = (inner.lookup(abi.u32(i + 1)) as Buffer).readUInt32LE(0);
+      return out;
+    } finally {
+      inner.dispose();
+    }
+  }
+
+  setSnatPool(index: number, ip: IpAddress): void {
+    this.map(abi.MAPS.snatPool).update(abi.u32(index), abi.encodeAddr(ip));
+  }
+
+  setTxPort(ifindex: number): void {
+    const v = Buffer.alloc(this.map(abi.MAPS.txPorts).valueSize);
+    v.writeUInt32LE(ifindex, 0);
+    this.map(abi.MAPS.txPorts).update(abi.u32(ifindex), v);
+  }
+
+  deleteTxPort(ifindex: number): void {
+    this.map(abi.MAPS.txPorts).delete(abi.u32(ifindex));
+  }
+
+  serviceCounters(svcId: number): abi.Counters {
+    return abi.sumCounters(this.map(abi.MAPS.svcStats).lookup(abi.u32(svcId)) as Buffer[]);
+  }
+
+  backendCounters(beId: number): abi.Counters {
+    return abi.sumCounters(this.map(abi.MAPS.beStats).lookup(abi.u32(beId)) as Buffer[]);
+  }
+
+  /** Zeroes a backend's or service's counters when its id is given to something new. */
+  resetBackendCounters(beId: number): void {
+    this.map(abi.MAPS.beStats).update(abi.u32(beId), Buffer.alloc(abi.SIZES.counters));
+  }
+
+  resetServiceCounters(svcId: number): void {
+    this.map(abi.MAPS.svcStats).update(abi.u32(svcId), Buffer.alloc(abi.SIZES.counters));
+  }
+
+  reasons(): Record<abi.Reason, bigint> {
+    const m = this.map(abi.MAPS.reasons);
+    return Object.fromEntries(abi.REASONS.map((r, i) => [r, abi.sumU64(m.lookup(abi.u32(i)) as Buffer[])])) as Record<abi.Reason, bigint>;
+  }
+
+  /** Live conntrack entries (walks the keys: cheap enough for status, not for a hot loop). */
+  conntrackCount(limit = Infinity): number {
+    let n = 0;
+    for (const _ of this.map(abi.MAPS.ct).keys()) if (++n >= limit) break;
+    return n;
+  }
+
+  conntrackEntries(limit = 1000): { flow: abi.Flow; ct: abi.CtValue }[] {
+    const ct = this.map(abi.MAPS.ct);
+    const out: { flow: abi.Flow; ct: abi.CtValue }[] = [];
+    for (const k of ct.keys()) {
+      const v = ct.lookup(k) as Buffer | null;
+      if (v) out.push({ flow: abi.decodeFlow(k), ct: abi.decodeCt(v) });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  pinAll(dir: string): void {
+    for (const [name, m] of this.maps) m.pin(join(dir, name));
+  }
+
+  dispose(): void {
+    if (this.owned) for (const m of this.maps.values()) m.dispose();
+    this.maps.clear();
+  }
+}
+

@@ -1,0 +1,30 @@
+import type { LbConfig } from '../config/types.js';
+
+/**
+ * The data plane's `const volatile` knobs (bpf/lib/config.h, documented in bpf/README.md), as the
+ * buffers BpfObject.setVariable() writes before load. Fixed for the program's life: changing one
+ * means a re-deploy (which keeps conntrack).
+ */
+export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
+  const sec = (s: number) => u64(BigInt(s) * 1_000_000_000n);
+  return {
+    tcp_timeout_ns: sec(cfg.limits.tcpTimeoutSec),
+    tcp_closing_timeout_ns: sec(cfg.limits.tcpClosingTimeoutSec),
+    udp_timeout_ns: sec(cfg.limits.udpTimeoutSec),
+    hash_seed: u32(cfg.hashSeed),
+    snat_port_min: u32(cfg.snat?.portMin ?? 0),
+    snat_port_max: u32(cfg.snat?.portMax ?? 0),
+  };
+}
+
+function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}

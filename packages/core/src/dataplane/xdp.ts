@@ -1,0 +1,57 @@
+import { BpfLink, type BpfProgram, ifNameToIndex, xdpDetachNetlink, xdpQuery } from '@xdp-lb/native';
+import type { XdpMode } from '../config/defaults.js';
+
+export type KernelMode = 'skb' | 'drv' | 'hw';
+
+const KERNEL_MODE: Record<Exclude<XdpMode, 'auto'>, KernelMode> = { native: 'drv', generic: 'skb', offload: 'hw' };
+export const MODE_NAME: Record<KernelMode, string> = { drv: 'native', skb: 'generic', hw: 'offload' };
+
+/** What is attached to an interface now, as far as deploy's safety checks care. */
+export interface XdpOccupant {
+  progId: number;
+  attachment: 'link' | 'netlink' | null;
+  linkId?: number;
+  mode: string;
+}
+
+export function ifindexOf(name: string): number {
+  return ifNameToIndex(name);
+}
+
+export function occupant(ifindex: number): XdpOccupant | undefined {
+  const q = xdpQuery(ifindex);
+  if (!q.progId && q.mode === 'none') return undefined;
+  return { progId: q.progId, attachment: q.attachment, linkId: q.linkId, mode: q.mode };
+}
+
+/**
+ * Attaches as a bpf_link in the requested mode; `auto` tries native, then generic (only when the
+ * user asked for auto: a silent fallback would hide a 5x slower data plane).
+ */
+export function attach(program: BpfProgram, ifindex: number, ifname: string, mode: XdpMode): { link: BpfLink; mode: KernelMode } {
+  const tries: KernelMode[] = mode === 'auto' ? ['drv', 'skb'] : [KERNEL_MODE[mode]];
+  let last: Error | undefined;
+  for (const m of tries) {
+    try {
+      return { link: BpfLink.attachXdp(program, ifindex, { mode: m }), mode: m };
+    } catch (e) {
+      last = e as Error;
+    }
+  }
+  throw explainAttachError(last!, ifname, mode);
+}
+
+function explainAttachError(e: Error & { code?: string }, ifname: string, mode: XdpMode): Error {
+  let why = e.message;
+  if (mode === 'offload') why = `offload (hw) XDP is not supported by ${ifname} (${e.code ?? e.message})`;
+  else if (mode === 'native' && (e.code === 'EOPNOTSUPP' || e.code === 'EINVAL')) {
+    why = `the driver of ${ifname} has no native XDP support (${e.code}); use --mode generic, or auto to fall back`;
+  } else if (e.code === 'EBUSY' || e.code === 'EEXIST') why = `${ifname} already has an XDP program (${e.code})`;
+  const err = new Error(`attach ${ifname} (${mode}): ${why}`) as Error & { code?: string };
+  err.code = e.code;
+  return err;
+}
+
+export function detachNetlink(ifindex: number, mode: string): void {
+  xdpDetachNetlink(ifindex, mode as KernelMode);
+}

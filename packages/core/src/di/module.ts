@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Container, ContainerModule } from 'inversify';
+import { LoadBalancer } from '../lifecycle/load-balancer.js';
+import { StrategyContribution, StrategyRegistry } from '../strategy/registry.js';
+import type { Strategy } from '../strategy/strategy.js';
+
+/** Core's bindings. Strategy packages contribute by binding StrategyContribution. */
+export const coreModule = new ContainerModule((options) => {
+  options.bind(StrategyRegistry).toSelf().inSingletonScope();
+  options.bind(LoadBalancer).toSelf().inSingletonScope();
+});
+
+/** Composition root for library users: a LoadBalancer that knows the given strategies. */
+export function createLoadBalancer(strategies: readonly Strategy<any>[]): LoadBalancer {
+  const container = new Container();
+  container.load(coreModule);
+  for (const s of strategies) container.bind<Strategy<any>>(StrategyContribution).toConstantValue(s);
+  return container.get(LoadBalancer);
+}

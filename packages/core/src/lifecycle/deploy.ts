@@ -1,0 +1,156 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BpfLink } from '@xdp-lb/native';
+import { toInput } from '../config/load.js';
+import type { LbConfig } from '../config/types.js';
+import { loadProgram } from '../dataplane/loader.js';
+import { InstanceMaps } from '../dataplane/maps.js';
+import { primeNeighbours } from '../dataplane/neighbours.js';
+import type { NetnsScope } from '../dataplane/netns.js';
+import { rodataFor } from '../dataplane/rodata.js';
+import { attach, detachNetlink, MODE_NAME, type KernelMode } from '../dataplane/xdp.js';
+import { allocate } from '../state/allocation.js';
+import { instancePaths } from '../state/paths.js';
+import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
+import type { Strategy } from '../strategy/strategy.js';
+import { LbError } from './errors.js';
+import { checkSnatPorts, planInterfaces } from './preflight.js';
+import { reconcile } from './reconcile.js';
+import { capacity, desiredOf, validateTables } from './desired.js';
+
+export interface DeployOptions {
+  netns?: string | null;
+  force?: boolean;
+}
+
+export interface DeployResult {
+  instance: string;
+  redeploy: boolean;
+  interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
+  warnings: string[];
+}
+
+/**
+ * Validate everything, then load, fill maps and attach. A first deploy that fails part-way
+ * removes all it created; a re-deploy swaps the program atomically on each link and keeps the
+ * pinned maps, conntrack included, so no established flow breaks.
+ */
+export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
+  const paths = instancePaths(cfg.instance);
+  const prev = readState(cfg.instance);
+  if (prev && (prev.netns ?? null) !== ns.name) {
+    throw new LbError(`instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`);
+  }
+  if (!existsSync(strategy.objectPath)) {
+    throw new LbError(`strategy ${strategy.id}: BPF object ${strategy.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
+  }
+  const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false);
+  checkSnatPorts(cfg, ns);
+  const allocation = allocate(prev?.allocation, cfg, capacity());
+  validateTables(cfg, strategy, allocation);
+
+  // ---- the kernel changes from here on ----
+  const fresh = !prev;
+  mkdirSync(paths.maps, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.links, { recursive: true, mode: 0o700 });
+  const { object, program } = await loadProgram({
+    objectPath: strategy.objectPath,
+    variables: rodataFor(cfg),
+    conntrackSize: cfg.limits.conntrackSize,
+    mapPinDir: paths.maps,
+  }).catch((e) => {
+    if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    throw e;
+  });
+  const attached: AttachedInterface[] = [];
+  const created: BpfLink[] = [];
+  try {
+    const maps = InstanceMaps.fromObject(object);
+    reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
+    // bpf_fib_lookup() answers only for interfaces that forward; remember what to restore.
+    const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
+    for (const p of plans) {
+      const key = `net.ipv4.conf.${p.name}.forwarding`;
+      const was = ns.sysctlRead(key);
+      if (was !== undefined && !(key in restore)) restore[key] = was;
+      ns.sysctlWrite(key, '1');
+    }
+    ns.run(() => {
+      for (const [i, p] of plans.entries()) {
+        const iface = cfg.interfaces[i]!;
+        const linkPin = join(paths.links, p.name);
+        let mode: KernelMode;
+        if (p.action === 'update') {
+          const link = BpfLink.fromPinned(linkPin);
+          try {
+            link.update(program);
+          } finally {
+            link.dispose();
+          }
+          mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
+        } else {
+          if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
+          const r = attach(program, p.ifindex, p.name, iface.mode);
+          created.push(r.link);
+          r.link.pin(linkPin);
+          mode = r.mode;
+        }
+        maps.setTxPort(p.ifindex);
+        attached.push({ name: p.name, ifindex: p.ifindex, requestedMode: iface.mode, mode, linkPin });
+      }
+    });
+    // Interfaces the previous deploy had and this one does not.
+    for (const old of prev?.interfaces ?? []) {
+      if (attached.some((a) => a.ifindex === old.ifindex)) continue;
+      detachPinnedLink(old.linkPin);
+      maps.deleteTxPort(old.ifindex);
+    }
+    const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
+    if (unresolved.length) warnings.push(`next hop not resolved yet for ${unresolved.join(', ')}: first packets to them are dropped (drop_no_neigh) until it is`);
+    const now = new Date().toISOString();
+    const state: InstanceState = {
+      layout: 1,
+      instance: cfg.instance,
+      config: toInput(cfg),
+      strategy: { id: strategy.id, objectPath: strategy.objectPath },
+      netns: ns.name,
+      interfaces: attached,
+      allocation,
+      restore,
+      deployedAt: prev?.deployedAt ?? now,
+      updatedAt: now,
+    };
+    writeState(state);
+    return {
+      instance: cfg.instance,
+      redeploy: !fresh,
+      interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
+      warnings,
+    };
+  } catch (e) {
+    for (const link of created) {
+      try {
+        link.detach();
+        link.unpin();
+      } catch {
+        /* best effort: the link may not be pinned yet */
+      }
+    }
+    if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    throw e;
+  } finally {
+    for (const link of created) link.dispose();
+    object.dispose();
+  }
+}
+
+export function detachPinnedLink(pin: string): void {
+  if (!existsSync(pin)) return;
+  const link = BpfLink.fromPinned(pin);
+  try {
+    link.detach();
+  } finally {
+    link.dispose();
+    rmSync(pin, { force: true });
+  }
+}

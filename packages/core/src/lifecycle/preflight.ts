@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import type { LbConfig } from '../config/types.js';
+import type { NetnsScope } from '../dataplane/netns.js';
+import { ifindexOf, occupant, type XdpOccupant } from '../dataplane/xdp.js';
+import type { InstanceState } from '../state/store.js';
+import { LbError } from './errors.js';
+
+export interface InterfacePlan {
+  name: string;
+  ifindex: number;
+  /** 'update': our own link, replaced atomically; 'attach': free; 'replace': foreign netlink program, --force. */
+  action: 'update' | 'attach' | 'replace';
+  occupant?: XdpOccupant;
+}
+
+/**
+ * Everything deploy checks before it touches the kernel: each interface exists and is free (or
+ * ours, or --force and netlink-attached), and the SNAT port range cannot collide with the host's
+ * own ephemeral ports. Throws one LbError naming the first problem.
+ */
+export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean): { plans: InterfacePlan[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const plans = ns.run(() =>
+    cfg.interfaces.map((iface): InterfacePlan => {
+      let ifindex: number;
+      try {
+        ifindex = ifindexOf(iface.name);
+      } catch {
+        throw new LbError(`interface ${iface.name}: no such interface${ns.name ? ` in netns ${ns.name}` : ''}`, 'ENODEV');
+      }
+      const occ = occupant(ifindex);
+      if (!occ) return { name: iface.name, ifindex, action: 'attach' };
+      const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
+      if (ours && occ.attachment === 'link') return { name: iface.name, ifindex, action: 'update', occupant: occ };
+      if (occ.attachment === 'link') {
+        throw new LbError(
+          `interface ${iface.name} has XDP program ${occ.progId} held by bpf_link ${occ.linkId ?? '?'}: a link cannot be replaced by another owner; detach it with the tool that created it`,
+          'EBUSY',
+        );
+      }
+      if (!force) {
+        throw new LbError(`interface ${iface.name} already has XDP program ${occ.progId} (${occ.mode}, netlink): refusing to replace it; use --force to replace it (not atomic)`, 'EBUSY');
+      }
+      warnings.push(`replacing XDP program ${occ.progId} on ${iface.name}: detach then attach, not atomic (packets pass unfiltered in between)`);
+      return { name: iface.name, ifindex, action: 'replace', occupant: occ };
+    }),
+  );
+  return { plans, warnings };
+}
+
+/** The SNAT range must lie outside the host's ephemeral port range, or replies would collide. */
+export function checkSnatPorts(cfg: LbConfig, ns: NetnsScope): void {
+  if (!cfg.snat || !cfg.services.some((s) => s.forward === 'nat')) return;
+  const range = ns.sysctlRead('net.ipv4.ip_local_port_range');
+  if (!range) return;
+  const [lo, hi] = range.split(/\s+/).map(Number) as [number, number];
+  const { portMin, portMax } = cfg.snat;
+  if (portMin <= hi && portMax >= lo) {
+    throw new LbError(
+      `snat.ports ${portMin}-${portMax} overlaps the host's ephemeral ports ${lo}-${hi} (net.ipv4.ip_local_port_range): choose a range outside it, e.g. 20000-29999`,
+      'EINVAL',
+    );
+  }
+}

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { BpfLink } from '@xdp-lb/native';
+import * as abi from '../dataplane/abi.js';
+import { InstanceMaps } from '../dataplane/maps.js';
+import { NetnsScope } from '../dataplane/netns.js';
+import { MODE_NAME, occupant } from '../dataplane/xdp.js';
+import { serviceIdentity } from '../state/allocation.js';
+import { instancePaths } from '../state/paths.js';
+import { desiredOf } from './desired.js';
+import { requireState } from './update.js';
+
+export interface CounterView {
+  packets: number;
+  bytes: number;
+  newFlows: number;
+  drops: number;
+}
+
+export interface StatusView {
+  instance: string;
+  strategy: string;
+  netns: string | null;
+  deployedAt: string;
+  updatedAt: string;
+  interfaces: { name: string; ifindex: number; requestedMode: string; mode: string; progId: number | null; attached: boolean }[];
+  services: {
+    name: string;
+    vip: string;
+    protocol: string;
+    forward: string;
+    id: number;
+    counters: CounterView;
+    backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
+  }[];
+  conntrack: { entries: number; max: number };
+  reasons: Record<string, number>;
+}
+
+const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), bytes: Number(c.bytes), newFlows: Number(c.newFlows), drops: Number(c.drops) });
+
+/** Everything `lb status` shows, read live from the kernel (links, maps) and the saved state. */
+export function status(instance: string): StatusView {
+  const state = requireState(instance);
+  const { config, allocation } = desiredOf(state);
+  const ns = new NetnsScope(state.netns);
+  const interfaces = ns.run(() =>
+    state.interfaces.map((i) => {
+      let progId: number | null = null;
+      let attached = false;
+      if (existsSync(i.linkPin)) {
+        const link = BpfLink.fromPinned(i.linkPin);
+        try {
+          progId = link.info().progId;
+          attached = occupant(i.ifindex)?.progId === progId;
+        } finally {
+          link.dispose();
+        }
+      }
+      return { name: i.name, ifindex: i.ifindex, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], progId, attached };
+    }),
+  );
+  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
+  try {
+    const services = config.services.map((svc) => {
+      const a = allocation.services[serviceIdentity(svc)]!;
+      const table = maps.table(a.id) ?? new Uint32Array();
+      const slots = new Map<number, number>();
+      for (const id of table) slots.set(id, (slots.get(id) ?? 0) + 1);
+      return {
+        name: svc.name,
+        vip: `${svc.vip.family === 6 ? `[${svc.vip.text}]` : svc.vip.text}:${svc.port}`,
+        protocol: svc.protocol,
+        forward: svc.forward,
+        id: a.id,
+        counters: view(maps.serviceCounters(a.id)),
+        backends: svc.backends.map((b) => {
+          const id = a.backends[b.key]!.id;
+          return { key: b.key, id, weight: b.weight, state: b.state, slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
+        }),
+      };
+    });
+    const reasons = Object.fromEntries(Object.entries(maps.reasons()).map(([k, v]) => [k, Number(v)]));
+    return {
+      instance,
+      strategy: state.strategy.id,
+      netns: state.netns,
+      deployedAt: state.deployedAt,
+      updatedAt: state.updatedAt,
+      interfaces,
+      services,
+      conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
+      reasons,
+    };
+  } finally {
+    maps.dispose();
+  }
+}

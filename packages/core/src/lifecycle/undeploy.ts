@@ -1,0 +1,36 @@
+import { existsSync, rmSync } from 'node:fs';
+import { NetnsScope } from '../dataplane/netns.js';
+import { instancePaths } from '../state/paths.js';
+import { readState, removeState } from '../state/store.js';
+import { detachPinnedLink } from './deploy.js';
+import { LbError } from './errors.js';
+
+export interface UndeployResult {
+  instance: string;
+  detached: string[];
+}
+
+/** Removes every link, pin and state file of the instance and restores the sysctls it changed. */
+export function undeploy(instance: string): UndeployResult {
+  const paths = instancePaths(instance);
+  const state = readState(instance);
+  if (!state && !existsSync(paths.root)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
+  const detached: string[] = [];
+  for (const iface of state?.interfaces ?? []) {
+    detachPinnedLink(iface.linkPin);
+    detached.push(iface.name);
+  }
+  if (state) {
+    const ns = new NetnsScope(state.netns);
+    for (const [key, value] of Object.entries(state.restore ?? {})) {
+      try {
+        ns.sysctlWrite(key, value);
+      } catch {
+        /* the interface or namespace may be gone already */
+      }
+    }
+  }
+  rmSync(paths.root, { recursive: true, force: true });
+  removeState(instance);
+  return { instance, detached };
+}

@@ -1,0 +1,58 @@
+import { toInput } from '../config/load.js';
+import { type ResolveContext, resolveConfig } from '../config/resolve.js';
+import type { LbConfig } from '../config/types.js';
+import { InstanceMaps } from '../dataplane/maps.js';
+import { primeNeighbours } from '../dataplane/neighbours.js';
+import { NetnsScope } from '../dataplane/netns.js';
+import { allocate } from '../state/allocation.js';
+import { instancePaths } from '../state/paths.js';
+import { readState, writeState, type InstanceState } from '../state/store.js';
+import type { Strategy } from '../strategy/strategy.js';
+import { capacity, desiredOf, validateTables } from './desired.js';
+import { LbError } from './errors.js';
+import { applyMutation, type Mutation } from './mutations.js';
+import { reconcile } from './reconcile.js';
+
+export function requireState(instance: string): InstanceState {
+  const state = readState(instance);
+  if (!state) throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
+  return state;
+}
+
+/**
+ * A hot update: the new config is validated in full, then written into the running maps in the
+ * reconciler's safe order (tables swapped whole). The program and conntrack are untouched, so
+ * established flows keep their backends; only what the change names moves.
+ * Things fixed at load (strategy, interfaces, limits, SNAT ports, hash seed) need a re-deploy.
+ */
+export function update(instance: string, mutation: Mutation | { kind: 'replace'; config: unknown }, strategy: Strategy<any>, ctx: ResolveContext): { config: LbConfig; warnings: string[] } {
+  const state = requireState(instance);
+  const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
+  const cfg = resolveConfig(input, ctx);
+  const prev = desiredOf(state);
+  const fixed = loadTimeChanges(prev.config, cfg);
+  if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
+  const allocation = allocate(state.allocation, cfg, capacity());
+  validateTables(cfg, strategy, allocation);
+  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
+  try {
+    reconcile(maps, strategy, { config: cfg, allocation }, prev);
+  } finally {
+    maps.dispose();
+  }
+  const ns = new NetnsScope(state.netns);
+  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
+  writeState({ ...state, config: toInput(cfg), allocation, updatedAt: new Date().toISOString() });
+  return { config: cfg, warnings: unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [] };
+}
+
+function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {
+  const out: string[] = [];
+  if (a.instance !== b.instance) out.push('instance');
+  if (a.strategy !== b.strategy) out.push('strategy');
+  if (a.hashSeed !== b.hashSeed) out.push('hashSeed');
+  if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
+  if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');
+  if (a.snat?.portMin !== b.snat?.portMin || a.snat?.portMax !== b.snat?.portMax) out.push('snat.ports');
+  return out;
+}
