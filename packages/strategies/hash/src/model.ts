@@ -1,0 +1,19 @@
+import { FLOW_WORDS, SRC_WORDS, flowHash } from './murmur3.js';
+import type { HashFields } from './options.js';
+
+/**
+ * Reference model of the hash fragment's select_backend(): h = lb_hash_words(flow, seed) over the
+ * five-tuple (10 words) or the source address (4 words), then backend = table[h % n]. `table` is
+ * what buildMaglevTable returned (without the leading count). undefined for an empty table.
+ */
+export function pickHash(
+  table: Uint32Array,
+  flowKey: Uint8Array,
+  seed: number,
+  hashFields: HashFields = 'five-tuple',
+): number | undefined {
+  const n = table.length;
+  if (n === 0) return undefined;
+  const h = flowHash(flowKey, seed, hashFields === 'source' ? SRC_WORDS : FLOW_WORDS);
+  return table[h % n];
+}
