@@ -42,13 +42,19 @@
 #define LB_MAP_BACKENDS "lb_backends" /* __u32 backend id -> struct lb_backend */
 #define LB_MAP_TABLES "lb_tables"     /* __u32 service id -> inner u32 array (slot table) */
 #define LB_MAP_CT "lb_ct"             /* struct lb_flow -> struct lb_ct */
-#define LB_MAP_SNAT "lb_snat"         /* struct lb_flow (reply tuple) -> struct lb_flow (client tuple) */
+#define LB_MAP_SNAT "lb_snat"         /* struct lb_flow (reply tuple) -> struct lb_snat_val (client tuple) */
 #define LB_MAP_NH "lb_nh"             /* __u32 backend id -> struct lb_nh (next-hop cache) */
 #define LB_MAP_TX_PORTS "lb_tx_ports" /* ifindex -> ifindex (devmap for multi-NIC redirect) */
 #define LB_MAP_SVC_STATS "lb_svc_stats" /* per-CPU, __u32 service id -> struct lb_counters */
 #define LB_MAP_BE_STATS "lb_be_stats"   /* per-CPU, __u32 backend id -> struct lb_counters */
 #define LB_MAP_REASONS "lb_reasons"     /* per-CPU, __u32 enum lb_reason -> __u64 packets */
 #define LB_MAP_SNAT_POOL "lb_snat_pool" /* __u32 index -> struct lb_addr (SNAT source addresses) */
+#define LB_MAP_IF_MACS "lb_if_macs"     /* __u32 ifindex -> struct lb_mac (learned by the data plane) */
+#define LB_MAP_RR_CTR "lb_rr_ctr"       /* round-robin object only: __u32 service id -> __u64 counter */
+
+/* Name of the rodata variable that stamps each object with its strategy id (char[16], NUL padded). */
+#define LB_STRATEGY_VAR "lb_strategy"
+#define LB_STRATEGY_LEN 16
 
 /* An address: IPv6, or IPv4-mapped IPv6 (w[0] = w[1] = 0, w[2] = htonl(0xffff), w[3] = IPv4). */
 struct lb_addr {
@@ -103,7 +109,9 @@ struct lb_backend {
 
 /* Slot tables (lb_tables inner maps): u32 array, slot[0] = n, slot[1..n] = backend ids.
  * Built by the strategy's userspace table builder and swapped in whole with one update of the
- * outer map, so the data plane never sees a half-written table. n = 0 means "no backend". */
+ * outer map, so the data plane never sees a half-written table. n = 0 means "no backend".
+ * Inner maps are BPF_MAP_TYPE_ARRAY, key 4, value 4, map_flags BPF_F_INNER_MAP (the flags must
+ * equal the template's), max_entries >= n + 1 and free per service. */
 #define LB_TABLE_MAX_SLOTS (1U << 24)
 
 /* Conntrack key, also the hash strategy's input. Zero padding is part of the key. */
@@ -126,13 +134,39 @@ struct lb_ct {
 	__u64 seen_ns; /* coarse clock; refreshed at most once per ct_refresh_ns */
 	__u32 svc_id;
 	__u8 state; /* LB_CT_* */
-	__u8 pad;
+	__u8 fwd;   /* LB_FWD_* of the service when the flow was created: a hit needs no service lookup */
 	__be16 snat_port;         /* nat */
 	struct lb_addr snat_addr; /* nat */
 	__u8 peer_mac[6];         /* nat: source MAC of the client side, destination of replies */
 	__u8 peer_pad[2];
 	__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
-	__u32 pad2;
+	__u32 snat_lease; /* nat: equals the lease of the lb_snat entry this flow owns; 0 in dsr */
+};
+
+/* lb_snat value: the client's forward lb_flow key (its proto is the reverse key's proto) and the
+ * lease that ties it to exactly one lb_ct entry. Written only by the data plane:
+ *  - a lease is a random u32, never 0 (free/abandoned) and never LB_SNAT_LEASE_BUSY;
+ *  - the allocating CPU owns an entry while its lease is LB_SNAT_LEASE_BUSY (inserted so with
+ *    BPF_NOEXIST, or taken over from a stale owner by compare-and-swap), writes its lb_ct entry,
+ *    then publishes its lease with an atomic exchange;
+ *  - a reply is delivered only if lb_ct[client] carries the same lease and SNAT address:port,
+ *    so an entry that outlived its forward flow (LRU eviction, expiry, a reused port) never
+ *    delivers to a previous client. */
+struct lb_snat_val {
+	struct lb_addr src; /* client address */
+	struct lb_addr dst; /* VIP */
+	__be16 sport;       /* client port */
+	__be16 dport;       /* service port */
+	__u32 lease;
+};
+#define LB_SNAT_LEASE_FREE 0U
+#define LB_SNAT_LEASE_BUSY 0xffffffffU
+
+/* lb_if_macs value: the LB's own MAC on an interface, learned from the destination MAC of client
+ * packets of NAT flows whose backend sits behind another interface (replies leave with it). */
+struct lb_mac {
+	__u8 addr[6];
+	__u8 pad[2];
 };
 
 /* Next-hop cache for a backend, filled by the data plane from bpf_fib_lookup(). */
@@ -142,6 +176,9 @@ struct lb_nh {
 	__u32 ifindex;
 	__u64 checked_ns; /* coarse clock of the last successful lookup; 0 = never */
 };
+/* lb_nh.checked_ns value written by the control plane for a static next hop: never looked up,
+ * never refreshed (tests, or hosts that resolve neighbours themselves). */
+#define LB_NH_STATIC 0xffffffffffffffffULL
 
 /* Per-CPU counters (services and backends). */
 struct lb_counters {
@@ -163,12 +200,15 @@ enum lb_reason {
 	LB_R_DROP_NO_ROUTE,       /* FIB lookup failed (no route, forwarding disabled, ...) */
 	LB_R_DROP_FRAGMENT,       /* IPv4 fragment to a VIP: see bpf/README.md, fragment policy */
 	LB_R_DROP_SNAT_EXHAUSTED, /* nat: no free source port for a new flow */
-	LB_R_DROP_SNAT_UNKNOWN,   /* nat: reply to a SNAT address:port with no mapping */
+	LB_R_PASS_SNAT_UNKNOWN,   /* nat: to a SNAT address, port in the NAT range, no mapping: untouched */
 	LB_R_DROP_SNAT_STALE,     /* nat: reverse entry not matched by its forward entry */
 	LB_R_CT_NEW,              /* counted in addition: a new flow was tracked */
 	LB_R_CT_EXPIRED,          /* counted in addition: an expired entry was replaced */
 	LB_R_CT_RESELECT,         /* counted in addition: entry's backend gone, flow re-balanced */
 	LB_R_DROP_ERROR,          /* internal error (map update failed, adjust failed) */
+	LB_R_DROP_NO_TX_PORT,     /* egress interface is not in lb_tx_ports (or its MAC is unknown) */
+	LB_R_SNAT_RECLAIMED,      /* counted in addition: a stale lb_snat entry was taken over */
+	LB_R_SNAT_REPAIRED,       /* counted in addition: a live flow's evicted lb_snat entry re-created */
 	LB_R_MAX
 };
 
@@ -181,6 +221,8 @@ _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");
 _Static_assert(sizeof(struct lb_flow) == 40, "lb_flow");
 _Static_assert(sizeof(struct lb_ct) == 56, "lb_ct");
 _Static_assert(sizeof(struct lb_nh) == 24, "lb_nh");
+_Static_assert(sizeof(struct lb_snat_val) == 40, "lb_snat_val");
+_Static_assert(sizeof(struct lb_mac) == 8, "lb_mac");
 _Static_assert(sizeof(struct lb_counters) == 32, "lb_counters");
 #endif
 

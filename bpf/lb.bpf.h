@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* lb.bpf.h - the XDP pipeline: parse -> address -> conntrack / service -> select_backend() ->
+ * rewrite (dsr or nat) -> forward -> count. Included once, at the end of a strategy fragment that
+ * has defined LB_STRATEGY and
+ *
+ *   static __always_inline int select_backend(const struct lb_flow *flow,
+ *                                             const struct lb_svc *svc, __u32 *backend_id);
+ *
+ * (0 and *backend_id set, or a negative errno: no backend). See bpf/README.md.
+ */
+#ifdef __LB_BPF_H
+#error "Multiple includes of lb.bpf.h: include it once, at the end of a strategy fragment"
+#endif
+#define __LB_BPF_H
+
+#ifndef LB_STRATEGY
+#error "Define LB_STRATEGY (the strategy id) and select_backend() before including lb.bpf.h"
+#endif
+
+#include "lib/common.h"
+#include "lib/parse.h"
+#include "lib/ctx.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/csum.h"
+#include "lib/stats.h"
+#include "lib/conntrack.h"
+#include "lib/fib.h"
+#include "lib/dsr.h"
+#include "lib/nat.h"
+
+/* The object's strategy id, for userspace to check what it loaded (rodata, NUL padded). */
+const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
+
+/* Count the packet (its reason, its service and backend) and return its verdict. */
+static __always_inline int lb_finish(struct lb_ctx *c, int verdict)
+{
+	lb_count_reason(c->reason);
+	if (c->svc_id != LB_NONE)
+		lb_count_flow(c->svc_id, c->be_id, c->pkt.len, c->new_flow, verdict == XDP_DROP);
+	return verdict;
+}
+
+/* Rewrite by forwarding mode and hand the verdict of lb_tx_via() back. */
+static __always_inline int lb_rewrite(struct lb_ctx *c, const struct lb_ct *ct,
+				      const struct lb_backend *be, const struct lb_nh *nh)
+{
+	int verdict;
+
+	if (ct->fwd == LB_FWD_NAT && (!lb_addr_is_v4(&be->addr) || !lb_addr_is_v4(&ct->snat_addr))) {
+		c->reason = LB_R_DROP_ERROR; /* IPv6 backends or SNAT addresses: their issue */
+		return XDP_DROP;
+	}
+	verdict = lb_tx_via(c, nh->ifindex);
+	if (verdict == XDP_DROP)
+		return verdict;
+	if (ct->fwd == LB_FWD_NAT)
+		lb_nat_rewrite_fwd(c, ct, be, nh);
+	else
+		lb_dsr_rewrite(c, nh);
+	return verdict;
+}
+
+/* A tracked flow: no service lookup, no selection, writes only at refresh moments. */
+static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, struct lb_backend *be)
+{
+	struct lb_nh *nh;
+	int ret;
+
+	c->svc_id = ct->svc_id;
+	c->be_id = ct->backend_id;
+	if (lb_ct_hit(ct, c->pkt.tcp_flags, c->now) && ct->fwd == LB_FWD_NAT) {
+		ret = lb_snat_verify(c, ct, be);
+		if (ret != LB_CONTINUE)
+			return ret;
+	}
+	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd != LB_FWD_NAT, &nh);
+	if (ret != LB_CONTINUE)
+		return ret;
+	return lb_rewrite(c, ct, be, nh);
+}
+
+/* A new flow (or one whose entry expired or whose backend is gone) of service @svc. */
+static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc)
+{
+	struct lb_backend *be;
+	struct lb_nh *nh;
+	struct lb_ct ct;
+	__u32 be_id = 0;
+	int ret;
+
+	c->svc_id = svc->id;
+	if (svc->fwd != LB_FWD_DSR && svc->fwd != LB_FWD_NAT) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	if (select_backend(&c->pkt.flow, svc, &be_id) < 0) {
+		c->reason = LB_R_DROP_NO_BACKEND;
+		return XDP_DROP;
+	}
+	be = bpf_map_lookup_elem(&lb_backends, &be_id);
+	if (!be || be->state != LB_BE_ACTIVE) {
+		c->reason = LB_R_DROP_NO_BACKEND;
+		return XDP_DROP;
+	}
+	c->be_id = be_id;
+	ret = lb_nh_get(c, be_id, be, svc->fwd != LB_FWD_NAT, &nh);
+	if (ret != LB_CONTINUE)
+		return ret;
+
+	lb_ct_init(&ct, c, svc, be_id, be);
+	if (svc->fwd == LB_FWD_NAT) {
+		lb_mac_copy(ct.peer_mac, c->pkt.eth->h_source);
+		ct.in_ifindex = c->xdp->ingress_ifindex;
+		ret = lb_snat_alloc(c, svc, be, &ct);
+		if (ret != LB_CONTINUE)
+			return ret;
+		lb_nat_learn_if_mac(c, nh);
+	} else {
+		ret = lb_ct_store(c, &ct);
+		if (ret != LB_CONTINUE)
+			return ret;
+	}
+	c->new_flow = 1;
+	lb_count_reason(LB_R_CT_NEW);
+	return lb_rewrite(c, &ct, be, nh);
+}
+
+/* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
+static __always_inline int lb_vip(struct lb_ctx *c)
+{
+	struct lb_backend *be = NULL;
+	struct lb_svc_key key;
+	struct lb_svc *svc;
+	struct lb_ct *ct;
+	__u32 why;
+
+	ct = lb_ct_lookup(c, &be, &why);
+	if (ct && be)
+		return lb_established(c, ct, be);
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.vip = c->pkt.flow.dst;
+	key.port = c->pkt.flow.dport;
+	key.proto = c->pkt.flow.proto;
+	svc = bpf_map_lookup_elem(&lb_services, &key);
+	if (!svc)
+		return LB_CONTINUE;
+	if (why)
+		lb_count_reason(why);
+	return lb_new_flow(c, svc);
+}
+
+/* Fragment policy (bpf/README.md): a fragment of a service's traffic is dropped and counted. */
+static __always_inline int lb_fragment(struct lb_ctx *c, __u32 addr_flags)
+{
+	struct lb_svc_key key;
+
+	if (c->pkt.frag == LB_FRAG_LATER) {
+		/* no ports: decided by the address; a SNAT address may be the host's own */
+		if ((addr_flags & LB_ADDR_VIP) && !(addr_flags & LB_ADDR_SNAT)) {
+			c->reason = LB_R_DROP_FRAGMENT;
+			return XDP_DROP;
+		}
+		c->reason = LB_R_PASS_NOT_OURS;
+		return XDP_PASS;
+	}
+	if (lb_parse_l4(&c->pkt, &c->reason) != LB_CONTINUE)
+		return XDP_PASS;
+	if (addr_flags & LB_ADDR_VIP) {
+		__builtin_memset(&key, 0, sizeof(key));
+		key.vip = c->pkt.flow.dst;
+		key.port = c->pkt.flow.dport;
+		key.proto = c->pkt.flow.proto;
+		if (bpf_map_lookup_elem(&lb_services, &key)) {
+			c->reason = LB_R_DROP_FRAGMENT;
+			return XDP_DROP;
+		}
+	}
+	c->reason = (addr_flags & LB_ADDR_VIP) ? LB_R_PASS_UNSUPPORTED : LB_R_PASS_NOT_OURS;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx)
+{
+	struct lb_addr_info *info;
+	struct lb_ctx c;
+	__u32 flags;
+	int ret;
+
+	c.xdp = ctx;
+	c.reason = LB_R_PASS_NOT_OURS;
+	c.svc_id = LB_NONE;
+	c.be_id = LB_NONE;
+	c.new_flow = 0;
+	c.now = 0;
+	c.pkt.len = 0;
+
+	ret = lb_parse_l3(ctx, &c.pkt, &c.reason);
+	if (ret != LB_CONTINUE)
+		return lb_finish(&c, ret);
+
+	/* Not for us: passed untouched after this one lookup. */
+	info = bpf_map_lookup_elem(&lb_addrs, &c.pkt.flow.dst);
+	if (!info)
+		return lb_finish(&c, XDP_PASS);
+	flags = info->flags;
+
+	if (unlikely(c.pkt.frag != LB_FRAG_NONE))
+		return lb_finish(&c, lb_fragment(&c, flags));
+	ret = lb_parse_l4(&c.pkt, &c.reason);
+	if (ret != LB_CONTINUE)
+		return lb_finish(&c, ret);
+
+	c.now = bpf_ktime_get_coarse_ns();
+	if (flags & LB_ADDR_VIP) {
+		ret = lb_vip(&c);
+		if (ret != LB_CONTINUE)
+			return lb_finish(&c, ret);
+	}
+	if (flags & LB_ADDR_SNAT)
+		return lb_finish(&c, lb_nat_reverse(&c));
+	c.reason = LB_R_PASS_UNSUPPORTED; /* a VIP, but no service on this port and protocol */
+	return lb_finish(&c, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* config.h - runtime knobs: const volatile rodata, set by the control plane before load.
+ *
+ * DECLARE_CONFIG(type, name, default, "description") defines a `const volatile` global in .rodata
+ * whose BTF carries the description as a decl tag "lb_config:<description>", so userspace can list
+ * every knob from the object itself (bpftool btf dump file X.o | grep lb_config). The variable
+ * name is ABI: the control plane sets it with setVariable(name, Buffer) before load; bpf/README.md
+ * lists every knob with its type and default. Read a knob with CONFIG(name): after load the
+ * verifier sees a constant and prunes dead branches.
+ * -D is only for what changes map sizes or layouts (lb_abi.h), never for behaviour.
+ */
+#ifndef __LB_CONFIG_H
+#define __LB_CONFIG_H
+
+#include "lib/common.h"
+
+#define LB_CONFIG_TAG(desc) __attribute__((btf_decl_tag("lb_config:" desc)))
+#define DECLARE_CONFIG(type, name, dflt, desc) const volatile type name LB_CONFIG_TAG(desc) = (dflt)
+#define CONFIG(name) (name)
+
+DECLARE_CONFIG(__u32, layout_version, LB_LAYOUT_VERSION,
+	       "LB_LAYOUT_VERSION the object was built with (read it, never set it)");
+DECLARE_CONFIG(__u64, tcp_timeout_ns, 300 * LB_NSEC_PER_SEC,
+	       "idle timeout of an open TCP flow");
+DECLARE_CONFIG(__u64, tcp_closing_timeout_ns, 10 * LB_NSEC_PER_SEC,
+	       "idle timeout of a TCP flow after FIN or RST");
+DECLARE_CONFIG(__u64, udp_timeout_ns, 30 * LB_NSEC_PER_SEC,
+	       "idle timeout of a UDP flow");
+DECLARE_CONFIG(__u64, ct_refresh_ns, 1 * LB_NSEC_PER_SEC,
+	       "a conntrack entry's timestamp is written at most this often");
+DECLARE_CONFIG(__u64, nh_refresh_ns, 1 * LB_NSEC_PER_SEC,
+	       "a backend's cached next hop is looked up again after this long");
+DECLARE_CONFIG(__u64, snat_grace_ns, 2 * LB_NSEC_PER_SEC,
+	       "an expired NAT flow's port is taken over only this long after its timeout");
+DECLARE_CONFIG(__u32, hash_seed, 0,
+	       "flow hash seed: equal on every LB node of a cluster and in the TypeScript model");
+DECLARE_CONFIG(__u32, snat_port_min, 20000,
+	       "first SNAT source port (host order); reserve the range from the host's sockets");
+DECLARE_CONFIG(__u32, snat_port_max, 29999,
+	       "last SNAT source port (host order, inclusive)");
+
+#endif /* __LB_CONFIG_H */

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* conntrack.h - flow tracking in lb_ct: lookup, expiry, refresh, TCP FIN/RST, creation.
+ *
+ * Clock: bpf_ktime_get_coarse_ns() (tick resolution, a few ns), never the precise clock. Ages are
+ * compared as signed differences: another CPU may have stored a slightly newer timestamp.
+ * Writes on the established path: seen_ns only when older than ct_refresh_ns, and state once on
+ * the first FIN/RST, so a busy flow does not bounce its entry's cache line between CPUs.
+ */
+#ifndef __LB_CONNTRACK_H
+#define __LB_CONNTRACK_H
+
+#include "lib/ctx.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+
+/* Idle timeout of an entry by protocol and state. */
+static __always_inline __u64 lb_ct_timeout(__u8 proto, __u8 state)
+{
+	if (proto == IPPROTO_UDP)
+		return CONFIG(udp_timeout_ns);
+	return state == LB_CT_CLOSING ? CONFIG(tcp_closing_timeout_ns) : CONFIG(tcp_timeout_ns);
+}
+
+/* Has @ct been idle longer than its timeout plus @grace? */
+static __always_inline int lb_ct_expired(const struct lb_ct *ct, __u8 proto, __u64 now, __u64 grace)
+{
+	__s64 age = (__s64)(now - LB_READ_ONCE(ct->seen_ns));
+
+	return age > (__s64)(lb_ct_timeout(proto, LB_READ_ONCE(ct->state)) + grace);
+}
+
+/**
+ * lb_ct_lookup - the conntrack entry of the packet's flow, if it may still be used.
+ * @c: the packet (c->pkt.flow is the key, c->now the clock)
+ * @bep: set to the entry's backend when an entry is returned
+ * @why: set when NULL is returned: 0 (no entry), LB_R_CT_EXPIRED (idle too long, or a SYN on a
+ *	 closing entry: a new connection on the same tuple) or LB_R_CT_RESELECT (the backend was
+ *	 removed: state LB_BE_EMPTY or another generation)
+ *
+ * A draining backend keeps its flows.
+ */
+static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_backend **bep,
+						  __u32 *why)
+{
+	struct lb_ct *ct = bpf_map_lookup_elem(&lb_ct, &c->pkt.flow);
+	struct lb_backend *be;
+
+	*why = 0;
+	if (!ct)
+		return NULL;
+	if (ct->state == LB_CT_CLOSING &&
+	    (c->pkt.tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN) {
+		*why = LB_R_CT_EXPIRED;
+		return NULL;
+	}
+	if (lb_ct_expired(ct, c->pkt.flow.proto, c->now, 0)) {
+		*why = LB_R_CT_EXPIRED;
+		return NULL;
+	}
+	be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
+	if (!be || be->state == LB_BE_EMPTY || be->gen != ct->backend_gen) {
+		*why = LB_R_CT_RESELECT;
+		return NULL;
+	}
+	*bep = be;
+	return ct;
+}
+
+/**
+ * lb_ct_hit - account a packet of a live entry: FIN/RST close it, the timestamp is refreshed
+ * when older than ct_refresh_ns.
+ * @ct: the entry (live: not expired)
+ * @tcp_flags: the packet's TCP flags (0 for UDP)
+ * @now: coarse clock
+ *
+ * Returns 1 if the entry was written (a refresh moment: nat.h re-checks its reverse entry then).
+ */
+static __always_inline int lb_ct_hit(struct lb_ct *ct, __u8 tcp_flags, __u64 now)
+{
+	if ((tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) && ct->state != LB_CT_CLOSING) {
+		ct->state = LB_CT_CLOSING;
+		ct->seen_ns = now;
+		return 1;
+	}
+	if ((__s64)(now - LB_READ_ONCE(ct->seen_ns)) >= (__s64)CONFIG(ct_refresh_ns)) {
+		ct->seen_ns = now;
+		return 1;
+	}
+	return 0;
+}
+
+/* A new entry for the packet's flow (not yet stored). */
+static __always_inline void lb_ct_init(struct lb_ct *ct, const struct lb_ctx *c,
+				       const struct lb_svc *svc, __u32 be_id,
+				       const struct lb_backend *be)
+{
+	__builtin_memset(ct, 0, sizeof(*ct));
+	ct->backend_id = be_id;
+	ct->backend_gen = be->gen;
+	ct->seen_ns = c->now;
+	ct->svc_id = svc->id;
+	ct->fwd = svc->fwd;
+	ct->state = (c->pkt.tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) ? LB_CT_CLOSING : LB_CT_OPEN;
+}
+
+/* Store a new entry (replacing an expired one). */
+static __always_inline int lb_ct_store(struct lb_ctx *c, const struct lb_ct *ct)
+{
+	if (bpf_map_update_elem(&lb_ct, &c->pkt.flow, ct, BPF_ANY)) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	return LB_CONTINUE;
+}
+
+#endif /* __LB_CONNTRACK_H */

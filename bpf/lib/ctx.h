@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* ctx.h - the per-packet state that the pipeline's helpers share. */
+#ifndef __LB_CTX_H
+#define __LB_CTX_H
+
+#include "lib/parse.h"
+
+struct lb_ctx {
+	struct xdp_md *xdp;
+	struct lb_pkt pkt;
+	__u64 now;     /* coarse clock, read once, only for packets to our addresses */
+	__u32 reason;  /* enum lb_reason of the verdict (set by whoever returns a verdict) */
+	__u32 svc_id;  /* service to charge, LB_NONE if none */
+	__u32 be_id;   /* backend to charge, LB_NONE if none */
+	__u32 new_flow; /* 1 if this packet created a conntrack entry */
+};
+
+#endif /* __LB_CTX_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* maps.h - every map of the data plane (names, keys and values from lb_abi.h).
+ *
+ * No LIBBPF_PIN_BY_NAME: the control plane pins the maps itself under
+ * /sys/fs/bpf/xdp-lb/<instance>/ and reuses them across re-deploys. Sizes come from lb_abi.h;
+ * the control plane may resize maps (bpf_map__set_max_entries) and change lb_ct's and lb_snat's
+ * flags (BPF_F_NO_COMMON_LRU) before load, and reads the real sizes back after load.
+ */
+#ifndef __LB_MAPS_H
+#define __LB_MAPS_H
+
+#include "lib/common.h"
+
+/* Every address the LB answers for (VIPs, SNAT addresses): the first lookup of every packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_ADDRS);
+	__type(key, struct lb_addr);
+	__type(value, struct lb_addr_info);
+} lb_addrs SEC(".maps");
+
+/* Services by (VIP, port, protocol). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__type(key, struct lb_svc_key);
+	__type(value, struct lb_svc);
+} lb_services SEC(".maps");
+
+/* Backends by id: address, port, state, generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} lb_backends SEC(".maps");
+
+/* Inner template of lb_tables: a u32 slot table; BPF_F_INNER_MAP lets each service's table have
+ * its own max_entries. */
+struct lb_table_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* Each service's slot table (slot[0] = n, slot[1..n] = backend ids), swapped in whole. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct lb_table_inner);
+} lb_tables SEC(".maps");
+
+/* Conntrack: one LRU hash shared by all CPUs, keyed by the client's 5-tuple. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT_SIZE);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_ct);
+} lb_ct SEC(".maps");
+
+/* NAT reverse entries: reply tuple (backend -> SNAT address:port) to the client's forward key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT_SIZE);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_snat_val);
+} lb_snat SEC(".maps");
+
+/* Next-hop cache per backend id, filled by the data plane from bpf_fib_lookup(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_nh);
+} lb_nh SEC(".maps");
+
+/* Interfaces packets may be redirected to (multi-NIC): ifindex -> ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, LB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} lb_tx_ports SEC(".maps");
+
+/* The LB's own MAC per interface, learned from client packets of cross-interface NAT flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct lb_mac);
+} lb_if_macs SEC(".maps");
+
+/* SNAT source addresses; a NAT service uses [snat_first, snat_first + snat_count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_ADDRS);
+	__type(key, __u32);
+	__type(value, struct lb_addr);
+} lb_snat_pool SEC(".maps");
+
+/* Per-CPU counters per service id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct lb_counters);
+} lb_svc_stats SEC(".maps");
+
+/* Per-CPU counters per backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_counters);
+} lb_be_stats SEC(".maps");
+
+/* Per-CPU packet counts per enum lb_reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lb_reasons SEC(".maps");
+
+#endif /* __LB_MAPS_H */

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* nat.h - full NAT on one arm: SNAT port allocation, the forward and the reverse rewrite.
+ *
+ * Forward: dst -> backend address:port, src -> SNAT address:port. Reverse (a backend's reply to a
+ * SNAT address:port): src -> VIP:service port, dst -> client, back out where the client came in.
+ *
+ * State: the forward entry lb_ct[client tuple] holds the SNAT address, port and a lease; the
+ * reverse entry lb_snat[reply tuple] holds the client tuple and the same lease. The reply tuple
+ * (backend addr:port -> SNAT addr:port) is the allocation unit, so each (SNAT address, backend)
+ * pair has its own port range: about 64k flows each at most (the configured range, by default
+ * 10000 ports). Allocation is race-free across CPUs without locks:
+ *  1. candidate ports come from a hash of the client tuple (the same client tuple tends to get the
+ *     same port back), LB_SNAT_TRIES of them;
+ *  2. a candidate is owned by inserting its reverse entry with BPF_NOEXIST and lease BUSY, or by
+ *     taking over a stale one (its owner's lb_ct entry is gone, carries another lease or has been
+ *     idle past its timeout + snat_grace_ns) with a compare-and-swap of the lease to BUSY;
+ *  3. the owner writes its lb_ct entry, then publishes the lease (atomic exchange).
+ * A reply is delivered only when lb_ct[client] carries the lease and SNAT address:port of the
+ * reverse entry: eviction of either side, expiry or a reused port can drop a reply (counted as
+ * LB_R_DROP_SNAT_STALE), never deliver it to another client.
+ */
+#ifndef __LB_NAT_H
+#define __LB_NAT_H
+
+#include "lib/ctx.h"
+#include "lib/config.h"
+#include "lib/maps.h"
+#include "lib/csum.h"
+#include "lib/stats.h"
+#include "lib/conntrack.h"
+#include "lib/fib.h"
+
+#define LB_SNAT_TRIES 8
+#define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
+#define LB_EEXIST 17
+
+static __always_inline int lb_snat_port_in_range(__be16 port)
+{
+	__u32 p = bpf_ntohs(port);
+
+	return p >= CONFIG(snat_port_min) && p <= CONFIG(snat_port_max);
+}
+
+/* Reverse key: what the backend's reply looks like. */
+static __always_inline void lb_snat_rkey(struct lb_flow *rk, const struct lb_backend *be,
+					 const struct lb_addr *snat, __be16 snat_port, __u8 proto)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->dst = *snat;
+	rk->sport = be->port;
+	rk->dport = snat_port;
+	rk->proto = proto;
+}
+
+/* Copy a client tuple into a reverse value (not its lease). */
+static __always_inline void lb_snat_val_set(struct lb_snat_val *v, const struct lb_flow *f)
+{
+	v->src = f->src;
+	v->dst = f->dst;
+	v->sport = f->sport;
+	v->dport = f->dport;
+}
+
+/* The client tuple (lb_ct key) a reverse value points to. */
+static __always_inline void lb_snat_owner(struct lb_flow *f, const struct lb_snat_val *v,
+					  __u8 proto)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	f->src = v->src;
+	f->dst = v->dst;
+	f->sport = v->sport;
+	f->dport = v->dport;
+	f->proto = proto;
+}
+
+/* Is the reverse entry @v (key @rk), read with lease @lease, still owned by a live flow?
+ * An entry that changes under us counts as owned. */
+static __always_inline int lb_snat_owned(struct lb_ctx *c, const struct lb_flow *rk,
+					 struct lb_snat_val *v, __u32 lease)
+{
+	struct lb_flow owner;
+	struct lb_ct *oct;
+
+	lb_barrier();
+	lb_snat_owner(&owner, v, rk->proto);
+	lb_barrier();
+	if (LB_READ_ONCE(v->lease) != lease)
+		return 1;
+	oct = bpf_map_lookup_elem(&lb_ct, &owner);
+	if (!oct)
+		return 0;
+	if (oct->snat_lease != lease || oct->snat_port != rk->dport ||
+	    !lb_addr_eq(&oct->snat_addr, &rk->dst))
+		return 0;
+	return !lb_ct_expired(oct, rk->proto, c->now, CONFIG(snat_grace_ns));
+}
+
+/**
+ * lb_snat_alloc - allocate a SNAT address:port for a new flow and store its lb_ct entry.
+ * @c: the packet (its flow is the client tuple)
+ * @svc: the service (its SNAT pool slice)
+ * @be: the chosen backend
+ * @ct: the new entry, filled but for the SNAT fields; stored by this function
+ *
+ * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use: the new
+ * flow is refused, the client retries) or LB_R_DROP_ERROR (no pool configured, map failure).
+ */
+static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *svc,
+					 const struct lb_backend *be, struct lb_ct *ct)
+{
+	const struct lb_flow *flow = &c->pkt.flow;
+	__u32 lo = CONFIG(snat_port_min), hi = CONFIG(snat_port_max);
+	__u32 range = hi >= lo ? hi - lo + 1 : 1;
+	__u32 count = svc->snat_count, first = svc->snat_first;
+	struct lb_snat_val val;
+	struct lb_flow rk;
+	__u32 h, lease;
+	int i;
+
+	if (!count)
+		goto error;
+	h = lb_hash_words((const __u32 *)flow, LB_FLOW_WORDS, CONFIG(hash_seed) ^ LB_SNAT_SALT);
+	lease = bpf_get_prandom_u32();
+	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY)
+		lease = 1;
+	__builtin_memset(&val, 0, sizeof(val));
+	lb_snat_val_set(&val, flow);
+	val.lease = LB_SNAT_LEASE_BUSY;
+
+	for (i = 0; i < LB_SNAT_TRIES; i++) {
+		__u32 hc = lb_fmix32(h + i * 0x9e3779b9U);
+		__u32 idx = first + (hc & 0xffff) % count;
+		struct lb_snat_val *v;
+		struct lb_addr *sa;
+		__be16 port;
+		long err;
+
+		sa = bpf_map_lookup_elem(&lb_snat_pool, &idx);
+		if (!sa)
+			goto error;
+		port = bpf_htons(lo + (__u32)(((__u64)hc * range) >> 32));
+		lb_snat_rkey(&rk, be, sa, port, flow->proto);
+		err = bpf_map_update_elem(&lb_snat, &rk, &val, BPF_NOEXIST);
+		if (err && err != -LB_EEXIST)
+			goto error;
+		v = bpf_map_lookup_elem(&lb_snat, &rk);
+		if (!v)
+			continue;
+		if (err) { /* in use: take it over if its owner is gone */
+			__u32 old = LB_READ_ONCE(v->lease);
+
+			if (old == LB_SNAT_LEASE_BUSY || lb_snat_owned(c, &rk, v, old))
+				continue;
+			if (__sync_val_compare_and_swap(&v->lease, old, LB_SNAT_LEASE_BUSY) != old)
+				continue;
+			lb_snat_val_set(v, flow);
+			lb_count_reason(LB_R_SNAT_RECLAIMED);
+		}
+		/* v is ours (BUSY): forward entry first, then publish the lease */
+		ct->snat_addr = *sa;
+		ct->snat_port = port;
+		ct->snat_lease = lease;
+		if (bpf_map_update_elem(&lb_ct, flow, ct, BPF_ANY)) {
+			__sync_lock_test_and_set(&v->lease, LB_SNAT_LEASE_FREE);
+			goto error;
+		}
+		__sync_lock_test_and_set(&v->lease, lease);
+		return LB_CONTINUE;
+	}
+	c->reason = LB_R_DROP_SNAT_EXHAUSTED;
+	return XDP_DROP;
+error:
+	c->reason = LB_R_DROP_ERROR;
+	return XDP_DROP;
+}
+
+/**
+ * lb_snat_verify - at a refresh moment of a NAT flow, check that its reverse entry is still its own.
+ * @c: the packet
+ * @ct: the flow's live entry
+ * @be: its backend
+ *
+ * An evicted reverse entry is re-created (LB_R_SNAT_REPAIRED). One that now belongs to another
+ * flow means this flow lost its port: its entry is deleted and the packet dropped
+ * (LB_R_DROP_SNAT_STALE); the next packet starts a new flow.
+ */
+static __always_inline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
+					  const struct lb_backend *be)
+{
+	struct lb_snat_val val, *v;
+	struct lb_flow rk;
+
+	lb_snat_rkey(&rk, be, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
+	v = bpf_map_lookup_elem(&lb_snat, &rk);
+	if (v) {
+		if (LB_READ_ONCE(v->lease) == ct->snat_lease)
+			return LB_CONTINUE;
+	} else {
+		__builtin_memset(&val, 0, sizeof(val));
+		lb_snat_val_set(&val, &c->pkt.flow);
+		val.lease = ct->snat_lease;
+		if (!bpf_map_update_elem(&lb_snat, &rk, &val, BPF_NOEXIST)) {
+			lb_count_reason(LB_R_SNAT_REPAIRED);
+			return LB_CONTINUE;
+		}
+	}
+	bpf_map_delete_elem(&lb_ct, &c->pkt.flow);
+	c->reason = LB_R_DROP_SNAT_STALE;
+	return XDP_DROP;
+}
+
+/* Rewrite the IPv4 addresses and L4 ports of the packet, with incremental checksums. */
+static __always_inline void lb_nat_rewrite_l34(struct lb_ctx *c, __be32 saddr, __be32 daddr,
+					       __be16 sport, __be16 dport)
+{
+	struct lb_pkt *p = &c->pkt;
+	struct iphdr *ip = p->ip4;
+	__be16 *ports = p->l4;
+	__u32 d3, d4;
+
+	d3 = lb_csum_diff4(0, ip->saddr, saddr);
+	d3 = lb_csum_diff4(d3, ip->daddr, daddr);
+	d4 = lb_csum_diff2(d3, ports[0], sport);
+	d4 = lb_csum_diff2(d4, ports[1], dport);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = lb_csum_apply(ip->check, d3);
+	ports[0] = sport;
+	ports[1] = dport;
+	if (p->flow.proto == IPPROTO_UDP)
+		*p->l4_csum = lb_csum_apply_udp(*p->l4_csum, d4);
+	else
+		*p->l4_csum = lb_csum_apply(*p->l4_csum, d4);
+}
+
+/* Forward rewrite: client -> VIP becomes SNAT address:port -> backend. */
+static __always_inline void lb_nat_rewrite_fwd(struct lb_ctx *c, const struct lb_ct *ct,
+					       const struct lb_backend *be, const struct lb_nh *nh)
+{
+	struct ethhdr *eth = c->pkt.eth;
+
+	lb_nat_rewrite_l34(c, ct->snat_addr.w[3], be->addr.w[3], ct->snat_port, be->port);
+	lb_mac_copy(eth->h_dest, nh->dmac);
+	lb_mac_copy(eth->h_source, nh->smac);
+}
+
+/* Remember the LB's own MAC on the client's interface when replies will arrive on another one. */
+static __always_inline void lb_nat_learn_if_mac(struct lb_ctx *c, const struct lb_nh *nh)
+{
+	__u32 ifindex = c->xdp->ingress_ifindex;
+	struct lb_mac *m, mac;
+
+	if (nh->ifindex == ifindex)
+		return;
+	m = bpf_map_lookup_elem(&lb_if_macs, &ifindex);
+	if (m && lb_mac_eq(m->addr, c->pkt.eth->h_dest))
+		return;
+	__builtin_memset(&mac, 0, sizeof(mac));
+	lb_mac_copy(mac.addr, c->pkt.eth->h_dest);
+	bpf_map_update_elem(&lb_if_macs, &ifindex, &mac, BPF_ANY);
+}
+
+/**
+ * lb_nat_reverse - a packet to a SNAT address (that is not for a service): a backend's reply.
+ * @c: the packet
+ *
+ * Ports outside [snat_port_min, snat_port_max] are the host's own traffic: passed untouched
+ * (LB_R_PASS_NOT_OURS). In the range but without a reverse entry: passed untouched too
+ * (LB_R_PASS_SNAT_UNKNOWN): the control plane reserves the range, so the host answers it as it
+ * would any closed port, and no guess is ever rewritten. An entry that its forward entry does not
+ * confirm: dropped (LB_R_DROP_SNAT_STALE). Otherwise src -> VIP:port, dst -> client, MACs ->
+ * (LB's own on the client's interface, the client side's), out where the client came in.
+ */
+static __always_inline int lb_nat_reverse(struct lb_ctx *c)
+{
+	struct lb_pkt *p = &c->pkt;
+	struct ethhdr *eth = p->eth;
+	struct lb_snat_val *v;
+	struct lb_flow client;
+	struct lb_ct *ct;
+	__u32 lease, in_ifindex;
+	int verdict;
+
+	if (!lb_snat_port_in_range(p->flow.dport)) {
+		c->reason = LB_R_PASS_NOT_OURS;
+		return XDP_PASS;
+	}
+	v = bpf_map_lookup_elem(&lb_snat, &p->flow);
+	if (!v) {
+		c->reason = LB_R_PASS_SNAT_UNKNOWN;
+		return XDP_PASS;
+	}
+	lease = LB_READ_ONCE(v->lease);
+	lb_barrier();
+	lb_snat_owner(&client, v, p->flow.proto);
+	lb_barrier();
+	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY ||
+	    LB_READ_ONCE(v->lease) != lease)
+		goto stale;
+	ct = bpf_map_lookup_elem(&lb_ct, &client);
+	if (!ct || ct->snat_lease != lease || ct->snat_port != p->flow.dport ||
+	    !lb_addr_eq(&ct->snat_addr, &p->flow.dst) || !lb_addr_is_v4(&client.src))
+		goto stale;
+	c->svc_id = ct->svc_id;
+	c->be_id = ct->backend_id;
+	if (!lb_ct_expired(ct, p->flow.proto, c->now, 0))
+		lb_ct_hit(ct, p->tcp_flags, c->now);
+
+	in_ifindex = ct->in_ifindex;
+	if (in_ifindex == c->xdp->ingress_ifindex) {
+		c->reason = LB_R_TX;
+		verdict = XDP_TX;
+		lb_mac_copy(eth->h_source, eth->h_dest);
+	} else {
+		struct lb_mac *m = bpf_map_lookup_elem(&lb_if_macs, &in_ifindex);
+
+		if (!m) {
+			c->reason = LB_R_DROP_NO_TX_PORT;
+			return XDP_DROP;
+		}
+		verdict = lb_tx_via(c, in_ifindex);
+		if (verdict == XDP_DROP)
+			return verdict;
+		lb_mac_copy(eth->h_source, m->addr);
+	}
+	lb_mac_copy(eth->h_dest, ct->peer_mac);
+	lb_nat_rewrite_l34(c, client.dst.w[3], client.src.w[3], client.dport, client.sport);
+	return verdict;
+
+stale:
+	c->reason = LB_R_DROP_SNAT_STALE;
+	return XDP_DROP;
+}
+
+#endif /* __LB_NAT_H */
