@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildMaglevTable, isPrime, nextPrime } from '../src/index.js';
-import { backends, changed, counts, shuffled } from './helpers.js';
+import { backends, changed, counts, firstDifference, shuffled } from './helpers.js';
 import { referenceMaglev } from './reference-maglev.js';
 
 const M = 65537;
@@ -18,16 +18,15 @@ describe('buildMaglevTable', () => {
     const bs = backends(7);
     const table = buildMaglevTable(bs, M);
     expect(table.length).toBe(M);
-    const ids = new Set(bs.map((b) => b.id));
-    for (const id of table) expect(ids.has(id)).toBe(true);
+    expect([...counts(table).keys()].sort()).toEqual(bs.map((b) => b.id).sort());
   });
 
   it('is deterministic and independent of input order (two LB nodes build the same table)', () => {
     const bs = backends(50, (i) => 1 + (i % 3));
     const a = buildMaglevTable(bs, M);
-    expect(buildMaglevTable(bs, M)).toEqual(a);
-    expect(buildMaglevTable(shuffled(bs, 1), M)).toEqual(a);
-    expect(buildMaglevTable([...bs].reverse(), M)).toEqual(a);
+    expect(firstDifference(buildMaglevTable(bs, M), a)).toBe(-1);
+    expect(firstDifference(buildMaglevTable(shuffled(bs, 1), M), a)).toBe(-1);
+    expect(firstDifference(buildMaglevTable([...bs].reverse(), M), a)).toBe(-1);
   });
 
   // The builder walks permutations branch-free, finishes with a free-slot scan and schedules
@@ -43,7 +42,7 @@ describe('buildMaglevTable', () => {
     ['skewed mix (heap schedule)', 30, 3001, (i: number) => (i % 10 === 0 ? 1000 : 1 + (i % 7))],
   ])('equals the paper loop slot for slot: %s', (_name, n, m, weight) => {
     const bs = backends(n, weight);
-    expect(buildMaglevTable(bs, m)).toEqual(referenceMaglev(bs, m));
+    expect(firstDifference(buildMaglevTable(bs, m), referenceMaglev(bs, m))).toBe(-1);
   });
 
   it('equal weights: every backend owns floor(M/N) or ceil(M/N) slots', () => {
