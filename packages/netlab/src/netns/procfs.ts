@@ -1,0 +1,66 @@
+// Small /proc readers: which processes live in a network namespace (what `ip netns pids` does,
+// without spawning it, so exit handlers stay fast and synchronous) and whether a pid is still the
+// process that created something (pids get reused; the start time tells them apart).
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { NETNS_DIR } from './names.js';
+
+/** Pids whose network namespace is one of the named ones (by inode, as `ip netns pids` does). */
+export function pidsInNetns(names: readonly string[]): Map<string, number[]> {
+  const byInode = new Map<number, string>();
+  for (const name of names) {
+    try {
+      byInode.set(statSync(`${NETNS_DIR}/${name}`).ino, name);
+    } catch {
+      // gone already
+    }
+  }
+  const out = new Map<string, number[]>(names.map((n) => [n, []]));
+  if (byInode.size === 0) return out;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const link = readlinkSync(`/proc/${entry}/ns/net`); // "net:[4026532283]"
+      const name = byInode.get(Number(link.slice(5, -1)));
+      if (name !== undefined && Number(entry) !== process.pid) out.get(name)?.push(Number(entry));
+    } catch {
+      // exited meanwhile, or a kernel thread
+    }
+  }
+  return out;
+}
+
+/** Start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined if gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while `pid` exists (and, when `startTime` is given, is still the same process). */
+export function processAlive(pid: number, startTime?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return startTime === undefined || processStartTime(pid) === startTime;
+}
+
+/** SIGKILLs every pid, ignoring the ones already gone. */
+export function killAll(pids: Iterable<number>): number[] {
+  const killed: number[] = [];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return killed;
+}
