@@ -10,4 +10,4 @@ export {
   nextPrime,
 } from './maglev.js';
 export { pickHash } from './model.js';
-export { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from './murmur3.js';
+export { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from './flow-hash.js';

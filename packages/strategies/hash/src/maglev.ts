@@ -15,7 +15,7 @@
  */
 import type { StrategyBackend } from '@xdp-lb/core';
 import { sortBackends } from './backends.js';
-import { murmur3 } from './murmur3.js';
+import { murmur3 } from './flow-hash.js';
 
 /** Seed of the hash that gives a backend's first preferred slot ("OFFS"). */
 export const MAGLEV_OFFSET_SEED = 0x4f464653;

@@ -1,4 +1,4 @@
-import { FLOW_WORDS, SRC_WORDS, flowHash } from './murmur3.js';
+import { FLOW_WORDS, SRC_WORDS, flowHash } from './flow-hash.js';
 import type { HashFields } from './options.js';
 
 /**
