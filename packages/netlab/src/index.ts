@@ -50,7 +50,7 @@ export {
   ping,
   type PingOptions,
 } from './apps/clients.js';
-export { startCapture, Capture, type CaptureOptions, type CapturedFrame } from './apps/capture.js';
+export { startCapture, Capture, type CaptureOptions, type CapturedFrame, sendFrames, type SendFramesOptions } from './apps/capture.js';
 
 // Packets
 export * from './packet/index.js';

@@ -65,3 +65,22 @@ export async function startCapture(host: NetnsLike, options: CaptureOptions = {}
   }
   return new Capture(proc);
 }
+
+export interface SendFramesOptions {
+  /** Default `eth0`. */
+  iface?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Sends raw frames, unchanged, out of an interface of `host` (lab-scripts/inject.py, AF_PACKET):
+ * crafted or malformed packets cross a real veth. Returns the number sent.
+ */
+export async function sendFrames(host: NetnsLike, frames: readonly Uint8Array[], options: SendFramesOptions = {}): Promise<number> {
+  const input = frames.map((f) => `${Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('hex')}\n`).join('');
+  const r = await host.exec(['python3', labScript('inject.py'), '--iface', options.iface ?? 'eth0'], {
+    input,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+  return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { sent?: number }).sent ?? 0;
+}

@@ -7,6 +7,7 @@
 // namespaces (deleting a namespace deletes its veths and bridges), then registered pin dirs, then
 // the manifest. `destroy()` is idempotent and also runs at exit, on SIGINT/SIGTERM/SIGHUP and on a
 // fatal uncaught error (unless the lab is persistent).
+import { existsSync } from 'node:fs';
 import { startHttpServer, startUdpEcho } from '../apps/servers.js';
 import { trackForExit, untrackForExit } from '../netns/cleanup.js';
 import { exec } from '../netns/exec.js';
@@ -21,6 +22,12 @@ import { gcStale } from './gc.js';
 import { type LabInterface, LabHost, routeArgv } from './host.js';
 import { type LabManifest, listManifests, readManifest, removeManifest, writeManifest } from './manifest.js';
 import type { BridgeSpec, HostSpec, InterfaceSpec, LabOptions, LabSpec } from './spec.js';
+
+const BRIDGE_NF_OFF = {
+  'net.bridge.bridge-nf-call-iptables': 0,
+  'net.bridge.bridge-nf-call-ip6tables': 0,
+  'net.bridge.bridge-nf-call-arptables': 0,
+};
 
 export class Lab {
   private readonly hostMap = new Map<string, LabHost>();
@@ -56,8 +63,15 @@ export class Lab {
       lab.namespaces.push(lab.switchNs.name);
       lab.saveManifest();
       await lab.createNetns(lab.switchNs);
-      // New interfaces in the switch get no IPv6 (no link-local chatter from bridge ports).
-      await lab.switchNs.sysctl({ 'net.ipv6.conf.default.disable_ipv6': 1, 'net.ipv6.conf.all.disable_ipv6': 1 });
+      await lab.switchNs.sysctl({
+        // New interfaces in the switch get no IPv6 (no link-local chatter from bridge ports).
+        'net.ipv6.conf.default.disable_ipv6': 1,
+        'net.ipv6.conf.all.disable_ipv6': 1,
+        // A dumb wire: with br_netfilter active (the default here) the bridge validates IPv4
+        // headers, silently drops bad checksums and runs iptables on bridged frames, which would
+        // hide exactly the malformed packets the tests send.
+        ...(existsSync('/proc/sys/net/bridge') ? BRIDGE_NF_OFF : {}),
+      });
       for (const b of spec.bridges ?? [{ name: 'br0' }]) await lab.addBridge(b);
       await Promise.all(spec.hosts.map((h) => lab.addHost(h)));
       options.log?.(`lab ${id} is up: ${lab.hosts.map((h) => h.name).join(', ')}`);
