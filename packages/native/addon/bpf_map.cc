@@ -62,6 +62,7 @@ BpfMap::BpfMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMap>(info) 
   if (init->map != nullptr) {
     map_ = init->map;
     owner_ = Napi::ObjectWrap<BpfObject>::Unwrap(init->owner);
+    name_ = owner_->DeclaredMapName(map_);
     ownerRef_ = Napi::Persistent(init->owner);
     return;
   }
@@ -73,6 +74,7 @@ BpfMap::BpfMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfMap>(info) 
     ThrowSys(env, err, "bpf_obj_get_info_by_fd", "read map info");
   }
   id_ = mi.id;
+  name_ = mi.name;
   standaloneShape_ = MakeShape(mi.name, mi.type, mi.key_size, mi.value_size, mi.max_entries, mi.map_flags);
 }
 
@@ -108,28 +110,29 @@ BpfMap* BpfMap::FromValue(Napi::Env env, const Napi::Value& value) {
 
 MapShape BpfMap::Shape() const {
   if (map_ == nullptr) return standaloneShape_;
-  return MakeShape(bpf_map__name(map_), bpf_map__type(map_), bpf_map__key_size(map_), bpf_map__value_size(map_),
+  return MakeShape(name_, bpf_map__type(map_), bpf_map__key_size(map_), bpf_map__value_size(map_),
                    bpf_map__max_entries(map_), bpf_map__map_flags(map_));
 }
 
 void BpfMap::CheckUsable(Napi::Env env, const std::string& what) const {
-  if (IsDisposed()) ThrowCoded(env, kErrDisposed, what + ": BpfMap is disposed");
-  if (owner_ != nullptr) owner_->CheckUsable(env, what + " (map '" + std::string(bpf_map__name(map_)) + "')");
+  if (IsDisposed()) ThrowCoded(env, kErrDisposed, what + ": BpfMap '" + name_ + "' is disposed");
+  // Checked before anything touches map_, which dies with its object.
+  if (owner_ != nullptr) owner_->CheckUsable(env, what + " (map '" + name_ + "')");
 }
 
 void BpfMap::CheckBeforeLoad(Napi::Env env, const std::string& what) const {
   CheckUsable(env, what);
   if (map_ == nullptr) {
-    ThrowCoded(env, kErrAlreadyLoaded, what + ": map '" + standaloneShape_.name + "' already exists in the kernel; "
+    ThrowCoded(env, kErrAlreadyLoaded, what + ": map '" + name_ + "' already exists in the kernel; "
                                               "this is only possible for maps of a BpfObject before load()");
   }
-  owner_->CheckNotLoaded(env, what + " (map '" + std::string(bpf_map__name(map_)) + "')");
+  owner_->CheckNotLoaded(env, what + " (map '" + name_ + "')");
 }
 
 int BpfMap::UsableFd(Napi::Env env, const std::string& what) {
   CheckUsable(env, what);
   if (map_ == nullptr) return fd_;
-  owner_->CheckLoaded(env, what + " (map '" + std::string(bpf_map__name(map_)) + "')");
+  owner_->CheckLoaded(env, what + " (map '" + name_ + "')");
   return bpf_map__fd(map_);
 }
 

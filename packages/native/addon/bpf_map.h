@@ -31,7 +31,7 @@ class BpfMap : public Napi::ObjectWrap<BpfMap>, public HandleLifetime {
   // The map's fd for an operation called `what`; throws if disposed or not loaded yet.
   int UsableFd(Napi::Env env, const std::string& what);
   MapShape Shape() const;
-  std::string Name() const { return Shape().name; }
+  const std::string& Name() const { return name_; }
 
   // An async operation holds both the map and the object it belongs to.
   void EnterOperation();
@@ -82,6 +82,8 @@ class BpfMap : public Napi::ObjectWrap<BpfMap>, public HandleLifetime {
   Napi::Value LookupBatch(const Napi::CallbackInfo& info);
   Napi::Value UpdateBatch(const Napi::CallbackInfo& info);
   Napi::Value DeleteBatch(const Napi::CallbackInfo& info);
+  Napi::Value StartUpdateBatch(const Napi::CallbackInfo& info);
+  Napi::Value StartDeleteBatch(const Napi::CallbackInfo& info);
 
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Unpin(const Napi::CallbackInfo& info);
@@ -97,6 +99,7 @@ class BpfMap : public Napi::ObjectWrap<BpfMap>, public HandleLifetime {
   bpf_map* map_ = nullptr;
   BpfObject* owner_ = nullptr;
   Napi::ObjectReference ownerRef_;
+  std::string name_;  // cached: map_ must not be touched once the owner is disposed
   MapShape standaloneShape_;
   uint32_t id_ = 0;
   std::string pinPath_;

@@ -69,6 +69,15 @@ BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObjec
   obj_ = init->obj;
   name_ = init->name;
   path_ = init->path;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj_) mapNames_.emplace_back(bpf_map__name(map), map);
+}
+
+std::string BpfObject::DeclaredMapName(bpf_map* map) const {
+  for (const auto& [name, m] : mapNames_) {
+    if (m == map) return name;
+  }
+  return bpf_map__name(map);
 }
 
 BpfObject::~BpfObject() { ReleaseFromFinalizer(); }
@@ -198,12 +207,15 @@ Napi::Value BpfObject::Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = ExpectString(info[0], "map: name");
   CheckUsable(env, "map '" + name + "'");
-  // Also finds internal maps by section name (".rodata", ".bss").
-  bpf_map* map = bpf_object__find_map_by_name(obj_, name.c_str());
+  bpf_map* map = nullptr;
+  for (const auto& [declared, m] : mapNames_) {
+    if (declared == name) map = m;
+  }
+  // Internal maps are also found by section name (".rodata", ".bss").
+  if (map == nullptr && !name.empty() && name[0] == '.') map = bpf_object__find_map_by_name(obj_, name.c_str());
   if (map == nullptr) {
     std::string names;
-    bpf_map* m;
-    bpf_object__for_each_map(m, obj_) names += std::string(names.empty() ? "" : ", ") + bpf_map__name(m);
+    for (const auto& entry : mapNames_) names += (names.empty() ? "" : ", ") + entry.first;
     ThrowCoded(env, kErrNotFound, "map '" + name + "' not found in " + name_ + " (maps: " + names + ")");
   }
   return WrapMap(env, map);

@@ -6,6 +6,8 @@
 #include <napi.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "handle_lifetime.h"
 
@@ -28,6 +30,9 @@ class BpfObject : public Napi::ObjectWrap<BpfObject>, public HandleLifetime {
   void CheckUsable(Napi::Env env, const std::string& what) const;
   void CheckLoaded(Napi::Env env, const std::string& what) const;
   void CheckNotLoaded(Napi::Env env, const std::string& what) const;
+
+  // The map's name as the object declares it (see mapNames_).
+  std::string DeclaredMapName(bpf_map* map) const;
 
   // Called by the load worker on the JS thread.
   void FinishLoad(bool ok) { state_ = ok ? State::Loaded : State::LoadFailed; }
@@ -61,6 +66,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject>, public HandleLifetime {
   std::string name_;
   std::string path_;
   State state_ = State::Opened;
+  // Map names as declared in the object, recorded at open. libbpf renames a map to the kernel
+  // map's name when it reuses an fd or a pin (a name longer than 15 characters comes back
+  // truncated), so lookups by name and the wrappers' names use this table.
+  std::vector<std::pair<std::string, bpf_map*>> mapNames_;
 };
 
 }  // namespace xlb

@@ -44,6 +44,7 @@ BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfPro
   auto* init = InternalInit<Init_>(info);
   if (init->prog != nullptr) {
     prog_ = init->prog;
+    name_ = bpf_program__name(prog_);
     owner_ = Napi::ObjectWrap<BpfObject>::Unwrap(init->owner);
     ownerRef_ = Napi::Persistent(init->owner);
     return;
@@ -55,6 +56,7 @@ BpfProgram::BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfPro
     ThrowSys(env, err, "bpf_obj_get_info_by_fd", "read program info");
   }
   haveInfo_ = true;
+  name_ = info_.name;
 }
 
 BpfProgram::~BpfProgram() { ReleaseFromFinalizer(); }
@@ -92,13 +94,9 @@ BpfProgram* BpfProgram::Expect(Napi::Env env, const Napi::Value& value, const st
   return prog;
 }
 
-std::string BpfProgram::Name() const {
-  if (prog_ != nullptr) return bpf_program__name(prog_);
-  return info_.name;
-}
-
 void BpfProgram::CheckUsable(Napi::Env env, const std::string& what) const {
-  if (IsDisposed()) ThrowCoded(env, kErrDisposed, what + ": BpfProgram is disposed");
+  if (IsDisposed()) ThrowCoded(env, kErrDisposed, what + ": BpfProgram '" + name_ + "' is disposed");
+  // Checked before anything touches prog_, which dies with its object.
   if (owner_ != nullptr) owner_->CheckUsable(env, what + " (program '" + Name() + "')");
 }
 

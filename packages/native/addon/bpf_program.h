@@ -28,7 +28,7 @@ class BpfProgram : public Napi::ObjectWrap<BpfProgram>, public HandleLifetime {
   ~BpfProgram() override;
 
   int UsableFd(Napi::Env env, const std::string& what);
-  std::string Name() const;
+  const std::string& Name() const { return name_; }
 
   void EnterOperation();
   void LeaveOperation();
@@ -69,6 +69,7 @@ class BpfProgram : public Napi::ObjectWrap<BpfProgram>, public HandleLifetime {
   bpf_program* prog_ = nullptr;
   BpfObject* owner_ = nullptr;
   Napi::ObjectReference ownerRef_;
+  std::string name_;  // cached: prog_ must not be touched once the owner is disposed
   bpf_prog_info info_{};
   bool haveInfo_ = false;
   std::string pinPath_;

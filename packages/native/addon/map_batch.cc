@@ -142,7 +142,8 @@ class WriteBatchWorker : public MapWorker {
       return;
     }
     int err = errno;
-    if (BatchUnsupported(err) && count == 0) return RunPerElement();
+    // ENOTSUPP comes before the kernel touches any element (and it leaves count as it was).
+    if (BatchUnsupported(err)) return RunPerElement();
     Fail(Failure(err, delete_ ? "bpf_map_delete_batch" : "bpf_map_update_batch", delete_ ? "batch delete from" : "batch update",
                  count));
   }
@@ -162,8 +163,11 @@ class WriteBatchWorker : public MapWorker {
       const uint8_t* key = keys_.data() + i * shape_.keySize;
       int r = delete_ ? bpf_map_delete_elem(fd_, key) : bpf_map_update_elem(fd_, key, values_.data() + i * valueSize, flags_);
       if (r != 0) {
-        return Fail(Failure(errno, delete_ ? "bpf_map_delete_elem" : "bpf_map_update_elem",
-                            delete_ ? "delete from" : "update", static_cast<long long>(i)));
+        int err = errno;
+        SysFailure failure = Failure(err, delete_ ? "bpf_map_delete_elem" : "bpf_map_update_elem",
+                                     delete_ ? "delete from" : "update", static_cast<long long>(i));
+        if (delete_ && err == EINVAL) failure.hint = "array maps cannot delete elements; write a zero value instead";
+        return Fail(std::move(failure));
       }
       done_ = i + 1;
     }
@@ -196,12 +200,19 @@ Napi::Array ExpectArray(Napi::Env env, const Napi::Value& value, const std::stri
 
 Napi::Value BpfMap::LookupBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = UsableFd(env, "lookupBatch");
-  auto* worker = new LookupBatchWorker(env, "BpfMapLookupBatchWorker", this, fd, Shape());
-  return worker->Start();
+  return AsPromise(env, [&]() -> Napi::Value {
+    int fd = UsableFd(env, "lookupBatch");
+    auto* worker = new LookupBatchWorker(env, "BpfMapLookupBatchWorker", this, fd, Shape());
+    return worker->Start();
+  });
 }
 
 Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return AsPromise(env, [&]() -> Napi::Value { return StartUpdateBatch(info); });
+}
+
+Napi::Value BpfMap::StartUpdateBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = UsableFd(env, "updateBatch");
   MapShape shape = Shape();
@@ -224,6 +235,11 @@ Napi::Value BpfMap::UpdateBatch(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfMap::DeleteBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return AsPromise(env, [&]() -> Napi::Value { return StartDeleteBatch(info); });
+}
+
+Napi::Value BpfMap::StartDeleteBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = UsableFd(env, "deleteBatch");
   MapShape shape = Shape();

@@ -65,11 +65,13 @@ class ObjectLoadWorker : public PromiseWorker {
 
 Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckNotLoaded(env, "load");
-  // Until the worker settles, every before-load setter and every map or program operation refuses.
-  state_ = State::Loading;
-  auto* worker = new ObjectLoadWorker(env, this);
-  return worker->Start();
+  return AsPromise(env, [&]() -> Napi::Value {
+    CheckNotLoaded(env, "load");
+    // Until the worker settles, every before-load setter and every map or program operation refuses.
+    state_ = State::Loading;
+    auto* worker = new ObjectLoadWorker(env, this);
+    return worker->Start();
+  });
 }
 
 }  // namespace xlb

@@ -1,9 +1,14 @@
 // object_variables.cc - BpfObject.variables()/setVariable()/getVariable(): global variables read
-// from BTF and written into the initial value of their section's internal map (what a libbpf
-// skeleton's skel->rodata->x = ... does). Before load every section is writable; after load
-// .data/.bss stay writable through libbpf's mmap of the live map, while .rodata is frozen.
+// from BTF. Before load they live in libbpf's copy of each section, the initial value of its
+// internal map (what a skeleton's skel->rodata->x = ... writes). After load that copy is stale
+// (only skeletons remap it), so live values go through an mmap of the section's map: .data and
+// .bss stay writable, .rodata is frozen by the kernel and only readable.
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "args.h"
@@ -27,6 +32,29 @@ GlobalVariable FindVariable(Napi::Env env, bpf_object* obj, const std::string& n
 }
 
 bool IsReadOnlySection(const GlobalVariable& var) { return (bpf_map__map_flags(var.map) & BPF_F_RDONLY_PROG) != 0; }
+
+// A shared mapping of a loaded section map's single value, unmapped on scope exit.
+class LiveSection {
+ public:
+  LiveSection(Napi::Env env, const GlobalVariable& var, bool writable, const std::string& what) {
+    if ((bpf_map__map_flags(var.map) & BPF_F_MMAPABLE) == 0) {
+      ThrowCoded(env, kErrNotLoaded, what + ": section " + var.section + " is not mmapable on this kernel");
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    size_ = (static_cast<size_t>(bpf_map__value_size(var.map)) + page - 1) / page * page;
+    int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+    addr_ = mmap(nullptr, size_, prot, MAP_SHARED, bpf_map__fd(var.map), 0);
+    if (addr_ == MAP_FAILED) ThrowSys(env, errno, "mmap", what + ": map section " + var.section);
+  }
+  ~LiveSection() { munmap(addr_, size_); }
+  LiveSection(const LiveSection&) = delete;
+  LiveSection& operator=(const LiveSection&) = delete;
+  uint8_t* data() const { return static_cast<uint8_t*>(addr_); }
+
+ private:
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -58,11 +86,12 @@ Napi::Value BpfObject::SetVariable(const Napi::CallbackInfo& info) {
       ThrowCoded(env, kErrAlreadyLoaded, what + ": section " + var.section + " of " + name_ +
                                              " is read-only after load; set it before load()");
     }
-  } else {
-    CheckNotLoaded(env, what);
+    LiveSection live(env, var, true, what);
+    std::memcpy(live.data() + var.offset, bytes.data, bytes.size);
+    return env.Undefined();
   }
+  CheckNotLoaded(env, what);
   size_t size = 0;
-  // Before load this is libbpf's copy of the section; after load its writable mmap of the map.
   void* data = const_cast<void*>(bpf_map__initial_value(var.map, &size));
   if (data == nullptr || static_cast<size_t>(var.offset) + var.size > size) {
     ThrowCoded(env, kErrNotLoaded, what + ": section " + var.section + " of " + name_ + " is not accessible");
@@ -78,6 +107,10 @@ Napi::Value BpfObject::GetVariable(const Napi::CallbackInfo& info) {
   CheckUsable(env, what);
   if (state_ == State::Loading) ThrowCoded(env, kErrNotLoaded, what + ": " + name_ + " is being loaded");
   GlobalVariable var = FindVariable(env, obj_, name, name_);
+  if (state_ == State::Loaded) {
+    LiveSection live(env, var, false, what);
+    return Napi::Buffer<uint8_t>::Copy(env, live.data() + var.offset, var.size);
+  }
   size_t size = 0;
   const void* data = bpf_map__initial_value(var.map, &size);
   if (data == nullptr || static_cast<size_t>(var.offset) + var.size > size) {

@@ -177,10 +177,12 @@ Napi::Value BpfProgram::TestRun(const Napi::CallbackInfo& info) {
 
 Napi::Value BpfProgram::TestRunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TestRunRequest req = ParseRequest(info, "testRunAsync");
-  int fd = UsableFd(env, "testRunAsync");
-  auto* worker = new TestRunWorker(env, this, fd, req);
-  return worker->Start();
+  return AsPromise(env, [&]() -> Napi::Value {
+    TestRunRequest req = ParseRequest(info, "testRunAsync");
+    int fd = UsableFd(env, "testRunAsync");
+    auto* worker = new TestRunWorker(env, this, fd, req);
+    return worker->Start();
+  });
 }
 
 }  // namespace xlb

@@ -11,6 +11,19 @@
 
 namespace xlb {
 
+// Runs `start` (argument checks, then queueing a worker) so that every failure, argument errors
+// included, becomes a rejected Promise: a Promise-returning method never throws synchronously.
+template <typename Start>
+Napi::Value AsPromise(Napi::Env env, Start start) {
+  try {
+    return start();
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  }
+}
+
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   PromiseWorker(Napi::Env env, const char* resourceName)
