@@ -48,14 +48,17 @@ export function nextPrime(n: number): number {
   return p;
 }
 
-/** Checks a Maglev table size on its own (the schema's rule): a prime in 3..MAGLEV_MAX_TABLE_SIZE. */
+/** Checks a Maglev table size on its own (the schema's rule): a prime in 100..MAGLEV_MAX_TABLE_SIZE. */
 export function tableSizeProblem(tableSize: number): string | undefined {
   if (!Number.isInteger(tableSize)) return `tableSize must be an integer, got ${tableSize}`;
   if (tableSize > MAGLEV_MAX_TABLE_SIZE) {
     return `tableSize ${tableSize} is too large: at most ${MAGLEV_MAX_TABLE_SIZE} slots fit a slot table (the largest prime that fits is 16777213)`;
   }
-  if (!isPrime(tableSize) || tableSize < 3) {
-    return `tableSize must be a prime so every backend's stride visits every slot; ${tableSize} is not (try ${nextPrime(Math.max(3, tableSize))})`;
+  if (tableSize < MAGLEV_SLOTS_PER_BACKEND) {
+    return `tableSize must be at least ${MAGLEV_SLOTS_PER_BACKEND} (${MAGLEV_SLOTS_PER_BACKEND} slots per backend), got ${tableSize}`;
+  }
+  if (!isPrime(tableSize)) {
+    return `tableSize must be a prime so every backend's stride visits every slot; ${tableSize} is not (try ${nextPrime(tableSize)})`;
   }
   return undefined;
 }

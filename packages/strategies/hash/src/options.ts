@@ -17,7 +17,7 @@ export const HashOptionsSchema = z.strictObject(
   {
     tableSize: z
       .number()
-      .int()
+      .int({ error: 'tableSize must be an integer' })
       .superRefine((value, ctx) => {
         const problem = tableSizeProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });

@@ -27,6 +27,7 @@ describe('murmur3 (byte-oriented MurmurHash3_x86_32)', () => {
 
   it('fmix32 is the murmur3 finaliser: 0 is its fixed point, results are unsigned', () => {
     expect(fmix32(0)).toBe(0);
+    expect(fmix32(1)).toBe(0x514e28b7); // murmur3("", 1) is fmix32(1 ^ 0)
     for (const x of [1, 0x80000000, 0xffffffff, -1]) expect(fmix32(x)).toBeGreaterThanOrEqual(0);
   });
 });

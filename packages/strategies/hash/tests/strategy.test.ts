@@ -21,7 +21,8 @@ describe('HashOptionsSchema', () => {
 
   it('says why a table size is wrong', () => {
     expect(message({ tableSize: 65536 })).toMatch(/tableSize must be a prime.*65536 is not \(try 65537\)/);
-    expect(message({ tableSize: 1.5 })).toMatch(/tableSize/);
+    expect(message({ tableSize: 1.5 })).toMatch(/tableSize must be an integer/);
+    expect(message({ tableSize: 50 })).toMatch(/tableSize must be at least 100/);
     expect(message({ tableSize: '65537' })).toMatch(/expected number/);
     expect(message({ tableSize: 16777259 })).toMatch(/too large/);
   });

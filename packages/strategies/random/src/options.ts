@@ -17,7 +17,7 @@ export const RandomOptionsSchema = z.strictObject(
   {
     maxSlots: z
       .number()
-      .int()
+      .int({ error: 'maxSlots must be an integer' })
       .min(1, { error: 'maxSlots must be at least 1' })
       .max(RANDOM_MAX_SLOTS, { error: `maxSlots must be at most ${RANDOM_MAX_SLOTS} (a slot table holds 2^24 entries with its count)` })
       .default(RANDOM_DEFAULTS.maxSlots),

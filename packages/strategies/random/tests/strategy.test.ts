@@ -18,6 +18,7 @@ describe('RandomOptionsSchema', () => {
 
   it('says what is wrong', () => {
     expect(message({ maxSlots: 0 })).toMatch(/maxSlots must be at least 1/);
+    expect(message({ maxSlots: 2.5 })).toMatch(/maxSlots must be an integer/);
     expect(message({ maxSlots: 1 << 24 })).toMatch(/maxSlots must be at most 16777215/);
     expect(message({ maxSlots: 'many' })).toMatch(/expected number/);
     expect(message({ seed: 1 })).toMatch(/unknown random option\(s\) 'seed'.*takes maxSlots/);
