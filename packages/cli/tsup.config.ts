@@ -1,13 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/main.ts'],
   format: ['esm'],
-  dts: true,
+  dts: { entry: 'src/index.ts' },
   target: 'node20',
   platform: 'node',
   sourcemap: true,
   clean: true,
-  // The native addon is loaded at run time from its own package, never bundled.
   external: [/\.node$/, /^@xdp-lb\//],
 });

@@ -17,3 +17,4 @@ export type { UndeployResult } from './lifecycle/undeploy.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { instancePaths } from './state/paths.js';
+export { primaryAddress } from './dataplane/netns.js';

@@ -21,6 +21,7 @@ export const MAPS = {
   beStats: 'lb_be_stats',
   reasons: 'lb_reasons',
   snatPool: 'lb_snat_pool',
+  ifMacs: 'lb_if_macs',
 } as const;
 
 export const ADDR_VIP = 1 << 0;
@@ -48,16 +49,19 @@ export const REASONS = [
   'drop_no_route',
   'drop_fragment',
   'drop_snat_exhausted',
-  'drop_snat_unknown',
+  'pass_snat_unknown',
   'drop_snat_stale',
   'ct_new',
   'ct_expired',
   'ct_reselect',
   'drop_error',
+  'drop_no_tx_port',
+  'snat_reclaimed',
+  'snat_repaired',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const SIZES = { addr: 16, addrInfo: 4, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, counters: 32 } as const;
+export const SIZES = { addr: 16, addrInfo: 4, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, mac: 8, counters: 32 } as const;
 
 export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -161,10 +165,12 @@ export interface CtValue {
   seenNs: bigint;
   svcId: number;
   state: number;
+  fwd: number;
   snatPort: number;
   snatAddr: IpAddress;
   peerMac: string;
   inIfindex: number;
+  snatLease: number;
 }
 
 export function decodeCt(b: Buffer): CtValue {
@@ -174,10 +180,12 @@ export function decodeCt(b: Buffer): CtValue {
     seenNs: b.readBigUInt64LE(8),
     svcId: b.readUInt32LE(16),
     state: b.readUInt8(20),
+    fwd: b.readUInt8(21),
     snatPort: b.readUInt16BE(22),
     snatAddr: bytesToIp(b.subarray(24, 40)),
     peerMac: formatMac(b.subarray(40, 46)),
     inIfindex: b.readUInt32LE(48),
+    snatLease: b.readUInt32LE(52),
   };
 }
 

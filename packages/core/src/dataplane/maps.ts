@@ -91,7 +91,7 @@ export class InstanceMaps {
     });
     try {
       abi.encodeSlotTable(ids).forEach((v, i) => inner.update(abi.u32(i), v));
-      this.map(abi.MAPS.tables).update(abi.u32(svcId), abi.u32(inner.fd));
+      this.map(abi.MAPS.tables).update(abi.u32(svcId), inner);
     } finally {
       // The outer map holds its own reference; ours can go.
       inner.dispose();

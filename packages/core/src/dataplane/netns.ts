@@ -42,3 +42,14 @@ export class NetnsScope {
     this.exec('sysctl', ['-qw', `${key}=${value}`]);
   }
 }
+
+/** The first IPv4 (else IPv6 global) address of an interface, e.g. the default SNAT source. */
+export function primaryAddress(netns: string | null, ifname: string): string | undefined {
+  const ns = new NetnsScope(netns);
+  for (const fam of ['-4', '-6']) {
+    const r = ns.exec('ip', [fam, '-o', 'addr', 'show', 'dev', ifname, 'scope', 'global'], { allowFail: true });
+    const m = /inet6? ([0-9a-f.:]+)\//.exec(r.stdout);
+    if (m) return m[1];
+  }
+  return undefined;
+}

@@ -12,8 +12,7 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     tcp_closing_timeout_ns: sec(cfg.limits.tcpClosingTimeoutSec),
     udp_timeout_ns: sec(cfg.limits.udpTimeoutSec),
     hash_seed: u32(cfg.hashSeed),
-    snat_port_min: u32(cfg.snat?.portMin ?? 0),
-    snat_port_max: u32(cfg.snat?.portMax ?? 0),
+    ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),
   };
 }
 

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { dumpConfigYaml, toInput } from '@xdp-lb/core';
+import { type CommandContext, instanceOption, outputOption } from '../program.js';
+import { json } from '../render/table.js';
+
+export function registerConfig(program: Command, { lb, io }: CommandContext): void {
+  const config = program.command('config').description('check a config file, or print the applied one (round-trips)');
+  config
+    .command('check <file>')
+    .description('validate a config file without touching the kernel')
+    .option('--netns <name>', 'check that the interfaces exist in this network namespace')
+    .option('--no-interfaces', 'do not check that interfaces exist')
+    .addHelpText('after', '\nExamples:\n  lb config check lb.yaml\n  lb config check lb.yaml --no-interfaces')
+    .action((file: string, o: { netns?: string; interfaces: boolean }) => {
+      const cfg = lb().checkConfigFile(file, { netns: o.netns ?? null, checkInterfaces: o.interfaces });
+      io.out(`${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), strategy ${cfg.strategy})`);
+    });
+  config
+    .command('dump')
+    .description('print the applied config of a running instance, as a file lb deploy -f accepts')
+    .addOption(instanceOption())
+    .addOption(outputOption().choices(['yaml', 'json']).default('yaml'))
+    .addHelpText('after', '\nExamples:\n  lb config dump > lb.yaml\n  lb config dump -o json')
+    .action((o: { instance: string; output: string }) => {
+      const cfg = lb().config(o.instance);
+      io.out(o.output === 'json' ? json(toInput(cfg)) : dumpConfigYaml(cfg).trimEnd());
+    });
+}

@@ -1,0 +1,39 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../flags.js';
+import { type CommandContext, instanceOption } from '../program.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerService(program: Command, { lb, io }: CommandContext): void {
+  const service = program
+    .command('service')
+    .description('add or remove services of a running instance')
+    .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11 --backend 198.18.0.12\n  lb service remove 198.18.0.10:443');
+  service
+    .command('add')
+    .description('add a service')
+    .requiredOption('--vip <addr:port[/tcp|/udp]>', 'the service address')
+    .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
+    .addOption(new Option('--forward <mode>', 'nat or dsr').choices(['nat', 'dsr']).default('nat'))
+    .option('--name <name>', 'service name')
+    .addOption(instanceOption())
+    .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11\n  lb service add --vip 198.18.0.10:53/udp --forward dsr --backend 198.18.0.11 --name dns')
+    .action((o: { vip: string; backend?: string[]; forward: 'nat' | 'dsr'; name?: string; instance: string }) => {
+      if (!o.backend?.length) throw new UsageError('service add needs at least one --backend');
+      const [vip, proto] = o.vip.split('/') as [string, string | undefined];
+      lb().update(o.instance, {
+        kind: 'service-add',
+        service: { vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: o.forward, backends: o.backend, ...(o.name ? { name: o.name } : {}) },
+      });
+      io.out(`added service ${o.name ?? o.vip}`);
+    });
+  service
+    .command('remove <service>')
+    .description('remove a service: its VIP stops being balanced at once')
+    .addOption(instanceOption())
+    .addHelpText('after', '\nExamples:\n  lb service remove 198.18.0.10:443\n  lb service remove dns')
+    .action((ref: string, o: { instance: string }) => {
+      lb().update(o.instance, { kind: 'service-remove', service: ref });
+      io.out(`removed service ${ref}`);
+    });
+}

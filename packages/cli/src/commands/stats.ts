@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import type { StatusView } from '@xdp-lb/core';
+import { type CommandContext, instanceOption, outputOption } from '../program.js';
+import { human, table } from '../render/table.js';
+
+/** Rates between two status snapshots, per service and backend. */
+function rates(a: StatusView, b: StatusView, seconds: number) {
+  const rate = (x: number, y: number) => Math.max(0, (y - x) / seconds);
+  return b.services.map((svc, i) => {
+    const prev = a.services[i];
+    return {
+      service: svc.name,
+      pps: rate(prev?.counters.packets ?? 0, svc.counters.packets),
+      bps: rate(prev?.counters.bytes ?? 0, svc.counters.bytes) * 8,
+      flowsPerSec: rate(prev?.counters.newFlows ?? 0, svc.counters.newFlows),
+      backends: svc.backends.map((be) => {
+        const p = prev?.backends.find((x) => x.key === be.key);
+        return { backend: be.key, state: be.state, pps: rate(p?.counters.packets ?? 0, be.counters.packets), flowsPerSec: rate(p?.counters.newFlows ?? 0, be.counters.newFlows) };
+      }),
+    };
+  });
+}
+
+export function registerStats(program: Command, { lb, io }: CommandContext): void {
+  program
+    .command('stats')
+    .description('live per-service and per-backend rates, refreshing until Ctrl-C (or --count)')
+    .addOption(instanceOption())
+    .option('--interval <seconds>', 'refresh interval', '1')
+    .option('--count <n>', 'stop after n refreshes')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExamples:\n  lb stats\n  lb stats --count 1 -o json')
+    .action(async (opts: { instance: string; interval: string; count?: string; output: string }) => {
+      const interval = Math.max(0.1, Number(opts.interval));
+      const count = opts.count ? Number(opts.count) : Infinity;
+      let stop = false;
+      const onInt = () => (stop = true);
+      process.once('SIGINT', onInt);
+      let prev = lb().status(opts.instance);
+      for (let n = 0; n < count && !stop; n++) {
+        await new Promise((r) => setTimeout(r, interval * 1000));
+        const cur = lb().status(opts.instance);
+        const r = rates(prev, cur, interval);
+        prev = cur;
+        if (opts.output === 'json') {
+          io.out(JSON.stringify({ time: new Date().toISOString(), services: r }));
+          continue;
+        }
+        const rows = r.flatMap((s) => [
+          [s.service, '', human(s.pps), human(s.bps), human(s.flowsPerSec)],
+          ...s.backends.map((b) => ['', `${b.backend} (${b.state})`, human(b.pps), '', human(b.flowsPerSec)]),
+        ]);
+        io.out(`${new Date().toISOString()}\n${table(['SERVICE', 'BACKEND', 'PKT/S', 'BIT/S', 'FLOWS/S'], rows)}\n`);
+      }
+      process.off('SIGINT', onInt);
+    });
+}

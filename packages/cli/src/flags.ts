@@ -1,0 +1,55 @@
+import type { ConfigInput } from '@xdp-lb/core';
+
+export interface DeployFlags {
+  instance?: string;
+  strategy?: string;
+  mode?: string;
+  iface?: string[];
+  vip?: string;
+  backend?: string[];
+  forward?: string;
+  snat?: string[];
+  snatPorts?: string;
+  opt?: string[];
+  hashSeed?: string;
+  conntrackSize?: string;
+}
+
+/**
+ * The flags of the common one-service deploy, as a config input: the same validation then applies
+ * to flags and files. `--iface NAME:MODE` overrides `--mode` for one interface.
+ */
+export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => string | undefined): ConfigInput {
+  const missing = [!f.iface?.length && '--iface', !f.vip && '--vip', !f.backend?.length && '--backend'].filter(Boolean);
+  if (missing.length) throw new UsageError(`deploy needs ${missing.join(', ')} (or -f FILE)`);
+  const [vip, proto] = f.vip!.split('/') as [string, string | undefined];
+  const forward = f.forward ?? 'nat';
+  const interfaces = f.iface!.map((i) => (i.includes(':') ? i : f.mode ? `${i}:${f.mode}` : i));
+  const snatAddrs = f.snat?.length ? f.snat : forward === 'nat' ? [defaultSnat(f.iface![0]!.split(':')[0]!)].filter((x): x is string => !!x) : [];
+  return {
+    ...(f.instance ? { instance: f.instance } : {}),
+    ...(f.strategy ? { strategy: f.strategy } : {}),
+    ...(f.hashSeed !== undefined ? { hashSeed: Number(f.hashSeed) } : {}),
+    ...(f.conntrackSize !== undefined ? { limits: { conntrackSize: Number(f.conntrackSize) } } : {}),
+    interfaces,
+    ...(snatAddrs.length ? { snat: { addresses: snatAddrs, ...(f.snatPorts ? { ports: f.snatPorts } : {}) } } : {}),
+    services: [{ vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: forward as 'nat' | 'dsr', options: parseOptions(f.opt ?? []), backends: f.backend! }],
+  };
+}
+
+/** `--opt tableSize=65537 --opt hashFields=source`: numbers and booleans are typed. */
+export function parseOptions(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq < 1) throw new UsageError(`--opt "${p}" must be KEY=VALUE`);
+    const v = p.slice(eq + 1);
+    out[p.slice(0, eq)] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+  }
+  return out;
+}
+
+/** A usage error: the CLI shows help and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}

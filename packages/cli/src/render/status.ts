@@ -1,0 +1,24 @@
+import type { StatusView } from '@xdp-lb/core';
+import { human, table } from './table.js';
+
+export function renderStatus(s: StatusView): string {
+  const out: string[] = [];
+  out.push(`instance ${s.instance}  strategy ${s.strategy}${s.netns ? `  netns ${s.netns}` : ''}  updated ${s.updatedAt}`);
+  out.push('');
+  out.push(table(['IFACE', 'IFINDEX', 'MODE', 'REQUESTED', 'PROG', 'ATTACHED'], s.interfaces.map((i) => [i.name, i.ifindex, i.mode, i.requestedMode, i.progId ?? '-', i.attached ? 'yes' : 'NO'])));
+  for (const svc of s.services) {
+    out.push('');
+    out.push(`service ${svc.name}  ${svc.vip}/${svc.protocol}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    out.push(
+      table(
+        ['BACKEND', 'STATE', 'WEIGHT', 'SLOTS', 'PACKETS', 'BYTES', 'FLOWS'],
+        svc.backends.map((b) => [b.key, b.state, b.weight, b.slots, human(b.counters.packets), human(b.counters.bytes), human(b.counters.newFlows)]),
+      ),
+    );
+  }
+  out.push('');
+  out.push(`conntrack ${s.conntrack.entries}/${s.conntrack.max}`);
+  const nonzero = Object.entries(s.reasons).filter(([, v]) => v > 0);
+  if (nonzero.length) out.push(`verdicts  ${nonzero.map(([k, v]) => `${k}=${human(v)}`).join('  ')}`);
+  return out.join('\n');
+}

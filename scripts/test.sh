@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# test.sh - the README's test command: setup (idempotent), then every package's typecheck, lint
+# and tests, one package at a time (kernel suites share namespaces and bpffs).
+# XDP_LB_FULL_MATRIX=1 runs the full end-to-end matrix instead of the lean CI cover.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/bootstrap.sh
+npx nx run-many -t typecheck lint --outputStyle=static --parallel=2
+npx nx run-many -t test --outputStyle=static --parallel=1 --skip-nx-cache
