@@ -254,7 +254,10 @@ export interface ProgramInfo {
 export interface TestRunOptions {
   /** The packet (for XDP at least 14 bytes). */
   data: Bytes;
-  /** Runs of the program; durationNs is the average. Default 1. */
+  /**
+   * Runs of the program; durationNs is the average. Default 1. The kernel does not reset the packet
+   * between runs: each run sees the previous run's output, and `data` is the last one.
+   */
   repeat?: number;
   /** The context, e.g. a struct xdp_md built with {@link xdpMd}. */
   ctx?: Bytes;
