@@ -18,15 +18,21 @@ export default tseslint.config(
           allow: [],
           depConstraints: [
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab'] },
+            // core reaches native only through its dataplane adapter (checked by the rule below).
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
-            { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: ['commander', '@xdp-lb/native'] },
             { sourceTag: 'type:native', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:netlab', onlyDependOnLibsWithTags: [] },
           ],
-          bannedExternalImports: [],
         },
       ],
     },
+  },
+  {
+    // Only core's dataplane adapter talks to the native addon; the CLI framework stays in the CLI.
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/dataplane/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['@xdp-lb/native', 'commander'] }] },
   },
   {
     // Tests may use the lab harness and any package they exercise.

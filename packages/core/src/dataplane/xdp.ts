@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { BpfLink, type BpfProgram, ifNameToIndex, xdpDetachNetlink, xdpQuery } from '@xdp-lb/native';
 import type { XdpMode } from '../config/defaults.js';
 
@@ -54,4 +55,50 @@ function explainAttachError(e: Error & { code?: string }, ifname: string, mode: 
 
 export function detachNetlink(ifindex: number, mode: string): void {
   xdpDetachNetlink(ifindex, mode as KernelMode);
+}
+
+/** bpf_link_update through a pin: the new program replaces the old one atomically. */
+export function updatePinnedLink(pin: string, program: BpfProgram): void {
+  const link = BpfLink.fromPinned(pin);
+  try {
+    link.update(program);
+  } finally {
+    link.dispose();
+  }
+}
+
+/** Detaches a pinned link and removes its pin (a missing pin is already gone). */
+export function detachPinnedLink(pin: string): void {
+  if (!existsSync(pin)) return;
+  const link = BpfLink.fromPinned(pin);
+  try {
+    link.detach();
+  } finally {
+    link.dispose();
+    rmSync(pin, { force: true });
+  }
+}
+
+/** The program a pinned link runs, or null when the pin is gone or the link is defunct. */
+export function pinnedLinkProgram(pin: string): number | null {
+  if (!existsSync(pin)) return null;
+  const link = BpfLink.fromPinned(pin);
+  try {
+    const info = link.info();
+    return info.ifindex ? info.progId : null;
+  } finally {
+    link.dispose();
+  }
+}
+
+/** Detach and unpin links created by a deploy that is being rolled back. */
+export function rollbackLinks(links: readonly BpfLink[]): void {
+  for (const link of links) {
+    try {
+      link.detach();
+      if (link.pinPath) link.unpin();
+    } catch {
+      /* best effort: the link may not be pinned yet */
+    }
+  }
 }

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfLink } from '@xdp-lb/native';
 import { toInput } from '../config/load.js';
 import type { LbConfig } from '../config/types.js';
 import { loadProgram } from '../dataplane/loader.js';
@@ -8,7 +7,7 @@ import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
 import { rodataFor } from '../dataplane/rodata.js';
-import { attach, detachNetlink, MODE_NAME, type KernelMode } from '../dataplane/xdp.js';
+import { attach, detachNetlink, detachPinnedLink, MODE_NAME, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
@@ -63,7 +62,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     throw e;
   });
   const attached: AttachedInterface[] = [];
-  const created: BpfLink[] = [];
+  const created: ReturnType<typeof attach>['link'][] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
     reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
@@ -81,12 +80,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
         const linkPin = join(paths.links, p.name);
         let mode: KernelMode;
         if (p.action === 'update') {
-          const link = BpfLink.fromPinned(linkPin);
-          try {
-            link.update(program);
-          } finally {
-            link.dispose();
-          }
+          updatePinnedLink(linkPin, program);
           mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
         } else {
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
@@ -128,29 +122,11 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       warnings,
     };
   } catch (e) {
-    for (const link of created) {
-      try {
-        link.detach();
-        link.unpin();
-      } catch {
-        /* best effort: the link may not be pinned yet */
-      }
-    }
+    rollbackLinks(created);
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
     throw e;
   } finally {
     for (const link of created) link.dispose();
     object.dispose();
-  }
-}
-
-export function detachPinnedLink(pin: string): void {
-  if (!existsSync(pin)) return;
-  const link = BpfLink.fromPinned(pin);
-  try {
-    link.detach();
-  } finally {
-    link.dispose();
-    rmSync(pin, { force: true });
   }
 }

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { BpfLink } from '@xdp-lb/native';
 import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { NetnsScope } from '../dataplane/netns.js';
-import { MODE_NAME, occupant } from '../dataplane/xdp.js';
+import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
@@ -45,17 +43,8 @@ export function status(instance: string): StatusView {
   const ns = new NetnsScope(state.netns);
   const interfaces = ns.run(() =>
     state.interfaces.map((i) => {
-      let progId: number | null = null;
-      let attached = false;
-      if (existsSync(i.linkPin)) {
-        const link = BpfLink.fromPinned(i.linkPin);
-        try {
-          progId = link.info().progId;
-          attached = occupant(i.ifindex)?.progId === progId;
-        } finally {
-          link.dispose();
-        }
-      }
+      const progId = pinnedLinkProgram(i.linkPin);
+      const attached = progId !== null && occupant(i.ifindex)?.progId === progId;
       return { name: i.name, ifindex: i.ifindex, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], progId, attached };
     }),
   );

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { NetnsScope } from '../dataplane/netns.js';
 import { instancePaths } from '../state/paths.js';
 import { readState, removeState } from '../state/store.js';
-import { detachPinnedLink } from './deploy.js';
+import { detachPinnedLink } from '../dataplane/xdp.js';
 import { LbError } from './errors.js';
 
 export interface UndeployResult {
