@@ -25,6 +25,8 @@ const port = Number(values.port);
 process.stdout.on('error', () => {});
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
+// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; tests want the plain address.
+const unmap = (a) => (a?.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://lab');
@@ -47,9 +49,9 @@ const server = http.createServer((req, res) => {
       const s = req.socket;
       const body = JSON.stringify({
         name,
-        remoteAddress: s.remoteAddress,
+        remoteAddress: unmap(s.remoteAddress),
         remotePort: s.remotePort,
-        localAddress: s.localAddress,
+        localAddress: unmap(s.localAddress),
         localPort: s.localPort,
         headers: req.headers,
       });
