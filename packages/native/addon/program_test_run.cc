@@ -114,8 +114,8 @@ SysFailure Failure(const std::string& name, const TestRunRequest& req, int err) 
       f.hint = "ctx.ingress_ifindex names no interface in the calling thread's network namespace";
       break;
     case EINVAL:
-      f.hint = req.live ? "live frames need an XDP program, data of at least 14 bytes and batchSize <= 256"
-                        : "check the data size (XDP needs at least 14 bytes) and ctx";
+      f.hint = req.hasCtx ? "an xdp_md ctx needs data_end equal to the data length and no metadata"
+                          : "check the data size (XDP needs at least 14 bytes)";
       break;
     case E2BIG: f.hint = "data or batchSize too big for a test run"; break;
     default: break;

@@ -4,10 +4,13 @@
 
 #include <napi.h>
 
+#include <unistd.h>
+
 #include <exception>
 #include <string>
 
 #include "errors.h"
+#include "thread_netns.h"
 
 namespace xlb {
 
@@ -27,7 +30,14 @@ Napi::Value AsPromise(Napi::Env env, Start start) {
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   PromiseWorker(Napi::Env env, const char* resourceName)
-      : Napi::AsyncWorker(env, resourceName), name_(resourceName), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env, resourceName),
+        name_(resourceName),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        callerNetns_(OpenThreadNetns()) {}
+
+  ~PromiseWorker() override {
+    if (callerNetns_ >= 0) close(callerNetns_);
+  }
 
   // Queues the work and returns its Promise.
   Napi::Promise Start() {
@@ -52,6 +62,16 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  private:
   void Execute() final {
+    // Work runs in the namespace of the thread that started it (see thread_netns.h).
+    ThreadNetnsSwitch netns(callerNetns_);
+    if (netns.error() != 0) {
+      SysFailure failure;
+      failure.err = netns.error();
+      failure.syscall = "setns";
+      failure.action = name_ + ": enter the caller's network namespace";
+      Fail(std::move(failure));
+      return;
+    }
     try {
       Run();
     } catch (const std::exception& e) {
@@ -82,6 +102,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   SysFailure failure_;
   bool hasFailure_ = false;
+  int callerNetns_;
 };
 
 }  // namespace xlb

@@ -59,8 +59,14 @@ describe.skipIf(bpfSkipReason !== null)('BpfProgram.testRun', () => {
   });
 
   it('passes a struct xdp_md context in and out', () => {
-    const result = swap.testRun({ data: ethernetFrame({ dst: LB, src: CLIENT, etherType: 0x0800 }), ctx: xdpMd() });
+    const data = ethernetFrame({ dst: LB, src: CLIENT, etherType: 0x0800 });
+    const result = swap.testRun({ data, ctx: xdpMd({ packetLength: data.length }) });
     expect(result.ctx).toHaveLength(XDP_MD_SIZE);
+    expect(result.ctx!.readUInt32LE(4)).toBe(data.length); // data_end
+    // A context that contradicts the packet is refused.
+    expect(() => swap.testRun({ data, ctx: xdpMd({ packetLength: data.length + 1 }) })).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
   });
 
   it('fails clearly when the output does not fit dataSizeOut', async () => {

@@ -1,7 +1,7 @@
 /**
- * A network namespace of our own with a veth pair inside (xa <-> xb, both up), uniquely named per
- * run (xlbn-<pid>-<random>) and deleted again, also when a test fails. Traffic in the tests stays
- * inside it.
+ * A network namespace of our own with a veth pair inside (a <-> b, both up), uniquely named per
+ * run (xlbn-<pid>-<random>, veths xa-<random> and xb-<random>) and deleted again, also when a test
+ * fails. Traffic in the tests stays inside it.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,9 @@ export interface VethNetns {
   name: string;
   /** /run/netns/NAME, for inNetns(). */
   path: string;
+  /** The veth pair inside, both up. */
+  a: string;
+  b: string;
   remove(): void;
 }
 
@@ -19,18 +22,21 @@ function ip(args: string[]): void {
 }
 
 export function createVethNetns(): VethNetns {
-  const name = `xlbn-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const tag = randomBytes(3).toString('hex');
+  const name = `xlbn-${process.pid}-${tag}`;
+  const a = `xa-${tag}`;
+  const b = `xb-${tag}`;
   ip(['netns', 'add', name]);
   const remove = () => {
     spawnSync('ip', ['netns', 'delete', name], { timeout: 10_000 });
   };
   try {
-    ip(['-n', name, 'link', 'add', 'xa', 'type', 'veth', 'peer', 'name', 'xb']);
-    ip(['-n', name, 'link', 'set', 'xa', 'up']);
-    ip(['-n', name, 'link', 'set', 'xb', 'up']);
+    ip(['-n', name, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    ip(['-n', name, 'link', 'set', a, 'up']);
+    ip(['-n', name, 'link', 'set', b, 'up']);
   } catch (e) {
     remove();
     throw e;
   }
-  return { name, path: `/run/netns/${name}`, remove };
+  return { name, path: `/run/netns/${name}`, a, b, remove };
 }
