@@ -1,0 +1,257 @@
+/**
+ * One strategy object loaded for BPF_PROG_TEST_RUN, with the maps filled the way the control plane
+ * fills them (but from the test): addresses, services, backends, slot tables, SNAT pool. Next hops
+ * are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks for the FIB.
+ */
+import { fileURLToPath } from 'node:url';
+import { BpfMap, BpfObject, type BpfProgram, MapFlags, MapType, probe, XdpAction } from '@xdp-lb/native';
+import { parseMac } from '@xdp-lb/netlab';
+import {
+  addr,
+  backendValue,
+  type BackendValue,
+  type Counters,
+  type CtValue,
+  decodeCt,
+  decodeNh,
+  decodeSnatVal,
+  type Flow,
+  flowKey,
+  LB_NH_STATIC,
+  type NhValue,
+  nhValue,
+  type Proto,
+  type Reason,
+  REASONS,
+  type SnatValue,
+  sumCounters,
+  svcKey,
+  svcValue,
+  type SvcValue,
+  u32,
+  u64,
+} from './abi.js';
+import { MAC } from './frames.js';
+
+export type StrategyId = 'hash' | 'random' | 'round-robin';
+export const STRATEGIES: readonly StrategyId[] = ['hash', 'random', 'round-robin'];
+
+export function objectPath(id: StrategyId): string {
+  return fileURLToPath(new URL(`../../../packages/strategies/${id}/obj/lb_${id}.bpf.o`, import.meta.url));
+}
+
+/** Why kernel-facing tests cannot run here (null: they can). */
+export const bpfSkipReason: string | null = (() => {
+  try {
+    const p = probe();
+    if (!p.bpf) return `no usable bpf(): ${p.reasons.join('; ')}`;
+    if (!p.xdp) return `no XDP: ${p.reasons.join('; ')}`;
+    return null;
+  } catch (e) {
+    return `native addon unavailable: ${(e as Error).message}`;
+  }
+})();
+
+/** Rodata knobs (bpf/lib/config.h); numbers or bigints, encoded at each variable's own size. */
+export type Knobs = Partial<Record<
+  | 'tcp_timeout_ns'
+  | 'tcp_closing_timeout_ns'
+  | 'udp_timeout_ns'
+  | 'ct_refresh_ns'
+  | 'nh_refresh_ns'
+  | 'snat_grace_ns'
+  | 'hash_seed'
+  | 'snat_port_min'
+  | 'snat_port_max',
+  number | bigint
+>>;
+
+export const VERDICT: Record<number, string> = {
+  [XdpAction.ABORTED]: 'ABORTED',
+  [XdpAction.DROP]: 'DROP',
+  [XdpAction.PASS]: 'PASS',
+  [XdpAction.TX]: 'TX',
+  [XdpAction.REDIRECT]: 'REDIRECT',
+};
+export type Verdict = 'ABORTED' | 'DROP' | 'PASS' | 'TX' | 'REDIRECT';
+
+export interface RunResult {
+  verdict: Verdict;
+  data: Buffer;
+}
+
+export interface BackendSpec extends BackendValue {
+  /** The backend's MAC for a static next hop; null: leave lb_nh empty (the FIB fills it). */
+  mac?: string | null;
+  /** Egress interface of the static next hop; default 1 (loopback: the test run's ingress). */
+  ifindex?: number;
+}
+
+export interface ServiceSpec extends Omit<SvcValue, 'fwd'> {
+  vip: string;
+  port: number;
+  proto: Proto;
+  fwd: 'dsr' | 'nat';
+}
+
+export class TestDataplane {
+  readonly program: BpfProgram;
+
+  private constructor(
+    readonly strategy: StrategyId,
+    readonly object: BpfObject,
+  ) {
+    this.program = object.program('xdp_lb');
+  }
+
+  /** Opens, configures (rodata) and loads the strategy's object. */
+  static async load(strategy: StrategyId, knobs: Knobs = {}): Promise<TestDataplane> {
+    const object = BpfObject.open(objectPath(strategy));
+    try {
+      const vars = new Map(object.variables().map((v) => [v.name, v]));
+      for (const [name, value] of Object.entries(knobs)) {
+        const v = vars.get(name);
+        if (!v) throw new Error(`${strategy}: no rodata variable ${name}`);
+        object.setVariable(name, v.size === 8 ? u64(BigInt(value)) : u32(Number(value)));
+      }
+      await object.load();
+      return new TestDataplane(strategy, object);
+    } catch (e) {
+      object.dispose();
+      throw e;
+    }
+  }
+
+  dispose(): void {
+    this.object.dispose();
+  }
+
+  map(name: string): BpfMap {
+    return this.object.map(name);
+  }
+
+  variable(name: string): Buffer {
+    return this.object.getVariable(name);
+  }
+
+  addAddr(ip: string, flags: number): void {
+    this.map('lb_addrs').update(addr(ip), u32(flags));
+  }
+
+  addService(s: ServiceSpec): void {
+    this.map('lb_services').update(svcKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: s.fwd === 'dsr' ? 1 : 2 }));
+  }
+
+  removeService(vip: string, port: number, proto: Proto): void {
+    this.map('lb_services').delete(svcKey(vip, port, proto));
+  }
+
+  setBackend(id: number, b: BackendSpec): void {
+    this.map('lb_backends').update(u32(id), backendValue(b));
+    const mac = b.mac === undefined ? backendMac(id) : b.mac;
+    const nh: NhValue = mac === null
+      ? { dmac: Buffer.alloc(6), smac: Buffer.alloc(6), ifindex: 0, checkedNs: 0n }
+      : { dmac: parseMac(mac), smac: parseMac(MAC.lb), ifindex: b.ifindex ?? 1, checkedNs: LB_NH_STATIC };
+    this.map('lb_nh').update(u32(id), nhValue(nh));
+  }
+
+  nextHop(id: number): NhValue {
+    return decodeNh(this.map('lb_nh').lookup(u32(id)) as Buffer);
+  }
+
+  /** Swaps in a new slot table for a service: slot[0] = n, slot[1..n] = ids. */
+  setTable(svcId: number, ids: ArrayLike<number>): void {
+    const inner = BpfMap.create({
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: ids.length + 1,
+      flags: MapFlags.INNER_MAP,
+      name: `lb_tbl_${svcId}`,
+    });
+    try {
+      const keys = [u32(0)];
+      const values = [u32(ids.length)];
+      for (let i = 0; i < ids.length; i++) {
+        keys.push(u32(i + 1));
+        values.push(u32(ids[i]!));
+      }
+      for (let i = 0; i < keys.length; i++) inner.update(keys[i]!, values[i]!);
+      this.map('lb_tables').update(u32(svcId), inner);
+    } finally {
+      inner.dispose();
+    }
+  }
+
+  setSnatPool(index: number, ip: string): void {
+    this.map('lb_snat_pool').update(u32(index), addr(ip));
+  }
+
+  /** BPF_PROG_TEST_RUN of one frame; the ingress interface is loopback unless given. */
+  run(frame: Buffer, ingressIfindex = 1): RunResult {
+    const ctx = Buffer.alloc(24);
+    ctx.writeUInt32LE(frame.length, 4); // data_end: the kernel wants the data length
+    ctx.writeUInt32LE(ingressIfindex, 12);
+    const r = this.program.testRun({ data: frame, ctx });
+    return { verdict: (VERDICT[r.retval] ?? `retval ${r.retval}`) as Verdict, data: r.data as Buffer };
+  }
+
+  reasons(): Record<Reason, bigint> {
+    const m = this.map('lb_reasons');
+    const out = {} as Record<Reason, bigint>;
+    REASONS.forEach((name, i) => {
+      const v = m.lookup(u32(i)) as Buffer[];
+      out[name] = v.reduce((a, b) => a + b.readBigUInt64LE(0), 0n);
+    });
+    return out;
+  }
+
+  /** Reason counters added by `fn`. Only non-zero ones are listed. */
+  countDelta(fn: () => void): Partial<Record<Reason, number>> {
+    const before = this.reasons();
+    fn();
+    const after = this.reasons();
+    const out: Partial<Record<Reason, number>> = {};
+    for (const r of REASONS) if (after[r] !== before[r]) out[r] = Number(after[r] - before[r]);
+    return out;
+  }
+
+  ct(flow: Flow): CtValue | null {
+    const v = this.map('lb_ct').lookup(flowKey(flow));
+    return v ? decodeCt(v as Buffer) : null;
+  }
+
+  deleteCt(flow: Flow): boolean {
+    return this.map('lb_ct').delete(flowKey(flow));
+  }
+
+  /** The reverse NAT entry of a reply tuple (src = backend, dst = SNAT address). */
+  snat(reply: Flow): SnatValue | null {
+    const v = this.map('lb_snat').lookup(flowKey(reply));
+    return v ? decodeSnatVal(v as Buffer) : null;
+  }
+
+  deleteSnat(reply: Flow): boolean {
+    return this.map('lb_snat').delete(flowKey(reply));
+  }
+
+  svcStats(id: number): Counters {
+    return sumCounters(this.map('lb_svc_stats').lookup(u32(id)) as Buffer[]);
+  }
+
+  beStats(id: number): Counters {
+    return sumCounters(this.map('lb_be_stats').lookup(u32(id)) as Buffer[]);
+  }
+}
+
+/** The MAC the suite gives backend `id` (02:be:00:00:hi:lo): a frame's destination MAC names its backend. */
+export function backendMac(id: number): string {
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return `02:be:00:00:${hex((id >> 8) & 0xff)}:${hex(id & 0xff)}`;
+}
+
+/** The backend id a frame was sent to, read from its destination MAC (see backendMac). */
+export function backendOf(frame: Buffer): number {
+  if (frame[0] !== 0x02 || frame[1] !== 0xbe) return -1;
+  return frame.readUInt16BE(4);
+}

@@ -1,0 +1,65 @@
+/** Frames of the suite, built with netlab's packet builder (never opaque blobs). */
+import { buildFrame, type FrameSpec, type TcpOption } from '@xdp-lb/netlab';
+
+export const MAC = {
+  client: '02:00:00:00:00:01',
+  router: '02:00:00:00:00:fe',
+  /** The LB's interface (destination of client packets, source of what the LB sends). */
+  lb: '02:00:00:00:00:0b',
+} as const;
+
+export interface TcpFrame {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  /** 'S', 'A', 'PA', 'FA', 'R', 'SA'... default 'A'. */
+  flags?: string;
+  payload?: string | number[];
+  smac?: string;
+  dmac?: string;
+  vlan?: number;
+  ipOptions?: number[];
+  tcpOptions?: TcpOption[];
+  seq?: number;
+}
+
+export function tcp(f: TcpFrame): Buffer {
+  const spec: FrameSpec = {
+    eth: { src: f.smac ?? MAC.client, dst: f.dmac ?? MAC.lb },
+    ipv4: { src: f.src, dst: f.dst, id: 0x1234, df: true, ...(f.ipOptions ? { options: f.ipOptions } : {}) },
+    tcp: { sport: f.sport, dport: f.dport, flags: f.flags ?? 'A', seq: f.seq ?? 1000, ack: 1, ...(f.tcpOptions ? { options: f.tcpOptions } : {}) },
+    payload: f.payload ?? '',
+  };
+  if (f.vlan !== undefined) spec.vlan = { id: f.vlan };
+  return buildFrame(spec);
+}
+
+export interface UdpFrame {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  payload?: string;
+  smac?: string;
+  dmac?: string;
+  /** true: checksum 0 ("none"). */
+  noChecksum?: boolean;
+}
+
+export function udp(f: UdpFrame): Buffer {
+  return buildFrame({
+    eth: { src: f.smac ?? MAC.client, dst: f.dmac ?? MAC.lb },
+    ipv4: { src: f.src, dst: f.dst, id: 0x4321 },
+    udp: { sport: f.sport, dport: f.dport, ...(f.noChecksum ? { checksum: 0 } : {}) },
+    payload: f.payload ?? 'ping',
+  });
+}
+
+/** A copy of `frame` with its Ethernet addresses replaced (what DSR does). */
+export function withMacs(frame: Buffer, dst: string, src: string): Buffer {
+  const out = Buffer.from(frame);
+  Buffer.from(dst.split(':').map((x) => parseInt(x, 16))).copy(out, 0);
+  Buffer.from(src.split(':').map((x) => parseInt(x, 16))).copy(out, 6);
+  return out;
+}
