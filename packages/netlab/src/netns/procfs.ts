@@ -31,24 +31,30 @@ export function pidsInNetns(names: readonly string[]): Map<string, number[]> {
 
 /** Start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined if gone. */
 export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** Fields 3.. of /proc/<pid>/stat (state first), or undefined if the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-/** True while `pid` exists (and, when `startTime` is given, is still the same process). */
+/** True while `pid` runs (not a zombie; and, when `startTime` is given, is still the same process). */
 export function processAlive(pid: number, startTime?: string): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return startTime === undefined || processStartTime(pid) === startTime;
+  const fields = statFields(pid);
+  if (!fields || fields[0] === 'Z') return false; // exited, waiting to be reaped
+  return startTime === undefined || fields[19] === startTime;
 }
 
 /** SIGKILLs every pid, ignoring the ones already gone. */
