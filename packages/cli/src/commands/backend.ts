@@ -9,8 +9,8 @@ export function registerBackend(program: Command, { lb, io }: CommandContext): v
     .command('backend')
     .description('change a service\'s backends while traffic flows (established flows keep their backend)')
     .addHelpText('after', '\nExamples:\n  lb backend add 198.18.0.10:80 198.18.0.13@2\n  lb backend drain 198.18.0.10:80 198.18.0.11\n  lb backend weight web 198.18.0.12 5');
-  const apply = (instance: string, m: Mutation, verb: string) => {
-    const r = lb().update(instance, m);
+  const apply = async (instance: string, m: Mutation, verb: string) => {
+    const r = await lb().update(instance, m);
     for (const w of r.warnings) io.err(`lb: warning: ${w}`);
     io.out(`${verb} ${'backend' in m ? m.backend : ''} (${'service' in m ? m.service : ''})`);
   };

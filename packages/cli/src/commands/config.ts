@@ -11,8 +11,8 @@ export function registerConfig(program: Command, { lb, io }: CommandContext): vo
     .option('--netns <name>', 'check that the interfaces exist in this network namespace')
     .option('--no-interfaces', 'do not check that interfaces exist')
     .addHelpText('after', '\nExamples:\n  lb config check lb.yaml\n  lb config check lb.yaml --no-interfaces')
-    .action((file: string, o: { netns?: string; interfaces: boolean }) => {
-      const cfg = lb().checkConfigFile(file, { netns: o.netns ?? null, checkInterfaces: o.interfaces });
+    .action(async (file: string, o: { netns?: string; interfaces: boolean }) => {
+      const cfg = await lb().checkConfigFile(file, { netns: o.netns ?? null, checkInterfaces: o.interfaces });
       io.out(`${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), strategy ${cfg.strategy})`);
     });
   config
@@ -21,8 +21,8 @@ export function registerConfig(program: Command, { lb, io }: CommandContext): vo
     .addOption(instanceOption())
     .addOption(outputOption().choices(['yaml', 'json']).default('yaml'))
     .addHelpText('after', '\nExamples:\n  lb config dump > lb.yaml\n  lb config dump -o json')
-    .action((o: { instance: string; output: string }) => {
-      const cfg = lb().config(o.instance);
+    .action(async (o: { instance: string; output: string }) => {
+      const cfg = await lb().config(o.instance);
       io.out(o.output === 'json' ? json(toInput(cfg)) : dumpConfigYaml(cfg).trimEnd());
     });
 }

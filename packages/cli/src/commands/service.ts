@@ -18,10 +18,11 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
     .option('--name <name>', 'service name')
     .addOption(instanceOption())
     .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11\n  lb service add --vip 198.18.0.10:53/udp --forward dsr --backend 198.18.0.11 --name dns')
-    .action((o: { vip: string; backend?: string[]; forward: 'nat' | 'dsr'; name?: string; instance: string }) => {
+    
+    .action(async (o: { vip: string; backend?: string[]; forward: 'nat' | 'dsr'; name?: string; instance: string }) => {
       if (!o.backend?.length) throw new UsageError('service add needs at least one --backend');
       const [vip, proto] = o.vip.split('/') as [string, string | undefined];
-      lb().update(o.instance, {
+      await lb().update(o.instance, {
         kind: 'service-add',
         service: { vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: o.forward, backends: o.backend, ...(o.name ? { name: o.name } : {}) },
       });
@@ -32,8 +33,8 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
     .description('remove a service: its VIP stops being balanced at once')
     .addOption(instanceOption())
     .addHelpText('after', '\nExamples:\n  lb service remove 198.18.0.10:443\n  lb service remove dns')
-    .action((ref: string, o: { instance: string }) => {
-      lb().update(o.instance, { kind: 'service-remove', service: ref });
+    .action(async (ref: string, o: { instance: string }) => {
+      await lb().update(o.instance, { kind: 'service-remove', service: ref });
       io.out(`removed service ${ref}`);
     });
 }

@@ -8,24 +8,31 @@ import type { LbConfig } from './types.js';
 
 /** Reads and resolves a YAML (or JSON) config file; throws ConfigError naming the file. */
 export function loadConfigFile(file: string, ctx: ResolveContext = {}): LbConfig {
+  return resolveConfig(readConfigFile(file), { ...ctx, source: file });
+}
+
+/** The parsed but unvalidated content of a config file; ConfigError if unreadable or not YAML. */
+export function readConfigFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(e as Error).message}` }], file);
   }
-  return parseConfigText(text, { ...ctx, source: file });
+  return parseYamlText(text, file);
 }
 
 export function parseConfigText(text: string, ctx: ResolveContext = {}): LbConfig {
-  let data: unknown;
+  return resolveConfig(parseYamlText(text, ctx.source ?? 'config'), ctx);
+}
+
+function parseYamlText(text: string, source: string): unknown {
   try {
-    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    return parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {};
   } catch (e) {
     const msg = e instanceof YAMLParseError ? e.message.split('\n')[0]! : (e as Error).message;
-    throw new ConfigError([{ path: '', message: `not valid YAML: ${msg}` }], ctx.source ?? 'config');
+    throw new ConfigError([{ path: '', message: `not valid YAML: ${msg}` }], source);
   }
-  return resolveConfig(data ?? {}, ctx);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { loadConfigFile } from '../config/load.js';
+import { readConfigFile } from '../config/load.js';
 import { type ResolveContext, resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
 import { NetnsScope } from '../dataplane/netns.js';
@@ -12,7 +12,9 @@ import { status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, update } from './update.js';
 import type { Mutation } from './mutations.js';
-import { desiredOf } from './desired.js';
+import type { InstanceState } from '../state/store.js';
+import type { Strategy } from '../strategy/strategy.js';
+import { LbError } from './errors.js';
 
 /**
  * The library's front door: everything the CLI does is one call here.
@@ -40,29 +42,38 @@ export class LoadBalancer {
     };
   }
 
-  /** Validates a config (object or file) without touching the kernel. */
-  checkConfig(input: unknown, opts: { netns?: string | null; source?: string; checkInterfaces?: boolean } = {}): LbConfig {
+  /** Validates a config without touching the kernel (a third-party strategy is compiled first). */
+  async checkConfig(input: unknown, opts: { netns?: string | null; source?: string; checkInterfaces?: boolean } = {}): Promise<LbConfig> {
+    await this.resolveStrategyOf(input);
     const ctx = this.context(opts.netns ?? null, opts.source);
     if (opts.checkInterfaces === false) delete ctx.interfaceExists;
     return resolveConfig(input, ctx);
   }
 
-  checkConfigFile(file: string, opts: { netns?: string | null; checkInterfaces?: boolean } = {}): LbConfig {
-    const ctx = this.context(opts.netns ?? null);
-    if (opts.checkInterfaces === false) delete ctx.interfaceExists;
-    return loadConfigFile(file, ctx);
+  async checkConfigFile(file: string, opts: { netns?: string | null; checkInterfaces?: boolean } = {}): Promise<LbConfig> {
+    return this.checkConfig(readConfigFile(file), { ...opts, source: file });
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
-    const cfg = this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
+    const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
     requirePrivileges('deploy');
     return deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
-    const cfg = this.checkConfigFile(file, { netns: opts.netns ?? null });
-    requirePrivileges('deploy');
-    return deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    return this.deploy(readConfigFile(file), { ...opts, source: file });
+  }
+
+  /** Compiles or imports a third-party strategy named by the config before it is validated. */
+  private async resolveStrategyOf(input: unknown): Promise<void> {
+    const ref = (input as { strategy?: unknown } | null)?.strategy;
+    if (typeof ref === 'string' && ref) await this.strategies.resolve(ref);
+  }
+
+  private async strategyOf(state: InstanceState): Promise<Strategy<any>> {
+    const s = await this.strategies.resolve(state.strategy.id, state.strategy.objectPath);
+    if (!s) throw new LbError(`instance ${state.instance} runs strategy "${state.strategy.id}", which this process cannot load`);
+    return s;
   }
 
   undeploy(instance = 'default'): UndeployResult {
@@ -76,22 +87,24 @@ export class LoadBalancer {
   }
 
   /** Applies one hot change (backend add/remove/drain/weight, service add/remove). */
-  update(instance: string, mutation: Mutation): { config: LbConfig; warnings: string[] } {
+  async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
     const state = requireState(instance);
-    return update(instance, mutation, this.strategies.get(state.strategy.id), this.context(state.netns));
+    return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
   }
 
   /** Replaces the services of a running instance with those of `input` (same load-time settings). */
-  reload(instance: string, input: unknown): { config: LbConfig; warnings: string[] } {
+  async reload(instance: string, input: unknown): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
     const state = requireState(instance);
-    return update(instance, { kind: 'replace', config: input }, this.strategies.get(state.strategy.id), this.context(state.netns));
+    return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
   }
 
   /** The applied config of a running instance. */
-  config(instance = 'default'): LbConfig {
-    return desiredOf(requireState(instance)).config;
+  async config(instance = 'default'): Promise<LbConfig> {
+    const state = requireState(instance);
+    const strategy = await this.strategyOf(state);
+    return resolveConfig(state.config, { strategyOptions: (id) => (id === state.strategy.id ? strategy.optionsSchema : undefined), source: 'saved state' });
   }
 
   instances(): string[] {

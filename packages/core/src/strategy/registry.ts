@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { injectable, multiInject, optional } from 'inversify';
+import { fragmentStrategy, importStrategyPackage, isFragmentPath } from './external.js';
 import type { Strategy } from './strategy.js';
 
 /** DI token: every strategy package binds its Strategy object to this (a contribution). */
@@ -27,6 +29,29 @@ export class StrategyRegistry {
 
   find(id: string): Strategy<any> | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * A strategy by reference: a registered id, the path of a BPF C fragment (compiled once, cached),
+   * or a package that exports a Strategy. `objectPath` reuses an already compiled fragment (a
+   * deployed instance's). Unknown plain names resolve to undefined, so that config validation can
+   * list the known ids.
+   */
+  async resolve(ref: string, objectPath?: string): Promise<Strategy<any> | undefined> {
+    const known = this.byId.get(ref);
+    if (known) return known;
+    let s: Strategy<any>;
+    if (isFragmentPath(ref)) s = fragmentStrategy(ref, objectPath && existsSync(objectPath) ? objectPath : undefined);
+    else {
+      try {
+        s = await importStrategyPackage(ref);
+      } catch (e) {
+        if (/Cannot find (package|module)/.test((e as Error).message)) return undefined;
+        throw e;
+      }
+    }
+    this.byId.set(ref, s);
+    return s;
   }
 
   get(id: string): Strategy<any> {
