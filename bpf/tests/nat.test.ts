@@ -1,0 +1,253 @@
+// Full NAT on one arm (issue 4) through BPF_PROG_TEST_RUN, for each strategy object: the forward and
+// reverse rewrites with their checksums, FIN/RST, UDP both ways, two clients with one source port,
+// port exhaustion, eviction and expiry on either side (a reply is never delivered to another
+// client), an unknown SNAT port, and NAT next to DSR on the same VIP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFrame } from '@xdp-lb/netlab';
+import { type Flow, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_CLOSING, LB_FWD_NAT } from './harness/abi.js';
+import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { check } from './harness/fixtures.js';
+import { MAC, tcp, udp, withMacs } from './harness/frames.js';
+
+if (bpfSkipReason) console.warn(`[bpf nat] skipped: ${bpfSkipReason}`);
+
+const VIP = '198.18.0.10';
+const SNAT = '198.18.0.2';
+const CLIENT = '198.18.1.1';
+const CLIENT2 = '198.18.1.2';
+const BE1 = '198.18.2.1';
+const PORT_MIN = 20000;
+const PORT_MAX = 29999;
+
+/** The source port the LB gave a forwarded frame. */
+const snatPort = (frame: Buffer): number => {
+  const f = parseFrame(frame);
+  return (f.tcp ?? f.udp)!.sport;
+};
+
+/** A NAT service on VIP:443/tcp and VIP:5353/udp to backend 1 (198.18.2.1:8443/5353), DSR on :80. */
+function setUp(dp: TestDataplane): void {
+  dp.addAddr(VIP, LB_ADDR_VIP);
+  dp.addAddr(SNAT, LB_ADDR_SNAT);
+  dp.setSnatPool(0, SNAT);
+  dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 0, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+  dp.addService({ vip: VIP, port: 5353, proto: 'udp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+  dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 2, fwd: 'dsr' });
+  dp.setBackend(1, { addr: BE1, port: 8443 });
+  dp.setBackend(2, { addr: BE1, port: 5353 });
+  dp.setBackend(3, { addr: BE1, port: 80 });
+  dp.setTable(0, [1]);
+  dp.setTable(1, [2]);
+  dp.setTable(2, [3]);
+}
+
+describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) => {
+  let dp: TestDataplane;
+
+  beforeAll(async () => {
+    // ct_refresh_ns 0: every packet is a refresh moment, so the reverse-entry check runs each time.
+    dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0 });
+    setUp(dp);
+  });
+  afterAll(() => dp?.dispose());
+
+  const client = { src: CLIENT, dst: VIP, sport: 41000, dport: 443 };
+  const clientFlow: Flow = { ...client, proto: 'tcp' };
+  let P = 0;
+
+  /** What the backend receives: SNAT:P -> backend:8443, MACs to the backend. */
+  const toBackend = (port: number, flags: string, payload = '') => (_input: Buffer) =>
+    tcp({ src: SNAT, dst: BE1, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(1) });
+  /** The backend's reply as it reaches the LB. */
+  const reply = (port: number, flags: string, payload = '') =>
+    tcp({ src: BE1, dst: SNAT, sport: 8443, dport: port, flags, payload, smac: backendMac(1), dmac: MAC.lb });
+  /** The reply as the client must receive it. */
+  const toClient = (sport: number, flags: string, payload = '', dst = CLIENT, dmac: string = MAC.client) =>
+    tcp({ src: VIP, dst, sport: 443, dport: sport, flags, payload, smac: MAC.lb, dmac });
+
+  it('new TCP flow: dst -> backend, src -> SNAT address:port in the range, checksums patched', () => {
+    const r = check(dp, { description: 'SYN', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+    P = snatPort(r.data);
+    expect(P).toBeGreaterThanOrEqual(PORT_MIN);
+    expect(P).toBeLessThanOrEqual(PORT_MAX);
+    check(dp, { description: 'SYN, exact frame', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', output: toBackend(P, 'S', 'x') });
+    expect(dp.ct(clientFlow)).toMatchObject({ backendId: 1, fwd: LB_FWD_NAT, snatAddr: SNAT, snatPort: P, inIfindex: 1 });
+    expect(dp.ct(clientFlow)!.peerMac).toEqual(Buffer.from([2, 0, 0, 0, 0, 1]));
+    const rev = dp.snat({ src: BE1, dst: SNAT, sport: 8443, dport: P, proto: 'tcp' });
+    expect(rev).toMatchObject({ src: CLIENT, dst: VIP, sport: 41000, dport: 443, lease: dp.ct(clientFlow)!.snatLease });
+    expect(rev!.lease).not.toBe(0);
+  });
+
+  it('later packets keep the mapping', () => {
+    for (const [flags, payload] of [['A', ''], ['PA', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'], ['A', 'y'.repeat(1000)]] as const) {
+      check(dp, { description: `${flags} ${payload.length}B`, input: tcp({ ...client, flags, payload }), verdict: 'TX', output: toBackend(P, flags, payload), reasons: { TX: 1 } });
+    }
+  });
+
+  it('the reply: src -> VIP:443, dst -> client, MACs back to the client side', () => {
+    check(dp, { description: 'SYN-ACK', input: reply(P, 'SA'), verdict: 'TX', output: toClient(41000, 'SA'), reasons: { TX: 1 } });
+    check(dp, { description: 'data', input: reply(P, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'), verdict: 'TX', output: toClient(41000, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'), reasons: { TX: 1 } });
+    expect(dp.svcStats(0).packets).toBeGreaterThanOrEqual(5n);
+  });
+
+  it('a client behind a router: replies go to the MAC the flow came from', () => {
+    const viaRouter = { src: '203.0.113.7', dst: VIP, sport: 50000, dport: 443 };
+    const r = check(dp, { description: 'SYN via router', input: tcp({ ...viaRouter, flags: 'S', smac: MAC.router }), verdict: 'TX' });
+    const port = snatPort(r.data);
+    check(dp, { description: 'reply', input: reply(port, 'SA'), verdict: 'TX', output: toClient(50000, 'SA', '', '203.0.113.7', MAC.router) });
+  });
+
+  it('FIN from the client, FIN and RST from the backend: delivered, and the entry closes', () => {
+    check(dp, { description: 'client FIN', input: tcp({ ...client, flags: 'FA' }), verdict: 'TX', output: toBackend(P, 'FA') });
+    expect(dp.ct(clientFlow)!.state).toBe(LB_CT_CLOSING);
+    check(dp, { description: 'backend FIN', input: reply(P, 'FA'), verdict: 'TX', output: toClient(41000, 'FA') });
+    check(dp, { description: 'client last ACK', input: tcp({ ...client, flags: 'A' }), verdict: 'TX', output: toBackend(P, 'A') });
+
+    const other = { ...client, sport: 41001 };
+    const r = check(dp, { description: 'second flow SYN', input: tcp({ ...other, flags: 'S' }), verdict: 'TX' });
+    const p2 = snatPort(r.data);
+    check(dp, { description: 'backend RST', input: reply(p2, 'R'), verdict: 'TX', output: toClient(41001, 'R') });
+    expect(dp.ct({ ...other, proto: 'tcp' })!.state).toBe(LB_CT_CLOSING);
+  });
+
+  it('a new SYN on the closed tuple is a new flow with a fresh mapping', () => {
+    const r = check(dp, { description: 'SYN again', input: tcp({ ...client, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } });
+    const p = snatPort(r.data);
+    // The old port is still owned by the closing entry's grace: the new flow got another one.
+    expect(p).not.toBe(P);
+    check(dp, { description: 'reply on the new port', input: reply(p, 'SA'), verdict: 'TX', output: toClient(41000, 'SA') });
+    P = p;
+  });
+
+  it('UDP both ways, with a checksum and with checksum 0', () => {
+    const q = { src: CLIENT, dst: VIP, sport: 42000, dport: 5353 };
+    const r = check(dp, { description: 'query', input: udp({ ...q, payload: 'question' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+    const port = snatPort(r.data);
+    const fwd = parseFrame(r.data);
+    expect(fwd.ipv4).toMatchObject({ src: SNAT, dst: BE1 });
+    expect(fwd.udp).toMatchObject({ sport: port, dport: 5353 });
+    expect(fwd.udp!.checksum).not.toBe(0);
+    const zero = check(dp, { description: 'query without checksum', input: udp({ ...q, payload: 'question', noChecksum: true }), verdict: 'TX' });
+    expect(parseFrame(zero.data).udp!.checksum).toBe(0);
+    const ans = (noChecksum: boolean) => udp({ src: BE1, dst: SNAT, sport: 5353, dport: port, payload: 'answer', smac: backendMac(2), dmac: MAC.lb, noChecksum });
+    const want = (noChecksum: boolean) => udp({ src: VIP, dst: CLIENT, sport: 5353, dport: 42000, payload: 'answer', smac: MAC.lb, dmac: MAC.client, noChecksum });
+    check(dp, { description: 'answer', input: ans(false), verdict: 'TX', output: want(false) });
+    check(dp, { description: 'answer without checksum', input: ans(true), verdict: 'TX', output: want(true) });
+  });
+
+  it('two clients with the same source port are told apart both ways', () => {
+    const a = { src: CLIENT, dst: VIP, sport: 43000, dport: 443 };
+    const b = { src: CLIENT2, dst: VIP, sport: 43000, dport: 443 };
+    const pa = snatPort(check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' }).data);
+    const pb = snatPort(check(dp, { description: 'B SYN', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX' }).data);
+    expect(pa).not.toBe(pb);
+    check(dp, { description: 'reply to B', input: reply(pb, 'SA', 'for B'), verdict: 'TX', output: toClient(43000, 'SA', 'for B', CLIENT2, '02:00:00:00:00:02') });
+    check(dp, { description: 'reply to A', input: reply(pa, 'SA', 'for A'), verdict: 'TX', output: toClient(43000, 'SA', 'for A', CLIENT) });
+  });
+
+  it('a reply to an unknown SNAT port in the range is passed untouched, never rewritten to a guess', () => {
+    const used = new Set<number>();
+    for (const key of dp.map('lb_snat').keys()) used.add(key.readUInt16BE(34));
+    let unknown = PORT_MAX;
+    while (used.has(unknown)) unknown--;
+    check(dp, { description: 'reply to an unmapped port', input: reply(unknown, 'SA'), verdict: 'PASS', reasons: { PASS_SNAT_UNKNOWN: 1 } });
+    check(dp, { description: 'to the SNAT address below the range (host traffic)', input: reply(PORT_MIN - 1, 'SA'), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, { description: 'to the SNAT address above the range (host traffic)', input: reply(PORT_MAX + 1, 'SA'), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+  });
+
+  it('an evicted forward entry with a live reverse entry: the reply is dropped, not misdelivered', () => {
+    const c = { src: CLIENT, dst: VIP, sport: 44000, dport: 443 };
+    const port = snatPort(check(dp, { description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX' }).data);
+    expect(dp.deleteCt({ ...c, proto: 'tcp' })).toBe(true); // what an LRU eviction does
+    check(dp, { description: 'reply after the eviction', input: reply(port, 'SA'), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
+    // The client comes back: its stale port is taken over again (its own hash candidate).
+    const again = check(dp, { description: 'the client retransmits', input: tcp({ ...c, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+    expect(snatPort(again.data)).toBe(port);
+    check(dp, { description: 'and its replies flow again', input: reply(port, 'SA'), verdict: 'TX', output: toClient(44000, 'SA') });
+  });
+
+  it('an evicted reverse entry is re-created by the next forward packet', () => {
+    const c = { src: CLIENT, dst: VIP, sport: 45000, dport: 443 };
+    const port = snatPort(check(dp, { description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX' }).data);
+    expect(dp.deleteSnat({ src: BE1, dst: SNAT, sport: 8443, dport: port, proto: 'tcp' })).toBe(true);
+    check(dp, { description: 'reply while the reverse entry is gone', input: reply(port, 'SA'), verdict: 'PASS', reasons: { PASS_SNAT_UNKNOWN: 1 } });
+    check(dp, { description: 'client ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', output: toBackend(port, 'A'), reasons: { TX: 1, SNAT_REPAIRED: 1 } });
+    check(dp, { description: 'reply', input: reply(port, 'A'), verdict: 'TX', output: toClient(45000, 'A') });
+  });
+
+  it('NAT and DSR services side by side on one VIP', () => {
+    const input = tcp({ src: CLIENT, dst: VIP, sport: 46000, dport: 80, flags: 'S' });
+    check(dp, { description: 'DSR SYN', input, verdict: 'TX', output: withMacs(input, backendMac(3), MAC.lb) });
+  });
+});
+
+describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%s]', (strategy) => {
+  it('exhaustion: with 2 ports, extra flows are refused and counted, never given a shared port', async () => {
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20001 });
+    try {
+      setUp(dp);
+      const ports: number[] = [];
+      const delta = dp.countDelta(() => {
+        for (let i = 0; i < 6; i++) {
+          const r = dp.run(tcp({ src: CLIENT, dst: VIP, sport: 50000 + i, dport: 443, flags: 'S' }));
+          if (r.verdict === 'TX') ports.push(snatPort(r.data));
+          else expect(r.verdict).toBe('DROP');
+        }
+      });
+      expect(ports.length).toBeGreaterThanOrEqual(1);
+      expect(ports.length).toBeLessThanOrEqual(2);
+      expect(new Set(ports).size).toBe(ports.length);
+      expect(delta.DROP_SNAT_EXHAUSTED).toBe(6 - ports.length);
+      expect(delta.CT_NEW ?? 0).toBe(ports.length);
+    } finally {
+      dp.dispose();
+    }
+  });
+
+  it('a reused port never delivers to the previous client', async () => {
+    // One port: client A holds it; A's forward entry is evicted; client B takes the port over.
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000 });
+    try {
+      setUp(dp);
+      const a = { src: CLIENT, dst: VIP, sport: 51000, dport: 443 };
+      const b = { src: CLIENT2, dst: VIP, sport: 52000, dport: 443 };
+      const replyTo = (flags: string, payload: string) =>
+        tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags, payload, smac: backendMac(1), dmac: MAC.lb });
+      expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
+      check(dp, { description: 'B while A holds the only port', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      dp.deleteCt({ ...a, proto: 'tcp' });
+      check(dp, { description: 'B takes the stale port over', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      const out = check(dp, { description: 'a reply on the port', input: replyTo('SA', 'for B'), verdict: 'TX' });
+      expect(parseFrame(out.data).ipv4!.dst).toBe(CLIENT2);
+      check(dp, { description: 'A comes back: refused, B keeps the port', input: tcp({ ...a, flags: 'A' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      expect(parseFrame(dp.run(replyTo('A', 'still B')).data).ipv4!.dst).toBe(CLIENT2);
+    } finally {
+      dp.dispose();
+    }
+  });
+
+  it("an expired flow's port is taken over after its timeout and grace, not before", async () => {
+    const dp = await TestDataplane.load(strategy, {
+      snat_port_min: 20000, snat_port_max: 20000, tcp_timeout_ns: 40_000_000, tcp_closing_timeout_ns: 40_000_000, snat_grace_ns: 40_000_000,
+    });
+    try {
+      setUp(dp);
+      const a = { src: CLIENT, dst: VIP, sport: 53000, dport: 443 };
+      const b = { src: CLIENT2, dst: VIP, sport: 54000, dport: 443 };
+      expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
+      await sleep(60); // past A's timeout, within the grace
+      check(dp, { description: 'B within the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(60); // past timeout + grace
+      check(dp, { description: 'B after the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      const r = dp.run(tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags: 'SA', smac: backendMac(1), dmac: MAC.lb }));
+      expect(parseFrame(r.data).ipv4!.dst).toBe(CLIENT2);
+      check(dp, { description: 'A after its expiry: a new flow, refused (the port is B\'s)', input: tcp({ ...a, flags: 'A' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1, CT_EXPIRED: 1 } });
+    } finally {
+      dp.dispose();
+    }
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
