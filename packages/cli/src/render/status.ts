@@ -8,7 +8,8 @@ export function renderStatus(s: StatusView): string {
   out.push(table(['IFACE', 'IFINDEX', 'MODE', 'REQUESTED', 'PROG', 'ATTACHED'], s.interfaces.map((i) => [i.name, i.ifindex, i.mode, i.requestedMode, i.progId ?? '-', i.attached ? 'yes' : 'NO'])));
   for (const svc of s.services) {
     out.push('');
-    out.push(`service ${svc.name}  ${svc.vip}/${svc.protocol}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    const addr = `${svc.vip}/${svc.protocol}`;
+    out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
     out.push(
       table(
         ['BACKEND', 'STATE', 'WEIGHT', 'SLOTS', 'PACKETS', 'BYTES', 'FLOWS'],
