@@ -61,6 +61,8 @@ class LiveSection {
 Napi::Value BpfObject::Variables(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckUsable(env, "variables");
+  // libbpf adjusts the object's BTF for the kernel during load.
+  if (state_ == State::Loading) ThrowCoded(env, kErrNotLoaded, "variables: " + name_ + " is being loaded");
   Napi::Array list = Napi::Array::New(env);
   uint32_t i = 0;
   for (const auto& var : ListGlobalVariables(obj_)) {

@@ -31,14 +31,19 @@ const char* AttachModeName(uint8_t mode) {
   }
 }
 
-// The id of an XDP link on ifindex that runs one of the given programs, or 0. Netlink does not say
-// whether a program came through a link, so walk all links; a link's info has only the ifindex
-// (no namespace), hence the program id check as well.
-uint32_t FindXdpLink(uint32_t ifindex, const bpf_xdp_query_opts& q) {
+// The id of an XDP link on ifindex that runs one of the given programs, 0 if there is none, -1 if
+// this process may not walk the links (that needs CAP_SYS_ADMIN). Netlink does not say whether a
+// program came through a link, so walk all links; a link's info has only the ifindex (no
+// namespace), hence the program id check as well.
+int64_t FindXdpLink(uint32_t ifindex, const bpf_xdp_query_opts& q) {
   uint32_t id = 0;
-  while (bpf_link_get_next_id(id, &id) == 0) {
+  for (;;) {
+    if (bpf_link_get_next_id(id, &id) != 0) return errno == ENOENT ? 0 : -1;
     int fd = bpf_link_get_fd_by_id(id);
-    if (fd < 0) continue;  // vanished meanwhile
+    if (fd < 0) {
+      if (errno == EPERM) return -1;
+      continue;  // vanished meanwhile
+    }
     bpf_link_info li;
     bool match = LinkInfoByFd(fd, &li) == 0 && li.type == BPF_LINK_TYPE_XDP && li.xdp.ifindex == ifindex &&
                  li.prog_id != 0 &&
@@ -46,7 +51,6 @@ uint32_t FindXdpLink(uint32_t ifindex, const bpf_xdp_query_opts& q) {
     close(fd);
     if (match) return id;
   }
-  return 0;
 }
 
 Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
@@ -69,9 +73,14 @@ Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
     out.Set("attachment", env.Null());
     return out;
   }
-  uint32_t linkId = FindXdpLink(ifindex, q);
-  out.Set("attachment", linkId != 0 ? "link" : "netlink");
-  if (linkId != 0) out.Set("linkId", Napi::Number::New(env, linkId));
+  int64_t linkId = FindXdpLink(ifindex, q);
+  if (linkId < 0) {
+    // Guessing 'netlink' would send a caller to detach through netlink what a link holds.
+    ThrowSys(env, EPERM, "bpf_link_get_fd_by_id", "query XDP on ifindex " + std::to_string(ifindex),
+             "telling a link from a netlink attachment needs CAP_SYS_ADMIN");
+  }
+  out.Set("attachment", linkId > 0 ? "link" : "netlink");
+  if (linkId > 0) out.Set("linkId", Napi::Number::New(env, static_cast<double>(linkId)));
   return out;
 }
 

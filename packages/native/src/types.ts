@@ -385,7 +385,11 @@ export interface XdpQueryResult {
   skbProgId: number;
   drvProgId: number;
   hwProgId: number;
-  /** 'link' when a bpf_link holds the program (found by walking the kernel's links), else 'netlink'. */
+  /**
+   * 'link' when a bpf_link holds the program (found by walking the kernel's links), else
+   * 'netlink'. Walking the links needs CAP_SYS_ADMIN: without it, xdpQuery of an interface that
+   * has a program throws EPERM rather than guess.
+   */
   attachment: 'link' | 'netlink' | null;
   linkId?: number;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfMap, BpfObject, MapType, XdpAction } from '@xdp-lb/native';
 import { fixture, u32 } from './helpers/fixtures.js';
 import { ethernetFrame } from './helpers/packets.js';
-import { announceSkip, bpfSkipReason } from './helpers/requirements.js';
+import { announceSkip, bpfSkipReason, byIdSkipReason } from './helpers/requirements.js';
 
 announceSkip('ARRAY_OF_MAPS', bpfSkipReason);
 
@@ -48,11 +48,20 @@ describe.skipIf(bpfSkipReason !== null)('ARRAY_OF_MAPS', () => {
 
     outer.update(u32(0), tx); // the convenient form: a BpfMap
     expect(prog.testRun({ data: frame }).retval).toBe(XdpAction.TX);
+    expect((outer.lookup(u32(0)) as Buffer).readUInt32LE(0)).toBe(tx.id);
+  });
 
-    // The table stays in use after this process drops its handle: the outer map holds it.
+  it.skipIf(byIdSkipReason !== null)('the outer map keeps the current inner map alive after its handle is gone', () => {
+    const outer = obj.map('t_outer');
+    const table = verdictTable(XdpAction.PASS);
+    outer.update(u32(0), table);
+    const id = table.id;
+    table.dispose();
+    expect(obj.program('xdp_via_inner').testRun({ data: frame }).retval).toBe(XdpAction.PASS);
     const current = BpfMap.fromId((outer.lookup(u32(0)) as Buffer).readUInt32LE(0));
     try {
-      expect(current.lookup(u32(0))).toEqual(u32(XdpAction.TX));
+      expect(current.id).toBe(id);
+      expect(current.lookup(u32(0))).toEqual(u32(XdpAction.PASS));
     } finally {
       current.dispose();
     }

@@ -4,7 +4,16 @@
  * it skipped instead of failing.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { probe } from '@xdp-lb/native';
+
+const CAP_NET_ADMIN = 12n;
+const CAP_SYS_ADMIN = 21n;
+
+function hasCapability(bit: bigint): boolean {
+  const line = readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*([0-9a-f]+)$/m);
+  return line !== null && ((BigInt(`0x${line[1]}`) >> bit) & 1n) === 1n;
+}
 
 function computeBpfReason(): string | null {
   const p = probe();
@@ -17,6 +26,8 @@ function computeNetnsReason(): string | null {
   const bpf = computeBpfReason();
   if (bpf !== null) return bpf;
   if (process.getuid?.() !== 0) return 'not root: creating network namespaces and veths needs root';
+  if (!hasCapability(CAP_SYS_ADMIN)) return 'no CAP_SYS_ADMIN: entering a network namespace (setns) needs it';
+  if (!hasCapability(CAP_NET_ADMIN)) return 'no CAP_NET_ADMIN: XDP attach needs it';
   const ip = spawnSync('ip', ['-V'], { encoding: 'utf8' });
   if (ip.status !== 0) return 'iproute2 (ip) is not installed';
   return null;
@@ -24,6 +35,9 @@ function computeNetnsReason(): string | null {
 
 /** null when BPF objects can be loaded, else why not. */
 export const bpfSkipReason: string | null = computeBpfReason();
+/** null when BPF objects can also be opened by id (bpf_*_get_fd_by_id needs CAP_SYS_ADMIN), else why not. */
+export const byIdSkipReason: string | null =
+  computeBpfReason() ?? (hasCapability(CAP_SYS_ADMIN) ? null : 'no CAP_SYS_ADMIN: opening BPF objects by id needs it');
 /** null when namespaces, veths and XDP attach can be used, else why not. */
 export const netnsSkipReason: string | null = computeNetnsReason();
 
