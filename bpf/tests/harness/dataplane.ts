@@ -104,10 +104,15 @@ export class TestDataplane {
     this.program = object.program('xdp_lb');
   }
 
-  /** Opens, configures (rodata) and loads the strategy's object. */
-  static async load(strategy: StrategyId, knobs: Knobs = {}): Promise<TestDataplane> {
+  /**
+   * Opens, configures (rodata) and loads the strategy's object. lb_ct and lb_snat get `ctSize`
+   * entries (default 65536, as the control plane resizes them before load), which keeps loads fast.
+   */
+  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536): Promise<TestDataplane> {
     const object = BpfObject.open(objectPath(strategy));
     try {
+      object.map('lb_ct').setMaxEntries(ctSize);
+      object.map('lb_snat').setMaxEntries(ctSize);
       const vars = new Map(object.variables().map((v) => [v.name, v]));
       for (const [name, value] of Object.entries(knobs)) {
         const v = vars.get(name);

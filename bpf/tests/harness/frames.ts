@@ -63,3 +63,32 @@ export function withMacs(frame: Buffer, dst: string, src: string): Buffer {
   Buffer.from(src.split(':').map((x) => parseInt(x, 16))).copy(out, 6);
   return out;
 }
+
+/** A small seeded PRNG (mulberry32): the same flows on every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` distinct client endpoints (address in 10.0.0.0/8, port >= 1024), deterministic. */
+export function clients(count: number, seed: number): Array<{ src: string; sport: number }> {
+  const rnd = prng(seed);
+  const seen = new Set<string>();
+  const out: Array<{ src: string; sport: number }> = [];
+  while (out.length < count) {
+    const a = Math.floor(rnd() * 0xffffff);
+    const src = `10.${(a >> 16) & 0xff}.${(a >> 8) & 0xff}.${a & 0xff}`;
+    const sport = 1024 + Math.floor(rnd() * 64000);
+    const key = `${src}:${sport}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ src, sport });
+  }
+  return out;
+}
