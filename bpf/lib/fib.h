@@ -61,7 +61,11 @@ static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct
 	fib.ipv4_src = c->pkt.flow.src.w[3];
 	fib.ipv4_dst = be->addr.w[3];
 	rc = bpf_fib_lookup(c->xdp, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS && (!onlink || fib.ipv4_dst == be->addr.w[3])) {
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+		if (onlink && fib.ipv4_dst != be->addr.w[3]) { /* routed: never DSR through a router */
+			c->reason = LB_R_DROP_NO_ROUTE;
+			return XDP_DROP;
+		}
 		lb_mac_copy(nh->dmac, fib.dmac);
 		lb_mac_copy(nh->smac, fib.smac);
 		nh->ifindex = fib.ifindex;
