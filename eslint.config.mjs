@@ -17,7 +17,9 @@ export default tseslint.config(
         {
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab'] },
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab', 'type:bench'] },
+            // The benchmarks drive programs directly (BPF_PROG_TEST_RUN, live frames), like tests do.
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab', 'type:native'] },
             // core reaches native only through its dataplane adapter (checked by the rule below).
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
             { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: ['commander', '@xdp-lb/native'] },
