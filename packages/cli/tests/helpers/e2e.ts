@@ -1,0 +1,232 @@
+// Shared plumbing of the end-to-end suites: per-file isolation of the LB's pins and state, labs
+// that are always torn down, the CLI run in-process and as the built binary, short-connection
+// HTTP load from inside a client, and the checks that nothing is left behind.
+//
+// Every suite calls `useE2e()` at module level, BEFORE anything calls the LoadBalancer: it points
+// XDP_LB_BPFFS and XDP_LB_STATE_DIR (read by core at call time) at directories of this run only,
+// and registers one afterAll that undeploys what is still deployed, destroys the labs and removes
+// both directories, also when a test failed.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+import type { DeployResult, LoadBalancer, StatusView } from '@xdp-lb/core';
+import { exec, Lab, listNetns, type LabOptions, type LabSpec, type NetnsLike } from '@xdp-lb/netlab';
+import { buildProgram, composeLoadBalancer, run, type Io } from '../../src/index.js';
+
+/** Namespace prefix of the labs these suites build: `xlbe<pid>-<hex>-<host>`. */
+export const LAB_PREFIX = 'xlbe';
+export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const XDP_PASS_OBJ = fileURLToPath(new URL('../../../../bpf/obj/xdp_pass.bpf.o', import.meta.url));
+const LOAD_CLIENT = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
+
+export const FULL_MATRIX = process.env.XDP_LB_FULL_MATRIX === '1';
+
+const rand = () => randomBytes(3).toString('hex');
+
+export interface E2e {
+  /** This file's bpffs root (XDP_LB_BPFFS). */
+  readonly bpffs: string;
+  /** This file's state root (XDP_LB_STATE_DIR). */
+  readonly stateDir: string;
+  /** The library, composed as the CLI composes it. */
+  lb(): LoadBalancer;
+  /** A lab of this suite, destroyed in afterAll whatever happens. */
+  lab(spec: LabSpec, options?: LabOptions): Promise<Lab>;
+  /** A fresh instance name (unique per run and per call). */
+  instance(label: string): string;
+  /**
+   * `lb.deploy(config, { netns: <lab's lb host> })`, after registering the instance's pin dir with
+   * the lab, so that even a killed run's leftovers are removed (by the next run's stale-lab GC).
+   */
+  deploy(lab: Lab, config: Record<string, unknown> & { instance: string }, opts?: { force?: boolean; host?: string }): Promise<DeployResult>;
+  /** What an instance left on the host: its pin dir entries and whether its state file exists. */
+  leftovers(instance: string): { pins: string[]; state: boolean };
+}
+
+export function useE2e(): E2e {
+  const id = `${process.pid}-${rand()}`;
+  const bpffs = `/sys/fs/bpf/xlb-e2e-${id}`;
+  const stateDir = `/tmp/xlb-e2e-state-${id}`;
+  process.env.XDP_LB_BPFFS = bpffs;
+  process.env.XDP_LB_STATE_DIR = stateDir;
+  let lbi: LoadBalancer | undefined;
+  const labs: Lab[] = [];
+  let counter = 0;
+  const e2e: E2e = {
+    bpffs,
+    stateDir,
+    lb: () => (lbi ??= composeLoadBalancer()),
+    async lab(spec, options = {}) {
+      const lab = await Lab.up(spec, { prefix: LAB_PREFIX, ...options });
+      labs.push(lab);
+      return lab;
+    },
+    async deploy(lab, config, opts = {}) {
+      lab.registerPinDir(`${bpffs}/${config.instance}`);
+      return e2e.lb().deploy(config, { netns: lab.host(opts.host ?? 'lb').netns.name, force: opts.force ?? false });
+    },
+    instance: (label) => `${label}-${rand()}${(counter++).toString(36)}`.slice(0, 32),
+    leftovers(instance) {
+      const dir = `${bpffs}/${instance}`;
+      return { pins: existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [], state: existsSync(`${stateDir}/${instance}`) };
+    },
+  };
+  afterAll(async () => {
+    const problems: string[] = [];
+    // Undeploy what a failed test left deployed, while its namespaces still exist.
+    if (existsSync(stateDir)) {
+      for (const inst of readdirSync(stateDir)) {
+        try {
+          e2e.lb().undeploy(inst);
+        } catch (e) {
+          problems.push(`undeploy ${inst}: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const lab of labs) {
+      try {
+        await lab.destroy();
+      } catch (e) {
+        problems.push(`lab ${lab.id}: ${(e as Error).message}`);
+      }
+    }
+    rmSync(bpffs, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+    const ns = listNetns().filter((n) => labs.some((l) => n.startsWith(`${l.id}-`)));
+    if (ns.length) problems.push(`namespaces left: ${ns.join(', ')}`);
+    if (existsSync(bpffs)) problems.push(`pins left under ${bpffs}`);
+    if (problems.length) throw new Error(`e2e cleanup: ${problems.join('; ')}`);
+  }, 60_000);
+  return e2e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CLI
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `lb ...argv` in this process, against this suite's pins and state (a capturing Io). */
+export async function lbInProcess(...argv: string[]): Promise<CliResult> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: Io = { out: (s) => stdout.push(s), err: (s) => stderr.push(s) };
+  const code = await run(buildProgram(composeLoadBalancer, io), argv, io);
+  return { code, out: stdout.join('\n'), err: stderr.join('\n') };
+}
+
+/**
+ * The built binary (`node packages/cli/dist/main.js ...argv`) as a subprocess, with this suite's
+ * XDP_LB_BPFFS / XDP_LB_STATE_DIR. `asNobody` drops to uid/gid 65534 with no groups (setpriv).
+ */
+export async function lbBinary(argv: string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
+  if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run \`npx nx run cli:build\` first`);
+  const node = [process.execPath, CLI_MAIN, ...argv];
+  const cmd = opts.asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node] : node;
+  const r = await exec(cmd, { check: false, timeoutMs: opts.timeoutMs ?? 30_000, cwd: '/' });
+  if (r.timedOut) throw new Error(`lb ${argv.join(' ')} timed out: ${r.stderr}`);
+  return { code: r.code ?? -1, out: r.stdout.trimEnd(), err: r.stderr.trimEnd() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic
+
+export interface LoadResult {
+  tag: string;
+  sent: number;
+  ok: number;
+  errors: number;
+  misdelivered: number;
+  /** Responses per backend name (`http1`...). */
+  byBackend: Record<string, number>;
+  /** The client address as each backend saw it (NAT: the SNAT address; DSR: the client). */
+  peers: Record<string, number>;
+  /** The address each backend was reached at (NAT: its own; DSR: the VIP). */
+  locals: Record<string, number>;
+  errorSamples: string[];
+  records?: [number, string][];
+  ms: number;
+}
+
+/** `count` short HTTP connections (a new TCP connection each) from inside `host`. */
+export async function httpLoad(
+  host: NetnsLike & { name?: string },
+  opts: { address: string; port?: number; count: number; concurrency?: number; tag?: string; timeoutMs?: number; records?: boolean },
+): Promise<LoadResult> {
+  const argv = [
+    process.execPath, LOAD_CLIENT,
+    '--host', opts.address,
+    '--port', String(opts.port ?? 80),
+    '--count', String(opts.count),
+    '--concurrency', String(opts.concurrency ?? 1),
+    '--tag', opts.tag ?? host.name ?? 'load',
+    '--timeout', String(opts.timeoutMs ?? 3000),
+    ...(opts.records ? ['--records'] : []),
+  ];
+  const r = await host.exec(argv, { timeoutMs: 120_000 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`load client gave no result: ${r.stderr}`);
+  return JSON.parse(line) as LoadResult;
+}
+
+/** Sums per-backend counts of several load results. */
+export function mergeCounts(results: readonly LoadResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.byBackend)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** The lab backend's name for a tutorial backend address (198.18.0.11 -> http1). */
+export function backendName(address: string): string {
+  const last = Number(address.replace(/:\d+$/, '').split('.').pop());
+  return `http${last - 10}`;
+}
+
+/** Per-backend new flows of one service in a status view, by backend name. */
+export function flowsByBackend(s: StatusView, service = 0): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const b of s.services[service]!.backends) out[backendName(b.key)] = b.counters.newFlows;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel leftovers
+
+interface BpftoolLink {
+  id: number;
+  type: string;
+  prog_id: number;
+  ifindex?: number;
+}
+
+/** bpf links (system-wide) that hold program `progId`. */
+export async function linksOfProgram(progId: number): Promise<BpftoolLink[]> {
+  const r = await exec(['bpftool', '-j', 'link', 'show']);
+  return (JSON.parse(r.stdout || '[]') as BpftoolLink[]).filter((l) => l.prog_id === progId);
+}
+
+/** Whether a program id still exists in the kernel. */
+export async function programExists(progId: number): Promise<boolean> {
+  const r = await exec(['bpftool', '-j', 'prog', 'show', 'id', String(progId)], { check: false });
+  return r.code === 0;
+}
+
+/** Interfaces of a host that carry any XDP program (from `ip -d -j link show` inside its namespace). */
+export async function xdpInterfaces(host: NetnsLike): Promise<string[]> {
+  const r = await host.exec(['ip', '-d', '-j', 'link', 'show']);
+  return (JSON.parse(r.stdout) as { ifname: string; xdp?: unknown }[]).filter((l) => l.xdp !== undefined).map((l) => l.ifname);
+}
+
+/** Polls `fn` until it returns true (the kernel frees programs after an RCU grace period). */
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
