@@ -7,6 +7,8 @@ export interface LoadRequest {
   objectPath: string;
   variables: Record<string, Buffer>;
   conntrackSize: number;
+  /** NAT reverse-table size: conntrackSize with NAT configured, a token size without. */
+  snatSize: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
 }
@@ -31,9 +33,8 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     }
     // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly); a new
     // conntrack size takes effect after an undeploy.
-    for (const name of [MAPS.ct, MAPS.snat]) {
-      object.map(name).setMaxEntries(pinnedSize(join(req.mapPinDir, name)) ?? req.conntrackSize);
-    }
+    object.map(MAPS.ct).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.ct)) ?? req.conntrackSize);
+    object.map(MAPS.snat).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.snat)) ?? req.snatSize);
     for (const name of Object.values(MAPS)) object.map(name).setPinPath(join(req.mapPinDir, name));
     await object.load();
     return { object, program: object.program(PROGRAM_NAME) };

@@ -56,6 +56,9 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
+    // Both LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment
+    // gets a token NAT table. Its size is fixed at the first deploy.
+    snatSize: cfg.snat ? cfg.limits.conntrackSize : 4096,
     mapPinDir: paths.maps,
   }).catch((e) => {
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
