@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', 'strategy/kit': 'src/strategy/kit.ts' },
   format: ['esm'],
   dts: true,
   target: 'node20',

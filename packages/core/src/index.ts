@@ -18,3 +18,4 @@ export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { instancePaths } from './state/paths.js';
 export { primaryAddress } from './dataplane/netns.js';
+export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';

@@ -13,8 +13,8 @@
  * weights replay the same order from a heap, so rounds in which light backends claim nothing cost
  * nothing). Equal weights give the paper's table: every backend owns floor(M/N) or ceil(M/N) slots.
  */
-import type { StrategyBackend } from '@xdp-lb/core';
-import { sortBackends } from './backends.js';
+import type { StrategyBackend } from '@xdp-lb/core/strategy';
+import { sortBackends } from '@xdp-lb/core/strategy';
 import { murmur3 } from './flow-hash.js';
 
 /** Seed of the hash that gives a backend's first preferred slot ("OFFS"). */

@@ -1,4 +1,4 @@
-import type { Strategy } from '@xdp-lb/core';
+import type { Strategy } from '@xdp-lb/core/strategy';
 import { fileURLToPath } from 'node:url';
 import { buildMaglevTable } from './maglev.js';
 import { pickHash } from './model.js';

@@ -1,4 +1,4 @@
-import type { Strategy } from '@xdp-lb/core';
+import type { Strategy } from '@xdp-lb/core/strategy';
 import { fileURLToPath } from 'node:url';
 import { pickRandom } from './model.js';
 import { RandomOptionsSchema, type RandomOptions } from './options.js';

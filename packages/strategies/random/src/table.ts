@@ -1,5 +1,5 @@
-import type { StrategyBackend } from '@xdp-lb/core';
-import { slotCounts, sortBackends } from './backends.js';
+import type { StrategyBackend } from '@xdp-lb/core/strategy';
+import { slotCounts, sortBackends } from '@xdp-lb/core/strategy';
 import { RANDOM_DEFAULTS } from './options.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRandomTable } from '../src/index.js';
-import { slotCounts } from '../src/backends.js';
+import { slotCounts } from '@xdp-lb/core/strategy';
 import { backends, counts } from './helpers.js';
 
 describe('buildRandomTable', () => {

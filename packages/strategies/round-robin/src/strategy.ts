@@ -1,4 +1,4 @@
-import type { Strategy } from '@xdp-lb/core';
+import type { Strategy } from '@xdp-lb/core/strategy';
 import { fileURLToPath } from 'node:url';
 import { pickRoundRobin } from './model.js';
 import { RoundRobinOptionsSchema, type RoundRobinOptions } from './options.js';

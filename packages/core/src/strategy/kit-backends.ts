@@ -1,4 +1,4 @@
-import type { StrategyBackend } from '@xdp-lb/core';
+import type { StrategyBackend } from './strategy.js';
 
 /**
  * Checks the backends a table is built from and returns them ordered by key (UTF-16 code unit

@@ -1,0 +1,5 @@
+// @xdp-lb/core/strategy: what a strategy author needs, without the kernel-facing parts of core
+// (importing it never loads the native addon, so table builders and models run anywhere).
+export type * from './strategy.js';
+export { slotCounts, sortBackends } from './kit-backends.js';
+export { weightedSlotTable } from './slot-table.js';
