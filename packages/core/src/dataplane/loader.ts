@@ -35,7 +35,11 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     // conntrack size takes effect after an undeploy.
     object.map(MAPS.ct).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.ct)) ?? req.conntrackSize);
     object.map(MAPS.snat).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.snat)) ?? req.snatSize);
-    for (const name of Object.values(MAPS)) object.map(name).setPinPath(join(req.mapPinDir, name));
+    for (const name of Object.values(MAPS)) {
+      const pin = join(req.mapPinDir, name);
+      if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
+      else object.map(name).setPinPath(pin);
+    }
     await object.load();
     return { object, program: object.program(PROGRAM_NAME) };
   } catch (e) {
@@ -53,5 +57,29 @@ function pinnedSize(pin: string): number | undefined {
     return m.maxEntries;
   } finally {
     m.dispose();
+  }
+}
+
+/** The kernel gives every devmap BPF_F_RDONLY_PROG (0x80), which the object does not declare. */
+const BPF_F_RDONLY_PROG = 0x80;
+
+/**
+ * Reuses a pinned devmap by fd after checking its shape ourselves: libbpf (1.1) compares map_flags
+ * exactly when it reuses a pin, and the kernel added BPF_F_RDONLY_PROG to the pinned one, so a
+ * plain setPinPath() fails every re-deploy with EINVAL ("parameter mismatch").
+ */
+function reuseDevmapPin(map: BpfMap, pin: string): void {
+  const pinned = BpfMap.fromPinned(pin);
+  try {
+    const same =
+      pinned.type === map.type &&
+      pinned.keySize === map.keySize &&
+      pinned.valueSize === map.valueSize &&
+      pinned.maxEntries === map.maxEntries &&
+      (pinned.flags & ~BPF_F_RDONLY_PROG) === (map.flags & ~BPF_F_RDONLY_PROG);
+    if (!same) throw new Error(`pinned map ${pin} has another shape than ${map.name} (undeploy first)`);
+    map.reuseFd(pinned);
+  } finally {
+    pinned.dispose();
   }
 }
