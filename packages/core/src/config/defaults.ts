@@ -15,6 +15,18 @@ export const LB_DEFAULTS = {
     tcpTimeoutSec: 300,
     tcpClosingTimeoutSec: 10,
     udpTimeoutSec: 30,
+    /** New conntrack entries per second beyond which the data plane stops inserting (0: no limit). */
+    newFlowsPerSec: 0,
+  },
+  /** Active health checks (services[].health); only control-plane state, never the data plane's. */
+  health: {
+    type: 'tcp',
+    intervalMs: 2000,
+    timeoutMs: 1000,
+    rise: 2,
+    fall: 3,
+    path: '/',
+    expectStatus: 200,
   },
   /** Outside Linux's default ephemeral range (32768-60999) so the host's own sockets never collide. */
   snatPorts: { min: 20000, max: 29999 },
@@ -29,6 +41,9 @@ export type ForwardMode = (typeof FORWARD_MODES)[number];
 
 export const PROTOCOLS = ['tcp', 'udp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+
+export const HEALTH_CHECK_TYPES = ['tcp', 'http'] as const;
+export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
 
 export const BACKEND_STATES = ['active', 'draining'] as const;
 export type BackendState = (typeof BACKEND_STATES)[number];

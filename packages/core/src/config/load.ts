@@ -3,8 +3,8 @@ import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from '
 import { formatEndpoint } from './address.js';
 import { defaultServiceName, type ResolveContext, resolveConfig } from './resolve.js';
 import { ConfigError } from './errors.js';
-import type { ConfigInput } from './schema.js';
-import type { LbConfig } from './types.js';
+import type { ConfigInput, HealthCheckInput } from './schema.js';
+import type { HealthCheckConfig, LbConfig } from './types.js';
 
 /** Reads and resolves a YAML (or JSON) config file; throws ConfigError naming the file. */
 export function loadConfigFile(file: string, ctx: ResolveContext = {}): LbConfig {
@@ -55,8 +55,15 @@ export function toInput(cfg: LbConfig): ConfigInput {
       forward: s.forward,
       options: { ...s.options },
       backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
+      ...(s.health ? { health: healthInput(s.health) } : {}),
     })),
   };
+}
+
+/** A resolved health check as input: http-only fields only on http checks. */
+function healthInput(h: HealthCheckConfig): HealthCheckInput {
+  const { path, expectStatus, ...common } = h;
+  return h.type === 'http' ? { ...common, path, expectStatus } : { ...common };
 }
 
 export function dumpConfigYaml(cfg: LbConfig): string {

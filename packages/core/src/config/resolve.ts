@@ -3,7 +3,7 @@ import { formatEndpoint, parseEndpoint, parseIp } from './address.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
-import type { BackendConfig, InterfaceConfig, LbConfig, ServiceConfig, SnatConfig } from './types.js';
+import type { BackendConfig, HealthCheckConfig, InterfaceConfig, LbConfig, ServiceConfig, SnatConfig } from './types.js';
 
 /** What resolution may ask of the outside world; each is optional so config stays testable. */
 export interface ResolveContext {
@@ -141,7 +141,27 @@ function resolveService(
     report(`${path}.backends`, 'every backend is draining: at least one must be active to take new flows');
   }
   const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
-  return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends };
+  const health = svc.health ? resolveHealth(svc.health, `${path}.health`, report) : undefined;
+  return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
+}
+
+/** Fills the defaults of a health check and checks what spans its fields. */
+function resolveHealth(h: NonNullable<ConfigShape['services'][number]['health']>, path: string, report: Report): HealthCheckConfig {
+  if (h.timeoutMs > h.intervalMs) report(`${path}.timeoutMs`, `timeout ${h.timeoutMs} ms is longer than the interval ${h.intervalMs} ms`);
+  if (h.type === 'tcp') {
+    if (h.path !== undefined) report(`${path}.path`, 'path is for http checks (type: http)');
+    if (h.expectStatus !== undefined) report(`${path}.expectStatus`, 'expectStatus is for http checks (type: http)');
+  }
+  return {
+    type: h.type,
+    ...(h.port !== undefined ? { port: h.port } : {}),
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    rise: h.rise,
+    fall: h.fall,
+    path: h.path ?? LB_DEFAULTS.health.path,
+    expectStatus: h.expectStatus ?? LB_DEFAULTS.health.expectStatus,
+  };
 }
 
 function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining' }, servicePort: number, path: string, report: Report): BackendConfig | undefined {

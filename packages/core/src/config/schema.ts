@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKEND_STATES, FORWARD_MODES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
+import { BACKEND_STATES, FORWARD_MODES, HEALTH_CHECK_TYPES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
 
 /**
  * Layer 1 of the config: the shape of what a user writes (YAML file or flags), strict so that a
@@ -18,6 +18,25 @@ export const BackendInputSchema = z.union([
     .strict(),
 ]);
 
+/**
+ * Active health checks of a service's backends, run by `lb serve` from the LB's network namespace:
+ * `fall` failed checks in a row take a backend out of rotation (no new flows; established ones
+ * stay), `rise` good ones bring it back. `path` and `expectStatus` belong to http checks.
+ */
+export const HealthCheckInputSchema = z
+  .object({
+    type: z.enum(HEALTH_CHECK_TYPES).default(LB_DEFAULTS.health.type),
+    /** Port to check; default the backend's own port. */
+    port: z.number().int().min(1).max(65535).optional(),
+    intervalMs: z.number().int().min(100).max(3_600_000).default(LB_DEFAULTS.health.intervalMs),
+    timeoutMs: z.number().int().min(10).max(60_000).default(LB_DEFAULTS.health.timeoutMs),
+    rise: z.number().int().min(1).max(100).default(LB_DEFAULTS.health.rise),
+    fall: z.number().int().min(1).max(100).default(LB_DEFAULTS.health.fall),
+    path: z.string().regex(/^\/[\x21-\x7e]*$/, 'an absolute path such as /health (no spaces)').optional(),
+    expectStatus: z.number().int().min(100).max(599).optional(),
+  })
+  .strict();
+
 export const ServiceInputSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-", at most 63').optional(),
@@ -27,6 +46,7 @@ export const ServiceInputSchema = z
     /** The strategy's per-service options, validated by the strategy's own schema. */
     options: z.record(z.string(), z.unknown()).default({}),
     backends: z.array(BackendInputSchema).min(1, 'a service needs at least one backend'),
+    health: HealthCheckInputSchema.optional(),
   })
   .strict();
 
@@ -41,6 +61,8 @@ export const LimitsSchema = z
     tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
     tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
     udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),
+    /** SYN-flood guard: conntrack entries created per second at most (0: no limit); see docs/operations.md. */
+    newFlowsPerSec: z.number().int().min(0).max(1_000_000_000).default(LB_DEFAULTS.limits.newFlowsPerSec),
   })
   .strict();
 
@@ -71,3 +93,4 @@ export const ConfigInputSchema = z
 export type ConfigInput = z.input<typeof ConfigInputSchema>;
 export type ConfigShape = z.output<typeof ConfigInputSchema>;
 export type Limits = z.output<typeof LimitsSchema>;
+export type HealthCheckInput = z.input<typeof HealthCheckInputSchema>;

@@ -1,5 +1,5 @@
 import type { IpAddress } from './address.js';
-import type { BackendState, ForwardMode, Protocol, XdpMode } from './defaults.js';
+import type { BackendState, ForwardMode, HealthCheckType, Protocol, XdpMode } from './defaults.js';
 import type { Limits } from './schema.js';
 
 /** A config after resolution and cross-field checks: what the lifecycle applies. */
@@ -34,6 +34,23 @@ export interface ServiceConfig {
   /** Strategy options after the strategy's schema filled the defaults. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly backends: readonly BackendConfig[];
+  /** Active health checks (run by `lb serve`); undefined: none, every backend counts as up. */
+  readonly health?: HealthCheckConfig;
+}
+
+/** A service's health checks with every default filled. */
+export interface HealthCheckConfig {
+  readonly type: HealthCheckType;
+  /** Undefined: each backend's own port. */
+  readonly port?: number;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  /** http only. */
+  readonly path: string;
+  /** http only. */
+  readonly expectStatus: number;
 }
 
 export interface BackendConfig {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
-import { MAPS } from './abi.js';
+import { LAYOUT_VERSION, MAPS } from './abi.js';
 
 export interface LoadRequest {
   objectPath: string;
@@ -16,6 +16,8 @@ export interface LoadRequest {
 export interface LoadedProgram {
   object: BpfObject;
   program: BpfProgram;
+  /** Requested rodata knobs this object does not have (an older data plane): not set. */
+  missingVariables: string[];
 }
 
 /** The program entry point every strategy object exports (bpf/lb.bpf.h). */
@@ -28,8 +30,17 @@ export const PROGRAM_NAME = 'xdp_lb';
 export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
   const object = BpfObject.open(req.objectPath);
   try {
+    // The object's own stamp (bpf/include/lb_abi.h LB_LAYOUT_VERSION): our codecs must speak it.
+    if (object.variables().some((v) => v.name === 'layout_version')) {
+      const built = object.getVariable('layout_version').readUInt32LE(0);
+      if (built !== LAYOUT_VERSION) {
+        throw new Error(`the object was built for map layout v${built}, this control plane speaks v${LAYOUT_VERSION} (rebuild: npx nx run-many -t build-bpf build)`);
+      }
+    }
+    const missingVariables: string[] = [];
     for (const [name, value] of Object.entries(req.variables)) {
       if (object.variables().some((v) => v.name === name)) object.setVariable(name, value);
+      else missingVariables.push(name);
     }
     // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly); a new
     // conntrack size takes effect after an undeploy.
@@ -41,7 +52,7 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
       else object.map(name).setPinPath(pin);
     }
     await object.load();
-    return { object, program: object.program(PROGRAM_NAME) };
+    return { object, program: object.program(PROGRAM_NAME), missingVariables };
   } catch (e) {
     object.dispose();
     const err = e as Error;

@@ -14,6 +14,7 @@ import { type AttachedInterface, type InstanceState, readState, writeState } fro
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkSnatPorts, planInterfaces } from './preflight.js';
+import { checkLayout, stampLayout } from './layout.js';
 import { reconcile } from './reconcile.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 
@@ -47,12 +48,13 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   checkSnatPorts(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
+  checkLayout(cfg.instance, paths);
 
   // ---- the kernel changes from here on ----
   const fresh = !prev;
   mkdirSync(paths.maps, { recursive: true, mode: 0o700 });
   mkdirSync(paths.links, { recursive: true, mode: 0o700 });
-  const { object, program } = await loadProgram({
+  const { object, program, missingVariables } = await loadProgram({
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
@@ -118,6 +120,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       updatedAt: now,
     };
     writeState(state);
+    stampLayout(paths);
+    if (cfg.limits.newFlowsPerSec > 0 && missingVariables.includes('ct_new_rate')) {
+      warnings.push('limits.newFlowsPerSec is ignored: this data plane has no new-flow rate guard (rodata ct_new_rate)');
+    }
     return {
       instance: cfg.instance,
       redeploy: !fresh,

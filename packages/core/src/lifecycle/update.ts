@@ -10,6 +10,7 @@ import { readState, writeState, type InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 import { LbError } from './errors.js';
+import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
 import { reconcile } from './reconcile.js';
 
@@ -34,6 +35,7 @@ export function update(instance: string, mutation: Mutation | { kind: 'replace';
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
   const allocation = allocate(state.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
+  checkLayout(instance, instancePaths(instance));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
     reconcile(maps, strategy, { config: cfg, allocation }, prev);
