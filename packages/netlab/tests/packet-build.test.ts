@@ -17,7 +17,6 @@ import {
   type FrameSpec,
 } from '../src/index.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('addresses', () => {
   it('parses and formats MACs and IPv4', () => {

@@ -176,8 +176,8 @@ export type IpPacketSpec = Omit<FrameSpec, 'eth' | 'vlan' | 'arp'>;
 
 // ---- parsed shapes: every field present --------------------------------------------------------
 
-export interface EthernetHeader extends Required<EthernetSpec> {}
-export interface VlanHeader extends Required<VlanSpec> {}
+export type EthernetHeader = Required<EthernetSpec>;
+export type VlanHeader = Required<VlanSpec>;
 export interface Ipv4Header extends Required<Omit<Ipv4Spec, 'options' | 'checksum'>> {
   options: Buffer;
   checksum: number;
