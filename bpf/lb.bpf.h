@@ -7,6 +7,11 @@
  *                                             const struct lb_svc *svc, __u32 *backend_id);
  *
  * (0 and *backend_id set, or a negative errno: no backend). See bpf/README.md.
+ *
+ * A fragment whose select_backend() is a pure function of the flow and the service's slot table
+ * (the same flow always gets the same backend while the table does not change) may also define
+ * LB_STRATEGY_STATELESS 1: in flood mode (lib/flood.h) its DSR services then keep taking new flows
+ * without conntrack entries instead of refusing them.
  */
 #ifdef __LB_BPF_H
 #error "Multiple includes of lb.bpf.h: include it once, at the end of a strategy fragment"
@@ -15,6 +20,9 @@
 
 #ifndef LB_STRATEGY
 #error "Define LB_STRATEGY (the strategy id) and select_backend() before including lb.bpf.h"
+#endif
+#ifndef LB_STRATEGY_STATELESS
+#define LB_STRATEGY_STATELESS 0
 #endif
 
 #include "lib/common.h"
@@ -25,6 +33,7 @@
 #include "lib/csum.h"
 #include "lib/stats.h"
 #include "lib/conntrack.h"
+#include "lib/flood.h"
 #include "lib/fib.h"
 #include "lib/dsr.h"
 #include "lib/nat.h"
@@ -80,8 +89,11 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
 	return lb_rewrite(c, ct, be, nh);
 }
 
-/* A new flow (or one whose entry expired or whose backend is gone) of service @svc. */
-static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc)
+/* A new flow (or one whose entry expired or whose backend is gone) of service @svc. In flood mode
+ * (@flood) no entry is stored: DSR services of a stateless strategy forward by the strategy alone,
+ * everything else is refused (NAT needs its entries; a random or round-robin choice would not be
+ * repeated for the flow's next packet). */
+static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
 {
 	struct lb_backend *be;
 	struct lb_nh *nh;
@@ -92,6 +104,10 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	c->svc_id = svc->id;
 	if (svc->fwd != LB_FWD_DSR && svc->fwd != LB_FWD_NAT) {
 		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	if (unlikely(flood) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
+		c->reason = LB_R_DROP_FLOOD;
 		return XDP_DROP;
 	}
 	if (select_backend(&c->pkt.flow, svc, &be_id) < 0) {
@@ -109,6 +125,10 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return ret;
 
 	lb_ct_init(&ct, c, svc, be_id, be);
+	if (unlikely(flood)) {
+		lb_count_reason(LB_R_FLOOD_STATELESS);
+		return lb_rewrite(c, &ct, be, nh);
+	}
 	if (svc->fwd == LB_FWD_NAT) {
 		lb_mac_copy(ct.peer_mac, c->pkt.eth->h_source);
 		ct.in_ifindex = c->xdp->ingress_ifindex;
@@ -148,7 +168,7 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 		return LB_CONTINUE;
 	if (why)
 		lb_count_reason(why);
-	return lb_new_flow(c, svc);
+	return lb_new_flow(c, svc, lb_flood_hit(c));
 }
 
 /* Fragment policy (bpf/README.md): a fragment of a service's traffic is dropped and counted. */

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define LB_LAYOUT_VERSION 1
+#define LB_LAYOUT_VERSION 2 /* 2: lb_reasons has LB_REASON_SLOTS entries (was LB_R_MAX = 19) */
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -51,6 +51,7 @@
 #define LB_MAP_SNAT_POOL "lb_snat_pool" /* __u32 index -> struct lb_addr (SNAT source addresses) */
 #define LB_MAP_IF_MACS "lb_if_macs"     /* __u32 ifindex -> struct lb_mac (learned by the data plane) */
 #define LB_MAP_RR_CTR "lb_rr_ctr"       /* round-robin object only: __u32 service id -> __u64 counter */
+#define LB_MAP_FLOOD "lb_flood"         /* per-CPU, one entry: struct lb_flood (new-flow rate window) */
 
 /* Name of the rodata variable that stamps each object with its strategy id (char[16], NUL padded). */
 #define LB_STRATEGY_VAR "lb_strategy"
@@ -180,6 +181,13 @@ struct lb_nh {
  * never refreshed (tests, or hosts that resolve neighbours themselves). */
 #define LB_NH_STATIC 0xffffffffffffffffULL
 
+/* lb_flood value (per CPU, key 0): conntrack misses of service traffic in the current one-second
+ * window of the coarse clock. Past flood_threshold the CPU is in flood mode until the window ends. */
+struct lb_flood {
+	__u64 window_ns; /* coarse clock at the start of the window */
+	__u64 count;     /* misses counted in it */
+};
+
 /* Per-CPU counters (services and backends). */
 struct lb_counters {
 	__u64 packets;
@@ -209,8 +217,12 @@ enum lb_reason {
 	LB_R_DROP_NO_TX_PORT,     /* egress interface is not in lb_tx_ports (or its MAC is unknown) */
 	LB_R_SNAT_RECLAIMED,      /* counted in addition: a stale lb_snat entry was taken over */
 	LB_R_SNAT_REPAIRED,       /* counted in addition: a live flow's evicted lb_snat entry re-created */
+	LB_R_FLOOD_STATELESS,     /* counted in addition: flood mode, forwarded by hash without an entry */
+	LB_R_DROP_FLOOD,          /* flood mode: a new flow that needs an entry was refused */
 	LB_R_MAX
 };
+/* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */
+#define LB_REASON_SLOTS 64
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct lb_addr) == 16, "lb_addr");
@@ -224,6 +236,8 @@ _Static_assert(sizeof(struct lb_nh) == 24, "lb_nh");
 _Static_assert(sizeof(struct lb_snat_val) == 40, "lb_snat_val");
 _Static_assert(sizeof(struct lb_mac) == 8, "lb_mac");
 _Static_assert(sizeof(struct lb_counters) == 32, "lb_counters");
+_Static_assert(sizeof(struct lb_flood) == 16, "lb_flood");
+_Static_assert(LB_R_MAX <= LB_REASON_SLOTS, "lb_reasons is full: bump LB_REASON_SLOTS and LB_LAYOUT_VERSION");
 #endif
 
 #endif /* __LB_ABI_H */

@@ -39,4 +39,7 @@ DECLARE_CONFIG(__u32, snat_port_min, 20000,
 DECLARE_CONFIG(__u32, snat_port_max, 29999,
 	       "last SNAT source port (host order, inclusive)");
 
+DECLARE_CONFIG(__u32, ct_new_rate, 125000,
+	       "new flows per second per CPU past which the CPU is in flood mode (0: never)");
+
 #endif /* __LB_CONFIG_H */

@@ -120,9 +120,17 @@ struct {
 /* Per-CPU packet counts per enum lb_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LB_R_MAX);
+	__uint(max_entries, LB_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } lb_reasons SEC(".maps");
+
+/* New-flow rate per CPU (flood detection); transient, not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_flood);
+} lb_flood SEC(".maps");
 
 #endif /* __LB_MAPS_H */

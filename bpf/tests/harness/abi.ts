@@ -43,6 +43,8 @@ export const REASONS = [
   'DROP_NO_TX_PORT',
   'SNAT_RECLAIMED',
   'SNAT_REPAIRED',
+  'FLOOD_STATELESS',
+  'DROP_FLOOD',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

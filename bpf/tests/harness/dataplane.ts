@@ -62,7 +62,8 @@ export type Knobs = Partial<Record<
   | 'snat_grace_ns'
   | 'hash_seed'
   | 'snat_port_min'
-  | 'snat_port_max',
+  | 'snat_port_max'
+  | 'ct_new_rate',
   number | bigint
 >>;
 

@@ -15,8 +15,11 @@ export const LB_DEFAULTS = {
     tcpTimeoutSec: 300,
     tcpClosingTimeoutSec: 10,
     udpTimeoutSec: 30,
-    /** New conntrack entries per second beyond which the data plane stops inserting (0: no limit). */
-    newFlowsPerSec: 0,
+    /**
+     * SYN-flood guard (rodata ct_new_rate): new flows per second per CPU past which that CPU is in
+     * flood mode for the rest of the second (0: never). Katran's default rate.
+     */
+    newFlowsPerSec: 125_000,
   },
   /** Active health checks (services[].health); only control-plane state, never the data plane's. */
   health: {

@@ -61,7 +61,10 @@ export const LimitsSchema = z
     tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
     tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
     udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),
-    /** SYN-flood guard: conntrack entries created per second at most (0: no limit); see docs/operations.md. */
+    /**
+     * SYN-flood guard: new flows per second per CPU past which the CPU stops creating conntrack
+     * entries for the rest of the second (0: never); see bpf/README.md "Connection tracking under pressure".
+     */
     newFlowsPerSec: z.number().int().min(0).max(1_000_000_000).default(LB_DEFAULTS.limits.newFlowsPerSec),
   })
   .strict();

@@ -6,7 +6,8 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-export const LAYOUT_VERSION = 1;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots). */
+export const LAYOUT_VERSION = 2;
 
 export const MAPS = {
   addrs: 'lb_addrs',
@@ -58,6 +59,8 @@ export const REASONS = [
   'drop_no_tx_port',
   'snat_reclaimed',
   'snat_repaired',
+  'flood_stateless',
+  'drop_flood',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -12,7 +12,8 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     tcp_closing_timeout_ns: sec(cfg.limits.tcpClosingTimeoutSec),
     udp_timeout_ns: sec(cfg.limits.udpTimeoutSec),
     hash_seed: u32(cfg.hashSeed),
-    // SYN-flood guard (bpf/README.md "Connection tracking under pressure"); 0 = no limit.
+    // SYN-flood guard, new flows per second per CPU (bpf/README.md "Connection tracking under
+    // pressure"); 0 = never.
     ct_new_rate: u32(cfg.limits.newFlowsPerSec),
     ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),
   };

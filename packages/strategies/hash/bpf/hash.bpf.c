@@ -6,6 +6,8 @@
  *   backend = slot[1 + h % n]
  */
 #define LB_STRATEGY "hash"
+/* A pure function of the flow and the table: in flood mode DSR flows are forwarded without entries. */
+#define LB_STRATEGY_STATELESS 1
 
 #include "lib/maps.h"
 #include "lib/config.h"

@@ -1,0 +1,95 @@
+// The SYN-flood guard end to end (issue 7): a lab (client1, lb, http1), the real control plane
+// deploying a NAT service with the hash strategy and a small conntrack table (4096 entries), one
+// long-lived keep-alive HTTP connection through the VIP, idle while 20,000 spoofed SYNs from many
+// source addresses and ports (198.19.0.0/16) are sent from client1's namespace.
+//   - with the guard (limits.newFlowsPerSec 300 per CPU): the long connection's conntrack entry
+//     survives, its next request is answered on the same connection, and the counters show the
+//     flood (drop_flood for the refused SYNs, only a few hundred new entries);
+//   - without it (newFlowsPerSec 0, re-deployed: conntrack is kept): the same flood evicts the long
+//     connection's entry (what the guard prevents).
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { flowKey } from './harness/abi.js';
+import { e2eSkipReason, useLbE2e } from './harness/e2e.js';
+
+if (e2eSkipReason) console.warn(`[bpf flood e2e] skipped: ${e2eSkipReason}`);
+
+const e2e = useLbE2e();
+const addr = tutorialAddresses({ clients: 1, backends: 1 });
+const SYNFLOOD = fileURLToPath(new URL('./harness/synflood.py', import.meta.url));
+const FLOOD = 20_000;
+
+describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (nat, hash, conntrack 4096)', () => {
+  let lab: Lab;
+  let instance: string;
+  let ka: KeepAliveClient;
+  let localPort = 0;
+  const config = (rate: number) => ({
+    instance,
+    strategy: 'hash',
+    interfaces: ['eth0:native'],
+    snat: { addresses: [addr.lb] },
+    limits: { conntrackSize: 4096, newFlowsPerSec: rate },
+    services: [{ vip: `${addr.vip}:80`, forward: 'nat', backends: addr.backends }],
+  });
+  const reasons = () => e2e.lb().status(instance).reasons;
+  const longEntry = (): boolean => {
+    const m = e2e.pinnedMap(instance, 'lb_ct');
+    try {
+      return m.lookup(flowKey({ src: addr.clients[0]!, dst: addr.vip, sport: localPort, dport: 80, proto: 'tcp' })) !== null;
+    } finally {
+      m.dispose();
+    }
+  };
+  const flood = async (sportBase: number) => {
+    const client = lab.host('client1');
+    const r = await client.exec(
+      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--sport', String(sportBase)],
+      { timeoutMs: 30_000 },
+    );
+    return JSON.parse(r.stdout.trim()) as { sent: number; ms: number };
+  };
+
+  beforeAll(async () => {
+    lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 1 }));
+    instance = e2e.instance('flood');
+    await e2e.deploy(lab, config(300));
+    ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 2500, requestTimeoutMs: 2000 });
+    const connected = ka.events().find((e) => e.event === 'connected');
+    localPort = connected && connected.event === 'connected' ? connected.localPort : 0;
+    await ka.waitForResponses(1);
+  });
+  afterAll(async () => {
+    await ka?.stop();
+  });
+
+  it('with the guard: the long connection keeps its entry and is answered after the flood', async () => {
+    expect(longEntry()).toBe(true);
+    const before = reasons();
+    const sent = await flood(10_000);
+    const after = reasons();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    expect(sent.sent).toBe(FLOOD);
+    // What reached the LB: a few hundred tracked per CPU and second, the rest refused.
+    expect(delta('drop_flood'), JSON.stringify({ sent, before, after })).toBeGreaterThan(FLOOD / 2);
+    expect(delta('ct_new') + delta('drop_flood')).toBeGreaterThan(FLOOD * 0.9);
+    expect(delta('ct_new')).toBeLessThan(2000);
+    expect(longEntry(), 'the long connection is still tracked').toBe(true);
+    const rs = await ka.waitForResponses(2, 8000);
+    expect(rs[1]).toMatchObject({ status: 200, body: 'http1\n' });
+    expect(e2e.lb().status(instance).services[0]!.counters.drops).toBeGreaterThan(FLOOD / 2);
+  });
+
+  it('without the guard (newFlowsPerSec 0): the same flood evicts the long connection\'s entry', async () => {
+    await e2e.deploy(lab, config(0));
+    await ka.waitForResponses(3, 8000); // the connection still works after the re-deploy
+    expect(longEntry()).toBe(true);
+    const before = reasons();
+    await flood(30_000);
+    const after = reasons();
+    expect((after.drop_flood ?? 0) - (before.drop_flood ?? 0)).toBe(0);
+    expect((after.ct_new ?? 0) - (before.ct_new ?? 0)).toBeGreaterThan(FLOOD * 0.9);
+    expect(longEntry(), 'the flood evicted the long connection').toBe(false);
+  });
+});
