@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
+import { Agent } from '../agent/agent.js';
 import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { StrategyContribution, StrategyRegistry } from '../strategy/registry.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -8,6 +9,8 @@ import type { Strategy } from '../strategy/strategy.js';
 export const coreModule = new ContainerModule((options) => {
   options.bind(StrategyRegistry).toSelf().inSingletonScope();
   options.bind(LoadBalancer).toSelf().inSingletonScope();
+  // One Agent per start (`lb serve`); it drives the container's LoadBalancer.
+  options.bind(Agent).toSelf();
 });
 
 /** Composition root for library users: a LoadBalancer that knows the given strategies. */

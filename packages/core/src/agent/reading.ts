@@ -1,0 +1,130 @@
+import * as abi from '../dataplane/abi.js';
+import { InstanceMaps } from '../dataplane/maps.js';
+import { MODE_NAME, pinnedLinkProgram } from '../dataplane/xdp.js';
+import { desiredOf } from '../lifecycle/desired.js';
+import { serviceIdentity } from '../state/allocation.js';
+import { instancePaths } from '../state/paths.js';
+import { readState } from '../state/store.js';
+
+/** The data plane's counters and attachments at one moment, cheap enough for every scrape. */
+export interface DataplaneReading {
+  instance: string;
+  strategy: string;
+  interfaces: { name: string; requestedMode: string; mode: string; attached: boolean; progId: number | null }[];
+  services: {
+    name: string;
+    counters: abi.Counters;
+    backends: { key: string; state: string; counters: abi.Counters }[];
+  }[];
+  /** Every lb_reasons slot the loaded data plane has, named from the ABI (`reason_<n>` if newer). */
+  reasons: { reason: string; packets: bigint }[];
+  conntrackMax: number;
+}
+
+/**
+ * Reads what `lb status` shows minus the conntrack walk (see ConntrackGauge): per-CPU counters of
+ * services, backends and reasons, and whether each pinned link is still attached (from the link
+ * itself: no namespace switch). Undefined when the instance is not deployed.
+ */
+export function readDataplane(instance: string): DataplaneReading | undefined {
+  const state = readState(instance);
+  if (!state) return undefined;
+  const { config, allocation } = desiredOf(state);
+  const interfaces = state.interfaces.map((i) => {
+    const progId = pinnedLinkProgram(i.linkPin);
+    return { name: i.name, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], attached: progId !== null, progId };
+  });
+  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
+  try {
+    const services = config.services.map((svc) => {
+      const a = allocation.services[serviceIdentity(svc)]!;
+      return {
+        name: svc.name,
+        counters: maps.serviceCounters(a.id),
+        backends: svc.backends.map((b) => ({ key: b.key, state: b.state, counters: maps.backendCounters(a.backends[b.key]!.id) })),
+      };
+    });
+    const rm = maps.map(abi.MAPS.reasons);
+    const reasons: DataplaneReading['reasons'] = [];
+    for (let i = 0; i < rm.maxEntries; i++) {
+      const v = rm.lookup(abi.u32(i)) as Buffer[] | null;
+      reasons.push({ reason: abi.REASONS[i] ?? `reason_${i}`, packets: v ? abi.sumU64(v) : 0n });
+    }
+    return { instance, strategy: state.strategy.id, interfaces, services, reasons, conntrackMax: maps.map(abi.MAPS.ct).maxEntries };
+  } finally {
+    maps.dispose();
+  }
+}
+
+/**
+ * `xdp_lb_conntrack_entries`: counting the entries of an LRU hash means walking its keys, one
+ * syscall each (about a second for a full 1M-entry table), so it never happens on the scrape path.
+ * The count is refreshed in the background every `intervalMs`, walking in chunks between which
+ * the event loop runs. A key deleted under the walk can restart the kernel's iteration, so the
+ * value is an estimate, capped at the table size; `updatedAt` says how old it is.
+ */
+export class ConntrackGauge {
+  entries: number | undefined;
+  updatedAt: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private walking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly instance: string,
+    private readonly intervalMs: number,
+    private readonly onError: (e: Error) => void = () => {},
+    private readonly chunk = 4096,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = async () => {
+      await this.refresh().catch((e: Error) => this.onError(e));
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void tick(), this.intervalMs);
+        this.timer.unref?.();
+      }
+    };
+    void tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Walks the table once now (a walk already running is not doubled). */
+  async refresh(): Promise<number | undefined> {
+    if (this.walking) return this.entries;
+    this.walking = true;
+    let maps: InstanceMaps | undefined;
+    try {
+      if (!readState(this.instance)) {
+        this.entries = undefined;
+        return undefined;
+      }
+      maps = InstanceMaps.fromPins(instancePaths(this.instance).maps);
+      const ct = maps.map(abi.MAPS.ct);
+      const max = ct.maxEntries;
+      let key: Buffer | null = null;
+      let n = 0;
+      for (;;) {
+        let i = 0;
+        for (; i < this.chunk; i++) {
+          key = ct.nextKey(key) as Buffer | null;
+          if (!key) break;
+          n++;
+        }
+        if (!key || n >= max || this.stopped) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      this.entries = Math.min(n, max);
+      this.updatedAt = Date.now();
+      return this.entries;
+    } finally {
+      maps?.dispose();
+      this.walking = false;
+    }
+  }
+}
