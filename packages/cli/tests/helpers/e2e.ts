@@ -147,6 +147,9 @@ export interface LoadResult {
   peers: Record<string, number>;
   /** The address each backend was reached at (NAT: its own; DSR: the VIP). */
   locals: Record<string, number>;
+  /** Connections that took over 900 ms (a SYN was retransmitted: the first one got no answer). */
+  slow: number;
+  maxMs: number;
   errorSamples: string[];
   records?: [number, string][];
   ms: number;

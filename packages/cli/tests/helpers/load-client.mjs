@@ -7,7 +7,7 @@
 // request carries `X-Req: <tag>-<n>`; a response must echo exactly that header, or it counts as a
 // misdelivery (a reply that reached the wrong client connection). Prints ONE JSON line:
 //   {"tag","sent","ok","errors","misdelivered","byBackend":{name:n},"peers":{addr:n},
-//    "locals":{addr:n},"errorSamples":[...],"records"?:[[localPort,backend],...],"ms"}
+//    "locals":{addr:n},"slow","maxMs","errorSamples":[...],"records"?:[[localPort,backend],...],"ms"}
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -40,6 +40,9 @@ const result = {
   byBackend: {},
   peers: {},
   locals: {},
+  /** Connections that took over 900 ms: a SYN (or more) was retransmitted. */
+  slow: 0,
+  maxMs: 0,
   errorSamples: [],
   ...(values.records ? { records: [] } : {}),
   ms: 0,
@@ -52,11 +55,15 @@ const fail = (why) => {
 
 function one(n) {
   const id = `${tag}-${n}`;
+  const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
     const finish = (f) => {
       if (done) return;
       done = true;
+      const ms = performance.now() - t0;
+      if (ms > 900) result.slow += 1;
+      result.maxMs = Math.max(result.maxMs, Math.round(ms));
       f();
       resolve();
     };
