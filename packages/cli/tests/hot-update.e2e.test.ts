@@ -99,13 +99,6 @@ describe.each(CASES.map((c) => [`${c.strategy} / ${c.mode} / ${c.forward}`, c] a
     await keepsGoing('new connections');
   });
 
-  // BUG (bpf/lib/maps.h lb_tx_ports, with Debian 12's libbpf 1.1): every re-deploy fails with
-  // "load lb_<strategy>.bpf.o: Invalid argument"; libbpf says "couldn't reuse pinned map at
-  // .../maps/lb_tx_ports: parameter mismatch". The kernel adds BPF_F_RDONLY_PROG (0x80) to every
-  // DEVMAP/DEVMAP_HASH it creates (bpftool map show: "devmap_hash name lb_tx_ports flags 0x80"),
-  // the object declares flags 0, and this libbpf compares map_flags exactly. Fix: declare
-  // `__uint(map_flags, BPF_F_RDONLY_PROG);` on lb_tx_ports (or clear the bit before comparing).
-  // With the pin of lb_tx_ports removed by hand before the re-deploy, this whole file passes.
   it('4. a re-deploy of the program (atomic link update, conntrack kept)', async () => {
     const lb = e2e.lb();
     expect(lb.status(instance).conntrack.entries).toBeGreaterThan(0);
