@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bench.bpf.c - the benchmarks' own programs.
+ *
+ * xdp_gen: the packet generator. Run with BPF_PROG_RUN in live-frames mode
+ * (BPF_F_TEST_XDP_LIVE_FRAMES, through @xdp-lb/native's testRun) on a veth: every run writes a
+ * complete Ethernet + IPv4 + UDP frame into the page it is given and returns XDP_TX, so the frame
+ * leaves through the veth to whatever runs on its peer. Every header field is written on every
+ * run: the kernel recycles the pages of sent frames, and a receiver that rewrote them in place
+ * (the load balancer rewrites MACs, addresses, ports) hands them back modified.
+ *   gen_flows == 1: one flow (the same five-tuple every time: the established path);
+ *   gen_flows == 0: a new flow per frame (source address and port from a per-CPU counter,
+ *                   2^32 distinct tuples in 198.19.0.0/16);
+ *   otherwise:      cycles through gen_flows tuples.
+ *
+ * xdp_stamp: the probe on a backend: records the monotonic time (bpf_ktime_get_ns, the clock of
+ * process.hrtime in Node) of the first UDP frame to port stamp_dport and counts them all, then
+ * drops them (a UDP port with no listener would otherwise answer with ICMP).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+const volatile __u8 gen_dmac[ETH_ALEN] = {};
+const volatile __u8 gen_smac[ETH_ALEN] = {};
+const volatile __u32 gen_saddr = 0; /* host order */
+const volatile __u32 gen_daddr = 0; /* host order */
+const volatile __u16 gen_sport = 1024;
+const volatile __u16 gen_dport = 5000;
+const volatile __u32 gen_flows = 1;
+
+/* Per-CPU sequence number of generated frames. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gen_seq SEC(".maps");
+
+#define PORTS 64512 /* source ports 1024..65535 */
+
+static __always_inline __u16 ip_csum(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*ip) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+SEC("xdp")
+int xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	__u32 zero = 0, flow = 0, len;
+	__u64 *seq, n = 0;
+
+	if ((void *)(udp + 1) > data_end)
+		return XDP_ABORTED;
+	len = (__u32)(data_end - data);
+
+	seq = bpf_map_lookup_elem(&gen_seq, &zero);
+	if (seq)
+		n = (*seq)++;
+	if (gen_flows == 0)
+		flow = (__u32)n ^ (bpf_get_smp_processor_id() << 28);
+	else if (gen_flows > 1)
+		flow = (__u32)(n % gen_flows);
+
+	__builtin_memcpy(eth->h_dest, (const void *)gen_dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, (const void *)gen_smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = 0;
+	ip->tot_len = bpf_htons((__u16)(len - sizeof(*eth)));
+	ip->id = bpf_htons((__u16)n);
+	ip->frag_off = 0;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->check = 0;
+	ip->saddr = bpf_htonl(gen_saddr + (flow / PORTS));
+	ip->daddr = bpf_htonl(gen_daddr);
+	ip->check = ip_csum(ip);
+
+	udp->source = bpf_htons((__u16)(gen_sport + flow % PORTS));
+	udp->dest = bpf_htons(gen_dport);
+	udp->len = bpf_htons((__u16)(len - sizeof(*eth) - sizeof(*ip)));
+	udp->check = 0; /* "no checksum": valid for UDP over IPv4 */
+	return XDP_TX;
+}
+
+const volatile __u16 stamp_dport = 5000;
+
+struct stamp {
+	__u64 first_ns;
+	__u64 packets;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stamp);
+} stamp_map SEC(".maps");
+
+SEC("xdp")
+int xdp_stamp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	struct stamp *s;
+	__u32 zero = 0;
+
+	if ((void *)(udp + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
+	    ip->protocol != IPPROTO_UDP || udp->dest != bpf_htons(stamp_dport))
+		return XDP_PASS;
+	s = bpf_map_lookup_elem(&stamp_map, &zero);
+	if (s) {
+		__sync_val_compare_and_swap(&s->first_ns, 0, bpf_ktime_get_ns());
+		__sync_fetch_and_add(&s->packets, 1);
+	}
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";
