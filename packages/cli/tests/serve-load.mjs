@@ -1,0 +1,104 @@
+// Continuous short-connection HTTP load for the agent suites, run with the harness's Node inside a
+// client's network namespace. Plain JavaScript on Node built-ins (runs without a build).
+//
+// `--concurrency` workers each open a NEW TCP connection per request (agent: false,
+// Connection: close) to GET /info with `X-Req: <n>`, until SIGTERM; then in-flight requests finish
+// and ONE summary line is printed. A response must echo its own X-Req (else: misdelivered).
+// Prints {"event":"started"}, a progress line every 500 ms, and
+//   {"event":"summary","sent","ok","errors","misdelivered","byBackend","startedAt","failures":[...],"records"?:[...]}
+// where each record is {t0, t1 (ms since start), ok, backend?, error?, port?}.
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string' },
+    port: { type: 'string', default: '80' },
+    concurrency: { type: 'string', default: '4' },
+    timeout: { type: 'string', default: '2000' },
+    pause: { type: 'string', default: '0' },
+    records: { type: 'boolean', default: false },
+  },
+});
+const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+process.stdout.on('error', () => {});
+
+const startedAt = Date.now();
+const t = () => Date.now() - startedAt;
+const timeoutMs = Number(values.timeout);
+const pauseMs = Number(values.pause);
+const s = { sent: 0, ok: 0, errors: 0, misdelivered: 0, byBackend: {}, failures: [], records: values.records ? [] : undefined };
+let stopping = false;
+let n = 0;
+
+function one() {
+  const id = `r${n++}`;
+  const rec = { t0: t(), t1: 0, ok: false };
+  s.sent++;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok, extra) => {
+      if (done) return;
+      done = true;
+      Object.assign(rec, extra, { ok, t1: t() });
+      if (ok) {
+        s.ok++;
+        s.byBackend[rec.backend] = (s.byBackend[rec.backend] ?? 0) + 1;
+      } else {
+        s.errors++;
+        if (s.failures.length < 500) s.failures.push(rec);
+      }
+      s.records?.push(rec);
+      resolve();
+    };
+    let gotResponse = false;
+    const req = http.request({ host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } }, (res) => {
+      gotResponse = true;
+      const chunks = [];
+      // After 'end' this is a no-op; without it, the response was cut short.
+      res.on('close', () => finish(false, { error: 'response cut short', port: req.socket?.localPort }));
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', (e) => finish(false, { error: `response: ${e.code ?? e.message}` }));
+      res.on('end', () => {
+        const port = req.socket?.localPort;
+        let info;
+        try {
+          info = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return finish(false, { error: `status ${res.statusCode}, not JSON`, port });
+        }
+        if (res.statusCode !== 200) return finish(false, { error: `status ${res.statusCode}`, port });
+        if (info.headers?.['x-req'] !== id) {
+          s.misdelivered++;
+          return finish(false, { error: `answered for ${info.headers?.['x-req']}`, port });
+        }
+        finish(true, { backend: info.name, port });
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => finish(false, { error: e.code ?? e.message, port: req.socket?.localPort }));
+    req.on('close', () => {
+      if (!gotResponse) finish(false, { error: 'closed without a response' });
+    });
+    req.end();
+  });
+}
+
+async function worker() {
+  while (!stopping) {
+    await one();
+    if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+const workers = Array.from({ length: Math.max(1, Number(values.concurrency)) }, worker);
+emit({ event: 'started', startedAt });
+const progress = setInterval(() => emit({ event: 'progress', sent: s.sent, ok: s.ok, errors: s.errors, t: t() }), 500);
+process.on('SIGTERM', async () => {
+  stopping = true;
+  clearInterval(progress);
+  // In-flight requests finish (each has its timeout); a stuck one does not hold the summary back.
+  await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, timeoutMs + 1000))]);
+  // A large line: exit only once it is flushed to the pipe.
+  process.stdout.write(`${JSON.stringify({ event: 'summary', ...s, startedAt })}\n`, () => process.exit(0));
+});

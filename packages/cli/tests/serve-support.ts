@@ -1,0 +1,327 @@
+// Shared plumbing of the agent suites (serve*.test.ts): per-file isolation of pins and state
+// (XDP_LB_BPFFS=/sys/fs/bpf/xlb-agent-<pid>-<rand>, XDP_LB_STATE_DIR=/tmp/xlb-agent-state-<pid>-<rand>,
+// set at module load, before the first LoadBalancer call), labs and agents that are always torn
+// down, the agent in-process (logs captured) or as a real `lb serve` process (the CLI bundled from
+// its sources with esbuild, so no stale dist is ever tested), a continuous HTTP load generator
+// with per-request timestamps, and a byte-exact snapshot of the control-plane-written maps.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { Abi, Agent, type AgentOptions, createLogger, instancePaths, type LoadBalancer, parseMetrics } from '@xdp-lb/core';
+import { BpfLink, BpfMap } from '@xdp-lb/native';
+import { Lab, type LabHost, LabProcess, listNetns, type LabOptions, type LabSpec } from '@xdp-lb/netlab';
+import { composeLoadBalancer } from '../src/index.js';
+
+export const LAB_PREFIX = 'xlba';
+const LOAD_SCRIPT = fileURLToPath(new URL('./serve-load.mjs', import.meta.url));
+const CLI_MAIN_SRC = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+const rand = () => randomBytes(3).toString('hex');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LogLine {
+  time: string;
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** An agent running in this process, its JSON log lines captured. */
+export interface TestAgent {
+  agent: Agent;
+  logs: LogLine[];
+  metricsUrl: string;
+  scrape(): Promise<Map<string, number>>;
+  get(path: string): Promise<{ status: number; body: string }>;
+  /** The log lines so far, for failure messages. */
+  logText(): string;
+}
+
+export interface AgentEnv {
+  readonly bpffs: string;
+  readonly stateDir: string;
+  /** A scratch directory of this file (configs, bundles). */
+  readonly dir: string;
+  lb(): LoadBalancer;
+  lab(spec: LabSpec, options?: LabOptions): Promise<Lab>;
+  instance(label: string): string;
+  /** Writes `config` as YAML to `<dir>/<name>.yaml` (atomically: write + rename) and returns the path. */
+  writeConfig(name: string, config: unknown): string;
+  /** Starts an agent in this process on `file` (metrics on 127.0.0.1, an ephemeral port). */
+  startAgent(lab: Lab, file: string, options?: Partial<AgentOptions>): Promise<TestAgent>;
+  /** `lb serve` as its own process (the CLI bundled from source), in the root namespace. */
+  spawnServe(args: string[]): LabProcess;
+  /** The bundled CLI (`node <it> ...`). */
+  cliBundle(): Promise<string>;
+}
+
+export function useAgentEnv(): AgentEnv {
+  const id = `${process.pid}-${rand()}`;
+  const bpffs = `/sys/fs/bpf/xlb-agent-${id}`;
+  const stateDir = `/tmp/xlb-agent-state-${id}`;
+  const dir = `/tmp/xlb-agent-files-${id}`;
+  process.env.XDP_LB_BPFFS = bpffs;
+  process.env.XDP_LB_STATE_DIR = stateDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let lbi: LoadBalancer | undefined;
+  const labs: Lab[] = [];
+  const agents: Agent[] = [];
+  const procs: LabProcess[] = [];
+  let bundle: Promise<string> | undefined;
+  let counter = 0;
+  const env: AgentEnv = {
+    bpffs,
+    stateDir,
+    dir,
+    lb: () => (lbi ??= composeLoadBalancer()),
+    async lab(spec, options = {}) {
+      const lab = await Lab.up(spec, { prefix: LAB_PREFIX, ...options });
+      labs.push(lab);
+      return lab;
+    },
+    instance: (label) => `${label}-${rand()}${(counter++).toString(36)}`.slice(0, 32),
+    writeConfig(name, config) {
+      const file = join(dir, `${name}.yaml`);
+      const tmp = `${file}.tmp`;
+      writeFileSync(tmp, typeof config === 'string' ? config : toYaml(config));
+      // rename: what editors and config managers do (and what the watcher must not lose)
+      renameSync(tmp, file);
+      return file;
+    },
+    async startAgent(lab, file, options = {}) {
+      const logs: LogLine[] = [];
+      const agent = new Agent(env.lb());
+      agents.push(agent);
+      const lbNs = lab.host('lb').netns.name;
+      for (const inst of instancesIn(file)) lab.registerPinDir(`${bpffs}/${inst}`);
+      await agent.start({
+        file,
+        netns: lbNs,
+        metrics: { host: '127.0.0.1', port: 0 },
+        conntrackCountMs: 60_000,
+        resyncMs: 0,
+        log: createLogger({ format: 'json', level: 'debug', write: (l) => logs.push(JSON.parse(l) as LogLine) }),
+        ...options,
+      });
+      const m = agent.status().metrics!;
+      const metricsUrl = `http://127.0.0.1:${m.port}`;
+      const get = async (path: string) => {
+        const r = await fetch(`${metricsUrl}${path}`);
+        return { status: r.status, body: await r.text() };
+      };
+      return {
+        agent,
+        logs,
+        metricsUrl,
+        get,
+        scrape: async () => parseMetrics((await get('/metrics')).body),
+        logText: () => logs.map((l) => JSON.stringify(l)).join('\n'),
+      };
+    },
+    spawnServe(args) {
+      const main = bundlePath(dir);
+      if (!existsSync(main)) throw new Error('call cliBundle() first');
+      const p = new LabProcess([process.execPath, main, 'serve', ...args], { label: `lb serve ${args.join(' ')}`, env: { ...process.env } });
+      procs.push(p);
+      return p;
+    },
+    cliBundle: () => (bundle ??= bundleCli(bundlePath(dir))),
+  };
+  afterAll(async () => {
+    const problems: string[] = [];
+    for (const a of agents) await a.stop().catch((e: Error) => problems.push(`agent stop: ${e.message}`));
+    for (const p of procs) await p.kill('SIGKILL', 500);
+    if (existsSync(stateDir)) {
+      for (const inst of readdirSync(stateDir)) {
+        try {
+          env.lb().undeploy(inst);
+        } catch (e) {
+          problems.push(`undeploy ${inst}: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const lab of labs) {
+      try {
+        await lab.destroy();
+      } catch (e) {
+        problems.push(`lab ${lab.id}: ${(e as Error).message}`);
+      }
+    }
+    rmSync(bpffs, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    const ns = listNetns().filter((n) => labs.some((l) => n.startsWith(`${l.id}-`)));
+    if (ns.length) problems.push(`namespaces left: ${ns.join(', ')}`);
+    if (problems.length) throw new Error(`agent suite cleanup: ${problems.join('; ')}`);
+  }, 60_000);
+  return env;
+}
+
+function instancesIn(file: string): string[] {
+  const m = /^instance:\s*(\S+)/m.exec(readFileSync(file, 'utf8'));
+  return [m?.[1] ?? 'default'];
+}
+
+const bundlePath = (dir: string) => join(dir, 'lb-bundle.mjs');
+
+/**
+ * The CLI as one ESM file built from the TypeScript sources (the `@xdp-lb/source` condition).
+ * `import.meta.url` is replaced in each module by its source file's URL, so that everything located
+ * relative to a module (the native addon, the strategies' BPF objects) is found as from source.
+ */
+async function bundleCli(out: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [CLI_MAIN_SRC],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@xdp-lb/source'],
+    logLevel: 'error',
+    banner: { js: "import { createRequire as __xlbRequire } from 'node:module'; const require = __xlbRequire(import.meta.url);" },
+    plugins: [
+      {
+        name: 'source-import-meta-url',
+        setup(build) {
+          build.onLoad({ filter: /\/packages\/.*\.(ts|mjs|js)$/ }, (args) => {
+            if (args.path.includes('/node_modules/')) return undefined;
+            const text = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+            return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+          });
+        },
+      },
+    ],
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+export interface LoadRecord {
+  /** ms since the load started: request start, end. */
+  t0: number;
+  t1: number;
+  ok: boolean;
+  backend?: string;
+  error?: string;
+  port?: number;
+}
+
+export interface LoadSummary {
+  sent: number;
+  ok: number;
+  errors: number;
+  misdelivered: number;
+  byBackend: Record<string, number>;
+  /** Wall-clock ms (Date.now()) when the load started: records' times are relative to it. */
+  startedAt: number;
+  failures: LoadRecord[];
+  /** Every request, when asked for. */
+  records?: LoadRecord[];
+}
+
+/** Short HTTP connections (one per request) from `host` to `address`, until stop(). */
+export class LoadGen {
+  private constructor(readonly process: LabProcess) {}
+
+  static async start(host: LabHost, opts: { address: string; port?: number; concurrency?: number; timeoutMs?: number; records?: boolean; pauseMs?: number }): Promise<LoadGen> {
+    const argv = [
+      process.execPath, LOAD_SCRIPT,
+      '--host', opts.address,
+      '--port', String(opts.port ?? 80),
+      '--concurrency', String(opts.concurrency ?? 4),
+      '--timeout', String(opts.timeoutMs ?? 2000),
+      '--pause', String(opts.pauseMs ?? 0),
+      ...(opts.records ? ['--records'] : []),
+    ];
+    const p = host.spawn(argv, { label: `load -> ${opts.address}` });
+    await p.waitForLine(/"event":"started"/, { timeoutMs: 10_000 });
+    return new LoadGen(p);
+  }
+
+  /** Requests completed so far (from the progress lines). */
+  progress(): { sent: number; ok: number; errors: number } {
+    const last = [...this.process.lines()].reverse().find((l) => l.includes('"event":"progress"'));
+    return last ? (JSON.parse(last) as { sent: number; ok: number; errors: number }) : { sent: 0, ok: 0, errors: 0 };
+  }
+
+  async stop(): Promise<LoadSummary> {
+    await this.process.kill('SIGTERM', 10_000);
+    const line = this.process.lines().find((l) => l.includes('"event":"summary"'));
+    if (!line) throw new Error(`load generator gave no summary: ${this.process.stderr()}`);
+    return JSON.parse(line) as LoadSummary;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel state
+
+/**
+ * Every entry of the maps the control plane writes, hex by key, plus the contents of each
+ * service's slot table (and its inner map id: a swapped table is a change even if equal). The
+ * data plane's own maps (conntrack, NAT, next hops, counters) are left out: traffic moves them.
+ */
+export function snapshotMaps(instance: string): Record<string, Record<string, string>> {
+  const dir = instancePaths(instance).maps;
+  const out: Record<string, Record<string, string>> = {};
+  for (const name of [Abi.MAPS.addrs, Abi.MAPS.services, Abi.MAPS.backends, Abi.MAPS.snatPool, Abi.MAPS.txPorts, Abi.MAPS.tables]) {
+    const m = BpfMap.fromPinned(join(dir, name));
+    try {
+      const entries: Record<string, string> = {};
+      for (const k of m.keys()) {
+        const v = m.lookup(k) as Buffer | null;
+        if (!v) continue;
+        if (name === Abi.MAPS.backends && v.every((b) => b === 0)) continue;
+        entries[k.toString('hex')] = v.toString('hex');
+        if (name === Abi.MAPS.tables) {
+          const inner = BpfMap.fromId(v.readUInt32LE(0));
+          try {
+            const n = (inner.lookup(Abi.u32(0)) as Buffer).readUInt32LE(0);
+            const ids: number[] = [];
+            for (let i = 1; i <= n; i++) ids.push((inner.lookup(Abi.u32(i)) as Buffer).readUInt32LE(0));
+            entries[`${k.toString('hex')}/slots`] = ids.join(',');
+          } finally {
+            inner.dispose();
+          }
+        }
+      }
+      out[name] = entries;
+    } finally {
+      m.dispose();
+    }
+  }
+  return out;
+}
+
+/** The id of a pinned bpf_link and the program it runs. */
+export function linkInfo(pin: string): { id: number; progId: number; ifindex: number } {
+  const l = BpfLink.fromPinned(pin);
+  try {
+    const i = l.info();
+    return { id: i.id, progId: i.progId ?? 0, ifindex: i.ifindex ?? 0 };
+  } finally {
+    l.dispose();
+  }
+}
+
+/** Polls until `fn` is truthy; returns the time it took (ms) or throws with `what`. */
+export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await fn()) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** The metric `name{a="x",...}` (labels in the order the agent writes them). */
+export function metric(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
+  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  return m.get(l ? `${name}{${l}}` : name);
+}
