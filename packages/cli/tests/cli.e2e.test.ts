@@ -7,7 +7,8 @@
 //
 // One instance lives through the happy paths in order: deploy from flags, status, stats, backend
 // add/weight/drain/activate/remove, service add/remove, config dump -> check -> deploy -f (a no-op
-// re-deploy), undeploy. Then the failures, each leaving nothing behind, and the lab commands.
+// re-deploy), undeploy. Then a fresh deploy from a file, the failures (each leaving nothing
+// behind), and the lab commands.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,59 @@ describe('lb: the happy path of every command, on one instance', () => {
     const again = await lbInProcess('undeploy', '--instance', instance);
     expect(again.code).toBe(1);
     expect(oneLine(again)).toBe(`lb: instance ${instance} is not deployed`);
+  });
+});
+
+describe('lb deploy -f: a fresh deploy from a file (the built binary)', () => {
+  it('deploys the file\'s services, weights and states; undeploy removes it', async () => {
+    const instance = e2e.instance('file');
+    lab.registerPinDir(`${e2e.bpffs}/${instance}`);
+    const file = join(tmp, 'lb.yaml');
+    writeFileSync(
+      file,
+      [
+        `instance: ${instance}`,
+        'strategy: random',
+        'interfaces:',
+        '  - name: eth0',
+        '    mode: native',
+        'limits:',
+        '  conntrackSize: 65536',
+        'snat:',
+        `  addresses: [${addr.lb}]`,
+        'services:',
+        '  - name: web',
+        `    vip: ${VIP}`,
+        '    backends:',
+        `      - ${B1}`,
+        `      - address: ${B2}`,
+        '        weight: 2',
+        `      - address: ${B3}`,
+        '        state: draining',
+        '',
+      ].join('\n'),
+    );
+    const r = await lbBinary(['deploy', '-f', file, '--netns', ns, '-o', 'json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out);
+    expect(res).toEqual(expect.objectContaining({ instance, redeploy: false }));
+    expect(res.interfaces).toEqual([expect.objectContaining({ name: 'eth0', mode: 'native' })]);
+    const s = JSON.parse((await lbInProcess('status', '--instance', instance, '-o', 'json')).out);
+    expect(s.strategy).toBe('random');
+    expect(s.services[0].name).toBe('web');
+    expect(s.services[0].backends.map((b: { weight: number; state: string }) => [b.weight, b.state])).toEqual([
+      [1, 'active'],
+      [2, 'active'],
+      [1, 'draining'],
+    ]);
+    const seen = await spread(20);
+    expect(seen.http3, 'a backend deployed as draining').toBeUndefined();
+    expect((seen.http1 ?? 0) + (seen.http2 ?? 0)).toBe(20);
+    const u = await lbBinary(['undeploy', '--instance', instance]);
+    expect(u.code).toBe(0);
+    expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
+    expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
   });
 });
 
