@@ -288,6 +288,7 @@ export class Agent {
    * update otherwise; nothing when it already says it (unless `force`).
    */
   private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
+    const t0 = performance.now();
     const input = this.effective(cfg);
     const key = await this.canonical(input);
     const state = readState(cfg.instance);
@@ -303,12 +304,13 @@ export class Agent {
         ...(why !== reason ? { because: why } : {}),
         interfaces: r.interfaces.map((i) => `${i.name}:${i.mode}`).join(','),
         program: r.interfaces[0]?.progId,
+        ms: Math.round(performance.now() - t0),
       });
     } else if (key !== this.appliedKey || opts.force) {
       const r = await this.lb.reload(cfg.instance, input);
       action = 'updated';
       warnings = r.warnings;
-      this.log.info('updated (hot: tables swapped, conntrack kept)', { reason });
+      this.log.info('updated (hot: tables swapped, conntrack kept)', { reason, ms: Math.round(performance.now() - t0) });
     } else {
       action = 'unchanged';
       this.log.debug('unchanged', { reason });
