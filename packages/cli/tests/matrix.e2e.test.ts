@@ -14,9 +14,8 @@
 // The lean cover (always) runs every strategy, XDP mode and forwarding mode at least once; the
 // full matrix (3 x 2 x 2) runs with XDP_LB_FULL_MATRIX=1.
 import { describe, expect, it } from 'vitest';
-import { type Lab, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { httpGet, type Lab, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { FULL_MATRIX, backendName, eventually, flowsByBackend, httpLoad, mergeCounts, useE2e, xdpInterfaces } from './helpers/e2e.js';
-import { httpGet } from '@xdp-lb/netlab';
 
 const e2e = useE2e();
 

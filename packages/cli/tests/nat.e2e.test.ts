@@ -5,7 +5,8 @@
 //   - many short connections (5,100: three clients in parallel, each with several connections in
 //     flight) with no failure and no misdelivery: every request carries its own id, which the
 //     backend echoes, so a reply handed to the wrong client connection would be caught; counts
-//     per backend match the LB's per-backend new-flow counters;
+//     per backend match the LB's per-backend new-flow counters (up to the handshakes that the
+//     SNAT port reuse BUG at the end of this file makes bounce once);
 //   - TCP to the LB's own address on another port, and ping, work while the LB is deployed, also
 //     in the middle of the load.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,8 +56,10 @@ describe('NAT mode end to end', () => {
       }),
     );
     made += clientNames.length * rounds;
-    for (const b of bodies) for (const x of b) expect(['http1', 'http2', 'http3']).toContain(x);
-    count(mergeCounts([{ byBackend: Object.fromEntries(['http1', 'http2', 'http3'].map((n) => [n, bodies.flat().filter((x) => x === n).length])) } as never]));
+    for (const x of bodies.flat()) {
+      expect(['http1', 'http2', 'http3']).toContain(x);
+      served[x] = (served[x] ?? 0) + 1;
+    }
   });
 
   it('tells apart three clients using the same source port at the same moment', async () => {
