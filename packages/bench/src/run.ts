@@ -126,6 +126,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       ctx.progress(0, 'starting');
       try {
         const s = await b.run(ctx);
+        // A figure that could not be computed (NaN: a case failed) is dropped, not written as null.
+        const bad = s.headlines.filter((h) => !Number.isFinite(h.value) || (h.target && !Number.isFinite(h.target.value)));
+        const headlines = s.headlines.filter((h) => !bad.includes(h));
+        const warnings = [...(s.warnings ?? []), ...bad.map((h) => `no value for "${h.metric}"`)];
         const foot = (spread: string) => [machineLine(machine), `command: ${command}`, `spread: ${spread}`];
         for (const c of s.charts) writeFileSync(join(dir, c.file), renderSvg(c, foot(c.spread)));
         out.push({
@@ -137,8 +141,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
           method: s.method,
           tables: s.tables,
           charts: s.charts.map((c) => ({ file: c.file, title: c.title, kind: c.kind })),
-          headlines: s.headlines,
-          warnings: s.warnings ?? [],
+          headlines,
+          warnings,
           data: s.data,
         });
         progress.log(`${b.name}: done in ${Math.round((Date.now() - t0) / 1000)} s`);
