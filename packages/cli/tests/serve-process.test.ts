@@ -35,6 +35,8 @@ describe('lb serve as a process', () => {
   let file: string;
   let lbNs: string;
   let metricsUrl = '';
+  /** The agent restarted after the SIGKILL: the later steps talk to it. */
+  let b: LabProcess;
   const instance = env.instance('proc');
   const paths = () => instancePaths(instance);
   const config = (backends: string[]) => ({
@@ -88,7 +90,7 @@ describe('lb serve as a process', () => {
     await sleep(1500); // forwarding on its own
     const whileDead = load.progress();
 
-    const b = serve();
+    b = serve();
     const adopted = await serving(b);
     expect(adopted.action, b.stderr()).toBe('re-deployed');
     const after = linkInfo(linkPin);
@@ -112,18 +114,16 @@ describe('lb serve as a process', () => {
     const mine = ss.stdout.split('\n').filter((l) => l.includes(`pid=${b.pid},`));
     expect(mine.length).toBe(1);
     for (const l of mine) expect(l.split(/\s+/)[3]).toMatch(/^127\.0\.0\.1:\d+$/);
-    (globalThis as { agentB?: LabProcess }).agentB = b;
   });
 
   it('SIGHUP applies a changed file; a broken file is rejected and the running config stays', async () => {
-    const b = (globalThis as { agentB?: LabProcess }).agentB!;
     let mark = logCount(b);
     env.writeConfig('proc', config(addr.backends));
     // Also the watcher would see it; the signal must do it on its own.
     process.kill(b.pid, 'SIGHUP');
     await logLine(b, /^updated/, mark);
     expect(env.lb().status(instance).services[0]!.backends.map((x) => x.key)).toEqual(addr.backends.map((x) => `${x}:80`));
-    const good = snapshotMaps(instance);
+    const good = await snapshotMaps(instance);
 
     mark = logCount(b);
     env.writeConfig('proc', 'services:\n  - vip: 198.18.0.10:0\n    backends: []\n    wat: 1\n');
@@ -134,7 +134,7 @@ describe('lb serve as a process', () => {
     expect(lines.map((l) => l.msg)).toEqual(
       expect.arrayContaining([expect.stringMatching(/interfaces .*expected array/i), expect.stringMatching(/services\.0 .*unknown key\(s\) "wat"/), expect.stringMatching(/services\.0\.backends .*at least one backend/)]),
     );
-    expect(snapshotMaps(instance)).toEqual(good);
+    expect(await snapshotMaps(instance)).toEqual(good);
     expect(b.running).toBe(true);
     const hz = await fetch(`${metricsUrl}/healthz`);
     expect(hz.status).toBe(200);
@@ -151,7 +151,7 @@ describe('lb serve as a process', () => {
       m = parseMetrics(await (await fetch(`${metricsUrl}/metrics`)).text());
       return metric(m, 'xdp_lb_agent_last_reload_successful') === 1;
     }, 5000, 100);
-    expect(snapshotMaps(instance)).toEqual(good);
+    expect(await snapshotMaps(instance)).toEqual(good);
   });
 
   it('keeps pins and state root-only', () => {
@@ -164,7 +164,6 @@ describe('lb serve as a process', () => {
   });
 
   it('SIGTERM: stops and leaves the data plane forwarding', async () => {
-    const b = (globalThis as { agentB?: LabProcess }).agentB!;
     const exit = await b.kill('SIGTERM', 5000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(b.stderr()).toMatch(/"msg":"stopped; the data plane keeps forwarding"/);

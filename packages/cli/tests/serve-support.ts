@@ -267,24 +267,27 @@ export class LoadGen {
  * service's slot table (and its inner map id: a swapped table is a change even if equal). The
  * data plane's own maps (conntrack, NAT, next hops, counters) are left out: traffic moves them.
  */
-export function snapshotMaps(instance: string): Record<string, Record<string, string>> {
+export async function snapshotMaps(instance: string): Promise<Record<string, Record<string, string>>> {
   const dir = instancePaths(instance).maps;
   const out: Record<string, Record<string, string>> = {};
   for (const name of [Abi.MAPS.addrs, Abi.MAPS.services, Abi.MAPS.backends, Abi.MAPS.snatPool, Abi.MAPS.txPorts, Abi.MAPS.tables]) {
     const m = BpfMap.fromPinned(join(dir, name));
     try {
       const entries: Record<string, string> = {};
-      for (const k of m.keys()) {
-        const v = m.lookup(k) as Buffer | null;
+      const all = await m.lookupBatch();
+      for (const [i, k] of all.keys.entries()) {
+        const v = all.values[i] as Buffer | null;
         if (!v) continue;
         if (name === Abi.MAPS.backends && v.every((b) => b === 0)) continue;
         entries[k.toString('hex')] = v.toString('hex');
         if (name === Abi.MAPS.tables) {
           const inner = BpfMap.fromId(v.readUInt32LE(0));
           try {
-            const n = (inner.lookup(Abi.u32(0)) as Buffer).readUInt32LE(0);
+            const slots = await inner.lookupBatch();
+            const byIndex = new Map(slots.keys.map((key, i) => [(key as Buffer).readUInt32LE(0), (slots.values[i] as Buffer).readUInt32LE(0)]));
+            const n = byIndex.get(0) ?? 0;
             const ids: number[] = [];
-            for (let i = 1; i <= n; i++) ids.push((inner.lookup(Abi.u32(i)) as Buffer).readUInt32LE(0));
+            for (let i = 1; i <= n; i++) ids.push(byIndex.get(i)!);
             entries[`${k.toString('hex')}/slots`] = ids.join(',');
           } finally {
             inner.dispose();
