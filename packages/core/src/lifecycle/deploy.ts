@@ -7,7 +7,7 @@ import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
 import { rodataFor } from '../dataplane/rodata.js';
-import { attach, detachNetlink, detachPinnedLink, MODE_NAME, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
+import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
@@ -91,6 +91,9 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
           const r = attach(program, p.ifindex, p.name, iface.mode);
           created.push(r.link);
+          // A pin left by a link that no longer holds the interface (detached by hand, the
+          // interface re-created): the new link takes its place.
+          if (existsSync(linkPin) && pinnedLinkProgram(linkPin) === null) rmSync(linkPin, { force: true });
           r.link.pin(linkPin);
           mode = r.mode;
         }
