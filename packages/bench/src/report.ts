@@ -76,7 +76,9 @@ export function renderReport(r: Results): string {
   out.push(`- Command: \`${r.command}\``);
   out.push(`- Machine: ${machineLine(r.machine)}; ${r.machine.memoryGiB} GiB; load ${r.machine.loadEnd?.toFixed(2) ?? '?'} at the end`);
   out.push(`- Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.seconds)} s)`);
-  out.push(`- Raw data: [results.json](results.json) (every sample of every round)`, '');
+  out.push(`- Raw data: [results.json](results.json) (every sample of every round)`);
+  for (const n of r.notes) out.push(`- Note: ${n}`);
+  out.push('');
   const rows = headlineRows(r.benchmarks);
   if (rows.length) out.push('## Headlines', '', markdownTable(HEADLINE_HEADERS, rows), '');
   for (const b of r.benchmarks) {
@@ -101,6 +103,7 @@ export function renderSummary(r: Results, dir: string): string {
   const out: string[] = [];
   const rows = headlineRows(r.benchmarks);
   if (rows.length) out.push(textTable(HEADLINE_HEADERS.filter((h) => h !== 'spread'), rows.map((x) => [x[0]!, x[1]!, x[2]!, x[4]!, x[5]!])));
+  for (const n of r.notes) out.push(`note: ${n}`);
   const other = r.benchmarks.filter((b) => b.status !== 'ok');
   for (const b of other) out.push(`${b.name}: ${b.status}: ${b.reason ?? ''}`);
   for (const b of r.benchmarks) for (const w of b.warnings) out.push(`${b.name}: warning: ${w}`);

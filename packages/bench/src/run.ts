@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BENCHMARKS } from './benches/index.js';
-import { defaultResultsDir } from './env.js';
+import { aptHint, defaultResultsDir, missingTools, type Tool, workspaceRoot } from './env.js';
 import { describeMachine, loadAverage, machineLine } from './machine.js';
 import { type ProgressSink, silentProgress } from './progress.js';
 import { renderReport, renderSummary } from './report.js';
@@ -32,8 +32,11 @@ export interface BenchOptions {
   progress?: ProgressSink;
   /** The `lb` entry script, to time `lb backend add` as a user runs it (control-plane). */
   cliMain?: string;
-  /** Rewrites the "latest results" section of this README (between its markers) from the run. */
-  updateReadme?: string;
+  /**
+   * Rewrites the "latest results" section of this README (between its markers) from the run;
+   * `true`: the workspace's bench/README.md.
+   */
+  updateReadme?: string | boolean;
 }
 
 export interface BenchRun {
@@ -98,6 +101,20 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const date = started.toISOString().slice(0, 10);
   const label = options.label ?? (options.names?.length ? `${quick ? 'quick-' : ''}${options.names.join('-')}` : quick ? 'quick' : 'full');
   const dir = freshDir(resolve(options.outDir ?? defaultResultsDir()), `${date}-${label}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+
+  const tools = [...new Map(benches.flatMap((b) => b.tools ?? []).map((t) => [t.command, t] as [string, Tool])).values()];
+  const missing = missingTools(tools);
+  const notes: string[] = [];
+  if (missing.length) {
+    notes.push(`not installed: ${missing.map((t) => t.command).join(', ')} (the cases that need them are skipped): ${aptHint(missing)}`);
+    progress.log(`lb bench: ${notes[0]}`);
+  }
+  let readme: string | undefined;
+  if (options.updateReadme === true) {
+    const ws = workspaceRoot();
+    if (!ws) throw new Error('--update-readme: not inside the xdp-lb repository (no bench/README.md to update)');
+    readme = join(ws, 'bench', 'README.md');
+  } else if (typeof options.updateReadme === 'string') readme = options.updateReadme;
 
   const total = benches.reduce((s, b) => s + (quick ? b.seconds.quick : b.seconds.full), 0);
   let doneWeight = 0;
@@ -170,6 +187,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
           finishedAt: finished.toISOString(),
           seconds: (finished.getTime() - started.getTime()) / 1000,
           machine,
+          notes,
           benchmarks: out,
         },
         (_k, v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isFinite(v) ? null : v),
@@ -178,7 +196,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   );
   writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 1) + '\n');
   writeFileSync(join(dir, 'report.md'), renderReport(results));
-  if (options.updateReadme) updateReadme(options.updateReadme, dir, results);
+  if (readme) updateReadme(readme, dir, results);
   return { dir, results, summary: renderSummary(results, dir) };
 }
 

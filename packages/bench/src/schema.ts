@@ -65,6 +65,8 @@ export const ResultsSchema = z.object({
   finishedAt: z.string().datetime(),
   seconds: z.number().nonnegative(),
   machine: MachineSchema,
+  /** Things about the run as a whole (tools missing, ...). */
+  notes: z.array(z.string()),
   benchmarks: z.array(BenchmarkResultSchema),
 });
 

@@ -1,5 +1,6 @@
 import type { Stat } from './stats.js';
 import type { Machine } from './machine.js';
+import type { Tool } from './env.js';
 
 /** A table of a benchmark's results: rendered to Markdown in the report and aligned text on a terminal. */
 export interface TableSpec {
@@ -114,6 +115,8 @@ export interface Benchmark {
   title: string;
   /** Rough duration in seconds (for the progress bar and the help text). */
   seconds: { quick: number; full: number };
+  /** Programs it runs (wrk, nginx, ...): missing ones are reported with the apt-get line that installs them. */
+  tools?: readonly Tool[];
   /** Why it cannot run here (missing privileges, objects, tools); null when it can. */
   unavailable(): string | null;
   run(ctx: BenchContext): Promise<Section>;

@@ -9,6 +9,7 @@ import { registerService } from './commands/service.js';
 import { registerConfig } from './commands/config.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBench } from './commands/bench.js';
 import { registerServe } from './commands/serve.js';
 
 export interface Io {
@@ -54,6 +55,7 @@ Examples:
   registerConfig(program, ctx);
   registerLab(program, ctx);
   registerDemo(program, ctx);
+  registerBench(program, ctx);
   registerServe(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();

@@ -42,6 +42,7 @@ export interface LatencyRow {
 export const controlPlane: Benchmark = {
   name: 'control-plane',
   title: 'Control plane: table builds and backend-add latency',
+  tools: [TOOLS.python3],
   seconds: { quick: 20, full: 45 },
   unavailable: () => null,
   run: (ctx) => runControlPlane(ctx),
@@ -84,9 +85,10 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
 
   let latency: LatencyRow[] = [];
   let rate = NaN;
+  let noNeigh: number[] = [];
   const why = kernelProblem() ?? missingObjects(['bench']) ?? (missingTools([TOOLS.python3]).length ? 'python3 is missing (apt-get install python3)' : null);
   if (why) warnings.push(`backend-add latency not measured: ${why}`);
-  else ({ latency, rate } = await addLatency(ctx, rounds, warnings));
+  else ({ latency, rate, noNeigh } = await addLatency(ctx, rounds, warnings));
 
   const fmt = (s: Stat | null) => (s ? (s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)) : '—');
   const maglev = (n: number, m: number) => builds.find((b) => b.strategy === 'hash' && b.n === n && b.tableSize === m);
@@ -120,6 +122,9 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
     summary: [
       `Maglev builds in ${NS.map((n) => `${fmt(maglev(n, 65537)?.ms ?? null)} ms (N=${n}, M=65537)`).filter((x) => !x.startsWith('—')).join(', ')}; at M=655373: ${NS.map((n) => `${maglev(n, 655373)?.ms?.median.toFixed(1) ?? '—'} ms (N=${n})`).join(', ')}.`,
       ...latency.map((l) => `${l.via === 'cli' ? 'Starting `lb backend add`' : 'Calling LoadBalancer.update'}: the first packet reaches the new backend after ${l.firstPacketMs.median.toFixed(1)} ms (the call itself takes ${l.callMs.median.toFixed(1)} ms).`),
+      ...(noNeigh.some((n) => n > 0)
+        ? [`While a backend was being added, the data plane dropped ${noNeigh.join(', ')} new flows per round as drop_no_neigh: the new backend is in the table before its neighbour entry is resolved (update primes neighbours after the table switch), so its first flows wait for ARP.`]
+        : []),
     ],
     method: [
       `Table builds: each strategy's buildTable (the function core calls on every change) on N backends with keys 198.18.x.y:80; ${rounds} timed builds after a warm-up, median reported.`,
@@ -140,12 +145,12 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
       },
     ],
     headlines,
-    data: { rounds, builds, latency, newFlowsPerSecond: rate },
+    data: { rounds, builds, latency, newFlowsPerSecond: rate, dropNoNeighPerRound: noNeigh },
     warnings,
   };
 }
 
-async function addLatency(ctx: BenchContext, rounds: number, warnings: string[]): Promise<{ latency: LatencyRow[]; rate: number }> {
+async function addLatency(ctx: BenchContext, rounds: number, warnings: string[]): Promise<{ latency: LatencyRow[]; rate: number; noNeigh: number[] }> {
   const topo = { clients: 1, backends: 3, vipOnBackendsLoopback: true, http: false };
   const a = tutorialAddresses(topo);
   const lab = await Lab.up(tutorialTopology(topo), { prefix: 'xlbb' });
@@ -155,6 +160,7 @@ async function addLatency(ctx: BenchContext, rounds: number, warnings: string[])
   let sender: LabProcess | undefined;
   const lib = { first: [] as number[], call: [] as number[] };
   const cli = { first: [] as number[], call: [] as number[] };
+  const noNeigh: number[] = [];
   let rate = NaN;
   try {
     ctx.progress(0.55, 'deploying the LB in the lab');
@@ -201,10 +207,12 @@ async function addLatency(ctx: BenchContext, rounds: number, warnings: string[])
     reset();
     for (let r = 0; r < rounds; r++) {
       ctx.progress(0.6 + (0.4 * r) / (rounds * (ctx.cliMain ? 2 : 1)), `backend add, library, round ${r + 1}/${rounds}`);
+      const before = dp.reasons();
       const t = process.hrtime.bigint();
       await loadBalancer().update(dp.instance, { kind: 'backend-add', service: 'udp', backend: a.backends[2]! });
       lib.call.push(Number(process.hrtime.bigint() - t) / 1e6);
       lib.first.push(await waitStamp(t));
+      noNeigh.push(Number(dp.reasons().drop_no_neigh - before.drop_no_neigh));
       await settle();
     }
     if (ctx.cliMain) {
@@ -239,5 +247,5 @@ async function addLatency(ctx: BenchContext, rounds: number, warnings: string[])
   const latency: LatencyRow[] = [];
   if (lib.first.length) latency.push({ via: 'library', firstPacketMs: summarize(lib.first), callMs: summarize(lib.call) });
   if (cli.first.length) latency.push({ via: 'cli', firstPacketMs: summarize(cli.first), callMs: summarize(cli.call) });
-  return { latency, rate };
+  return { latency, rate, noNeigh };
 }

@@ -65,6 +65,7 @@ const TOOLS_NEEDED = [TOOLS.wrk, TOOLS.nginx];
 export const e2e: Benchmark = {
   name: 'e2e',
   title: 'End to end: HTTP through the LB vs direct, nftables and HAProxy (wrk)',
+  tools: [TOOLS.wrk, TOOLS.nginx, TOOLS.nft, TOOLS.haproxy],
   seconds: { quick: 55, full: 300 },
   unavailable: () => {
     const k = kernelProblem();
@@ -260,7 +261,13 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
     for (let r = 0; r < rounds; r++) {
       for (const c of r === 0 ? list : shuffled(list, rand)) {
         ctx.progress(step++ / total, `round ${r + 1}/${rounds}: ${c.label}`);
-        const s = await setup(c);
+        let s: Awaited<ReturnType<typeof setup>>;
+        try {
+          s = await setup(c);
+        } catch (e) {
+          warnings.push(`${c.label}, round ${r + 1}: not measured: ${(e as Error).message.split('\n')[0]}`);
+          continue;
+        }
         try {
           const before = s.dp?.reasons();
           const { out, cpuS } = await measure(c, s.url);

@@ -71,6 +71,7 @@ const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 export const packetRate: Benchmark = {
   name: 'packet-rate',
   title: 'Packet rate in native mode (live-frames generator)',
+  tools: [TOOLS.nft],
   seconds: { quick: 25, full: 110 },
   unavailable: () => kernelProblem() ?? missingObjects(['bench', 'xdpTx', 'countDrop', 'xdpPass']),
   run: (ctx) => runPacketRate(ctx),
@@ -203,6 +204,8 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
           if (!list2) samples.set(c.key, (list2 = []));
           list2.push(mpps);
           last.set(c.key, { frames: n, delivered: res.received / n, ...(dp && before ? { reasons: formatReasons(dp.reasonsSince(before)) } : {}) });
+        } catch (e) {
+          warnings.push(`${c.label}, round ${r + 1}: not measured: ${(e as Error).message.split('\n')[0]}`);
         } finally {
           if (c.kind === 'nft') await lb.exec(['nft', 'delete', 'table', 'ip', NFT_TABLE], { check: false });
           link?.dispose();
