@@ -32,10 +32,13 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
   const cfg = shaped.data;
 
   const interfaces = resolveInterfaces(cfg, report, ctx);
+  // A NAT source defaulted from an interface (the CLI's flags) cannot exist when the interface does
+  // not: the missing interface is then the one problem to report, not a second one about SNAT.
+  const interfaceMissing = issues.some((i) => i.path.startsWith('interfaces'));
   const snat = resolveSnat(cfg, report);
   const optionsSchema = resolveStrategy(cfg, report, ctx);
   const services = cfg.services
-    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat))
+    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat, interfaceMissing))
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
 
@@ -96,6 +99,7 @@ function resolveService(
   report: Report,
   optionsSchema: z.ZodType | undefined,
   snat: SnatConfig | undefined,
+  interfaceMissing: boolean,
 ): ServiceConfig | undefined {
   let vip;
   try {
@@ -116,7 +120,9 @@ function resolveService(
     else for (const i of parsed.error.issues) report(pathOf([...path.split('.'), 'options', ...i.path]), i.message);
   }
   if (svc.forward === 'nat') {
-    if (!snat) report(`${path}.forward`, 'forward "nat" needs a "snat" section with at least one SNAT address');
+    if (!snat) {
+      if (!interfaceMissing) report(`${path}.forward`, 'forward "nat" needs a "snat" section with at least one SNAT address');
+    }
     else if (!snat.addresses.some((a) => a.family === vip.address.family)) {
       report(`${path}.forward`, `forward "nat" needs an IPv${vip.address.family} SNAT address for VIP ${vip.address.text}`);
     }
