@@ -10,7 +10,7 @@ import type { Headline, TableSpec } from './types.js';
 export function fmtValue(v: number): string {
   if (!Number.isFinite(v)) return '—';
   const a = Math.abs(v);
-  if (a >= 10_000) return Math.round(v).toLocaleString('en-US');
+  if (Number.isInteger(v) || a >= 10_000) return Math.round(v).toLocaleString('en-US');
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);
   if (a >= 1) return v.toPrecision(4);

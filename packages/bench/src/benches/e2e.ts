@@ -337,7 +337,7 @@ function report(results: E2eResult[], rounds: number, seconds: number, warnings:
     method: [
       `The tutorial's lab: client1, lb and http1-2 on one bridge (veths, TX checksum offload off). Each backend runs nginx with one worker process answering \`GET /\` with a short body (keep-alive). wrk -t2 -c100 -d${seconds}s from client1 (direct: two wrk of -t1 -c50, one per backend).`,
       'xdp-lb: deployed by core on lb:eth0 (conntrack 65536 entries); nat = one-arm full NAT with the LB\'s address as SNAT address; dsr = backends hold the VIP on lo. nftables: prerouting DNAT to the backends (numgen round-robin) + postrouting masquerade on the LB host, kernel forwarding and conntrack. HAProxy 2.6: mode tcp, roundrobin, default threads. No ICMP redirects from the LB host.',
-      `${rounds} rounds; each round runs every case once, in a new order (set up, measure, tear down). Medians reported, min–max as spread. Latency percentiles are wrk's (per round, then the median of the rounds).`,
+      `${rounds} rounds; each round runs every case once, in a new order (set up, measure, tear down). Medians reported, min–max as spread. Latency percentiles are wrk's (per round, then the median of the rounds; direct: the mean of the two wrk's p50 and the larger p99).`,
       `CPU per request: the whole machine's busy CPU time (/proc/stat: user, system, irq, softirq; ${ctx.machine.cores} cores) during the run, divided by the requests served: client, backends and LB together. Other work on the machine is included too (load ${ctx.machine.loadStart.toFixed(2)} at the start).`,
     ],
     tables: [
