@@ -37,6 +37,10 @@
 #include "lib/fib.h"
 #include "lib/dsr.h"
 #include "lib/nat.h"
+#include "lib/encap.h"
+#include "lib/forward.h"
+#include "lib/icmp.h"
+#include "lib/frag.h"
 
 /* The object's strategy id, for userspace to check what it loaded (rodata, NUL padded). */
 const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
@@ -47,26 +51,6 @@ static __always_inline int lb_finish(struct lb_ctx *c, int verdict)
 	lb_count_reason(c->reason);
 	if (c->svc_id != LB_NONE)
 		lb_count_flow(c->svc_id, c->be_id, c->pkt.len, c->new_flow, verdict == XDP_DROP);
-	return verdict;
-}
-
-/* Rewrite by forwarding mode and hand the verdict of lb_tx_via() back. */
-static __always_inline int lb_rewrite(struct lb_ctx *c, const struct lb_ct *ct,
-				      const struct lb_backend *be, const struct lb_nh *nh)
-{
-	int verdict;
-
-	if (ct->fwd == LB_FWD_NAT && (!lb_addr_is_v4(&be->addr) || !lb_addr_is_v4(&ct->snat_addr))) {
-		c->reason = LB_R_DROP_ERROR; /* IPv6 backends or SNAT addresses: their issue */
-		return XDP_DROP;
-	}
-	verdict = lb_tx_via(c, nh->ifindex);
-	if (verdict == XDP_DROP)
-		return verdict;
-	if (ct->fwd == LB_FWD_NAT)
-		lb_nat_rewrite_fwd(c, ct, be, nh);
-	else
-		lb_dsr_rewrite(c, nh);
 	return verdict;
 }
 
@@ -83,31 +67,39 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
-	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd != LB_FWD_NAT, &nh);
+	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd == LB_FWD_DSR, &nh);
 	if (ret != LB_CONTINUE)
 		return ret;
-	return lb_rewrite(c, ct, be, nh);
+	return lb_forward(c, ct, be, nh);
 }
 
 /* A new flow (or one whose entry expired or whose backend is gone) of service @svc. In flood mode
- * (@flood) no entry is stored: DSR services of a stateless strategy forward by the strategy alone,
- * everything else is refused (NAT needs its entries; a random or round-robin choice would not be
- * repeated for the flow's next packet). */
-static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
+ * (@flood), and for a later fragment (whose first fragment's entry is gone), no entry is stored:
+ * DSR services of a stateless strategy forward by the strategy alone, everything else is refused
+ * (NAT needs its entries; a random or round-robin choice would not be repeated for the flow's next
+ * packet). */
+static __noinline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
 {
+	int later = c->pkt.frag == LB_FRAG_LATER;
 	struct lb_backend *be;
 	struct lb_nh *nh;
-	struct lb_ct ct;
+	struct lb_scratch *s = lb_scratch_get();
+	struct lb_ct *ct;
 	__u32 be_id = 0;
 	int ret;
 
 	c->svc_id = svc->id;
-	if (svc->fwd != LB_FWD_DSR && svc->fwd != LB_FWD_NAT) {
+	if (!s) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
 	}
-	if (unlikely(flood) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
-		c->reason = LB_R_DROP_FLOOD;
+	ct = &s->ct;
+	if (svc->fwd < LB_FWD_DSR || svc->fwd > LB_FWD_IP6IP6) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	if (unlikely(flood || later) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
+		c->reason = later ? LB_R_DROP_FRAGMENT : LB_R_DROP_FLOOD;
 		return XDP_DROP;
 	}
 	if (select_backend(&c->pkt.flow, svc, &be_id) < 0) {
@@ -120,30 +112,38 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return XDP_DROP;
 	}
 	c->be_id = be_id;
-	ret = lb_nh_get(c, be_id, be, svc->fwd != LB_FWD_NAT, &nh);
+	/* NAT44/NAT66 keep the family; ipip needs an IPv4 backend, ip6ip6 an IPv6 one */
+	if ((svc->fwd == LB_FWD_NAT && lb_addr_is_v4(&be->addr) == c->pkt.v6) ||
+	    (svc->fwd == LB_FWD_IPIP && !lb_addr_is_v4(&be->addr)) ||
+	    (svc->fwd == LB_FWD_IP6IP6 && lb_addr_is_v4(&be->addr))) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	ret = lb_nh_get(c, be_id, be, svc->fwd == LB_FWD_DSR, &nh);
 	if (ret != LB_CONTINUE)
 		return ret;
 
-	lb_ct_init(&ct, c, svc, be_id, be);
-	if (unlikely(flood)) {
-		lb_count_reason(LB_R_FLOOD_STATELESS);
-		return lb_rewrite(c, &ct, be, nh);
+	lb_ct_init(ct, c, svc, be_id, be);
+	if (unlikely(flood || later)) {
+		if (flood)
+			lb_count_reason(LB_R_FLOOD_STATELESS);
+		return lb_forward(c, ct, be, nh);
 	}
 	if (svc->fwd == LB_FWD_NAT) {
-		lb_mac_copy(ct.peer_mac, c->pkt.eth->h_source);
-		ct.in_ifindex = c->xdp->ingress_ifindex;
-		ret = lb_snat_alloc(c, svc, be, &ct);
+		lb_mac_copy(ct->peer_mac, c->pkt.eth->h_source);
+		ct->in_ifindex = c->xdp->ingress_ifindex;
+		ret = lb_snat_alloc(c, svc, be, ct);
 		if (ret != LB_CONTINUE)
 			return ret;
 		lb_nat_learn_if_mac(c, nh);
 	} else {
-		ret = lb_ct_store(c, &ct);
+		ret = lb_ct_store(c, ct);
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
 	c->new_flow = 1;
 	lb_count_reason(LB_R_CT_NEW);
-	return lb_rewrite(c, &ct, be, nh);
+	return lb_forward(c, ct, be, nh);
 }
 
 /* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
@@ -171,33 +171,20 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 	return lb_new_flow(c, svc, lb_flood_hit(c));
 }
 
-/* Fragment policy (bpf/README.md): a fragment of a service's traffic is dropped and counted. */
-static __always_inline int lb_fragment(struct lb_ctx *c, __u32 addr_flags)
+/* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT
+ * reply, or passed untouched. */
+static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 {
-	struct lb_svc_key key;
+	int ret;
 
-	if (c->pkt.frag == LB_FRAG_LATER) {
-		/* no ports: decided by the address; a SNAT address may be the host's own */
-		if ((addr_flags & LB_ADDR_VIP) && !(addr_flags & LB_ADDR_SNAT)) {
-			c->reason = LB_R_DROP_FRAGMENT;
-			return XDP_DROP;
-		}
-		c->reason = LB_R_PASS_NOT_OURS;
-		return XDP_PASS;
+	if (flags & LB_ADDR_VIP) {
+		ret = lb_vip(c);
+		if (ret != LB_CONTINUE)
+			return ret;
 	}
-	if (lb_parse_l4(&c->pkt, &c->reason) != LB_CONTINUE)
-		return XDP_PASS;
-	if (addr_flags & LB_ADDR_VIP) {
-		__builtin_memset(&key, 0, sizeof(key));
-		key.vip = c->pkt.flow.dst;
-		key.port = c->pkt.flow.dport;
-		key.proto = c->pkt.flow.proto;
-		if (bpf_map_lookup_elem(&lb_services, &key)) {
-			c->reason = LB_R_DROP_FRAGMENT;
-			return XDP_DROP;
-		}
-	}
-	c->reason = (addr_flags & LB_ADDR_VIP) ? LB_R_PASS_UNSUPPORTED : LB_R_PASS_NOT_OURS;
+	if (flags & LB_ADDR_SNAT)
+		return lb_nat_reverse(c);
+	c->reason = LB_R_PASS_UNSUPPORTED; /* a VIP, but no service on this port and protocol */
 	return XDP_PASS;
 }
 
@@ -226,23 +213,24 @@ int xdp_lb(struct xdp_md *ctx)
 	if (!info)
 		return lb_finish(&c, XDP_PASS);
 	flags = info->flags;
-
-	if (unlikely(c.pkt.frag != LB_FRAG_NONE))
-		return lb_finish(&c, lb_fragment(&c, flags));
-	ret = lb_parse_l4(&c.pkt, &c.reason);
-	if (ret != LB_CONTINUE)
-		return lb_finish(&c, ret);
-
 	c.now = bpf_ktime_get_coarse_ns();
-	if (flags & LB_ADDR_VIP) {
-		ret = lb_vip(&c);
+
+	if (unlikely(c.pkt.frag == LB_FRAG_LATER)) {
+		ret = lb_frag_later(&c, flags); /* the ports of its first fragment, or a verdict */
 		if (ret != LB_CONTINUE)
 			return lb_finish(&c, ret);
+	} else {
+		ret = lb_parse_l4(&c.pkt, &c.reason);
+		if (unlikely(ret != LB_CONTINUE)) {
+			if (ret == LB_NOT_L4)
+				ret = lb_icmp(&c, flags);
+			return lb_finish(&c, ret);
+		}
 	}
-	if (flags & LB_ADDR_SNAT)
-		return lb_finish(&c, lb_nat_reverse(&c));
-	c.reason = LB_R_PASS_UNSUPPORTED; /* a VIP, but no service on this port and protocol */
-	return lb_finish(&c, XDP_PASS);
+	ret = lb_ours(&c, flags);
+	if (unlikely(c.pkt.frag != LB_FRAG_NONE))
+		lb_frag_done(&c, ret);
+	return lb_finish(&c, ret);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -35,6 +35,9 @@
 #ifndef LB_MAX_IFACES
 #define LB_MAX_IFACES 64
 #endif
+#ifndef LB_MAX_FRAGS
+#define LB_MAX_FRAGS 16384 /* fragmented datagrams in flight (first fragment seen, later ones due) */
+#endif
 
 /* ---- map names (<= 15 chars: the kernel's object name limit) ---- */
 #define LB_MAP_ADDRS "lb_addrs"       /* struct lb_addr -> struct lb_addr_info */
@@ -52,6 +55,7 @@
 #define LB_MAP_IF_MACS "lb_if_macs"     /* __u32 ifindex -> struct lb_mac (learned by the data plane) */
 #define LB_MAP_RR_CTR "lb_rr_ctr"       /* round-robin object only: __u32 service id -> __u64 counter */
 #define LB_MAP_FLOOD "lb_flood"         /* per-CPU, one entry: struct lb_flood (new-flow rate window) */
+#define LB_MAP_FRAGS "lb_frags"         /* struct lb_frag_key -> struct lb_frag (fragment policy) */
 
 /* Name of the rodata variable that stamps each object with its strategy id (char[16], NUL padded). */
 #define LB_STRATEGY_VAR "lb_strategy"
@@ -79,8 +83,10 @@ struct lb_svc_key {
 };
 
 /* Forwarding modes. */
-#define LB_FWD_DSR 1 /* L2 direct server return: only MACs change */
-#define LB_FWD_NAT 2 /* full NAT on one arm: dst -> backend, src -> SNAT address:port */
+#define LB_FWD_DSR 1    /* L2 direct server return: only MACs change */
+#define LB_FWD_NAT 2    /* full NAT on one arm: dst -> backend, src -> SNAT address:port */
+#define LB_FWD_IPIP 3   /* DSR across L3: the packet in an outer IPv4 header to an IPv4 backend */
+#define LB_FWD_IP6IP6 4 /* DSR across L3: the packet in an outer IPv6 header to an IPv6 backend */
 
 /* Service flags. */
 #define LB_SVC_F_HASH_SRC (1U << 0) /* hash strategy: hash the source address only (client affinity) */
@@ -188,6 +194,28 @@ struct lb_flood {
 	__u64 count;     /* misses counted in it */
 };
 
+/* lb_frags key: one fragmented datagram (RFC 791 / RFC 8200: source, destination, protocol and
+ * identification; the IPv4 identification is 16 bits in network order in the low bytes). */
+struct lb_frag_key {
+	struct lb_addr src;
+	struct lb_addr dst;
+	__u32 id;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* lb_frags value: what the first fragment of the datagram decided, for the later ones (which
+ * carry no ports). Written by the data plane only. */
+#define LB_FRAG_FORWARD 1 /* forwarded: later fragments take the flow of these ports */
+#define LB_FRAG_PASS 2    /* passed to the host: so are the later fragments */
+struct lb_frag {
+	__be16 sport;
+	__be16 dport;
+	__u8 action; /* LB_FRAG_FORWARD or LB_FRAG_PASS */
+	__u8 pad[3];
+	__u64 seen_ns; /* coarse clock of the first fragment */
+};
+
 /* Per-CPU counters (services and backends). */
 struct lb_counters {
 	__u64 packets;
@@ -206,7 +234,7 @@ enum lb_reason {
 	LB_R_DROP_NO_BACKEND,     /* service has no active backend */
 	LB_R_DROP_NO_NEIGH,       /* next hop unresolved (userspace primes the neighbour table) */
 	LB_R_DROP_NO_ROUTE,       /* FIB lookup failed (no route, forwarding disabled, ...) */
-	LB_R_DROP_FRAGMENT,       /* IPv4 fragment to a VIP: see bpf/README.md, fragment policy */
+	LB_R_DROP_FRAGMENT,       /* a fragment the fragment policy cannot place (bpf/README.md) */
 	LB_R_DROP_SNAT_EXHAUSTED, /* nat: no free source port for a new flow */
 	LB_R_PASS_SNAT_UNKNOWN,   /* nat: to a SNAT address, port in the NAT range, no mapping: untouched */
 	LB_R_DROP_SNAT_STALE,     /* nat: reverse entry not matched by its forward entry */
@@ -219,6 +247,10 @@ enum lb_reason {
 	LB_R_SNAT_REPAIRED,       /* counted in addition: a live flow's evicted lb_snat entry re-created */
 	LB_R_FLOOD_STATELESS,     /* counted in addition: flood mode, forwarded by hash without an entry */
 	LB_R_DROP_FLOOD,          /* flood mode: a new flow that needs an entry was refused */
+	LB_R_ICMP_ECHO,           /* an echo request to a VIP answered by the LB (icmp_echo) */
+	LB_R_ICMP_RELAYED,        /* counted in addition: an ICMP error about a tracked flow was relayed */
+	LB_R_FRAGMENT,            /* counted in addition: a fragment was forwarded by the fragment policy */
+	LB_R_DROP_TOO_BIG,        /* ipip/ip6ip6: the encapsulated packet would exceed the egress MTU */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */
@@ -237,6 +269,8 @@ _Static_assert(sizeof(struct lb_snat_val) == 40, "lb_snat_val");
 _Static_assert(sizeof(struct lb_mac) == 8, "lb_mac");
 _Static_assert(sizeof(struct lb_counters) == 32, "lb_counters");
 _Static_assert(sizeof(struct lb_flood) == 16, "lb_flood");
+_Static_assert(sizeof(struct lb_frag_key) == 40, "lb_frag_key");
+_Static_assert(sizeof(struct lb_frag) == 16, "lb_frag");
 _Static_assert(LB_R_MAX <= LB_REASON_SLOTS, "lb_reasons is full: bump LB_REASON_SLOTS and LB_LAYOUT_VERSION");
 #endif
 

@@ -42,4 +42,15 @@ DECLARE_CONFIG(__u32, snat_port_max, 29999,
 DECLARE_CONFIG(__u32, ct_new_rate, 125000,
 	       "new flows per second per CPU past which the CPU is in flood mode (0: never)");
 
+DECLARE_CONFIG(__u32, icmp_echo, 0,
+	       "1: the LB answers ICMP/ICMPv6 echo requests to VIPs itself; 0: they are passed to the host");
+DECLARE_CONFIG(__u64, frag_timeout_ns, 2 * LB_NSEC_PER_SEC,
+	       "later fragments are matched to their first fragment's decision for this long");
+DECLARE_CONFIG(__be32, encap_src4, 0x000010ac /* 172.16.0.0 */,
+	       "ipip: outer source addresses are this /16 prefix (network order) + 16 bits of flow hash");
+/* (a struct initializer cannot pass through DECLARE_CONFIG's parentheses: spelt out) */
+const volatile struct lb_addr encap_src6
+	LB_CONFIG_TAG("ip6ip6: outer source addresses are this /96 prefix + 32 bits of flow hash") =
+	{ { 0x00000001, 0, 0, 0 } }; /* 100::/64 (RFC 6666, discard only), network order */
+
 #endif /* __LB_CONFIG_H */

@@ -77,6 +77,20 @@ static __always_inline __u32 lb_csum_diff_addr(__u32 diff, const struct lb_addr 
 }
 
 /**
+ * lb_csum_diff16 - add the replacement of a 16-byte address in a packet to a diff.
+ * @diff: the accumulated diff
+ * @from: the address in the packet (four 32-bit words, network order)
+ * @to: the new address
+ */
+static __always_inline __u32 lb_csum_diff16(__u32 diff, const __be32 *from, const struct lb_addr *to)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		diff = lb_csum_diff4(diff, from[i], to->w[i]);
+	return diff;
+}
+
+/**
  * lb_csum_apply - apply a diff to a checksum field (RFC 1624 eqn. 3).
  * @csum: the checksum as it sits in the packet
  * @diff: the accumulated diff of every field this checksum covers

@@ -19,14 +19,15 @@
 #include "lib/maps.h"
 
 #define LB_AF_INET 2
+#define LB_AF_INET6 10
 
 /**
  * lb_nh_get - the next hop towards a backend.
  * @c: the packet (ingress interface, clock)
  * @be_id: the backend's id (lb_nh index)
  * @be: the backend
- * @onlink: 1 for DSR: the backend must be a direct neighbour (the packet keeps the VIP as its
- *	    destination, a router would send it straight back)
+ * @onlink: 1 for L2 DSR: the backend must be a direct neighbour (the packet keeps the VIP as its
+ *	    destination, a router would send it straight back); 0 for nat and the encapsulating modes
  * @out: set to the lb_nh entry on LB_CONTINUE
  *
  * Returns LB_CONTINUE or XDP_DROP with c->reason set.
@@ -34,10 +35,11 @@
 static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct lb_backend *be,
 				     int onlink, struct lb_nh **out)
 {
-	struct bpf_fib_lookup fib;
+	struct bpf_fib_lookup *fib;
+	struct lb_scratch *s;
 	struct lb_nh *nh;
 	__u64 checked;
-	int rc;
+	int rc, v4;
 
 	nh = bpf_map_lookup_elem(&lb_nh, &be_id);
 	if (!nh) {
@@ -50,25 +52,38 @@ static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct
 		   (checked && (__s64)(c->now - checked) < (__s64)CONFIG(nh_refresh_ns))))
 		return LB_CONTINUE;
 
-	if (!lb_addr_is_v4(&be->addr)) { /* IPv6 backends: their issue */
-		c->reason = LB_R_DROP_NO_ROUTE;
+	s = lb_scratch_get();
+	if (!s) {
+		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
 	}
-	__builtin_memset(&fib, 0, sizeof(fib));
-	fib.family = LB_AF_INET;
-	fib.l4_protocol = c->pkt.flow.proto;
-	fib.ifindex = c->xdp->ingress_ifindex;
-	fib.ipv4_src = c->pkt.flow.src.w[3];
-	fib.ipv4_dst = be->addr.w[3];
-	rc = bpf_fib_lookup(c->xdp, &fib, sizeof(fib), 0);
+	fib = &s->fib;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->l4_protocol = c->pkt.flow.proto;
+	fib->ifindex = c->xdp->ingress_ifindex;
+	v4 = lb_addr_is_v4(&be->addr);
+	if (v4) {
+		fib->family = LB_AF_INET;
+		fib->ipv4_src = c->pkt.v6 ? 0 : c->pkt.flow.src.w[3];
+		fib->ipv4_dst = be->addr.w[3];
+	} else {
+		fib->family = LB_AF_INET6;
+		if (c->pkt.v6)
+			__builtin_memcpy(fib->ipv6_src, &c->pkt.flow.src, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, &be->addr, sizeof(fib->ipv6_dst));
+	}
+	rc = bpf_fib_lookup(c->xdp, fib, sizeof(*fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		if (onlink && fib.ipv4_dst != be->addr.w[3]) { /* routed: never DSR through a router */
+		/* routed (the answer names a gateway): never DSR through a router */
+		if (onlink && (v4 ? fib->ipv4_dst != be->addr.w[3]
+				  : (fib->ipv6_dst[0] != be->addr.w[0] || fib->ipv6_dst[1] != be->addr.w[1] ||
+				     fib->ipv6_dst[2] != be->addr.w[2] || fib->ipv6_dst[3] != be->addr.w[3]))) {
 			c->reason = LB_R_DROP_NO_ROUTE;
 			return XDP_DROP;
 		}
-		lb_mac_copy(nh->dmac, fib.dmac);
-		lb_mac_copy(nh->smac, fib.smac);
-		nh->ifindex = fib.ifindex;
+		lb_mac_copy(nh->dmac, fib->dmac);
+		lb_mac_copy(nh->smac, fib->smac);
+		nh->ifindex = fib->ifindex;
 		LB_WRITE_ONCE(nh->checked_ns, c->now);
 		return LB_CONTINUE;
 	}

@@ -133,4 +133,42 @@ struct {
 	__type(value, struct lb_flood);
 } lb_flood SEC(".maps");
 
+/* Fragmented datagrams in flight: the first fragment's decision, for the later ones. Transient,
+ * not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_MAX_FRAGS);
+	__type(key, struct lb_frag_key);
+	__type(value, struct lb_frag);
+} lb_frags SEC(".maps");
+
+/* Per-CPU scratch space for the large temporaries of the slow paths (new flows, next-hop lookups,
+ * NAT allocation, ICMP, fragments): the BPF stack has 512 bytes for the whole call chain. Only
+ * scalars live here (the verifier does not track packet pointers in maps); an XDP program runs to
+ * completion on its CPU, and each user has its own field, so nothing is shared. Not pinned. */
+struct lb_scratch {
+	struct bpf_fib_lookup fib; /* lb_nh_get */
+	struct lb_ct ct;           /* a new entry (lb_new_flow), or one built without an entry */
+	struct lb_flow rk;         /* NAT reverse keys */
+	struct lb_flow client;     /* the client tuple of a reverse entry */
+	struct lb_snat_val val;    /* NAT reverse values */
+	struct lb_frag_key fk;     /* fragments */
+	struct lb_frag fv;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_scratch);
+} lb_scratch SEC(".maps");
+
+/* This CPU's scratch space (never NULL in practice: a one-entry per-CPU array). */
+static __always_inline struct lb_scratch *lb_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lb_scratch, &zero);
+}
+
 #endif /* __LB_MAPS_H */

@@ -29,6 +29,7 @@
 #include "lib/stats.h"
 #include "lib/conntrack.h"
 #include "lib/fib.h"
+#include "lib/rewrite.h"
 
 #define LB_SNAT_TRIES 8
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
@@ -75,19 +76,18 @@ static __always_inline void lb_snat_owner(struct lb_flow *f, const struct lb_sna
 }
 
 /* Is the reverse entry @v (key @rk), read with lease @lease, still owned by a live flow?
- * An entry that changes under us counts as owned. */
+ * An entry that changes under us counts as owned. @owner: scratch space for the owner's key. */
 static __always_inline int lb_snat_owned(struct lb_ctx *c, const struct lb_flow *rk,
-					 struct lb_snat_val *v, __u32 lease)
+					 struct lb_snat_val *v, __u32 lease, struct lb_flow *owner)
 {
-	struct lb_flow owner;
 	struct lb_ct *oct;
 
 	lb_barrier();
-	lb_snat_owner(&owner, v, rk->proto);
+	lb_snat_owner(owner, v, rk->proto);
 	lb_barrier();
 	if (LB_READ_ONCE(v->lease) != lease)
 		return 1;
-	oct = bpf_map_lookup_elem(&lb_ct, &owner);
+	oct = bpf_map_lookup_elem(&lb_ct, owner);
 	if (!oct)
 		return 0;
 	if (oct->snat_lease != lease || oct->snat_port != rk->dport ||
@@ -113,20 +113,23 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 	__u32 lo = CONFIG(snat_port_min), hi = CONFIG(snat_port_max);
 	__u32 range = hi >= lo ? hi - lo + 1 : 1;
 	__u32 count = svc->snat_count, first = svc->snat_first;
-	struct lb_snat_val val;
-	struct lb_flow rk;
+	struct lb_scratch *s = lb_scratch_get();
+	struct lb_snat_val *val;
+	struct lb_flow *rk;
 	__u32 h, lease;
 	int i;
 
-	if (!count)
+	if (!count || !s)
 		goto error;
+	val = &s->val;
+	rk = &s->rk;
 	h = lb_hash_words((const __u32 *)flow, LB_FLOW_WORDS, CONFIG(hash_seed) ^ LB_SNAT_SALT);
 	lease = bpf_get_prandom_u32();
 	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY)
 		lease = 1;
-	__builtin_memset(&val, 0, sizeof(val));
-	lb_snat_val_set(&val, flow);
-	val.lease = LB_SNAT_LEASE_BUSY;
+	__builtin_memset(val, 0, sizeof(*val));
+	lb_snat_val_set(val, flow);
+	val->lease = LB_SNAT_LEASE_BUSY;
 
 	for (i = 0; i < LB_SNAT_TRIES; i++) {
 		__u32 hc = lb_fmix32(h + i * 0x9e3779b9U);
@@ -140,17 +143,17 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		if (!sa)
 			goto error;
 		port = bpf_htons(lo + (__u32)(((__u64)hc * range) >> 32));
-		lb_snat_rkey(&rk, be, sa, port, flow->proto);
-		err = bpf_map_update_elem(&lb_snat, &rk, &val, BPF_NOEXIST);
+		lb_snat_rkey(rk, be, sa, port, flow->proto);
+		err = bpf_map_update_elem(&lb_snat, rk, val, BPF_NOEXIST);
 		if (err && err != -LB_EEXIST)
 			goto error;
-		v = bpf_map_lookup_elem(&lb_snat, &rk);
+		v = bpf_map_lookup_elem(&lb_snat, rk);
 		if (!v)
 			continue;
 		if (err) { /* in use: take it over if its owner is gone */
 			__u32 old = LB_READ_ONCE(v->lease);
 
-			if (old == LB_SNAT_LEASE_BUSY || lb_snat_owned(c, &rk, v, old))
+			if (old == LB_SNAT_LEASE_BUSY || lb_snat_owned(c, rk, v, old, &s->client))
 				continue;
 			if (__sync_val_compare_and_swap(&v->lease, old, LB_SNAT_LEASE_BUSY) != old)
 				continue;
@@ -188,19 +191,27 @@ error:
 static __always_inline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
 					  const struct lb_backend *be)
 {
-	struct lb_snat_val val, *v;
-	struct lb_flow rk;
+	struct lb_scratch *s = lb_scratch_get();
+	struct lb_snat_val *v;
+	struct lb_flow *rk;
 
-	lb_snat_rkey(&rk, be, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
-	v = bpf_map_lookup_elem(&lb_snat, &rk);
+	if (!s) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	rk = &s->rk;
+	lb_snat_rkey(rk, be, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
+	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (v) {
 		if (LB_READ_ONCE(v->lease) == ct->snat_lease)
 			return LB_CONTINUE;
 	} else {
-		__builtin_memset(&val, 0, sizeof(val));
-		lb_snat_val_set(&val, &c->pkt.flow);
-		val.lease = ct->snat_lease;
-		if (!bpf_map_update_elem(&lb_snat, &rk, &val, BPF_NOEXIST)) {
+		struct lb_snat_val *val = &s->val;
+
+		__builtin_memset(val, 0, sizeof(*val));
+		lb_snat_val_set(val, &c->pkt.flow);
+		val->lease = ct->snat_lease;
+		if (!bpf_map_update_elem(&lb_snat, rk, val, BPF_NOEXIST)) {
 			lb_count_reason(LB_R_SNAT_REPAIRED);
 			return LB_CONTINUE;
 		}
@@ -210,28 +221,18 @@ static __always_inline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
 	return XDP_DROP;
 }
 
-/* Rewrite the IPv4 addresses and L4 ports of the packet, with incremental checksums. */
-static __always_inline void lb_nat_rewrite_l34(struct lb_ctx *c, __be32 saddr, __be32 daddr,
-					       __be16 sport, __be16 dport)
+/* Rewrite the addresses and (but in a later fragment, which has no L4 header) the ports of the
+ * packet, with incremental checksums. */
+static __always_inline void lb_nat_rewrite_l34(struct lb_ctx *c, const struct lb_addr *saddr,
+					       const struct lb_addr *daddr, __be16 sport, __be16 dport)
 {
 	struct lb_pkt *p = &c->pkt;
-	struct iphdr *ip = p->ip4;
-	__be16 *ports = p->l4;
-	__u32 d3, d4;
+	__u32 pseudo = 0;
 
-	d3 = lb_csum_diff4(0, ip->saddr, saddr);
-	d3 = lb_csum_diff4(d3, ip->daddr, daddr);
-	d4 = lb_csum_diff2(d3, ports[0], sport);
-	d4 = lb_csum_diff2(d4, ports[1], dport);
-	ip->saddr = saddr;
-	ip->daddr = daddr;
-	ip->check = lb_csum_apply(ip->check, d3);
-	ports[0] = sport;
-	ports[1] = dport;
-	if (p->flow.proto == IPPROTO_UDP)
-		*p->l4_csum = lb_csum_apply_udp(*p->l4_csum, d4);
-	else
-		*p->l4_csum = lb_csum_apply(*p->l4_csum, d4);
+	if (lb_l3_rewrite(p->l3, p->data_end, p->v6, saddr, daddr, &pseudo) < 0)
+		return;
+	if (p->frag != LB_FRAG_LATER)
+		lb_l4_rewrite(p->l4, p->data_end, p->flow.proto, sport, dport, pseudo, 0);
 }
 
 /* Forward rewrite: client -> VIP becomes SNAT address:port -> backend. */
@@ -240,7 +241,7 @@ static __always_inline void lb_nat_rewrite_fwd(struct lb_ctx *c, const struct lb
 {
 	struct ethhdr *eth = c->pkt.eth;
 
-	lb_nat_rewrite_l34(c, ct->snat_addr.w[3], be->addr.w[3], ct->snat_port, be->port);
+	lb_nat_rewrite_l34(c, &ct->snat_addr, &be->addr, ct->snat_port, be->port);
 	lb_mac_copy(eth->h_dest, nh->dmac);
 	lb_mac_copy(eth->h_source, nh->smac);
 }
@@ -262,52 +263,57 @@ static __always_inline void lb_nat_learn_if_mac(struct lb_ctx *c, const struct l
 }
 
 /**
- * lb_nat_reverse - a packet to a SNAT address (that is not for a service): a backend's reply.
+ * lb_nat_owner - the live flow that owns the reply tuple @rk (backend -> SNAT address:port).
  * @c: the packet
+ * @rk: the reply tuple (a reply's own flow, or the one an ICMP error quotes, reversed)
+ * @client: set to the owner's client tuple (its lb_ct key)
  *
- * Ports outside [snat_port_min, snat_port_max] are the host's own traffic: passed untouched
- * (LB_R_PASS_NOT_OURS). In the range but without a reverse entry: passed untouched too
- * (LB_R_PASS_SNAT_UNKNOWN): the control plane reserves the range, so the host answers it as it
- * would any closed port, and no guess is ever rewritten. An entry that its forward entry does not
- * confirm: dropped (LB_R_DROP_SNAT_STALE). Otherwise src -> VIP:port, dst -> client, MACs ->
- * (LB's own on the client's interface, the client side's), out where the client came in.
+ * Returns the owner's lb_ct entry, NULL with c->reason = LB_R_PASS_SNAT_UNKNOWN (no reverse entry)
+ * or LB_R_DROP_SNAT_STALE (an entry that the forward entry it names does not confirm: lease, SNAT
+ * address and port, family).
  */
-static __always_inline int lb_nat_reverse(struct lb_ctx *c)
+static __always_inline struct lb_ct *lb_nat_owner(struct lb_ctx *c, const struct lb_flow *rk,
+						  struct lb_flow *client)
 {
-	struct lb_pkt *p = &c->pkt;
-	struct ethhdr *eth = p->eth;
 	struct lb_snat_val *v;
-	struct lb_flow client;
 	struct lb_ct *ct;
-	__u32 lease, in_ifindex;
-	int verdict;
+	__u32 lease;
 
-	if (!lb_snat_port_in_range(p->flow.dport)) {
-		c->reason = LB_R_PASS_NOT_OURS;
-		return XDP_PASS;
-	}
-	v = bpf_map_lookup_elem(&lb_snat, &p->flow);
+	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (!v) {
 		c->reason = LB_R_PASS_SNAT_UNKNOWN;
-		return XDP_PASS;
+		return NULL;
 	}
 	lease = LB_READ_ONCE(v->lease);
 	lb_barrier();
-	lb_snat_owner(&client, v, p->flow.proto);
+	lb_snat_owner(client, v, rk->proto);
 	lb_barrier();
+	c->reason = LB_R_DROP_SNAT_STALE;
 	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY ||
 	    LB_READ_ONCE(v->lease) != lease)
-		goto stale;
-	ct = bpf_map_lookup_elem(&lb_ct, &client);
-	if (!ct || ct->snat_lease != lease || ct->snat_port != p->flow.dport ||
-	    !lb_addr_eq(&ct->snat_addr, &p->flow.dst) || !lb_addr_is_v4(&client.src))
-		goto stale;
-	c->svc_id = ct->svc_id;
-	c->be_id = ct->backend_id;
-	if (!lb_ct_expired(ct, p->flow.proto, c->now, 0))
-		lb_ct_hit(ct, p->tcp_flags, c->now);
+		return NULL;
+	ct = bpf_map_lookup_elem(&lb_ct, client);
+	if (!ct || ct->snat_lease != lease || ct->snat_port != rk->dport ||
+	    !lb_addr_eq(&ct->snat_addr, &rk->dst) || lb_addr_is_v4(&client->src) != lb_addr_is_v4(&rk->src))
+		return NULL;
+	return ct;
+}
 
-	in_ifindex = ct->in_ifindex;
+/**
+ * lb_nat_to_client - send the packet back towards the client side of NAT flow @ct: out of the
+ * interface the client came in on, to the MAC the flow came from, from the LB's own MAC there.
+ * @c: the packet
+ * @ct: the flow's entry
+ *
+ * Writes the MACs and returns XDP_TX or XDP_REDIRECT, or XDP_DROP (LB_R_DROP_NO_TX_PORT: the
+ * interface is not in lb_tx_ports or its MAC was never learned) with the packet untouched.
+ */
+static __always_inline int lb_nat_to_client(struct lb_ctx *c, const struct lb_ct *ct)
+{
+	struct ethhdr *eth = c->pkt.eth;
+	__u32 in_ifindex = ct->in_ifindex;
+	int verdict;
+
 	if (in_ifindex == c->xdp->ingress_ifindex) {
 		c->reason = LB_R_TX;
 		verdict = XDP_TX;
@@ -325,12 +331,50 @@ static __always_inline int lb_nat_reverse(struct lb_ctx *c)
 		lb_mac_copy(eth->h_source, m->addr);
 	}
 	lb_mac_copy(eth->h_dest, ct->peer_mac);
-	lb_nat_rewrite_l34(c, client.dst.w[3], client.src.w[3], client.dport, client.sport);
 	return verdict;
+}
 
-stale:
-	c->reason = LB_R_DROP_SNAT_STALE;
-	return XDP_DROP;
+/**
+ * lb_nat_reverse - a packet to a SNAT address (that is not for a service): a backend's reply.
+ * @c: the packet
+ *
+ * Ports outside [snat_port_min, snat_port_max] are the host's own traffic: passed untouched
+ * (LB_R_PASS_NOT_OURS). In the range but without a reverse entry: passed untouched too
+ * (LB_R_PASS_SNAT_UNKNOWN): the control plane reserves the range, so the host answers it as it
+ * would any closed port, and no guess is ever rewritten. An entry that its forward entry does not
+ * confirm: dropped (LB_R_DROP_SNAT_STALE). Otherwise src -> VIP:port, dst -> client, MACs ->
+ * (LB's own on the client's interface, the client side's), out where the client came in.
+ */
+static __always_inline int lb_nat_reverse(struct lb_ctx *c)
+{
+	struct lb_pkt *p = &c->pkt;
+	struct lb_scratch *s;
+	struct lb_flow *client;
+	struct lb_ct *ct;
+	int verdict;
+
+	if (!lb_snat_port_in_range(p->flow.dport)) {
+		c->reason = LB_R_PASS_NOT_OURS;
+		return XDP_PASS;
+	}
+	s = lb_scratch_get();
+	if (!s) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	client = &s->client;
+	ct = lb_nat_owner(c, &p->flow, client);
+	if (!ct)
+		return c->reason == LB_R_PASS_SNAT_UNKNOWN ? XDP_PASS : XDP_DROP;
+	c->svc_id = ct->svc_id;
+	c->be_id = ct->backend_id;
+	if (!lb_ct_expired(ct, p->flow.proto, c->now, 0))
+		lb_ct_hit(ct, p->tcp_flags, c->now);
+	verdict = lb_nat_to_client(c, ct);
+	if (verdict == XDP_DROP)
+		return verdict;
+	lb_nat_rewrite_l34(c, &client->dst, &client->src, client->dport, client->sport);
+	return verdict;
 }
 
 #endif /* __LB_NAT_H */

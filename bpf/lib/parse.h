@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* parse.h - bounds-checked cursor parsing of Ethernet (one 802.1Q/802.1ad tag), IPv4, TCP and UDP.
+/* parse.h - bounds-checked cursor parsing of Ethernet (one 802.1Q/802.1ad tag), IPv4, IPv6 (and its
+ * extension headers), TCP, UDP and the ICMP/ICMPv6 header.
  *
  * Each parser checks bounds with the "pointer + 1 > data_end" idiom (a pointer one past the header
  * must not pass the end of the packet), fills struct lb_pkt and returns LB_CONTINUE, or XDP_PASS
- * with *reason set: the packet is then passed untouched and the kernel decides.
- * IPv6 is recognised and passed (its parser is a later issue); the flow key already holds 16-byte
- * addresses, so everything after parsing is family-agnostic.
+ * with *reason set: the packet is then passed untouched and the kernel decides. The flow key holds
+ * 16-byte addresses (IPv4 mapped), so everything after parsing is family-agnostic but the rewrites.
  */
 #ifndef __LB_PARSE_H
 #define __LB_PARSE_H
@@ -19,42 +19,216 @@
 #define LB_TCP_ACK 0x10
 
 /* IPv4 frag_off bits (host order). */
+#define LB_IP_DF 0x4000
 #define LB_IP_MF 0x2000
 #define LB_IP_OFFSET 0x1fff
 
+/* IPv6 fragment header frag_off bits (host order). */
+#define LB_IP6_OFFSET 0xfff8
+#define LB_IP6_MF 0x0001
+
+/* At most this many IPv6 extension headers are skipped before the upper-layer header. */
+#ifndef LB_IPV6_MAX_EXT
+#define LB_IPV6_MAX_EXT 6
+#endif
+
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+#define LB_IPPROTO_HOPOPTS 0
+#define LB_IPPROTO_ROUTING 43
+#define LB_IPPROTO_FRAGMENT 44
+#define LB_IPPROTO_DSTOPTS 60
+
 /* lb_pkt.frag */
 #define LB_FRAG_NONE 0
-#define LB_FRAG_FIRST 1 /* MF set, offset 0: carries the L4 header */
+#define LB_FRAG_FIRST 1 /* more fragments follow, offset 0: carries the L4 header */
 #define LB_FRAG_LATER 2 /* offset > 0: no L4 header */
+
+/* lb_parse_l4: neither TCP nor UDP (ICMP, ...): the caller decides. */
+#define LB_NOT_L4 (-2)
 
 struct lb_vlan_hdr {
 	__be16 tci;
 	__be16 proto; /* encapsulated EtherType */
 };
 
+/* The IPv6 fragment header (RFC 8200 4.5). */
+struct lb_frag6_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset (13 bits, 8-octet units) << 3 | M */
+	__be32 id;
+};
+
+/* The first 8 bytes of an ICMP or ICMPv6 message. */
+struct lb_icmp_hdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest; /* echo: id, sequence; frag needed / packet too big: the MTU; ... */
+};
+
 /* A parsed packet. Pointers are packet pointers that passed their bounds check. */
 struct lb_pkt {
 	void *data_end;
 	struct ethhdr *eth;
-	struct iphdr *ip4;
-	void *l4;           /* struct tcphdr or struct udphdr */
-	__sum16 *l4_csum;   /* the TCP or UDP checksum field */
+	void *l3;            /* struct iphdr (v6 = 0) or struct ipv6hdr (v6 = 1); see lb_ip4(), lb_ip6() */
+	void *l4;            /* the upper-layer header (TCP, UDP, ICMP; absent for a later fragment) */
+	__sum16 *l4_csum;    /* the TCP or UDP checksum field */
 	struct lb_flow flow; /* 5-tuple as it arrived, zero padding: conntrack key and hash input */
-	__u32 len;          /* L2 header + IP total length: the byte counters' unit */
-	__u8 tcp_flags;     /* LB_TCP_*, 0 for UDP */
-	__u8 frag;          /* LB_FRAG_* */
-	__u8 pad[2];
+	__u32 len;           /* L2 header + IP packet (IPv4 total length, IPv6 40 + payload length) */
+	__u32 frag_id;       /* fragments: the IPv4 identification (network order, 16 bits) or IPv6's */
+	__u8 tcp_flags;      /* LB_TCP_*, 0 for UDP */
+	__u8 frag;           /* LB_FRAG_* */
+	__u8 v6;             /* 1 for IPv6 */
+	__u8 l2len;          /* 14, or 18 with a VLAN tag */
+	__u8 ext;            /* IPv6: extension headers precede the upper-layer header */
+	__u8 pad[3];
+};
+
+/* What lb_ip6_exthdrs() found after the IPv6 header. */
+struct lb_ip6_ext {
+	__u32 l4_off; /* offset of the upper-layer header from the frame's start */
+	__u32 frag_id;
+	__u8 proto;   /* the upper-layer protocol (a fragment header's next header for a fragment) */
+	__u8 frag;    /* LB_FRAG_* */
+	__u8 ext;     /* 1 if extension headers were skipped */
+	__u8 pad;
 };
 
 /**
- * lb_parse_l3 - parse Ethernet, one optional VLAN tag and the IPv4 header.
+ * lb_ip6_exthdrs - walk the extension headers that follow an IPv6 header (RFC 8200 4): skips
+ * hop-by-hop, routing (only with no segments left: otherwise the VIP is not the final destination),
+ * destination options and AH, and notes a fragment header.
  * @ctx: the XDP context
- * @p: filled: data_end, eth, ip4, flow.src/dst/proto, len, frag
+ * @off: offset of the first header after the fixed IPv6 header (its type is @nexthdr)
+ * @nexthdr: the fixed header's next header
+ * @out: filled on success
+ *
+ * A global (not inlined, separately verified) function: however many ways the walk can go, the
+ * pipeline after it sees one state (an offset), which keeps the program's verification small.
+ * Returns 0, or an enum lb_reason to pass the packet with (malformed, unsupported).
+ */
+__noinline int lb_ip6_exthdrs(struct xdp_md *ctx, __u32 off, __u32 nexthdr, struct lb_ip6_ext *out)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 nh = nexthdr;
+	void *h;
+	int i;
+
+	if (!out)
+		return LB_R_PASS_MALFORMED;
+	out->ext = 0;
+	out->frag = LB_FRAG_NONE;
+	out->frag_id = 0;
+	if (off > 256)
+		return LB_R_PASS_MALFORMED;
+	h = data + off;
+#pragma unroll
+	for (i = 0; i <= LB_IPV6_MAX_EXT; i++) { /* the last round may only find the upper layer */
+		if (nh == LB_IPPROTO_HOPOPTS || nh == LB_IPPROTO_DSTOPTS || nh == LB_IPPROTO_ROUTING ||
+		    nh == IPPROTO_AH) {
+			struct ipv6_rt_hdr *o = h; /* nexthdr, hdrlen, (routing: type, segments left) */
+
+			if (i == LB_IPV6_MAX_EXT)
+				break;
+			if ((void *)(o + 1) > data_end)
+				return LB_R_PASS_MALFORMED;
+			if (nh == LB_IPPROTO_ROUTING && o->segments_left)
+				return LB_R_PASS_UNSUPPORTED;
+			h += nh == IPPROTO_AH ? (o->hdrlen + 2) * 4 : (o->hdrlen + 1) * 8;
+			nh = o->nexthdr;
+			out->ext = 1;
+		} else if (nh == LB_IPPROTO_FRAGMENT) {
+			struct lb_frag6_hdr *f = h;
+			__u16 fo;
+
+			if (i == LB_IPV6_MAX_EXT)
+				break;
+			if ((void *)(f + 1) > data_end)
+				return LB_R_PASS_MALFORMED;
+			fo = bpf_ntohs(f->frag_off);
+			out->frag_id = f->id;
+			nh = f->nexthdr;
+			h = f + 1;
+			out->ext = 1;
+			if (fo & LB_IP6_OFFSET) {
+				out->frag = LB_FRAG_LATER;
+				goto done;
+			}
+			if (fo & LB_IP6_MF)
+				out->frag = LB_FRAG_FIRST; /* else an atomic fragment (RFC 6946): whole */
+		} else {
+			goto done;
+		}
+	}
+	return LB_R_PASS_UNSUPPORTED; /* more extension headers than we skip */
+done:
+	if (h > data_end)
+		return LB_R_PASS_MALFORMED;
+	out->l4_off = h - data;
+	out->proto = nh;
+	return 0;
+}
+
+/* The IPv6 header at @ip6 (extension headers: lb_ip6_exthdrs()). */
+static __always_inline int lb_parse_ip6(struct xdp_md *ctx, struct lb_pkt *p, struct ipv6hdr *ip6,
+					__u32 *reason)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = p->data_end;
+	struct lb_ip6_ext x;
+	__u32 l4_off;
+	int r;
+
+	if ((void *)(ip6 + 1) > data_end)
+		goto malformed;
+	if (ip6->version != 6)
+		goto malformed;
+	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+		goto malformed;
+	p->l3 = ip6;
+	p->v6 = 1;
+	p->len = p->l2len + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	p->tcp_flags = 0;
+	__builtin_memset(&p->flow, 0, sizeof(p->flow));
+	__builtin_memcpy(&p->flow.src, &ip6->saddr, sizeof(p->flow.src));
+	__builtin_memcpy(&p->flow.dst, &ip6->daddr, sizeof(p->flow.dst));
+
+	/* always through the walker, also without extension headers: one verifier state for IPv6 */
+	r = lb_ip6_exthdrs(ctx, (void *)(ip6 + 1) - data, ip6->nexthdr, &x);
+	if (r) {
+		*reason = r;
+		return XDP_PASS;
+	}
+	l4_off = x.l4_off;
+	if (l4_off > 2048)
+		goto malformed;
+	p->l4 = data + l4_off;
+	p->flow.proto = x.proto;
+	p->frag = x.frag;
+	p->frag_id = x.frag_id;
+	p->ext = x.ext;
+	return LB_CONTINUE;
+
+malformed:
+	*reason = LB_R_PASS_MALFORMED;
+	return XDP_PASS;
+}
+
+/**
+ * lb_parse_l3 - parse Ethernet, one optional VLAN tag and the IPv4 or IPv6 header (with IPv6's
+ * extension headers).
+ * @ctx: the XDP context
+ * @p: filled: data_end, eth, l3, l4, flow.src/dst/proto, len, frag, frag_id, v6, l2len
  * @reason: set when the return value is XDP_PASS
  *
- * Returns LB_CONTINUE for a well-formed IPv4 packet (options allowed: IHL 5..15), or XDP_PASS with
- * LB_R_PASS_NOT_OURS (not IPv4: ARP, IPv6, a second VLAN tag, ...) or LB_R_PASS_MALFORMED
- * (truncated, IHL < 5, total length shorter than the header or longer than the frame).
+ * Returns LB_CONTINUE for a well-formed IP packet (IPv4 options allowed: IHL 5..15), or XDP_PASS with
+ * LB_R_PASS_NOT_OURS (neither IPv4 nor IPv6: ARP, a second VLAN tag, ...), LB_R_PASS_MALFORMED
+ * (truncated, IHL < 5, a length field past the frame) or LB_R_PASS_UNSUPPORTED (an IPv6 routing
+ * header with segments left, too many extension headers).
  */
 static __always_inline int lb_parse_l3(struct xdp_md *ctx, struct lb_pkt *p, __u32 *reason)
 {
@@ -64,15 +238,16 @@ static __always_inline int lb_parse_l3(struct xdp_md *ctx, struct lb_pkt *p, __u
 	struct iphdr *ip;
 	void *cur;
 	__be16 proto;
-	__u32 hlen, tot, l2len;
+	__u32 hlen, tot;
 	__u16 frag;
 
 	p->data_end = data_end;
+	p->ext = 0;
 	if ((void *)(eth + 1) > data_end)
 		goto malformed;
 	p->eth = eth;
 	cur = eth + 1;
-	l2len = sizeof(*eth);
+	p->l2len = sizeof(*eth);
 	proto = eth->h_proto;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct lb_vlan_hdr *vh = cur;
@@ -81,9 +256,11 @@ static __always_inline int lb_parse_l3(struct xdp_md *ctx, struct lb_pkt *p, __u
 			goto malformed;
 		proto = vh->proto;
 		cur = vh + 1;
-		l2len += sizeof(*vh);
+		p->l2len += sizeof(*vh);
 	}
 	if (proto != bpf_htons(ETH_P_IP)) {
+		if (proto == bpf_htons(ETH_P_IPV6))
+			return lb_parse_ip6(ctx, p, cur, reason);
 		*reason = LB_R_PASS_NOT_OURS;
 		return XDP_PASS;
 	}
@@ -100,11 +277,13 @@ static __always_inline int lb_parse_l3(struct xdp_md *ctx, struct lb_pkt *p, __u
 	if (tot < hlen || cur + tot > data_end)
 		goto malformed;
 
-	p->ip4 = ip;
+	p->l3 = ip;
+	p->v6 = 0;
 	p->l4 = cur + hlen;
-	p->len = l2len + tot;
+	p->len = p->l2len + tot;
 	frag = bpf_ntohs(ip->frag_off);
 	p->frag = (frag & LB_IP_OFFSET) ? LB_FRAG_LATER : (frag & LB_IP_MF) ? LB_FRAG_FIRST : LB_FRAG_NONE;
+	p->frag_id = ip->id;
 	p->tcp_flags = 0;
 
 	__builtin_memset(&p->flow, 0, sizeof(p->flow));
@@ -119,12 +298,13 @@ malformed:
 }
 
 /**
- * lb_parse_l4 - parse the TCP or UDP header that follows the IPv4 header.
+ * lb_parse_l4 - parse the TCP or UDP header that follows the IP header(s).
  * @p: a packet lb_parse_l3 accepted; filled: l4_csum, flow.sport/dport, tcp_flags
  * @reason: set when the return value is XDP_PASS
  *
- * Returns LB_CONTINUE, or XDP_PASS with LB_R_PASS_UNSUPPORTED (neither TCP nor UDP: ICMP, ...) or
- * LB_R_PASS_MALFORMED (truncated header, TCP data offset < 5 or past the end).
+ * Returns LB_CONTINUE, LB_NOT_L4 (neither TCP nor UDP: ICMP and others, for the caller), or
+ * XDP_PASS with LB_R_PASS_MALFORMED (truncated header, TCP data offset < 5 or past the end, a UDP
+ * checksum of 0 over IPv6, which RFC 8200 forbids).
  * Must not be called for an LB_FRAG_LATER fragment (it has no L4 header).
  */
 static __always_inline int lb_parse_l4(struct lb_pkt *p, __u32 *reason)
@@ -151,17 +331,39 @@ static __always_inline int lb_parse_l4(struct lb_pkt *p, __u32 *reason)
 
 		if ((void *)(udp + 1) > data_end)
 			goto malformed;
+		if (p->v6 && !udp->check)
+			goto malformed;
 		p->flow.sport = udp->source;
 		p->flow.dport = udp->dest;
 		p->l4_csum = &udp->check;
 		return LB_CONTINUE;
 	}
-	*reason = LB_R_PASS_UNSUPPORTED;
-	return XDP_PASS;
+	return LB_NOT_L4;
 
 malformed:
 	*reason = LB_R_PASS_MALFORMED;
 	return XDP_PASS;
+}
+
+/* The IPv4 header of a packet with v6 = 0, or NULL. The bounds are checked again here, so that the
+ * verifier accepts every path whatever it knows about v6 (one compare). */
+static __always_inline struct iphdr *lb_ip4(const struct lb_pkt *p)
+{
+	struct iphdr *ip = p->l3;
+
+	if ((void *)(ip + 1) > p->data_end)
+		return NULL;
+	return ip;
+}
+
+/* The IPv6 header of a packet with v6 = 1, or NULL (bounds checked again, see lb_ip4()). */
+static __always_inline struct ipv6hdr *lb_ip6(const struct lb_pkt *p)
+{
+	struct ipv6hdr *ip6 = p->l3;
+
+	if ((void *)(ip6 + 1) > p->data_end)
+		return NULL;
+	return ip6;
 }
 
 #endif /* __LB_PARSE_H */

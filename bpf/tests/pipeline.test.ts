@@ -50,7 +50,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       { description: "UDP to a VIP's TCP-only port", input: udp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
       { description: 'ARP request for the VIP', input: buildFrame({ eth: { src: MAC.client }, arp: { spa: CLIENT, tpa: VIP } }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
       {
-        description: 'IPv6 (its own issue)',
+        description: 'IPv6 to an address that is not ours',
         input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: '2001:db8::1', dst: '2001:db8::10' }, tcp: { sport: 40000, dport: 80, flags: 'S' } }),
         verdict: 'PASS',
         reasons: { PASS_NOT_OURS: 1 },
@@ -92,15 +92,17 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
     }
   });
 
-  describe('fragments (policy: dropped and counted when addressed to a service)', () => {
-    const frag = (dst: string, dport: number, mf: boolean, fragOffset: number) =>
-      buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst, id: 7, mf, fragOffset }, udp: { sport: 40002, dport }, payload: 'x'.repeat(32) });
+  describe('fragments (policy: every fragment follows its first fragment; details in frag.test.ts)', () => {
+    const frag = (dst: string, dport: number, id: number, mf: boolean, fragOffset: number) =>
+      buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst, id, mf, fragOffset }, udp: { sport: 40002, dport }, payload: 'x'.repeat(32) });
     const fixtures: Fixture[] = [
-      { description: 'first fragment to a service', input: frag(VIP, 53, true, 0), verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } },
-      { description: 'later fragment to a VIP', input: frag(VIP, 53, false, 4), verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } },
-      { description: "first fragment to a VIP's other port: untouched", input: frag(VIP, 9999, true, 0), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'fragment to a SNAT address (the host): untouched', input: frag(HOST, 20001, false, 4), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'fragment to a foreign address: untouched', input: frag(OTHER, 53, true, 0), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      { description: 'first fragment to a service: forwarded like the flow', input: frag(VIP, 53, 7, true, 0), verdict: 'TX', output: dsrTo(3), reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } },
+      { description: 'its later fragment: the same backend', input: frag(VIP, 53, 7, false, 5), verdict: 'TX', output: dsrTo(3), reasons: { TX: 1, FRAGMENT: 1 } },
+      { description: 'a later fragment to a VIP without its first fragment: dropped, never guessed', input: frag(VIP, 53, 8, false, 5), verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } },
+      { description: "first fragment to a VIP's other port: untouched", input: frag(VIP, 9999, 9, true, 0), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
+      { description: 'and its later fragment: untouched too', input: frag(VIP, 9999, 9, false, 5), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
+      { description: 'fragment to a SNAT address (the host): untouched', input: frag(HOST, 20001, 10, false, 4), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      { description: 'fragment to a foreign address: untouched', input: frag(OTHER, 53, 11, true, 0), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
     ];
     for (const f of fixtures) it(f.description, () => check(dp, f));
   });

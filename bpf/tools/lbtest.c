@@ -174,6 +174,8 @@ static const char *check_csums(const struct pkt *p)
 
 	if (fold(sum16(ip, ihl, 0)) != 0xffff)
 		return "bad IPv4 header checksum";
+	if (((ip[6] << 8 | ip[7]) & 0x3fff))
+		return NULL; /* a fragment: its L4 checksum covers the whole datagram */
 	if (ip[9] == IPPROTO_TCP && fold(sum16(l4, tot - ihl, pseudo(p, l3, tot - ihl))) != 0xffff)
 		return "bad TCP checksum";
 	if (ip[9] == IPPROTO_UDP && (l4[6] | l4[7]) &&
@@ -520,11 +522,15 @@ static void tests_static(void)
 	in = build((struct spec){ .src = "10.0.0.1", .dst = "10.0.0.10", .proto = IPPROTO_TCP, .sport = 40006, .dport = 8000, .tcp_flags = 0x02 });
 	expect("service without table: drop (no backend)", &in, XDP_DROP, NULL, NULL);
 
-	/* fragments */
+	/* fragments: each follows its first fragment (same IP id) */
 	in = build((struct spec){ .src = "10.0.0.1", .dst = "10.0.0.10", .proto = IPPROTO_UDP, .sport = 40007, .dport = 53, .frag = 0x2000, .payload = 32 });
-	expect("first fragment to a service: drop", &in, XDP_DROP, NULL, NULL);
+	want = dsr_out(in, MAC_BE1);
+	expect("first fragment to a service: forwarded", &in, XDP_TX, &want, NULL);
 	in = build((struct spec){ .src = "10.0.0.1", .dst = "10.0.0.10", .proto = IPPROTO_UDP, .sport = 40007, .dport = 53, .frag = 0x0004, .payload = 32 });
-	expect("later fragment to a VIP: drop", &in, XDP_DROP, NULL, NULL);
+	want = dsr_out(in, MAC_BE1);
+	expect("its later fragment: the same backend", &in, XDP_TX, &want, NULL);
+	in = build((struct spec){ .src = "10.0.0.9", .dst = "10.0.0.10", .proto = IPPROTO_UDP, .sport = 40007, .dport = 53, .frag = 0x0004, .payload = 32 });
+	expect("a later fragment without its first: drop", &in, XDP_DROP, NULL, NULL);
 	in = build((struct spec){ .src = "10.0.0.1", .dst = "10.0.0.10", .proto = IPPROTO_UDP, .sport = 40007, .dport = 9999, .frag = 0x2000, .payload = 32 });
 	expect("first fragment to a VIP, no service: untouched", &in, XDP_PASS, NULL, NULL);
 	in = build((struct spec){ .src = "10.0.0.23", .dst = "10.0.0.2", .proto = IPPROTO_UDP, .sport = 8443, .dport = 20001, .frag = 0x0004, .payload = 32 });

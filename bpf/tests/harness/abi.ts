@@ -11,6 +11,8 @@ export const LB_ADDR_VIP = 1 << 0;
 export const LB_ADDR_SNAT = 1 << 1;
 export const LB_FWD_DSR = 1;
 export const LB_FWD_NAT = 2;
+export const LB_FWD_IPIP = 3;
+export const LB_FWD_IP6IP6 = 4;
 export const LB_SVC_F_HASH_SRC = 1 << 0;
 export const LB_BE_EMPTY = 0;
 export const LB_BE_ACTIVE = 1;
@@ -45,6 +47,10 @@ export const REASONS = [
   'SNAT_REPAIRED',
   'FLOOD_STATELESS',
   'DROP_FLOOD',
+  'ICMP_ECHO',
+  'ICMP_RELAYED',
+  'FRAGMENT',
+  'DROP_TOO_BIG',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -17,6 +17,10 @@ import {
   decodeSnatVal,
   type Flow,
   flowKey,
+  LB_FWD_DSR,
+  LB_FWD_IP6IP6,
+  LB_FWD_IPIP,
+  LB_FWD_NAT,
   LB_NH_STATIC,
   type NhValue,
   nhValue,
@@ -34,9 +38,13 @@ import {
 import { MAC } from './frames.js';
 
 export type StrategyId = 'hash' | 'random' | 'round-robin';
+const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6 } as const;
 export const STRATEGIES: readonly StrategyId[] = ['hash', 'random', 'round-robin'];
 
+/** The strategy's built object; XDP_LB_TEST_OBJ_DIR=<dir> takes `<dir>/lb_<id>.bpf.o` instead (a build of work in progress). */
 export function objectPath(id: StrategyId): string {
+  const dir = process.env.XDP_LB_TEST_OBJ_DIR;
+  if (dir) return `${dir}/lb_${id}.bpf.o`;
   return fileURLToPath(new URL(`../../../packages/strategies/${id}/obj/lb_${id}.bpf.o`, import.meta.url));
 }
 
@@ -63,8 +71,12 @@ export type Knobs = Partial<Record<
   | 'hash_seed'
   | 'snat_port_min'
   | 'snat_port_max'
-  | 'ct_new_rate',
-  number | bigint
+  | 'ct_new_rate'
+  | 'icmp_echo'
+  | 'frag_timeout_ns'
+  | 'encap_src4'
+  | 'encap_src6',
+  number | bigint | Buffer
 >>;
 
 export const VERDICT: Record<number, string> = {
@@ -92,7 +104,7 @@ export interface ServiceSpec extends Omit<SvcValue, 'fwd'> {
   vip: string;
   port: number;
   proto: Proto;
-  fwd: 'dsr' | 'nat';
+  fwd: 'dsr' | 'nat' | 'ipip' | 'ip6ip6';
 }
 
 export class TestDataplane {
@@ -118,7 +130,7 @@ export class TestDataplane {
       for (const [name, value] of Object.entries(knobs)) {
         const v = vars.get(name);
         if (!v) throw new Error(`${strategy}: no rodata variable ${name}`);
-        object.setVariable(name, v.size === 8 ? u64(BigInt(value)) : u32(Number(value)));
+        object.setVariable(name, Buffer.isBuffer(value) ? value : v.size === 8 ? u64(BigInt(value)) : u32(Number(value)));
       }
       await object.load();
       return new TestDataplane(strategy, object);
@@ -145,7 +157,7 @@ export class TestDataplane {
   }
 
   addService(s: ServiceSpec): void {
-    this.map('lb_services').update(svcKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: s.fwd === 'dsr' ? 1 : 2 }));
+    this.map('lb_services').update(svcKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: FWD[s.fwd] }));
   }
 
   removeService(vip: string, port: number, proto: Proto): void {

@@ -1,5 +1,6 @@
 /** Frames of the suite, built with netlab's packet builder (never opaque blobs). */
-import { buildFrame, type FrameSpec, type TcpOption } from '@xdp-lb/netlab';
+import { isIPv6 } from 'node:net';
+import { buildFrame, type FrameSpec, type Ipv6Extension, type TcpOption } from '@xdp-lb/netlab';
 
 export const MAC = {
   client: '02:00:00:00:00:01',
@@ -22,12 +23,23 @@ export interface TcpFrame {
   ipOptions?: number[];
   tcpOptions?: TcpOption[];
   seq?: number;
+  /** IPv6 only: extension headers before TCP. */
+  ext?: Ipv6Extension[];
+  /** IPv4 TTL / IPv6 hop limit (default 64). */
+  ttl?: number;
+  tos?: number;
+}
+
+/** The L3 layer of a frame: IPv4 (id 0x1234, DF) or IPv6 by the source address's family. */
+function l3(f: { src: string; dst: string; ipOptions?: number[]; ext?: Ipv6Extension[]; ttl?: number; tos?: number; id?: number; df?: boolean }): Pick<FrameSpec, 'ipv4' | 'ipv6'> {
+  if (isIPv6(f.src)) return { ipv6: { src: f.src, dst: f.dst, hopLimit: f.ttl ?? 64, trafficClass: f.tos ?? 0, ...(f.ext ? { extensions: f.ext } : {}) } };
+  return { ipv4: { src: f.src, dst: f.dst, id: f.id ?? 0x1234, df: f.df ?? true, ttl: f.ttl ?? 64, tos: f.tos ?? 0, ...(f.ipOptions ? { options: f.ipOptions } : {}) } };
 }
 
 export function tcp(f: TcpFrame): Buffer {
   const spec: FrameSpec = {
     eth: { src: f.smac ?? MAC.client, dst: f.dmac ?? MAC.lb },
-    ipv4: { src: f.src, dst: f.dst, id: 0x1234, df: true, ...(f.ipOptions ? { options: f.ipOptions } : {}) },
+    ...l3(f),
     tcp: { sport: f.sport, dport: f.dport, flags: f.flags ?? 'A', seq: f.seq ?? 1000, ack: 1, ...(f.tcpOptions ? { options: f.tcpOptions } : {}) },
     payload: f.payload ?? '',
   };
@@ -45,12 +57,13 @@ export interface UdpFrame {
   dmac?: string;
   /** true: checksum 0 ("none"). */
   noChecksum?: boolean;
+  ext?: Ipv6Extension[];
 }
 
 export function udp(f: UdpFrame): Buffer {
   return buildFrame({
     eth: { src: f.smac ?? MAC.client, dst: f.dmac ?? MAC.lb },
-    ipv4: { src: f.src, dst: f.dst, id: 0x4321 },
+    ...l3({ ...f, id: 0x4321, df: false }),
     udp: { sport: f.sport, dport: f.dport, ...(f.noChecksum ? { checksum: 0 } : {}) },
     payload: f.payload ?? 'ping',
   });

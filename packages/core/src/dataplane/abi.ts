@@ -29,6 +29,10 @@ export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
 export const FWD_DSR = 1;
 export const FWD_NAT = 2;
+/** DSR across L3: the packet in an outer IPv4 header to an IPv4 backend. */
+export const FWD_IPIP = 3;
+/** DSR across L3: the packet in an outer IPv6 header to an IPv6 backend. */
+export const FWD_IP6IP6 = 4;
 export const SVC_F_HASH_SRC = 1 << 0;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;
@@ -61,6 +65,10 @@ export const REASONS = [
   'snat_repaired',
   'flood_stateless',
   'drop_flood',
+  'icmp_echo',
+  'icmp_relayed',
+  'fragment',
+  'drop_too_big',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

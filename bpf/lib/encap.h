@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* encap.h - DSR across L3 (Katran style): the client's packet, unchanged, inside an outer IP header
+ * to the backend; the backend decapsulates it, holds the VIP on a loopback and answers the client
+ * directly.
+ *
+ *   ipip (LB_FWD_IPIP): outer IPv4, protocol 4 (IPv4 inside) or 41 (IPv6 inside), to an IPv4 backend
+ *   ip6ip6 (LB_FWD_IP6IP6): outer IPv6, next header 41 (IPv6 inside) or 4 (IPv4 inside), to an IPv6
+ *   backend
+ *
+ * The outer source varies per flow, so that a backend NIC's RSS (which hashes the outer addresses of
+ * a tunnel packet) spreads the flows over its queues: IPv4, the /16 prefix encap_src4 + the low 16
+ * bits of a flow hash; IPv6, the /96 prefix encap_src6 + 32 bits of it (and 20 bits as the flow
+ * label). These addresses only ever appear as sources: the backend answers from the inner packet.
+ * Outer TTL/hop limit 64; the outer IPv4 DF bit and TOS copy the inner packet's (RFC 2003), the outer
+ * IPv6 traffic class the inner one's.
+ *
+ * MTU: the packet grows by 20 (ipip) or 40 (ip6ip6) bytes. One that would exceed the egress
+ * interface's MTU is dropped and counted (LB_R_DROP_TOO_BIG): give the LB-to-backend path a larger
+ * MTU than the clients' (e.g. 1520/1540 for 1500-byte client packets), or make backends advertise a
+ * smaller MSS (route advmss). See bpf/README.md.
+ */
+#ifndef __LB_ENCAP_H
+#define __LB_ENCAP_H
+
+#include "lib/ctx.h"
+#include "lib/config.h"
+#include "lib/csum.h"
+
+#define LB_ENCAP_SALT 0x1e4c0de5U /* separates the outer-source hash from the strategies' */
+#define LB_IPV4_HLEN 20
+#define LB_IPV6_HLEN 40
+
+/* The overhead of a forwarding mode (0: it does not encapsulate). */
+static __always_inline int lb_encap_len(__u8 fwd)
+{
+	return fwd == LB_FWD_IPIP ? LB_IPV4_HLEN : fwd == LB_FWD_IP6IP6 ? LB_IPV6_HLEN : 0;
+}
+
+/**
+ * lb_encap_fits - would the packet, @olen bytes longer, fit the MTU of interface @ifindex?
+ * @c: the packet
+ * @ifindex: the egress interface
+ * @olen: the outer header's length
+ *
+ * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_TOO_BIG.
+ */
+static __always_inline int lb_encap_fits(struct lb_ctx *c, __u32 ifindex, int olen)
+{
+	__u32 len = c->pkt.len - c->pkt.l2len; /* the IP packet: a VLAN tag or padding does not count */
+
+	if (bpf_check_mtu(c->xdp, ifindex, &len, olen, 0) == BPF_MTU_CHK_RET_SUCCESS)
+		return LB_CONTINUE;
+	c->reason = LB_R_DROP_TOO_BIG;
+	return XDP_DROP;
+}
+
+/* Grow the head by @olen (a constant) and move the @l2len-byte L2 header (14, or 18 with a VLAN tag)
+ * to the new front, with the next hop's MACs and @type as the (inner) EtherType. Returns where the
+ * outer IP header goes, or NULL. */
+static __always_inline void *lb_encap_head(struct lb_ctx *c, const int olen, __u32 l2len, __be16 type,
+					   const struct lb_nh *nh)
+{
+	struct xdp_md *ctx = c->xdp;
+	struct ethhdr *eth;
+	void *data, *data_end;
+
+	if (bpf_xdp_adjust_head(ctx, -olen))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + olen + 18 > data_end) /* the old L2 header starts olen (>= 20) bytes in: no overlap */
+		return NULL;
+	eth = data;
+	if (l2len == 14) {
+		__builtin_memcpy(data, data + olen, 14);
+		*(__be16 *)(data + 12) = type;
+	} else {
+		__builtin_memcpy(data, data + olen, 18);
+		*(__be16 *)(data + 16) = type;
+	}
+	lb_mac_copy(eth->h_dest, nh->dmac);
+	lb_mac_copy(eth->h_source, nh->smac);
+	return l2len == 14 ? data + 14 : data + 18;
+}
+
+/**
+ * lb_encap - put the packet in an outer header to @be and address the frame to next hop @nh.
+ * @c: the packet (parsed; its pointers are invalid afterwards)
+ * @be: the backend (its family must be the outer header's)
+ * @nh: the next hop towards it
+ * @fwd: LB_FWD_IPIP or LB_FWD_IP6IP6
+ *
+ * Call after every decision (the verdict is the caller's). Returns LB_CONTINUE, or XDP_DROP with
+ * LB_R_DROP_ERROR (the backend's family does not match the mode, the head could not grow).
+ */
+static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *be, const struct lb_nh *nh,
+				    __u8 fwd)
+{
+	struct lb_pkt *p = &c->pkt;
+	struct xdp_md *ctx = c->xdp;
+	__u32 inner_len = p->len - p->l2len, l2len = p->l2len, h;
+	int outer6 = fwd == LB_FWD_IP6IP6;
+	__u8 inner_proto = p->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	__u8 tclass = 0;
+	__be16 df = bpf_htons(LB_IP_DF), id = 0;
+	void *data_end, *oh;
+
+	if (outer6 == lb_addr_is_v4(&be->addr) || (l2len != 14 && l2len != 18))
+		goto error;
+	if (p->v6) {
+		struct ipv6hdr *ip6 = lb_ip6(p);
+
+		if (!ip6)
+			goto error;
+		tclass = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	} else {
+		struct iphdr *ip = lb_ip4(p);
+
+		if (!ip)
+			goto error;
+		tclass = ip->tos;
+		df = ip->frag_off & bpf_htons(LB_IP_DF);
+		id = ip->id;
+	}
+	h = lb_hash_words((const __u32 *)&p->flow, LB_FLOW_WORDS, CONFIG(hash_seed) ^ LB_ENCAP_SALT);
+
+	oh = outer6 ? lb_encap_head(c, LB_IPV6_HLEN, l2len, bpf_htons(ETH_P_IPV6), nh)
+		    : lb_encap_head(c, LB_IPV4_HLEN, l2len, bpf_htons(ETH_P_IP), nh);
+	if (!oh)
+		goto error;
+	data_end = (void *)(long)ctx->data_end;
+
+	if (!outer6) {
+		struct iphdr *ip = oh;
+
+		if ((void *)(ip + 1) > data_end)
+			goto error;
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tos = tclass;
+		ip->tot_len = bpf_htons(inner_len + LB_IPV4_HLEN);
+		ip->id = id;
+		ip->frag_off = df;
+		ip->ttl = 64;
+		ip->protocol = inner_proto;
+		ip->check = 0;
+		ip->saddr = (CONFIG(encap_src4) & bpf_htonl(0xffff0000)) | bpf_htonl(h & 0xffff);
+		ip->daddr = be->addr.w[3];
+		ip->check = lb_csum_ipv4_full(ip);
+	} else {
+		struct ipv6hdr *ip6 = oh;
+		__be32 *w;
+
+		if ((void *)(ip6 + 1) > data_end)
+			goto error;
+		/* version 6, traffic class, flow label = 20 bits of the flow hash */
+		*(__be32 *)ip6 = bpf_htonl(0x60000000U | ((__u32)tclass << 20) | (h & 0xfffff));
+		ip6->payload_len = bpf_htons(inner_len);
+		ip6->nexthdr = inner_proto;
+		ip6->hop_limit = 64;
+		w = ip6->saddr.in6_u.u6_addr32;
+		w[0] = CONFIG(encap_src6).w[0];
+		w[1] = CONFIG(encap_src6).w[1];
+		w[2] = CONFIG(encap_src6).w[2];
+		w[3] = bpf_htonl(h);
+		w = ip6->daddr.in6_u.u6_addr32;
+		w[0] = be->addr.w[0];
+		w[1] = be->addr.w[1];
+		w[2] = be->addr.w[2];
+		w[3] = be->addr.w[3];
+	}
+	return LB_CONTINUE;
+
+error:
+	c->reason = LB_R_DROP_ERROR;
+	return XDP_DROP;
+}
+
+#endif /* __LB_ENCAP_H */

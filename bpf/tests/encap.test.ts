@@ -1,0 +1,244 @@
+// Encapsulated DSR (issue 8: `ipip` and `ip6ip6`, Katran style) through BPF_PROG_TEST_RUN, for each
+// strategy object: the exact outer header (outer source = the configured prefix + the flow hash,
+// computed here with the hash strategy's TypeScript murmur3; DF/TOS/traffic class from the inner
+// packet; TTL 64; flow label), the inner packet byte for byte, VLAN tags kept, IPv4 in IPv6, the same
+// outer source for every packet of a flow, ICMP errors about an encapsulated flow encapsulated to its
+// backend, a backend of the wrong family refused; and in a namespace: a backend behind a router
+// (allowed, unlike L2 DSR) and the MTU check of the egress interface.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, ifNameToIndex, inNetns, XdpAction } from '@xdp-lb/native';
+import { buildFrame, buildIpPacket, formatIpv4, formatIpv6, labSupport, Netns, parseFrame, verifyChecksums } from '@xdp-lb/netlab';
+import { flowHash } from '@xdp-lb/strategy-hash';
+import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
+import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { check } from './harness/fixtures.js';
+import { MAC, tcp, udp } from './harness/frames.js';
+
+if (bpfSkipReason) console.warn(`[bpf encap] skipped: ${bpfSkipReason}`);
+
+const SEED = 0x5eed;
+const ENCAP_SALT = 0x1e4c0de5; // lib/encap.h LB_ENCAP_SALT
+const SRC4 = '198.19.0.0'; // the /16 of outer IPv4 sources (rodata encap_src4)
+const SRC6 = '2001:db8:ffff::'; // the /96 of outer IPv6 sources (rodata encap_src6)
+const VIP4 = '198.18.0.10';
+const VIP6 = '2001:db8:18::10';
+const CLIENT4 = '198.18.1.1';
+const CLIENT6 = '2001:db8:1::1';
+const BE4 = '198.18.5.1';
+const BE6 = '2001:db8:5::1';
+
+/** The data plane's outer-source hash of a flow. */
+const encapHash = (f: Flow) => flowHash(flowKey(f), (SEED ^ ENCAP_SALT) >>> 0, 10);
+const outerSrc4 = (f: Flow) => formatIpv4(Buffer.concat([addr(SRC4).subarray(12, 14), Buffer.from([(encapHash(f) >> 8) & 0xff, encapHash(f) & 0xff])]));
+const outerSrc6 = (f: Flow) => {
+  const b = Buffer.from(addr(SRC6));
+  b.writeUInt32BE(encapHash(f), 12);
+  return formatIpv6(b);
+};
+
+/** `inner` (a frame) as the LB must send it to backend `id`: an outer header added after its L2 header. */
+function encapsulated(inner: Buffer, f: Flow, id: number, outer: 'ipv4' | 'ipv6', backend: string): Buffer {
+  const p = parseFrame(inner);
+  const ip = inner.subarray(p.offsets.l3!);
+  const eth = { src: MAC.lb, dst: backendMac(id) };
+  const vlan = p.vlan ? { vlan: { id: p.vlan.id } } : {};
+  const tc = p.ipv4 ? p.ipv4.tos : p.ipv6!.trafficClass;
+  const proto = p.ipv4 ? 4 : 41;
+  if (outer === 'ipv4') {
+    return buildFrame({ eth, ...vlan, ipv4: { src: outerSrc4(f), dst: backend, id: p.ipv4?.id ?? 0, df: p.ipv4 ? p.ipv4.df : true, ttl: 64, tos: tc, protocol: proto }, payload: ip });
+  }
+  return buildFrame({ eth, ...vlan, ipv6: { src: outerSrc6(f), dst: backend, hopLimit: 64, trafficClass: tc, flowLabel: encapHash(f) & 0xfffff, nextHeader: proto }, payload: ip });
+}
+
+function knobs(): { hash_seed: number; ct_refresh_ns: number; encap_src4: Buffer; encap_src6: Buffer } {
+  return { hash_seed: SEED, ct_refresh_ns: 0, encap_src4: addr(SRC4).subarray(12, 16), encap_src6: addr(SRC6) };
+}
+
+describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (strategy) => {
+  let dp: TestDataplane;
+
+  beforeAll(async () => {
+    dp = await TestDataplane.load(strategy, knobs());
+    dp.addAddr(VIP4, LB_ADDR_VIP);
+    dp.addAddr(VIP6, LB_ADDR_VIP);
+    dp.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
+    dp.addService({ vip: VIP4, port: 53, proto: 'udp', id: 1, fwd: 'ipip' });
+    dp.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
+    dp.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 3, fwd: 'ip6ip6' }); // IPv4 in IPv6
+    dp.addService({ vip: VIP4, port: 82, proto: 'tcp', id: 4, fwd: 'ipip' }); // an IPv6 backend: refused
+    dp.setBackend(1, { addr: BE4, port: 80 });
+    dp.setBackend(2, { addr: BE4, port: 53 });
+    dp.setBackend(3, { addr: BE6, port: 80 });
+    dp.setBackend(4, { addr: BE6, port: 81 });
+    dp.setBackend(5, { addr: BE6, port: 82 });
+    for (let i = 0; i < 5; i++) dp.setTable(i, [i + 1]);
+  });
+  afterAll(() => dp?.dispose());
+
+  it('ipip: IPv4 in IPv4, outer source from the flow hash, DF and TOS copied, the inner packet intact', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41000, dport: 80, proto: 'tcp' };
+    for (const [flags, payload] of [['S', ''], ['A', ''], ['PA', 'GET / HTTP/1.1\r\n\r\n']] as const) {
+      const input = tcp({ ...f, flags, payload, tos: 0x28 });
+      const r = check(dp, { description: `${flags}`, input, verdict: 'TX', output: encapsulated(input, f, 1, 'ipv4', BE4), reasons: flags === 'S' ? { TX: 1, CT_NEW: 1 } : { TX: 1 } });
+      expect(verifyChecksums(r.data.subarray(14 + 20), { l3Offset: 0 }), 'the inner packet').toEqual([]);
+    }
+    expect(dp.ct(f)).toMatchObject({ backendId: 1, fwd: LB_FWD_IPIP });
+  });
+
+  it('ipip: UDP without DF, different flows get different outer sources', () => {
+    const srcs = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const f: Flow = { src: CLIENT4, dst: VIP4, sport: 42000 + i, dport: 53, proto: 'udp' };
+      const input = udp({ ...f, payload: 'q' });
+      const r = check(dp, { description: `datagram ${i}`, input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4) });
+      srcs.add(parseFrame(r.data).ipv4!.src);
+    }
+    expect(srcs.size).toBeGreaterThan(15);
+  });
+
+  it('ipip: a VLAN tag stays in front of the outer header', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41001, dport: 80, proto: 'tcp' };
+    const input = tcp({ ...f, flags: 'S', vlan: 30 });
+    check(dp, { description: 'tagged SYN', input, verdict: 'TX', output: encapsulated(input, f, 1, 'ipv4', BE4) });
+  });
+
+  it('ip6ip6: IPv6 in IPv6, traffic class copied, flow label from the flow hash', () => {
+    const f: Flow = { src: CLIENT6, dst: VIP6, sport: 43000, dport: 80, proto: 'tcp' };
+    for (const flags of ['S', 'PA']) {
+      const input = tcp({ ...f, flags, payload: flags === 'PA' ? 'data' : '', tos: 0xb8 });
+      const r = check(dp, { description: flags, input, verdict: 'TX', output: encapsulated(input, f, 3, 'ipv6', BE6) });
+      expect(verifyChecksums(r.data.subarray(14 + 40), { l3Offset: 0 }), 'the inner packet').toEqual([]);
+    }
+    expect(dp.ct(f)).toMatchObject({ backendId: 3, fwd: LB_FWD_IP6IP6 });
+  });
+
+  it('ip6ip6 with an IPv4 client: IPv4 in IPv6 (next header 4)', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 44000, dport: 81, proto: 'tcp' };
+    const input = tcp({ ...f, flags: 'S' });
+    check(dp, { description: 'SYN', input, verdict: 'TX', output: encapsulated(input, f, 4, 'ipv6', BE6) });
+  });
+
+  it('ipip to an IPv6 backend: refused, nothing tracked', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 45000, dport: 82, proto: 'tcp' };
+    check(dp, { description: 'SYN', input: tcp({ ...f, flags: 'S' }), verdict: 'DROP', reasons: { DROP_ERROR: 1 } });
+    expect(dp.ct(f)).toBeNull();
+  });
+
+  it('an ICMP error about an encapsulated flow reaches its backend encapsulated', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41000, dport: 80, proto: 'tcp' };
+    const quote = buildIpPacket({ ipv4: { src: VIP4, dst: CLIENT4, ttl: 60, df: true }, tcp: { sport: 80, dport: 41000, flags: 'PA' }, payload: 'z'.repeat(100) });
+    const input = buildFrame({ eth: { src: MAC.router, dst: MAC.lb }, ipv4: { src: '198.18.3.254', dst: VIP4, id: 5 }, icmp: { type: 3, code: 4, rest: 1400 }, payload: quote });
+    check(dp, { description: 'frag needed', input, verdict: 'TX', output: encapsulated(input, f, 1, 'ipv4', BE4), reasons: { TX: 1, ICMP_RELAYED: 1 } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The backend side: bpf/progs/xdp_decap.bpf.o gives back exactly the frame the client sent (MACs
+// aside), from what the LB sent.
+
+describe.skipIf(bpfSkipReason !== null)('xdp_decap (the backend side of the lab)', () => {
+  let obj: BpfObject;
+  let lb: TestDataplane;
+  beforeAll(async () => {
+    obj = BpfObject.open(fileURLToPath(new URL('../obj/xdp_decap.bpf.o', import.meta.url)));
+    await obj.load();
+    lb = await TestDataplane.load('hash', knobs());
+    lb.addAddr(VIP4, LB_ADDR_VIP);
+    lb.addAddr(VIP6, LB_ADDR_VIP);
+    lb.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
+    lb.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 1, fwd: 'ip6ip6' });
+    lb.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
+    lb.setBackend(1, { addr: BE4, port: 80 });
+    lb.setBackend(2, { addr: BE6, port: 80 });
+    lb.setBackend(3, { addr: BE6, port: 81 });
+    lb.setTable(0, [1]);
+    lb.setTable(1, [2]);
+    lb.setTable(2, [3]);
+  });
+  afterAll(() => {
+    obj?.dispose();
+    lb?.dispose();
+  });
+  const decap = (frame: Buffer) => {
+    const r = obj.program('xdp_decap').testRun({ data: frame });
+    return { retval: r.retval, data: r.data as Buffer };
+  };
+
+  it.each([
+    ['IPv4 in IPv4', CLIENT4, VIP4, 80],
+    ['IPv6 in IPv6', CLIENT6, VIP6, 80],
+    ['IPv4 in IPv6', CLIENT4, VIP4, 81],
+  ] as const)('%s: the inner frame, byte for byte', (_n, src, dst, dport) => {
+    const input = tcp({ src, dst, sport: 50000, dport, flags: 'PA', payload: 'hello' });
+    const sent = lb.run(input);
+    expect(sent.verdict).toBe('TX');
+    const got = decap(sent.data);
+    expect(got.retval).toBe(XdpAction.PASS);
+    expect(got.data.equals(Buffer.concat([sent.data.subarray(0, 12), input.subarray(12)]))).toBe(true);
+  });
+
+  it('anything else passes untouched', () => {
+    const plain = tcp({ src: CLIENT4, dst: VIP4, sport: 50000, dport: 80, flags: 'S' });
+    const got = decap(plain);
+    expect(got.retval).toBe(XdpAction.PASS);
+    expect(got.data.equals(plain)).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// In a namespace: next hops through the FIB (a routed backend is fine for encapsulation) and the MTU.
+
+const support = labSupport();
+const nsSkip = bpfSkipReason ?? (support.ok ? null : support.reason!);
+
+describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
+  let ns: Netns;
+  let dp: TestDataplane;
+  let ifIn = 0;
+
+  beforeAll(async () => {
+    ns = await Netns.createUnique('bpfencap');
+    await ns.sh(`
+      ip link add in type veth peer name in-peer
+      ip link set in address ${MAC.lb} mtu 1500
+      ip link set in up
+      ip link set in-peer up
+      ip addr add 198.18.0.2/24 dev in
+      ip neigh replace 198.18.0.254 lladdr 02:00:00:00:00:fe dev in nud permanent
+      ip route add 198.18.5.0/24 via 198.18.0.254 dev in
+    `);
+    await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1 });
+    ifIn = inNetns(ns.path, () => ifNameToIndex('in'));
+    dp = await TestDataplane.load('hash', { ...knobs(), nh_refresh_ns: 0 });
+    dp.addAddr(VIP4, LB_ADDR_VIP);
+    dp.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
+    dp.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 1, fwd: 'dsr' });
+    dp.setBackend(1, { addr: BE4, port: 80, mac: null });
+    dp.setBackend(2, { addr: BE4, port: 81, mac: null });
+    dp.setTable(0, [1]);
+    dp.setTable(1, [2]);
+  });
+  afterAll(() => {
+    dp?.dispose();
+    ns?.deleteSync();
+  });
+
+  const run = (dport: number, sport: number, payload: number) =>
+    inNetns(ns.path, () => dp.run(tcp({ src: CLIENT4, dst: VIP4, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) }), ifIn));
+
+  it('a backend behind a router: L2 DSR refuses it, ipip reaches it through the router', () => {
+    expect(run(81, 40000, 0).verdict).toBe('DROP');
+    const r = run(80, 40000, 0);
+    expect(r.verdict).toBe('TX');
+    expect(parseFrame(r.data).eth.dst).toBe('02:00:00:00:00:fe');
+    expect(parseFrame(r.data).ipv4!.dst).toBe(BE4);
+  });
+
+  it('the egress MTU (1500): 1480 bytes of IP fit with the outer header, 1481 are dropped and counted', () => {
+    expect(run(80, 40001, 1480 - 40).verdict).toBe('TX');
+    const before = dp.reasons().DROP_TOO_BIG;
+    expect(run(80, 40001, 1481 - 40).verdict).toBe('DROP');
+    expect(dp.reasons().DROP_TOO_BIG - before).toBe(1n);
+  });
+});
