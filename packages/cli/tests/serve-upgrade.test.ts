@@ -1,0 +1,86 @@
+// Upgrades: an instance's pinned maps carry the map layout they were created with (a one-entry
+// map pinned next to them, `<bpffs>/<instance>/layout`, written at the first deploy). Pins of
+// another layout are never reused nor written into: a re-deploy, a hot update and an agent that
+// would adopt them all refuse with one clear line and leave everything as it was. Pins from before
+// the stamp existed are layout 1 (the only one there was) and are refused the same way by this
+// layout-2 build. The instance keeps forwarding throughout.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Abi, Agent, instancePaths } from '@xdp-lb/core';
+import { BpfMap } from '@xdp-lb/native';
+import { httpGet, type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { linkInfo, snapshotMaps, useAgentEnv } from './serve-support.js';
+
+const env = useAgentEnv();
+const addr = tutorialAddresses({ clients: 1, backends: 2 });
+
+describe('pinned maps of another layout are refused, never misread', () => {
+  let lab: Lab;
+  const instance = env.instance('upgrade');
+  const stamp = () => join(instancePaths(instance).root, 'layout');
+  const config = (backends: string[]) => ({
+    instance,
+    interfaces: ['eth0'],
+    limits: { conntrackSize: 16384 },
+    snat: { addresses: [addr.lb] },
+    services: [{ name: 'web', vip: `${addr.vip}:80`, options: { tableSize: 1009 }, backends }],
+  });
+  const setStamp = (v: number | null) => {
+    const m = BpfMap.fromPinned(stamp());
+    try {
+      if (v === null) return;
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      m.update(Buffer.alloc(4), b);
+    } finally {
+      m.dispose();
+    }
+  };
+  const readStamp = () => {
+    const m = BpfMap.fromPinned(stamp());
+    try {
+      return (m.lookup(Buffer.alloc(4)) as Buffer).readUInt32LE(0);
+    } finally {
+      m.dispose();
+    }
+  };
+
+  it('a deploy stamps the pins with the layout it wrote', async () => {
+    lab = await env.lab(tutorialTopology({ clients: 1, backends: 2 }));
+    lab.registerPinDir(`${env.bpffs}/${instance}`);
+    await env.lb().deploy(config(addr.backends), { netns: lab.host('lb').netns.name });
+    expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
+  });
+
+  it.each([
+    ['a newer layout', () => setStamp(Abi.LAYOUT_VERSION + 1), Abi.LAYOUT_VERSION + 1],
+    ['no stamp (pins from before the stamp: layout 1)', () => rmSync(stamp()), 1],
+  ] as const)('%s: re-deploy, hot update and the agent refuse; nothing changes', async (_what, mess, found) => {
+    const lb = env.lb();
+    const link = join(instancePaths(instance).links, 'eth0');
+    const before = { maps: await snapshotMaps(instance), prog: linkInfo(link).progId };
+    mess();
+    const lbNs = lab.host('lb').netns.name;
+    const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v${found}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}; they cannot be reused: run "lb undeploy --instance ${instance}" first`);
+    await expect(lb.deploy(config(addr.backends), { netns: lbNs })).rejects.toThrow(message);
+    await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
+    const agent = new Agent(lb);
+    await expect(agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null })).rejects.toThrow(message);
+    expect({ maps: await snapshotMaps(instance), prog: linkInfo(link).progId }).toEqual(before);
+    expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
+  });
+
+  it('the right stamp again: deploys (a re-deploy keeps the stamp)', async () => {
+    // Recreate the stamp as the deploy that made these pins would have.
+    const m = BpfMap.create({ type: 2, keySize: 4, valueSize: 4, maxEntries: 1, name: 'lb_layout' });
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(Abi.LAYOUT_VERSION);
+    m.update(Buffer.alloc(4), v);
+    m.pin(stamp());
+    m.dispose();
+    const r = await env.lb().deploy(config(addr.backends), { netns: lab.host('lb').netns.name });
+    expect(r.redeploy).toBe(true);
+    expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
+  });
+});
