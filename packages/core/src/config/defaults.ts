@@ -20,6 +20,12 @@ export const LB_DEFAULTS = {
      * flood mode for the rest of the second (0: never). Katran's default rate.
      */
     newFlowsPerSec: 125_000,
+    /** Echo requests to a VIP are answered by the data plane (rodata icmp_echo); off: the host answers. */
+    icmpEcho: false,
+    /** ipip: outer source addresses come from this /16 (rodata encap_src4) + 16 bits of a flow hash. */
+    encapSource4: '172.16.0.0',
+    /** ip6ip6: outer source addresses come from this /96 (rodata encap_src6); 100::/64 is RFC 6666's discard prefix. */
+    encapSource6: '100::',
   },
   /** Active health checks (services[].health); only control-plane state, never the data plane's. */
   health: {
@@ -39,7 +45,8 @@ export const LB_DEFAULTS = {
 export const XDP_MODES = ['native', 'generic', 'offload', 'auto'] as const;
 export type XdpMode = (typeof XDP_MODES)[number];
 
-export const FORWARD_MODES = ['nat', 'dsr'] as const;
+/** nat: full NAT; dsr: L2 direct server return; ipip / ip6ip6: DSR in an outer IPv4 / IPv6 header (bpf/README.md). */
+export const FORWARD_MODES = ['nat', 'dsr', 'ipip', 'ip6ip6'] as const;
 export type ForwardMode = (typeof FORWARD_MODES)[number];
 
 export const PROTOCOLS = ['tcp', 'udp'] as const;

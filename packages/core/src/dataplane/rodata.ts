@@ -1,3 +1,4 @@
+import { ipToBytes, parseIp } from '../config/address.js';
 import type { LbConfig } from '../config/types.js';
 
 /**
@@ -15,6 +16,10 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     // SYN-flood guard, new flows per second per CPU (bpf/README.md "Connection tracking under
     // pressure"); 0 = never.
     ct_new_rate: u32(cfg.limits.newFlowsPerSec),
+    icmp_echo: u32(cfg.limits.icmpEcho ? 1 : 0),
+    // Outer source prefixes of ipip / ip6ip6, as network-order bytes (the low 16 / 32 bits are the data plane's).
+    encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
+    encap_src6: Buffer.from(ipToBytes(parseIp(cfg.limits.encapSource6) ?? { text: '100::', family: 6 })),
     ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),
   };
 }

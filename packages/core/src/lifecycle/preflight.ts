@@ -14,9 +14,26 @@ export interface InterfacePlan {
 }
 
 /**
+ * The largest MTU a single-buffer XDP program can take in native mode with 4 KiB pages: the frame
+ * (MTU + 14) must fit in one page after XDP's 256-byte headroom and the skb_shared_info tail
+ * (4096 - 256 - 320 - 14 = 3506, veth's exact limit). Larger (jumbo) frames need a multi-buffer
+ * (`xdp.frags`) program, which the data plane is not; some drivers allow less (Intel i40e, ice and
+ * ixgbe with 3 KiB buffers: 3046), and their attach error is then the kernel's.
+ */
+export const XDP_MAX_NATIVE_MTU = 3506;
+
+/** An interface's MTU (undefined if unknown), read inside the namespace. */
+function mtuOf(ns: NetnsScope, name: string): number | undefined {
+  const r = ns.exec('ip', ['-o', 'link', 'show', 'dev', name], { allowFail: true });
+  const m = /\bmtu (\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * Everything deploy checks before it touches the kernel: each interface exists and is free (or
- * ours, or --force and netlink-attached), and the SNAT port range cannot collide with the host's
- * own ephemeral ports. Throws one LbError naming the first problem.
+ * ours, or --force and netlink-attached), its MTU fits single-buffer XDP in the requested mode
+ * (jumbo frames: generic mode only), and the SNAT port range cannot collide with the host's own
+ * ephemeral ports. Throws one LbError naming the first problem.
  */
 export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean): { plans: InterfacePlan[]; warnings: string[] } {
   const warnings: string[] = [];
@@ -27,6 +44,17 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         ifindex = ifindexOf(iface.name);
       } catch {
         throw new LbError(`interface ${iface.name}: no such interface${ns.name ? ` in netns ${ns.name}` : ''}`, 'ENODEV');
+      }
+      const mtu = mtuOf(ns, iface.name);
+      if (mtu !== undefined && mtu > XDP_MAX_NATIVE_MTU) {
+        if (iface.mode === 'native' || iface.mode === 'offload') {
+          throw new LbError(
+            `interface ${iface.name} has MTU ${mtu}: ${iface.mode} XDP takes frames of one page at most (MTU <= ${XDP_MAX_NATIVE_MTU}; ` +
+              `jumbo frames need a multi-buffer program, which xdp-lb does not provide): lower the MTU, or attach in generic mode (${iface.name}:generic), which handles jumbo frames at a lower packet rate`,
+            'EMSGSIZE',
+          );
+        }
+        if (iface.mode === 'auto') warnings.push(`interface ${iface.name} has MTU ${mtu} (jumbo frames): native XDP is impossible, auto mode attaches in generic mode`);
       }
       const occ = occupant(ifindex);
       if (!occ) return { name: iface.name, ifindex, action: 'attach' };

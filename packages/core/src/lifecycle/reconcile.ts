@@ -56,7 +56,7 @@ export function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Des
     maps.setService(svcKey(svc), {
       id: alloc.id,
       flags: strategy.serviceFlags(svc.options),
-      fwd: svc.forward === 'nat' ? abi.FWD_NAT : abi.FWD_DSR,
+      fwd: FWD[svc.forward],
       ...snatRun(svc),
     });
     flag(svc.vip, abi.ADDR_VIP);
@@ -77,6 +77,9 @@ export function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Des
   for (const s of Object.values(next.allocation.services)) for (const b of Object.values(s.backends)) live.set(b.id, b.gen);
   for (const [id, gen] of prevBackendIds) if (live.get(id) !== gen && !live.has(id)) maps.clearBackend(id);
 }
+
+/** Forwarding mode -> lb_svc.fwd (bpf/include/lb_abi.h LB_FWD_*). */
+const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: abi.FWD_IP6IP6 } as const;
 
 export function svcKey(svc: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): abi.SvcKey {
   return { vip: svc.vip, port: svc.port, proto: abi.protoNumber(svc.protocol) };
