@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
-import { httpGet, type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { httpGet, type Lab, tutorialAddresses, tutorialTopology, udpRequest } from '@xdp-lb/netlab';
 import { e2eSkipReason, useLbE2e } from './harness/e2e.js';
 
 if (e2eSkipReason) console.warn(`[bpf protocols e2e] skipped: ${e2eSkipReason}`);
@@ -28,7 +28,7 @@ interface Info {
 const info = async (lab: Lab, url: string): Promise<Info> => JSON.parse((await httpGet(lab.host('client1'), url, { timeoutMs: 5000 })).body) as Info;
 
 describe.skipIf(e2eSkipReason !== null)('IPv6 (nat, dsr, ip6ip6) and ipip HTTP through the LB', () => {
-  const topo = { clients: 1, backends: 2, ipv6: true, vipOnBackendsLoopback: true };
+  const topo = { clients: 1, backends: 2, ipv6: true, vipOnBackendsLoopback: true, udpEcho: true };
   const addr = tutorialAddresses(topo);
   const VIP6_NAT = '2001:db8:18::20';
   const VIP6_ENCAP = '2001:db8:18::30';
@@ -63,6 +63,8 @@ describe.skipIf(e2eSkipReason !== null)('IPv6 (nat, dsr, ip6ip6) and ipip HTTP t
         { name: 'dsr6', vip: `[${addr.vip6}]:80`, forward: 'dsr', backends: b6 },
         { name: 'ip6ip6', vip: `[${VIP6_ENCAP}]:80`, forward: 'ip6ip6', backends: b6 },
         { name: 'ipip', vip: `${VIP4_ENCAP}:80`, forward: 'ipip', backends: addr.backends },
+        { name: 'udp4', vip: `${addr.vip}:7000`, protocol: 'udp', forward: 'nat', backends: addr.backends },
+        { name: 'udp6', vip: `[${VIP6_NAT}]:7000`, protocol: 'udp', forward: 'nat', backends: b6 },
       ],
     });
   });
@@ -117,11 +119,23 @@ describe.skipIf(e2eSkipReason !== null)('IPv6 (nat, dsr, ip6ip6) and ipip HTTP t
     }
   });
 
+  it('fragmented UDP datagrams (4,000 bytes, fragmented by the client) through nat, IPv4 and IPv6', async () => {
+    const before = e2e.lb().status(instance).reasons.fragment ?? 0;
+    for (const address of [addr.vip, VIP6_NAT]) {
+      for (let i = 0; i < 3; i++) {
+        const reply = await udpRequest(lab.host('client1'), { address, payload: 'u'.repeat(4000), timeoutMs: 3000 });
+        expect(backendNames).toContain(reply);
+      }
+    }
+    // 3 fragments per datagram at MTU 1500, for each of the 6
+    expect((e2e.lb().status(instance).reasons.fragment ?? 0) - before).toBeGreaterThanOrEqual(18);
+  });
+
   it('the counters: new flows on every service, nothing dropped', () => {
     const s = e2e.lb().status(instance);
     for (const svc of s.services) expect(svc.counters.newFlows, svc.name).toBeGreaterThan(0);
     const r = s.reasons;
-    for (const k of ['drop_error', 'drop_no_route', 'drop_too_big', 'drop_snat_stale']) expect(r[k] ?? 0, k).toBe(0);
+    for (const k of ['drop_error', 'drop_no_route', 'drop_too_big', 'drop_snat_stale', 'drop_fragment']) expect(r[k] ?? 0, k).toBe(0);
   });
 });
 
