@@ -5,7 +5,7 @@
 // exact in flows and consistent across services, backends and reasons. Also /healthz, the other
 // families (mode, build, health, conntrack) and the HTTP surface (404, 405, loopback).
 import { describe, expect, it } from 'vitest';
-import { httpGet, type Lab, tutorialAddresses, tutorialTopology, udpRequests } from '@xdp-lb/netlab';
+import { httpGet, type Lab, tutorialAddresses, tutorialTopology, udpRequests, xdpPassObjectPath } from '@xdp-lb/netlab';
 import { metric, type TestAgent, useAgentEnv, waitFor } from './serve-support.js';
 
 const env = useAgentEnv();
@@ -121,5 +121,19 @@ describe('metrics match the traffic sent', () => {
     expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
     // Until then, the resync had found nothing to restore.
     expect(t.logs.filter((l) => /changed behind the agent/.test(l.msg))).toEqual([]);
+  });
+
+  it('an interface deleted and re-created (new ifindex): the resync attaches to it again', async () => {
+    const lbHost = lab.host('lb');
+    const peer = lbHost.interfaces[0]!.peer;
+    await lab.switchNs.exec(['ip', 'link', 'del', peer]);
+    await waitFor('/healthz to notice', async () => (await t.get('/healthz')).status === 503, 3000, 50);
+    await lab.switchNs.exec(['ip', '-batch', '-'], { input: [`link add ${peer} type veth peer name eth0 netns ${lbHost.netns.name}`, `link set ${peer} master br0`, `link set ${peer} up`].join('\n') });
+    await lab.switchNs.exec(['ip', 'link', 'set', 'dev', peer, 'xdpdrv', 'obj', xdpPassObjectPath(), 'sec', 'xdp']);
+    await lbHost.exec(['ip', '-batch', '-'], { input: [`link set dev eth0 address ${lbHost.mac}`, `addr add ${addr.lb}/24 dev eth0`, `addr add ${addr.vip}/32 dev eth0`, 'link set dev eth0 up'].join('\n') });
+    await lbHost.exec(['ethtool', '-K', 'eth0', 'tx', 'off']);
+    await waitFor('the resync to attach to the new eth0', async () => (await t.get('/healthz')).status === 200, 8000, 100);
+    expect(env.lb().status(instance).interfaces[0]).toMatchObject({ name: 'eth0', attached: true });
+    await waitFor('traffic through the new eth0', async () => (await httpGet(lab.host('client1'), `http://${addr.vip}/`).catch(() => ({ status: 0 }))).status === 200, 5000, 200);
   });
 });

@@ -1,7 +1,7 @@
 // The config additions of issue 7: services[].health (defaults, cross-field checks, round trip)
 // and limits.newFlowsPerSec (the SYN-flood guard's rate).
 import { describe, expect, it } from 'vitest';
-import { ConfigError, dumpConfigYaml, LB_DEFAULTS, parseConfigText, resolveConfig, toInput } from '../src/index.js';
+import { ConfigError, dumpConfigYaml, LB_DEFAULTS, loadConfigFile, parseConfigText, resolveConfig, toInput } from '../src/index.js';
 
 const base = (health?: unknown, limits?: unknown) => ({
   interfaces: ['eth0'],
@@ -65,5 +65,17 @@ describe('limits.newFlowsPerSec', () => {
     expect(resolveConfig(base(undefined, { newFlowsPerSec: 0 })).limits.newFlowsPerSec).toBe(0);
     expect(problems(base(undefined, { newFlowsPerSec: -1 }))).toEqual([expect.stringMatching(/^limits\.newFlowsPerSec  /)]);
     expect(problems(base(undefined, { newFlowsPerSec: 1.5 }))).toEqual([expect.stringMatching(/^limits\.newFlowsPerSec  /)]);
+  });
+});
+
+describe('deploy/examples/production.yaml', () => {
+  it('is a valid config with health checks on every service', () => {
+    const cfg = loadConfigFile(new URL('../../../deploy/examples/production.yaml', import.meta.url).pathname);
+    expect(cfg.instance).toBe('edge');
+    expect(cfg.services.map((s) => [s.name, s.health?.type])).toEqual([
+      ['web', 'http'],
+      ['dns', 'tcp'],
+    ]);
+    expect(cfg.limits.newFlowsPerSec).toBe(100000);
   });
 });

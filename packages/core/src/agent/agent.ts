@@ -299,7 +299,7 @@ export class Agent {
       const r = await this.lb.deploy(input, { netns: this.opts.netns, force: this.opts.force, source: this.opts.file });
       action = r.redeploy ? 're-deployed' : 'deployed';
       warnings = r.warnings;
-      this.log.info(action === 'deployed' ? 'deployed' : 're-deployed (atomic program swap, conntrack kept)', {
+      this.log.info(action === 'deployed' ? 'deployed' : 're-deployed (maps and conntrack kept)', {
         reason,
         ...(why !== reason ? { because: why } : {}),
         interfaces: r.interfaces.map((i) => `${i.name}:${i.mode}`).join(','),

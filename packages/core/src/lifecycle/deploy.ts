@@ -104,7 +104,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // Interfaces the previous deploy had and this one does not.
     for (const old of prev?.interfaces ?? []) {
       if (attached.some((a) => a.ifindex === old.ifindex)) continue;
-      detachPinnedLink(old.linkPin);
+      // Same name, new ifindex (the interface was re-created): its pin now holds the new link.
+      if (!attached.some((a) => a.linkPin === old.linkPin)) detachPinnedLink(old.linkPin);
       maps.deleteTxPort(old.ifindex);
     }
     const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
