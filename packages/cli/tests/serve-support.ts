@@ -124,7 +124,8 @@ export function useAgentEnv(): AgentEnv {
     spawnServe(args) {
       const main = bundlePath(dir);
       if (!existsSync(main)) throw new Error('call cliBundle() first');
-      const p = new LabProcess([process.execPath, main, 'serve', ...args], { label: `lb serve ${args.join(' ')}`, env: { ...process.env } });
+      // --pdeathsig: a worker that dies (even by SIGKILL) takes its agents with it.
+      const p = new LabProcess(['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, main, 'serve', ...args], { label: `lb serve ${args.join(' ')}`, env: { ...process.env } });
       procs.push(p);
       return p;
     },
