@@ -10,7 +10,7 @@
  *   gen_flows == 1: one flow (the same five-tuple every time: the established path);
  *   gen_flows == 0: a new flow per frame (source address and port from a per-CPU counter,
  *                   2^32 distinct tuples in 198.19.0.0/16);
- *   otherwise:      cycles through gen_flows tuples.
+ *   otherwise:      cycles through gen_flows tuples (in the order gen_stride gives).
  *
  * xdp_stamp: the probe on a backend: records the monotonic time (bpf_ktime_get_ns, the clock of
  * process.hrtime in Node) of the first UDP frame to port stamp_dport and counts them all, then
@@ -31,6 +31,10 @@ const volatile __u32 gen_daddr = 0; /* host order */
 const volatile __u16 gen_sport = 1024;
 const volatile __u16 gen_dport = 5000;
 const volatile __u32 gen_flows = 1;
+/* With gen_flows > 1: flow = (n mod gen_flows) * gen_stride mod gen_flows. A stride coprime with
+ * gen_flows visits every flow once per cycle, in an order unrelated to the order their conntrack
+ * entries were made in (no help from memory locality). */
+const volatile __u32 gen_stride = 1;
 
 /* Per-CPU sequence number of generated frames. */
 struct {
@@ -76,7 +80,7 @@ int xdp_gen(struct xdp_md *ctx)
 	if (gen_flows == 0)
 		flow = (__u32)n ^ (bpf_get_smp_processor_id() << 28);
 	else if (gen_flows > 1)
-		flow = (__u32)(n % gen_flows);
+		flow = (__u32)(((n % gen_flows) * (__u64)gen_stride) % gen_flows);
 
 	/* Byte by byte: each read of the volatile rodata stays a read (a memcpy from a cast would
 	 * let the compiler fold the zero initialiser). */

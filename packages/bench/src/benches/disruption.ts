@@ -147,7 +147,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     method: [
       `Models: ${flowsN.toLocaleString('en-US')} seeded synthetic flows assigned by each strategy's table builder and reference model before and after the change; a flow whose backend differs counts as moved. Random and round-robin flows re-balanced after the change draw again (random: a clock 1 s later; round-robin: the next counter values).`,
       `Line chart: N = ${lineN}, backends removed one at a time (every 5th key first), ${lineFlows.count.toLocaleString('en-US')} flows, compared with the state before any removal; the ideal is k/N.`,
-      'Tracked flows: the strategy\'s object deployed by core (10 backends, DSR) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows\' conntrack entries deleted, then sent again.',
+      'Tracked flows: the strategy\'s object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows\' conntrack entries deleted, then sent again.',
     ],
     tables,
     charts: [
@@ -184,7 +184,7 @@ async function trackedFlows(ctx: BenchContext, warnings: string[]): Promise<Trac
           instance: instanceName(`dis-${strategy.slice(0, 2)}`),
           strategy,
           interfaces: ['eth0:generic'],
-          limits: { conntrackSize: 65536 },
+          limits: { conntrackSize: 65536, newFlowsPerSec: 0 },
           services: [{ name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends: Array.from({ length: N }, (_, i) => backendHost(i).ip) }],
         });
         try {

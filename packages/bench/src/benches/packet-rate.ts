@@ -14,6 +14,7 @@
  * causes runs in the generating thread's softirq on one CPU, so all cases share the generator's
  * cost and the rate is per core.
  */
+import { Abi, parseIp } from '@xdp-lb/core';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns, TestRunFlags, xdpMd } from '@xdp-lb/native';
 import { Lab, type LabHost } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, missingTools, objects, TOOLS, aptHint } from '../env.js';
@@ -37,15 +38,18 @@ interface Config {
   kind: Kind;
   strategy?: StrategyId;
   forward?: 'dsr' | 'nat';
-  /** One flow (the established path) or a new flow per frame. */
-  flows: 'one' | 'new';
+  /** One flow (the established path), a new flow per frame, or 1M live flows in turn. */
+  flows: Flows;
 }
+
+type Flows = 'one' | 'new' | 'million';
+const MILLION = 1_000_000;
 
 export interface RateResult {
   key: string;
   label: string;
   kind: Kind;
-  flows: 'one' | 'new';
+  flows: Flows;
   /** Frames per second received on g0, millions; one sample per round. */
   mpps: Stat;
   /** Frames sent per round, and the share of them received (last round). */
@@ -88,6 +92,7 @@ function configs(quick: boolean, nft: boolean): Config[] {
       { key: 'lb-hash-nat-one', label: 'xdp-lb hash, nat, one flow', kind: 'lb', strategy: 'hash', forward: 'nat', flows: 'one' },
       { key: 'lb-rr-dsr-new', label: 'xdp-lb round-robin, dsr, new flow per packet', kind: 'lb', strategy: 'round-robin', forward: 'dsr', flows: 'new' },
       { key: 'lb-random-dsr-new', label: 'xdp-lb random, dsr, new flow per packet', kind: 'lb', strategy: 'random', forward: 'dsr', flows: 'new' },
+      { key: 'lb-hash-dsr-1m', label: 'xdp-lb hash, dsr, 1M live flows in turn', kind: 'lb', strategy: 'hash', forward: 'dsr', flows: 'million' },
     );
   }
   if (nft) {
@@ -133,7 +138,7 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
     const counter = await open(objects.countDrop());
     const tx = await open(objects.xdpTx());
     const pass = await open(objects.xdpPass());
-    const genVars = (flows: number) => ({
+    const genVars = (flows: number, stride = 1) => ({
       gen_dmac: mac(LB_MAC),
       gen_smac: mac(GEN_MAC),
       gen_saddr: u32(ip('198.19.0.1')),
@@ -141,9 +146,12 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
       gen_sport: u16(1024),
       gen_dport: u16(DPORT),
       gen_flows: u32(flows),
+      gen_stride: u32(stride),
     });
     const genOne = (await open(objects.bench(), genVars(1))).program('xdp_gen');
     const genNew = (await open(objects.bench(), genVars(0))).program('xdp_gen');
+    // 611953 is coprime with 10^6: every flow once per cycle, scattered over the entries' memory.
+    const genMillion = (await open(objects.bench(), genVars(MILLION, 611_953))).program('xdp_gen');
     const g0 = inNetns(gen.netns.path, () => ifNameToIndex('g0'));
     const l0 = inNetns(lb.netns.path, () => ifNameToIndex('l0'));
     links.push(inNetns(gen.netns.path, () => BpfLink.attachXdp(counter.program('xdp_count_drop'), g0, { mode: 'drv' })));
@@ -151,8 +159,8 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
     const received = (): number => (stats.lookup(u32(0)) as Buffer[]).reduce((a, b) => a + Number(b.readBigUInt64LE(0)), 0);
     // One synchronous run on this thread: the frames and everything they cause are processed in
     // its softirq before it returns; frames that straggle in later are counted too.
-    const send = async (flows: 'one' | 'new', frames: number): Promise<{ seconds: number; received: number }> => {
-      const prog = flows === 'one' ? genOne : genNew;
+    const send = async (flows: Flows, frames: number): Promise<{ seconds: number; received: number }> => {
+      const prog = flows === 'one' ? genOne : flows === 'new' ? genNew : genMillion;
       const before = received();
       const t0 = process.hrtime.bigint();
       inNetns(gen.netns.path, () =>
@@ -187,8 +195,10 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
               strategy: c.strategy,
               interfaces: ['l0:native'],
               ...(c.forward === 'nat' ? { snat: { addresses: [LB_ADDR] } } : {}),
+              ...(c.flows === 'million' ? { limits: { conntrackSize: 1 << 21 } } : {}),
               services: [{ name: 'udp', vip: `${VIP}:${DPORT}`, protocol: 'udp', forward: c.forward, backends: BACKENDS }],
             });
+            if (c.flows === 'million') await loadMillion(dp, async () => void (await send('one', 1)));
           }
           // Warm-up: flows established, next hops cached; and the probe that sizes the rounds.
           const probe = await send(c.flows, 200_000);
@@ -223,6 +233,29 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
     .filter((c) => samples.has(c.key))
     .map((c) => ({ key: c.key, label: c.label, kind: c.kind, flows: c.flows, mpps: summarize(samples.get(c.key)!), frames: last.get(c.key)!.frames, delivered: last.get(c.key)!.delivered, ...(last.get(c.key)!.reasons ? { reasons: last.get(c.key)!.reasons } : {}) }));
   return report(results, rounds, seconds, warnings, ctx);
+}
+
+/** The generator's flow i (xdp_gen): source 198.19.0.1 + i / 64512, port 1024 + i % 64512, to VIP:DPORT/udp. */
+function genFlowKey(i: number): Buffer {
+  const a = ip('198.19.0.1') + (Math.floor(i / 64512) & 0xffff);
+  const src = [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
+  return Abi.encodeFlow({ src: parseIp(src)!, dst: parseIp(VIP)!, sport: 1024 + (i % 64512), dport: DPORT, proto: Abi.IPPROTO_UDP });
+}
+
+/**
+ * 1M live flows, the ones xdp_gen cycles through with gen_flows = 1M: flow 0 is sent once (the data
+ * plane makes its entry), then its entry is cloned under the other 999,999 tuples (batches).
+ */
+async function loadMillion(dp: Deployed, sendFirst: () => Promise<void>): Promise<void> {
+  await sendFirst();
+  const ct = dp.map(Abi.MAPS.ct);
+  const template = ct.lookup(genFlowKey(0)) as Buffer | null;
+  if (!template) throw new Error('the first flow made no conntrack entry');
+  for (let base = 1; base < MILLION; base += 65_536) {
+    const keys: Buffer[] = [];
+    for (let i = base; i < Math.min(MILLION, base + 65_536); i++) keys.push(genFlowKey(i));
+    await ct.updateBatch(keys, keys.map(() => template));
+  }
 }
 
 async function setupVeth(gen: LabHost, lb: LabHost): Promise<void> {
@@ -268,6 +301,16 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
       target: { value: 5, better: 'higher', text: '≥ 5x nftables DNAT' },
     });
   }
+  const million = get('lb-hash-dsr-1m');
+  if (million && one) {
+    headlines.push({
+      metric: 'forwarded, hash dsr, 1M live flows in turn',
+      value: million.mpps.median,
+      unit: 'Mpps',
+      spread: `${(1000 / million.mpps.median - 1000 / one.mpps.median).toFixed(0)} ns more per packet than one flow`,
+      ratio: { value: million.mpps.median / one.mpps.median, of: 'one flow' },
+    });
+  }
   const newFlow = get('lb-hash-dsr-new');
   if (newFlow && hairpin) headlines.push({ metric: 'forwarded, hash dsr, new flow per packet', value: newFlow.mpps.median, unit: 'Mpps', ratio: { value: newFlow.mpps.median / hairpin.mpps.median, of: 'the hairpin' } });
   if (hairpin) headlines.push({ metric: 'XDP_TX hairpin (ceiling)', value: hairpin.mpps.median, unit: 'Mpps', spread: `${hairpin.mpps.min.toFixed(2)}–${hairpin.mpps.max.toFixed(2)}` });
@@ -284,12 +327,14 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
     summary: [
       one && hairpin ? `xdp-lb (hash, dsr) forwards ${one.mpps.median.toFixed(2)} Mpps of one flow per core: ${(one.mpps.median / hairpin.mpps.median).toFixed(2)}x the XDP_TX hairpin (${hairpin.mpps.median.toFixed(2)} Mpps)${nft ? ` and ${(one.mpps.median / nft.mpps.median).toFixed(1)}x nftables DNAT (${nft.mpps.median.toFixed(2)} Mpps)` : ''}.` : 'The LB or the hairpin was not measured.',
       ...(newFlow ? [`With a new flow in every packet: ${newFlow.mpps.median.toFixed(2)} Mpps (${newFlow.reasons ?? ''}).`] : []),
+      ...(million && one ? [`Cycling through 1M live flows (every packet a conntrack lookup that misses the caches): ${million.mpps.median.toFixed(2)} Mpps, ${(1000 / million.mpps.median - 1000 / one.mpps.median).toFixed(0)} ns more per packet than one flow.`] : []),
     ],
     method: [
       'Two namespaces joined by one veth pair (g0 <-> l0), IPv6 off, nothing else on the link. The generator, xdp_gen, runs with BPF_PROG_RUN in live-frames mode on g0 and writes every header of every 64-byte (60 + FCS) IPv4/UDP frame on every run (sent pages come back recycled, possibly rewritten by the receiver). xdp_count_drop on g0 counts what comes back.',
       `On l0, native mode: the LB deployed by core (UDP service ${VIP}:${DPORT}, 2 backends whose addresses resolve to g0's MAC), or bpf/obj/xdp_tx.bpf.o (swaps MACs, XDP_TX: the ceiling), or xdp_pass plus an nftables prerouting DNAT rule (numgen over the 2 backends; the kernel forwards the packet back out of l0; conntrack on, DNAT only: no masquerade on a one-way stream).`,
       `Rate = frames counted at g0 / wall time of the generator's run (${seconds} s worth per round, sized by a 200k-frame warm-up run of each case). All of it runs in the generating thread's softirq on one CPU, so it is a per-core rate that includes the generator and the counter; the same for every case.`,
       `${rounds} rounds, cases interleaved in a different order each round, each case set up and torn down per round; median reported, min–max as spread.`,
+      '1M live flows: conntrack sized 2^21; the entry the data plane made for the generator\'s first flow is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_gen then sends in turn (gen_flows = 1M, in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.',
     ],
     tables: [
       {

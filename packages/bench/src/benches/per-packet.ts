@@ -124,7 +124,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
           instance,
           strategy,
           interfaces: ['eth0:generic'],
-          limits: { conntrackSize: CT_SIZE },
+          limits: { conntrackSize: CT_SIZE, newFlowsPerSec: 0 },
           snat: { addresses: [LB_ADDR], ports: '20000-32767' },
           services: [
             { name: 'dsr', vip: `${VIP}:${DSR_PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
@@ -385,6 +385,7 @@ function report(
       `The program is the one \`LoadBalancer.deploy\` attached (generic mode) in a lab namespace, with 10 backends per service and next hops from the kernel's FIB; run with BPF_PROG_TEST_RUN on ${ctx.machine.cores} cores, 64-byte TCP frames.`,
       `Repeat: the kernel's average over ${p.repeat.toLocaleString('en-US')} runs of the same frame. Valid only where the output is again a packet of the same kind: DSR rewrites only the MACs, which the pipeline never reads, so an established DSR packet stays an established packet of the same flow; a passed packet is untouched; the floor only swaps MACs.`,
       `One per syscall: new flows, NAT (the output is addressed to the backend or the client: fed back, it would be "not ours"), and random flows among 1M are run once per syscall with the frame restored, ${p.oneShots} per round; the round's median minus the same overhead measured with an empty program (one-shot minus repeat of xdp_pass${cal ? `: ${median(cal.oneShotPass).toFixed(0)} − ${median(cal.repeatPass).toFixed(0)} ns` : ''}).`,
+      'The new-flow guard is off (limits.newFlowsPerSec 0): new flows take the stateful path (selection, conntrack entry, NAT port) however fast the runs come; with the default guard a CPU seeing more than 125,000 new flows a second forwards them statelessly (see packet-rate).',
       `1M live flows: conntrack sized 2^21, 1M entries cloned from entries the data plane created itself (one per backend) under distinct client tuples, loaded with BPF_MAP_UPDATE_BATCH; then ${p.oneShots} packets of flows drawn at random per round.`,
       `Each case checks the data plane's reason counters (which path every packet took); ${p.rounds} rounds, median reported, min–max as spread. The kernel reports whole nanoseconds.`,
     ],
