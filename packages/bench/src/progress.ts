@@ -40,7 +40,7 @@ export function ttyProgress(stream: NodeJS.WriteStream = process.stderr): Progre
       const now = Date.now();
       if (now - lastDraw < 100 && fraction < 1) return;
       lastDraw = now;
-      draw(progressLine(fraction, label, (now - start) / 1000, stream.columns ?? 100));
+      draw(progressLine(fraction, label, (now - start) / 1000, stream.columns || 100));
     },
     log(message) {
       if (tty && last) stream.write('\r\x1b[2K');

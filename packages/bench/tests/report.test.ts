@@ -97,3 +97,14 @@ describe('report', () => {
     expect(selectBenchmarks([]).map((b) => b.name)).toEqual(['per-packet', 'spread', 'disruption', 'control-plane', 'e2e', 'packet-rate']);
   });
 });
+
+describe('progress line', () => {
+  it('draws a bar, the percentage, the elapsed time and the label, cut to the width', async () => {
+    const { progressLine } = await import('../src/progress.js');
+    expect(progressLine(0.5, 'per-packet: hash', 75, 100)).toBe('[############............]  50% 1:15 per-packet: hash');
+    expect(progressLine(2, 'x', 0, 100)).toContain('100%');
+    const cut = progressLine(0.1, 'a very long label '.repeat(10), 5, 60);
+    expect(cut.length).toBeLessThanOrEqual(60);
+    expect(cut.endsWith('…')).toBe(true);
+  });
+});
