@@ -195,7 +195,9 @@ struct lb_flood {
 };
 
 /* lb_frags key: one fragmented datagram (RFC 791 / RFC 8200: source, destination, protocol and
- * identification; the IPv4 identification is 16 bits in network order in the low bytes). */
+ * identification; the IPv4 identification is 16 bits in network order in the low bytes). The
+ * protocol is the one every fragment names: IPv4's protocol field, the IPv6 fragment header's next
+ * header (which may be an extension header that precedes TCP/UDP in the first fragment). */
 struct lb_frag_key {
 	struct lb_addr src;
 	struct lb_addr dst;
@@ -212,7 +214,8 @@ struct lb_frag {
 	__be16 sport;
 	__be16 dport;
 	__u8 action; /* LB_FRAG_FORWARD or LB_FRAG_PASS */
-	__u8 pad[3];
+	__u8 proto;  /* the upper-layer protocol found in the first fragment (TCP or UDP) */
+	__u8 pad[2];
 	__u64 seen_ns; /* coarse clock of the first fragment */
 };
 

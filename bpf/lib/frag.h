@@ -28,11 +28,13 @@ static __always_inline void lb_frag_key_of(struct lb_frag_key *k, const struct l
 	k->src = p->flow.src;
 	k->dst = p->flow.dst;
 	k->id = p->frag_id;
-	k->proto = p->flow.proto;
+	k->proto = p->frag_proto;
 }
 
 /**
  * lb_frag_later - place a later fragment (no L4 header) by its first fragment's decision.
+ * (Keyed by the protocol every fragment names: for IPv6 the fragment header's next header, which
+ * may be an extension header before TCP/UDP; the decision holds the real upper-layer protocol.)
  * @c: the packet (c->now set)
  * @flags: the destination's lb_addrs flags
  *
@@ -47,10 +49,6 @@ static __always_inline int lb_frag_later(struct lb_ctx *c, __u32 flags)
 	struct lb_scratch *s = lb_scratch_get();
 	struct lb_frag *f;
 
-	if (p->flow.proto != IPPROTO_TCP && p->flow.proto != IPPROTO_UDP) {
-		c->reason = other;
-		return XDP_PASS;
-	}
 	if (!s) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
@@ -58,17 +56,21 @@ static __always_inline int lb_frag_later(struct lb_ctx *c, __u32 flags)
 	lb_frag_key_of(&s->fk, p);
 	f = bpf_map_lookup_elem(&lb_frags, &s->fk);
 	if (!f || (__s64)(c->now - f->seen_ns) > (__s64)CONFIG(frag_timeout_ns)) {
-		if ((flags & LB_ADDR_VIP) && !(flags & LB_ADDR_SNAT)) {
+		/* no decision: TCP/UDP to a VIP is dropped; other protocols (ICMP, ...) and
+		 * extension headers we cannot see past are the host's */
+		if ((flags & LB_ADDR_VIP) && !(flags & LB_ADDR_SNAT) &&
+		    (p->flow.proto == IPPROTO_TCP || p->flow.proto == IPPROTO_UDP)) {
 			c->reason = LB_R_DROP_FRAGMENT;
 			return XDP_DROP;
 		}
 		c->reason = other;
 		return XDP_PASS;
 	}
-	if (f->action != LB_FRAG_FORWARD) {
+	if (f->action != LB_FRAG_FORWARD || (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)) {
 		c->reason = other;
 		return XDP_PASS;
 	}
+	p->flow.proto = f->proto == IPPROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 	p->flow.sport = f->sport;
 	p->flow.dport = f->dport;
 	return LB_CONTINUE;
@@ -99,6 +101,7 @@ static __always_inline void lb_frag_done(struct lb_ctx *c, int verdict)
 	v->sport = c->pkt.flow.sport;
 	v->dport = c->pkt.flow.dport;
 	v->action = fwd ? LB_FRAG_FORWARD : LB_FRAG_PASS;
+	v->proto = c->pkt.flow.proto;
 	v->seen_ns = c->now;
 	bpf_map_update_elem(&lb_frags, &s->fk, v, BPF_ANY);
 }

@@ -84,7 +84,9 @@ struct lb_pkt {
 	__u8 v6;             /* 1 for IPv6 */
 	__u8 l2len;          /* 14, or 18 with a VLAN tag */
 	__u8 ext;            /* IPv6: extension headers precede the upper-layer header */
-	__u8 pad[3];
+	__u8 frag_proto;     /* fragments: the protocol every fragment names (IPv4 protocol, IPv6
+			      * fragment header's next header) */
+	__u16 l4_off;        /* l4 as an offset from the frame's start (for global functions) */
 };
 
 /* What lb_ip6_exthdrs() found after the IPv6 header. */
@@ -94,7 +96,7 @@ struct lb_ip6_ext {
 	__u8 proto;   /* the upper-layer protocol (a fragment header's next header for a fragment) */
 	__u8 frag;    /* LB_FRAG_* */
 	__u8 ext;     /* 1 if extension headers were skipped */
-	__u8 pad;
+	__u8 frag_proto; /* the fragment header's next header */
 };
 
 /**
@@ -123,6 +125,7 @@ __noinline int lb_ip6_exthdrs(struct xdp_md *ctx, __u32 off, __u32 nexthdr, stru
 	out->ext = 0;
 	out->frag = LB_FRAG_NONE;
 	out->frag_id = 0;
+	out->frag_proto = 0;
 	if (off > 256)
 		return LB_R_PASS_MALFORMED;
 	h = data + off;
@@ -151,6 +154,7 @@ __noinline int lb_ip6_exthdrs(struct xdp_md *ctx, __u32 off, __u32 nexthdr, stru
 				return LB_R_PASS_MALFORMED;
 			fo = bpf_ntohs(f->frag_off);
 			out->frag_id = f->id;
+			out->frag_proto = f->nexthdr;
 			nh = f->nexthdr;
 			h = f + 1;
 			out->ext = 1;
@@ -207,9 +211,11 @@ static __always_inline int lb_parse_ip6(struct xdp_md *ctx, struct lb_pkt *p, st
 	if (l4_off > 2048)
 		goto malformed;
 	p->l4 = data + l4_off;
+	p->l4_off = l4_off;
 	p->flow.proto = x.proto;
 	p->frag = x.frag;
 	p->frag_id = x.frag_id;
+	p->frag_proto = x.frag_proto;
 	p->ext = x.ext;
 	return LB_CONTINUE;
 
@@ -280,10 +286,12 @@ static __always_inline int lb_parse_l3(struct xdp_md *ctx, struct lb_pkt *p, __u
 	p->l3 = ip;
 	p->v6 = 0;
 	p->l4 = cur + hlen;
+	p->l4_off = p->l2len + hlen;
 	p->len = p->l2len + tot;
 	frag = bpf_ntohs(ip->frag_off);
 	p->frag = (frag & LB_IP_OFFSET) ? LB_FRAG_LATER : (frag & LB_IP_MF) ? LB_FRAG_FIRST : LB_FRAG_NONE;
 	p->frag_id = ip->id;
+	p->frag_proto = ip->protocol;
 	p->tcp_flags = 0;
 
 	__builtin_memset(&p->flow, 0, sizeof(p->flow));

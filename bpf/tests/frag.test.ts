@@ -185,6 +185,15 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
       else check(dp, { description: 'later', input: frs[1]!, verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } });
     });
 
+    it.runIf(v6)('an extension header after the fragment header: later fragments still follow', () => {
+      const ident = id();
+      const first = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 0, mf: true, id: ident }, { type: 60, data: [1, 4, 0, 0, 0, 0] }] }, udp: { sport: 39000, dport: 53 }, payload: 'a'.repeat(200) });
+      const later = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 27, mf: false, id: ident }] }, payload: 'b'.repeat(100) });
+      later[14 + 40] = 60; // every fragment names what follows the fragment header: destination options
+      const r = check(dp, { description: 'first', input: first, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } });
+      check(dp, { description: 'later', input: later, verdict: 'TX', output: withMacs(later, backendMac(backendOf(r.data)), MAC.lb), reasons: { TX: 1, FRAGMENT: 1 } });
+    });
+
     it('fragments of other protocols (ICMP): left to the host', () => {
       const ping = buildIpPacket({ ...(v6 ? { ipv6: { src: F.client, dst: F.vip } } : { ipv4: { src: F.client, dst: F.vip } }), ...(v6 ? { icmp6: { type: 128, id: 1, seq: 1 } } : { icmp: { type: 8, id: 1, seq: 1 } }), payload: 'x'.repeat(300) });
       for (const fr of fragments(ping, [160], id())) check(dp, { description: 'echo fragment', input: fr, verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
