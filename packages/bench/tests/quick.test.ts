@@ -10,7 +10,7 @@ import { runBench } from '../src/run.js';
 import { ResultsSchema } from '../src/schema.js';
 import { checkXml } from './helpers/xml.js';
 
-const SMOKE = ['per-packet', 'spread', 'disruption', 'control-plane', 'packet-rate'];
+const SMOKE = ['per-packet', 'spread', 'control-plane', 'packet-rate'];
 const COMMAND = `lb bench ${SMOKE.join(' ')} --quick`;
 const kernel = kernelProblem();
 
@@ -20,7 +20,7 @@ describe('lb bench --quick (smoke)', () => {
     try {
       const r = await runBench({ names: SMOKE, quick: true, outDir: out, command: COMMAND });
       expect(r.dir.startsWith(out)).toBe(true);
-      expect(r.dir).toMatch(/\/\d{4}-\d{2}-\d{2}-quick-per-packet-spread-disruption-control-plane-packet-rate$/);
+      expect(r.dir).toMatch(/\/\d{4}-\d{2}-\d{2}-quick-per-packet-spread-control-plane-packet-rate$/);
 
       const parsed = ResultsSchema.parse(JSON.parse(readFileSync(join(r.dir, 'results.json'), 'utf8')));
       expect(parsed.command).toBe(COMMAND);
