@@ -148,8 +148,11 @@ export class Agent {
       const initiallyDown = await this.downBeforeUs(cfg);
       this.health.configure(cfg, initiallyDown);
       for (const key of initiallyDown) this.log.info('backend stays out of rotation until it passes its checks (it was out when the agent started)', { backend: key.split('\u0000')[1] });
-      const result = await this.enqueue(() => this.apply(cfg, 'start', { redeploy: true }));
-      this.current = cfg;
+      const result = await this.enqueue(async () => {
+        const r = await this.apply(cfg, 'start', { redeploy: true });
+        this.current = cfg;
+        return r;
+      });
       this.fileHash = hash;
       this.noteReload(true, 'start');
       this.running = true;
@@ -402,7 +405,8 @@ export class Agent {
       else this.log.warn('backend down: out of rotation (established flows stay)', { service: c.service, backend: c.backend, reason: c.reason });
     }
     void this.enqueue(async () => {
-      if (!this.running || !this.current) return;
+      // Also during start, once the first apply is done (a change can come before `running`).
+      if (this.stopping || !this.current || !this.appliedKey) return;
       const reason = `health: ${changes.map((c) => `${c.backend} ${c.up ? 'up' : 'down'}`).join(', ')}`;
       try {
         await this.apply(this.current, reason);
