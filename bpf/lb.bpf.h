@@ -78,7 +78,7 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
  * DSR services of a stateless strategy forward by the strategy alone, everything else is refused
  * (NAT needs its entries; a random or round-robin choice would not be repeated for the flow's next
  * packet). */
-static __noinline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
+static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
 {
 	int later = c->pkt.frag == LB_FRAG_LATER;
 	struct lb_backend *be;
@@ -146,18 +146,13 @@ static __noinline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, in
 	return lb_forward(c, ct, be, nh);
 }
 
-/* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
-static __always_inline int lb_vip(struct lb_ctx *c)
+/* A conntrack miss (@why: why the entry could not be used, or 0): the service, if any, takes a new
+ * flow. LB_CONTINUE: no service on this VIP, port and protocol. Not inlined: the established path
+ * keeps its stack frame small. */
+static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why)
 {
-	struct lb_backend *be = NULL;
 	struct lb_svc_key key;
 	struct lb_svc *svc;
-	struct lb_ct *ct;
-	__u32 why;
-
-	ct = lb_ct_lookup(c, &be, &why);
-	if (ct && be)
-		return lb_established(c, ct, be);
 
 	__builtin_memset(&key, 0, sizeof(key));
 	key.vip = c->pkt.flow.dst;
@@ -169,6 +164,19 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 	if (why)
 		lb_count_reason(why);
 	return lb_new_flow(c, svc, lb_flood_hit(c));
+}
+
+/* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
+static __always_inline int lb_vip(struct lb_ctx *c)
+{
+	struct lb_backend *be = NULL;
+	struct lb_ct *ct;
+	__u32 why;
+
+	ct = lb_ct_lookup(c, &be, &why);
+	if (ct && be)
+		return lb_established(c, ct, be);
+	return lb_vip_miss(c, why);
 }
 
 /* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT

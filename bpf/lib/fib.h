@@ -21,36 +21,14 @@
 #define LB_AF_INET 2
 #define LB_AF_INET6 10
 
-/**
- * lb_nh_get - the next hop towards a backend.
- * @c: the packet (ingress interface, clock)
- * @be_id: the backend's id (lb_nh index)
- * @be: the backend
- * @onlink: 1 for L2 DSR: the backend must be a direct neighbour (the packet keeps the VIP as its
- *	    destination, a router would send it straight back); 0 for nat and the encapsulating modes
- * @out: set to the lb_nh entry on LB_CONTINUE
- *
- * Returns LB_CONTINUE or XDP_DROP with c->reason set.
- */
-static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct lb_backend *be,
-				     int onlink, struct lb_nh **out)
+/* The FIB part of lb_nh_get(): ask the kernel and cache the answer in @nh (not inlined: it runs
+ * once per nh_refresh_ns per backend, and keeps its state out of the fast path's stack frame). */
+static __noinline int lb_nh_lookup(struct lb_ctx *c, const struct lb_backend *be, struct lb_nh *nh,
+				   int onlink, __u64 checked)
 {
 	struct bpf_fib_lookup *fib;
 	struct lb_scratch *s;
-	struct lb_nh *nh;
-	__u64 checked;
 	int rc, v4;
-
-	nh = bpf_map_lookup_elem(&lb_nh, &be_id);
-	if (!nh) {
-		c->reason = LB_R_DROP_ERROR;
-		return XDP_DROP;
-	}
-	*out = nh;
-	checked = LB_READ_ONCE(nh->checked_ns);
-	if (likely(checked == LB_NH_STATIC ||
-		   (checked && (__s64)(c->now - checked) < (__s64)CONFIG(nh_refresh_ns))))
-		return LB_CONTINUE;
 
 	s = lb_scratch_get();
 	if (!s) {
@@ -93,6 +71,36 @@ static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct
 	}
 	c->reason = rc == BPF_FIB_LKUP_RET_NO_NEIGH ? LB_R_DROP_NO_NEIGH : LB_R_DROP_NO_ROUTE;
 	return XDP_DROP;
+}
+
+/**
+ * lb_nh_get - the next hop towards a backend.
+ * @c: the packet (ingress interface, clock)
+ * @be_id: the backend's id (lb_nh index)
+ * @be: the backend
+ * @onlink: 1 for L2 DSR: the backend must be a direct neighbour (the packet keeps the VIP as its
+ *	    destination, a router would send it straight back); 0 for nat and the encapsulating modes
+ * @out: set to the lb_nh entry on LB_CONTINUE
+ *
+ * Returns LB_CONTINUE or XDP_DROP with c->reason set.
+ */
+static __always_inline int lb_nh_get(struct lb_ctx *c, __u32 be_id, const struct lb_backend *be,
+				     int onlink, struct lb_nh **out)
+{
+	struct lb_nh *nh;
+	__u64 checked;
+
+	nh = bpf_map_lookup_elem(&lb_nh, &be_id);
+	if (!nh) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	*out = nh;
+	checked = LB_READ_ONCE(nh->checked_ns);
+	if (likely(checked == LB_NH_STATIC ||
+		   (checked && (__s64)(c->now - checked) < (__s64)CONFIG(nh_refresh_ns))))
+		return LB_CONTINUE;
+	return lb_nh_lookup(c, be, nh, onlink, checked);
 }
 
 /**

@@ -42,7 +42,7 @@ static __always_inline void lb_frag_key_of(struct lb_frag_key *k, const struct l
  * XDP_PASS (not TCP/UDP, passed datagrams, no decision and a SNAT address) or XDP_DROP
  * (LB_R_DROP_FRAGMENT: no decision, a VIP).
  */
-static __always_inline int lb_frag_later(struct lb_ctx *c, __u32 flags)
+static __noinline int lb_frag_later(struct lb_ctx *c, __u32 flags)
 {
 	struct lb_pkt *p = &c->pkt;
 	__u32 other = (flags & LB_ADDR_VIP) ? LB_R_PASS_UNSUPPORTED : LB_R_PASS_NOT_OURS;
@@ -82,7 +82,7 @@ static __always_inline int lb_frag_later(struct lb_ctx *c, __u32 flags)
  * @c: the packet (a fragment of TCP or UDP, c->pkt.flow as it arrived)
  * @verdict: its verdict
  */
-static __always_inline void lb_frag_done(struct lb_ctx *c, int verdict)
+static __noinline void lb_frag_done(struct lb_ctx *c, int verdict)
 {
 	int fwd = verdict == XDP_TX || verdict == XDP_REDIRECT;
 	struct lb_scratch *s;

@@ -48,7 +48,7 @@
 struct lb_quote {
 	void *l3;
 	void *l4;
-	struct lb_flow flow;
+	struct lb_flow *flow; /* in lb_scratch */
 };
 
 /* Answer an echo request to a VIP: swap the addresses and MACs, TTL/hop limit 64, echo reply. */
@@ -108,9 +108,14 @@ pass:
 static __always_inline int lb_quote_parse(struct lb_pkt *p, struct lb_icmp_hdr *ih, struct lb_quote *q)
 {
 	void *data_end = p->data_end;
+	struct lb_scratch *s = lb_scratch_get();
 	__be16 *ports;
 
-	__builtin_memset(&q->flow, 0, sizeof(q->flow));
+
+	if (!s)
+		return -1;
+	q->flow = &s->qflow;
+	__builtin_memset(q->flow, 0, sizeof(*q->flow));
 	q->l3 = ih + 1;
 	if (!p->v6) {
 		struct iphdr *ip = q->l3;
@@ -119,26 +124,26 @@ static __always_inline int lb_quote_parse(struct lb_pkt *p, struct lb_icmp_hdr *
 		    (ip->frag_off & bpf_htons(LB_IP_OFFSET)))
 			return -1;
 		q->l4 = q->l3 + ip->ihl * 4;
-		lb_addr_set_v4(&q->flow.src, ip->saddr);
-		lb_addr_set_v4(&q->flow.dst, ip->daddr);
-		q->flow.proto = ip->protocol;
+		lb_addr_set_v4(&q->flow->src, ip->saddr);
+		lb_addr_set_v4(&q->flow->dst, ip->daddr);
+		q->flow->proto = ip->protocol;
 	} else {
 		struct ipv6hdr *ip6 = q->l3;
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 			return -1;
 		q->l4 = ip6 + 1;
-		__builtin_memcpy(&q->flow.src, &ip6->saddr, sizeof(q->flow.src));
-		__builtin_memcpy(&q->flow.dst, &ip6->daddr, sizeof(q->flow.dst));
-		q->flow.proto = ip6->nexthdr; /* extension headers in a quote: not ours to follow */
+		__builtin_memcpy(&q->flow->src, &ip6->saddr, sizeof(q->flow->src));
+		__builtin_memcpy(&q->flow->dst, &ip6->daddr, sizeof(q->flow->dst));
+		q->flow->proto = ip6->nexthdr; /* extension headers in a quote: not ours to follow */
 	}
-	if (q->flow.proto != IPPROTO_TCP && q->flow.proto != IPPROTO_UDP)
+	if (q->flow->proto != IPPROTO_TCP && q->flow->proto != IPPROTO_UDP)
 		return -1;
 	ports = q->l4;
 	if ((void *)(ports + 2) > data_end)
 		return -1;
-	q->flow.sport = ports[0];
-	q->flow.dport = ports[1];
+	q->flow->sport = ports[0];
+	q->flow->dport = ports[1];
 	return 0;
 }
 
@@ -160,7 +165,7 @@ static __always_inline void lb_icmp_xlate(struct lb_ctx *c, struct lb_quote *q, 
 	ib = lb_l3_rewrite(q->l3, p->data_end, p->v6, isrc, idst, &ipseudo);
 	if (ib < 0)
 		return;
-	lb = lb_l4_rewrite(q->l4, p->data_end, q->flow.proto, isport, idport, ipseudo, 1);
+	lb = lb_l4_rewrite(q->l4, p->data_end, q->flow->proto, isport, idport, ipseudo, 1);
 	if (lb < 0)
 		return;
 	d = lb_csum_add((__u32)ib, (__u32)lb);
@@ -182,11 +187,11 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q)
 
 	/* the flow as the client sends it: the quote reversed */
 	__builtin_memset(&p->flow, 0, sizeof(p->flow));
-	p->flow.src = q->flow.dst;
-	p->flow.dst = q->flow.src;
-	p->flow.sport = q->flow.dport;
-	p->flow.dport = q->flow.sport;
-	p->flow.proto = q->flow.proto;
+	p->flow.src = q->flow->dst;
+	p->flow.dst = q->flow->src;
+	p->flow.sport = q->flow->dport;
+	p->flow.dport = q->flow->sport;
+	p->flow.proto = q->flow->proto;
 	p->tcp_flags = 0;
 	ct = lb_ct_lookup(c, &be, &why);
 	if (!ct || !be) {
@@ -241,7 +246,7 @@ static __always_inline int lb_icmp_to_snat(struct lb_ctx *c, struct lb_quote *q)
 	struct lb_ct *ct;
 	int verdict;
 
-	if (!lb_snat_port_in_range(q->flow.sport)) { /* the host's own traffic */
+	if (!lb_snat_port_in_range(q->flow->sport)) { /* the host's own traffic */
 		c->reason = LB_R_PASS_NOT_OURS;
 		return XDP_PASS;
 	}
@@ -252,11 +257,11 @@ static __always_inline int lb_icmp_to_snat(struct lb_ctx *c, struct lb_quote *q)
 	rk = &s->rk;
 	client = &s->client;
 	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->src = q->flow.dst;
-	rk->dst = q->flow.src;
-	rk->sport = q->flow.dport;
-	rk->dport = q->flow.sport;
-	rk->proto = q->flow.proto;
+	rk->src = q->flow->dst;
+	rk->dst = q->flow->src;
+	rk->sport = q->flow->dport;
+	rk->dport = q->flow->sport;
+	rk->proto = q->flow->proto;
 	ct = lb_nat_owner(c, rk, client);
 	if (!ct)
 		return c->reason == LB_R_PASS_SNAT_UNKNOWN ? XDP_PASS : XDP_DROP;
@@ -306,7 +311,7 @@ static __noinline int lb_icmp(struct lb_ctx *c, __u32 flags)
 		  : (type != LB_ICMP_DEST_UNREACH && type != LB_ICMP_TIME_EXCEEDED && type != LB_ICMP_PARAMETERPROB))
 		return XDP_PASS;
 	/* an error: about a packet its destination (one of our addresses) sent */
-	if (lb_quote_parse(p, ih, &q) < 0 || !lb_addr_eq(&q.flow.src, &p->flow.dst))
+	if (lb_quote_parse(p, ih, &q) < 0 || !lb_addr_eq(&q.flow->src, &p->flow.dst))
 		return XDP_PASS;
 	if (flags & LB_ADDR_VIP) {
 		ret = lb_icmp_to_vip(c, &q);

@@ -154,6 +154,7 @@ struct lb_scratch {
 	struct lb_snat_val val;    /* NAT reverse values */
 	struct lb_frag_key fk;     /* fragments */
 	struct lb_frag fv;
+	struct lb_flow qflow;      /* the flow quoted by an ICMP error */
 };
 
 struct {

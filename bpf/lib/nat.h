@@ -188,7 +188,7 @@ error:
  * flow means this flow lost its port: its entry is deleted and the packet dropped
  * (LB_R_DROP_SNAT_STALE); the next packet starts a new flow.
  */
-static __always_inline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
+static __noinline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
 					  const struct lb_backend *be)
 {
 	struct lb_scratch *s = lb_scratch_get();
