@@ -4,7 +4,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger, parseListenAddress, parseMetrics, renderMetrics, type MetricsInput } from '../src/index.js';
+import { Container } from 'inversify';
+import { Agent, coreModule, createLogger, LoadBalancer, parseListenAddress, parseMetrics, renderMetrics, type MetricsInput } from '../src/index.js';
 import { FileWatcher } from '../src/agent/watch.js';
 
 const at = () => new Date('2026-01-02T03:04:05.678Z');
@@ -116,5 +117,16 @@ describe('file watcher', () => {
     } finally {
       w.stop();
     }
+  });
+});
+
+describe('composition', () => {
+  it('coreModule gives a new Agent per request, driving the container\'s LoadBalancer', () => {
+    const c = new Container();
+    c.load(coreModule);
+    const a = c.get(Agent);
+    expect(a).toBeInstanceOf(Agent);
+    expect(c.get(Agent)).not.toBe(a);
+    expect((a as unknown as { lb: LoadBalancer }).lb).toBe(c.get(LoadBalancer));
   });
 });
