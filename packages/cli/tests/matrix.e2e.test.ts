@@ -74,7 +74,7 @@ async function exercise(c: Combo): Promise<void> {
     strategy: c.strategy,
     interfaces: [`eth0:${c.mode}`],
     limits: { conntrackSize: 65536 },
-    ...(c.forward === 'nat' ? { snat: { addresses: [addr.lb] } } : {}),
+    ...(c.forward === 'nat' ? { snat: { addresses: [addr.lb], ports: e2e.snatPorts() } } : {}),
     services: [{ vip: `${addr.vip}:80`, forward: c.forward, backends }],
   });
   expect(r.redeploy).toBe(false);
@@ -123,7 +123,7 @@ async function exercise(c: Combo): Promise<void> {
   const svc = s.services[0]!;
   expect(svc.forward).toBe(c.forward);
   expect(svc.counters.packets).toBeGreaterThan(0);
-  expect(svc.counters.newFlows).toBe(total);
+  expect(svc.counters.newFlows, JSON.stringify(s.reasons)).toBe(total);
   expect(svc.backends.reduce((n, b) => n + b.counters.newFlows, 0)).toBe(total);
   expect(flowsByBackend(s)).toEqual(Object.fromEntries(names.map((n) => [n, count(n)])));
   if (c.weights) expect(svc.backends.map((b) => b.weight)).toEqual(c.weights);

@@ -65,7 +65,7 @@ describe('two interfaces deployed at once', () => {
       strategy: 'round-robin',
       interfaces: [`eth0:${mode0}`, `eth1:${mode1}`],
       limits: { conntrackSize: 65536 },
-      snat: { addresses: [LB0] },
+      snat: { addresses: [LB0], ports: e2e.snatPorts() },
       services: [{ vip: `${VIP}:80`, backends: ['198.18.0.11', '198.18.0.12', '198.18.1.13'] }],
     });
     expect(r.interfaces.map((i) => [i.name, i.mode])).toEqual([
@@ -94,7 +94,7 @@ describe('two interfaces deployed at once', () => {
       ['eth0', mode0, true],
       ['eth1', mode1, true],
     ]);
-    expect(s.services[0]!.counters.newFlows).toBe(2 * PER_CLIENT);
+    expect(s.services[0]!.counters.newFlows, JSON.stringify(s.reasons)).toBe(2 * PER_CLIENT);
     expect(s.reasons.tx, 'same-interface forwards').toBeGreaterThan(0);
     expect(s.reasons.redirect, 'cross-interface forwards').toBeGreaterThan(0);
     expect(Object.entries(s.reasons).filter(([k, v]) => k.startsWith('drop_') && v > 0)).toEqual([]);

@@ -36,6 +36,13 @@ export interface E2e {
   /** A fresh instance name (unique per run and per call). */
   instance(label: string): string;
   /**
+   * A SNAT port range no earlier deployment of this file used (1000 ports, below the ephemeral
+   * range). A fresh instance knows nothing of the ports its predecessors on the same lab used, and
+   * the backends keep those connections in TIME_WAIT for 60 s: a reused port bounces the handshake
+   * once (see the SNAT reuse BUG in nat.e2e.test.ts) and counts a second new flow.
+   */
+  snatPorts(): string;
+  /**
    * `lb.deploy(config, { netns: <lab's lb host> })`, after registering the instance's pin dir with
    * the lab, so that even a killed run's leftovers are removed (by the next run's stale-lab GC).
    */
@@ -53,6 +60,7 @@ export function useE2e(): E2e {
   let lbi: LoadBalancer | undefined;
   const labs: Lab[] = [];
   let counter = 0;
+  let ranges = 0;
   const e2e: E2e = {
     bpffs,
     stateDir,
@@ -65,6 +73,11 @@ export function useE2e(): E2e {
     async deploy(lab, config, opts = {}) {
       lab.registerPinDir(`${bpffs}/${config.instance}`);
       return e2e.lb().deploy(config, { netns: lab.host(opts.host ?? 'lb').netns.name, force: opts.force ?? false });
+    },
+    snatPorts() {
+      const lo = 20000 + 1000 * ranges++;
+      if (lo + 999 >= 32768) throw new Error('useE2e: out of SNAT port ranges');
+      return `${lo}-${lo + 999}`;
     },
     instance: (label) => `${label}-${rand()}${(counter++).toString(36)}`.slice(0, 32),
     leftovers(instance) {
