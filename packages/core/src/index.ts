@@ -25,3 +25,6 @@ export { DEFAULT_METRICS_ADDRESS, parseListenAddress, type ListenAddress } from 
 export { parseMetrics, renderMetrics, type MetricsInput } from './agent/metrics.js';
 export { HealthChecker, healthKey, type BackendHealth, type HealthChange } from './agent/health.js';
 export { ProcessProber, type Prober, type ProbeRequest, type ProbeResult } from './agent/prober.js';
+export { Announcer, nodeHealth, vipPrefixes, type AnnounceContext, type AnnounceDriver, type AnnounceStatus, type NodeHealth, type NodeHealthInput } from './agent/announce.js';
+export { BirdDriver, birdCommands, type BirdReply } from './agent/announce-bird.js';
+export { CommandDriver } from './agent/announce-command.js';

@@ -15,6 +15,7 @@ import { LbError } from '../lifecycle/errors.js';
 import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { requirePrivileges } from '../lifecycle/privileges.js';
 import { readState } from '../state/store.js';
+import { Announcer, type AnnounceStatus, type NodeHealthInput } from './announce.js';
 import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
 import { renderMetrics } from './metrics.js';
@@ -61,6 +62,8 @@ export interface AgentStatus {
   /** Services whose every backend failed its checks: kept in rotation as the file says (fail open). */
   failOpen: string[];
   health: BackendHealth[];
+  /** Route announcement (config `announce`); undefined without one. */
+  announce?: AnnounceStatus;
 }
 
 /**
@@ -83,6 +86,7 @@ export class Agent {
   private inRotation = new Set<string>();
   private failOpen = new Set<string>();
   private health: HealthChecker | undefined;
+  private announcer: Announcer | undefined;
   private server: MetricsServer | undefined;
   private metricsAt: ListenAddress | undefined;
   private watcher: FileWatcher | undefined;
@@ -156,6 +160,8 @@ export class Agent {
       this.fileHash = hash;
       this.noteReload(true, 'start');
       this.running = true;
+      this.announcer = new Announcer(this.log, this.instanceName, () => this.nodeState());
+      await this.announcer.configure(cfg);
       if (this.opts.watch) {
         this.watcher = new FileWatcher(this.opts.file, () => void this.reload('file changed'), { pollMs: this.opts.pollMs });
         this.watcher.start();
@@ -202,6 +208,7 @@ export class Agent {
         this.current = cfg;
         this.fileHash = hash;
         this.health?.configure(cfg);
+        await this.announcer?.configure(cfg);
         this.noteReload(true, reason);
         return { ok: true, ...r };
       } catch (e) {
@@ -219,6 +226,8 @@ export class Agent {
       await this.queue.catch(() => undefined);
       await this.teardown();
       if (wasRunning && this.opts.detachOnExit && readState(this.instanceName)) {
+        // Routers first: traffic moves to the other nodes before this one stops forwarding.
+        await this.announcer?.withdraw('detach on exit');
         try {
           const r = this.lb.undeploy(this.instanceName);
           this.log.info('detached on exit', { interfaces: r.detached.join(',') });
@@ -243,7 +252,22 @@ export class Agent {
       lastReload: this.last,
       failOpen: [...this.failOpen],
       health: this.health?.view() ?? [],
+      ...(this.announcer?.status() ? { announce: this.announcer.status() } : {}),
     };
+  }
+
+  /**
+   * Withdraws the VIPs (config `announce`) and keeps them withdrawn whatever the health, until
+   * undrain() or a restart: a drain before an upgrade or a reboot. SIGUSR1 with `signals`. The
+   * data plane keeps forwarding what the routers still send.
+   */
+  drain(reason = 'drain'): Promise<void> {
+    return this.announcer?.drain(reason) ?? Promise.resolve();
+  }
+
+  /** Ends a drain: the VIPs are announced again once the node is healthy. SIGUSR2 with `signals`. */
+  undrain(reason = 'undrain'): Promise<void> {
+    return this.announcer?.undrain(reason) ?? Promise.resolve();
   }
 
   /** The Prometheus text of /metrics, as a scrape would get it now. */
@@ -257,7 +281,7 @@ export class Agent {
       inRotation: this.inRotation,
       conntrack: { entries: g?.entries, ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000 },
       agent: { reloads: this.reloads, lastReloadOk: this.last?.ok ?? true, lastReloadTime: this.lastOkTime, startTime: this.startTime },
-    });
+    }) + (this.announcer?.metricsText() ?? '');
   }
 
   /** Recounts the conntrack table now (tests; the gauge otherwise refreshes on its own). */
@@ -325,6 +349,7 @@ export class Agent {
         (s.backends as { address: string; state?: string }[]).filter((b) => b.state !== 'draining').map((b) => healthKey(cfg.services[i]!.name, b.address)),
       ),
     );
+    void this.announcer?.poke();
     return { action, warnings };
   }
 
@@ -471,6 +496,7 @@ export class Agent {
       lastReload: this.last ? { ...this.last, time: new Date(this.last.time).toISOString() } : null,
       failOpen: [...this.failOpen],
       down: (this.health?.view() ?? []).filter((h) => !h.up).map((h) => ({ service: h.service, backend: h.backend })),
+      announce: this.announcer?.status() ?? null,
     };
     return { status: ok ? 200 : 503, contentType: 'application/json', body: `${JSON.stringify(body)}\n` };
   }
@@ -490,6 +516,16 @@ export class Agent {
     };
     on('SIGTERM', term('SIGTERM'));
     on('SIGINT', term('SIGINT'));
+    on('SIGUSR1', () => void this.drain('SIGUSR1'));
+    on('SIGUSR2', () => void this.undrain('SIGUSR2'));
+  }
+
+  /** What the announcement judges the node by (announce.ts nodeHealth). */
+  private nodeState(): NodeHealthInput | undefined {
+    const state = readState(this.instanceName);
+    if (!state || !this.current) return undefined;
+    const interfaces = state.interfaces.map((i) => ({ name: i.name, attached: pinnedLinkProgram(i.linkPin) !== null }));
+    return { cfg: this.current, deployed: true, interfaces, health: this.health?.view() ?? [] };
   }
 
   private async teardown(): Promise<void> {
@@ -499,6 +535,7 @@ export class Agent {
     this.watcher?.stop();
     this.gauge?.stop();
     this.health?.stop();
+    this.announcer?.stop();
     await this.server?.close();
   }
 }

@@ -40,7 +40,19 @@ export const LB_DEFAULTS = {
   /** Outside Linux's default ephemeral range (32768-60999) so the host's own sockets never collide. */
   snatPorts: { min: 20000, max: 29999 },
   hashSeed: 0,
+  /** Route announcement by `lb serve` (announce: ...); docs/operations.md "Announcing the VIPs". */
+  announce: {
+    require: 'any',
+    intervalMs: 1000,
+    birdSocket: '/run/bird/bird.ctl',
+    birdProtocol: 'xdp_lb_vips',
+    commandTimeoutMs: 5000,
+  },
 } as const;
+
+/** announce.require: the node announces while any service / every service has a healthy backend. */
+export const ANNOUNCE_REQUIRE = ['any', 'all'] as const;
+export type AnnounceRequire = (typeof ANNOUNCE_REQUIRE)[number];
 
 export const XDP_MODES = ['native', 'generic', 'offload', 'auto'] as const;
 export type XdpMode = (typeof XDP_MODES)[number];

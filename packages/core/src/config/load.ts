@@ -57,6 +57,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
       backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
       ...(s.health ? { health: healthInput(s.health) } : {}),
     })),
+    ...(cfg.announce ? { announce: structuredClone(cfg.announce) } : {}),
   };
 }
 

@@ -43,7 +43,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
   checkServiceUniqueness(services, report);
 
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, services };
+  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, services, ...(cfg.announce ? { announce: cfg.announce } : {}) };
 }
 
 type Report = (path: string, message: string) => void;

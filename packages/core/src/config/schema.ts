@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { BACKEND_STATES, FORWARD_MODES, HEALTH_CHECK_TYPES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
+import { ANNOUNCE_REQUIRE, BACKEND_STATES, FORWARD_MODES, HEALTH_CHECK_TYPES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
 
 /**
  * Layer 1 of the config: the shape of what a user writes (YAML file or flags), strict so that a
@@ -86,6 +86,39 @@ export const SnatInputSchema = z
   })
   .strict();
 
+/**
+ * Route announcement by `lb serve` (docs/operations.md, "Announcing the VIPs"): the VIPs are
+ * announced (a BIRD protocol enabled, or the `up` command run) while the node is healthy and not
+ * draining, and withdrawn otherwise. Exactly one of `bird` and `command`.
+ */
+export const AnnounceInputSchema = z
+  .object({
+    /** BIRD 2 through its control socket: `enable`/`disable` of a protocol that holds the VIP routes. */
+    bird: z
+      .object({
+        socket: z.string().regex(/^\//, 'an absolute path (BIRD\'s control socket)').default(LB_DEFAULTS.announce.birdSocket),
+        protocol: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a BIRD protocol name (letters, digits, "_")').default(LB_DEFAULTS.announce.birdProtocol),
+      })
+      .strict()
+      .optional(),
+    /** Any other speaker: argv run on each change (env XDP_LB_ANNOUNCE=up|down, XDP_LB_PREFIXES, XDP_LB_REASON). */
+    command: z
+      .object({
+        up: z.array(z.string().min(1)).min(1, 'the command (argv) that announces'),
+        down: z.array(z.string().min(1)).min(1, 'the command (argv) that withdraws'),
+        timeoutMs: z.number().int().min(100).max(60_000).default(LB_DEFAULTS.announce.commandTimeoutMs),
+      })
+      .strict()
+      .optional(),
+    require: z.enum(ANNOUNCE_REQUIRE).default(LB_DEFAULTS.announce.require),
+    /** While this file exists the node is drained (withdrawn), like after SIGUSR1. */
+    drainFile: z.string().regex(/^\//, 'an absolute path').optional(),
+    /** How often the node's health is evaluated and the announcement re-asserted. */
+    intervalMs: z.number().int().min(100).max(60_000).default(LB_DEFAULTS.announce.intervalMs),
+  })
+  .strict()
+  .refine((a) => (a.bird ? 1 : 0) + (a.command ? 1 : 0) === 1, { message: 'give exactly one of announce.bird and announce.command' });
+
 export const ConfigInputSchema = z
   .object({
     instance: z.string().regex(INSTANCE_NAME, 'lower-case letters, digits, "_" and "-", at most 32').default(LB_DEFAULTS.instance),
@@ -97,6 +130,7 @@ export const ConfigInputSchema = z
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     snat: SnatInputSchema.optional(),
     services: z.array(ServiceInputSchema).min(1, 'at least one service'),
+    announce: AnnounceInputSchema.optional(),
   })
   .strict();
 
@@ -104,3 +138,5 @@ export type ConfigInput = z.input<typeof ConfigInputSchema>;
 export type ConfigShape = z.output<typeof ConfigInputSchema>;
 export type Limits = z.output<typeof LimitsSchema>;
 export type HealthCheckInput = z.input<typeof HealthCheckInputSchema>;
+export type AnnounceInput = z.input<typeof AnnounceInputSchema>;
+export type AnnounceConfig = z.output<typeof AnnounceInputSchema>;

@@ -1,6 +1,6 @@
 import type { IpAddress } from './address.js';
 import type { BackendState, ForwardMode, HealthCheckType, Protocol, XdpMode } from './defaults.js';
-import type { Limits } from './schema.js';
+import type { AnnounceConfig, Limits } from './schema.js';
 
 /** A config after resolution and cross-field checks: what the lifecycle applies. */
 export interface LbConfig {
@@ -11,6 +11,8 @@ export interface LbConfig {
   readonly limits: Limits;
   readonly snat: SnatConfig | undefined;
   readonly services: readonly ServiceConfig[];
+  /** Route announcement by `lb serve`; undefined: none (only the agent reads it). */
+  readonly announce?: AnnounceConfig;
 }
 
 export interface InterfaceConfig {

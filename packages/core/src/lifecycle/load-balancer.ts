@@ -8,7 +8,7 @@ import { listInstances } from '../state/store.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { requirePrivileges } from './privileges.js';
-import { status, type StatusView } from './status.js';
+import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, update } from './update.js';
 import type { Mutation } from './mutations.js';
@@ -84,6 +84,12 @@ export class LoadBalancer {
   status(instance = 'default'): StatusView {
     requirePrivileges('status');
     return status(instance);
+  }
+
+  /** A service's slot table as the data plane reads it, backend keys slot by slot (compare nodes). */
+  table(instance: string, service: string): (string | null)[] {
+    requirePrivileges('status');
+    return slotTable(instance, service);
   }
 
   /** Applies one hot change (backend add/remove/drain/weight, service add/remove). */

@@ -5,6 +5,7 @@ import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
+import { LbError } from './errors.js';
 import { requireState } from './update.js';
 
 export interface CounterView {
@@ -80,6 +81,26 @@ export function status(instance: string): StatusView {
       conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
       reasons,
     };
+  } finally {
+    maps.dispose();
+  }
+}
+
+/**
+ * The slot table the data plane reads for a service, as backend keys ("addr:port") slot by slot
+ * (null for an id that names no backend of the service). Backend ids are allocated per node, keys
+ * are not: two LB nodes of a cluster agree on a flow's backend exactly when these arrays are equal.
+ */
+export function slotTable(instance: string, service: string): (string | null)[] {
+  const state = requireState(instance);
+  const { config, allocation } = desiredOf(state);
+  const svc = config.services.find((s) => s.name === service);
+  if (!svc) throw new LbError(`instance ${instance} has no service ${service} (services: ${config.services.map((s) => s.name).join(', ')})`, 'ENOENT');
+  const a = allocation.services[serviceIdentity(svc)]!;
+  const byId = new Map(svc.backends.map((b) => [a.backends[b.key]!.id, b.key]));
+  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
+  try {
+    return [...(maps.table(a.id) ?? [])].map((id) => byId.get(id) ?? null);
   } finally {
     maps.dispose();
   }
