@@ -58,7 +58,35 @@ export interface AgentEnv {
   cliBundle(): Promise<string>;
 }
 
+/** Removes what runs of these suites left when their process died before its afterAll. */
+function removeStale(): void {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  for (const [root, re] of [
+    ['/sys/fs/bpf', /^xlb-agent-(\d+)-[0-9a-f]+$/],
+    ['/tmp', /^xlb-agent-(?:state|files)-(\d+)-[0-9a-f]+$/],
+  ] as const) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = re.exec(n);
+      if (m && !alive(Number(m[1]))) rmSync(join(root, n), { recursive: true, force: true });
+    }
+  }
+}
+
 export function useAgentEnv(): AgentEnv {
+  removeStale();
   const id = `${process.pid}-${rand()}`;
   const bpffs = `/sys/fs/bpf/xlb-agent-${id}`;
   const stateDir = `/tmp/xlb-agent-state-${id}`;
