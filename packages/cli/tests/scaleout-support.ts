@@ -1,0 +1,140 @@
+// The scale-out lab (issue 9): several LB nodes behind a router that spreads the VIP over them
+// with ECMP, backends behind the nodes, clients on the router's other side.
+//
+//   client1..K  ── edge (198.18.1.0/24) ── router ── core (198.18.0.0/24) ── lb1..N, http1..M
+//   198.18.1.10x          198.18.1.1 / 198.18.0.1      lbN = 198.18.0.(1+N), httpM = 198.18.0.(10+M)
+//
+// The VIP (198.18.2.10) is on no segment: clients reach it through the router, whose route to it
+// has one next hop per LB node that carries it (static `ip route ... nexthop via ...` here, or
+// learned from the nodes over BGP by BIRD in scaleout-bgp.test.ts). The router hashes flows onto
+// next hops by their five-tuple (net.ipv4.fib_multipath_hash_policy=1). Each LB node runs the XDP
+// data plane in dsr mode: it only rewrites MACs towards a backend on the core segment; backends
+// hold the VIP on lo and answer the client through the router directly.
+import type { LabHost, LabSpec, HostSpec } from '@xdp-lb/netlab';
+
+export const VIP = '198.18.2.10';
+export const ROUTER_CORE = '198.18.0.1';
+export const ROUTER_EDGE = '198.18.1.1';
+export const lbAddress = (i: number) => `198.18.0.${1 + i}`;
+export const backendAddress = (i: number) => `198.18.0.${10 + i}`;
+export const clientAddress = (i: number) => `198.18.1.${100 + i}`;
+
+export interface ScaleoutOptions {
+  lbs: number;
+  backends: number;
+  clients: number;
+  /** Extra setup of the router (e.g. nothing: routes come later). */
+  router?: Partial<HostSpec>;
+}
+
+export function scaleoutTopology(o: ScaleoutOptions): LabSpec {
+  const hosts: HostSpec[] = [];
+  hosts.push({
+    name: 'router',
+    interfaces: [
+      { bridge: 'core', ipv4: `${ROUTER_CORE}/24` },
+      { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` },
+    ],
+    forwarding: true,
+    // ECMP by the five-tuple, as routers in front of L4 load balancers are set up.
+    sysctls: { 'net.ipv4.fib_multipath_hash_policy': 1 },
+    ...o.router,
+  });
+  for (let i = 1; i <= o.lbs; i++) {
+    hosts.push({
+      name: `lb${i}`,
+      bridge: 'core',
+      ipv4: `${lbAddress(i)}/24`,
+      forwarding: true,
+      xdpPassPeer: true,
+      routes: [{ to: 'default', via: ROUTER_CORE }],
+    });
+  }
+  for (let i = 1; i <= o.backends; i++) {
+    hosts.push({
+      name: `http${i}`,
+      bridge: 'core',
+      ipv4: `${backendAddress(i)}/24`,
+      loopback: [VIP],
+      sysctls: {
+        'net.ipv4.conf.all.arp_ignore': 1,
+        'net.ipv4.conf.all.arp_announce': 2,
+        'net.ipv4.conf.eth0.arp_ignore': 1,
+        'net.ipv4.conf.eth0.arp_announce': 2,
+      },
+      routes: [{ to: 'default', via: ROUTER_CORE }],
+      http: { port: 80 },
+      udpEcho: {},
+    });
+  }
+  for (let i = 1; i <= o.clients; i++) {
+    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
+  }
+  return { bridges: [{ name: 'core' }, { name: 'edge' }], hosts };
+}
+
+/** The LB nodes' config (one per node: same services, same seed; only the instance differs here). */
+export function nodeConfig(instance: string, backends: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> & { instance: string } {
+  return {
+    instance,
+    strategy: 'hash',
+    hashSeed: 7,
+    interfaces: ['eth0:native'],
+    limits: { conntrackSize: 65536 },
+    services: [
+      // A prime of a few thousand slots (the default is 65537): the same algorithm, and `lb status`
+      // (which reads every slot) stays quick enough to call between every step.
+      { name: 'web', vip: `${VIP}:80`, forward: 'dsr', options: { tableSize: 4093 }, backends: [...backends] },
+      { name: 'echo', vip: `${VIP}:7000`, protocol: 'udp', forward: 'dsr', options: { tableSize: 4093 }, backends: backends.map((b) => `${b}:7000`) },
+    ],
+    ...extra,
+  };
+}
+
+/** The router's route to the VIP: one next hop per listed node (none: the route is removed). */
+export async function routeVip(router: LabHost, nodes: readonly number[]): Promise<void> {
+  if (nodes.length === 0) {
+    await router.exec(['ip', 'route', 'del', `${VIP}/32`], { check: false });
+    return;
+  }
+  const hops = nodes.length === 1 ? ['via', lbAddress(nodes[0]!)] : nodes.flatMap((n) => ['nexthop', 'via', lbAddress(n)]);
+  await router.exec(['ip', 'route', 'replace', `${VIP}/32`, ...hops]);
+}
+
+/** The router's next hops to the VIP, as LB node numbers (from `ip -j route`). */
+export async function vipNextHops(router: LabHost): Promise<number[]> {
+  const r = await router.exec(['ip', '-j', 'route', 'show', `${VIP}/32`]);
+  const routes = JSON.parse(r.stdout || '[]') as { gateway?: string; nexthops?: { gateway: string }[] }[];
+  const gws = routes.flatMap((x) => (x.nexthops ? x.nexthops.map((h) => h.gateway) : x.gateway ? [x.gateway] : []));
+  return gws.map((g) => Number(g.split('.')[3]) - 1).sort();
+}
+
+/**
+ * One UDP datagram to VIP:7000 from each source port (each a flow of its own), from inside
+ * `client`; the reply's text (the backend's name) per port, or `timeout`.
+ */
+export async function udpFlows(client: LabHost, ports: readonly number[], timeoutMs = 1500): Promise<Record<number, string>> {
+  const script = `
+    const dgram = require('node:dgram');
+    const [vip, ports, timeoutMs] = [process.argv[1], JSON.parse(process.argv[2]), Number(process.argv[3])];
+    const one = (port) => new Promise((resolve) => {
+      const s = dgram.createSocket('udp4');
+      const t = setTimeout(() => { s.close(); resolve('timeout'); }, timeoutMs);
+      s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m.toString().trim()); });
+      s.on('error', (e) => { clearTimeout(t); s.close(); resolve('error ' + e.code); });
+      s.bind(port, () => s.send('flow ' + port, 7000, vip));
+    });
+    (async () => {
+      const out = {};
+      for (let i = 0; i < ports.length; i += 16) {
+        const batch = ports.slice(i, i + 16);
+        const rs = await Promise.all(batch.map(one));
+        batch.forEach((p, k) => (out[p] = rs[k]));
+      }
+      process.stdout.write(JSON.stringify(out));
+    })();`;
+  const r = await client.exec([process.execPath, '-e', script, VIP, JSON.stringify(ports), String(timeoutMs)], { timeoutMs: 60_000 });
+  return JSON.parse(r.stdout) as Record<number, string>;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
