@@ -70,7 +70,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const created: ReturnType<typeof attach>['link'][] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
-    reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
     // bpf_fib_lookup() answers only for interfaces that forward; remember what to restore.
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     for (const p of plans) {

@@ -18,7 +18,7 @@ export interface Desired {
  *  3. only then removals: services (entry first, table after), then backends of the old state
  *     (their conntrack entries see state EMPTY and re-balance; a draining backend keeps its flows).
  */
-export function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined): void {
+export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined): Promise<void> {
   const cfg = next.config;
   // The SNAT pool holds IPv4 addresses first, then IPv6: a service draws from its family's run.
   const pool = [...(cfg.snat?.addresses ?? [])].sort((a, b) => a.family - b.family);
@@ -51,7 +51,7 @@ export function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Des
   for (const svc of cfg.services) {
     const alloc = next.allocation.services[serviceIdentity(svc)]!;
     const active = svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
-    maps.swapTable(alloc.id, strategy.buildTable(active, svc.options));
+    await maps.swapTable(alloc.id, strategy.buildTable(active, svc.options));
     if (!prevSvcIds.has(alloc.id)) maps.resetServiceCounters(alloc.id);
     maps.setService(svcKey(svc), {
       id: alloc.id,

@@ -26,7 +26,7 @@ export function requireState(instance: string): InstanceState {
  * established flows keep their backends; only what the change names moves.
  * Things fixed at load (strategy, interfaces, limits, SNAT ports, hash seed) need a re-deploy.
  */
-export function update(instance: string, mutation: Mutation | { kind: 'replace'; config: unknown }, strategy: Strategy<any>, ctx: ResolveContext): { config: LbConfig; warnings: string[] } {
+export async function update(instance: string, mutation: Mutation | { kind: 'replace'; config: unknown }, strategy: Strategy<any>, ctx: ResolveContext): Promise<{ config: LbConfig; warnings: string[] }> {
   const state = requireState(instance);
   const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
   const cfg = resolveConfig(input, ctx);
@@ -38,7 +38,7 @@ export function update(instance: string, mutation: Mutation | { kind: 'replace';
   checkLayout(instance, instancePaths(instance));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    reconcile(maps, strategy, { config: cfg, allocation }, prev);
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev);
   } finally {
     maps.dispose();
   }
