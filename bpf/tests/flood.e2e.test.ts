@@ -42,10 +42,10 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
       m.dispose();
     }
   };
-  const flood = async (sportBase: number) => {
+  const flood = async (offset: number) => {
     const client = lab.host('client1');
     const r = await client.exec(
-      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--sport', String(sportBase)],
+      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--offset', String(offset)],
       { timeoutMs: 30_000 },
     );
     return JSON.parse(r.stdout.trim()) as { sent: number; ms: number };
@@ -67,7 +67,7 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
   it('with the guard: the long connection keeps its entry and is answered after the flood', async () => {
     expect(longEntry()).toBe(true);
     const before = reasons();
-    const sent = await flood(10_000);
+    const sent = await flood(0);
     const after = reasons();
     const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
     expect(sent.sent).toBe(FLOOD);
@@ -85,11 +85,14 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
     await e2e.deploy(lab, config(0));
     await ka.waitForResponses(3, 8000); // the connection still works after the re-deploy
     expect(longEntry()).toBe(true);
+    // The LRU's eviction order is the kernel's (idle entries go first, but not in a fixed order):
+    // flood again, at most three times (60,000 new flows into 4,096 entries), until it is gone.
+    let rounds = 0;
     const before = reasons();
-    await flood(30_000);
+    while (longEntry() && rounds < 3) await flood(FLOOD * (1 + rounds++));
     const after = reasons();
     expect((after.drop_flood ?? 0) - (before.drop_flood ?? 0)).toBe(0);
-    expect((after.ct_new ?? 0) - (before.ct_new ?? 0)).toBeGreaterThan(FLOOD * 0.9);
-    expect(longEntry(), 'the flood evicted the long connection').toBe(false);
+    expect((after.ct_new ?? 0) - (before.ct_new ?? 0)).toBeGreaterThan(FLOOD * 0.9 * rounds);
+    expect(longEntry(), `the flood evicted the long connection (${rounds} rounds)`).toBe(false);
   });
 });

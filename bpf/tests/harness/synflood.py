@@ -2,8 +2,9 @@
 """A bounded SYN flood for the lab tests, run inside a client's network namespace.
 
 Sends --count TCP SYNs to --dst:--dport out of --iface with an AF_PACKET socket, each from its own
-(source address, source port): addresses from --src-net (a /16, e.g. 198.19) and ports counting up
-from --sport, so that every SYN is a new flow for the load balancer. Checksums are computed here.
+(source address, source port): SYN number n = i + --offset comes from --src-net (a /16, e.g. 198.19)
+.(n >> 8 & 255).(n & 255) and port 1024 + (n * 7919) % 64000, so that every SYN is a new flow for the
+load balancer, and floods with different offsets are different flows. Checksums are computed here.
 Paced (a short pause every --burst frames) so that the veth rings ahead of XDP do not overflow.
 Prints {"sent": N, "ms": T} at the end.
 """
@@ -36,7 +37,7 @@ def main() -> int:
     p.add_argument("--dport", type=int, default=80)
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--src-net", default="198.19")
-    p.add_argument("--sport", type=int, default=10000)
+    p.add_argument("--offset", type=int, default=0)
     p.add_argument("--burst", type=int, default=64)
     p.add_argument("--pause-us", type=int, default=300)
     a = p.parse_args()
@@ -47,8 +48,9 @@ def main() -> int:
     t0 = time.monotonic()
     sent = 0
     for i in range(a.count):
-        src = socket.inet_aton("%s.%d.%d" % (a.src_net, (i >> 8) & 0xFF, (i & 0xFF) or 1))
-        sport = a.sport + (i % 50000)
+        n = i + a.offset
+        src = socket.inet_aton("%s.%d.%d" % (a.src_net, (n >> 8) & 0xFF, (n & 0xFF) or 1))
+        sport = 1024 + (n * 7919) % 64000
         tcp = struct.pack("!HHIIBBHHH", sport, a.dport, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
         pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
         tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
