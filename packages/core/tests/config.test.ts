@@ -75,6 +75,9 @@ describe('config', () => {
     [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11', '198.18.0.11:80'] }] }, /backend 198.18.0.11:80 is listed twice/],
     [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11:8080'] }] }, /dsr forwarding cannot change the port/],
     [{ ...good, snat: undefined }, /^services.0.forward  forward "nat" needs a "snat" section/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'ipip', backends: ['198.18.0.11:8080'] }] }, /ipip forwarding cannot change the port/],
+    [{ ...good, services: [{ vip: '[2001:db8::10]:80', forward: 'ipip', backends: ['[2001:db8::11]'] }] }, /forward "ipip" needs IPv4 backends/],
+    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'ip6ip6', backends: ['198.18.0.11'] }] }, /forward "ip6ip6" needs IPv6 backends/],
     [{ ...good, services: [good.services[0], good.services[0]] }, /^services.1  service 198.18.0.10:80\/tcp is defined twice/],
     [{ ...good, services: [{ vip: '198.18.0.10:80', options: { tableSize: 'big' }, backends: ['198.18.0.11'] }] }, /^services.0.options.tableSize/],
     [{ ...good, snat: { addresses: ['198.18.0.2'], ports: '30000-20000' } }, /^snat.ports  port range/],
@@ -82,6 +85,10 @@ describe('config', () => {
     [{ ...good, instance: 'Bad Name' }, /^instance  lower-case/],
   ])('rejects bad input %#', (input, expected) => {
     expect(problems(input).join('\n')).toMatch(expected);
+  });
+
+  it('reports only the missing interface when NAT has no SNAT section to default from it', () => {
+    expect(problems({ ...good, interfaces: ['eth9'], snat: undefined })).toEqual(['interfaces.0  no interface named "eth9"']);
   });
 
   it('reports every problem at once', () => {

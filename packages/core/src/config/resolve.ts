@@ -136,8 +136,12 @@ function resolveService(
     if (b.address.family !== vip.address.family) {
       report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
     }
-    if (svc.forward === 'dsr' && b.port !== port) {
-      report(bpath, `dsr forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
+    if (svc.forward !== 'nat' && b.port !== port) {
+      report(bpath, `${svc.forward} forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
+    }
+    // The tunnel's outer header is of the backend's family: ipip carries to IPv4, ip6ip6 to IPv6.
+    if ((svc.forward === 'ipip' && b.address.family !== 4) || (svc.forward === 'ip6ip6' && b.address.family !== 6)) {
+      report(bpath, `forward "${svc.forward}" needs IPv${svc.forward === 'ipip' ? 4 : 6} backends; ${b.key} is IPv${b.address.family}`);
     }
     if (keys.has(b.key)) report(bpath, `backend ${b.key} is listed twice`);
     keys.add(b.key);

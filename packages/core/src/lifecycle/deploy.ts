@@ -15,6 +15,7 @@ import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkSnatPorts, planInterfaces } from './preflight.js';
 import { checkLayout, stampLayout } from './layout.js';
+import { enableForwarding } from './forwarding.js';
 import { reconcile } from './reconcile.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 
@@ -71,14 +72,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   try {
     const maps = InstanceMaps.fromObject(object);
     await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
-    // bpf_fib_lookup() answers only for interfaces that forward; remember what to restore.
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
-    for (const p of plans) {
-      const key = `net.ipv4.conf.${p.name}.forwarding`;
-      const was = ns.sysctlRead(key);
-      if (was !== undefined && !(key in restore)) restore[key] = was;
-      ns.sysctlWrite(key, '1');
-    }
+    enableForwarding(ns, cfg, restore);
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;

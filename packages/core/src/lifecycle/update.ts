@@ -12,6 +12,7 @@ import { capacity, desiredOf, validateTables } from './desired.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
+import { enableForwarding } from './forwarding.js';
 import { reconcile } from './reconcile.js';
 
 export function requireState(instance: string): InstanceState {
@@ -43,8 +44,11 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
     maps.dispose();
   }
   const ns = new NetnsScope(state.netns);
+  // A first IPv6 service needs IPv6 forwarding on the interfaces (a no-op when already on).
+  const restore = { ...(state.restore ?? {}) };
+  enableForwarding(ns, cfg, restore);
   const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
-  writeState({ ...state, config: toInput(cfg), allocation, updatedAt: new Date().toISOString() });
+  writeState({ ...state, config: toInput(cfg), allocation, restore, updatedAt: new Date().toISOString() });
   return { config: cfg, warnings: unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [] };
 }
 
