@@ -116,6 +116,17 @@ describe('lb: the happy path of every command, on one instance', () => {
     expect((await lbInProcess('backend', 'weight', VIP, B3, '0', '--instance', instance)).code).toBe(2);
   });
 
+  // BUG (packages/cli/src/commands/backend.ts, `weight` action): `apply(...)` is neither returned
+  // nor awaited, unlike the other backend commands. `lb backend weight` returns (exit 0, no output)
+  // before the update is applied, so in-process callers read the old weight (the test above), and a
+  // failing update (an unknown backend) is an unhandled rejection: a stack trace instead of one
+  // line. Fix: `return apply(...)`.
+  it('backend weight of an unknown backend (binary): exit 1, one line', async () => {
+    const r = await lbBinary(['backend', 'weight', VIP, '198.18.0.99', '2', '--instance', instance]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r)).toMatch(/^lb: .*no backend 198\.18\.0\.99/);
+  });
+
   it('backend drain and activate: a drained backend gets no new flows until activated', async () => {
     expect((await lbInProcess('backend', 'drain', VIP, B1, '--instance', instance)).code).toBe(0);
     const s = JSON.parse((await lbInProcess('status', '--instance', instance, '-o', 'json')).out);
