@@ -32,6 +32,8 @@ DECLARE_CONFIG(__u64, nh_refresh_ns, 1 * LB_NSEC_PER_SEC,
 	       "a backend's cached next hop is looked up again after this long");
 DECLARE_CONFIG(__u64, snat_grace_ns, 2 * LB_NSEC_PER_SEC,
 	       "an expired NAT flow's port is taken over only this long after its timeout");
+DECLARE_CONFIG(__u64, snat_reuse_ns, 65 * LB_NSEC_PER_SEC,
+	       "a TCP SNAT port is given to another client only this long after its last packet (> the backends' TIME_WAIT)");
 DECLARE_CONFIG(__u32, hash_seed, 0,
 	       "flow hash seed: equal on every LB node of a cluster and in the TypeScript model");
 DECLARE_CONFIG(__u32, snat_port_min, 20000,

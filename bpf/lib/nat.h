@@ -11,9 +11,13 @@
  * 10000 ports). Allocation is race-free across CPUs without locks:
  *  1. candidate ports come from a hash of the client tuple (the same client tuple tends to get the
  *     same port back), LB_SNAT_TRIES of them;
- *  2. a candidate is owned by inserting its reverse entry with BPF_NOEXIST and lease BUSY, or by
- *     taking over a stale one (its owner's lb_ct entry is gone, carries another lease or has been
- *     idle past its timeout + snat_grace_ns) with a compare-and-swap of the lease to BUSY;
+ *  2. a candidate is owned by inserting its reverse entry with BPF_NOEXIST and lease BUSY (first
+ *     pass: a free candidate is always preferred), or by taking over a stale one (second pass:
+ *     its owner's lb_ct entry is gone, carries another lease or has been idle past its timeout +
+ *     snat_grace_ns) with a compare-and-swap of the lease to BUSY. A stale TCP port goes to
+ *     another client only snat_reuse_ns after its last packet (the backend may still hold the
+ *     old connection on that tuple in TIME_WAIT); the flow's own stale port (same client tuple,
+ *     the same 4-tuple at the backend) is taken back at once, in the first pass;
  *  3. the owner writes its lb_ct entry, then publishes the lease (atomic exchange).
  * A reply is delivered only when lb_ct[client] carries the lease and SNAT address:port of the
  * reverse entry: eviction of either side, expiry or a reused port can drop a reply (counted as
@@ -31,7 +35,7 @@
 #include "lib/fib.h"
 #include "lib/rewrite.h"
 
-#define LB_SNAT_TRIES 8
+#define LB_SNAT_TRIES 8 /* a power of two (lb_snat_alloc's two passes) */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
 #define LB_EEXIST 17
 
@@ -75,25 +79,105 @@ static __always_inline void lb_snat_owner(struct lb_flow *f, const struct lb_sna
 	f->proto = proto;
 }
 
+/* Leases: a flow's lease is random with the top bit clear; values with the top bit set (but BUSY)
+ * are TCP tombstones: "found orphaned at coarse time T" (T in units of 2^20 ns, ~1.05 ms, 31 bits:
+ * wraps after ~24.8 days, which at worst holds a forgotten port one snat_reuse_ns more), which
+ * start the TIME_WAIT clock of a port whose owner's last packet time is unknown. */
+#define LB_SNAT_TOMB 0x80000000U
+#define LB_SNAT_TOMB_SHIFT 20
+
+static __always_inline __u32 lb_snat_tomb(__u64 now)
+{
+	__u32 t = LB_SNAT_TOMB | (__u32)(now >> LB_SNAT_TOMB_SHIFT);
+
+	return t == LB_SNAT_LEASE_BUSY ? t - 1 : t;
+}
+
+/* Has TCP tombstone @tomb been held for snat_reuse_ns? (31-bit wrapping difference) */
+static __always_inline int lb_snat_tomb_aged(__u32 tomb, __u64 now)
+{
+	__u32 age = ((__u32)(now >> LB_SNAT_TOMB_SHIFT) - tomb) & ~LB_SNAT_TOMB;
+
+	/* +1: the stamp was rounded down */
+	return age > (__u32)(CONFIG(snat_reuse_ns) >> LB_SNAT_TOMB_SHIFT) + 1;
+}
+
 /* Is the reverse entry @v (key @rk), read with lease @lease, still owned by a live flow?
- * An entry that changes under us counts as owned. @owner: scratch space for the owner's key. */
-static __always_inline int lb_snat_owned(struct lb_ctx *c, const struct lb_flow *rk,
-					 struct lb_snat_val *v, __u32 lease, struct lb_flow *owner)
+ * An entry that changes under us counts as owned. @owner: scratch space for the owner's key.
+ * Returns LB_SNAT_OWNED, else the owner's lb_ct timestamp when its entry exists (expired, or
+ * replaced by a newer flow of the same client tuple: the old flow ended before that timestamp, so
+ * now - it is a lower bound of the time since the port's last packet), else 0 (unknown). */
+#define LB_SNAT_OWNED (~0ULL)
+static __always_inline __u64 lb_snat_owned(struct lb_ctx *c, const struct lb_flow *rk,
+					   struct lb_snat_val *v, __u32 lease, struct lb_flow *owner)
 {
 	struct lb_ct *oct;
+	__u64 seen;
 
 	lb_barrier();
 	lb_snat_owner(owner, v, rk->proto);
 	lb_barrier();
 	if (LB_READ_ONCE(v->lease) != lease)
-		return 1;
+		return LB_SNAT_OWNED;
 	oct = bpf_map_lookup_elem(&lb_ct, owner);
 	if (!oct)
 		return 0;
+	seen = LB_READ_ONCE(oct->seen_ns);
 	if (oct->snat_lease != lease || oct->snat_port != rk->dport ||
 	    !lb_addr_eq(&oct->snat_addr, &rk->dst))
+		return seen;
+	return lb_ct_expired(oct, rk->proto, c->now, CONFIG(snat_grace_ns)) ? seen : LB_SNAT_OWNED;
+}
+
+/* Is the reverse entry @v the client tuple @f's own (a stale port of this very flow)? */
+static __always_inline int lb_snat_is_own(const struct lb_snat_val *v, const struct lb_flow *f)
+{
+	return lb_addr_eq(&v->src, &f->src) && lb_addr_eq(&v->dst, &f->dst) &&
+	       v->sport == f->sport && v->dport == f->dport;
+}
+
+/* The candidate's port is in use (its reverse entry @v exists): may the flow take it over now?
+ * Returns 1 with v's lease set to BUSY (ours), else 0.
+ *  - owned by a live flow (or changing under us): no;
+ *  - the new flow's own client tuple (its previous flow, whose forward entry was evicted or
+ *    expired): yes at once: to the backend it is the same 4-tuple as before, as if the client
+ *    reused its port without the LB, and a retransmitted SYN finds its half-open connection;
+ *  - UDP: yes (its owner is gone or idle past its timeout + snat_grace_ns);
+ *  - TCP (@own_only 0): only once the port's last packet is snat_reuse_ns old, so that the backend
+ *    no longer holds the previous connection on this tuple in TIME_WAIT. When that time is
+ *    unknown (the owner's entry was evicted, or replaced by a newer flow that is still active),
+ *    the entry is stamped with a tombstone that starts the clock now. snat_reuse_ns 0: TCP is
+ *    treated like UDP. */
+static __always_inline int lb_snat_take(struct lb_ctx *c, const struct lb_flow *rk,
+					struct lb_snat_val *v, struct lb_scratch *s, int own_only)
+{
+	const struct lb_flow *flow = &c->pkt.flow;
+	__u32 old = LB_READ_ONCE(v->lease);
+	__u64 seen;
+	int own;
+
+	if (old == LB_SNAT_LEASE_BUSY)
 		return 0;
-	return !lb_ct_expired(oct, rk->proto, c->now, CONFIG(snat_grace_ns));
+	own = lb_snat_is_own(v, flow);
+	if (own_only && !own)
+		return 0;
+	seen = lb_snat_owned(c, rk, v, old, &s->client);
+	if (seen == LB_SNAT_OWNED)
+		return 0;
+	if (!own && flow->proto == IPPROTO_TCP && CONFIG(snat_reuse_ns) &&
+	    !(seen && (__s64)(c->now - seen) > (__s64)CONFIG(snat_reuse_ns))) {
+		if (!(old & LB_SNAT_TOMB)) { /* start the clock (the CAS fails if it changed) */
+			__sync_val_compare_and_swap(&v->lease, old, lb_snat_tomb(c->now));
+			return 0;
+		}
+		if (!lb_snat_tomb_aged(old, c->now))
+			return 0;
+	}
+	if (__sync_val_compare_and_swap(&v->lease, old, LB_SNAT_LEASE_BUSY) != old)
+		return 0;
+	lb_snat_val_set(v, flow);
+	lb_count_reason(LB_R_SNAT_RECLAIMED);
+	return 1;
 }
 
 /**
@@ -103,7 +187,9 @@ static __always_inline int lb_snat_owned(struct lb_ctx *c, const struct lb_flow 
  * @be: the chosen backend
  * @ct: the new entry, filled but for the SNAT fields; stored by this function
  *
- * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use: the new
+ * Two passes over the LB_SNAT_TRIES candidates: the first takes a free one (BPF_NOEXIST insert) or
+ * the flow's own stale one, the second a reclaimable one (lb_snat_take). Returns LB_CONTINUE, or
+ * XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use or held for TIME_WAIT: the new
  * flow is refused, the client retries) or LB_R_DROP_ERROR (no pool configured, map failure).
  */
 static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *svc,
@@ -124,15 +210,13 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 	val = &s->val;
 	rk = &s->rk;
 	h = lb_hash_words((const __u32 *)flow, LB_FLOW_WORDS, CONFIG(hash_seed) ^ LB_SNAT_SALT);
-	lease = bpf_get_prandom_u32();
-	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY)
-		lease = 1;
 	__builtin_memset(val, 0, sizeof(*val));
 	lb_snat_val_set(val, flow);
 	val->lease = LB_SNAT_LEASE_BUSY;
 
-	for (i = 0; i < LB_SNAT_TRIES; i++) {
-		__u32 hc = lb_fmix32(h + i * 0x9e3779b9U);
+	for (i = 0; i < 2 * LB_SNAT_TRIES; i++) {
+		int pass = i >= LB_SNAT_TRIES;
+		__u32 hc = lb_fmix32(h + (i & (LB_SNAT_TRIES - 1)) * 0x9e3779b9U);
 		__u32 idx = first + (hc & 0xffff) % count;
 		struct lb_snat_val *v;
 		struct lb_addr *sa;
@@ -150,17 +234,14 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		v = bpf_map_lookup_elem(&lb_snat, rk);
 		if (!v)
 			continue;
-		if (err) { /* in use: take it over if its owner is gone */
-			__u32 old = LB_READ_ONCE(v->lease);
-
-			if (old == LB_SNAT_LEASE_BUSY || lb_snat_owned(c, rk, v, old, &s->client))
-				continue;
-			if (__sync_val_compare_and_swap(&v->lease, old, LB_SNAT_LEASE_BUSY) != old)
-				continue;
-			lb_snat_val_set(v, flow);
-			lb_count_reason(LB_R_SNAT_RECLAIMED);
-		}
+		/* in use: the first pass takes only the flow's own stale port, the second any
+		 * reclaimable one */
+		if (err && !lb_snat_take(c, rk, v, s, !pass))
+			continue;
 		/* v is ours (BUSY): forward entry first, then publish the lease */
+		lease = bpf_get_prandom_u32() & ~LB_SNAT_TOMB;
+		if (lease == LB_SNAT_LEASE_FREE)
+			lease = 1;
 		ct->snat_addr = *sa;
 		ct->snat_port = port;
 		ct->snat_lease = lease;

@@ -205,8 +205,9 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
   });
 
   it('a reused port never delivers to the previous client', async () => {
-    // One port: client A holds it; A's forward entry is evicted; client B takes the port over.
-    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000 });
+    // One port: client A holds it; A's forward entry is evicted; client B takes the port over once
+    // it has been held snat_reuse_ns (the backend's TIME_WAIT) from the moment it was found orphaned.
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000, snat_reuse_ns: 200_000_000 });
     try {
       setUp(dp);
       const a = { src: CLIENT, dst: VIP, sport: 51000, dport: 443 };
@@ -216,6 +217,10 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
       check(dp, { description: 'B while A holds the only port', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.deleteCt({ ...a, proto: 'tcp' });
+      check(dp, { description: 'B right after the eviction: the port is held (TIME_WAIT)', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(50);
+      check(dp, { description: 'B within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(200);
       check(dp, { description: 'B takes the stale port over', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
       const out = check(dp, { description: 'a reply on the port', input: replyTo('SA', 'for B'), verdict: 'TX' });
       expect(parseFrame(out.data).ipv4!.dst).toBe(CLIENT2);
@@ -226,22 +231,66 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
     }
   });
 
-  it("an expired flow's port is taken over after its timeout and grace, not before", async () => {
+  it("an expired flow's port is taken over after its timeout and grace and snat_reuse_ns, not before", async () => {
     const dp = await TestDataplane.load(strategy, {
-      snat_port_min: 20000, snat_port_max: 20000, tcp_timeout_ns: 40_000_000, tcp_closing_timeout_ns: 40_000_000, snat_grace_ns: 40_000_000,
+      snat_port_min: 20000, snat_port_max: 20000, tcp_timeout_ns: 100_000_000, tcp_closing_timeout_ns: 100_000_000, snat_grace_ns: 100_000_000,
+      snat_reuse_ns: 400_000_000,
     });
     try {
       setUp(dp);
       const a = { src: CLIENT, dst: VIP, sport: 53000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 54000, dport: 443 };
       expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
-      await sleep(60); // past A's timeout, within the grace
+      await sleep(120); // past A's timeout, within the grace
       check(dp, { description: 'B within the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
-      await sleep(60); // past timeout + grace
-      check(dp, { description: 'B after the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      await sleep(150); // past timeout + grace, within snat_reuse_ns of A's last packet
+      check(dp, { description: 'B within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(200); // past snat_reuse_ns
+      check(dp, { description: 'B after snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
       const r = dp.run(tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags: 'SA', smac: backendMac(1), dmac: MAC.lb }));
       expect(parseFrame(r.data).ipv4!.dst).toBe(CLIENT2);
       check(dp, { description: 'A after its expiry: a new flow, refused (the port is B\'s)', input: tcp({ ...a, flags: 'A' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1, CT_EXPIRED: 1 } });
+    } finally {
+      dp.dispose();
+    }
+  });
+
+  it('a closed TCP flow whose client reused its port: its old port is held for snat_reuse_ns, then reclaimed', async () => {
+    // Two ports. A closes, then opens again from the same client port: the closing entry still owns
+    // its port, so the new flow gets the other one, and the old port is left to a stale reverse
+    // entry whose flow's last packet is unknown (its forward entry now carries another lease).
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20001, ct_refresh_ns: 0, snat_reuse_ns: 200_000_000 });
+    try {
+      setUp(dp);
+      const a = { src: CLIENT, dst: VIP, sport: 55000, dport: 443 };
+      const b = { src: CLIENT2, dst: VIP, sport: 56000, dport: 443 };
+      const pa = snatPort(check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' }).data);
+      check(dp, { description: 'A FIN', input: tcp({ ...a, flags: 'FA' }), verdict: 'TX' });
+      const pa2 = snatPort(check(dp, { description: 'A SYN again', input: tcp({ ...a, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } }).data);
+      expect(pa2).not.toBe(pa);
+      check(dp, { description: 'B: one port live, the other held', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(50);
+      check(dp, { description: 'A keeps its new flow going', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', output: tcp({ src: SNAT, dst: BE1, sport: pa2, dport: 8443, flags: 'A', smac: MAC.lb, dmac: backendMac(1) }) });
+      check(dp, { description: 'B still within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      await sleep(200);
+      const got = check(dp, { description: 'B after snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      expect(snatPort(got.data)).toBe(pa);
+    } finally {
+      dp.dispose();
+    }
+  });
+
+  it('a free port is preferred over a reclaimable one (snat_reuse_ns 0: reclaim at once)', async () => {
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20001, snat_reuse_ns: 0 });
+    try {
+      setUp(dp);
+      const flows = [51000, 51001, 51002].map((sport) => ({ src: CLIENT, dst: VIP, sport, dport: 443 }));
+      const p0 = snatPort(check(dp, { description: 'first flow', input: tcp({ ...flows[0]!, flags: 'S' }), verdict: 'TX' }).data);
+      dp.deleteCt({ ...flows[0]!, proto: 'tcp' }); // p0 is now reclaimable
+      const p1 = snatPort(check(dp, { description: 'second flow: the free port, no reclaim', input: tcp({ ...flows[1]!, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } }).data);
+      expect(p1).not.toBe(p0);
+      const p2 = snatPort(check(dp, { description: 'third flow: nothing free, reclaims at once', input: tcp({ ...flows[2]!, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } }).data);
+      expect(p2).toBe(p0);
     } finally {
       dp.dispose();
     }

@@ -179,7 +179,7 @@ describe('NAT: SNAT port reuse', () => {
   // never reclaim a port whose flow closed less than the backends' TIME_WAIT ago.
   // This test reproduces it deterministically: it predicts the allocator's candidates, makes one
   // port stale exactly as the load test does, and picks a client tuple whose first candidate is it.
-  it.skip('never hands out a SNAT port that the backend still holds in TIME_WAIT', async () => {
+  it('never hands out a SNAT port that the backend still holds in TIME_WAIT', async () => {
     const lab = await e2e.lab(tutorialTopology({ clients: 2, backends: 1 }));
     const a = tutorialAddresses({ clients: 2, backends: 1 });
     const instance = e2e.instance('reuse');

@@ -16,6 +16,12 @@ export const LB_DEFAULTS = {
     tcpClosingTimeoutSec: 10,
     udpTimeoutSec: 30,
     /**
+     * NAT: a TCP SNAT port is given to another client only this long after its last packet (rodata
+     * snat_reuse_ns): longer than the backends' TIME_WAIT (60 s on Linux), or a new flow's SYN may
+     * meet the previous connection on the same tuple. 0: at once (UDP-like).
+     */
+    snatReuseSec: 65,
+    /**
      * SYN-flood guard (rodata ct_new_rate): new flows per second per CPU past which that CPU is in
      * flood mode for the rest of the second (0: never). Katran's default rate.
      */

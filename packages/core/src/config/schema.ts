@@ -62,6 +62,8 @@ export const LimitsSchema = z
     tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
     tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
     udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),
+    /** NAT: a closed TCP flow's SNAT port goes to another client only this long after its last packet (> the backends' TIME_WAIT). */
+    snatReuseSec: z.number().int().min(0).max(3600).default(LB_DEFAULTS.limits.snatReuseSec),
     /**
      * SYN-flood guard: new flows per second per CPU past which the CPU stops creating conntrack
      * entries for the rest of the second (0: never); see bpf/README.md "Connection tracking under pressure".

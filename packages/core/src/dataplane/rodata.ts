@@ -12,6 +12,8 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     tcp_timeout_ns: sec(cfg.limits.tcpTimeoutSec),
     tcp_closing_timeout_ns: sec(cfg.limits.tcpClosingTimeoutSec),
     udp_timeout_ns: sec(cfg.limits.udpTimeoutSec),
+    // NAT: TIME_WAIT-safe reuse of a TCP SNAT port (bpf/README.md "Port reuse and TIME_WAIT").
+    snat_reuse_ns: sec(cfg.limits.snatReuseSec),
     hash_seed: u32(cfg.hashSeed),
     // SYN-flood guard, new flows per second per CPU (bpf/README.md "Connection tracking under
     // pressure"); 0 = never.
