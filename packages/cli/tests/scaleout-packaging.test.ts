@@ -278,7 +278,7 @@ function validateManifests(docs: Obj[]): string[] {
 const manifests = () =>
   readdirSync(join(ROOT, 'deploy/kubernetes'))
     .filter((f) => /\.ya?ml$/.test(f))
-    .flatMap((f) => read(`deploy/kubernetes/${f}`).split(/^---$/m).map((doc) => parseYaml(doc, { uniqueKeys: true }) as Obj | null))
+    .flatMap((f) => read(`deploy/kubernetes/${f}`).split(/^---$/m).map((doc) => parseYaml(doc, { uniqueKeys: true } as Parameters<typeof parseYaml>[1]) as Obj | null))
     .filter((d): d is Obj => d !== null);
 
 describe('deploy/kubernetes', () => {
