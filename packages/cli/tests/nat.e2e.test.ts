@@ -5,10 +5,10 @@
 //   - many short connections (5,100: three clients in parallel, each with several connections in
 //     flight) with no failure and no misdelivery: every request carries its own id, which the
 //     backend echoes, so a reply handed to the wrong client connection would be caught; counts
-//     per backend match the LB's per-backend new-flow counters (up to the handshakes that the
-//     SNAT port reuse BUG at the end of this file makes bounce once);
+//     per backend match the LB's per-backend new-flow counters;
 //   - TCP to the LB's own address on another port, and ping, work while the LB is deployed, also
-//     in the middle of the load.
+//     in the middle of the load;
+//   - a SNAT port is never handed to a new client while the backend holds it in TIME_WAIT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Abi, parseIp } from '@xdp-lb/core';
 import { httpGet, type Lab, type LabHost, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
@@ -108,9 +108,10 @@ describe('NAT mode end to end', () => {
     const s = e2e.lb().status(instance);
     const flows = flowsByBackend(s);
     const extra = s.services[0]!.counters.newFlows - made;
-    // Exact unless a SNAT port was reclaimed while its backend still held the previous connection
-    // in TIME_WAIT: that handshake bounces once (challenge ACK, client RST, SYN again 2 ms later)
-    // and the retried SYN is counted as a second new flow. BUG, see the last test of this file.
+    // Exact, unless a SNAT port was reclaimed while its backend still held the previous connection
+    // in TIME_WAIT: that handshake would bounce once (challenge ACK, client RST, SYN again 2 ms
+    // later) and count a second new flow. Since a14b109 a port goes to another client only 65 s
+    // after its last packet, so within this test snat_reclaimed is 0 and the count exact.
     expect(extra, JSON.stringify({ made, served, flows, reasons: s.reasons })).toBeGreaterThanOrEqual(0);
     expect(extra, `extra new flows beyond the SNAT reclaims: ${JSON.stringify(s.reasons)}`).toBeLessThanOrEqual(s.reasons.snat_reclaimed ?? 0);
     for (const [name, n] of Object.entries(served)) expect(flows[name], name).toBeGreaterThanOrEqual(n);
@@ -165,20 +166,15 @@ async function timeWaitPorts(backend: LabHost, snat: string): Promise<number[]> 
 }
 
 describe('NAT: SNAT port reuse', () => {
-  // BUG (bpf/lib/nat.h lb_snat_alloc): a new flow may be given a SNAT address:port toward a
-  // backend that still holds the previous connection on that very tuple in TIME_WAIT (60 s on
-  // Linux). A port is reclaimed as soon as its owner's conntrack entry "carries another lease",
-  // which happens the moment the owning client reuses its source port (a new connection on the same
-  // client tuple gets a new SNAT port), or 12 s (tcpClosingTimeoutSec + snat grace) after close,
-  // and it is taken even when other candidates are free. The backend then answers the new SYN from
-  // TIME_WAIT with an ACK whenever the new ISN/timestamp is not above the old one (about half the
-  // time across clients): the client resets and re-sends its SYN 2 ms later, which the LB counts as
-  // a second new flow (seen in the 5,100-connection test above: ct_new > connections exactly when
-  // snat_reclaimed > 0, with extra <= reclaimed). With a backend that honours RFC 1337 the bounce
-  // repeats. Fix idea: prefer a free candidate (BPF_NOEXIST succeeds) over a reclaimable one, and
-  // never reclaim a port whose flow closed less than the backends' TIME_WAIT ago.
-  // This test reproduces it deterministically: it predicts the allocator's candidates, makes one
-  // port stale exactly as the load test does, and picks a client tuple whose first candidate is it.
+  // Regression test of a bug fixed in a14b109 (bpf/lib/nat.h lb_snat_alloc): a new flow could be
+  // given a SNAT address:port toward a backend that still held the previous connection on that
+  // very tuple in TIME_WAIT (60 s on Linux): a port was reclaimed as soon as its owner's conntrack
+  // entry carried another lease (the owning client reused its source port) or 12 s after close,
+  // even when other candidates were free. The backend then answered the new SYN from TIME_WAIT with
+  // an ACK about half the time: the client reset and re-sent its SYN 2 ms later, which the LB
+  // counted as a second new flow (ct_new > connections exactly when snat_reclaimed > 0).
+  // The test reproduces it deterministically: it predicts the allocator's candidates, makes one
+  // port stale exactly as the load test did, and picks a client tuple whose first candidate is it.
   it('never hands out a SNAT port that the backend still holds in TIME_WAIT', async () => {
     const lab = await e2e.lab(tutorialTopology({ clients: 2, backends: 1 }));
     const a = tutorialAddresses({ clients: 2, backends: 1 });
