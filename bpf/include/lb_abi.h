@@ -57,6 +57,14 @@
 #define LB_MAP_FLOOD "lb_flood"         /* per-CPU, one entry: struct lb_flood (new-flow rate window) */
 #define LB_MAP_FRAGS "lb_frags"         /* struct lb_frag_key -> struct lb_frag (fragment policy) */
 
+/* Chaining with other XDP programs ("shared mode", bpf/README.md): a root program (progs/xdp_root)
+ * is attached and tail-calls slot 0 of its PROG_ARRAY LB_MAP_ROOT_PROGS; each program in a slot
+ * tail-calls the next slot (its rodata chain_next_slot) for what it passes on, and returns
+ * XDP_PASS when that slot is empty. Members reuse the root's array by fd (from its pin). */
+#define LB_MAP_ROOT_PROGS "lb_root_progs" /* PROG_ARRAY, __u32 slot -> program fd */
+#define LB_ROOT_SLOTS 16
+#define LB_CHAIN_OFF 0xffffffffU /* chain_next_slot: not chained (XDP_PASS is returned) */
+
 /* Name of the rodata variable that stamps each object with its strategy id (char[16], NUL padded). */
 #define LB_STRATEGY_VAR "lb_strategy"
 #define LB_STRATEGY_LEN 16

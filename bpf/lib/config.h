@@ -44,6 +44,9 @@ DECLARE_CONFIG(__u32, snat_port_max, 29999,
 DECLARE_CONFIG(__u32, ct_new_rate, 125000,
 	       "new flows per second per CPU past which the CPU is in flood mode (0: never)");
 
+DECLARE_CONFIG(__u32, chain_next_slot, LB_CHAIN_OFF,
+	       "chaining: XDP_PASS verdicts tail-call this slot of lb_root_progs instead (0xffffffff: off)");
+
 DECLARE_CONFIG(__u32, icmp_echo, 0,
 	       "1: the LB answers ICMP/ICMPv6 echo requests to VIPs itself; 0: they are passed to the host");
 DECLARE_CONFIG(__u64, frag_timeout_ns, 2 * LB_NSEC_PER_SEC,

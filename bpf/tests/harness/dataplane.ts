@@ -123,10 +123,13 @@ export class TestDataplane {
   /**
    * Opens, configures (rodata) and loads the strategy's object. lb_ct and lb_snat get `ctSize`
    * entries (default 65536, as the control plane resizes them before load), which keeps loads fast.
+   * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
-  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536): Promise<TestDataplane> {
+  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}): Promise<TestDataplane> {
     const object = BpfObject.open(objectPath(strategy));
     try {
+      // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
+      for (const [name, m] of Object.entries(reuse)) object.map(name).reuseFd(m);
       object.map('lb_ct').setMaxEntries(ctSize);
       object.map('lb_snat').setMaxEntries(ctSize);
       const vars = new Map(object.variables().map((v) => [v.name, v]));
