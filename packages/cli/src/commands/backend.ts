@@ -43,9 +43,9 @@ export function registerBackend(program: Command, { lb, io }: CommandContext): v
     .description('set a backend\'s weight (1-65535): its share of new flows')
     .addOption(instanceOption())
     .addHelpText('after', '\nExamples:\n  lb backend weight 198.18.0.10:80 198.18.0.12 5\n  lb backend weight web 198.18.0.12 1')
-    .action((service: string, b: string, w: string, o: { instance: string }) => {
+    .action(async (service: string, b: string, w: string, o: { instance: string }) => {
       const weight = Number(w);
       if (!/^\d+$/.test(w) || weight < 1 || weight > 65535) throw new UsageError(`weight "${w}" must be a whole number from 1 to 65535`);
-      apply(o.instance, { kind: 'backend-weight', service, backend: b, weight }, `weight ${weight} for`);
+      await apply(o.instance, { kind: 'backend-weight', service, backend: b, weight }, `weight ${weight} for`);
     });
 }
