@@ -116,11 +116,9 @@ describe('lb: the happy path of every command, on one instance', () => {
     expect((await lbInProcess('backend', 'weight', VIP, B3, '0', '--instance', instance)).code).toBe(2);
   });
 
-  // BUG (packages/cli/src/commands/backend.ts, `weight` action): `apply(...)` is neither returned
-  // nor awaited, unlike the other backend commands. `lb backend weight` returns (exit 0, no output)
-  // before the update is applied, so in-process callers read the old weight (the test above), and a
-  // failing update (an unknown backend) is an unhandled rejection: a stack trace instead of one
-  // line. Fix: `return apply(...)`.
+  // Regression (fixed in fd9fd82): the `weight` action did not await its update, so the command
+  // returned (exit 0, no output) before the weight applied, and a failing update was an unhandled
+  // rejection with a stack trace instead of one line.
   it('backend weight of an unknown backend (binary): exit 1, one line', async () => {
     const r = await lbBinary(['backend', 'weight', VIP, '198.18.0.99', '2', '--instance', instance]);
     expect(r.code).toBe(1);
