@@ -46,7 +46,7 @@ describe.each([
 
     const client = lab.host('client1');
     const r = await client.exec(
-      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--sport', '10000'],
+      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--offset', '10000'],
       { timeoutMs: 60_000 },
     );
     expect(JSON.parse(r.stdout.trim())).toMatchObject({ sent: FLOOD });
