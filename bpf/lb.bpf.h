@@ -45,12 +45,17 @@
 /* The object's strategy id, for userspace to check what it loaded (rodata, NUL padded). */
 const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
 
-/* Count the packet (its reason, its service and backend) and return its verdict. */
+/* Count the packet (its reason, its service and backend) and return its verdict.
+ * Chained (chain_next_slot set, bpf/README.md "Chaining with other XDP programs"): what the LB
+ * passes to the host (not ours, unsupported, malformed, ...: always untouched) goes to the next
+ * program of the chain instead; XDP_PASS if that slot is empty. Off: the verifier removes it. */
 static __always_inline int lb_finish(struct lb_ctx *c, int verdict)
 {
 	lb_count_reason(c->reason);
 	if (c->svc_id != LB_NONE)
 		lb_count_flow(c->svc_id, c->be_id, c->pkt.len, c->new_flow, verdict == XDP_DROP);
+	if (CONFIG(chain_next_slot) != LB_CHAIN_OFF && verdict == XDP_PASS)
+		bpf_tail_call(c->xdp, &lb_root_progs, CONFIG(chain_next_slot));
 	return verdict;
 }
 
@@ -196,8 +201,8 @@ static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 	return XDP_PASS;
 }
 
-/* The pipeline; xdp_lb below adds the optional chain exit. */
-static __always_inline int lb_main(struct xdp_md *ctx)
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx)
 {
 	struct lb_addr_info *info;
 	struct lb_ctx c;
@@ -239,19 +244,6 @@ static __always_inline int lb_main(struct xdp_md *ctx)
 	if (unlikely(c.pkt.frag != LB_FRAG_NONE))
 		lb_frag_done(&c, ret);
 	return lb_finish(&c, ret);
-}
-
-/* Chained (chain_next_slot set, bpf/README.md "Chaining with other XDP programs"): what the LB
- * passes to the host (not ours, unsupported, malformed, ...: always untouched) goes to the next
- * program of the chain instead; XDP_PASS if that slot is empty. Off: the verifier removes the branch. */
-SEC("xdp")
-int xdp_lb(struct xdp_md *ctx)
-{
-	int verdict = lb_main(ctx);
-
-	if (CONFIG(chain_next_slot) != LB_CHAIN_OFF && verdict == XDP_PASS)
-		bpf_tail_call(ctx, &lb_root_progs, CONFIG(chain_next_slot));
-	return verdict;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
