@@ -141,7 +141,7 @@ describe.skipIf(bpfSkipReason !== null)('chaining (shared mode)', () => {
     const entry = root.program('xdp_root');
     const fstats = filter.map('filter_stats');
 
-    let n = reached();
+    const n = reached();
     expect(run(entry, service).verdict).toBe('TX');
     expect(sum(fstats, 0) + sum(fstats, 1)).toBe(0n); // balanced: the filter never saw it
     let delta = dp.countDelta(() => expect(run(entry, filtered).verdict).toBe('DROP'));
