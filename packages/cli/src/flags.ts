@@ -13,6 +13,9 @@ export interface DeployFlags {
   opt?: string[];
   hashSeed?: string;
   conntrackSize?: string;
+  chainSlot?: string;
+  chainNext?: string;
+  chainName?: string;
 }
 
 /**
@@ -32,6 +35,9 @@ export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => 
     ...(f.hashSeed !== undefined ? { hashSeed: Number(f.hashSeed) } : {}),
     ...(f.conntrackSize !== undefined ? { limits: { conntrackSize: Number(f.conntrackSize) } } : {}),
     interfaces,
+    ...(f.chainSlot !== undefined
+      ? { chain: { slot: Number(f.chainSlot), ...(f.chainNext !== undefined ? { next: Number(f.chainNext) } : {}), ...(f.chainName ? { name: f.chainName } : {}) } }
+      : {}),
     ...(snatAddrs.length ? { snat: { addresses: snatAddrs, ...(f.snatPorts ? { ports: f.snatPorts } : {}) } } : {}),
     services: [{ vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: forward as 'nat' | 'dsr', options: parseOptions(f.opt ?? []), backends: f.backend! }],
   };

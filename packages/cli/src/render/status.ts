@@ -4,6 +4,7 @@ import { human, table } from './table.js';
 export function renderStatus(s: StatusView): string {
   const out: string[] = [];
   out.push(`instance ${s.instance}  strategy ${s.strategy}${s.netns ? `  netns ${s.netns}` : ''}  updated ${s.updatedAt}`);
+  if (s.chain) out.push(`chain ${s.chain.name}: xdp-lb in slot ${s.chain.slot}; slots in use ${Object.entries(s.chain.slots).map(([k, v]) => `${k}=prog ${v}`).join(' ') || 'none'}`);
   out.push('');
   out.push(table(['IFACE', 'IFINDEX', 'MODE', 'REQUESTED', 'PROG', 'ATTACHED'], s.interfaces.map((i) => [i.name, i.ifindex, i.mode, i.requestedMode, i.progId ?? '-', i.attached ? 'yes' : 'NO'])));
   for (const svc of s.services) {

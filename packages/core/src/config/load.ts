@@ -47,6 +47,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
     interfaces: cfg.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
     limits: { ...cfg.limits },
     ...(cfg.snat ? { snat: { addresses: cfg.snat.addresses.map((a) => a.text), ports: `${cfg.snat.portMin}-${cfg.snat.portMax}` } } : {}),
+    ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, ...(cfg.chain.next !== undefined ? { next: cfg.chain.next } : {}) } } : {}),
     services: cfg.services.map((s) => ({
       // A default name is derived again on load; only a chosen one is written out.
       ...(s.name === defaultServiceName(s) ? {} : { name: s.name }),

@@ -42,8 +42,10 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
 
+  if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, services, ...(cfg.announce ? { announce: cfg.announce } : {}) };
+  const chain = cfg.chain ? { name: cfg.chain.name, slot: cfg.chain.slot, next: cfg.chain.next } : undefined;
+  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, chain, services, ...(cfg.announce ? { announce: cfg.announce } : {}) };
 }
 
 type Report = (path: string, message: string) => void;

@@ -121,6 +121,16 @@ export const AnnounceInputSchema = z
   .strict()
   .refine((a) => (a.bird ? 1 : 0) + (a.command ? 1 : 0) === 1, { message: 'give exactly one of announce.bird and announce.command' });
 
+/** Run as one slot of an XDP chain with other programs (bpf/README.md, "Chaining"). */
+export const ChainInputSchema = z
+  .object({
+    name: z.string().regex(INSTANCE_NAME, 'lower-case letters, digits, "_" and "-", at most 32').default('default'),
+    slot: z.number().int().min(0).max(15),
+    /** The slot that gets what xdp-lb passes on (traffic not for it); none: XDP_PASS. */
+    next: z.number().int().min(0).max(15).optional(),
+  })
+  .strict();
+
 export const ConfigInputSchema = z
   .object({
     instance: z.string().regex(INSTANCE_NAME, 'lower-case letters, digits, "_" and "-", at most 32').default(LB_DEFAULTS.instance),
@@ -131,6 +141,7 @@ export const ConfigInputSchema = z
     interfaces: z.array(InterfaceInputSchema).min(1, 'at least one interface'),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     snat: SnatInputSchema.optional(),
+    chain: ChainInputSchema.optional(),
     services: z.array(ServiceInputSchema).min(1, 'at least one service'),
     announce: AnnounceInputSchema.optional(),
   })

@@ -10,6 +10,7 @@ export interface LbConfig {
   readonly interfaces: readonly InterfaceConfig[];
   readonly limits: Limits;
   readonly snat: SnatConfig | undefined;
+  readonly chain: ChainConfig | undefined;
   readonly services: readonly ServiceConfig[];
   /** Route announcement by `lb serve`; undefined: none (only the agent reads it). */
   readonly announce?: AnnounceConfig;
@@ -62,4 +63,10 @@ export interface BackendConfig {
   readonly state: BackendState;
   /** "addr:port": the backend's identity within its service. */
   readonly key: string;
+}
+
+export interface ChainConfig {
+  readonly name: string;
+  readonly slot: number;
+  readonly next: number | undefined;
 }

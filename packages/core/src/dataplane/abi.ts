@@ -239,3 +239,8 @@ export function encodeSlotTable(ids: Uint32Array): Buffer[] {
 export function protoNumber(p: 'tcp' | 'udp'): number {
   return p === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
 }
+
+/** Chaining with other XDP programs (bpf/README.md): the root's program array and its slots. */
+export const ROOT_PROGS = 'lb_root_progs';
+export const ROOT_SLOTS = 16;
+export const CHAIN_OFF = 0xffffffff;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
-import { LAYOUT_VERSION, MAPS } from './abi.js';
+import { LAYOUT_VERSION, MAPS, ROOT_PROGS } from './abi.js';
 
 export interface LoadRequest {
   objectPath: string;
@@ -11,6 +11,8 @@ export interface LoadRequest {
   snatSize: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
+  /** Chained: the chain root's program array, which the program's tail calls must reach. */
+  chainArray?: BpfMap;
 }
 
 export interface LoadedProgram {
@@ -51,6 +53,7 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
       if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
       else object.map(name).setPinPath(pin);
     }
+    if (req.chainArray) object.map(ROOT_PROGS).reuseFd(req.chainArray);
     await object.load();
     return { object, program: object.program(PROGRAM_NAME), missingVariables };
   } catch (e) {

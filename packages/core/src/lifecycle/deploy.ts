@@ -16,6 +16,8 @@ import { LbError } from './errors.js';
 import { checkSnatPorts, planInterfaces } from './preflight.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
+import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
+import { u32 } from '../dataplane/abi.js';
 import { reconcile } from './reconcile.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 
@@ -45,7 +47,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   if (!existsSync(strategy.objectPath)) {
     throw new LbError(`strategy ${strategy.id}: BPF object ${strategy.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
   }
-  const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false);
+  if (prev?.chain && cfg.chain && (prev.chain.name !== cfg.chain.name || prev.chain.slot !== cfg.chain.slot)) {
+    throw new LbError(`instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`);
+  }
+  const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
   checkSnatPorts(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
@@ -55,7 +60,12 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const fresh = !prev;
   mkdirSync(paths.maps, { recursive: true, mode: 0o700 });
   mkdirSync(paths.links, { recursive: true, mode: 0o700 });
+  // Chained mode: the root goes on the interface, xdp-lb into its slot of the root's array.
+  const root = cfg.chain ? await openOrCreateRoot(cfg.chain.name) : undefined;
+  const linksDir = root ? join(root.dir, 'links') : paths.links;
+  if (root) mkdirSync(linksDir, { recursive: true, mode: 0o700 });
   const { object, program, missingVariables } = await loadProgram({
+    ...(root ? { chainArray: root.array } : {}),
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
@@ -65,6 +75,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     mapPinDir: paths.maps,
   }).catch((e) => {
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    if (root) {
+      root.dispose();
+      if (!prev?.chain) leaveChain(cfg.chain!.name, cfg.chain!.slot, undefined);
+    }
     throw e;
   });
   const attached: AttachedInterface[] = [];
@@ -74,17 +88,22 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
+    // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
+    if (root) root.array.update(u32(cfg.chain!.slot), program);
+    const entry = root?.program ?? program;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
-        const linkPin = join(paths.links, p.name);
+        const linkPin = join(linksDir, p.name);
         let mode: KernelMode;
-        if (p.action === 'update') {
-          updatePinnedLink(linkPin, program);
+        if (p.action === 'shared') {
+          mode = p.occupant!.mode as KernelMode; // another member of the chain attached the root
+        } else if (p.action === 'update') {
+          updatePinnedLink(linkPin, entry);
           mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
         } else {
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
-          const r = attach(program, p.ifindex, p.name, iface.mode);
+          const r = attach(entry, p.ifindex, p.name, iface.mode);
           created.push(r.link);
           // A pin left by a link that no longer holds the interface (detached by hand, the
           // interface re-created): the new link takes its place.
@@ -114,6 +133,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       netns: ns.name,
       interfaces: attached,
       allocation,
+      ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } } : {}),
       restore,
       deployedAt: prev?.deployedAt ?? now,
       updatedAt: now,
@@ -132,9 +152,11 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   } catch (e) {
     rollbackLinks(created);
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    if (cfg.chain && !prev?.chain) leaveChain(cfg.chain.name, cfg.chain.slot, program.id);
     throw e;
   } finally {
     for (const link of created) link.dispose();
+    root?.dispose();
     object.dispose();
   }
 }

@@ -8,8 +8,11 @@ import { LbError } from './errors.js';
 export interface InterfacePlan {
   name: string;
   ifindex: number;
-  /** 'update': our own link, replaced atomically; 'attach': free; 'replace': foreign netlink program, --force. */
-  action: 'update' | 'attach' | 'replace';
+  /**
+   * 'update': our own link, replaced atomically; 'attach': free; 'replace': foreign netlink
+   * program, --force; 'shared': the interface already runs our chain's root (chained mode).
+   */
+  action: 'update' | 'attach' | 'replace' | 'shared';
   occupant?: XdpOccupant;
 }
 
@@ -35,7 +38,7 @@ function mtuOf(ns: NetnsScope, name: string): number | undefined {
  * (jumbo frames: generic mode only), and the SNAT port range cannot collide with the host's own
  * ephemeral ports. Throws one LbError naming the first problem.
  */
-export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean): { plans: InterfacePlan[]; warnings: string[] } {
+export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean, chainRootId?: number): { plans: InterfacePlan[]; warnings: string[] } {
   const warnings: string[] = [];
   const plans = ns.run(() =>
     cfg.interfaces.map((iface): InterfacePlan => {
@@ -58,6 +61,7 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
       }
       const occ = occupant(ifindex);
       if (!occ) return { name: iface.name, ifindex, action: 'attach' };
+      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
       if (ours && occ.attachment === 'link') return { name: iface.name, ifindex, action: 'update', occupant: occ };
       if (occ.attachment === 'link') {

@@ -1,5 +1,6 @@
 import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
+import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
@@ -19,6 +20,8 @@ export interface StatusView {
   instance: string;
   strategy: string;
   netns: string | null;
+  /** Chained mode: the chain, xdp-lb's slot, and the program id in each occupied slot. */
+  chain?: { name: string; slot: number; slots: Record<number, number> };
   deployedAt: string;
   updatedAt: string;
   interfaces: { name: string; ifindex: number; requestedMode: string; mode: string; progId: number | null; attached: boolean }[];
@@ -74,6 +77,7 @@ export function status(instance: string): StatusView {
       instance,
       strategy: state.strategy.id,
       netns: state.netns,
+      ...(state.chain ? { chain: { name: state.chain.name, slot: state.chain.slot, slots: chainSlots(state.chain.name) } } : {}),
       deployedAt: state.deployedAt,
       updatedAt: state.updatedAt,
       interfaces,

@@ -3,6 +3,7 @@ import { NetnsScope } from '../dataplane/netns.js';
 import { instancePaths } from '../state/paths.js';
 import { readState, removeState } from '../state/store.js';
 import { detachPinnedLink } from '../dataplane/xdp.js';
+import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
 
 export interface UndeployResult {
@@ -16,9 +17,18 @@ export function undeploy(instance: string): UndeployResult {
   const state = readState(instance);
   if (!state && !existsSync(paths.root)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
   const detached: string[] = [];
-  for (const iface of state?.interfaces ?? []) {
-    detachPinnedLink(iface.linkPin);
-    detached.push(iface.name);
+  if (state?.chain) {
+    // Chained: leave our slot; the root stays on the interfaces while other members use it.
+    leaveChain(state.chain.name, state.chain.slot, state.chain.progId);
+    if (Object.keys(chainSlots(state.chain.name)).length === 0) {
+      for (const iface of state.interfaces) detachPinnedLink(iface.linkPin);
+      detached.push(...state.interfaces.map((i) => i.name));
+    }
+  } else {
+    for (const iface of state?.interfaces ?? []) {
+      detachPinnedLink(iface.linkPin);
+      detached.push(iface.name);
+    }
   }
   if (state) {
     const ns = new NetnsScope(state.netns);

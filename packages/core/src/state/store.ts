@@ -15,6 +15,8 @@ export interface InstanceState {
   netns: string | null;
   interfaces: AttachedInterface[];
   allocation: Allocation;
+  /** Chained mode: the chain, our slot in it and the program we put there. */
+  chain?: { name: string; slot: number; progId: number };
   /** sysctls deploy changed, with the values undeploy puts back. */
   restore: Record<string, string>;
   deployedAt: string;
