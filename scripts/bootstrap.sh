@@ -11,8 +11,10 @@ die() { printf 'xdp-lb setup: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs, attaches XDP and creates network namespaces); try: sudo $0"
 
 # Debian packages: the BPF toolchain, libbpf for the addon, and the tools the lab and tests drive.
+# wrk, nginx, haproxy and nftables are the benchmark's load generator and comparison points; bird2
+# announces VIPs over BGP (deploy/bgp, the scale-out tests); systemd gives systemd-analyze for the unit.
 pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 ethtool gcc g++ make cmake pkg-config
-      curl iputils-ping util-linux procps python3)
+      curl iputils-ping util-linux procps python3 wrk nginx-light haproxy nftables bird2 systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
