@@ -54,7 +54,7 @@ done
 tmp=$(mktemp -d /tmp/xdp-lb-pack-check.XXXXXX)
 cleanup() { if [ "$keep" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
-tarballs=${pack_only:-$tmp/tarballs}
+tarballs=$(realpath -m "${pack_only:-$tmp/tarballs}")
 mkdir -p "$tarballs"
 
 say "packing ${#pkgs[@]} packages"
