@@ -34,7 +34,8 @@ export function registerServe(program: Command, { lb }: CommandContext): void {
       `
 Signals: SIGHUP re-reads the file and applies it; SIGTERM/SIGINT stop the agent (the data plane
 keeps forwarding: links and maps are pinned). A file with errors is rejected and logged; the
-running config stays. See docs/operations.md.
+running config stays. With an "announce" section (BGP via BIRD, deploy/bgp): SIGUSR1 drains the
+node (withdraws its VIPs before an upgrade), SIGUSR2 undrains it. See docs/operations.md.
 
 Examples:
   lb serve -f /etc/xdp-lb/lb.yaml

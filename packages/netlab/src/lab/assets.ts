@@ -36,9 +36,13 @@ export function labScript(name: string): string {
   return p;
 }
 
-/** The xdp_pass object: explicit path, `$XDP_LB_XDP_PASS_OBJ`, or the workspace build output. */
+/**
+ * The xdp_pass object: explicit path, `$XDP_LB_XDP_PASS_OBJ`, the copy the build ships in this
+ * package (obj/, for an installed package), or the workspace build output.
+ */
 export function xdpPassObjectPath(explicit?: string): string {
-  const p = explicit ?? process.env['XDP_LB_XDP_PASS_OBJ'] ?? resolve(packageRoot(), '../../bpf/obj/xdp_pass.bpf.o');
+  const shipped = join(packageRoot(), 'obj', 'xdp_pass.bpf.o');
+  const p = explicit ?? process.env['XDP_LB_XDP_PASS_OBJ'] ?? (existsSync(shipped) ? shipped : resolve(packageRoot(), '../../bpf/obj/xdp_pass.bpf.o'));
   if (!existsSync(p)) {
     throw new Error(`xdp_pass object not found at ${p}: build it with \`npx nx run bpf:build-bpf\` (bash bpf/scripts/build.sh), or pass xdpPassObject`);
   }
