@@ -12,10 +12,9 @@ import { afterAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { Abi, Agent, type AgentOptions, createLogger, instancePaths, type LoadBalancer, parseMetrics } from '@xdp-lb/core';
 import { BpfLink, BpfMap } from '@xdp-lb/native';
-import { Lab, type LabHost, LabProcess, listNetns, type LabOptions, type LabSpec } from '@xdp-lb/netlab';
-import { composeLoadBalancer } from '../src/index.js';
+import { type Lab, type LabHost, LabProcess, type LabOptions, type LabSpec } from '@xdp-lb/netlab';
+import { useE2e } from './helpers/e2e.js';
 
-export const LAB_PREFIX = 'xlba';
 const LOAD_SCRIPT = fileURLToPath(new URL('./serve-load.mjs', import.meta.url));
 const CLI_MAIN_SRC = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -87,30 +86,21 @@ function removeStale(): void {
 
 export function useAgentEnv(): AgentEnv {
   removeStale();
-  const id = `${process.pid}-${rand()}`;
-  const bpffs = `/sys/fs/bpf/xlb-agent-${id}`;
-  const stateDir = `/tmp/xlb-agent-state-${id}`;
-  const dir = `/tmp/xlb-agent-files-${id}`;
-  process.env.XDP_LB_BPFFS = bpffs;
-  process.env.XDP_LB_STATE_DIR = stateDir;
+  // Pins, state, labs and what a failed test left deployed: the e2e suites' isolation, as is.
+  const base = useE2e();
+  const { bpffs, stateDir } = base;
+  const dir = `/tmp/xlb-agent-files-${process.pid}-${rand()}`;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let lbi: LoadBalancer | undefined;
-  const labs: Lab[] = [];
   const agents: Agent[] = [];
   const procs: LabProcess[] = [];
   let bundle: Promise<string> | undefined;
-  let counter = 0;
   const env: AgentEnv = {
     bpffs,
     stateDir,
     dir,
-    lb: () => (lbi ??= composeLoadBalancer()),
-    async lab(spec, options = {}) {
-      const lab = await Lab.up(spec, { prefix: LAB_PREFIX, ...options });
-      labs.push(lab);
-      return lab;
-    },
-    instance: (label) => `${label}-${rand()}${(counter++).toString(36)}`.slice(0, 32),
+    lb: base.lb,
+    lab: base.lab,
+    instance: base.instance,
     writeConfig(name, config) {
       const file = join(dir, `${name}.yaml`);
       const tmp = `${file}.tmp`;
@@ -159,31 +149,13 @@ export function useAgentEnv(): AgentEnv {
     },
     cliBundle: () => (bundle ??= bundleCli(bundlePath(dir))),
   };
+  // Registered after useE2e's: vitest runs after-hooks in reverse, so agents and their processes
+  // stop before the shared cleanup undeploys and destroys the labs.
   afterAll(async () => {
     const problems: string[] = [];
     for (const a of agents) await a.stop().catch((e: Error) => problems.push(`agent stop: ${e.message}`));
     for (const p of procs) await p.kill('SIGKILL', 500);
-    if (existsSync(stateDir)) {
-      for (const inst of readdirSync(stateDir)) {
-        try {
-          env.lb().undeploy(inst);
-        } catch (e) {
-          problems.push(`undeploy ${inst}: ${(e as Error).message}`);
-        }
-      }
-    }
-    for (const lab of labs) {
-      try {
-        await lab.destroy();
-      } catch (e) {
-        problems.push(`lab ${lab.id}: ${(e as Error).message}`);
-      }
-    }
-    rmSync(bpffs, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
-    const ns = listNetns().filter((n) => labs.some((l) => n.startsWith(`${l.id}-`)));
-    if (ns.length) problems.push(`namespaces left: ${ns.join(', ')}`);
     if (problems.length) throw new Error(`agent suite cleanup: ${problems.join('; ')}`);
   }, 60_000);
   return env;
