@@ -1,6 +1,6 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { NetnsScope } from '../dataplane/netns.js';
-import { instancePaths } from '../state/paths.js';
+import { bpffsRoot, instancePaths } from '../state/paths.js';
 import { readState, removeState } from '../state/store.js';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
@@ -41,6 +41,12 @@ export function undeploy(instance: string): UndeployResult {
     }
   }
   rmSync(paths.root, { recursive: true, force: true });
+  // The last instance out leaves no empty /sys/fs/bpf/xdp-lb behind either.
+  try {
+    if (readdirSync(bpffsRoot()).length === 0) rmdirSync(bpffsRoot());
+  } catch {
+    /* not there, or not empty */
+  }
   removeState(instance);
   return { instance, detached };
 }
