@@ -56,7 +56,12 @@ describe('health checks take a stopped backend out and bring it back', () => {
     const tRestart = Date.now();
     const backMs = await waitFor('http2 back in rotation', async () => (await inRotation(http2)) === 1, 5000);
     const tBack = Date.now();
+    // Keep the load on until http2 has been given new flows again (under a loaded CI machine the
+    // client may send few requests in a fixed pause), at least 1.5 s.
+    const flows0 = metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0;
     await sleep(1500);
+    await waitFor('http2 takes new flows again', async () => (metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0) > flows0, 8000);
+    await sleep(300);
     const s = await load.stop();
 
     const rel = (wall: number) => wall - s.startedAt;
