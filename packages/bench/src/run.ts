@@ -57,7 +57,7 @@ export function selectBenchmarks(names: readonly string[] = []): Benchmark[] {
 }
 
 function defaultCommand(o: BenchOptions): string {
-  return ['lb bench', ...(o.names ?? []), ...(o.quick ? ['--quick'] : []), ...(o.outDir ? ['--out', o.outDir] : [])].join(' ');
+  return ['lb bench', ...(o.names ?? []), ...(o.quick ? ['--quick'] : []), ...(o.outDir ? ['--out', o.outDir] : []), ...(o.updateReadme === true ? ['--update-readme'] : [])].join(' ');
 }
 
 function freshDir(parent: string, base: string): string {
