@@ -37,17 +37,19 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   const allocation = allocate(state.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
   checkLayout(instance, instancePaths(instance));
+  // Before the tables name anything new: a first IPv6 service needs IPv6 forwarding on the
+  // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
+  // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
+  const ns = new NetnsScope(state.netns);
+  const restore = { ...(state.restore ?? {}) };
+  enableForwarding(ns, cfg, restore);
+  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
     await reconcile(maps, strategy, { config: cfg, allocation }, prev);
   } finally {
     maps.dispose();
   }
-  const ns = new NetnsScope(state.netns);
-  // A first IPv6 service needs IPv6 forwarding on the interfaces (a no-op when already on).
-  const restore = { ...(state.restore ?? {}) };
-  enableForwarding(ns, cfg, restore);
-  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
   writeState({ ...state, config: toInput(cfg), allocation, restore, updatedAt: new Date().toISOString() });
   return { config: cfg, warnings: unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [] };
 }
