@@ -21,6 +21,7 @@ Napi::Function BpfLink::Init(Napi::Env env) {
   return DefineClass(env, "BpfLink",
                      {
                          StaticMethod<&BpfLink::AttachXdp>("attachXdp"),
+                         StaticMethod<&BpfLink::AttachExtension>("attachExtension"),
                          StaticMethod<&BpfLink::FromPinned>("fromPinned"),
                          StaticMethod<&BpfLink::FromId>("fromId"),
                          InstanceAccessor<&BpfLink::GetFd>("fd"),
@@ -80,6 +81,23 @@ Napi::Value BpfLink::AttachXdp(const Napi::CallbackInfo& info) {
     ThrowSys(env, err, "bpf_link_create",
              "attach XDP program '" + prog->Name() + "' to ifindex " + std::to_string(ifindex) + " in " + XdpModeName(mode) + " mode",
              XdpAttachHint(err, mode, ifindex));
+  }
+  return NewFromFd(env, fd, "");
+}
+
+// An extension (BPF_PROG_TYPE_EXT, "freplace") program, loaded for a function of a target program
+// (BpfProgram.setAttachTarget), replaces that function from the moment the link exists. With target
+// bpf_raw_tracepoint_open with no name attaches a tracing/extension program to the target named at
+// load (what libbpf itself does for a freplace program without a new target).
+Napi::Value BpfLink::AttachExtension(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BpfProgram* prog = BpfProgram::Expect(env, info[0], "BpfLink.attachExtension: program");
+  int progFd = prog->UsableFd(env, "BpfLink.attachExtension");
+  int fd = bpf_raw_tracepoint_open(nullptr, progFd);
+  if (fd < 0) {
+    int err = errno;
+    ThrowSys(env, err, "bpf_raw_tracepoint_open", "attach extension program '" + prog->Name() + "' to its target function",
+             err == EINVAL ? "the program is not an extension loaded for a target (setAttachTarget before load), or the target is gone" : "");
   }
   return NewFromFd(env, fd, "");
 }

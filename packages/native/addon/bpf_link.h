@@ -27,6 +27,7 @@ class BpfLink : public Napi::ObjectWrap<BpfLink>, public HandleLifetime {
 
   static Napi::Object NewFromFd(Napi::Env env, int fd, const std::string& pinPath);
   static Napi::Value AttachXdp(const Napi::CallbackInfo& info);
+  static Napi::Value AttachExtension(const Napi::CallbackInfo& info);
   static Napi::Value FromPinned(const Napi::CallbackInfo& info);
   static Napi::Value FromId(const Napi::CallbackInfo& info);
 

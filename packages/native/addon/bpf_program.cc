@@ -29,6 +29,7 @@ Napi::Function BpfProgram::Init(Napi::Env env) {
                          InstanceMethod<&BpfProgram::Info>("info"),
                          InstanceMethod<&BpfProgram::TestRun>("testRun"),
                          InstanceMethod<&BpfProgram::TestRunAsync>("testRunAsync"),
+                         InstanceMethod<&BpfProgram::SetAttachTarget>("setAttachTarget"),
                          InstanceMethod<&BpfProgram::Pin>("pin"),
                          InstanceMethod<&BpfProgram::Unpin>("unpin"),
                          InstanceMethod<&BpfProgram::DisposeJs>("dispose"),
@@ -172,6 +173,26 @@ Napi::Value BpfProgram::Info(const Napi::CallbackInfo& info) {
   out.Set("tag", TagHex(pi.tag, sizeof(pi.tag)));
   out.Set("fd", Napi::Number::New(env, UsableFd(env, "info")));
   return out;
+}
+
+// bpf_program__set_attach_target: before load, names the function an extension (freplace) or
+// tracing program attaches to: a global function of a loaded program (target given) or a kernel
+// function (target null). The kernel checks the pairing at load, so it must be set first.
+Napi::Value BpfProgram::SetAttachTarget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string what = "setAttachTarget";
+  CheckUsable(env, what);
+  if (prog_ == nullptr) ThrowType(env, what + ": program '" + name_ + "' is already loaded (a standalone fd); set the target on a program of an unloaded BpfObject");
+  owner_->CheckNotLoaded(env, what + " (program '" + Name() + "')");
+  int targetFd = 0;
+  if (!info[0].IsNull()) {
+    BpfProgram* target = Expect(env, info[0], what + ": target");
+    targetFd = target->UsableFd(env, what + ": target");
+  }
+  std::string func = ExpectString(info[1], what + ": function name");
+  int r = bpf_program__set_attach_target(prog_, targetFd, func.c_str());
+  if (r != 0) ThrowSys(env, -r, "bpf_program__set_attach_target", "set the attach target of program '" + Name() + "' to " + func);
+  return env.Undefined();
 }
 
 Napi::Value BpfProgram::Pin(const Napi::CallbackInfo& info) {

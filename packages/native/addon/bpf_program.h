@@ -57,6 +57,7 @@ class BpfProgram : public Napi::ObjectWrap<BpfProgram>, public HandleLifetime {
   // program_test_run.cc
   Napi::Value TestRun(const Napi::CallbackInfo& info);
   Napi::Value TestRunAsync(const Napi::CallbackInfo& info);
+  Napi::Value SetAttachTarget(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Unpin(const Napi::CallbackInfo& info);
   Napi::Value DisposeJs(const Napi::CallbackInfo& info);

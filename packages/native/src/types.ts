@@ -303,6 +303,13 @@ export interface BpfProgram {
   testRun(options: TestRunOptions): TestRunResult;
   /** testRun on a worker thread, for long runs. Worker threads stay in the process's own namespace. */
   testRunAsync(options: TestRunOptions): Promise<TestRunResult>;
+  /**
+   * bpf_program__set_attach_target, before the owning object is loaded: the function an extension
+   * (`SEC("freplace")`) or tracing program attaches to — a global function of the loaded program
+   * `target`, or a kernel function when `target` is null. The kernel checks the pairing at load.
+   * @throws ERR_LB_ALREADY_LOADED once the object is loaded; TypeError for a standalone program.
+   */
+  setAttachTarget(target: BpfProgram | null, functionName: string): void;
   pin(path: string): void;
   /** Removes a pin: `path`, or the one this handle knows. */
   unpin(path?: string): void;
@@ -372,6 +379,12 @@ export interface BpfLinkStatic {
    * is not supported by this interface".
    */
   attachXdp(program: BpfProgram, ifindex: number, options: AttachXdpOptions): BpfLink;
+  /**
+   * bpf_link_create(BPF_TRACE_FREPLACE): attaches an extension program to the function it was
+   * loaded for (setAttachTarget); from then on calls of that function run the extension instead.
+   * Kernels that refuse extension programs (lockdown, no trampolines) already refuse the load.
+   */
+  attachExtension(program: BpfProgram): BpfLink;
   fromPinned(path: string): BpfLink;
   /** bpf_link_get_fd_by_id (needs CAP_SYS_ADMIN). */
   fromId(id: number): BpfLink;
