@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { tsupConfig } from '../../tsup.config.base.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/main.ts'],
-  format: ['esm'],
-  dts: { entry: 'src/index.ts' },
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  external: [/\.node$/, /^@xdp-lb\//],
-});
+// index: the library (with declarations); main: the `lb` binary.
+export default tsupConfig({ entry: ['src/index.ts', 'src/main.ts'], dts: { entry: 'src/index.ts' } });

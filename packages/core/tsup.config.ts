@@ -1,13 +1,4 @@
-import { defineConfig } from 'tsup';
+import { tsupConfig } from '../../tsup.config.base.ts';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', 'strategy/kit': 'src/strategy/kit.ts' },
-  format: ['esm'],
-  dts: true,
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  // The native addon is loaded at run time from its own package, never bundled.
-  external: [/\.node$/, /^@xdp-lb\//],
-});
+// index: the library; strategy/kit: @xdp-lb/core/strategy, the kernel-free strategy kit.
+export default tsupConfig({ entry: { index: 'src/index.ts', 'strategy/kit': 'src/strategy/kit.ts' } });

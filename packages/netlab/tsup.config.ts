@@ -1,15 +1,5 @@
-import { defineConfig } from 'tsup';
+import { tsupConfig } from '../../tsup.config.base.ts';
 
-export default defineConfig({
-  // index: the library; vitest: test helpers (a separate entry so the library never loads vitest).
-  entry: ['src/index.ts', 'src/vitest.ts'],
-  format: ['esm'],
-  dts: true,
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  // The native addon is loaded at run time from its own package, never bundled; vitest belongs to
-  // the test runner that imports the vitest entry.
-  external: [/\.node$/, /^@xdp-lb\//, 'vitest'],
-});
+// index: the library; vitest: test helpers (a separate entry so the library never loads vitest,
+// which belongs to the test runner that imports that entry).
+export default tsupConfig({ entry: ['src/index.ts', 'src/vitest.ts'], external: ['vitest'] });

@@ -1,13 +1,3 @@
-import { defineConfig } from 'tsup';
+import { tsupConfig } from '../../../tsup.config.base.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  // The native addon is loaded at run time from its own package, never bundled.
-  external: [/\.node$/, /^@xdp-lb\//],
-});
+export default tsupConfig();
