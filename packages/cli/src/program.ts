@@ -11,6 +11,7 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBench } from './commands/bench.js';
 import { registerServe } from './commands/serve.js';
+import { registerDoctor } from './commands/doctor.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -57,12 +58,25 @@ Examples:
   registerDemo(program, ctx);
   registerBench(program, ctx);
   registerServe(program, ctx);
+  registerDoctor(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     c.showHelpAfterError();
     for (const sub of c.commands) sub.exitOverride().showHelpAfterError();
   }
   return program;
+}
+
+/**
+ * Thrown by a command that has already said what went wrong (a report with failed checks, a
+ * benchmark that failed): run() returns its exit code and prints nothing more. Setting
+ * process.exitCode instead would be overwritten by main's `process.exitCode = await run(...)`.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitStatus';
+  }
 }
 
 export interface CommandContext {
@@ -80,6 +94,7 @@ export async function run(program: Command, argv: readonly string[], io: Io = de
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return e.exitCode === 0 ? 0 : 2;
     }
+    if (e instanceof ExitStatus) return e.exitCode;
     const err = e as Error & { lines?: () => string[]; name?: string };
     if (err.name === 'UsageError') {
       io.err(`lb: ${err.message}`);

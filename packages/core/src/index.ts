@@ -14,6 +14,7 @@ export type { Mutation } from './lifecycle/mutations.js';
 export type { DeployOptions, DeployResult } from './lifecycle/deploy.js';
 export type { StatusView, CounterView } from './lifecycle/status.js';
 export type { UndeployResult } from './lifecycle/undeploy.js';
+export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from './lifecycle/doctor.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { instancePaths } from './state/paths.js';

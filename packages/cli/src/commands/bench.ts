@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BENCHMARKS, runBench, ttyProgress } from '@xdp-lb/bench';
-import type { CommandContext } from '../program.js';
+import { type CommandContext, ExitStatus } from '../program.js';
 
 /** `lb bench [names...] [--quick] [--out DIR]`: one @xdp-lb/bench call, then its summary table. */
 export function registerBench(program: Command, { io }: CommandContext): void {
@@ -22,6 +22,6 @@ export function registerBench(program: Command, { io }: CommandContext): void {
         cliMain: process.argv[1],
       });
       io.out(r.summary);
-      if (r.results.benchmarks.some((b) => b.status === 'failed')) process.exitCode = 1;
+      if (r.results.benchmarks.some((b) => b.status === 'failed')) throw new ExitStatus(1);
     });
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { httpGet, Lab, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { type CommandContext } from '../program.js';
+import { type CommandContext, ExitStatus } from '../program.js';
 import { renderStatus } from '../render/status.js';
 import { table } from '../render/table.js';
 
@@ -88,7 +88,7 @@ export function registerDemo(program: Command, { lb, io }: CommandContext): void
 
         io.out('== lb status');
         io.out(renderStatus(lb().status(instance)));
-        if (failed > 0) process.exitCode = 1;
+        if (failed > 0) throw new ExitStatus(1);
       } finally {
         if (!o.keep) {
           if (deployed) lb().undeploy(instance);

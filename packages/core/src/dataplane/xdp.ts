@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { BpfLink, type BpfProgram, ifNameToIndex, xdpDetachNetlink, xdpQuery } from '@xdp-lb/native';
+import { BpfLink, BpfProgram, ifNameToIndex, xdpDetachNetlink, xdpQuery } from '@xdp-lb/native';
 import type { XdpMode } from '../config/defaults.js';
 
 export type KernelMode = 'skb' | 'drv' | 'hw';
@@ -13,6 +13,28 @@ export interface XdpOccupant {
   attachment: 'link' | 'netlink' | null;
   linkId?: number;
   mode: string;
+}
+
+/** The name libxdp gives its multi-program dispatcher (xdp-loader, xdp_multiprog). */
+export const LIBXDP_DISPATCHER = 'xdp_dispatcher';
+
+/** What to tell a user whose interface runs libxdp's dispatcher. */
+export const LIBXDP_NOTE = (ifname: string): string =>
+  `libxdp's dispatcher (xdp-loader); xdp-lb does not join it (its members are extension programs, which \`lb doctor\` says whether this kernel allows): ` +
+  `unload it (xdp-loader unload ${ifname} --all) and run the programs with xdp-lb's chain mode (chain: {name, slot, next})`;
+
+/** A loaded program's name by id (15 characters at most, the kernel's limit), or undefined. */
+export function programName(progId: number): string | undefined {
+  try {
+    const prog = BpfProgram.fromId(progId);
+    try {
+      return prog.name;
+    } finally {
+      prog.dispose();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 export function ifindexOf(name: string): number {

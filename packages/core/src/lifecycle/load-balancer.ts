@@ -7,6 +7,7 @@ import { ifindexOf } from '../dataplane/xdp.js';
 import { listInstances } from '../state/store.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
+import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
 import { requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
@@ -52,6 +53,11 @@ export class LoadBalancer {
 
   async checkConfigFile(file: string, opts: { netns?: string | null; checkInterfaces?: boolean } = {}): Promise<LbConfig> {
     return this.checkConfig(readConfigFile(file), { ...opts, source: file });
+  }
+
+  /** What this machine lets xdp-lb do, found by trying (`lb doctor`); changes nothing. */
+  async doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
+    return doctor(opts);
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { LbConfig } from '../config/types.js';
 import type { NetnsScope } from '../dataplane/netns.js';
-import { ifindexOf, occupant, type XdpOccupant } from '../dataplane/xdp.js';
+import { ifindexOf, LIBXDP_DISPATCHER, LIBXDP_NOTE, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
 import type { InstanceState } from '../state/store.js';
 import { LbError } from './errors.js';
 
@@ -26,7 +26,7 @@ export interface InterfacePlan {
 export const XDP_MAX_NATIVE_MTU = 3506;
 
 /** An interface's MTU (undefined if unknown), read inside the namespace. */
-function mtuOf(ns: NetnsScope, name: string): number | undefined {
+export function mtuOf(ns: NetnsScope, name: string): number | undefined {
   const r = ns.exec('ip', ['-o', 'link', 'show', 'dev', name], { allowFail: true });
   const m = /\bmtu (\d+)/.exec(r.stdout);
   return m ? Number(m[1]) : undefined;
@@ -64,6 +64,9 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
       if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
       if (ours && occ.attachment === 'link') return { name: iface.name, ifindex, action: 'update', occupant: occ };
+      if (programName(occ.progId) === LIBXDP_DISPATCHER && !force) {
+        throw new LbError(`interface ${iface.name} has XDP program ${occ.progId}, ${LIBXDP_NOTE(iface.name)}`, 'EBUSY');
+      }
       if (occ.attachment === 'link') {
         throw new LbError(
           `interface ${iface.name} has XDP program ${occ.progId} held by bpf_link ${occ.linkId ?? '?'}: a link cannot be replaced by another owner; detach it with the tool that created it`,

@@ -13,10 +13,14 @@ function effectiveCaps(): bigint {
 
 const has = (caps: bigint, bit: number) => (caps & (1n << BigInt(bit))) !== 0n;
 
+/** Whether this process may load BPF and attach XDP (CAP_BPF or CAP_SYS_ADMIN, and CAP_NET_ADMIN). */
+export function hasPrivileges(): boolean {
+  const caps = effectiveCaps();
+  return (has(caps, CAP_BPF) || has(caps, CAP_SYS_ADMIN)) && has(caps, CAP_NET_ADMIN);
+}
+
 /** Throws a one-line reason unless this process may load BPF and attach XDP. */
 export function requirePrivileges(action: string): void {
-  const caps = effectiveCaps();
-  const bpf = has(caps, CAP_BPF) || has(caps, CAP_SYS_ADMIN);
-  if (bpf && has(caps, CAP_NET_ADMIN)) return;
+  if (hasPrivileges()) return;
   throw new LbError(`${action}: needs CAP_BPF and CAP_NET_ADMIN (run as root)`, 'EPERM');
 }
