@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # pack-check.sh - does `npm pack` of each package give a working package? Packs every public
 # workspace package into a temporary directory, checks what each tarball holds (the prebuilt BPF
-# objects, the native addon for this platform, the built JavaScript), installs the tarballs into a
-# fresh project the way a user would (`npm install ./*.tgz`: no install scripts run, none are
-# needed), and checks that the installed CLI runs: `lb --help`, the native addon loads against the
-# system libbpf, every strategy finds its object, `lb config check` validates the examples.
+# objects, the native addon for this platform and its sources, the built JavaScript), installs the
+# tarballs into a fresh project the way a user would (`npm install ./*.tgz`: no install scripts run,
+# none are needed), and checks that the installed CLI runs: `lb --help`, the native addon loads
+# against the system libbpf, every strategy finds its object, `lb config check` validates the
+# examples. Then the documented step for other platforms: with the prebuilt addon moved aside, the
+# load error names it, `npx xdp-lb-native-build` rebuilds the addon from the installed sources, and
+# the CLI and the addon load again (the rest, and --demo, use the rebuilt addon).
 #
 #   bash scripts/pack-check.sh                 # all of the above (needs the builds: scripts/bootstrap.sh)
 #   bash scripts/pack-check.sh --demo          # and, as root, `lb demo` from the installed CLI: the
@@ -25,7 +28,7 @@ while [ $# -gt 0 ]; do
     --pack-only) pack_only=${2:?--pack-only needs a directory}; shift 2 ;;
     --demo) demo=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pack-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +77,8 @@ need() { # need DIR PATH...: the tarball of package DIR contains each PATH
   for p in "$@"; do grep -qx "package/$p" <<<"$list" || fail "$d: $(basename "$t") lacks $p"; done
 }
 for d in "${pkgs[@]}"; do need "$d" package.json dist/index.js; done
-need packages/native build/Release/xdp_lb_native.node
+need packages/native build/Release/xdp_lb_native.node CMakeLists.txt scripts/build-addon.mjs \
+  $(cd packages/native && ls addon/*.cc addon/*.h)
 need packages/cli dist/main.js
 need packages/netlab lab-scripts/keepalive-client.mjs
 for s in packages/strategies/*/; do
@@ -109,6 +113,34 @@ node --input-type=module -e '
     if (!s.objectPath.includes("/node_modules/")) throw new Error(pkg + ": object resolved outside the install: " + s.objectPath);
   }
 ' 2>"$tmp/node.err" || fail "the installed packages do not load: $(tail -3 "$tmp/node.err")"
+# The documented step where the prebuilt addon does not fit: build it from the installed sources.
+# Without the addon, loading names the step; the step rebuilds it (plain cmake, no devDependencies,
+# no network); then everything loads again, and a second run has nothing to do.
+native=$app/node_modules/@xdp-lb/native
+native_ok='const n = await import("@xdp-lb/native"); if (typeof n.BpfMap !== "function") throw new Error("@xdp-lb/native exports no BpfMap")'
+if [ ! -x "$app/node_modules/.bin/xdp-lb-native-build" ]; then
+  fail "the installed @xdp-lb/native has no bin xdp-lb-native-build"
+else
+  mv "$native/build" "$tmp/prebuilt-build"
+  if out=$(node --input-type=module -e "$native_ok" 2>&1); then
+    fail "@xdp-lb/native loaded without its addon"
+  else
+    grep -q 'npx xdp-lb-native-build' <<<"$out" || fail "without the addon, the load error does not name npx xdp-lb-native-build: $(grep -m1 'xdp-lb/native' <<<"$out")"
+  fi
+  say "rebuilding the native addon from the installed sources (npx xdp-lb-native-build)"
+  if ! npx --no-install xdp-lb-native-build >"$tmp/native-build.log" 2>&1; then
+    tail -20 "$tmp/native-build.log" >&2
+    fail "npx xdp-lb-native-build failed in the installed project"
+  elif [ ! -f "$native/build/Release/xdp_lb_native.node" ]; then
+    fail "npx xdp-lb-native-build left no build/Release/xdp_lb_native.node"
+  else
+    node --input-type=module -e "$native_ok" 2>"$tmp/node.err" || fail "the rebuilt addon does not load: $(tail -3 "$tmp/node.err")"
+    out=$("$lb" --help 2>&1) && grep -q 'Usage: lb' <<<"$out" || fail "lb --help with the rebuilt addon failed: $out"
+    out=$(npx --no-install xdp-lb-native-build 2>&1) && grep -q 'nothing to do' <<<"$out" \
+      || fail "a second npx xdp-lb-native-build did not find the addon loading: $out"
+  fi
+fi
+
 for f in "$root"/deploy/examples/lb.yaml "$root"/deploy/examples/production.yaml; do
   [ -f "$f" ] || continue
   out=$("$lb" config check "$f" 2>&1) || grep -q 'no interface named' <<<"$out" || fail "lb config check $(basename "$f"): $out"
