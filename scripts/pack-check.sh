@@ -80,6 +80,8 @@ for d in "${pkgs[@]}"; do need "$d" package.json dist/index.js; done
 need packages/native build/Release/xdp_lb_native.node CMakeLists.txt scripts/build-addon.mjs \
   $(cd packages/native && ls addon/*.cc addon/*.h)
 need packages/cli dist/main.js
+need packages/core dist/bpf/lb.bpf.h dist/bpf/scripts/cc.sh dist/bpf/obj/xdp_root.bpf.o dist/bpf/obj/xdp_tx.bpf.o \
+  dist/bpf/obj/xdp_ext_target.bpf.o dist/bpf/obj/xdp_ext_member.bpf.o
 need packages/netlab lab-scripts/keepalive-client.mjs
 for s in packages/strategies/*/; do
   s=${s%/}; id=$(basename "$s")
@@ -145,6 +147,29 @@ for f in "$root"/deploy/examples/lb.yaml "$root"/deploy/examples/production.yaml
   [ -f "$f" ] || continue
   out=$("$lb" config check "$f" 2>&1) || grep -q 'no interface named' <<<"$out" || fail "lb config check $(basename "$f"): $out"
 done
+
+# The data plane's headers and compile script ship inside @xdp-lb/core (dist/bpf): a third-party
+# strategy fragment compiles from the install alone (clang needed; nothing of this checkout used).
+if command -v clang >/dev/null; then
+  cat >"$tmp/fragment.yaml" <<EOF
+strategy: $root/deploy/examples/strategies/subnet-affinity.bpf.c
+interfaces: [lo]
+services:
+  - {vip: 198.18.0.10:80, forward: dsr, backends: [198.18.0.11, 198.18.0.12]}
+EOF
+  out=$(cd "$app" && env -u XDP_LB_BPF_DIR XDP_LB_CACHE_DIR="$tmp/fragment-cache" "$lb" config check "$tmp/fragment.yaml" 2>&1) \
+    || fail "a third-party fragment does not compile from the installed packages: $out"
+fi
+
+# lb doctor (root): its probes load the utility objects shipped in @xdp-lb/core (dist/bpf/obj).
+if [ "$(id -u)" = 0 ]; then
+  if out=$("$lb" doctor -o json 2>&1); then
+    node -e 'const r = JSON.parse(process.argv[1]); const c = r.checks.find((x) => x.id === "chain"); if (!c || c.status !== "ok") process.exit(1)' "$out" \
+      || fail "lb doctor from the installed CLI did not find chain mode working: $(tail -3 <<<"$out")"
+  else
+    fail "lb doctor from the installed CLI failed: $(tail -3 <<<"$out")"
+  fi
+fi
 
 if [ "$demo" = 1 ]; then
   [ "$(id -u)" = 0 ] || { fail "--demo needs root"; }
