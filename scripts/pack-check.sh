@@ -82,7 +82,7 @@ need packages/native build/Release/xdp_lb_native.node CMakeLists.txt scripts/bui
 need packages/cli dist/main.js
 need packages/core dist/bpf/lb.bpf.h dist/bpf/scripts/cc.sh dist/bpf/obj/xdp_root.bpf.o dist/bpf/obj/xdp_tx.bpf.o \
   dist/bpf/obj/xdp_ext_target.bpf.o dist/bpf/obj/xdp_ext_member.bpf.o
-need packages/netlab lab-scripts/keepalive-client.mjs
+need packages/netlab lab-scripts/keepalive-client.mjs obj/xdp_pass.bpf.o
 for s in packages/strategies/*/; do
   s=${s%/}; id=$(basename "$s")
   need "$s" "obj/lb_${id}.bpf.o"
@@ -175,9 +175,8 @@ if [ "$demo" = 1 ]; then
   [ "$(id -u)" = 0 ] || { fail "--demo needs root"; }
   say "lb demo from the installed CLI"
   export XDP_LB_BPFFS=/sys/fs/bpf/xdp-lb-pack-check-$$ XDP_LB_STATE_DIR=$tmp/state
-  # netlab finds xdp_pass.bpf.o (the lab's veth peers) in the workspace's bpf/obj; an installed
-  # netlab has none (it is not in any package yet): point it at this checkout's build.
-  export XDP_LB_XDP_PASS_OBJ=${XDP_LB_XDP_PASS_OBJ:-$root/bpf/obj/xdp_pass.bpf.o}
+  # Everything from the install: netlab's own obj/xdp_pass.bpf.o (the lab's veth peers), never this checkout's.
+  unset XDP_LB_XDP_PASS_OBJ XDP_LB_BPF_DIR
   if ! timeout 240 "$lb" demo --clients 2 --backends 2 --requests 4 >"$tmp/demo.log" 2>&1; then
     tail -20 "$tmp/demo.log" >&2
     fail "lb demo from the installed CLI failed"
