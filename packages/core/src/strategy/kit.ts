@@ -3,3 +3,5 @@
 export type * from './strategy.js';
 export { slotCounts, sortBackends } from './kit-backends.js';
 export { weightedSlotTable } from './slot-table.js';
+// Test support (seeded draws, backend fixtures, tallies) for any strategy's tests.
+export { prng, tally, testBackends } from './kit-testing.js';

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { type StrategyBackend, tally, testBackends } from '@xdp-lb/core/strategy';
 import { buildMaglevTable, isPrime, nextPrime } from '../src/index.js';
-import { backends, changed, counts, firstDifference, shuffled } from './helpers.js';
+import { changed, firstDifference, shuffled } from './helpers.js';
 import { referenceMaglev } from './reference-maglev.js';
 
 const M = 65537;
 
 function maxOverMean(table: Uint32Array, n: number): number {
-  return Math.max(...counts(table).values()) / (table.length / n);
+  return Math.max(...tally(table).values()) / (table.length / n);
 }
 
 describe('buildMaglevTable', () => {
@@ -15,14 +16,14 @@ describe('buildMaglevTable', () => {
   });
 
   it('fills every slot with a backend id', () => {
-    const bs = backends(7);
+    const bs = testBackends(7);
     const table = buildMaglevTable(bs, M);
     expect(table.length).toBe(M);
-    expect([...counts(table).keys()].sort()).toEqual(bs.map((b) => b.id).sort());
+    expect([...tally(table).keys()].sort()).toEqual(bs.map((b) => b.id).sort());
   });
 
   it('is deterministic and independent of input order (two LB nodes build the same table)', () => {
-    const bs = backends(50, (i) => 1 + (i % 3));
+    const bs = testBackends(50, (i) => 1 + (i % 3));
     const a = buildMaglevTable(bs, M);
     expect(firstDifference(buildMaglevTable(bs, M), a)).toBe(-1);
     expect(firstDifference(buildMaglevTable(shuffled(bs, 1), M), a)).toBe(-1);
@@ -41,13 +42,13 @@ describe('buildMaglevTable', () => {
     ['one heavy (heap schedule)', 40, 4001, (i: number) => (i === 3 ? 500 : 1)],
     ['skewed mix (heap schedule)', 30, 3001, (i: number) => (i % 10 === 0 ? 1000 : 1 + (i % 7))],
   ])('equals the paper loop slot for slot: %s', (_name, n, m, weight) => {
-    const bs = backends(n, weight);
+    const bs = testBackends(n, weight);
     expect(firstDifference(buildMaglevTable(bs, m), referenceMaglev(bs, m))).toBe(-1);
   });
 
   it('equal weights: every backend owns floor(M/N) or ceil(M/N) slots', () => {
     for (const n of [2, 3, 10, 100, 655]) {
-      const c = counts(buildMaglevTable(backends(n), M));
+      const c = tally(buildMaglevTable(testBackends(n), M));
       expect(c.size).toBe(n);
       for (const v of c.values()) {
         expect(v).toBeGreaterThanOrEqual(Math.floor(M / n));
@@ -57,15 +58,15 @@ describe('buildMaglevTable', () => {
   });
 
   it('equal weights: max/mean slot share <= 1.01 when M >= 100 N (N = 1000 at M = 655373)', () => {
-    expect(maxOverMean(buildMaglevTable(backends(655), M), 655)).toBeLessThanOrEqual(1.01);
-    expect(maxOverMean(buildMaglevTable(backends(1000), 655373), 1000)).toBeLessThanOrEqual(1.01);
-    expect(maxOverMean(buildMaglevTable(backends(1000), nextPrime(100_000)), 1000)).toBeLessThanOrEqual(1.01);
+    expect(maxOverMean(buildMaglevTable(testBackends(655), M), 655)).toBeLessThanOrEqual(1.01);
+    expect(maxOverMean(buildMaglevTable(testBackends(1000), 655373), 1000)).toBeLessThanOrEqual(1.01);
+    expect(maxOverMean(buildMaglevTable(testBackends(1000), nextPrime(100_000)), 1000)).toBeLessThanOrEqual(1.01);
   });
 
   it('weights: each backend owns slots in proportion to its weight (within 0.5% of its share)', () => {
-    const bs = backends(30, (i) => 1 + (i % 5));
+    const bs = testBackends(30, (i) => 1 + (i % 5));
     const total = bs.reduce((s, b) => s + b.weight, 0);
-    const c = counts(buildMaglevTable(bs, M));
+    const c = tally(buildMaglevTable(bs, M));
     for (const b of bs) {
       const expected = (M * b.weight) / total;
       expect(Math.abs(c.get(b.id)! - expected) / expected).toBeLessThan(0.005);
@@ -73,8 +74,8 @@ describe('buildMaglevTable', () => {
   });
 
   it('weights: a light backend next to a heavy one still gets its share', () => {
-    const bs = backends(4, (i) => (i === 0 ? 1000 : 1));
-    const c = counts(buildMaglevTable(bs, M));
+    const bs = testBackends(4, (i) => (i === 0 ? 1000 : 1));
+    const c = tally(buildMaglevTable(bs, M));
     for (const b of bs) {
       const expected = (M * b.weight) / 1003;
       expect(Math.abs(c.get(b.id)! - expected)).toBeLessThanOrEqual(2);
@@ -93,7 +94,7 @@ describe('buildMaglevTable', () => {
       [100, 655373, 2],
       [1000, 655373, 5],
     ])('removing 1 of %d backends (M = %d) moves at most %d/N of the slots; adding it back likewise', (n, m, bound) => {
-      const bs = backends(n);
+      const bs = testBackends(n);
       const before = buildMaglevTable(bs, m);
       for (const gone of [0, Math.floor(n / 2), n - 1]) {
         const after = buildMaglevTable(bs.filter((_, i) => i !== gone), m);
@@ -108,14 +109,14 @@ describe('buildMaglevTable', () => {
     });
 
     it('removing 1% of 1000 backends moves under 2% of the slots', () => {
-      const bs = backends(1000);
+      const bs = testBackends(1000);
       const before = buildMaglevTable(bs, 655373);
       const after = buildMaglevTable(bs.filter((_, i) => i % 100 !== 7), 655373);
       expect(changed(before, after)).toBeLessThan(0.02);
     });
 
     it('adding a backend moves about 1/(N+1) of the slots, most of them to the newcomer', () => {
-      const bs = backends(101);
+      const bs = testBackends(101);
       const before = buildMaglevTable(bs.slice(0, 100), M);
       const after = buildMaglevTable(bs, M);
       const moved = changed(before, after);
@@ -129,20 +130,20 @@ describe('buildMaglevTable', () => {
 
   describe('validation', () => {
     it('refuses a table smaller than 100 slots per backend, suggesting a prime', () => {
-      expect(() => buildMaglevTable(backends(1000), M)).toThrow(
+      expect(() => buildMaglevTable(testBackends(1000), M)).toThrow(
         /tableSize 65537 is too small for 1000 backends.*at least 100 slots per backend \(100000\).*e\.g\. 100003 or 655373/,
       );
-      expect(() => buildMaglevTable(backends(656), M)).toThrow(/prime >= 65600/);
-      expect(() => buildMaglevTable(backends(655), M)).not.toThrow();
+      expect(() => buildMaglevTable(testBackends(656), M)).toThrow(/prime >= 65600/);
+      expect(() => buildMaglevTable(testBackends(655), M)).not.toThrow();
     });
 
     it('refuses a table size that is not a prime', () => {
-      expect(() => buildMaglevTable(backends(2), 65536)).toThrow(/must be a prime.*65536 is not \(try 65537\)/);
-      expect(() => buildMaglevTable(backends(2), 1 << 24)).toThrow(/too large/);
+      expect(() => buildMaglevTable(testBackends(2), 65536)).toThrow(/must be a prime.*65536 is not \(try 65537\)/);
+      expect(() => buildMaglevTable(testBackends(2), 1 << 24)).toThrow(/too large/);
     });
 
     it('refuses duplicate keys or ids and non-positive weights', () => {
-      const [a, b] = backends(2) as [ReturnType<typeof backends>[0], ReturnType<typeof backends>[0]];
+      const [a, b] = testBackends(2) as [StrategyBackend, StrategyBackend];
       expect(() => buildMaglevTable([a, { ...b, key: a.key }], M)).toThrow(/listed twice/);
       expect(() => buildMaglevTable([a, { ...b, id: a.id }], M)).toThrow(/given to two backends/);
       expect(() => buildMaglevTable([a, { ...b, weight: 0 }], M)).toThrow(/weight must be a positive integer/);

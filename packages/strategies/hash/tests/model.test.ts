@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { prng, tally, testBackends } from '@xdp-lb/core/strategy';
 import { FLOW_WORDS, buildMaglevTable, flowHash, hash, nextPrime, pickHash } from '../src/index.js';
 import { encodeFlow } from '../src/flow.js';
-import { backends, counts, prng } from './helpers.js';
 
 const SEED = 0x5eed1234;
 
@@ -23,7 +23,7 @@ function randomFlows(n: number, seed: number): Uint8Array[] {
 
 describe('pickHash (the reference model of the hash fragment)', () => {
   it('is table[h % n] with h the data plane flow hash', () => {
-    const table = buildMaglevTable(backends(5), 65537);
+    const table = buildMaglevTable(testBackends(5), 65537);
     for (const key of randomFlows(100, 1)) {
       expect(pickHash(table, key, SEED)).toBe(table[flowHash(key, SEED, FLOW_WORDS) % 65537]);
     }
@@ -34,7 +34,7 @@ describe('pickHash (the reference model of the hash fragment)', () => {
   });
 
   it('source hashing keeps a client on one backend whatever its ports', () => {
-    const table = buildMaglevTable(backends(10), 65537);
+    const table = buildMaglevTable(testBackends(10), 65537);
     const a = encodeFlow({ src: '10.1.2.3', dst: '198.18.0.10', sport: 40000, dport: 80, proto: 6 });
     const b = encodeFlow({ src: '10.1.2.3', dst: '198.18.0.10', sport: 51234, dport: 80, proto: 6 });
     expect(pickHash(table, a, SEED, 'source')).toBe(pickHash(table, b, SEED, 'source'));
@@ -48,7 +48,7 @@ describe('pickHash (the reference model of the hash fragment)', () => {
     [10, 0.05, 0.015],
     [100, 0.15, 0.04],
   ])('spreads 100,000 random flows over %d backends (worst within %d of the mean, CV < %d)', (n, worst, cv) => {
-    const table = buildMaglevTable(backends(n), 65537);
+    const table = buildMaglevTable(testBackends(n), 65537);
     const flows = randomFlows(100_000, 7);
     for (const fields of ['five-tuple', 'source'] as const) {
       const hits = new Map<number, number>();
@@ -66,7 +66,7 @@ describe('pickHash (the reference model of the hash fragment)', () => {
   });
 
   it('follows the weights', () => {
-    const bs = backends(3, (i) => [1, 2, 5][i]!);
+    const bs = testBackends(3, (i) => [1, 2, 5][i]!);
     const table = buildMaglevTable(bs, 65537);
     const hits = new Map<number, number>();
     for (const key of randomFlows(80_000, 9)) {
@@ -77,7 +77,7 @@ describe('pickHash (the reference model of the hash fragment)', () => {
   });
 
   it('moves only the flows of slots that changed when a backend goes', () => {
-    const bs = backends(100);
+    const bs = testBackends(100);
     const m = nextPrime(100 * 100);
     const before = buildMaglevTable(bs, m);
     const after = buildMaglevTable(bs.slice(1), m);
@@ -93,14 +93,14 @@ describe('pickHash (the reference model of the hash fragment)', () => {
       }
     }
     expect(moved / flows.length).toBeLessThan(2.5 / 100);
-    expect(counts(after).has(bs[0]!.id)).toBe(false);
+    expect(tally(after).has(bs[0]!.id)).toBe(false);
   });
 });
 
 describe('hash strategy object', () => {
   it('model() is pickHash with the service options and the deployment seed', () => {
     const options = hash.optionsSchema.parse({ hashFields: 'source' });
-    const table = hash.buildTable(backends(4), options);
+    const table = hash.buildTable(testBackends(4), options);
     for (const flowKey of randomFlows(50, 3)) {
       expect(hash.model(table, { flowKey, hashSeed: SEED, random: 0, counter: 0 }, options)).toBe(
         pickHash(table, flowKey, SEED, 'source'),

@@ -1,8 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { testBackends } from '@xdp-lb/core/strategy';
 import { HASH_DEFAULTS, HashOptionsSchema, buildMaglevTable, hash } from '../src/index.js';
-import { backends } from './helpers.js';
 
 const message = (input: unknown) => {
   const r = HashOptionsSchema.safeParse(input);
@@ -46,7 +46,7 @@ describe('hash strategy', () => {
   });
 
   it('buildTable is buildMaglevTable with the tableSize option', () => {
-    const bs = backends(5);
+    const bs = testBackends(5);
     expect(hash.buildTable(bs, HashOptionsSchema.parse({ tableSize: 1009 }))).toEqual(buildMaglevTable(bs, 1009));
     expect(hash.buildTable([], HashOptionsSchema.parse({}))).toEqual(new Uint32Array(0));
   });

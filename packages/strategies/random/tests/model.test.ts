@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { prng, tally, testBackends } from '@xdp-lb/core/strategy';
 import { buildRandomTable, pickRandom, random, randomDraw } from '../src/index.js';
-import { backends, counts, prng } from './helpers.js';
 
 describe('pickRandom (the reference model of the random fragment)', () => {
   it('is table[(r * n) >> 32]', () => {
@@ -48,13 +48,13 @@ describe('pickRandom (the reference model of the random fragment)', () => {
 
   it('spreads 100,000 random draws evenly (and by weight)', () => {
     for (const [bs, tolerance] of [
-      [backends(2), 0.02],
-      [backends(10), 0.05],
-      [backends(4, (i) => [1, 2, 3, 4][i]!), 0.05],
+      [testBackends(2), 0.02],
+      [testBackends(10), 0.05],
+      [testBackends(4, (i) => [1, 2, 3, 4][i]!), 0.05],
     ] as const) {
       const table = buildRandomTable(bs);
       const r = prng(3);
-      const hits = counts(Array.from({ length: 100_000 }, () => pickRandom(table, r())!));
+      const hits = tally(Array.from({ length: 100_000 }, () => pickRandom(table, r())!));
       const total = bs.reduce((s, b) => s + b.weight, 0);
       for (const b of bs) {
         const expected = (100_000 * b.weight) / total;
@@ -74,7 +74,7 @@ describe('randomDraw', () => {
 
   it('turns consecutive clock values into uniform slots', () => {
     const table = new Uint32Array(10).map((_, i) => i);
-    const hits = counts(Array.from({ length: 100_000 }, (_, i) => pickRandom(table, randomDraw(1_700_000_000_000_000_000n + BigInt(i) * 1000n, 0x1234))!));
+    const hits = tally(Array.from({ length: 100_000 }, (_, i) => pickRandom(table, randomDraw(1_700_000_000_000_000_000n + BigInt(i) * 1000n, 0x1234))!));
     for (const v of hits.values()) expect(Math.abs(v - 10_000) / 10_000).toBeLessThan(0.05);
   });
 });
@@ -82,7 +82,7 @@ describe('randomDraw', () => {
 describe('random strategy object', () => {
   it('model() reads the flow draw', () => {
     const options = random.optionsSchema.parse({});
-    const table = random.buildTable(backends(5), options);
+    const table = random.buildTable(testBackends(5), options);
     const r = prng(4);
     for (let i = 0; i < 100; i++) {
       const x = r();

@@ -1,8 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { testBackends } from '@xdp-lb/core/strategy';
 import { RANDOM_DEFAULTS, RandomOptionsSchema, buildRandomTable, random } from '../src/index.js';
-import { backends } from './helpers.js';
 
 const message = (input: unknown) => {
   const r = RandomOptionsSchema.safeParse(input);
@@ -34,7 +34,7 @@ describe('random strategy', () => {
   });
 
   it('buildTable is buildRandomTable with the maxSlots option', () => {
-    const bs = backends(3, (i) => [1, 500, 1000][i]!);
+    const bs = testBackends(3, (i) => [1, 500, 1000][i]!);
     expect(random.buildTable(bs, RandomOptionsSchema.parse({ maxSlots: 100 }))).toEqual(buildRandomTable(bs, 100));
     expect(random.buildTable([], RandomOptionsSchema.parse({}))).toEqual(new Uint32Array(0));
   });

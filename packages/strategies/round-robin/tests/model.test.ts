@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { tally, testBackends } from '@xdp-lb/core/strategy';
 import { buildRoundRobinTable, pickRoundRobin, roundRobin } from '../src/index.js';
-import { backends, counts } from './helpers.js';
 
 describe('pickRoundRobin (the reference model of the round-robin fragment)', () => {
   const table = Uint32Array.from([5, 6, 5, 7]);
@@ -21,10 +21,10 @@ describe('pickRoundRobin (the reference model of the round-robin fragment)', () 
   });
 
   it('gives every backend exactly its share over any run of n consecutive flows', () => {
-    const bs = backends(4, (i) => [1, 2, 3, 4][i]!);
+    const bs = testBackends(4, (i) => [1, 2, 3, 4][i]!);
     const t = buildRoundRobinTable(bs);
     for (const start of [0, 3, 1_000_003]) {
-      const c = counts(Array.from({ length: t.length }, (_, k) => pickRoundRobin(t, start + k)!));
+      const c = tally(Array.from({ length: t.length }, (_, k) => pickRoundRobin(t, start + k)!));
       bs.forEach((b) => expect(c.get(b.id)).toBe(b.weight));
     }
   });
@@ -33,7 +33,7 @@ describe('pickRoundRobin (the reference model of the round-robin fragment)', () 
 describe('round-robin strategy object', () => {
   it('model() reads the flow counter', () => {
     const options = roundRobin.optionsSchema.parse({});
-    const t = roundRobin.buildTable(backends(3), options);
+    const t = roundRobin.buildTable(testBackends(3), options);
     const picks = [0, 1, 2, 3].map((counter) => roundRobin.model(t, { flowKey: new Uint8Array(40), hashSeed: 0, random: 0, counter }));
     expect(picks).toEqual([100, 101, 102, 100]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '@xdp-lb/core/strategy';
 import { smoothWeightedSequence } from '../src/index.js';
-import { prng } from './helpers.js';
 
 /** nginx's loop exactly as ngx_http_upstream_get_peer writes it: the oracle. */
 function nginx(weights: readonly number[]): number[] {

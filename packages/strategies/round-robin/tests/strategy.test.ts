@@ -1,8 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { testBackends } from '@xdp-lb/core/strategy';
 import { ROUND_ROBIN_DEFAULTS, RoundRobinOptionsSchema, buildRoundRobinTable, roundRobin } from '../src/index.js';
-import { backends } from './helpers.js';
 
 const message = (input: unknown) => {
   const r = RoundRobinOptionsSchema.safeParse(input);
@@ -34,7 +34,7 @@ describe('round-robin strategy', () => {
   });
 
   it('buildTable is buildRoundRobinTable with the maxSlots option', () => {
-    const bs = backends(3, (i) => [1, 500, 1000][i]!);
+    const bs = testBackends(3, (i) => [1, 500, 1000][i]!);
     expect(roundRobin.buildTable(bs, RoundRobinOptionsSchema.parse({ maxSlots: 100 }))).toEqual(buildRoundRobinTable(bs, 100));
     expect(roundRobin.buildTable([], RoundRobinOptionsSchema.parse({}))).toEqual(new Uint32Array(0));
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { tally, testBackends } from '@xdp-lb/core/strategy';
 import { buildRoundRobinTable } from '../src/index.js';
-import { backends, counts } from './helpers.js';
 
 describe('buildRoundRobinTable', () => {
   it('is empty for no backends (the data plane drops: no backend)', () => {
@@ -8,7 +8,7 @@ describe('buildRoundRobinTable', () => {
   });
 
   it('lists equal-weight backends once each, in key order', () => {
-    expect([...buildRoundRobinTable(backends(4, () => 3))]).toEqual([100, 101, 102, 103]);
+    expect([...buildRoundRobinTable(testBackends(4, () => 3))]).toEqual([100, 101, 102, 103]);
   });
 
   it('orders backends by key, not by input order or id', () => {
@@ -22,22 +22,22 @@ describe('buildRoundRobinTable', () => {
   });
 
   it('divides weights by their common factor (a shorter table, same shares)', () => {
-    const c = counts(buildRoundRobinTable(backends(3, (i) => [10, 20, 30][i]!)));
+    const c = tally(buildRoundRobinTable(testBackends(3, (i) => [10, 20, 30][i]!)));
     expect([c.get(100), c.get(101), c.get(102)]).toEqual([1, 2, 3]);
   });
 
   it('scales weights past maxSlots, keeping every backend and the proportions', () => {
-    const bs = backends(3, (i) => [1, 30_000, 90_001][i]!);
+    const bs = testBackends(3, (i) => [1, 30_000, 90_001][i]!);
     const t = buildRoundRobinTable(bs, 1000);
     expect(t.length).toBe(1000);
-    const c = counts(t);
+    const c = tally(t);
     expect(c.get(100)).toBe(1);
     expect(Math.abs(c.get(101)! - 250)).toBeLessThanOrEqual(1);
     expect(Math.abs(c.get(102)! - 749)).toBeLessThanOrEqual(1);
   });
 
   it('refuses bad backends', () => {
-    const [a, b] = backends(2);
+    const [a, b] = testBackends(2);
     expect(() => buildRoundRobinTable([a!, { ...b!, id: a!.id }])).toThrow(/given to two backends/);
     expect(() => buildRoundRobinTable([a!, { ...b!, weight: 0 }])).toThrow(/weight must be a positive integer/);
   });
