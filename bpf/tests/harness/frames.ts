@@ -1,5 +1,6 @@
 /** Frames of the suite, built with netlab's packet builder (never opaque blobs). */
 import { isIPv6 } from 'node:net';
+import { prng } from '@xdp-lb/core/strategy';
 import { buildFrame, type FrameSpec, type Ipv6Extension, type TcpOption } from '@xdp-lb/netlab';
 
 export const MAC = {
@@ -77,21 +78,11 @@ export function withMacs(frame: Buffer, dst: string, src: string): Buffer {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32): the same flows on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` distinct client endpoints (address in 10.0.0.0/8, port >= 1024), deterministic. */
 export function clients(count: number, seed: number): Array<{ src: string; sport: number }> {
-  const rnd = prng(seed);
+  // The strategy kit's seeded draws (mulberry32) as numbers in [0, 1): the same flows on every run.
+  const draw = prng(seed);
+  const rnd = () => draw() / 4294967296;
   const seen = new Set<string>();
   const out: Array<{ src: string; sport: number }> = [];
   while (out.length < count) {

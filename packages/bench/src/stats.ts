@@ -3,6 +3,7 @@
  * median and its spread (min/max and the quartiles), and the spread measures of a load
  * distribution (max/mean, coefficient of variation). Pure functions, no I/O.
  */
+import { prng as seededDraws } from '@xdp-lb/core/strategy';
 
 /** A summary of repeated measurements of one quantity. */
 export interface Stat {
@@ -115,16 +116,13 @@ export function formatStat(s: Stat, digits = 1): string {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
 
-/** A seeded pseudo-random generator (mulberry32): the same synthetic flows on every run. */
+/**
+ * A seeded generator of numbers in [0, 1): the strategy kit's draws (mulberry32) over 2^32, so the
+ * synthetic flows are the same on every run.
+ */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const draw = seededDraws(seed);
+  return () => draw() / 4294967296;
 }
 
 /** Fisher-Yates shuffle with a seeded generator (a copy; the input is left alone). */
