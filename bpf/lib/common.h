@@ -56,9 +56,25 @@ static __always_inline int lb_addr_eq(const struct lb_addr *a, const struct lb_a
 		(a->w[3] ^ b->w[3])) == 0;
 }
 
+/* MAC copies as one 32-bit and one 16-bit access: __builtin_memcpy of 6 bytes whose alignment
+ * clang cannot prove is 12 byte loads and stores. Every MAC here (Ethernet header, lb_nh, lb_ct,
+ * lb_mac) sits at an even offset, and BPF on x86-64 and arm64 allows unaligned accesses. */
 static __always_inline void lb_mac_copy(__u8 *dst, const __u8 *src)
 {
-	__builtin_memcpy(dst, src, 6);
+	*(__u32 *)dst = *(const __u32 *)src;
+	*(__u16 *)(dst + 4) = *(const __u16 *)(src + 4);
+}
+
+/* Both MACs of @eth from next hop @nh: lb_nh's dmac, smac are the Ethernet header's first 12
+ * bytes in the same order, so three 32-bit copies (the DSR rewrite is nothing else). */
+static __always_inline void lb_macs_set(struct ethhdr *eth, const struct lb_nh *nh)
+{
+	__u32 *d = (__u32 *)eth;
+	const __u32 *s = (const __u32 *)nh;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
 }
 
 static __always_inline int lb_mac_eq(const __u8 *a, const __u8 *b)

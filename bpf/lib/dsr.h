@@ -9,10 +9,7 @@
  * checksums are untouched, so the backend answers the client directly from the VIP. */
 static __always_inline void lb_dsr_rewrite(struct lb_ctx *c, const struct lb_nh *nh)
 {
-	struct ethhdr *eth = c->pkt.eth;
-
-	lb_mac_copy(eth->h_dest, nh->dmac);
-	lb_mac_copy(eth->h_source, nh->smac);
+	lb_macs_set(c->pkt.eth, nh);
 }
 
 #endif /* __LB_DSR_H */

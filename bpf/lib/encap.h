@@ -78,8 +78,7 @@ static __always_inline void *lb_encap_head(struct lb_ctx *c, const int olen, __u
 		__builtin_memcpy(data, data + olen, 18);
 		*(__be16 *)(data + 16) = type;
 	}
-	lb_mac_copy(eth->h_dest, nh->dmac);
-	lb_mac_copy(eth->h_source, nh->smac);
+	lb_macs_set(eth, nh);
 	return l2len == 14 ? data + 14 : data + 18;
 }
 

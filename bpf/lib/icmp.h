@@ -58,7 +58,7 @@ static __always_inline int lb_icmp_echo(struct lb_ctx *c, struct lb_icmp_hdr *ih
 	struct ethhdr *eth = p->eth;
 	__u8 req = p->v6 ? LB_ICMP6_ECHO_REQUEST : LB_ICMP_ECHO_REQUEST;
 	__u8 rep = p->v6 ? LB_ICMP6_ECHO_REPLY : LB_ICMP_ECHO_REPLY;
-	__u8 mac[6];
+	struct lb_mac mac; /* 4-aligned on the stack, for lb_mac_copy's word accesses */
 	__u32 d;
 
 	if (!p->v6) {
@@ -93,9 +93,9 @@ static __always_inline int lb_icmp_echo(struct lb_ctx *c, struct lb_icmp_hdr *ih
 	d = lb_csum_diff2(0, bpf_htons((__u16)req << 8 | ih->code), bpf_htons((__u16)rep << 8 | ih->code));
 	ih->type = rep;
 	ih->checksum = lb_csum_apply(ih->checksum, d);
-	lb_mac_copy(mac, eth->h_source);
+	lb_mac_copy(mac.addr, eth->h_source);
 	lb_mac_copy(eth->h_source, eth->h_dest);
-	lb_mac_copy(eth->h_dest, mac);
+	lb_mac_copy(eth->h_dest, mac.addr);
 	c->reason = LB_R_ICMP_ECHO;
 	return XDP_TX;
 pass:
@@ -233,8 +233,7 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q)
 	if (verdict == XDP_DROP)
 		return verdict;
 	lb_icmp_xlate(c, q, &ct->snat_addr, &be->addr, &be->addr, be->port, &ct->snat_addr, ct->snat_port);
-	lb_mac_copy(p->eth->h_dest, nh->dmac);
-	lb_mac_copy(p->eth->h_source, nh->smac);
+	lb_macs_set(p->eth, nh);
 	return verdict;
 }
 

@@ -320,11 +320,8 @@ static __always_inline void lb_nat_rewrite_l34(struct lb_ctx *c, const struct lb
 static __always_inline void lb_nat_rewrite_fwd(struct lb_ctx *c, const struct lb_ct *ct,
 					       const struct lb_backend *be, const struct lb_nh *nh)
 {
-	struct ethhdr *eth = c->pkt.eth;
-
 	lb_nat_rewrite_l34(c, &ct->snat_addr, &be->addr, ct->snat_port, be->port);
-	lb_mac_copy(eth->h_dest, nh->dmac);
-	lb_mac_copy(eth->h_source, nh->smac);
+	lb_macs_set(c->pkt.eth, nh);
 }
 
 /* Remember the LB's own MAC on the client's interface when replies will arrive on another one. */

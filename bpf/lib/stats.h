@@ -28,8 +28,11 @@ static __always_inline void lb_count(void *map, __u32 id, __u32 bytes, int new_f
 		return;
 	c->packets += 1;
 	c->bytes += bytes;
-	c->new_flows += new_flow;
-	c->drops += drop;
+	/* rare: no load and store of a counter that does not change */
+	if (new_flow)
+		c->new_flows += 1;
+	if (drop)
+		c->drops += 1;
 }
 
 /* Charge a packet to its service and backend (either may be LB_NONE). */
