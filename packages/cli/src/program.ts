@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerBench } from './commands/bench.js';
 import { registerServe } from './commands/serve.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerChain } from './commands/chain.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -59,6 +60,7 @@ Examples:
   registerBench(program, ctx);
   registerServe(program, ctx);
   registerDoctor(program, ctx);
+  registerChain(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     c.showHelpAfterError();

@@ -15,6 +15,8 @@ export type { DeployOptions, DeployResult } from './lifecycle/deploy.js';
 export type { StatusView, CounterView } from './lifecycle/status.js';
 export type { UndeployResult } from './lifecycle/undeploy.js';
 export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from './lifecycle/doctor.js';
+export type { ChainSlotView, ChainView } from './lifecycle/chains.js';
+export type { MemberRequest, SlotProgram } from './dataplane/chain-member.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { instancePaths } from './state/paths.js';

@@ -8,6 +8,8 @@ import { listInstances } from '../state/store.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
+import { chainAdd, chainRemove, chains, type ChainSlotView, type ChainView } from './chains.js';
+import type { MemberRequest } from '../dataplane/chain-member.js';
 import { requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
@@ -58,6 +60,23 @@ export class LoadBalancer {
   /** What this machine lets xdp-lb do, found by trying (`lb doctor`); changes nothing. */
   async doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     return doctor(opts);
+  }
+
+  /** Every xdp-lb chain (or one) with the program in each slot and who owns it (`lb chain status`). */
+  chains(name?: string): ChainView[] {
+    return chains(name);
+  }
+
+  /** Puts another XDP program (a firewall, a filter) into a free slot of a chain (`lb chain add`). */
+  async chainAdd(req: MemberRequest, opts: { replace?: boolean } = {}): Promise<ChainSlotView> {
+    requirePrivileges('chain add');
+    return chainAdd(req, opts);
+  }
+
+  /** Empties an operator's slot of a chain; the last program out removes the chain (`lb chain remove`). */
+  chainRemove(chain: string, slot: number): { removed: ChainSlotView; chainRemoved: boolean } {
+    requirePrivileges('chain remove');
+    return chainRemove(chain, slot);
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
