@@ -2,16 +2,15 @@
 // that are always torn down, the CLI run in-process and as the built binary, short-connection
 // HTTP load from inside a client, and the checks that nothing is left behind.
 //
-// Every suite calls `useE2e()` at module level, BEFORE anything calls the LoadBalancer: it points
-// XDP_LB_BPFFS and XDP_LB_STATE_DIR (read by core at call time) at directories of this run only,
-// and registers one afterAll that undeploys what is still deployed, destroys the labs and removes
-// both directories, also when a test failed.
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+// Every suite calls `useE2e()` at module level, BEFORE anything calls the LoadBalancer: netlab's
+// useLbIsolation points XDP_LB_BPFFS and XDP_LB_STATE_DIR (read by core at call time) at
+// directories of this run only, and registers one afterAll that undeploys what is still deployed,
+// destroys the labs and removes both directories, also when a test failed.
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
 import type { DeployResult, LoadBalancer, StatusView } from '@xdp-lb/core';
-import { exec, Lab, listNetns, type LabOptions, type LabSpec, type NetnsLike } from '@xdp-lb/netlab';
+import { exec, type Lab, type LabOptions, type LabSpec, type NetnsLike } from '@xdp-lb/netlab';
+import { useLbIsolation } from '@xdp-lb/netlab/vitest';
 import { buildProgram, composeLoadBalancer, run, type Io } from '../../src/index.js';
 
 /** Namespace prefix of the labs these suites build: `xlbe<pid>-<hex>-<host>`. */
@@ -21,8 +20,6 @@ export const XDP_PASS_OBJ = fileURLToPath(new URL('../../../../bpf/obj/xdp_pass.
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
 
 export const FULL_MATRIX = process.env.XDP_LB_FULL_MATRIX === '1';
-
-const rand = () => randomBytes(3).toString('hex');
 
 export interface E2e {
   /** This file's bpffs root (XDP_LB_BPFFS). */
@@ -52,66 +49,29 @@ export interface E2e {
 }
 
 export function useE2e(): E2e {
-  const id = `${process.pid}-${rand()}`;
-  const bpffs = `/sys/fs/bpf/xlb-e2e-${id}`;
-  const stateDir = `/tmp/xlb-e2e-state-${id}`;
-  process.env.XDP_LB_BPFFS = bpffs;
-  process.env.XDP_LB_STATE_DIR = stateDir;
   let lbi: LoadBalancer | undefined;
-  const labs: Lab[] = [];
-  let counter = 0;
+  const lb = () => (lbi ??= composeLoadBalancer());
+  const iso = useLbIsolation({ name: 'e2e', labPrefix: LAB_PREFIX, undeploy: (inst) => lb().undeploy(inst) });
   let ranges = 0;
-  const e2e: E2e = {
-    bpffs,
-    stateDir,
-    lb: () => (lbi ??= composeLoadBalancer()),
-    async lab(spec, options = {}) {
-      const lab = await Lab.up(spec, { prefix: LAB_PREFIX, ...options });
-      labs.push(lab);
-      return lab;
-    },
+  return {
+    bpffs: iso.bpffs,
+    stateDir: iso.stateDir,
+    lb,
+    lab: iso.lab,
     async deploy(lab, config, opts = {}) {
-      lab.registerPinDir(`${bpffs}/${config.instance}`);
-      return e2e.lb().deploy(config, { netns: lab.host(opts.host ?? 'lb').netns.name, force: opts.force ?? false });
+      return lb().deploy(config, { netns: iso.deployNetns(lab, config.instance, opts.host), force: opts.force ?? false });
     },
     snatPorts() {
       const lo = 20000 + 1000 * ranges++;
       if (lo + 999 >= 32768) throw new Error('useE2e: out of SNAT port ranges');
       return `${lo}-${lo + 999}`;
     },
-    instance: (label) => `${label}-${rand()}${(counter++).toString(36)}`.slice(0, 32),
+    instance: iso.instance,
     leftovers(instance) {
-      const dir = `${bpffs}/${instance}`;
-      return { pins: existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [], state: existsSync(`${stateDir}/${instance}`) };
+      const dir = `${iso.bpffs}/${instance}`;
+      return { pins: existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [], state: existsSync(`${iso.stateDir}/${instance}`) };
     },
   };
-  afterAll(async () => {
-    const problems: string[] = [];
-    // Undeploy what a failed test left deployed, while its namespaces still exist.
-    if (existsSync(stateDir)) {
-      for (const inst of readdirSync(stateDir)) {
-        try {
-          e2e.lb().undeploy(inst);
-        } catch (e) {
-          problems.push(`undeploy ${inst}: ${(e as Error).message}`);
-        }
-      }
-    }
-    for (const lab of labs) {
-      try {
-        await lab.destroy();
-      } catch (e) {
-        problems.push(`lab ${lab.id}: ${(e as Error).message}`);
-      }
-    }
-    rmSync(bpffs, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
-    const ns = listNetns().filter((n) => labs.some((l) => n.startsWith(`${l.id}-`)));
-    if (ns.length) problems.push(`namespaces left: ${ns.join(', ')}`);
-    if (existsSync(bpffs)) problems.push(`pins left under ${bpffs}`);
-    if (problems.length) throw new Error(`e2e cleanup: ${problems.join('; ')}`);
-  }, 60_000);
-  return e2e;
 }
 
 // ---------------------------------------------------------------------------------------------
