@@ -21,23 +21,29 @@ const u32 = (n: number) => {
   return b;
 };
 
+/** The tutorial lab (1 client, 2 backends, UDP echo on 7000 and 9999 at the LB) with xdp-lb deployed in `chain`. */
+async function chainedLab(label: string, chain: { name: string; slot: number; next?: number }) {
+  const opts = { clients: 1, backends: 2 };
+  const a = tutorialAddresses(opts);
+  const lab = await e2e.lab(tutorialTopology(opts));
+  const lbHost = lab.host('lb');
+  await lbHost.startUdpEcho({ port: 7000 });
+  await lbHost.startUdpEcho({ port: 9999 });
+  const instance = e2e.instance(label);
+  await e2e.deploy(lab, {
+    instance,
+    interfaces: ['eth0:native'],
+    chain,
+    snat: { addresses: [a.lb], ports: e2e.snatPorts() },
+    services: [{ vip: `${a.vip}:80`, backends: a.backends }],
+  });
+  return { a, lbHost, instance, client: lab.host('client1') };
+}
+
 describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', () => {
   it('balances the VIP in slot 0 and hands the rest to a filter in slot 1', async () => {
-    const opts = { clients: 1, backends: 2 };
-    const a = tutorialAddresses(opts);
-    const lab = await e2e.lab(tutorialTopology(opts));
-    const lbHost = lab.host('lb');
-    await lbHost.startUdpEcho({ port: 7000 });
-    await lbHost.startUdpEcho({ port: 9999 });
-    const instance = e2e.instance('chain');
     const chain = `c${process.pid}`;
-    await e2e.deploy(lab, {
-      instance,
-      interfaces: ['eth0:native'],
-      chain: { name: chain, slot: 0, next: 1 },
-      snat: { addresses: [a.lb], ports: e2e.snatPorts() },
-      services: [{ vip: `${a.vip}:80`, backends: a.backends }],
-    });
+    const { a, lbHost, instance, client } = await chainedLab('chain', { name: chain, slot: 0, next: 1 });
     // The interface runs the chain root, not xdp_lb itself.
     const dir = join(chainRoot, chain);
     const rootProg = BpfProgram.fromPinned(join(dir, 'xdp_root'));
@@ -80,7 +86,6 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
       },
     ]);
     const array = BpfMap.fromPinned(join(dir, 'lb_root_progs'));
-    const client = lab.host('client1');
     const served = new Set<string>();
     for (let i = 0; i < 6; i++) served.add((await httpGet(client, `http://${a.vip}/`, { timeoutMs: 3000 })).body.trim());
     expect([...served].every((s) => /^http\d$/.test(s))).toBe(true);
@@ -112,22 +117,8 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
   });
 
   it('runs a filter added with lb chain add before xdp-lb: it drops what it filters and hands the rest over (--next)', async () => {
-    const opts = { clients: 1, backends: 2 };
-    const a = tutorialAddresses(opts);
-    const lab = await e2e.lab(tutorialTopology(opts));
-    const lbHost = lab.host('lb');
-    await lbHost.startUdpEcho({ port: 7000 });
-    await lbHost.startUdpEcho({ port: 9999 });
-    const instance = e2e.instance('chain-after');
     const chain = `d${process.pid}`;
-    await e2e.deploy(lab, {
-      instance,
-      interfaces: ['eth0:native'],
-      chain: { name: chain, slot: 1 },
-      snat: { addresses: [a.lb], ports: e2e.snatPorts() },
-      services: [{ vip: `${a.vip}:80`, backends: a.backends }],
-    });
-    const client = lab.host('client1');
+    const { a, instance, client } = await chainedLab('chain-after', { name: chain, slot: 1 });
     // Slot 0 is empty: the root passes everything to the host and xdp-lb (slot 1) sees nothing.
     await expect(httpGet(client, `http://${a.vip}/`, { timeoutMs: 1500 })).rejects.toThrow();
     const add = await lbInProcess('chain', 'add', chain, '0', FILTER_OBJ, '--next', '1', '--set', 'filter_udp_port=9999');

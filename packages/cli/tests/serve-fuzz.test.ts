@@ -18,6 +18,7 @@
 // The harness shares nothing with bpf/tests/harness (the maps here are the control plane's).
 import { describe, expect, it } from 'vitest';
 import { Abi, instancePaths } from '@xdp-lb/core';
+import { prng as draws } from '@xdp-lb/core/strategy';
 import { BpfMap, BpfProgram, inNetns, xdpMd } from '@xdp-lb/native';
 import { buildFrame, type FrameSpec, type Lab, tutorialAddresses, tutorialTopology, verifyChecksums } from '@xdp-lb/netlab';
 import { join } from 'node:path';
@@ -51,16 +52,10 @@ const SNAT = addr.lb;
 const OURS = new Set([VIP, SNAT]);
 const SERVICES = new Set(['tcp:80', 'udp:53', 'tcp:8080']);
 
-/** mulberry32: the same frames on every run. */
+/** Draws in [0, 1) from the strategy kit's seeded mulberry32: the same frames on every run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const draw = draws(seed);
+  return () => draw() / 4294967296;
 }
 
 interface Parsed {
