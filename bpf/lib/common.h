@@ -58,7 +58,9 @@ static __always_inline int lb_addr_eq(const struct lb_addr *a, const struct lb_a
 
 /* MAC copies as one 32-bit and one 16-bit access: __builtin_memcpy of 6 bytes whose alignment
  * clang cannot prove is 12 byte loads and stores. Every MAC here (Ethernet header, lb_nh, lb_ct,
- * lb_mac) sits at an even offset, and BPF on x86-64 and arm64 allows unaligned accesses. */
+ * lb_mac) sits at an even offset, and BPF on x86-64 and arm64 allows unaligned accesses to packets
+ * and map values; the stack is the exception (the verifier checks its alignment), so a MAC on the
+ * stack must be a 4-aligned struct lb_mac. */
 static __always_inline void lb_mac_copy(__u8 *dst, const __u8 *src)
 {
 	*(__u32 *)dst = *(const __u32 *)src;

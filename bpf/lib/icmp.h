@@ -58,7 +58,8 @@ static __always_inline int lb_icmp_echo(struct lb_ctx *c, struct lb_icmp_hdr *ih
 	struct ethhdr *eth = p->eth;
 	__u8 req = p->v6 ? LB_ICMP6_ECHO_REQUEST : LB_ICMP_ECHO_REQUEST;
 	__u8 rep = p->v6 ? LB_ICMP6_ECHO_REPLY : LB_ICMP_ECHO_REPLY;
-	struct lb_mac mac; /* 4-aligned on the stack, for lb_mac_copy's word accesses */
+	struct lb_mac mac __attribute__((aligned(4))); /* the verifier wants lb_mac_copy's word
+							 * accesses to the stack aligned */
 	__u32 d;
 
 	if (!p->v6) {

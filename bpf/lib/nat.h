@@ -328,7 +328,8 @@ static __always_inline void lb_nat_rewrite_fwd(struct lb_ctx *c, const struct lb
 static __always_inline void lb_nat_learn_if_mac(struct lb_ctx *c, const struct lb_nh *nh)
 {
 	__u32 ifindex = c->xdp->ingress_ifindex;
-	struct lb_mac *m, mac;
+	struct lb_mac *m;
+	struct lb_mac mac __attribute__((aligned(4))); /* lb_mac_copy: aligned stack accesses */
 
 	if (nh->ifindex == ifindex)
 		return;
