@@ -58,6 +58,7 @@ Examples:
     .description('every chain (or one): the root, and each slot\'s program and owner (an xdp-lb instance, or external)')
     .argument('[name]', 'one chain')
     .addOption(outputOption())
+    .addHelpText('after', '\nExamples:\n  lb chain status\n  lb chain status edge -o json')
     .action((name: string | undefined, opts: { output: string }) => {
       const views = lb().chains(name);
       io.out(opts.output === 'json' ? json(views) : renderChains(views));
@@ -73,6 +74,18 @@ Examples:
     .option('--next <slot>', 'the slot it passes packets on to (sets its chain_next_slot); without it, it ends the chain')
     .option('--set <name=value>', 'set a global variable of the object before load (repeatable)', collect)
     .option('--replace', 'replace the external program in the slot (atomic)')
+    .addHelpText(
+      'after',
+      `
+The object's program must be a plain SEC("xdp") program. To pass packets on it declares the map
+lb_root_progs (it gets the root's, by fd) and const volatile __u32 chain_next_slot (set by --next),
+like bpf/progs/xdp_filter_sample.bpf.c.
+
+Examples:
+  lb chain add edge 0 ddos_filter.o --next 1
+  lb chain add edge 0 bpf/obj/xdp_filter_sample.bpf.o --next 1 --set filter_udp_port=9999
+  lb chain add edge 2 host_fw.o --program xdp_fw --replace`,
+    )
     .action(async (name: string, slot: string, object: string, opts: { program?: string; next?: string; set?: string[]; replace?: boolean }) => {
       const added = await lb().chainAdd(
         {
@@ -93,6 +106,7 @@ Examples:
     .description('empty an external program\'s slot (xdp-lb\'s own slots leave with lb undeploy)')
     .argument('<name>', 'the chain')
     .argument('<slot>', 'the slot')
+    .addHelpText('after', '\nExamples:\n  lb chain remove edge 0')
     .action((name: string, slot: string) => {
       const r = lb().chainRemove(name, slotArg('slot', slot));
       io.out(`chain ${name}: slot ${r.removed.slot} emptied (program ${r.removed.progId})${r.chainRemoved ? '; it was the last: the chain and its root are gone' : ''}`);
