@@ -151,7 +151,7 @@ function interfaceCheck(name: string, ns: NetnsScope): DoctorCheck {
       status = 'warn';
       parts.push(`${held}: ${LIBXDP_NOTE(name)}`);
     } else if (progName === 'xdp_lb' || progName === 'xdp_root') {
-      parts.push(`${held}: xdp-lb${progName === 'xdp_root' ? "'s chain root" : ''}`);
+      parts.push(`${held}: xdp-lb${progName === 'xdp_root' ? "'s chain root (lb chain status)" : ''}`);
     } else {
       status = 'warn';
       parts.push(`${held}: another tool's program; deploy refuses to replace it (--force replaces a netlink one; chain mode can run both)`);
