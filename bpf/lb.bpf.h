@@ -32,6 +32,7 @@
 #include "lib/maps.h"
 #include "lib/csum.h"
 #include "lib/stats.h"
+#include "lib/clock.h"
 #include "lib/conntrack.h"
 #include "lib/flood.h"
 #include "lib/fib.h"
@@ -201,13 +202,48 @@ static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 	return XDP_PASS;
 }
 
+/* Everything but the counting: a verdict. One exit, so that lb_finish() is emitted once (the
+ * established path's code stays compact for the instruction cache). */
+static __always_inline int lb_pipeline(struct lb_ctx *c)
+{
+	struct xdp_md *ctx = c->xdp;
+	struct lb_addr_info *info;
+	__u32 flags;
+	int ret;
+
+	ret = lb_parse_l3(ctx, &c->pkt, &c->reason);
+	if (ret != LB_CONTINUE)
+		return ret;
+
+	/* Not for us: passed untouched after this one lookup. */
+	info = bpf_map_lookup_elem(&lb_addrs, &c->pkt.flow.dst);
+	if (!info)
+		return XDP_PASS;
+	flags = info->flags;
+	c->now = lb_now();
+
+	if (unlikely(c->pkt.frag == LB_FRAG_LATER)) {
+		ret = lb_frag_later(c, flags); /* the ports of its first fragment, or a verdict */
+		if (ret != LB_CONTINUE)
+			return ret;
+	} else {
+		ret = lb_parse_l4(&c->pkt, &c->reason);
+		if (unlikely(ret != LB_CONTINUE)) {
+			if (ret == LB_NOT_L4)
+				ret = lb_icmp(c, flags);
+			return ret;
+		}
+	}
+	ret = lb_ours(c, flags);
+	if (unlikely(c->pkt.frag != LB_FRAG_NONE))
+		lb_frag_done(c, ret);
+	return ret;
+}
+
 SEC("xdp")
 int xdp_lb(struct xdp_md *ctx)
 {
-	struct lb_addr_info *info;
 	struct lb_ctx c;
-	__u32 flags;
-	int ret;
 
 	c.xdp = ctx;
 	c.reason = LB_R_PASS_NOT_OURS;
@@ -216,34 +252,7 @@ int xdp_lb(struct xdp_md *ctx)
 	c.new_flow = 0;
 	c.now = 0;
 	c.pkt.len = 0;
-
-	ret = lb_parse_l3(ctx, &c.pkt, &c.reason);
-	if (ret != LB_CONTINUE)
-		return lb_finish(&c, ret);
-
-	/* Not for us: passed untouched after this one lookup. */
-	info = bpf_map_lookup_elem(&lb_addrs, &c.pkt.flow.dst);
-	if (!info)
-		return lb_finish(&c, XDP_PASS);
-	flags = info->flags;
-	c.now = bpf_ktime_get_coarse_ns();
-
-	if (unlikely(c.pkt.frag == LB_FRAG_LATER)) {
-		ret = lb_frag_later(&c, flags); /* the ports of its first fragment, or a verdict */
-		if (ret != LB_CONTINUE)
-			return lb_finish(&c, ret);
-	} else {
-		ret = lb_parse_l4(&c.pkt, &c.reason);
-		if (unlikely(ret != LB_CONTINUE)) {
-			if (ret == LB_NOT_L4)
-				ret = lb_icmp(&c, flags);
-			return lb_finish(&c, ret);
-		}
-	}
-	ret = lb_ours(&c, flags);
-	if (unlikely(c.pkt.frag != LB_FRAG_NONE))
-		lb_frag_done(&c, ret);
-	return lb_finish(&c, ret);
+	return lb_finish(&c, lb_pipeline(&c));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

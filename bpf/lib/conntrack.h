@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* conntrack.h - flow tracking in lb_ct: lookup, expiry, refresh, TCP FIN/RST, creation.
  *
- * Clock: bpf_ktime_get_coarse_ns() (tick resolution, a few ns), never the precise clock. Ages are
- * compared as signed differences: another CPU may have stored a slightly newer timestamp.
+ * Clock: the coarse clock (bpf_ktime_get_coarse_ns(), tick resolution, read through lb_now() in
+ * lib/clock.h), never the precise clock. Ages are compared as signed differences: another CPU may
+ * have stored a slightly newer timestamp.
  * Writes on the established path: seen_ns only when older than ct_refresh_ns, and state once on
  * the first FIN/RST, so a busy flow does not bounce its entry's cache line between CPUs.
  */

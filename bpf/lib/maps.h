@@ -147,6 +147,8 @@ struct {
  * scalars live here (the verifier does not track packet pointers in maps); an XDP program runs to
  * completion on its CPU, and each user has its own field, so nothing is shared. Not pinned. */
 struct lb_scratch {
+	__u64 clock_jiffies;       /* lb_now: the jiffy of clock_ns */
+	__u64 clock_ns;            /* lb_now: the coarse clock read in that jiffy */
 	struct bpf_fib_lookup fib; /* lb_nh_get */
 	struct lb_ct ct;           /* a new entry (lb_new_flow), or one built without an entry */
 	struct lb_flow rk;         /* NAT reverse keys */
