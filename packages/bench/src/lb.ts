@@ -14,7 +14,17 @@ import { hash } from '@xdp-lb/strategy-hash';
 import { random } from '@xdp-lb/strategy-random';
 import { roundRobin } from '@xdp-lb/strategy-round-robin';
 
-export const STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random];
+/**
+ * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` instead of each strategy package's
+ * object (a build of another commit), so two data planes can be measured side by side in
+ * alternating runs of the same benchmark. The TypeScript side (tables, models) stays this one's.
+ */
+function withObjectDir(s: Strategy<any>): Strategy<any> {
+  const dir = process.env['XDP_LB_BENCH_OBJ_DIR'];
+  return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`) } : s;
+}
+
+export const STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random].map(withObjectDir);
 export type StrategyId = 'hash' | 'round-robin' | 'random';
 export const STRATEGY_IDS: readonly StrategyId[] = ['hash', 'round-robin', 'random'];
 
