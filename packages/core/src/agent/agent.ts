@@ -316,7 +316,7 @@ export class Agent {
    */
   private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
     const t0 = performance.now();
-    const input = this.effective(cfg);
+    const { input, failOpen } = this.effective(cfg);
     const key = await this.canonical(input);
     const state = readState(cfg.instance);
     let action: ApplyAction;
@@ -344,6 +344,11 @@ export class Agent {
     }
     for (const w of warnings) this.log.warn(w, { reason });
     this.appliedKey = key;
+    // Fail-open is reported with the rotation it produced, once the data plane says so (not while
+    // the update is in flight, nor when it failed).
+    for (const name of failOpen) if (!this.failOpen.has(name)) this.log.error('every backend of the service fails its health checks: keeping them in rotation (fail open)', { service: name });
+    for (const name of this.failOpen) if (!failOpen.has(name)) this.log.info('service has healthy backends again', { service: name });
+    this.failOpen = failOpen;
     this.inRotation = new Set(
       (input.services ?? []).flatMap((s, i) =>
         (s.backends as { address: string; state?: string }[]).filter((b) => b.state !== 'draining').map((b) => healthKey(cfg.services[i]!.name, b.address)),
@@ -381,7 +386,7 @@ export class Agent {
    * service whose every active backend failed keeps them (fail open: dropping all of its traffic
    * would be worse than sending it to backends that may still answer some of it).
    */
-  private effective(cfg: LbConfig): ConfigInput {
+  private effective(cfg: LbConfig): { input: ConfigInput; failOpen: Set<string> } {
     const input = toInput(cfg);
     const health = this.health;
     const failOpen = new Set<string>();
@@ -398,10 +403,7 @@ export class Agent {
       }
       return { ...s, backends };
     });
-    for (const name of failOpen) if (!this.failOpen.has(name)) this.log.error('every backend of the service fails its health checks: keeping them in rotation (fail open)', { service: name });
-    for (const name of this.failOpen) if (!failOpen.has(name)) this.log.info('service has healthy backends again', { service: name });
-    this.failOpen = failOpen;
-    return input;
+    return { input, failOpen };
   }
 
   /** Backends that the file says are active but the running data plane has draining (taken out before). */
