@@ -60,7 +60,12 @@ describe('health checks take a stopped backend out and bring it back', () => {
     // client may send few requests in a fixed pause), at least 1.5 s.
     const flows0 = metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0;
     await sleep(1500);
-    await waitFor('http2 takes new flows again', async () => (metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0) > flows0, 8000);
+    await waitFor('http2 takes new flows again', async () => (metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0) > flows0, 8000).catch((e: Error) => {
+      // What the data plane did meanwhile (drops by reason, each backend's state and counters).
+      const st = env.lb().status(instance);
+      const reasons = Object.entries(st.reasons).filter(([, n]) => n > 0);
+      throw new Error(`${e.message} (new flows of http2 before: ${flows0}; reasons ${JSON.stringify(reasons)}; backends ${JSON.stringify(st.services[0]!.backends.map((b) => [b.address, b.state, b.counters]))})`);
+    });
     await sleep(300);
     const s = await load.stop();
 
