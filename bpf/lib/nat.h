@@ -93,11 +93,19 @@ static __always_inline __u32 lb_snat_tomb(__u64 now)
 	return t == LB_SNAT_LEASE_BUSY ? t - 1 : t;
 }
 
-/* Has TCP tombstone @tomb been held for snat_reuse_ns? (31-bit wrapping difference) */
+/* A stamp up to this many units (~1.07 s) ahead of this CPU's clock is young, not 2^31 old. */
+#define LB_SNAT_TOMB_SKEW 1024U
+
+/* Has TCP tombstone @tomb been held for snat_reuse_ns? (31-bit wrapping difference)
+ * Another CPU may have stamped it with a clock a tick ahead of ours (lb_now() reads the coarse
+ * clock at most one tick late: lib/clock.h), so the difference can be slightly negative: that is
+ * an age of 0, never a wrapped-around "very old" that would hand out a port in TIME_WAIT. */
 static __always_inline int lb_snat_tomb_aged(__u32 tomb, __u64 now)
 {
 	__u32 age = ((__u32)(now >> LB_SNAT_TOMB_SHIFT) - tomb) & ~LB_SNAT_TOMB;
 
+	if (age > ~LB_SNAT_TOMB - LB_SNAT_TOMB_SKEW)
+		return 0;
 	/* +1: the stamp was rounded down */
 	return age > (__u32)(CONFIG(snat_reuse_ns) >> LB_SNAT_TOMB_SHIFT) + 1;
 }

@@ -4,7 +4,7 @@
 // client), an unknown SNAT port, and NAT next to DSR on the same VIP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFrame } from '@xdp-lb/netlab';
-import { type Flow, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_CLOSING, LB_FWD_NAT } from './harness/abi.js';
+import { type Flow, flowKey, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_CLOSING, LB_FWD_NAT } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
@@ -218,6 +218,15 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       check(dp, { description: 'B while A holds the only port', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.deleteCt({ ...a, proto: 'tcp' });
       check(dp, { description: 'B right after the eviction: the port is held (TIME_WAIT)', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      // The tombstone as another CPU would stamp it with a coarse clock one tick (4 ms) ahead of
+      // this one's (lib/clock.h): still held, not mistaken for one 2^31 units old.
+      const rk = flowKey({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, proto: 'tcp' });
+      const raw = dp.map('lb_snat').lookup(rk) as Buffer;
+      const lease = raw.readUInt32LE(36);
+      expect(lease >>> 31, 'a tombstone lease').toBe(1);
+      raw.writeUInt32LE((0x80000000 | ((lease + 4) & 0x7fffffff)) >>> 0, 36);
+      dp.map('lb_snat').update(rk, raw);
+      check(dp, { description: 'B, the stamp a tick ahead of its clock: held', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       await sleep(50);
       check(dp, { description: 'B within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       await sleep(200);
