@@ -8,8 +8,9 @@
  * established packet). So each CPU keeps the coarse time it read in the current jiffy (lb_scratch)
  * and calls the helper again only when jiffies moved. The value is the same clock, read at most one
  * tick late on a CPU that sampled it between the two updates of a tick: within the clock's own
- * resolution, and every user already compares timestamps as signed differences (another CPU may
- * have written a newer one). Timestamps in pinned maps keep their meaning.
+ * resolution, and every user compares timestamps as signed differences (another CPU may have
+ * written a newer one; the SNAT tombstones' 31-bit stamps too: lb_snat_tomb_aged() counts a stamp
+ * ahead of this CPU's clock as young). Timestamps in pinned maps keep their meaning.
  */
 #ifndef __LB_CLOCK_H
 #define __LB_CLOCK_H
