@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfObject, BpfProgram } from '@xdp-lb/native';
 import { bpfSourceDir } from '../strategy/external.js';
 import * as abi from './abi.js';
+import { detachPinnedLink } from './xdp.js';
 
 /**
  * The root of an XDP chain ("shared mode"): a tiny program attached to the interface that
@@ -74,8 +75,13 @@ export function leaveChain(name: string, slot: number, progId: number | undefine
     }
     delete slots[slot];
   }
-  // Last member out: the root's links (pinned in the chain dir) go with it, detaching the root.
-  if (Object.keys(slots).length === 0) rmSync(chainDir(name), { recursive: true, force: true });
+  // Last member out: the root's links (pinned in the chain dir) go with it. Detached explicitly
+  // first: dropping a link's last pin releases it from a kernel work queue, a moment later.
+  if (Object.keys(slots).length === 0) {
+    const links = join(chainDir(name), 'links');
+    if (existsSync(links)) for (const pin of readdirSync(links)) detachPinnedLink(join(links, pin));
+    rmSync(chainDir(name), { recursive: true, force: true });
+  }
 }
 
 /** The program id of chain `name`'s pinned root, if the chain exists. */
