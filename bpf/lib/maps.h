@@ -174,13 +174,9 @@ static __always_inline struct lb_scratch *lb_scratch_get(void)
 	return bpf_map_lookup_elem(&lb_scratch, &zero);
 }
 
-/* The chain's slots (see LB_MAP_ROOT_PROGS): when chain_next_slot is set, the control plane makes
- * this the root's array (reuse by fd of its pin) before load; otherwise it stays empty and unused. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, LB_ROOT_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} lb_root_progs SEC(".maps");
+/* The chain's slots (lb_root_progs, include/lb_chain.h): when chain_next_slot is set, the control
+ * plane makes this the root's array (reuse by fd of its pin) before load; otherwise it stays empty
+ * and unused. */
+#include "lb_chain.h"
 
 #endif /* __LB_MAPS_H */

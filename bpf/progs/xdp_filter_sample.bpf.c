@@ -12,17 +12,10 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "lb_abi.h"
+#include "lb_chain.h"
 
 const volatile __u32 filter_udp_port = 0; /* host order; 0: drop nothing */
 const volatile __u32 chain_next_slot = LB_CHAIN_OFF;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, LB_ROOT_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} lb_root_progs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -6,14 +6,7 @@
  * and every member reuses it by fd before load, so that its tail calls reach the same array. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "lb_abi.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, LB_ROOT_SLOTS);
-	__type(key, __u32);
-	__type(value, __u32);
-} lb_root_progs SEC(".maps");
+#include "lb_chain.h"
 
 SEC("xdp")
 int xdp_root(struct xdp_md *ctx)
