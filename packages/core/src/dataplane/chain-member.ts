@@ -110,11 +110,11 @@ function littleEndian(value: bigint, size: number): Buffer {
 }
 
 /**
- * Loads the member (after checkMember) and puts its program into the slot: from then on the slot
- * before it hands packets to it. The array holds the program; the object is released.
+ * Loads the member and puts program `progName` (what checkMember returned for `req`) into the
+ * slot: from then on the slot before it hands packets to it. The array holds the program; the
+ * object is released.
  */
-export async function addMember(req: MemberRequest): Promise<SlotProgram> {
-  const progName = checkMember(req);
+export async function addMember(req: MemberRequest, progName: string): Promise<SlotProgram> {
   const array = BpfMap.fromPinned(join(chainDir(req.chain), abi.ROOT_PROGS));
   const obj = BpfObject.open(req.objectPath);
   try {

@@ -82,12 +82,13 @@ export async function chainAdd(req: MemberRequest, opts: { replace?: boolean } =
       'EBUSY',
     );
   }
+  let progName: string;
   try {
-    checkMember(req);
+    progName = checkMember(req);
   } catch (e) {
     throw new LbError((e as Error).message, 'EINVAL');
   }
-  return { ...(await addMember(req)), owner: 'external' };
+  return { ...(await addMember(req, progName)), owner: 'external' };
 }
 
 /**

@@ -56,10 +56,10 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   checks.push(check('btf', 'kernel BTF', p.btf ? 'ok' : 'info', p.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: fine for xdp-lb (its objects need no CO-RE), but extension programs need it'));
   checks.push(bpffsCheck());
   if (p.bpf && p.xdp && privileged) {
-    checks.push(fromProbe('chain', 'chain mode (tail calls)', await probeTailCalls(), 'ok', 'warn', (o) => o.ok
+    checks.push(fromProbe('chain', 'chain mode (tail calls)', await probeTailCalls(), (o) => o.ok
       ? 'xdp-lb can share an interface with other XDP programs: chain: {name, slot, next} (docs/config.md)'
       : `chain mode is unavailable: ${o.detail}`));
-    checks.push(fromProbe('libxdp', 'libxdp dispatcher (freplace)', await probeExtensions(), 'ok', 'warn', explainExtensions));
+    checks.push(fromProbe('libxdp', 'libxdp dispatcher (freplace)', await probeExtensions(), explainExtensions));
   } else {
     checks.push(check('chain', 'chain mode (tail calls)', 'info', 'not probed: needs the bpf() syscall, XDP and privileges'));
     checks.push(check('libxdp', 'libxdp dispatcher (freplace)', 'info', 'not probed: needs the bpf() syscall, XDP and privileges'));
@@ -75,8 +75,9 @@ function reasonOf(reasons: readonly string[], topic: string): string {
   return reasons.find((r) => r.includes(topic)) ?? reasons[0] ?? `${topic} is not available`;
 }
 
-function fromProbe(id: string, title: string, o: ProbeOutcome, okStatus: CheckStatus, badStatus: CheckStatus, explain: (o: ProbeOutcome) => string): DoctorCheck {
-  return check(id, title, o.ok ? okStatus : badStatus, explain(o));
+/** A probe as a check: ok, or a warning (neither probe is needed to run xdp-lb on its own). */
+function fromProbe(id: string, title: string, o: ProbeOutcome, explain: (o: ProbeOutcome) => string): DoctorCheck {
+  return check(id, title, o.ok ? 'ok' : 'warn', explain(o));
 }
 
 /**
