@@ -7,11 +7,12 @@
 //     stays (maps byte for byte) and the endpoints say so; fixing the file clears it;
 //   - it listens on loopback only; pins and state are root-only;
 //   - SIGTERM stops it and leaves the data plane forwarding; with --detach-on-exit it undeploys.
-import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { instancePaths, parseMetrics } from '@xdp-lb/core';
 import { exec, httpGet, type Lab, type LabProcess, openKeepAlive, pidsInNetns, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { lbAsNobody } from './helpers/e2e.js';
 import { LoadGen, linkInfo, metric, sleep, snapshotMaps, useAgentEnv, waitFor } from './serve-support.js';
 
 const env = useAgentEnv();
@@ -58,17 +59,9 @@ describe('lb serve as a process', () => {
     lbNs = lab.host('lb').netns.name;
     lab.registerPinDir(`${env.bpffs}/${instance}`);
     file = env.writeConfig('proc', config(addr.backends.slice(0, 2)));
-    const bundle = await env.cliBundle();
-    // nobody must be able to read the bundle (our scratch directory is root-only).
-    const open = `/tmp/xlb-agent-nobody-${process.pid}.mjs`;
-    copyFileSync(bundle, open);
-    try {
-      const r = await exec(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, open, 'serve', '-f', file], { check: false, timeoutMs: 20_000, cwd: '/' });
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr.trim()).toBe('lb: serve: needs CAP_BPF and CAP_NET_ADMIN (run as root)');
-    } finally {
-      await exec(['rm', '-f', open]);
-    }
+    const r = await lbAsNobody(['serve', '-f', file], { timeoutMs: 20_000 });
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toBe('lb: serve: needs CAP_BPF and CAP_NET_ADMIN (run as root)');
     expect(existsSync(paths().stateFile)).toBe(false);
   });
 

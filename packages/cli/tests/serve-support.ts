@@ -7,16 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { Abi, Agent, type AgentOptions, createLogger, instancePaths, type LoadBalancer, parseMetrics } from '@xdp-lb/core';
 import { BpfLink, BpfMap } from '@xdp-lb/native';
 import { type Lab, type LabHost, LabProcess, type LabOptions, type LabSpec } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { bundleCli, useE2e } from './helpers/e2e.js';
 
 const LOAD_SCRIPT = fileURLToPath(new URL('./serve-load.mjs', import.meta.url));
-const CLI_MAIN_SRC = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 const rand = () => randomBytes(3).toString('hex');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -168,38 +167,6 @@ function instancesIn(file: string): string[] {
 
 const bundlePath = (dir: string) => join(dir, 'lb-bundle.mjs');
 
-/**
- * The CLI as one ESM file built from the TypeScript sources (the `@xdp-lb/source` condition).
- * `import.meta.url` is replaced in each module by its source file's URL, so that everything located
- * relative to a module (the native addon, the strategies' BPF objects) is found as from source.
- */
-async function bundleCli(out: string): Promise<string> {
-  const esbuild = await import('esbuild');
-  await esbuild.build({
-    entryPoints: [CLI_MAIN_SRC],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@xdp-lb/source'],
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __xlbRequire } from 'node:module'; const require = __xlbRequire(import.meta.url);" },
-    plugins: [
-      {
-        name: 'source-import-meta-url',
-        setup(build) {
-          build.onLoad({ filter: /\/packages\/.*\.(ts|mjs|js)$/ }, (args) => {
-            if (args.path.includes('/node_modules/')) return undefined;
-            const text = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
-            return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
-          });
-        },
-      },
-    ],
-  });
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Load

@@ -6,8 +6,9 @@
 // useLbIsolation points XDP_LB_BPFFS and XDP_LB_STATE_DIR (read by core at call time) at
 // directories of this run only, and registers one afterAll that undeploys what is still deployed,
 // destroys the labs and removes both directories, also when a test failed.
-import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeployResult, LoadBalancer, StatusView } from '@xdp-lb/core';
 import { exec, type Lab, type LabOptions, type LabSpec, type NetnsLike } from '@xdp-lb/netlab';
 import { useLbIsolation } from '@xdp-lb/netlab/vitest';
@@ -18,6 +19,8 @@ export const LAB_PREFIX = 'xlbe';
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 export const XDP_PASS_OBJ = fileURLToPath(new URL('../../../../bpf/obj/xdp_pass.bpf.o', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
+const CLI_MAIN_SRC = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const NATIVE_ADDON = fileURLToPath(new URL('../../../native/build/Release/xdp_lb_native.node', import.meta.url));
 
 export const FULL_MATRIX = process.env.XDP_LB_FULL_MATRIX === '1';
 
@@ -97,13 +100,80 @@ export async function lbInProcess(...argv: string[]): Promise<CliResult> {
  * XDP_LB_BPFFS / XDP_LB_STATE_DIR. `asNobody` drops to uid/gid 65534 with no groups (setpriv).
  */
 export async function lbBinary(argv: string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
+  if (opts.asNobody) return lbAsNobody(argv, opts);
   if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run \`npx nx run cli:build\` first`);
-  const node = [process.execPath, CLI_MAIN, ...argv];
-  const cmd = opts.asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node] : node;
+  return lbCommand([process.execPath, CLI_MAIN, ...argv], argv, opts);
+}
+
+async function lbCommand(cmd: string[], argv: readonly string[], opts: { timeoutMs?: number }): Promise<CliResult> {
   const r = await exec(cmd, { check: false, timeoutMs: opts.timeoutMs ?? 30_000, cwd: '/' });
   if (r.timedOut) throw new Error(`lb ${argv.join(' ')} timed out: ${r.stderr}`);
   return { code: r.code ?? -1, out: r.stdout.trimEnd(), err: r.stderr.trimEnd() };
 }
+
+let nobodyBundle: Promise<string> | undefined;
+
+/**
+ * `lb ...argv` as nobody (uid/gid 65534, no groups, setpriv). nobody may not be able to reach the
+ * checkout at all (a clone under a root-only directory, as `mktemp -d` makes one), so it runs
+ * from a world-readable copy in a fresh /tmp directory: the CLI bundled from source and the
+ * native addon (XDP_LB_NATIVE_ADDON); the copy is removed afterwards.
+ */
+export async function lbAsNobody(argv: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  const bundle = await (nobodyBundle ??= (async () => {
+    const dir = mkdtempSync('/tmp/xlb-nobody-bundle-');
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return bundleCli(join(dir, 'lb.mjs'));
+  })());
+  const dir = mkdtempSync('/tmp/xlb-nobody-');
+  try {
+    chmodSync(dir, 0o755);
+    const main = join(dir, 'lb.mjs');
+    const addon = join(dir, 'xdp_lb_native.node');
+    copyFileSync(bundle, main);
+    copyFileSync(NATIVE_ADDON, addon);
+    chmodSync(main, 0o644);
+    chmodSync(addon, 0o644);
+    const as = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+    return await lbCommand([...as, 'env', `XDP_LB_NATIVE_ADDON=${addon}`, process.execPath, main, ...argv], argv, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The CLI as one ESM file built from the TypeScript sources (the `@xdp-lb/source` condition).
+ * `import.meta.url` is replaced in each module by its source file's URL, so that everything located
+ * relative to a module (the native addon, the strategies' BPF objects) is found as from source.
+ */
+export async function bundleCli(out: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [CLI_MAIN_SRC],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@xdp-lb/source'],
+    logLevel: 'error',
+    banner: { js: "import { createRequire as __xlbRequire } from 'node:module'; const require = __xlbRequire(import.meta.url);" },
+    plugins: [
+      {
+        name: 'source-import-meta-url',
+        setup(build) {
+          build.onLoad({ filter: /\/packages\/.*\.(ts|mjs|js)$/ }, (args) => {
+            if (args.path.includes('/node_modules/')) return undefined;
+            const text = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+            return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+          });
+        },
+      },
+    ],
+  });
+  return out;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // Traffic
