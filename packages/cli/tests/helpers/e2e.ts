@@ -111,26 +111,18 @@ async function lbCommand(cmd: string[], argv: readonly string[], opts: { timeout
   return { code: r.code ?? -1, out: r.stdout.trimEnd(), err: r.stderr.trimEnd() };
 }
 
-let nobodyBundle: Promise<string> | undefined;
-
 /**
  * `lb ...argv` as nobody (uid/gid 65534, no groups, setpriv). nobody may not be able to reach the
  * checkout at all (a clone under a root-only directory, as `mktemp -d` makes one), so it runs
  * from a world-readable copy in a fresh /tmp directory: the CLI bundled from source and the
- * native addon (XDP_LB_NATIVE_ADDON); the copy is removed afterwards.
+ * native addon (XDP_LB_NATIVE_ADDON); the directory is removed afterwards.
  */
 export async function lbAsNobody(argv: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
-  const bundle = await (nobodyBundle ??= (async () => {
-    const dir = mkdtempSync('/tmp/xlb-nobody-bundle-');
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return bundleCli(join(dir, 'lb.mjs'));
-  })());
   const dir = mkdtempSync('/tmp/xlb-nobody-');
   try {
     chmodSync(dir, 0o755);
-    const main = join(dir, 'lb.mjs');
+    const main = await bundleCli(join(dir, 'lb.mjs'));
     const addon = join(dir, 'xdp_lb_native.node');
-    copyFileSync(bundle, main);
     copyFileSync(NATIVE_ADDON, addon);
     chmodSync(main, 0o644);
     chmodSync(addon, 0o644);
