@@ -9,7 +9,7 @@
 //   - SIGTERM stops it and leaves the data plane forwarding; with --detach-on-exit it undeploys.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { instancePaths, parseMetrics } from '@xdp-lb/core';
 import { exec, httpGet, type Lab, type LabProcess, openKeepAlive, pidsInNetns, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { lbAsNobody } from './helpers/e2e.js';
@@ -32,6 +32,8 @@ async function logLine(proc: LabProcess, msg: RegExp, after = 0, timeoutMs = 20_
 const logCount = (proc: LabProcess) => proc.stderr().split('\n').filter((l) => l.startsWith('{')).length;
 
 describe('lb serve as a process', () => {
+  // Every `lb serve` process of this suite runs the CLI bundled from source (spawnServe).
+  beforeAll(() => env.cliBundle(), 60_000);
   let lab: Lab;
   let file: string;
   let lbNs: string;
