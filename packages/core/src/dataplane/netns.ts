@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { inNetns } from '@xdp-lb/native';
 
 /**
@@ -33,14 +34,33 @@ export class NetnsScope {
     return { ok, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
+  /**
+   * A sysctl of the namespace (`net.ipv4.conf.eth0.forwarding`; a dot inside an interface name is
+   * written `/`, as sysctl(8) takes it). Read through /proc/sys on this thread inside the namespace
+   * (/proc/sys/net answers for the opening thread's namespace), not by spawning sysctl: the agent
+   * runs this on every hot update, and a blocking spawn under load stalled its health checks for
+   * hundreds of milliseconds.
+   */
   sysctlRead(key: string): string | undefined {
-    const r = this.exec('sysctl', ['-n', key], { allowFail: true });
-    return r.ok ? r.stdout.trim() : undefined;
+    try {
+      return this.run(() => readFileSync(sysctlPath(key), 'utf8')).trim();
+    } catch {
+      return undefined; // no such knob (IPv6 disabled on the interface, an unknown key)
+    }
   }
 
   sysctlWrite(key: string, value: string): void {
-    this.exec('sysctl', ['-qw', `${key}=${value}`]);
+    try {
+      this.run(() => writeFileSync(sysctlPath(key), value));
+    } catch (e) {
+      throw new Error(`sysctl ${key}=${value}: ${(e as Error).message}`);
+    }
   }
+}
+
+/** sysctl(8)'s key syntax: `.` separates, `/` stands for a dot inside a name. */
+export function sysctlPath(key: string): string {
+  return `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
 }
 
 /** The first IPv4 (else IPv6 global) address of an interface, e.g. the default SNAT source. */

@@ -10,10 +10,11 @@ import type { NetnsScope } from '../dataplane/netns.js';
 export function enableForwarding(ns: NetnsScope, cfg: LbConfig, restore: Record<string, string>): void {
   const v6 = cfg.services.some((s) => s.vip.family === 6);
   for (const iface of cfg.interfaces) {
-    set(ns, `net.ipv4.conf.${iface.name}.forwarding`, () => '1', restore);
+    const name = iface.name.replaceAll('.', '/'); // sysctl(8) key syntax: a VLAN's eth0.100 is eth0/100
+    set(ns, `net.ipv4.conf.${name}.forwarding`, () => '1', restore);
     if (!v6) continue;
-    set(ns, `net.ipv6.conf.${iface.name}.accept_ra`, (was) => (was === '1' ? '2' : was), restore);
-    set(ns, `net.ipv6.conf.${iface.name}.forwarding`, () => '1', restore);
+    set(ns, `net.ipv6.conf.${name}.accept_ra`, (was) => (was === '1' ? '2' : was), restore);
+    set(ns, `net.ipv6.conf.${name}.forwarding`, () => '1', restore);
   }
 }
 

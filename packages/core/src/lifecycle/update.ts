@@ -43,7 +43,11 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   const ns = new NetnsScope(state.netns);
   const restore = { ...(state.restore ?? {}) };
   enableForwarding(ns, cfg, restore);
-  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
+  // Only backends this update adds: the others were primed when they came, and the agent's health
+  // checks keep their neighbours resolved. (Each priming runs `ip` in the namespace: a health flip
+  // must not wait for a round of processes.)
+  const known = new Set(prev.config.services.flatMap((s) => s.backends.map((b) => b.address.text)));
+  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
     await reconcile(maps, strategy, { config: cfg, allocation }, prev);
