@@ -30,6 +30,7 @@
 #include "lib/ctx.h"
 #include "lib/config.h"
 #include "lib/maps.h"
+#include "lib/addrs.h"
 #include "lib/csum.h"
 #include "lib/stats.h"
 #include "lib/clock.h"
@@ -207,7 +208,6 @@ static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 static __always_inline int lb_pipeline(struct lb_ctx *c)
 {
 	struct xdp_md *ctx = c->xdp;
-	struct lb_addr_info *info;
 	__u32 flags;
 	int ret;
 
@@ -215,11 +215,10 @@ static __always_inline int lb_pipeline(struct lb_ctx *c)
 	if (ret != LB_CONTINUE)
 		return ret;
 
-	/* Not for us: passed untouched after this one lookup. */
-	info = bpf_map_lookup_elem(&lb_addrs, &c->pkt.flow.dst);
-	if (!info)
+	/* Not for us: passed untouched after one array slot (and lb_addrs, for a shared slot). */
+	flags = lb_addr_flags(&c->pkt.flow.dst);
+	if (!flags)
 		return XDP_PASS;
-	flags = info->flags;
 	c->now = lb_now();
 
 	if (unlikely(c->pkt.frag == LB_FRAG_LATER)) {

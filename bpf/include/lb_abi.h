@@ -16,7 +16,9 @@
 
 #include <linux/types.h>
 
-#define LB_LAYOUT_VERSION 2 /* 2: lb_reasons has LB_REASON_SLOTS entries (was LB_R_MAX = 19) */
+/* 2: lb_reasons has LB_REASON_SLOTS entries (was LB_R_MAX = 19).
+ * 3: lb_addr_slots, the address slot table (and its slot hash, lb_addr_slot() in lb_hash.h). */
+#define LB_LAYOUT_VERSION 3
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -29,6 +31,10 @@
 #ifndef LB_MAX_ADDRS
 #define LB_MAX_ADDRS 1024 /* VIPs + SNAT addresses */
 #endif
+#ifndef LB_ADDR_SLOT_BITS
+#define LB_ADDR_SLOT_BITS 14 /* lb_addr_slots has 1 << LB_ADDR_SLOT_BITS entries (16 per address) */
+#endif
+#define LB_ADDR_SLOTS (1U << LB_ADDR_SLOT_BITS)
 #ifndef LB_CT_DEFAULT_SIZE
 #define LB_CT_DEFAULT_SIZE 1048576 /* conntrack entries; userspace resizes before load */
 #endif
@@ -41,6 +47,7 @@
 
 /* ---- map names (<= 15 chars: the kernel's object name limit) ---- */
 #define LB_MAP_ADDRS "lb_addrs"       /* struct lb_addr -> struct lb_addr_info */
+#define LB_MAP_ADDR_SLOTS "lb_addr_slots" /* __u32 lb_addr_slot() -> struct lb_addr_slot */
 #define LB_MAP_SERVICES "lb_services" /* struct lb_svc_key -> struct lb_svc */
 #define LB_MAP_BACKENDS "lb_backends" /* __u32 backend id -> struct lb_backend */
 #define LB_MAP_TABLES "lb_tables"     /* __u32 service id -> inner u32 array (slot table) */
@@ -74,12 +81,32 @@ struct lb_addr {
 	__u32 w[4];
 };
 
-/* lb_addrs value: which roles an address plays. The first lookup of every packet: a miss means
- * "not for us" and the packet is passed untouched after exactly one map lookup. */
+/* lb_addrs value: which roles an address plays. Every address the LB answers for is here; the
+ * data plane looks it up only for addresses whose lb_addr_slots slot is shared (below). */
 #define LB_ADDR_VIP (1U << 0)  /* destination of at least one service */
 #define LB_ADDR_SNAT (1U << 1) /* a source address of NAT mode: replies come back to it */
 struct lb_addr_info {
 	__u32 flags;
+};
+
+/* lb_addr_slots value: the first lookup of every packet, an ARRAY indexed by lb_addr_slot() of the
+ * destination (lb_hash.h; no hash-map lookup, no helper call). The control plane derives it from
+ * lb_addrs, which stays the source of truth:
+ *  - LB_SLOT_EMPTY: no address of lb_addrs hashes here: not for us, nothing else is looked up;
+ *  - LB_SLOT_ONE: exactly one does, @addr, with its lb_addrs @flags: a packet to another address
+ *    is not for us;
+ *  - LB_SLOT_SHARED (or any other value): two or more do: look the address up in lb_addrs.
+ * Writes are ordered so that a reader on another CPU that sees a half-written value never turns
+ * away an address that stays configured (packages/core/src/dataplane/addr-slots.ts): @addr and
+ * @flags change only while the state is SHARED (or flags alone, with the same @addr), the state
+ * alone in its own write. The reader reads @state first. */
+#define LB_SLOT_EMPTY 0
+#define LB_SLOT_ONE 1
+#define LB_SLOT_SHARED 2
+struct lb_addr_slot {
+	struct lb_addr addr;
+	__u32 flags; /* LB_ADDR_* of @addr (LB_SLOT_ONE) */
+	__u32 state; /* LB_SLOT_* */
 };
 
 /* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. */
@@ -270,6 +297,7 @@ enum lb_reason {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct lb_addr) == 16, "lb_addr");
 _Static_assert(sizeof(struct lb_addr_info) == 4, "lb_addr_info");
+_Static_assert(sizeof(struct lb_addr_slot) == 24, "lb_addr_slot");
 _Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key");
 _Static_assert(sizeof(struct lb_svc) == 20, "lb_svc");
 _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");

@@ -61,4 +61,20 @@ static __always_inline __u32 lb_hash_words(const __u32 *w, const int n, __u32 se
 #define LB_FLOW_WORDS 10
 #define LB_SRC_WORDS 4
 
+/**
+ * lb_addr_slot - the lb_addr_slots index of an address (bit for bit packages/core/src/dataplane/
+ * abi.ts addrSlot(), and bpf/tests/harness/abi.ts addrSlot()): the XOR of its 4 little-endian
+ * words, times 0x9E3779B1 (Fibonacci hashing), top @bits bits. Cheap on purpose: it runs for every
+ * packet and only has to spread the few addresses an LB answers for (a collision costs the
+ * lb_addrs lookup, never a wrong answer). An IPv4-mapped address gives its IPv4 word XOR a
+ * constant, so the addresses of one /24 never collide (their last octet, bits 24-31 of the word,
+ * goes one to one onto the top 8 bits of the product).
+ * @w: the address's 4 words (struct lb_addr)
+ * @bits: log2 of the table size (LB_ADDR_SLOT_BITS), 1..31
+ */
+static __always_inline __u32 lb_addr_slot(const __u32 *w, int bits)
+{
+	return ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9E3779B1U) >> (32 - bits);
+}
+
 #endif /* __LB_HASH_H */

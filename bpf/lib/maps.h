@@ -11,13 +11,23 @@
 
 #include "lib/common.h"
 
-/* Every address the LB answers for (VIPs, SNAT addresses): the first lookup of every packet. */
+/* Every address the LB answers for (VIPs, SNAT addresses): the source of truth of lb_addr_slots,
+ * looked up only for addresses of a shared slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LB_MAX_ADDRS);
 	__type(key, struct lb_addr);
 	__type(value, struct lb_addr_info);
 } lb_addrs SEC(".maps");
+
+/* The first lookup of every packet: lb_addrs as a direct-mapped table kept by the control plane
+ * (lib/addrs.h). An ARRAY: the verifier inlines its lookup (no helper call, no hash). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_ADDR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lb_addr_slot);
+} lb_addr_slots SEC(".maps");
 
 /* Services by (VIP, port, protocol). */
 struct {

@@ -26,6 +26,10 @@
 #include <bpf/libbpf.h>
 
 #include "lb_abi.h"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunknown-pragmas" /* clang's #pragma unroll */
+#include "lb_hash.h"                               /* lb_addr_slot(), as the data plane computes it */
+#pragma GCC diagnostic pop
 
 /* ---------- packets ---------- */
 
@@ -242,12 +246,29 @@ static void addr4(struct lb_addr *a, const char *s)
 	inet_pton(AF_INET, s, &a->w[3]);
 }
 
+/* An address into lb_addrs, then into its lb_addr_slots slot (lb_abi.h): EMPTY -> ONE, the same
+ * address -> its new flags, another one -> SHARED (state only: the slot keeps the address it had).
+ * Addresses are only added here, so this is all the control plane's ordering this tool needs. */
 static void put_addr(const char *ip, uint32_t flags)
 {
 	struct lb_addr a;
 	struct lb_addr_info i = { flags };
+	struct lb_addr_slot s;
+	uint32_t idx;
+
 	addr4(&a, ip);
 	bpf_map_update_elem(mapfd("lb_addrs"), &a, &i, BPF_ANY);
+	idx = lb_addr_slot(a.w, LB_ADDR_SLOT_BITS);
+	if (bpf_map_lookup_elem(mapfd("lb_addr_slots"), &idx, &s))
+		perror("lb_addr_slots"), exit(2);
+	if (s.state == LB_SLOT_EMPTY || (s.state == LB_SLOT_ONE && !memcmp(&s.addr, &a, sizeof(a)))) {
+		s.addr = a;
+		s.flags = flags;
+		s.state = LB_SLOT_ONE;
+	} else {
+		s.state = LB_SLOT_SHARED;
+	}
+	bpf_map_update_elem(mapfd("lb_addr_slots"), &idx, &s, BPF_ANY);
 }
 
 static void put_svc(const char *vip, uint16_t port, uint8_t proto, uint32_t id, uint8_t fwd,

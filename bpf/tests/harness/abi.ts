@@ -9,6 +9,9 @@ import { parseIpv4, parseIpv6 } from '@xdp-lb/netlab';
 
 export const LB_ADDR_VIP = 1 << 0;
 export const LB_ADDR_SNAT = 1 << 1;
+export const LB_SLOT_EMPTY = 0;
+export const LB_SLOT_ONE = 1;
+export const LB_SLOT_SHARED = 2;
 export const LB_FWD_DSR = 1;
 export const LB_FWD_NAT = 2;
 export const LB_FWD_IPIP = 3;
@@ -54,7 +57,7 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const SIZES = { addr: 16, addrInfo: 4, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, counters: 32 } as const;
+export const SIZES = { addr: 16, addrInfo: 4, addrSlot: 24, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, counters: 32 } as const;
 
 export type Proto = 'tcp' | 'udp';
 export const protoNumber = (p: Proto): number => (p === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP);
@@ -63,6 +66,39 @@ export const protoNumber = (p: Proto): number => (p === 'tcp' ? IPPROTO_TCP : IP
 export function addr(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), parseIpv4(ip)]);
   return parseIpv6(ip);
+}
+
+/**
+ * lb_hash.h lb_addr_slot(): the lb_addr_slots index of an address in a table of `slots` entries (a
+ * power of two): XOR of the address's 4 little-endian words, times 0x9E3779B1 mod 2^32, top bits.
+ */
+export function addrSlot(ip: string, slots: number): number {
+  const b = addr(ip);
+  let x = 0n;
+  for (let i = 0; i < 16; i += 4) x ^= BigInt(b.readUInt32LE(i));
+  const bits = BigInt(slots.toString(2).length - 1);
+  if (1n << bits !== BigInt(slots)) throw new RangeError(`lb_addr_slots: ${slots} is not a power of two`);
+  return Number(((x * 0x9e3779b1n) & 0xffffffffn) >> (32n - bits));
+}
+
+export interface AddrSlotValue {
+  addr: string | null;
+  flags: number;
+  state: number;
+}
+
+/** struct lb_addr_slot (addr null: zeros). */
+export function addrSlotValue(v: AddrSlotValue): Buffer {
+  const b = Buffer.alloc(SIZES.addrSlot);
+  if (v.addr !== null) addr(v.addr).copy(b, 0);
+  b.writeUInt32LE(v.flags, 16);
+  b.writeUInt32LE(v.state, 20);
+  return b;
+}
+
+/** struct lb_addr_slot as read back: the address as its 16 bytes. */
+export function decodeAddrSlot(b: Buffer): { addr: Buffer; flags: number; state: number } {
+  return { addr: Buffer.from(b.subarray(0, 16)), flags: b.readUInt32LE(16), state: b.readUInt32LE(20) };
 }
 
 export function formatAddr(b: Uint8Array): string {

@@ -1,17 +1,21 @@
 /**
  * One strategy object loaded for BPF_PROG_TEST_RUN, with the maps filled the way the control plane
- * fills them (but from the test): addresses, services, backends, slot tables, SNAT pool. Next hops
- * are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks for the FIB.
+ * fills them (but from the test): addresses (lb_addrs and their lb_addr_slots), services, backends,
+ * slot tables, SNAT pool. Next hops are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks
+ * for the FIB.
  */
 import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, type BpfProgram, MapFlags, MapType, probe, XdpAction } from '@xdp-lb/native';
 import { parseMac } from '@xdp-lb/netlab';
 import {
   addr,
+  addrSlot,
+  addrSlotValue,
   backendValue,
   type BackendValue,
   type Counters,
   type CtValue,
+  decodeAddrSlot,
   decodeCt,
   decodeNh,
   decodeSnatVal,
@@ -22,6 +26,9 @@ import {
   LB_FWD_IPIP,
   LB_FWD_NAT,
   LB_NH_STATIC,
+  LB_SLOT_EMPTY,
+  LB_SLOT_ONE,
+  LB_SLOT_SHARED,
   type NhValue,
   nhValue,
   type Proto,
@@ -158,8 +165,48 @@ export class TestDataplane {
     return this.object.getVariable(name);
   }
 
+  /** Our addresses as the test gave them (lb_addrs' content), for their lb_addr_slots slots. */
+  private readonly addrs = new Map<string, { ip: string; flags: number }>();
+
+  /**
+   * An address into lb_addrs, then its lb_addr_slots slot (as the control plane orders it: a slot
+   * names an address only once lb_addrs holds it). Setting an address again changes its flags.
+   */
   addAddr(ip: string, flags: number): void {
     this.map('lb_addrs').update(addr(ip), u32(flags));
+    this.addrs.set(addr(ip).toString('hex'), { ip, flags });
+    this.writeSlot(this.slotOf(ip));
+  }
+
+  /** An address out of its slot, then out of lb_addrs. */
+  removeAddr(ip: string): void {
+    this.addrs.delete(addr(ip).toString('hex'));
+    this.writeSlot(this.slotOf(ip));
+    this.map('lb_addrs').delete(addr(ip));
+  }
+
+  /** The lb_addr_slots index of an address (the harness's own reading of lb_hash.h). */
+  slotOf(ip: string): number {
+    return addrSlot(ip, this.map('lb_addr_slots').maxEntries);
+  }
+
+  /** What the data plane reads in an address's slot. */
+  slot(ip: string): ReturnType<typeof decodeAddrSlot> {
+    return decodeAddrSlot(this.map('lb_addr_slots').lookup(u32(this.slotOf(ip))) as Buffer);
+  }
+
+  /** Slot `index` from the addresses hashing to it: none EMPTY, one ONE, more SHARED. Tests run
+   * one packet at a time, so one write per change will do (core's planner orders them for
+   * readers on other CPUs: packages/core/src/dataplane/addr-slots.ts). */
+  private writeSlot(index: number): void {
+    const here = [...this.addrs.values()].filter((a) => this.slotOf(a.ip) === index);
+    const value =
+      here.length === 0
+        ? { addr: null, flags: 0, state: LB_SLOT_EMPTY }
+        : here.length === 1
+          ? { addr: here[0]!.ip, flags: here[0]!.flags, state: LB_SLOT_ONE }
+          : { addr: null, flags: 0, state: LB_SLOT_SHARED };
+    this.map('lb_addr_slots').update(u32(index), addrSlotValue(value));
   }
 
   addService(s: ServiceSpec): void {

@@ -1,9 +1,10 @@
 // Upgrades: an instance's pinned maps carry the map layout they were created with (a one-entry
 // map pinned next to them, `<bpffs>/<instance>/layout`, written at the first deploy). Pins of
-// another layout are never reused nor written into: a re-deploy, a hot update and an agent that
-// would adopt them all refuse with one clear line and leave everything as it was. Pins from before
-// the stamp existed are layout 1 (the only one there was) and are refused the same way by this
-// layout-2 build. The instance keeps forwarding throughout.
+// another layout are never reused, written into nor misread: a re-deploy, a hot update, `lb status`
+// and an agent that would adopt them all refuse with one clear line and leave everything as it
+// was. Pins from before the stamp existed are layout 1 (the only one there was) and are refused
+// the same way by this build (layout 3, since lb_addr_slots). The instance keeps forwarding
+// throughout.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,7 @@ describe('pinned maps of another layout are refused, never misread', () => {
     const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v${found}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}; they cannot be reused: run "lb undeploy --instance ${instance}" first`);
     await expect(lb.deploy(config(addr.backends), { netns: lbNs })).rejects.toThrow(message);
     await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
+    expect(() => lb.status(instance)).toThrow(message);
     const agent = new Agent(lb);
     await expect(agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null })).rejects.toThrow(message);
     expect({ maps: await snapshotMaps(instance), prog: linkInfo(link).progId }).toEqual(before);

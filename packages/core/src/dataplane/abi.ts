@@ -6,11 +6,12 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots). */
-export const LAYOUT_VERSION = 2;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots). */
+export const LAYOUT_VERSION = 3;
 
 export const MAPS = {
   addrs: 'lb_addrs',
+  addrSlots: 'lb_addr_slots',
   services: 'lb_services',
   backends: 'lb_backends',
   tables: 'lb_tables',
@@ -27,6 +28,10 @@ export const MAPS = {
 
 export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
+/** struct lb_addr_slot states (LB_SLOT_*); the data plane treats any other value as SHARED. */
+export const SLOT_EMPTY = 0;
+export const SLOT_ONE = 1;
+export const SLOT_SHARED = 2;
 export const FWD_DSR = 1;
 export const FWD_NAT = 2;
 /** DSR across L3: the packet in an outer IPv4 header to an IPv4 backend. */
@@ -72,7 +77,7 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const SIZES = { addr: 16, addrInfo: 4, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, mac: 8, counters: 32 } as const;
+export const SIZES = { addr: 16, addrInfo: 4, addrSlot: 24, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, mac: 8, counters: 32 } as const;
 
 export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -86,6 +91,43 @@ export function encodeAddr(ip: IpAddress): Buffer {
 
 export function encodeAddrInfo(flags: number): Buffer {
   return u32(flags);
+}
+
+/** struct lb_addr_slot: an lb_addr_slots entry. `addr` is the 16-byte lb_addr. */
+export interface AddrSlot {
+  addr: Buffer;
+  flags: number;
+  state: number;
+}
+
+export const EMPTY_SLOT: AddrSlot = Object.freeze({ addr: Buffer.alloc(16), flags: 0, state: SLOT_EMPTY });
+
+export function encodeAddrSlot(v: AddrSlot): Buffer {
+  const b = Buffer.alloc(SIZES.addrSlot);
+  v.addr.copy(b, 0, 0, 16);
+  b.writeUInt32LE(v.flags >>> 0, 16);
+  b.writeUInt32LE(v.state >>> 0, 20);
+  return b;
+}
+
+export function decodeAddrSlot(b: Buffer): AddrSlot {
+  return { addr: Buffer.from(b.subarray(0, 16)), flags: b.readUInt32LE(16), state: b.readUInt32LE(20) };
+}
+
+/** bpf/include/lb_hash.h's multiplier of lb_addr_slot(). */
+const ADDR_SLOT_MUL = 0x9e3779b1;
+
+/**
+ * The lb_addr_slots index of a 16-byte lb_addr, bit for bit bpf/include/lb_hash.h lb_addr_slot():
+ * the XOR of its 4 little-endian words, times 0x9E3779B1 (32-bit), the top log2(`slots`) bits.
+ * `slots`: the map's max_entries, a power of two (read it from the map, never assume it).
+ */
+export function addrSlot(addr: Uint8Array, slots: number): number {
+  const bits = Math.log2(slots);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 31) throw new RangeError(`lb_addr_slots has ${slots} entries: not a power of two from 2 to 2^31`);
+  const v = new DataView(addr.buffer, addr.byteOffset, 16);
+  const x = v.getUint32(0, true) ^ v.getUint32(4, true) ^ v.getUint32(8, true) ^ v.getUint32(12, true);
+  return Math.imul(x, ADDR_SLOT_MUL) >>> (32 - bits);
 }
 
 export interface SvcKey {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { BpfMap, type BpfObject } from '@xdp-lb/native';
 import type { IpAddress } from '../config/address.js';
 import * as abi from './abi.js';
+import { planAddrSlots, type SlotAddress } from './addr-slots.js';
 
 const BPF_MAP_TYPE_ARRAY = 2;
 const BPF_F_INNER_MAP = 0x1000;
@@ -42,12 +43,42 @@ export class InstanceMaps {
     return this.map(abi.MAPS.backends).maxEntries;
   }
 
-  setAddr(ip: IpAddress, flags: number): void {
-    this.map(abi.MAPS.addrs).update(abi.encodeAddr(ip), abi.encodeAddrInfo(flags));
+  /**
+   * Sets (adds, or changes the roles of) and removes our addresses: lb_addrs, the source of
+   * truth, and lb_addr_slots, the data plane's first lookup, derived from lb_addrs' content. The
+   * order is what keeps every address that stays configured reachable while packets flow (the
+   * reasoning: planAddrSlots() in addr-slots.ts):
+   *  1. lb_addrs gets the set addresses (a reader sent there by a shared slot finds them);
+   *  2. every slot whose content must change goes through planAddrSlots()'s steps, one write each;
+   *  3. only then are the removed addresses deleted from lb_addrs (no slot names them any more).
+   */
+  async writeAddrs(set: readonly { ip: IpAddress; flags: number }[], remove: readonly IpAddress[]): Promise<void> {
+    const addrs = this.map(abi.MAPS.addrs);
+    const present = new Map<string, SlotAddress>();
+    for (const k of addrs.keys()) {
+      const v = addrs.lookup(k) as Buffer | null;
+      if (v) present.set(k.toString('hex'), { addr: k, flags: v.readUInt32LE(0) });
+    }
+    for (const ip of remove) present.delete(abi.encodeAddr(ip).toString('hex'));
+    for (const { ip, flags } of set) {
+      const k = abi.encodeAddr(ip);
+      addrs.update(k, abi.encodeAddrInfo(flags));
+      present.set(k.toString('hex'), { addr: k, flags });
+    }
+    const slots = this.map(abi.MAPS.addrSlots);
+    for (const w of planAddrSlots(await this.addrSlots(), [...present.values()])) slots.update(abi.u32(w.index), abi.encodeAddrSlot(w.value));
+    for (const ip of remove) if (!present.has(abi.encodeAddr(ip).toString('hex'))) addrs.delete(abi.encodeAddr(ip));
   }
 
-  deleteAddr(ip: IpAddress): void {
-    this.map(abi.MAPS.addrs).delete(abi.encodeAddr(ip));
+  /** The whole lb_addr_slots table, by index. */
+  async addrSlots(): Promise<abi.AddrSlot[]> {
+    const m = this.map(abi.MAPS.addrSlots);
+    const out: abi.AddrSlot[] = Array.from({ length: m.maxEntries }, () => abi.EMPTY_SLOT);
+    const { keys, values } = await m.lookupBatch();
+    keys.forEach((k, i) => {
+      out[k.readUInt32LE(0)] = abi.decodeAddrSlot(values[i] as Buffer);
+    });
+    return out;
   }
 
   setService(key: abi.SvcKey, value: abi.SvcValue): void {

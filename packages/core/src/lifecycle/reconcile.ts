@@ -14,9 +14,11 @@ export interface Desired {
  * Makes the maps say what `next` says, starting from what `prev` said (undefined: empty maps).
  * The order is what keeps traffic safe while it flows:
  *  1. SNAT pool and backends first (a table never names a backend the map does not hold);
- *  2. each service's new slot table, swapped in whole, then its service entry, then its VIP;
- *  3. only then removals: services (entry first, table after), then backends of the old state
- *     (their conntrack entries see state EMPTY and re-balance; a draining backend keeps its flows).
+ *  2. each service's new slot table, swapped in whole, then its service entry, then its VIP
+ *     (lb_addrs, then its lb_addr_slots slot: InstanceMaps.writeAddrs);
+ *  3. only then removals: services (entry first, table after), addresses (slot first, lb_addrs
+ *     after), then backends of the old state (their conntrack entries see state EMPTY and
+ *     re-balance; a draining backend keeps its flows).
  */
 export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined): Promise<void> {
   const cfg = next.config;
@@ -61,7 +63,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     });
     flag(svc.vip, abi.ADDR_VIP);
   }
-  for (const { ip, flags } of addrFlags.values()) maps.setAddr(ip, flags);
+  await maps.writeAddrs([...addrFlags.values()], []);
 
   if (!prev) return;
   const nextKeys = new Set(cfg.services.map(serviceIdentity));
@@ -70,9 +72,11 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     maps.deleteService(svcKey(svc));
     maps.clearTable(prev.allocation.services[serviceIdentity(svc)]!.id);
   }
+  const gone = new Map<string, ServiceConfig['vip']>();
   for (const ip of [...prev.config.services.map((s) => s.vip), ...(prev.config.snat?.addresses ?? [])]) {
-    if (!addrFlags.has(ip.text)) maps.deleteAddr(ip);
+    if (!addrFlags.has(ip.text)) gone.set(ip.text, ip);
   }
+  if (gone.size > 0) await maps.writeAddrs([], [...gone.values()]);
   const live = new Map<number, number>();
   for (const s of Object.values(next.allocation.services)) for (const b of Object.values(s.backends)) live.set(b.id, b.gen);
   for (const [id, gen] of prevBackendIds) if (live.get(id) !== gen && !live.has(id)) maps.clearBackend(id);

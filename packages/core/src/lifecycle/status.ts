@@ -7,6 +7,7 @@ import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
 import { LbError } from './errors.js';
+import { checkLayout } from './layout.js';
 import { requireState } from './update.js';
 
 export interface CounterView {
@@ -43,6 +44,7 @@ const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), by
 /** Everything `lb status` shows, read live from the kernel (links, maps) and the saved state. */
 export function status(instance: string): StatusView {
   const state = requireState(instance);
+  checkLayout(instance, instancePaths(instance)); // pins of another layout are never misread
   const { config, allocation } = desiredOf(state);
   const ns = new NetnsScope(state.netns);
   const interfaces = ns.run(() =>
@@ -102,6 +104,7 @@ export function slotTable(instance: string, service: string): (string | null)[] 
   if (!svc) throw new LbError(`instance ${instance} has no service ${service} (services: ${config.services.map((s) => s.name).join(', ')})`, 'ENOENT');
   const a = allocation.services[serviceIdentity(svc)]!;
   const byId = new Map(svc.backends.map((b) => [a.backends[b.key]!.id, b.key]));
+  checkLayout(instance, instancePaths(instance));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
     return [...(maps.table(a.id) ?? [])].map((id) => byId.get(id) ?? null);
