@@ -35,7 +35,7 @@ import type { Bar, Benchmark, BenchContext, Headline, Section, TableSpec } from 
 const DSR_PORT = 80;
 const NAT_PORT = 81;
 const BACKENDS = Array.from({ length: 10 }, (_, i) => backendHost(i));
-/** Not in lb_addrs: the one lookup a foreign packet costs. */
+/** Not one of our addresses: one lb_addr_slots slot is all a foreign packet costs. */
 const FOREIGN = '198.18.0.99';
 /** Every instance gets this conntrack size (room for 1M live flows without LRU eviction). */
 const CT_SIZE = 1 << 21;
