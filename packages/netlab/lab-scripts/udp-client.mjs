@@ -3,7 +3,10 @@
 // --source-port pins one, and prints one JSON line per request:
 //   {"seq","ok":true,"reply","from","localPort","ms"}  or  {"seq","ok":false,"error","localPort"}
 // The socket is not connected, so a reply from an unexpected source is reported (in "from")
-// rather than silently dropped.
+// rather than silently dropped. The fresh sockets stay open until the last request is done: the
+// kernel picks an unbound socket's port at random in the ephemeral range (28,232 ports) and may
+// hand a closed socket's port out again, so 30 requests would repeat a port (the same flow again)
+// once in 65 runs; the port of a socket still open is never handed out twice.
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 
@@ -55,9 +58,11 @@ function ask(sock, seq) {
 }
 
 const shared = fixedPort !== undefined ? await open() : undefined;
+const fresh = [];
 for (let seq = 1; seq <= Number(values.count); seq++) {
   const sock = shared ?? (await open());
+  if (!shared) fresh.push(sock);
   emit(await ask(sock, seq));
-  if (!shared) sock.close();
 }
 shared?.close();
+for (const s of fresh) s.close();
