@@ -34,7 +34,9 @@ describeLab('frames the kernel sent', () => {
     expect((await udpRequests(a, { address: '2001:db8:18::11' }))[0]).toMatchObject({ ok: true, reply: 'b' });
     // UDP without a checksum (SO_NO_CHECK), legal over IPv4 only.
     await a.exec(['python3', '-c', "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, 11, 1); s.sendto(b'no checksum', ('198.18.0.11', 7000))"]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The last frame sent: stop capturing once the capture has printed it (a fixed pause could end
+    // the capture before a busy machine let it read the socket; the checks below judge the frame).
+    await cap.waitFor((f) => f.dir === 'in' && f.data.includes('no checksum'));
     const frames = await cap.stop();
     expect(frames.length).toBeGreaterThan(20);
 
