@@ -101,19 +101,24 @@ describe('file watcher', () => {
     writeFileSync(file, 'a: 1\n');
     let fired = 0;
     const w = new FileWatcher(file, () => fired++, { debounceMs: 50, pollMs: 200 });
+    // Waits (up to 5 s: a loaded machine may deliver the event late) until the watcher has fired
+    // `n` times, then a quiet period (debounce + two polls) in which it must not fire again.
+    const firedExactly = async (n: number) => {
+      const end = Date.now() + 5000;
+      while (fired < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50 + 2 * 200));
+      expect(fired).toBe(n);
+    };
     w.start();
     try {
       writeFileSync(file, 'a: 2\n');
       writeFileSync(file, 'a: 3\n');
-      await new Promise((r) => setTimeout(r, 400));
-      expect(fired).toBe(1);
+      await firedExactly(1);
       writeFileSync(join(dir, 'new.tmp'), 'a: 4\n');
       renameSync(join(dir, 'new.tmp'), file);
-      await new Promise((r) => setTimeout(r, 400));
-      expect(fired).toBe(2);
+      await firedExactly(2);
       writeFileSync(join(dir, 'other.yaml'), 'x');
-      await new Promise((r) => setTimeout(r, 400));
-      expect(fired).toBe(2);
+      await firedExactly(2);
     } finally {
       w.stop();
     }
