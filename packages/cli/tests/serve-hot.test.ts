@@ -63,7 +63,11 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
       const next = gone === 'http3' ? 'http4' : 'http3';
       await apply([...present, next].map((name) => ({ name })), how);
       await apply([...present, next].map((name) => ({ name, ...(name === gone ? { state: 'draining' as const } : {}) })), how);
-      await sleep(150); // the drained backend's last short flows end
+      // The drained backend's last short flows end before it is removed (its flows would then be
+      // re-balanced mid-connection): every request started before the drain applied has ended.
+      // Waited for, not a fixed pause: a request slowed past any pause by a busy machine would
+      // fail here and prove nothing about hot reconfiguration.
+      await load.settledSince(Date.now());
       present = ['http1', 'http2', next];
       if (c === Math.floor(CYCLES / 2)) timeout = 301; // a load-time setting: the agent re-deploys
       await apply(present.map((name) => ({ name })), how, c === Math.floor(CYCLES / 2) && how === 'reload' ? 're-deployed' : undefined);

@@ -4,7 +4,8 @@
 // `--concurrency` workers each open a NEW TCP connection per request (agent: false,
 // Connection: close) to GET /info with `X-Req: <n>`, until SIGTERM; then in-flight requests finish
 // and ONE summary line is printed. A response must echo its own X-Req (else: misdelivered).
-// Prints {"event":"started"}, a progress line every 500 ms, and
+// Prints {"event":"started"}, a progress line every 100 ms ({"event":"progress","sent","ok",
+// "errors","t","oldest"}, see `oldest` below), and
 //   {"event":"summary","sent","ok","errors","misdelivered","byBackend","startedAt","failures":[...],"records"?:[...]}
 // where each record is {t0, t1 (ms since start), ok, backend?, error?, port?}.
 import http from 'node:http';
@@ -30,16 +31,21 @@ const pauseMs = Number(values.pause);
 const s = { sent: 0, ok: 0, errors: 0, misdelivered: 0, byBackend: {}, failures: [], records: values.records ? [] : undefined };
 let stopping = false;
 let n = 0;
+/** Requests under way: their records, and whether their connection is established. */
+const inFlight = new Map();
 
 function one() {
   const id = `r${n++}`;
   const rec = { t0: t(), t1: 0, ok: false };
   s.sent++;
+  const state = { connected: false };
+  inFlight.set(rec, state);
   return new Promise((resolve) => {
     let done = false;
     const finish = (ok, extra) => {
       if (done) return;
       done = true;
+      inFlight.delete(rec);
       Object.assign(rec, extra, { ok, t1: t() });
       if (ok) {
         s.ok++;
@@ -75,6 +81,7 @@ function one() {
         finish(true, { backend: info.name, port });
       });
     });
+    req.on('socket', (sock) => sock.once('connect', () => (state.connected = true)));
     req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
     req.on('error', (e) => finish(false, { error: e.code ?? e.message, port: req.socket?.localPort }));
     req.on('close', () => {
@@ -93,7 +100,20 @@ async function worker() {
 
 const workers = Array.from({ length: Math.max(1, Number(values.concurrency)) }, worker);
 emit({ event: 'started', startedAt });
-const progress = setInterval(() => emit({ event: 'progress', sent: s.sent, ok: s.ok, errors: s.errors, t: t() }), 500);
+/**
+ * The start (ms since the load started) of the oldest request under way that may be bound to a
+ * backend: connected, or connecting for under 500 ms; null if none. A SYN unanswered for that
+ * long was dropped (the LB found no SNAT port for it, or dropped it during an update) and goes out
+ * again as a new choice of backend; such a request can wait for many seconds (Node's request
+ * timeout starts only once it is connected), and it holds no backend meanwhile.
+ */
+const CONNECTING_MS = 500;
+const oldest = () => {
+  const now = t();
+  const starts = [...inFlight].filter(([r, st]) => st.connected || now - r.t0 < CONNECTING_MS).map(([r]) => r.t0);
+  return starts.length ? Math.min(...starts) : null;
+};
+const progress = setInterval(() => emit({ event: 'progress', sent: s.sent, ok: s.ok, errors: s.errors, t: t(), oldest: oldest() }), 100);
 process.on('SIGTERM', async () => {
   stopping = true;
   clearInterval(progress);

@@ -196,7 +196,11 @@ export interface LoadSummary {
 
 /** Short HTTP connections (one per request) from `host` to `address`, until stop(). */
 export class LoadGen {
-  private constructor(readonly process: LabProcess) {}
+  private constructor(
+    readonly process: LabProcess,
+    /** Date.now() when the load started: the progress lines' times are relative to it. */
+    readonly startedAt: number,
+  ) {}
 
   static async start(host: LabHost, opts: { address: string; port?: number; concurrency?: number; timeoutMs?: number; records?: boolean; pauseMs?: number }): Promise<LoadGen> {
     const argv = [
@@ -209,14 +213,34 @@ export class LoadGen {
       ...(opts.records ? ['--records'] : []),
     ];
     const p = host.spawn(argv, { label: `load -> ${opts.address}` });
-    await p.waitForLine(/"event":"started"/, { timeoutMs: 10_000 });
-    return new LoadGen(p);
+    const started = await p.waitForLine(/"event":"started"/, { timeoutMs: 10_000 });
+    return new LoadGen(p, (JSON.parse(started) as { startedAt: number }).startedAt);
   }
 
-  /** Requests completed so far (from the progress lines). */
-  progress(): { sent: number; ok: number; errors: number } {
+  /**
+   * Requests completed so far (from the progress lines, every 100 ms); `t` is the line's time and
+   * `oldest` the start of the oldest request then under way that may hold a backend (connected, or
+   * connecting for under 500 ms: see serve-load.mjs), in ms since the start; null: none.
+   */
+  progress(): { sent: number; ok: number; errors: number; t: number; oldest: number | null } {
     const last = [...this.process.lines()].reverse().find((l) => l.includes('"event":"progress"'));
-    return last ? (JSON.parse(last) as { sent: number; ok: number; errors: number }) : { sent: 0, ok: 0, errors: 0 };
+    return last ? (JSON.parse(last) as ReturnType<LoadGen['progress']>) : { sent: 0, ok: 0, errors: 0, t: 0, oldest: null };
+  }
+
+  /**
+   * Resolves once no request started before `wall` (a Date.now() time) may still hold a backend: a
+   * progress line written after it shows none under way, connected or just connecting, that started
+   * at or before it. Each worker runs one request at a time, so this takes one request's time (at
+   * most half a second for one whose SYN was dropped), not a fixed pause.
+   */
+  async settledSince(wall: number, timeoutMs = 10_000): Promise<number> {
+    const since = wall - this.startedAt;
+    return waitFor(`the requests under way at ${since} ms of the load to end`, () => {
+      const p = this.progress();
+      return p.t > since && (p.oldest === null || p.oldest > since);
+    }, timeoutMs, 10).catch((e: Error) => {
+      throw new Error(`${e.message} (last progress: ${JSON.stringify(this.progress())})`);
+    });
   }
 
   async stop(): Promise<LoadSummary> {
