@@ -78,7 +78,9 @@ describe('lb serve as a process', () => {
     const linkPin = join(paths().links, 'eth0');
     const before = linkInfo(linkPin);
     const checker = () => pidsInNetns([lbNs]).get(lbNs) ?? [];
-    expect(checker().length, 'the health checker runs inside the LB namespace').toBeGreaterThan(0);
+    // The agent starts its checker (nsenter + node) at its first check, up to one interval after
+    // `serving`: waited for, not assumed done by now (a slow start on a busy machine).
+    await waitFor('the health checker to run inside the LB namespace', () => checker().length > 0, 10_000);
 
     await a.kill('SIGKILL');
     await waitFor('the health checker to die with the agent', () => checker().length === 0, 3000);
