@@ -54,11 +54,17 @@ describeLab(`deploy/README.md: two LB nodes behind ECMP in the lab${BGP ? ' (BGP
     const hops = async () => (await router.exec(['ip', 'route', 'show', '198.18.2.10'])).stdout;
     await waitFor('an ECMP route over lb1 and lb2', async () => /via 198\.18\.0\.2[\s\S]*via 198\.18\.0\.3/.test(await hops()), 30_000, 200);
     const client = new Netns(lab!.netns.client1!);
+    // Each connection (a new source port) is a draw of the router's five-tuple hash between the
+    // nodes and of Maglev between the backends: 20 connections all on one node or all on one
+    // backend is a 1-in-260,000 draw. Connect until both nodes and both backends have had some,
+    // up to 60 times (one in 2^58 then).
     const bodies = new Set<string>();
-    for (let i = 0; i < 20; i++) bodies.add((await httpGet(client, 'http://198.18.2.10/')).body.trim());
+    const carried = () => ['lb1', 'lb2'].map((i) => env.lb().status(i).services[0]!.counters.newFlows);
+    for (let i = 0; i < 60 && (i < 20 || bodies.size < 2 || !carried().every((c) => c > 0)); i++) {
+      bodies.add((await httpGet(client, 'http://198.18.2.10/')).body.trim());
+    }
     expect([...bodies].sort()).toEqual(['http1', 'http2']);
-    const carried = ['lb1', 'lb2'].map((i) => env.lb().status(i).services[0]!.counters.newFlows);
-    expect(carried.every((c) => c > 0), `new flows per node: ${carried.join(', ')}`).toBe(true);
+    expect(carried().every((c) => c > 0), `new flows per node: ${carried().join(', ')}`).toBe(true);
   });
 
   it('scaleout.mjs down undeploys the nodes and removes the lab', async () => {
