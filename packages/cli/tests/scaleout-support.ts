@@ -111,9 +111,11 @@ export async function vipNextHops(router: LabHost): Promise<number[]> {
 
 /**
  * One UDP datagram to VIP:7000 from each source port (each a flow of its own), from inside
- * `client`; the reply's text (the backend's name) per port, or `timeout`.
+ * `client`; the reply's text (the backend's name) per port, or `timeout`. Every caller expects
+ * every reply: the wait only bounds how long a lost one takes to show, so it is generous (a reply
+ * is a matter of milliseconds, but a loaded machine can stall the echo server for a while).
  */
-export async function udpFlows(client: LabHost, ports: readonly number[], timeoutMs = 1500): Promise<Record<number, string>> {
+export async function udpFlows(client: LabHost, ports: readonly number[], timeoutMs = 5000): Promise<Record<number, string>> {
   const script = `
     const dgram = require('node:dgram');
     const [vip, ports, timeoutMs] = [process.argv[1], JSON.parse(process.argv[2]), Number(process.argv[3])];

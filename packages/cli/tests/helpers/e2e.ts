@@ -259,8 +259,12 @@ export async function xdpInterfaces(host: NetnsLike): Promise<string[]> {
   return (JSON.parse(r.stdout) as { ifname: string; xdp?: unknown }[]).filter((l) => l.xdp !== undefined).map((l) => l.ifname);
 }
 
-/** Polls `fn` until it returns true (the kernel frees programs after an RCU grace period). */
-export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
+/**
+ * Polls `fn` until it returns true (the kernel frees programs after an RCU grace period, and
+ * releases links from a work queue: later on a busy machine). Returns at once when it holds, so
+ * the deadline is generous: it only decides how long a real leak takes to fail.
+ */
+export async function eventually(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await fn()) return true;
