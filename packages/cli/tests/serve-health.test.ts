@@ -71,15 +71,18 @@ describe('health checks take a stopped backend out and bring it back', () => {
 
     const rel = (wall: number) => wall - s.startedAt;
     const after = s.records!.filter((r) => r.t0 > rel(tOut) + 50);
-    const inWindow = s.records!.filter((r) => r.t0 >= rel(tStop) - 100 && r.t0 <= rel(tOut) + 50);
+    // The window: requests under way at the stop or started before the backend was out.
+    const inWindow = s.records!.filter((r) => r.t1 >= rel(tStop) && r.t0 <= rel(tOut) + 50);
     const report = `out after ${outMs} ms, back after ${backMs} ms; ${s.sent} requests, ${s.errors} failed (${inWindow.length} in the window); failures: ${JSON.stringify(s.failures.slice(0, 5))}\n${t.logText()}`;
     console.log(report.split("\n")[0]);
     expect(outMs, report).toBeLessThanOrEqual(HEALTH.intervalMs * HEALTH.fall + SLACK_MS);
     expect(backMs, report).toBeLessThanOrEqual(HEALTH.intervalMs * HEALTH.rise + SLACK_MS);
     expect(s.misdelivered, report).toBe(0);
     // Failures happen only between the stop and the rebuild of the table, and only on the flows
-    // the stopped backend got: bounded by the window's requests.
-    for (const f of s.failures) expect(f.t0, `failure outside the window: ${JSON.stringify(f)}; ${report}`).toBeGreaterThanOrEqual(rel(tStop) - 100);
+    // the stopped backend got: bounded by the window's requests. A failure ends after the stop (a
+    // request under way at the stop may have started any time before it: its start says nothing
+    // when the machine is slow) and starts before the backend was out.
+    for (const f of s.failures) expect(f.t1, `failure before the stop: ${JSON.stringify(f)}; ${report}`).toBeGreaterThanOrEqual(rel(tStop));
     for (const f of s.failures) expect(f.t0, `failure after the backend was out: ${JSON.stringify(f)}; ${report}`).toBeLessThanOrEqual(rel(tOut) + 50);
     expect(s.errors, report).toBeLessThanOrEqual(Math.ceil(inWindow.length * 0.6));
     expect(after.filter((r) => !r.ok), report).toEqual([]);
@@ -93,7 +96,7 @@ describe('health checks take a stopped backend out and bring it back', () => {
     expect(back.every((r) => r.ok), report).toBe(true);
     const down = t.logs.find((l) => l.msg.startsWith('backend down') && l.backend === http2);
     expect(down, 'a log line says why the backend went down').toMatchObject({ level: 'warn', service: 'web', reason: expect.stringMatching(/3 failed checks in a row/) });
-    expect(t.logs.find((l) => l.msg.startsWith('backend up') && l.backend === http2)).toBeDefined();
+    expect(t.logs.find((l) => l.msg.startsWith('backend up') && l.backend === http2), 'a log line says why it came back').toMatchObject({ reason: expect.stringMatching(/2 good checks in a row/) });
   });
 
   it('every backend failing its checks: the service stays in rotation (fail open) and says so', async () => {
