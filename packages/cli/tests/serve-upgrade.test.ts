@@ -4,14 +4,15 @@
 // and an agent that would adopt them all refuse with one clear line and leave everything as it
 // was. Pins from before the stamp existed are layout 1 (the only one there was) and are refused
 // the same way by this build (layout 3, since lb_addr_slots). The instance keeps forwarding
-// throughout.
-import { rmSync } from 'node:fs';
+// throughout. Layout 2 is layout 3 without lb_addr_slots: an agent's restart (its deploy) upgrades
+// it in place, under an open connection that never notices.
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Abi, Agent, instancePaths } from '@xdp-lb/core';
+import { Abi, Agent, createLogger, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
-import { httpGet, type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { linkInfo, snapshotMaps, useAgentEnv } from './serve-support.js';
+import { httpGet, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { linkInfo, type LogLine, snapshotMaps, useAgentEnv } from './serve-support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });
@@ -34,6 +35,14 @@ describe('pinned maps of another layout are refused, never misread', () => {
       const b = Buffer.alloc(4);
       b.writeUInt32LE(v);
       m.update(Buffer.alloc(4), b);
+    } finally {
+      m.dispose();
+    }
+  };
+  const conntrackKeys = async () => {
+    const m = BpfMap.fromPinned(join(instancePaths(instance).maps, Abi.MAPS.ct));
+    try {
+      return (await m.lookupBatch()).keys.map((k) => (k as Buffer).toString('hex'));
     } finally {
       m.dispose();
     }
@@ -84,5 +93,50 @@ describe('pinned maps of another layout are refused, never misread', () => {
     const r = await env.lb().deploy(config(addr.backends), { netns: lab.host('lb').netns.name });
     expect(r.redeploy).toBe(true);
     expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
+  });
+
+  it('layout v2 pins (v3 without lb_addr_slots): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices', async () => {
+    const lb = env.lb();
+    const lbNs = lab.host('lb').netns.name;
+    const ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
+    try {
+      await ka.waitForResponses(3);
+      const owner = ka.responses()[0]!.body.trim();
+      // What a deployment of the v2 build pinned: the same maps but lb_addr_slots. (The running
+      // program keeps its own reference to the table: it still forwards.)
+      const slotsPin = join(instancePaths(instance).maps, 'lb_addr_slots');
+      rmSync(slotsPin);
+      setStamp(2);
+      const link = join(instancePaths(instance).links, 'eth0');
+      const linkId = linkInfo(link).id;
+      const ct = await conntrackKeys();
+      expect(ct.length).toBeGreaterThan(0);
+      const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v2, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}: run "lb deploy" with its config \\(or restart lb serve\\) to upgrade them in place \\(conntrack is kept\\)$`);
+      await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
+      expect(() => lb.status(instance)).toThrow(message);
+
+      const logs: LogLine[] = [];
+      const agent = new Agent(lb);
+      await agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null, log: createLogger({ format: 'json', level: 'info', write: (l) => logs.push(JSON.parse(l) as LogLine) }) });
+      await agent.stop();
+      expect(logs.find((l) => l.msg.startsWith('re-deployed')), JSON.stringify(logs)).toMatchObject({ upgradedFromLayout: 2 });
+      expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
+      expect(existsSync(slotsPin)).toBe(true);
+      expect(linkInfo(link).id, 'the same link: the program was swapped on it').toBe(linkId);
+      const after = new Set(await conntrackKeys());
+      expect(ct.filter((k) => !after.has(k)), 'conntrack kept').toEqual([]);
+      expect(lb.status(instance).services[0]!.backends.length).toBe(2);
+      // The upgraded program finds the VIP through the new table: the connection carries on and
+      // new ones are served.
+      const n = ka.responses().length;
+      await ka.waitForResponses(n + 5, 5000);
+      expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
+      const s = await ka.stop();
+      expect(s.closed, JSON.stringify(s.closed)).toBeUndefined();
+      expect(s.timeouts).toBe(0);
+      expect(new Set(s.bodies.map((b) => b.trim()))).toEqual(new Set([owner]));
+    } finally {
+      if (ka.process.running) await ka.stop();
+    }
   });
 });

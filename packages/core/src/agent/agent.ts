@@ -331,6 +331,7 @@ export class Agent {
         ...(why !== reason ? { because: why } : {}),
         interfaces: r.interfaces.map((i) => `${i.name}:${i.mode}`).join(','),
         program: r.interfaces[0]?.progId,
+        ...(r.upgradedFrom !== undefined ? { upgradedFromLayout: r.upgradedFrom } : {}),
         ms: Math.round(performance.now() - t0),
       });
     } else if (key !== this.appliedKey || opts.force) {

@@ -31,6 +31,8 @@ export interface DeployResult {
   redeploy: boolean;
   interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
   warnings: string[];
+  /** The layout of the pinned maps this re-deploy upgraded in place (lifecycle/layout.ts UPGRADES). */
+  upgradedFrom?: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   checkSnatPorts(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
-  checkLayout(cfg.instance, paths);
+  const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
 
   // ---- the kernel changes from here on ----
   const fresh = !prev;
@@ -148,6 +150,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       redeploy: !fresh,
       interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
       warnings,
+      ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),
     };
   } catch (e) {
     rollbackLinks(created);

@@ -20,12 +20,32 @@ export function pinnedLayout(paths: InstancePaths): number | undefined {
 }
 
 /**
- * Refuses to reuse (or write into) pinned maps of another layout than the one this build's codecs
- * and BPF objects speak: they would be misread. Nothing has changed when this throws.
+ * Older layouts a (re-)deploy of this build upgrades in place, keeping conntrack, and what the
+ * upgrade does. Each is a strict subset of this layout: every map it pinned keeps its name, key,
+ * value and size here, and the upgrade only adds maps, which the loader creates and pins, the
+ * reconciler fills, and only then the new program is attached (the running old program never
+ * reads them). A layout that changes an existing map is not listed: it needs an undeploy.
  */
-export function checkLayout(instance: string, paths: InstancePaths): void {
+export const UPGRADES: Readonly<Record<number, string>> = {
+  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs',
+};
+
+/**
+ * Refuses to reuse (or write into) pinned maps of another layout than the one this build's codecs
+ * and BPF objects speak: they would be misread. With `upgrade` (a deploy, which then stamps the
+ * pins), a layout of UPGRADES is accepted and returned. Nothing has changed when this throws.
+ */
+export function checkLayout(instance: string, paths: InstancePaths, opts: { upgrade?: boolean } = {}): { upgradeFrom?: number } {
   const found = pinnedLayout(paths);
-  if (found === undefined || found === LAYOUT_VERSION) return;
+  if (found === undefined || found === LAYOUT_VERSION) return {};
+  if (found in UPGRADES) {
+    if (opts.upgrade) return { upgradeFrom: found };
+    throw new LbError(
+      `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}: ` +
+        `run "lb deploy" with its config (or restart lb serve) to upgrade them in place (conntrack is kept)`,
+      'ELAYOUT',
+    );
+  }
   throw new LbError(
     `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}; ` +
       `they cannot be reused: run "lb undeploy${instance === 'default' ? '' : ` --instance ${instance}`}" first (established flows are re-balanced), or keep the xdp-lb version that deployed it`,
