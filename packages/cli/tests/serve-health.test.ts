@@ -64,7 +64,7 @@ describe('health checks take a stopped backend out and bring it back', () => {
       // What the data plane did meanwhile (drops by reason, each backend's state and counters).
       const st = env.lb().status(instance);
       const reasons = Object.entries(st.reasons).filter(([, n]) => n > 0);
-      throw new Error(`${e.message} (new flows of http2 before: ${flows0}; reasons ${JSON.stringify(reasons)}; backends ${JSON.stringify(st.services[0]!.backends.map((b) => [b.key, b.state, b.counters]))})`);
+      throw new Error(`${e.message} (log: ${t.logText().slice(-3000)}) (new flows of http2 before: ${flows0}; reasons ${JSON.stringify(reasons)}; backends ${JSON.stringify(st.services[0]!.backends.map((b) => [b.key, b.id, b.state, b.slots, b.counters]))})`);
     });
     await sleep(300);
     const s = await load.stop();
