@@ -13,7 +13,9 @@ export interface Desired {
 /**
  * Makes the maps say what `next` says, starting from what `prev` said (undefined: empty maps).
  * The order is what keeps traffic safe while it flows:
- *  1. SNAT pool and backends first (a table never names a backend the map does not hold);
+ *  1. SNAT pool and backends first (a table never names a backend the map does not hold), but a
+ *     backend turning draining only after the tables without it (a table never names a
+ *     backend that is not active);
  *  2. each service's new slot table, swapped in whole, then its service entry, then its VIP
  *     (lb_addrs, then its lb_addr_slots slot: InstanceMaps.writeAddrs);
  *  3. only then removals: services (entry first, table after), addresses (slot first, lb_addrs
@@ -32,12 +34,18 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   const prevBackendIds = new Map<number, number>(); // id -> gen, for reset decisions
   for (const s of Object.values(prev?.allocation.services ?? {})) for (const b of Object.values(s.backends)) prevBackendIds.set(b.id, b.gen);
 
+  // Draining backends are written after the tables: a new flow that read a table still naming
+  // one (it is being taken out) must find it active, or it is dropped (drop_no_backend) and the
+  // client waits a SYN retransmission.
+  const drains: (() => void)[] = [];
   for (const svc of cfg.services) {
     const alloc = next.allocation.services[serviceIdentity(svc)]!;
     for (const b of svc.backends) {
       const { id, gen } = alloc.backends[b.key]!;
       if (prevBackendIds.get(id) !== gen) maps.resetBackendCounters(id);
-      maps.setBackend(id, { addr: b.address, port: b.port, state: b.state === 'active' ? abi.BE_ACTIVE : abi.BE_DRAINING, gen });
+      const write = () => maps.setBackend(id, { addr: b.address, port: b.port, state: b.state === 'active' ? abi.BE_ACTIVE : abi.BE_DRAINING, gen });
+      if (b.state === 'active') write();
+      else drains.push(write);
     }
   }
 
@@ -63,6 +71,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     });
     flag(svc.vip, abi.ADDR_VIP);
   }
+  for (const write of drains) write();
   await maps.writeAddrs([...addrFlags.values()], []);
 
   if (!prev) return;
