@@ -170,6 +170,16 @@ struct lb_flow {
 #define LB_CT_OPEN 1
 #define LB_CT_CLOSING 2 /* FIN or RST seen: the entry lives only tcp_closing_timeout_ns more */
 
+/* lb_ct.close_reason: what turned the entry LB_CT_CLOSING, recorded then (a FIN seen later turns
+ * RST into FIN, never the reverse). nat.h frees the SNAT port of a flow that a reset ended sooner:
+ * the backend holds no TIME_WAIT for it. */
+#define LB_CT_CLOSE_UNKNOWN 0 /* open; or closed by a program that did not record it (older
+			       * entries: the byte was padding): treated as LB_CT_CLOSE_FIN */
+#define LB_CT_CLOSE_FIN 1     /* a FIN (also with RST, or a FIN after the RST): the backend may hold
+			       * the tuple in TIME_WAIT */
+#define LB_CT_CLOSE_RST 2     /* an RST before any FIN, either direction: the backend's socket is
+			       * CLOSED, no TIME_WAIT */
+
 struct lb_ct {
 	__u32 backend_id;
 	__u32 backend_gen;
@@ -180,7 +190,8 @@ struct lb_ct {
 	__be16 snat_port;         /* nat */
 	struct lb_addr snat_addr; /* nat */
 	__u8 peer_mac[6];         /* nat: source MAC of the client side, destination of replies */
-	__u8 peer_pad[2];
+	__u8 close_reason;        /* LB_CT_CLOSE_* (TCP); was padding: older entries read 0 */
+	__u8 peer_pad;
 	__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
 	__u32 snat_lease; /* nat: equals the lease of the lb_snat entry this flow owns; 0 in dsr */
 };

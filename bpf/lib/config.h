@@ -31,7 +31,7 @@ DECLARE_CONFIG(__u64, ct_refresh_ns, 1 * LB_NSEC_PER_SEC,
 DECLARE_CONFIG(__u64, nh_refresh_ns, 1 * LB_NSEC_PER_SEC,
 	       "a backend's cached next hop is looked up again after this long");
 DECLARE_CONFIG(__u64, snat_grace_ns, 2 * LB_NSEC_PER_SEC,
-	       "an expired NAT flow's port is taken over only this long after its timeout");
+	       "an expired NAT flow's port is taken over only this long after its timeout (a TCP flow an RST ended before any FIN: after its last packet; keep it >= ct_refresh_ns)");
 DECLARE_CONFIG(__u64, snat_reuse_ns, 65 * LB_NSEC_PER_SEC,
 	       "a TCP SNAT port is given to another client only this long after its last packet (> the backends' TIME_WAIT)");
 DECLARE_CONFIG(__u32, hash_seed, 0,

@@ -4,8 +4,16 @@
  * Clock: the coarse clock (bpf_ktime_get_coarse_ns(), tick resolution, read through lb_now() in
  * lib/clock.h), never the precise clock. Ages are compared as signed differences: another CPU may
  * have stored a slightly newer timestamp.
- * Writes on the established path: seen_ns only when older than ct_refresh_ns, and state once on
- * the first FIN/RST, so a busy flow does not bounce its entry's cache line between CPUs.
+ * Writes on the established path: seen_ns only when older than ct_refresh_ns, state and
+ * close_reason on the first FIN/RST (close_reason once more on a FIN after an RST), so a busy flow
+ * does not bounce its entry's cache line between CPUs.
+ * close_reason (lb_abi.h LB_CT_CLOSE_*) says how a TCP entry closed: RST for an RST before any
+ * FIN, either direction (nat replies pass through lb_ct_hit too), else FIN. Only an RST-closed
+ * flow's SNAT port is released early (nat.h), so a doubt reads FIN: FIN and RST in one packet, a
+ * FIN after the RST (that RST did not end the connection: a backend ignores one outside its
+ * window), an entry of an older program (0). A FIN and an RST closing the entry at once on two
+ * CPUs may leave either: the backend cannot be in TIME_WAIT yet (that takes both FINs, and the
+ * first of them would have closed the entry).
  */
 #ifndef __LB_CONNTRACK_H
 #define __LB_CONNTRACK_H
@@ -67,9 +75,15 @@ static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_ba
 	return ct;
 }
 
+/* How a FIN/RST packet closes an entry (@tcp_flags has FIN or RST). */
+static __always_inline __u8 lb_ct_close_reason(__u8 tcp_flags)
+{
+	return (tcp_flags & LB_TCP_FIN) ? LB_CT_CLOSE_FIN : LB_CT_CLOSE_RST;
+}
+
 /**
- * lb_ct_hit - account a packet of a live entry: FIN/RST close it, the timestamp is refreshed
- * when older than ct_refresh_ns.
+ * lb_ct_hit - account a packet of a live entry: FIN/RST close it (recording which), the
+ * timestamp is refreshed when older than ct_refresh_ns.
  * @ct: the entry (live: not expired)
  * @tcp_flags: the packet's TCP flags (0 for UDP)
  * @now: coarse clock
@@ -78,10 +92,17 @@ static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_ba
  */
 static __always_inline int lb_ct_hit(struct lb_ct *ct, __u8 tcp_flags, __u64 now)
 {
-	if ((tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) && ct->state != LB_CT_CLOSING) {
-		ct->state = LB_CT_CLOSING;
-		ct->seen_ns = now;
-		return 1;
+	if (tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) {
+		if (ct->state != LB_CT_CLOSING) {
+			/* seen_ns first: whoever reads state CLOSING then reads this time (nat.h) */
+			ct->seen_ns = now;
+			lb_barrier();
+			ct->close_reason = lb_ct_close_reason(tcp_flags);
+			ct->state = LB_CT_CLOSING;
+			return 1;
+		}
+		if ((tcp_flags & LB_TCP_FIN) && ct->close_reason == LB_CT_CLOSE_RST)
+			ct->close_reason = LB_CT_CLOSE_FIN;
 	}
 	if ((__s64)(now - LB_READ_ONCE(ct->seen_ns)) >= (__s64)CONFIG(ct_refresh_ns)) {
 		ct->seen_ns = now;
@@ -101,7 +122,11 @@ static __always_inline void lb_ct_init(struct lb_ct *ct, const struct lb_ctx *c,
 	ct->seen_ns = c->now;
 	ct->svc_id = svc->id;
 	ct->fwd = svc->fwd;
-	ct->state = (c->pkt.tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) ? LB_CT_CLOSING : LB_CT_OPEN;
+	ct->state = LB_CT_OPEN;
+	if (c->pkt.tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) {
+		ct->state = LB_CT_CLOSING;
+		ct->close_reason = lb_ct_close_reason(c->pkt.tcp_flags);
+	}
 }
 
 /* Store a new entry (replacing an expired one). */

@@ -9,15 +9,20 @@
  * (backend addr:port -> SNAT addr:port) is the allocation unit, so each (SNAT address, backend)
  * pair has its own port range: about 64k flows each at most (the configured range, by default
  * 10000 ports). Allocation is race-free across CPUs without locks:
- *  1. candidate ports come from a hash of the client tuple (the same client tuple tends to get the
- *     same port back), LB_SNAT_TRIES of them;
+ *  1. candidate ports: LB_SNAT_TRIES from a hash of the client tuple (the same client tuple tends to
+ *     get the same port back, and a retransmitted SYN finds its half-open connection), then, when
+ *     none of those can be had, LB_SNAT_TRIES random ones, so that a retransmitted SYN meets other
+ *     ports than the attempt before (with occupancy f an attempt fails with probability f^16, and
+ *     the next one independently, instead of failing on the same 8 hashed ports until one frees);
  *  2. a candidate is owned by inserting its reverse entry with BPF_NOEXIST and lease BUSY (first
- *     pass: a free candidate is always preferred), or by taking over a stale one (second pass:
- *     its owner's lb_ct entry is gone, carries another lease or has been idle past its timeout +
- *     snat_grace_ns) with a compare-and-swap of the lease to BUSY. A stale TCP port goes to
- *     another client only snat_reuse_ns after its last packet (the backend may still hold the
- *     old connection on that tuple in TIME_WAIT); the flow's own stale port (same client tuple,
- *     the same 4-tuple at the backend) is taken back at once, in the first pass;
+ *     pass: a free candidate is always preferred), or by taking over a stale one (second pass, and
+ *     the random candidates: its owner's lb_ct entry is gone, carries another lease or has been
+ *     idle past its timeout + snat_grace_ns) with a compare-and-swap of the lease to BUSY. A stale
+ *     TCP port goes to another client only snat_reuse_ns after its last packet (the backend may
+ *     still hold the old connection on that tuple in TIME_WAIT), unless its flow ended with a reset
+ *     (lb_ct.close_reason: no TIME_WAIT), which frees it snat_grace_ns after its last packet; the
+ *     flow's own stale port (same client tuple, the same 4-tuple at the backend) is taken back at
+ *     once, in the first pass;
  *  3. the owner writes its lb_ct entry, then publishes the lease (atomic exchange).
  * A reply is delivered only when lb_ct[client] carries the lease and SNAT address:port of the
  * reverse entry: eviction of either side, expiry or a reused port can drop a reply (counted as
@@ -35,7 +40,7 @@
 #include "lib/fib.h"
 #include "lib/rewrite.h"
 
-#define LB_SNAT_TRIES 8 /* a power of two (lb_snat_alloc's two passes) */
+#define LB_SNAT_TRIES 8 /* hashed candidates, then as many random ones; a power of two */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
 #define LB_EEXIST 17
 
@@ -112,14 +117,29 @@ static __always_inline int lb_snat_tomb_aged(__u32 tomb, __u64 now)
 
 /* Is the reverse entry @v (key @rk), read with lease @lease, still owned by a live flow?
  * An entry that changes under us counts as owned. @owner: scratch space for the owner's key.
- * Returns LB_SNAT_OWNED, else the owner's lb_ct timestamp when its entry exists (expired, or
+ * Returns LB_SNAT_OWNED; LB_SNAT_RESET when its owner is a TCP flow that an RST ended before any
+ * FIN (lb_ct.close_reason) and whose last packet is over snat_grace_ns old (the port is free: the
+ * backend holds no TIME_WAIT); else the owner's lb_ct timestamp when its entry exists (expired, or
  * replaced by a newer flow of the same client tuple: the old flow ended before that timestamp, so
- * now - it is a lower bound of the time since the port's last packet), else 0 (unknown). */
+ * now - it is a lower bound of the time since the port's last packet), else 0 (unknown).
+ *
+ * Why snat_grace_ns is enough after a reset: what can still arrive of the old flow is (1) packets
+ * in flight when it ended, whose network delay is far below the grace, and (2) later packets of its
+ * client (its entry lives tcp_closing_timeout_ns): snat_grace_ns >= ct_refresh_ns (2 s, 1 s), so
+ * the first one after the takeover is a refresh moment, and lb_snat_verify finds the port taken,
+ * deletes the entry and drops it before it reaches the backend on the new flow's tuple. Replies
+ * always go to the lease's owner (lb_nat_owner). Any packet of the old flow pushes the release back
+ * (seen_ns is at most ct_refresh_ns behind its last packet). The entry's state and close_reason are
+ * read before seen_ns, which lb_ct_hit writes first: CLOSING is never judged by the time of the
+ * packet before the RST. */
 #define LB_SNAT_OWNED (~0ULL)
-static __always_inline __u64 lb_snat_owned(struct lb_ctx *c, const struct lb_flow *rk,
+#define LB_SNAT_RESET (~1ULL)
+static __always_inline __u64 lb_snat_owned(__u64 now, const struct lb_flow *rk,
 					   struct lb_snat_val *v, __u32 lease, struct lb_flow *owner)
 {
 	struct lb_ct *oct;
+	__u8 state, why;
+	__s64 age;
 	__u64 seen;
 
 	lb_barrier();
@@ -130,62 +150,99 @@ static __always_inline __u64 lb_snat_owned(struct lb_ctx *c, const struct lb_flo
 	oct = bpf_map_lookup_elem(&lb_ct, owner);
 	if (!oct)
 		return 0;
+	state = LB_READ_ONCE(oct->state);
+	why = LB_READ_ONCE(oct->close_reason);
+	lb_barrier();
 	seen = LB_READ_ONCE(oct->seen_ns);
 	if (oct->snat_lease != lease || oct->snat_port != rk->dport ||
 	    !lb_addr_eq(&oct->snat_addr, &rk->dst))
 		return seen;
-	return lb_ct_expired(oct, rk->proto, c->now, CONFIG(snat_grace_ns)) ? seen : LB_SNAT_OWNED;
+	age = (__s64)(now - seen);
+	if (state == LB_CT_CLOSING && why == LB_CT_CLOSE_RST)
+		return age > (__s64)CONFIG(snat_grace_ns) ? LB_SNAT_RESET : LB_SNAT_OWNED;
+	return age > (__s64)(lb_ct_timeout(rk->proto, state) + CONFIG(snat_grace_ns)) ? seen : LB_SNAT_OWNED;
 }
 
-/* Is the reverse entry @v the client tuple @f's own (a stale port of this very flow)? */
-static __always_inline int lb_snat_is_own(const struct lb_snat_val *v, const struct lb_flow *f)
+/* Is the reverse entry @v the new flow's own (@w: its value; a stale port of this very tuple)? */
+static __always_inline int lb_snat_is_own(const struct lb_snat_val *v, const struct lb_snat_val *w)
 {
-	return lb_addr_eq(&v->src, &f->src) && lb_addr_eq(&v->dst, &f->dst) &&
-	       v->sport == f->sport && v->dport == f->dport;
+	return lb_addr_eq(&v->src, &w->src) && lb_addr_eq(&v->dst, &w->dst) &&
+	       v->sport == w->sport && v->dport == w->dport;
 }
 
-/* The candidate's port is in use (its reverse entry @v exists): may the flow take it over now?
- * Returns 1 with v's lease set to BUSY (ours), else 0.
+/* The candidate's port is in use (its reverse entry @v, key @rk, exists): may the new flow (its
+ * reverse value s->val) take it over now? Returns 1 with v's lease set to BUSY (ours), else 0.
  *  - owned by a live flow (or changing under us): no;
  *  - the new flow's own client tuple (its previous flow, whose forward entry was evicted or
  *    expired): yes at once: to the backend it is the same 4-tuple as before, as if the client
  *    reused its port without the LB, and a retransmitted SYN finds its half-open connection;
  *  - UDP: yes (its owner is gone or idle past its timeout + snat_grace_ns);
+ *  - TCP whose flow an RST ended (LB_SNAT_RESET: snat_grace_ns after its last packet): yes;
  *  - TCP (@own_only 0): only once the port's last packet is snat_reuse_ns old, so that the backend
  *    no longer holds the previous connection on this tuple in TIME_WAIT. When that time is
  *    unknown (the owner's entry was evicted, or replaced by a newer flow that is still active),
  *    the entry is stamped with a tombstone that starts the clock now. snat_reuse_ns 0: TCP is
  *    treated like UDP. */
-static __always_inline int lb_snat_take(struct lb_ctx *c, const struct lb_flow *rk,
-					struct lb_snat_val *v, struct lb_scratch *s, int own_only)
+static __always_inline int lb_snat_take(const struct lb_flow *rk, struct lb_snat_val *v,
+					struct lb_scratch *s, int own_only, __u64 now)
 {
-	const struct lb_flow *flow = &c->pkt.flow;
+	const struct lb_snat_val *w = &s->val;
 	__u32 old = LB_READ_ONCE(v->lease);
 	__u64 seen;
 	int own;
 
 	if (old == LB_SNAT_LEASE_BUSY)
 		return 0;
-	own = lb_snat_is_own(v, flow);
+	own = lb_snat_is_own(v, w);
 	if (own_only && !own)
 		return 0;
-	seen = lb_snat_owned(c, rk, v, old, &s->client);
+	seen = lb_snat_owned(now, rk, v, old, &s->client);
 	if (seen == LB_SNAT_OWNED)
 		return 0;
-	if (!own && flow->proto == IPPROTO_TCP && CONFIG(snat_reuse_ns) &&
-	    !(seen && (__s64)(c->now - seen) > (__s64)CONFIG(snat_reuse_ns))) {
+	if (!own && seen != LB_SNAT_RESET && rk->proto == IPPROTO_TCP && CONFIG(snat_reuse_ns) &&
+	    !(seen && (__s64)(now - seen) > (__s64)CONFIG(snat_reuse_ns))) {
 		if (!(old & LB_SNAT_TOMB)) { /* start the clock (the CAS fails if it changed) */
-			__sync_val_compare_and_swap(&v->lease, old, lb_snat_tomb(c->now));
+			__sync_val_compare_and_swap(&v->lease, old, lb_snat_tomb(now));
 			return 0;
 		}
-		if (!lb_snat_tomb_aged(old, c->now))
+		if (!lb_snat_tomb_aged(old, now))
 			return 0;
 	}
 	if (__sync_val_compare_and_swap(&v->lease, old, LB_SNAT_LEASE_BUSY) != old)
 		return 0;
-	lb_snat_val_set(v, flow);
+	v->src = w->src;
+	v->dst = w->dst;
+	v->sport = w->sport;
+	v->dport = w->dport;
 	lb_count_reason(LB_R_SNAT_RECLAIMED);
 	return 1;
+}
+
+/**
+ * lb_snat_try - try to own one candidate: the reply tuple s->rk, for the new flow whose reverse
+ * value (lease BUSY) is s->val. A global function: the verifier checks it once, not once for each
+ * of lb_snat_alloc's candidates.
+ * @s: this CPU's lb_scratch (s->client: scratch space)
+ * @own_only: an entry in use is taken only if it is the flow's own (first pass)
+ * @now: coarse clock
+ *
+ * Returns 1 when the candidate is ours with lease BUSY (inserted, or taken over: lb_snat_take), 0
+ * when it is not, -1 on a map failure.
+ */
+__noinline int lb_snat_try(struct lb_scratch *s, int own_only, __u64 now)
+{
+	struct lb_snat_val *v;
+	long err;
+
+	if (!s)
+		return -1;
+	err = bpf_map_update_elem(&lb_snat, &s->rk, &s->val, BPF_NOEXIST);
+	if (!err)
+		return 1;
+	if (err != -LB_EEXIST)
+		return -1;
+	v = bpf_map_lookup_elem(&lb_snat, &s->rk);
+	return v ? lb_snat_take(&s->rk, v, s, own_only, now) : 0;
 }
 
 /**
@@ -195,10 +252,12 @@ static __always_inline int lb_snat_take(struct lb_ctx *c, const struct lb_flow *
  * @be: the chosen backend
  * @ct: the new entry, filled but for the SNAT fields; stored by this function
  *
- * Two passes over the LB_SNAT_TRIES candidates: the first takes a free one (BPF_NOEXIST insert) or
- * the flow's own stale one, the second a reclaimable one (lb_snat_take). Returns LB_CONTINUE, or
- * XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use or held for TIME_WAIT: the new
- * flow is refused, the client retries) or LB_R_DROP_ERROR (no pool configured, map failure).
+ * Two passes over the LB_SNAT_TRIES hashed candidates: the first takes a free one (BPF_NOEXIST
+ * insert) or the flow's own stale one, the second a reclaimable one (lb_snat_take); then
+ * LB_SNAT_TRIES random candidates (bpf_get_prandom_u32), each taken if free or reclaimable.
+ * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use or held
+ * for TIME_WAIT: the new flow is refused, the client retries and meets other random candidates)
+ * or LB_R_DROP_ERROR (no pool configured, map failure).
  */
 static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *svc,
 					 const struct lb_backend *be, struct lb_ct *ct)
@@ -210,8 +269,8 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 	struct lb_scratch *s = lb_scratch_get();
 	struct lb_snat_val *val;
 	struct lb_flow *rk;
-	__u32 h, lease;
-	int i;
+	__u32 h, lease, i;
+	int got;
 
 	if (!count || !s)
 		goto error;
@@ -222,29 +281,27 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 	lb_snat_val_set(val, flow);
 	val->lease = LB_SNAT_LEASE_BUSY;
 
-	for (i = 0; i < 2 * LB_SNAT_TRIES; i++) {
-		int pass = i >= LB_SNAT_TRIES;
-		__u32 hc = lb_fmix32(h + (i & (LB_SNAT_TRIES - 1)) * 0x9e3779b9U);
+	for (i = 0; i < 3 * LB_SNAT_TRIES; i++) {
+		__u32 pass = i / LB_SNAT_TRIES; /* 0, 1: hashed; 2: random */
+		__u32 hc = pass < 2 ? lb_fmix32(h + (i & (LB_SNAT_TRIES - 1)) * 0x9e3779b9U)
+				    : bpf_get_prandom_u32();
 		__u32 idx = first + (hc & 0xffff) % count;
 		struct lb_snat_val *v;
 		struct lb_addr *sa;
 		__be16 port;
-		long err;
 
 		sa = bpf_map_lookup_elem(&lb_snat_pool, &idx);
 		if (!sa)
 			goto error;
 		port = bpf_htons(lo + (__u32)(((__u64)hc * range) >> 32));
 		lb_snat_rkey(rk, be, sa, port, flow->proto);
-		err = bpf_map_update_elem(&lb_snat, rk, val, BPF_NOEXIST);
-		if (err && err != -LB_EEXIST)
+		/* a free port, or one in use that the first pass takes only if it is the flow's
+		 * own stale port, the others if reclaimable */
+		got = lb_snat_try(s, pass == 0, c->now);
+		if (got < 0)
 			goto error;
-		v = bpf_map_lookup_elem(&lb_snat, rk);
+		v = got ? bpf_map_lookup_elem(&lb_snat, rk) : NULL;
 		if (!v)
-			continue;
-		/* in use: the first pass takes only the flow's own stale port, the second any
-		 * reclaimable one */
-		if (err && !lb_snat_take(c, rk, v, s, !pass))
 			continue;
 		/* v is ours (BUSY): forward entry first, then publish the lease */
 		lease = bpf_get_prandom_u32() & ~LB_SNAT_TOMB;

@@ -22,6 +22,10 @@ export const LB_BE_ACTIVE = 1;
 export const LB_BE_DRAINING = 2;
 export const LB_CT_OPEN = 1;
 export const LB_CT_CLOSING = 2;
+/** lb_ct.close_reason: how a TCP entry turned CLOSING (0: open, or an older program's entry). */
+export const LB_CT_CLOSE_UNKNOWN = 0;
+export const LB_CT_CLOSE_FIN = 1;
+export const LB_CT_CLOSE_RST = 2;
 export const LB_NH_STATIC = 0xffffffffffffffffn;
 export const LB_SNAT_LEASE_BUSY = 0xffffffff;
 export const IPPROTO_TCP = 6;
@@ -213,22 +217,28 @@ export interface CtValue {
   snatPort: number;
   snatAddr: string;
   peerMac: Buffer;
+  /** LB_CT_CLOSE_* (byte 46, padding before it had a name). */
+  closeReason: number;
   inIfindex: number;
   snatLease: number;
 }
+
+/** Byte offsets of struct lb_ct fields the tests rewrite. */
+export const CT_OFF = { seenNs: 8, closeReason: 46 } as const;
 
 /** struct lb_ct. */
 export function decodeCt(b: Buffer): CtValue {
   return {
     backendId: b.readUInt32LE(0),
     backendGen: b.readUInt32LE(4),
-    seenNs: b.readBigUInt64LE(8),
+    seenNs: b.readBigUInt64LE(CT_OFF.seenNs),
     svcId: b.readUInt32LE(16),
     state: b[20]!,
     fwd: b[21]!,
     snatPort: b.readUInt16BE(22),
     snatAddr: formatAddr(b.subarray(24, 40)),
     peerMac: b.subarray(40, 46),
+    closeReason: b[CT_OFF.closeReason]!,
     inIfindex: b.readUInt32LE(48),
     snatLease: b.readUInt32LE(52),
   };
@@ -240,6 +250,17 @@ export interface SnatValue {
   sport: number;
   dport: number;
   lease: number;
+}
+
+/** struct lb_snat_val. */
+export function snatVal(v: SnatValue): Buffer {
+  const b = Buffer.alloc(SIZES.snatVal);
+  addr(v.src).copy(b, 0);
+  addr(v.dst).copy(b, 16);
+  b.writeUInt16BE(v.sport, 32);
+  b.writeUInt16BE(v.dport, 34);
+  b.writeUInt32LE(v.lease >>> 0, 36);
+  return b;
 }
 
 /** struct lb_snat_val. */

@@ -14,6 +14,7 @@ import {
   backendValue,
   type BackendValue,
   type Counters,
+  CT_OFF,
   type CtValue,
   decodeAddrSlot,
   decodeCt,
@@ -290,6 +291,42 @@ export class TestDataplane {
   ct(flow: Flow): CtValue | null {
     const v = this.map('lb_ct').lookup(flowKey(flow));
     return v ? decodeCt(v as Buffer) : null;
+  }
+
+  /**
+   * Time passes for one conntrack entry without sleeping: its last packet (seen_ns, coarse clock)
+   * becomes `ns` older. The data plane's clock keeps running, so the age it sees is `ns` plus the
+   * real time since: assert "not yet" with an age that leaves a margin below the limit.
+   */
+  ageCt(flow: Flow, ns: bigint): void {
+    const m = this.map('lb_ct');
+    const raw = m.lookup(flowKey(flow)) as Buffer | null;
+    if (!raw) throw new Error(`ageCt: no lb_ct entry for ${JSON.stringify(flow)}`);
+    raw.writeBigUInt64LE(raw.readBigUInt64LE(CT_OFF.seenNs) - ns, CT_OFF.seenNs);
+    m.update(flowKey(flow), raw);
+  }
+
+  /** Rewrites one byte of a conntrack entry (e.g. close_reason 0, as an older program left it). */
+  setCtByte(flow: Flow, offset: number, value: number): void {
+    const m = this.map('lb_ct');
+    const raw = m.lookup(flowKey(flow)) as Buffer;
+    raw[offset] = value;
+    m.update(flowKey(flow), raw);
+  }
+
+  /**
+   * The same for a TCP tombstone (nat.h: a reverse entry's lease with the top bit set and the coarse
+   * time it was stamped, in 2^20 ns units): the stamp becomes `ns` older.
+   */
+  ageTomb(reply: Flow, ns: bigint): void {
+    const m = this.map('lb_snat');
+    const raw = m.lookup(flowKey(reply)) as Buffer | null;
+    const lease = raw?.readUInt32LE(36) ?? 0;
+    if (!raw || lease >>> 31 !== 1 || lease === 0xffffffff) throw new Error(`ageTomb: ${JSON.stringify(reply)} holds no tombstone (lease ${lease})`);
+    let aged = (0x80000000 | ((lease - Number(ns >> 20n)) & 0x7fffffff)) >>> 0;
+    if (aged === 0xffffffff) aged -= 1; // never LB_SNAT_LEASE_BUSY (lb_snat_tomb does the same)
+    raw.writeUInt32LE(aged, 36);
+    m.update(flowKey(reply), raw);
   }
 
   deleteCt(flow: Flow): boolean {

@@ -44,6 +44,13 @@ export const BE_ACTIVE = 1;
 export const BE_DRAINING = 2;
 export const CT_OPEN = 1;
 export const CT_CLOSING = 2;
+/** lb_ct.close_reason (LB_CT_CLOSE_*): how a TCP entry turned CLOSING. 0: open, or an entry of an
+ * older program (the byte was padding), which the data plane treats as FIN. */
+export const CT_CLOSE_UNKNOWN = 0;
+/** A FIN (or a FIN after the RST): the backend may hold the tuple in TIME_WAIT. */
+export const CT_CLOSE_FIN = 1;
+/** An RST before any FIN: no TIME_WAIT, the SNAT port is free snat_grace_ns after the last packet. */
+export const CT_CLOSE_RST = 2;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
@@ -222,6 +229,8 @@ export interface CtValue {
   snatPort: number;
   snatAddr: IpAddress;
   peerMac: string;
+  /** CT_CLOSE_*. */
+  closeReason: number;
   inIfindex: number;
   snatLease: number;
 }
@@ -237,6 +246,7 @@ export function decodeCt(b: Buffer): CtValue {
     snatPort: b.readUInt16BE(22),
     snatAddr: bytesToIp(b.subarray(24, 40)),
     peerMac: formatMac(b.subarray(40, 46)),
+    closeReason: b.readUInt8(46),
     inIfindex: b.readUInt32LE(48),
     snatLease: b.readUInt32LE(52),
   };
