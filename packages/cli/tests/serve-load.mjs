@@ -4,6 +4,9 @@
 // `--concurrency` workers each open a NEW TCP connection per request (agent: false,
 // Connection: close) to GET /info with `X-Req: <n>`, until SIGTERM; then in-flight requests finish
 // and ONE summary line is printed. A response must echo its own X-Req (else: misdelivered).
+// A connection not established within `--connect-timeout` ms (default 3000; Node's `--timeout`,
+// an idle timeout, only starts once connected) fails with error 'connect timeout'; a request still
+// under way when the summary is written fails with 'unfinished at stop': sent = ok + errors.
 // Prints {"event":"started"}, a progress line every 100 ms ({"event":"progress","sent","ok",
 // "errors","t","oldest"}, see `oldest` below), and
 //   {"event":"summary","sent","ok","errors","misdelivered","byBackend","startedAt","failures":[...],"records"?:[...]}
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '80' },
     concurrency: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '2000' },
+    'connect-timeout': { type: 'string', default: '3000' },
     pause: { type: 'string', default: '0' },
     records: { type: 'boolean', default: false },
   },
@@ -27,24 +31,27 @@ process.stdout.on('error', () => {});
 const startedAt = Date.now();
 const t = () => Date.now() - startedAt;
 const timeoutMs = Number(values.timeout);
+const connectTimeoutMs = Number(values['connect-timeout']);
 const pauseMs = Number(values.pause);
 const s = { sent: 0, ok: 0, errors: 0, misdelivered: 0, byBackend: {}, failures: [], records: values.records ? [] : undefined };
 let stopping = false;
 let n = 0;
-/** Requests under way: their records, and whether their connection is established. */
+/** Requests under way: their records, whether their connection is established, and how to end them. */
 const inFlight = new Map();
 
 function one() {
   const id = `r${n++}`;
   const rec = { t0: t(), t1: 0, ok: false };
   s.sent++;
-  const state = { connected: false };
+  const state = { connected: false, finish: null };
   inFlight.set(rec, state);
   return new Promise((resolve) => {
     let done = false;
+    let connectTimer;
     const finish = (ok, extra) => {
       if (done) return;
       done = true;
+      clearTimeout(connectTimer);
       inFlight.delete(rec);
       Object.assign(rec, extra, { ok, t1: t() });
       if (ok) {
@@ -57,6 +64,7 @@ function one() {
       s.records?.push(rec);
       resolve();
     };
+    state.finish = finish;
     let gotResponse = false;
     const req = http.request({ host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } }, (res) => {
       gotResponse = true;
@@ -81,7 +89,13 @@ function one() {
         finish(true, { backend: info.name, port });
       });
     });
-    req.on('socket', (sock) => sock.once('connect', () => (state.connected = true)));
+    connectTimer = setTimeout(() => req.destroy(new Error('connect timeout')), connectTimeoutMs);
+    req.on('socket', (sock) =>
+      sock.once('connect', () => {
+        state.connected = true;
+        clearTimeout(connectTimer);
+      }),
+    );
     req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
     req.on('error', (e) => finish(false, { error: e.code ?? e.message, port: req.socket?.localPort }));
     req.on('close', () => {
@@ -104,8 +118,8 @@ emit({ event: 'started', startedAt });
  * The start (ms since the load started) of the oldest request under way that may be bound to a
  * backend: connected, or connecting for under 500 ms; null if none. A SYN unanswered for that
  * long was dropped (the LB found no SNAT port for it, or dropped it during an update) and goes out
- * again as a new choice of backend; such a request can wait for many seconds (Node's request
- * timeout starts only once it is connected), and it holds no backend meanwhile.
+ * again as a new choice of backend; such a request can wait up to --connect-timeout (Node's
+ * request timeout starts only once it is connected), and it holds no backend meanwhile.
  */
 const CONNECTING_MS = 500;
 const oldest = () => {
@@ -117,8 +131,10 @@ const progress = setInterval(() => emit({ event: 'progress', sent: s.sent, ok: s
 process.on('SIGTERM', async () => {
   stopping = true;
   clearInterval(progress);
-  // In-flight requests finish (each has its timeout); a stuck one does not hold the summary back.
-  await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, timeoutMs + 1000))]);
+  // In-flight requests finish (each has its timeouts: connecting, then idle); a stuck one does not
+  // hold the summary back, and is counted as failed.
+  await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, connectTimeoutMs + timeoutMs + 500))]);
+  for (const st of [...inFlight.values()]) st.finish(false, { error: 'unfinished at stop' });
   // A large line: exit only once it is flushed to the pipe.
   process.stdout.write(`${JSON.stringify({ event: 'summary', ...s, startedAt })}\n`, () => process.exit(0));
 });

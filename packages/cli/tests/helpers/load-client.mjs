@@ -5,7 +5,10 @@
 // Every request is a NEW TCP connection (agent: false, Connection: close) to GET /info, which the
 // lab backends answer with their name, the peer address they saw and the request's headers. Each
 // request carries `X-Req: <tag>-<n>`; a response must echo exactly that header, or it counts as a
-// misdelivery (a reply that reached the wrong client connection). Prints ONE JSON line:
+// misdelivery (a reply that reached the wrong client connection). A connection not established
+// within `--connect-timeout` ms (default 3000; `--timeout`, Node's idle timeout, only starts once
+// connected) fails with 'connect timeout'; every request ends as ok or an error (sent = ok + errors).
+// Prints ONE JSON line:
 //   {"tag","sent","ok","errors","misdelivered","byBackend":{name:n},"peers":{addr:n},
 //    "locals":{addr:n},"slow","maxMs","errorSamples":[...],"records"?:[[localPort,backend],...],"ms"}
 import http from 'node:http';
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     tag: { type: 'string', default: 'load' },
     timeout: { type: 'string', default: '3000' },
+    'connect-timeout': { type: 'string', default: '3000' },
     records: { type: 'boolean', default: false },
   },
 });
@@ -29,6 +33,7 @@ if (!values.host) {
 const total = Number(values.count);
 const concurrency = Math.max(1, Math.min(Number(values.concurrency), total || 1));
 const timeoutMs = Number(values.timeout);
+const connectTimeoutMs = Number(values['connect-timeout']);
 const tag = values.tag;
 
 const result = {
@@ -58,19 +63,25 @@ function one(n) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
+    let connectTimer;
     const finish = (f) => {
       if (done) return;
       done = true;
+      clearTimeout(connectTimer);
       const ms = performance.now() - t0;
       if (ms > 900) result.slow += 1;
       result.maxMs = Math.max(result.maxMs, Math.round(ms));
       f();
       resolve();
     };
+    let gotResponse = false;
     const req = http.request(
       { host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } },
       (res) => {
+        gotResponse = true;
         const chunks = [];
+        // After 'end' this is a no-op; without it, the response was cut short.
+        res.on('close', () => finish(() => fail(`${id}: response cut short`)));
         res.on('data', (c) => chunks.push(c));
         res.on('error', (e) => finish(() => fail(`${id}: response: ${e.code ?? e.message}`)));
         res.on('end', () =>
@@ -96,10 +107,15 @@ function one(n) {
         );
       },
     );
+    connectTimer = setTimeout(() => req.destroy(new Error('connect timeout')), connectTimeoutMs);
+    req.on('socket', (sock) => sock.once('connect', () => clearTimeout(connectTimer)));
     req.setTimeout(timeoutMs, () => {
       req.destroy(new Error('timeout'));
     });
     req.on('error', (e) => finish(() => fail(`${id}: ${e.code ?? e.message}`)));
+    req.on('close', () => {
+      if (!gotResponse) finish(() => fail(`${id}: closed without a response`));
+    });
     req.end();
   });
 }
