@@ -22,7 +22,11 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
     instance,
     interfaces: ['eth0'],
     limits: { conntrackSize: 65536, tcpTimeoutSec },
-    snat: { addresses: [addr.lb] },
+    // ~400 new connections a second per stable backend through one SNAT address, each port held
+    // snatReuseSec (65 s) after its connection: ~26k ports per (SNAT address, backend) pair, more
+    // than the default 10,000 (docs/operations.md "SNAT ports"). Everything below the host's
+    // ephemeral range.
+    snat: { addresses: [addr.lb], ports: '1024-32767' },
     // A Maglev table of 4099 slots (plenty for 4 backends): each change rewrites it whole, and the
     // default 65537 slots cost ~250 ms per change, which would only slow the 150 changes down.
     services: [{ name: 'web', vip: `${addr.vip}:80`, options: { tableSize: 4099 }, backends: backends.map((b) => ({ address: byName(b.name), ...(b.state ? { state: b.state } : {}) })) }],
@@ -83,7 +87,7 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
     const s = await load.stop();
     const summaries = await Promise.all(kas.map((k) => k.stop()));
 
-    const report = `${CYCLES} cycles (${n} changes) in ${cyclesMs} ms; ${s.sent} short requests, ${s.errors} failed, ${s.misdelivered} misdelivered; by backend ${JSON.stringify(s.byBackend)}; keep-alive owners ${owners.join(',')}; failures ${JSON.stringify(s.failures.slice(0, 5))}`;
+    const report = `${CYCLES} cycles (${n} changes) in ${cyclesMs} ms; snat_exhausted ${reasons.drop_snat_exhausted ?? 0}, snat_reclaimed ${reasons.snat_reclaimed ?? 0}; ${s.sent} short requests, ${s.errors} failed, ${s.misdelivered} misdelivered; by backend ${JSON.stringify(s.byBackend)}; keep-alive owners ${owners.join(',')}; failures ${JSON.stringify(s.failures.slice(0, 5))}`;
     console.log(report);
     expect(s.errors, `${report}\n${t.logText().slice(-5000)}`).toBe(0);
     expect(s.misdelivered).toBe(0);
