@@ -38,17 +38,13 @@ export const UPGRADES: Readonly<Record<number, string>> = {
 export function checkLayout(instance: string, paths: InstancePaths, opts: { upgrade?: boolean } = {}): { upgradeFrom?: number } {
   const found = pinnedLayout(paths);
   if (found === undefined || found === LAYOUT_VERSION) return {};
+  const what = `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}`;
   if (found in UPGRADES) {
     if (opts.upgrade) return { upgradeFrom: found };
-    throw new LbError(
-      `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}: ` +
-        `run "lb deploy" with its config (or restart lb serve) to upgrade them in place (conntrack is kept)`,
-      'ELAYOUT',
-    );
+    throw new LbError(`${what}: run "lb deploy" with its config (or restart lb serve) to upgrade them in place (conntrack is kept)`, 'ELAYOUT');
   }
   throw new LbError(
-    `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}; ` +
-      `they cannot be reused: run "lb undeploy${instance === 'default' ? '' : ` --instance ${instance}`}" first (established flows are re-balanced), or keep the xdp-lb version that deployed it`,
+    `${what}; they cannot be reused: run "lb undeploy${instance === 'default' ? '' : ` --instance ${instance}`}" first (established flows are re-balanced), or keep the xdp-lb version that deployed it`,
     'ELAYOUT',
   );
 }
