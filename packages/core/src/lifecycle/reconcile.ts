@@ -21,6 +21,10 @@ export interface Desired {
  *  3. only then removals: services (entry first, table after), addresses (slot first, lb_addrs
  *     after), then backends of the old state (their conntrack entries see state EMPTY and
  *     re-balance; a draining backend keeps its flows).
+ * Ids are diffed by identity (service: VIP, port, protocol; backend: address, port, gen): a
+ * removal never clears an id that `next` gives to something (allocate() keeps removed ids out of
+ * the same update; when it had to reuse one, the old service's entry goes first, before the id's
+ * new table is written), and counters are zeroed whenever an id changes hands.
  */
 export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined): Promise<void> {
   const cfg = next.config;
@@ -56,13 +60,22 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     addrFlags.set(ip.text, cur);
   };
   for (const ip of cfg.snat?.addresses ?? []) flag(ip, abi.ADDR_SNAT);
-  const prevSvcIds = new Set(Object.values(prev?.allocation.services ?? {}).map((s) => s.id));
+  // Which identity held each service id before this update, and which ids `next` holds.
+  const prevOwner = new Map(Object.entries(prev?.allocation.services ?? {}).map(([key, s]) => [s.id, key]));
+  const nextIds = new Set(Object.values(next.allocation.services).map((s) => s.id));
+  const nextKeys = new Set(cfg.services.map(serviceIdentity));
+  const removed = (prev?.config.services ?? []).filter((svc) => !nextKeys.has(serviceIdentity(svc)));
+  // A removed service whose id is given to a new one (allocate()'s last resort when the id space
+  // is full): its entry goes before the id's new table is written, so that none of its packets
+  // reach the new service's backends, and its table is not cleared afterwards.
+  for (const svc of removed) if (nextIds.has(prev!.allocation.services[serviceIdentity(svc)]!.id)) maps.deleteService(svcKey(svc));
 
   for (const svc of cfg.services) {
-    const alloc = next.allocation.services[serviceIdentity(svc)]!;
+    const identity = serviceIdentity(svc);
+    const alloc = next.allocation.services[identity]!;
     const active = svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
     await maps.swapTable(alloc.id, strategy.buildTable(active, svc.options));
-    if (!prevSvcIds.has(alloc.id)) maps.resetServiceCounters(alloc.id);
+    if (prevOwner.get(alloc.id) !== identity) maps.resetServiceCounters(alloc.id);
     maps.setService(svcKey(svc), {
       id: alloc.id,
       flags: strategy.serviceFlags(svc.options),
@@ -75,11 +88,11 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   await maps.writeAddrs([...addrFlags.values()], []);
 
   if (!prev) return;
-  const nextKeys = new Set(cfg.services.map(serviceIdentity));
-  for (const svc of prev.config.services) {
-    if (nextKeys.has(serviceIdentity(svc))) continue;
+  for (const svc of removed) {
+    const id = prev.allocation.services[serviceIdentity(svc)]!.id;
+    if (nextIds.has(id)) continue; // deleted above; the id's table is the new service's now
     maps.deleteService(svcKey(svc));
-    maps.clearTable(prev.allocation.services[serviceIdentity(svc)]!.id);
+    maps.clearTable(id);
   }
   const gone = new Map<string, ServiceConfig['vip']>();
   for (const ip of [...prev.config.services.map((s) => s.vip), ...(prev.config.snat?.addresses ?? [])]) {
