@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { ConfigInput } from '../config/schema.js';
 import type { Allocation } from './allocation.js';
 import { instancePaths, stateRoot } from './paths.js';
+import { INSTANCE_NAME } from '../config/defaults.js';
 
 /** What a deploy leaves on disk so that every later command (and a restarted agent) can adopt it. */
 export interface InstanceState {
@@ -60,7 +61,7 @@ export function removeState(instance: string): void {
 
 export function listInstances(): string[] {
   try {
-    return readdirSync(stateRoot()).filter((n) => existsSync(instancePaths(n).stateFile)).sort();
+    return readdirSync(stateRoot()).filter((n) => INSTANCE_NAME.test(n) && existsSync(instancePaths(n).stateFile)).sort();
   } catch {
     return [];
   }
