@@ -565,5 +565,6 @@ export interface NativeBinding {
   libbpfVersion(): string;
   kernelRelease(): string;
   probe(): ProbeResult;
+  flock(fd: number, operation: 'exclusive' | 'shared' | 'unlock'): boolean;
   constants: NativeConstants;
 }

@@ -15,6 +15,7 @@ import { LbError } from '../lifecycle/errors.js';
 import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { requirePrivileges } from '../lifecycle/privileges.js';
 import { readState } from '../state/store.js';
+import { type InstanceLock, lockInstance } from '../state/lock.js';
 import { Announcer, type AnnounceStatus, type NodeHealthInput } from './announce.js';
 import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -92,6 +93,8 @@ export class Agent {
   private watcher: FileWatcher | undefined;
   private gauge: ConntrackGauge | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** One agent per instance: held from start to stop (state/lock.ts). */
+  private agentLock: InstanceLock | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
   private startTime = 0;
@@ -138,6 +141,8 @@ export class Agent {
     const { cfg, hash } = await this.readFile();
     this.instanceName = cfg.instance;
     this.log = this.log.child({ instance: cfg.instance });
+    // A second agent for the instance would undo the first one's health decisions and reloads.
+    this.agentLock = await lockInstance(cfg.instance, { name: 'agent.lock', timeoutMs: 0 });
     try {
       if (this.opts.metrics) {
         if (!isLoopback(this.opts.metrics.host)) this.log.warn('metrics endpoint listens beyond loopback', { address: fmt(this.opts.metrics) });
@@ -540,6 +545,8 @@ export class Agent {
     this.health?.stop();
     this.announcer?.stop();
     await this.server?.close();
+    this.agentLock?.release();
+    this.agentLock = undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import type { LbConfig } from '../config/types.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { ifindexOf } from '../dataplane/xdp.js';
 import { listInstances } from '../state/store.js';
+import { withInstanceLock, withInstanceLockSync } from '../state/lock.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
@@ -20,7 +21,9 @@ import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 
 /**
- * The library's front door: everything the CLI does is one call here.
+ * The library's front door: everything the CLI does is one call here. Every call that changes an
+ * instance (deploy, update, reload, undeploy) holds the instance's lock (state/lock.ts) while it
+ * reads the applied state and writes the kernel and the new state: one writer at a time.
  *   const lb = createLoadBalancer([hash]);
  *   await lb.deploy({ interfaces: ['eth0'], services: [...] });
  */
@@ -82,7 +85,7 @@ export class LoadBalancer {
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
     const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
     requirePrivileges('deploy');
-    return deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts));
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -103,7 +106,7 @@ export class LoadBalancer {
 
   undeploy(instance = 'default'): UndeployResult {
     requirePrivileges('undeploy');
-    return undeploy(instance);
+    return withInstanceLockSync(instance, () => undeploy(instance));
   }
 
   status(instance = 'default'): StatusView {
@@ -120,15 +123,19 @@ export class LoadBalancer {
   /** Applies one hot change (backend add/remove/drain/weight, service add/remove). */
   async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
-    const state = requireState(instance);
-    return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
+    return withInstanceLock(instance, async () => {
+      const state = requireState(instance);
+      return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
+    });
   }
 
   /** Replaces the services of a running instance with those of `input` (same load-time settings). */
   async reload(instance: string, input: unknown): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
-    const state = requireState(instance);
-    return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
+    return withInstanceLock(instance, async () => {
+      const state = requireState(instance);
+      return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
+    });
   }
 
   /** The applied config of a running instance. */
