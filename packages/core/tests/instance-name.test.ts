@@ -37,7 +37,7 @@ describe('instance names', () => {
       await expect(lb.config('../tc')).rejects.toThrow(/is not valid/);
       await expect(lb.update('../tc', { kind: 'service-remove', service: 'x' })).rejects.toThrow(/is not valid/);
       await expect(lb.reload('../tc', {})).rejects.toThrow(/is not valid/);
-      await expect(lb.deploy({ instance: '../tc', interfaces: ['lo'], services: [] })).rejects.toThrow(/instance/);
+      await expect(lb.checkConfig({ instance: '../tc', interfaces: ['lo'], services: [] })).rejects.toThrow(/instance/);
       for (const v of victims) expect(existsSync(join(v, 'keep'))).toBe(true);
     });
   });

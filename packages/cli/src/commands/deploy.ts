@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { primaryAddress } from '@xdp-lb/core';
-import { configFromFlags, type DeployFlags } from '../flags.js';
+import { configFromFlags, type DeployFlags, refuseFlagsWithFile } from '../flags.js';
 import { type CommandContext, outputOption } from '../program.js';
 import { json } from '../render/table.js';
 
@@ -10,7 +10,7 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
   program
     .command('deploy')
     .description('validate, load the XDP program, fill its maps and attach it (re-deploy: atomic swap, conntrack kept)')
-    .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead')
+    .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead (an error next to -f)')
     .option('--strategy <id>', 'backend selection: hash (Maglev), round-robin, random', undefined)
     .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), offload (hw), auto (native, else generic)').choices(['native', 'generic', 'offload', 'auto']))
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
@@ -38,6 +38,7 @@ Examples:
   lb deploy -f deploy/examples/lb.yaml --netns lab-lb`,
     )
     .action(async (opts: DeployFlags & { file?: string; netns?: string; force?: boolean; output: string }) => {
+      if (opts.file) refuseFlagsWithFile(opts);
       const netns = opts.netns ?? null;
       const deployOpts = { netns, force: opts.force ?? false };
       const result = opts.file

@@ -11,7 +11,7 @@ import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
 import { chainAdd, chainRemove, chains, type ChainSlotView, type ChainView } from './chains.js';
 import type { MemberRequest } from '../dataplane/chain-member.js';
-import { requirePrivileges } from './privileges.js';
+import { requireBpffs, requireNetns, requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, update } from './update.js';
@@ -83,8 +83,12 @@ export class LoadBalancer {
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
-    const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
+    // The first error is the one to fix first: privileges, the pin filesystem, the namespace, and
+    // only then the config (whose interfaces are looked up in that namespace).
     requirePrivileges('deploy');
+    requireBpffs();
+    requireNetns(opts.netns ?? null);
+    const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
     return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts));
   }
 

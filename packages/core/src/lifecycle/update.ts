@@ -14,6 +14,7 @@ import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
 import { enableForwarding } from './forwarding.js';
 import { reconcile } from './reconcile.js';
+import { checkSnatOwned } from './preflight.js';
 
 export function requireState(instance: string): InstanceState {
   const state = readState(instance);
@@ -41,6 +42,9 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
   // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
   const ns = new NetnsScope(state.netns);
+  // Only when they change: the agent updates on every health flip, and this spawns `ip`.
+  const snatText = (c: LbConfig) => (c.snat?.addresses ?? []).map((a) => a.text).join(',');
+  if (snatText(cfg) !== snatText(prev.config)) checkSnatOwned(cfg, ns);
   const restore = { ...(state.restore ?? {}) };
   enableForwarding(ns, cfg, restore);
   // Only backends this update adds: the others were primed when they came, and the agent's health
