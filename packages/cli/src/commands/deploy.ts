@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { primaryAddress } from '@xdp-lb/core';
 import { configFromFlags, type DeployFlags, refuseFlagsWithFile } from '../flags.js';
-import { type CommandContext, outputOption } from '../program.js';
+import { type CommandContext, outputOption, uninterrupted } from '../program.js';
 import { json } from '../render/table.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -41,9 +41,10 @@ Examples:
       if (opts.file) refuseFlagsWithFile(opts);
       const netns = opts.netns ?? null;
       const deployOpts = { netns, force: opts.force ?? false };
-      const result = opts.file
-        ? await lb().deployFile(opts.file, deployOpts)
-        : await lb().deploy(configFromFlags(opts, (i) => primaryAddress(netns, i)), { ...deployOpts, source: 'flags' });
+      const input = opts.file ? undefined : configFromFlags(opts, (i) => primaryAddress(netns, i));
+      const result = await uninterrupted(io, 'the deploy', () =>
+        input ? lb().deploy(input, { ...deployOpts, source: 'flags' }) : lb().deployFile(opts.file!, deployOpts),
+      );
       for (const w of result.warnings) io.err(`lb: warning: ${w}`);
       if (opts.output === 'json') return io.out(json(result));
       io.out(`${result.redeploy ? 're-deployed' : 'deployed'} instance ${result.instance}`);

@@ -29,7 +29,14 @@ import { LbError } from './errors.js';
  */
 @injectable()
 export class LoadBalancer {
+  /** Told when a change waits for another process's lock (the CLI says it on stderr). */
+  onLockWait: ((message: string) => void) | undefined;
+
   constructor(@inject(StrategyRegistry) readonly strategies: StrategyRegistry) {}
+
+  private get lockOptions() {
+    return this.onLockWait ? { onWait: this.onLockWait } : {};
+  }
 
   /** Resolution context: strategies from the registry, interfaces looked up in `netns`. */
   context(netns: string | null = null, source?: string): ResolveContext {
@@ -89,7 +96,7 @@ export class LoadBalancer {
     requireBpffs();
     requireNetns(opts.netns ?? null);
     const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
-    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts));
+    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts), this.lockOptions);
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -108,9 +115,10 @@ export class LoadBalancer {
     return s;
   }
 
-  undeploy(instance = 'default'): UndeployResult {
+  /** `force`: also when the state file is damaged (undeploy.ts). */
+  undeploy(instance = 'default', opts: { force?: boolean } = {}): UndeployResult {
     requirePrivileges('undeploy');
-    return withInstanceLockSync(instance, () => undeploy(instance));
+    return withInstanceLockSync(instance, () => undeploy(instance, opts), this.lockOptions);
   }
 
   status(instance = 'default'): StatusView {
@@ -130,7 +138,7 @@ export class LoadBalancer {
     return withInstanceLock(instance, async () => {
       const state = requireState(instance);
       return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
-    });
+    }, this.lockOptions);
   }
 
   /** Replaces the services of a running instance with those of `input` (same load-time settings). */
@@ -139,7 +147,7 @@ export class LoadBalancer {
     return withInstanceLock(instance, async () => {
       const state = requireState(instance);
       return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
-    });
+    }, this.lockOptions);
   }
 
   /** The applied config of a running instance. */

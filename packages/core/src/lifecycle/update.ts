@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { toInput } from '../config/load.js';
 import { type ResolveContext, resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
@@ -18,8 +19,12 @@ import { checkSnatOwned } from './preflight.js';
 
 export function requireState(instance: string): InstanceState {
   const state = readState(instance);
-  if (!state) throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
-  return state;
+  if (state) return state;
+  const { root } = instancePaths(instance);
+  if (existsSync(root)) {
+    throw new LbError(`instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy?): lb undeploy --force --instance ${instance} removes them`, 'ENOENT');
+  }
+  throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
 }
 
 /**

@@ -52,34 +52,43 @@ export function lockTimeoutMs(): number {
   return Number.isFinite(v) && v >= 0 ? v * 1000 : 30_000;
 }
 
+export interface LockOptions {
+  name?: LockName;
+  timeoutMs?: number;
+  /** Called once, when the lock is held by another process and this one starts waiting. */
+  onWait?: (message: string) => void;
+}
+
 /** Takes the instance's lock, waiting (without blocking the event loop) up to `timeoutMs`. */
-export async function lockInstance(instance: string, opts: { name?: LockName; timeoutMs?: number } = {}): Promise<InstanceLock> {
+export async function lockInstance(instance: string, opts: LockOptions = {}): Promise<InstanceLock> {
   const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
   const end = Date.now() + timeoutMs;
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
     const r = tryLock(instance, opts.name ?? 'lock');
     if (r instanceof InstanceLock) return r;
     if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
     await new Promise((res) => setTimeout(res, delay));
   }
 }
 
 /** The same for synchronous callers (undeploy): sleeps the thread between tries. */
-export function lockInstanceSync(instance: string, opts: { name?: LockName; timeoutMs?: number } = {}): InstanceLock {
+export function lockInstanceSync(instance: string, opts: LockOptions = {}): InstanceLock {
   const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
   const end = Date.now() + timeoutMs;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
     const r = tryLock(instance, opts.name ?? 'lock');
     if (r instanceof InstanceLock) return r;
     if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
     Atomics.wait(sleeper, 0, 0, delay);
   }
 }
 
 /** `fn` under the instance's lock (released also when it throws). */
-export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockInstance(instance);
+export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = await lockInstance(instance, opts);
   try {
     return await fn();
   } finally {
@@ -87,8 +96,8 @@ export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>
   }
 }
 
-export function withInstanceLockSync<T>(instance: string, fn: () => T): T {
-  const lock = lockInstanceSync(instance);
+export function withInstanceLockSync<T>(instance: string, fn: () => T, opts: LockOptions = {}): T {
+  const lock = lockInstanceSync(instance, opts);
   try {
     return fn();
   } finally {
@@ -139,8 +148,12 @@ function holderOf(file: string): LockHolder | undefined {
   }
 }
 
+function holderText(holder: LockHolder | undefined): string {
+  return holder ? `pid ${holder.pid} (${holder.command}) holds it since ${holder.since}` : 'another process holds it';
+}
+
 function busy(instance: string, holder: LockHolder | undefined, timeoutMs: number, name: LockName | undefined): LbError {
-  const who = holder ? `pid ${holder.pid} (${holder.command}) holds it since ${holder.since}` : 'another process holds it';
+  const who = holderText(holder);
   if (name === 'agent.lock') return new LbError(`instance ${instance} is already served by an agent: ${who}; one lb serve per instance`, 'EBUSY');
   return new LbError(`instance ${instance} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`, 'EBUSY');
 }
