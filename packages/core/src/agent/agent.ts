@@ -463,6 +463,14 @@ export class Agent {
       if (state && JSON.stringify(toInput(await this.lb.config(this.instanceName))) !== this.appliedKey) {
         this.log.warn('the applied config was changed behind the agent (lb backend/service?): restoring the file\'s', {});
         await this.apply(this.current, 'resync', { force: true });
+        return;
+      }
+      // The kernel's maps can disagree with the applied state (a defect, a hand edit with bpftool):
+      // a service that cannot serve although its config says it can is rewritten in full.
+      const broken = (readDataplane(this.instanceName)?.services ?? []).filter((s) => s.problem !== undefined && !this.failOpen.has(s.name));
+      if (broken.length) {
+        for (const b of broken) this.log.warn('service cannot serve although the applied config says it can: rewriting the maps', { service: b.name, problem: b.problem });
+        await this.apply(this.current, 'resync', { force: true });
       }
     } catch (e) {
       this.log.error('resync failed', { error: e as Error });
@@ -493,14 +501,25 @@ export class Agent {
   }
 
   private healthzEndpoint(): Endpoint {
-    const state = readState(this.instanceName);
-    const interfaces = (state?.interfaces ?? []).map((i) => ({ name: i.name, attached: pinnedLinkProgram(i.linkPin) !== null }));
-    const ok = this.running && !!state && interfaces.length > 0 && interfaces.every((i) => i.attached);
+    let dp: ReturnType<typeof readDataplane>;
+    let error: string | undefined;
+    try {
+      dp = readDataplane(this.instanceName);
+    } catch (e) {
+      error = (e as Error).message.split('\n')[0]; // a damaged state file: say it, do not crash the endpoint
+    }
+    const interfaces = (dp?.interfaces ?? []).map((i) => ({ name: i.name, attached: i.attached }));
+    // A service that cannot take a new flow (no slots, no backend in rotation, no service entry)
+    // makes the node unavailable: "ok" while every new connection is dropped was the blind spot.
+    const notServing = (dp?.services ?? []).filter((s) => s.problem !== undefined).map((s) => ({ service: s.name, problem: s.problem! }));
+    const ok = this.running && !!dp && interfaces.length > 0 && interfaces.every((i) => i.attached) && notServing.length === 0;
     const body = {
       status: ok ? 'ok' : 'unavailable',
       instance: this.instanceName,
-      deployed: !!state,
+      deployed: !!dp,
+      ...(error ? { error } : {}),
       interfaces,
+      notServing,
       lastReload: this.last ? { ...this.last, time: new Date(this.last.time).toISOString() } : null,
       failOpen: [...this.failOpen],
       down: (this.health?.view() ?? []).filter((h) => !h.up).map((h) => ({ service: h.service, backend: h.backend })),
