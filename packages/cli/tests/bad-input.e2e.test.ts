@@ -106,6 +106,9 @@ const ROWS: Row[] = [
   ['service add without port', (c) => ['service', 'add', '--vip', addr.vip, '--backend', B1, '-i', c.instance], 1, /^lb: services\.1\.vip {2}"198\.18\.0\.10" needs a port/],
   ['service add, SNAT-less DSR port change', (c) => ['service', 'add', '--vip', `${addr.vip}:81`, '--forward', 'dsr', '--backend', `${B1}:82`, '-i', c.instance], 1, /^lb: services\.1\.backends\.0 {2}dsr forwarding cannot change the port/],
   ['service remove unknown', (c) => ['service', 'remove', 'db', '-i', c.instance], 1, /^lb: no service "db" \(services: web\)$/],
+  // Labs: nothing is guessed (the only lab up used to be taken, whoever's it was).
+  ['lab down without an id', () => ['lab', 'down'], 2, /^lb: which lab\? give its id \(lb lab status lists them\) or --all for every lab made by lb lab up$/],
+  ['lab down with an id and --all', () => ['lab', 'down', 'xlb1-ffff', '--all'], 2, /^lb: give a lab id or --all, not both$/],
   ['service remove the last one', (c) => ['service', 'remove', 'web', '-i', c.instance], 1, /^lb: service web is the last one: undeploy instead$/],
 ];
 
