@@ -9,6 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
+import { join } from 'node:path';
+import { Abi, instancePaths } from '@xdp-lb/core';
+import { BpfMap } from '@xdp-lb/native';
 import { useE2e } from './helpers/e2e.js';
 import { probe, type ProbeTarget } from './helpers/probe.js';
 
@@ -86,6 +89,45 @@ describeLab('service identity edits', () => {
       e2e.lb().undeploy(instance);
     }
   }, 120_000);
+});
+
+describeLab('only what changed is written', () => {
+  /** The inner map (slot table) each service's id points at in lb_tables. */
+  const tableIds = (instance: string) => {
+    const m = BpfMap.fromPinned(join(instancePaths(instance).maps, Abi.MAPS.tables));
+    try {
+      return e2e.lb().status(instance).services.map((s) => (m.lookup(Abi.u32(s.id)) as Buffer).readUInt32LE(0));
+    } finally {
+      m.dispose();
+    }
+  };
+
+  it('a hot change of one service swaps its table only; a rewrite (repair) swaps every one', async () => {
+    const lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 3 }));
+    const instance = e2e.instance('ident-diff');
+    const svcs: Svc[] = [
+      { vip: '198.18.0.10', port: 80, protocol: 'tcp', backends: [b1, b2] },
+      { vip: '198.18.0.10', port: 443, protocol: 'tcp', backends: [b2, b3] },
+    ];
+    const cfg = { instance, interfaces: ['eth0'], snat: { addresses: [addr.lb], ports: e2e.snatPorts() }, services: svcs.map(service) };
+    await e2e.deploy(lab, cfg);
+    try {
+      const [a0, b0] = tableIds(instance);
+      await e2e.lb().update(instance, { kind: 'backend-drain', service: '198.18.0.10:80', backend: `${b1}:80` });
+      const [a1, b1t] = tableIds(instance);
+      expect(a1, 'the drained service got a new table').not.toBe(a0);
+      expect(b1t, 'the other service kept its table').toBe(b0);
+      await e2e.lb().reload(instance, cfg);
+      const [a2, b2t] = tableIds(instance);
+      expect(a2).not.toBe(a1);
+      expect(b2t, 'a reload that leaves a service as it was does not rewrite it').toBe(b0);
+      await e2e.lb().reload(instance, cfg, { rewrite: true });
+      const [a3, b3t] = tableIds(instance);
+      expect([a3 === a2, b3t === b2t]).toEqual([false, false]);
+    } finally {
+      e2e.lb().undeploy(instance);
+    }
+  }, 60_000);
 });
 
 describe('probe helper', () => {

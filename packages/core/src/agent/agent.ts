@@ -319,7 +319,7 @@ export class Agent {
    * instance is not deployed, its links are gone, a load-time setting changed or `redeploy`; a hot
    * update otherwise; nothing when it already says it (unless `force`).
    */
-  private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
+  private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean; rewrite?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
     const t0 = performance.now();
     const { input, failOpen } = this.effective(cfg);
     const key = await this.canonical(input);
@@ -340,7 +340,7 @@ export class Agent {
         ms: Math.round(performance.now() - t0),
       });
     } else if (key !== this.appliedKey || opts.force) {
-      const r = await this.lb.reload(cfg.instance, input);
+      const r = await this.lb.reload(cfg.instance, input, { rewrite: opts.rewrite ?? false });
       action = 'updated';
       warnings = r.warnings;
       this.log.info('updated (hot: tables swapped, conntrack kept)', { reason, ms: Math.round(performance.now() - t0) });
@@ -470,7 +470,7 @@ export class Agent {
       const broken = (readDataplane(this.instanceName)?.services ?? []).filter((s) => s.problem !== undefined && !this.failOpen.has(s.name));
       if (broken.length) {
         for (const b of broken) this.log.warn('service cannot serve although the applied config says it can: rewriting the maps', { service: b.name, problem: b.problem });
-        await this.apply(this.current, 'resync', { force: true });
+        await this.apply(this.current, 'resync', { force: true, rewrite: true });
       }
     } catch (e) {
       this.log.error('resync failed', { error: e as Error });

@@ -90,7 +90,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const created: ReturnType<typeof attach>['link'][] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
+    // In full: a re-deploy may load another strategy's object, whose tables read differently.
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).

@@ -141,12 +141,15 @@ export class LoadBalancer {
     }, this.lockOptions);
   }
 
-  /** Replaces the services of a running instance with those of `input` (same load-time settings). */
-  async reload(instance: string, input: unknown): Promise<{ config: LbConfig; warnings: string[] }> {
+  /**
+   * Replaces the services of a running instance with those of `input` (same load-time settings).
+   * Only what changed is written; `rewrite`: everything (to repair maps that disagree with it).
+   */
+  async reload(instance: string, input: unknown, opts: { rewrite?: boolean } = {}): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
     return withInstanceLock(instance, async () => {
       const state = requireState(instance);
-      return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
+      return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns), opts);
     }, this.lockOptions);
   }
 

@@ -32,8 +32,15 @@ export function requireState(instance: string): InstanceState {
  * reconciler's safe order (tables swapped whole). The program and conntrack are untouched, so
  * established flows keep their backends; only what the change names moves.
  * Things fixed at load (strategy, interfaces, limits, SNAT ports, hash seed) need a re-deploy.
+ * Only what changed is written; `rewrite` writes everything (maps that disagree with the state).
  */
-export async function update(instance: string, mutation: Mutation | { kind: 'replace'; config: unknown }, strategy: Strategy<any>, ctx: ResolveContext): Promise<{ config: LbConfig; warnings: string[] }> {
+export async function update(
+  instance: string,
+  mutation: Mutation | { kind: 'replace'; config: unknown },
+  strategy: Strategy<any>,
+  ctx: ResolveContext,
+  opts: { rewrite?: boolean } = {},
+): Promise<{ config: LbConfig; warnings: string[] }> {
   const state = requireState(instance);
   const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
   const cfg = resolveConfig(input, ctx);
@@ -59,7 +66,7 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev);
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: opts.rewrite ?? false });
   } finally {
     maps.dispose();
   }
