@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* bench.bpf.c - the benchmarks' own programs.
  *
  * xdp_loop: the packet generator, a closed loop that needs no BPF_F_TEST_XDP_LIVE_FRAMES (which
@@ -193,4 +193,4 @@ int xdp_stamp(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* live_frames - fixture for BPF_F_TEST_XDP_LIVE_FRAMES: xdp_tx_all sends every generated frame out
  * of the ingress veth; xdp_count_probe on the peer counts the frames that carry the test's
  * EtherType (so IPv6 neighbour discovery on the fresh link is not counted) and passes all;
@@ -48,4 +48,4 @@ int xdp_count_probe(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
