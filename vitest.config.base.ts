@@ -1,6 +1,7 @@
 // Shared vitest settings: every package merges this. Tests resolve workspace packages to their
 // TypeScript sources through the "@xdp-lb/source" export condition, so no build is needed to test.
 import { defineConfig } from 'vitest/config';
+import KernelGuard from './vitest.kernel-guard.js';
 
 export default defineConfig({
   resolve: { conditions: ['@xdp-lb/source'] },
@@ -12,5 +13,6 @@ export default defineConfig({
     // Kernel-facing suites share one machine's network namespaces and bpffs: run files one at a time.
     fileParallelism: false,
     pool: 'forks',
+    reporters: ['default', new KernelGuard()],
   },
 });

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdp_count_drop - counts every frame (packets, bytes) per CPU and drops it: the benchmark's
  * receiver. Userspace sums the CPUs of cd_stats[0]. */
 #include <linux/bpf.h>
@@ -30,4 +30,4 @@ int xdp_count_drop(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdp_ext_target - the shape of libxdp's multi-program dispatcher, for `lb doctor`'s probe of
  * extension programs: the entry calls a global (separately verified, BTF-described) function per
  * slot, and a member program is attached by *replacing* such a function with a BPF_PROG_TYPE_EXT
@@ -20,4 +20,4 @@ int xdp_ext_target(struct xdp_md *ctx)
 	return ext_slot0(ctx);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdp_pass - passes every frame. Put on the peer of a veth that runs native XDP: veth hands
  * XDP_TX'd and redirected frames only to a peer that runs an XDP program (GRO alone is not enough). */
 #include <linux/bpf.h>
@@ -10,4 +10,4 @@ int xdp_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdp_tx - swaps the Ethernet addresses and sends every frame back out (XDP_TX): the benchmark's
  * hairpin, the floor of per-packet cost and the ceiling of packet rate an XDP program can reach
  * on the interface. Frames shorter than an Ethernet header are dropped. */
@@ -22,4 +22,4 @@ int xdp_tx(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,16 +1,20 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* bench.bpf.c - the benchmarks' own programs.
  *
- * xdp_gen: the packet generator. Run with BPF_PROG_RUN in live-frames mode
- * (BPF_F_TEST_XDP_LIVE_FRAMES, through @xdp-lb/native's testRun) on a veth: every run writes a
- * complete Ethernet + IPv4 + UDP frame into the page it is given and returns XDP_TX, so the frame
- * leaves through the veth to whatever runs on its peer. Every header field is written on every
- * run: the kernel recycles the pages of sent frames, and a receiver that rewrote them in place
- * (the load balancer rewrites MACs, addresses, ports) hands them back modified.
- *   gen_flows == 1: one flow (the same five-tuple every time: the established path);
- *   gen_flows == 0: a new flow per frame (source address and port from a per-CPU counter,
- *                   2^32 distinct tuples in 198.19.0.0/16);
- *   otherwise:      cycles through gen_flows tuples (in the order gen_stride gives).
+ * xdp_loop: the packet generator, a closed loop that needs no BPF_F_TEST_XDP_LIVE_FRAMES (which
+ * some kernels refuse). It runs in native mode on the generator's veth (g0). A fixed number of
+ * frames is injected once (AF_PACKET, from the peer's side, so they arrive here first); every
+ * frame that comes back from the program under test on the peer (l0) is rewritten in full as the
+ * next flow's frame, counted, and XDP_TXed to the peer again. So the frames circulate
+ *   g0: xdp_loop --veth--> l0: program under test --XDP_TX or the kernel's forwarding--> g0 ...
+ * until userspace sets loop_ctl.stop, after which each returning frame is dropped and counted as
+ * stopped (that count is the number of frames still alive in the loop: none may be lost).
+ * Every header field is written on every pass: the receiver rewrote MACs, addresses and ports.
+ *   flows == 1: one flow (the same five-tuple every time: the established path);
+ *   flows == 0: a new flow per frame (source address and port from a per-CPU counter,
+ *               2^32 distinct tuples in 198.19.0.0/16);
+ *   otherwise:  cycles through `flows` tuples (in the order `stride` gives).
+ * Frames that are not the loop's (another length, another protocol) are passed, not counted.
  *
  * xdp_stamp: the probe on a backend: records the monotonic time (bpf_ktime_get_ns, the clock of
  * process.hrtime in Node) of the first UDP frame to port stamp_dport and counts them all, then
@@ -30,19 +34,39 @@ const volatile __u32 gen_saddr = 0; /* host order */
 const volatile __u32 gen_daddr = 0; /* host order */
 const volatile __u16 gen_sport = 1024;
 const volatile __u16 gen_dport = 5000;
-const volatile __u32 gen_flows = 1;
-/* With gen_flows > 1: flow = (n mod gen_flows) * gen_stride mod gen_flows. A stride coprime with
- * gen_flows visits every flow once per cycle, in an order unrelated to the order their conntrack
- * entries were made in (no help from memory locality). */
-const volatile __u32 gen_stride = 1;
+/* The loop's frames, and the EtherType of the frames injected to start it (IEEE 802 local
+ * experimental: nothing else on the link uses it). */
+const volatile __u32 gen_frame_len = 60;
+#define LOOP_INJECT_ETH_P 0x88B5
 
-/* Per-CPU sequence number of generated frames. */
+/* What userspace changes between and during runs (one entry). */
+struct loop_ctl {
+	__u32 flows;
+	/* With flows > 1: flow = (n mod flows) * stride mod flows. A stride coprime with flows
+	 * visits every flow once per cycle, in an order unrelated to the order their conntrack
+	 * entries were made in (no help from memory locality). */
+	__u32 stride;
+	__u32 stop;
+	__u32 pad;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
+	__type(value, struct loop_ctl);
+} loop_ctl SEC(".maps");
+
+enum { LOOP_SENT, LOOP_STOPPED, LOOP_SEQ, LOOP_STATS };
+
+/* Per CPU: frames sent on (each one came back from the program under test, or was injected),
+ * frames dropped after stop, and the sequence number of generated frames. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOOP_STATS);
+	__type(key, __u32);
 	__type(value, __u64);
-} gen_seq SEC(".maps");
+} loop_stats SEC(".maps");
 
 #define PORTS 64512 /* source ports 1024..65535 */
 
@@ -59,28 +83,49 @@ static __always_inline __u16 ip_csum(const struct iphdr *ip)
 	return (__u16)~sum;
 }
 
+static __always_inline void bump(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&loop_stats, &slot);
+
+	if (v)
+		*v += 1; /* per-CPU: no other writer */
+}
+
 SEC("xdp")
-int xdp_gen(struct xdp_md *ctx)
+int xdp_loop(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
 	struct udphdr *udp = (void *)(ip + 1);
-	__u32 zero = 0, flow = 0, len;
+	__u32 zero = 0, seq_slot = LOOP_SEQ, flow = 0, len;
+	struct loop_ctl *c;
 	__u64 *seq, n = 0;
 
 	if ((void *)(udp + 1) > data_end)
-		return XDP_ABORTED;
+		return XDP_PASS;
 	len = (__u32)(data_end - data);
+	if (len != gen_frame_len)
+		return XDP_PASS;
+	if (eth->h_proto != bpf_htons(LOOP_INJECT_ETH_P) &&
+	    (eth->h_proto != bpf_htons(ETH_P_IP) || ip->protocol != IPPROTO_UDP))
+		return XDP_PASS;
+	c = bpf_map_lookup_elem(&loop_ctl, &zero);
+	if (!c)
+		return XDP_PASS;
+	if (c->stop) {
+		bump(LOOP_STOPPED);
+		return XDP_DROP;
+	}
 
-	seq = bpf_map_lookup_elem(&gen_seq, &zero);
+	seq = bpf_map_lookup_elem(&loop_stats, &seq_slot);
 	if (seq)
 		n = (*seq)++;
-	if (gen_flows == 0)
+	if (c->flows == 0)
 		flow = (__u32)n ^ (bpf_get_smp_processor_id() << 28);
-	else if (gen_flows > 1)
-		flow = (__u32)(((n % gen_flows) * (__u64)gen_stride) % gen_flows);
+	else if (c->flows > 1)
+		flow = (__u32)(((n % c->flows) * (__u64)c->stride) % c->flows);
 
 	/* Byte by byte: each read of the volatile rodata stays a read (a memcpy from a cast would
 	 * let the compiler fold the zero initialiser). */
@@ -108,6 +153,7 @@ int xdp_gen(struct xdp_md *ctx)
 	udp->dest = bpf_htons(gen_dport);
 	udp->len = bpf_htons((__u16)(len - sizeof(*eth) - sizeof(*ip)));
 	udp->check = 0; /* "no checksum": valid for UDP over IPv4 */
+	bump(LOOP_SENT);
 	return XDP_TX;
 }
 
@@ -147,4 +193,4 @@ int xdp_stamp(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

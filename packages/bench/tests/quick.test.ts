@@ -14,6 +14,21 @@ const SMOKE = ['per-packet', 'spread', 'control-plane', 'packet-rate'];
 const COMMAND = `lb bench ${SMOKE.join(' ')} --quick`;
 const kernel = kernelProblem();
 
+/** packet-rate measured the LB for real: frames came back, none was lost, the generator's ceiling beside each rate. */
+function expectRealRates(data: unknown): void {
+  const { results } = data as { results: { key: string; kind: string; mpps: { median: number; n: number }; genCeilingMpps: { median: number }; frames: number; alive: number }[] };
+  const lb = results.filter((r) => r.kind === 'lb');
+  expect(lb.map((r) => r.key)).toEqual(expect.arrayContaining(['lb-hash-dsr-one', 'lb-hash-dsr-new']));
+  expect(results.map((r) => r.key)).toContain('hairpin');
+  for (const r of results) {
+    expect(r.mpps.n, r.key).toBeGreaterThan(0);
+    expect(r.frames, r.key).toBeGreaterThan(1000);
+    expect(r.mpps.median, r.key).toBeGreaterThan(0);
+    expect(r.genCeilingMpps.median, r.key).toBeGreaterThan(0);
+    expect(r.alive, `${r.key}: frames lost in the loop`).toBe(128);
+  }
+}
+
 describe('lb bench --quick (smoke)', () => {
   it(`${COMMAND} writes results.json, report.md and SVG figures${kernel ? ` (kernel benchmarks skip: ${kernel})` : ''}`, async () => {
     const out = mkdtempSync(join(tmpdir(), 'xlbb-smoke-'));
@@ -35,6 +50,7 @@ describe('lb bench --quick (smoke)', () => {
         expect(b.tables.length, b.name).toBeGreaterThan(0);
         expect(b.method.length, b.name).toBeGreaterThan(0);
         for (const h of b.headlines) expect(Number.isFinite(h.value), h.metric).toBe(true);
+        if (b.name === 'packet-rate') expectRealRates(b.data);
         expect(b.charts.length, b.name).toBeGreaterThan(0);
         for (const c of b.charts) {
           const svg = readFileSync(join(r.dir, c.file), 'utf8');

@@ -1,4 +1,7 @@
-import type { ConfigInput } from '@xdp-lb/core';
+import { FORWARD_MODES, FORWARD_MODE_TEXT, type ConfigInput, type ForwardMode } from '@xdp-lb/core';
+
+/** --forward's help: every mode core knows, with its one line. */
+export const FORWARD_HELP = FORWARD_MODES.map((m) => `${m}: ${FORWARD_MODE_TEXT[m]}`).join('; ');
 
 export interface DeployFlags {
   instance?: string;
@@ -39,7 +42,7 @@ export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => 
       ? { chain: { slot: Number(f.chainSlot), ...(f.chainNext !== undefined ? { next: Number(f.chainNext) } : {}), ...(f.chainName ? { name: f.chainName } : {}) } }
       : {}),
     ...(snatAddrs.length ? { snat: { addresses: snatAddrs, ...(f.snatPorts ? { ports: f.snatPorts } : {}) } } : {}),
-    services: [{ vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: forward as 'nat' | 'dsr', options: parseOptions(f.opt ?? []), backends: f.backend! }],
+    services: [{ vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: forward as ForwardMode, options: parseOptions(f.opt ?? []), backends: f.backend! }],
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { LoadBalancer } from '@xdp-lb/core';
 import { registerDeploy } from './commands/deploy.js';
@@ -25,6 +26,9 @@ export const defaultIo: Io = { out: (s) => process.stdout.write(s + '\n'), err: 
 export const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
 export const instanceOption = () => new Option('-i, --instance <name>', 'instance name (several LBs on one host)').default('default');
 
+/** The CLI package's version: its package.json (one directory above both src/ and dist/). */
+export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 /**
  * The `lb` command tree. Commands are thin: flags -> one LoadBalancer call -> render.
  * Runtime errors: one line on stderr, exit 1. Usage errors: help with "did you mean", exit 2.
@@ -32,7 +36,7 @@ export const instanceOption = () => new Option('-i, --instance <name>', 'instanc
 export function buildProgram(lb: () => LoadBalancer, io: Io = defaultIo): Command {
   const program = new Command('lb')
     .description('xdp-lb: an XDP layer-4 load balancer (deploy, inspect and change it while traffic flows)')
-    .version('0.1.0')
+    .version(CLI_VERSION)
     .showHelpAfterError()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })

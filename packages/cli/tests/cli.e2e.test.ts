@@ -304,12 +304,12 @@ describe('lb: clear failures', () => {
     }
   });
 
-  it('offload mode on a NIC without offload: exit 1, one line, nothing attached', async () => {
+  it('offload mode: refused as not supported before anything is loaded (exit 1, one line, nothing attached)', async () => {
     const instance = e2e.instance('offload');
     lab.registerPinDir(`${e2e.bpffs}/${instance}`);
     const r = await lbBinary(['deploy', ...flags(instance, '--iface', 'eth0', '--mode', 'offload')]);
     expect(r.code).toBe(1);
-    expect(oneLine(r)).toMatch(/offload/i);
+    expect(oneLine(r)).toMatch(/offload \(hw\) mode is not supported: .*use native$/);
     expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
   });

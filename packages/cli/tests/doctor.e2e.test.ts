@@ -49,7 +49,7 @@ describe.skipIf(process.getuid?.() !== 0)('lb doctor', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as Report;
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.id)).toEqual(['privileges', 'bpf', 'xdp', 'jit', 'btf', 'bpffs', 'chain', 'libxdp', 'lockdown', 'clang']);
+    expect(report.checks.map((c) => c.id)).toEqual(['privileges', 'bpf', 'xdp', 'jit', 'btf', 'bpffs', 'live-frames', 'chain', 'libxdp', 'lockdown', 'clang']);
     expect(byId(report, 'chain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('chain: {name, slot, next}') });
     const kernel = await kernelLoadsExtensions();
     const libxdp = byId(report, 'libxdp');

@@ -13,6 +13,7 @@
 //     `lb demo` from the installed CLI (a lab, a deploy, HTTP through it);
 //   - .github/workflows/ci.yml: a job per project for lint, typecheck and test, nx affected on
 //     pull requests.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,9 @@ import { useE2e } from './helpers/e2e.js';
 const e2e = useE2e();
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+/** `nx show projects` with extra flags, as a list (no daemon: the same answer on any machine). */
+const nxProjects = (flags: string[]): string[] =>
+  JSON.parse(execFileSync('npx', ['nx', 'show', 'projects', '--json', ...flags], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } })) as string[];
 
 // ---------------------------------------------------------------------------------------------
 // Dockerfile
@@ -393,16 +397,21 @@ describe('.github/workflows/ci.yml', () => {
     const check = wf.jobs.check;
     expect(check.strategy.matrix.project).toBe('${{ fromJSON(needs.plan.outputs.projects) }}');
     const runs = check.steps.map((s: any) => s.run ?? '').join('\n');
-    for (const t of ['lint', 'typecheck', 'test']) expect(runs).toContain(`npx nx run \${{ matrix.project }}:${t}`);
+    for (const t of ['lint', 'typecheck', 'test']) expect(runs).toContain(`npx nx run-many -t ${t} -p \${{ matrix.project }}`);
     expect(runs).toMatch(/bash scripts\/bootstrap\.sh/);
   });
 
-  it('every nx project has the three targets the jobs run', () => {
-    const root = JSON.parse(read('package.json')) as { workspaces: string[] };
-    const dirs = root.workspaces.flatMap((w) => (w.endsWith('/*') ? readdirSync(join(ROOT, w.slice(0, -2))).map((d) => `${w.slice(0, -2)}/${d}`) : [w]));
-    for (const d of dirs) {
-      const pkg = JSON.parse(read(`${d}/package.json`)) as { scripts?: Record<string, string>; nx?: { name?: string } };
-      expect(Object.keys(pkg.scripts ?? {}), `${d} (${pkg.nx?.name})`).toEqual(expect.arrayContaining(['lint', 'typecheck', 'test']));
-    }
+  it('every nx project has the three targets the jobs run, but bpf (objects only, no TypeScript)', () => {
+    const all = nxProjects([]);
+    for (const t of ['lint', 'typecheck', 'test']) expect(nxProjects([`--with-target=${t}`]).sort(), t).toEqual(all.filter((p) => p !== 'bpf').sort());
+  });
+
+  it('per-package CI is per package: a change selects only what depends on it', () => {
+    const affected = (file: string) => nxProjects(['--affected', `--files=${file}`]);
+    const netlab = affected('packages/netlab/src/index.ts');
+    for (const p of ['native', 'core', 'strategy-hash', 'strategy-random', 'strategy-round-robin']) expect(netlab, `netlab change selects ${p}`).not.toContain(p);
+    const random = affected('packages/strategies/random/src/model.ts');
+    for (const p of ['strategy-hash', 'strategy-round-robin', 'native', 'netlab']) expect(random, `random change selects ${p}`).not.toContain(p);
+    expect(random).toContain('bpf-tests');
   });
 });

@@ -63,6 +63,8 @@ describe('config', () => {
     [{ ...good, interfaces: [] }, /^interfaces  at least one interface/],
     [{ ...good, interfaces: ['eth9'] }, /^interfaces.0  no interface named "eth9"/],
     [{ ...good, interfaces: ['eth0:turbo'] }, /^interfaces.0  unknown XDP mode "turbo"/],
+    [{ ...good, interfaces: ['eth0:offload'] }, /^interfaces.0  offload \(hw\) mode is not supported: .*use native$/],
+    [{ ...good, interfaces: [{ name: 'eth0', mode: 'offload' }] }, /^interfaces.0  offload \(hw\) mode is not supported/],
     [{ ...good, strategy: 'fastest' }, /^strategy  unknown strategy "fastest" \(one of hash/],
     [{ ...good, services: [{ vip: '198.18.0.10', backends: ['198.18.0.11'] }] }, /^services.0.vip  "198.18.0.10" needs a port/],
     [{ ...good, services: [{ vip: '198.18.0.10:65536', backends: ['198.18.0.11'] }] }, /^services.0.vip  port "65536"/],

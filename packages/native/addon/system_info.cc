@@ -1,6 +1,7 @@
 // system_info.cc - small helpers: interface names and indexes (per network namespace of the
 // calling thread), possible CPUs, versions, and probe() of what this machine allows.
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
 #include <sys/utsname.h>
@@ -74,6 +75,28 @@ bool ProbeBpfSyscall(std::string* reason) {
   return false;
 }
 
+// Tries BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, the way a packet generator would use it: a
+// two-instruction XDP program that returns XDP_DROP (nothing leaves the host), one 64-byte frame,
+// on the calling thread's loopback. Kernels can refuse the flag where everything else works (seen:
+// EPERM as root on a rebuilt 6.18), so callers ask instead of assuming. Returns 0 or the errno.
+int ProbeLiveFrames() {
+  struct bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "xlb_probe_live", "GPL", insns, 2, nullptr);
+  if (prog < 0) return errno;
+  uint8_t frame[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = frame;
+  opts.data_size_in = sizeof(frame);
+  opts.repeat = 1;
+  opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+  int err = bpf_prog_test_run_opts(prog, &opts) == 0 ? 0 : errno;
+  close(prog);
+  return err;
+}
+
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array reasons = Napi::Array::New(env);
@@ -94,6 +117,19 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
     reason("XDP not probed: no bpf()");
   }
   out.Set("xdp", xdp);
+
+  // Live frames: only meaningful where XDP loads at all.
+  if (xdp) {
+    int err = ProbeLiveFrames();
+    out.Set("liveFrames", err == 0);
+    if (err != 0) {
+      out.Set("liveFramesErrno", ErrnoCode(err));
+      reason("BPF_PROG_RUN refused live frames (BPF_F_TEST_XDP_LIVE_FRAMES): " + ErrnoCode(err) + " " +
+             ErrnoText(err));
+    }
+  } else {
+    out.Set("liveFrames", false);
+  }
 
   std::ifstream jit("/proc/sys/net/core/bpf_jit_enable");
   int jitValue = -1;

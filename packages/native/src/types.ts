@@ -414,6 +414,13 @@ export interface ProbeResult {
   bpf: boolean;
   /** The kernel loads XDP programs (libbpf_probe_bpf_prog_type). */
   xdp: boolean;
+  /**
+   * BPF_PROG_RUN accepts BPF_F_TEST_XDP_LIVE_FRAMES (tried with an XDP_DROP program on the calling
+   * thread's loopback). Some kernels refuse it where everything else works.
+   */
+  liveFrames: boolean;
+  /** The errno code (e.g. 'EPERM') when the kernel refused live frames. */
+  liveFramesErrno?: string;
   /** net.core.bpf_jit_enable, when readable. */
   jit?: boolean;
   /** Kernel BTF at /sys/kernel/btf/vmlinux. */

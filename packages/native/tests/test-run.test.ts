@@ -1,7 +1,7 @@
 // BpfProgram.testRun against the real kernel: a program that swaps the MAC addresses returns XDP_TX
 // and the rewritten frame; the async form, the context and the output-size error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject, type BpfProgram, ProgType, XDP_MD_SIZE, XdpAction, xdpMd } from '@xdp-lb/native';
+import { BpfObject, type BpfProgram, probe, ProgType, TestRunFlags, XDP_MD_SIZE, XdpAction, xdpMd } from '@xdp-lb/native';
 import { fixture } from './helpers/fixtures.js';
 import { ethernetFrame, mac } from './helpers/packets.js';
 import { announceSkip, bpfSkipReason } from './helpers/requirements.js';
@@ -21,6 +21,23 @@ describe.skipIf(bpfSkipReason !== null)('BpfProgram.testRun', () => {
     swap = obj.program('xdp_swap_mac');
   });
   afterAll(() => obj?.dispose());
+
+  it('probe().liveFrames says what a live-frames run of a real program gets', async () => {
+    // The probe's verdict is what tests and `lb doctor` act on: it must agree with the kernel.
+    const p = probe();
+    const fixtureObj = BpfObject.open(fixture('live_frames'));
+    await fixtureObj.load();
+    const live = fixtureObj.program('xdp_drop_all');
+    const run = () => live.testRun({ data: ethernetFrame({ dst: LB, src: CLIENT, etherType: 0x88b5 }), flags: TestRunFlags.XDP_LIVE_FRAMES });
+    if (p.liveFrames) {
+      expect(p.liveFramesErrno).toBeUndefined();
+      expect(run).not.toThrow();
+    } else {
+      expect(p.reasons.join('\n')).toContain(`live frames (BPF_F_TEST_XDP_LIVE_FRAMES): ${p.liveFramesErrno}`);
+      expect(run).toThrow(expect.objectContaining({ code: p.liveFramesErrno }));
+    }
+    fixtureObj.dispose();
+  });
 
   it('identifies the loaded program', () => {
     expect(swap.type).toBe(ProgType.XDP);

@@ -21,10 +21,11 @@ import { bpfFdCount, fixture, u32 } from './helpers/fixtures.js';
 import { createVethNetns, type VethNetns } from './helpers/netns.js';
 import { ethernetFrame } from './helpers/packets.js';
 import { createPinDir, type PinDir } from './helpers/pins.js';
-import { announceSkip, netnsSkipReason } from './helpers/requirements.js';
+import { announceSkip, liveFramesSkipReason, netnsSkipReason } from './helpers/requirements.js';
 import { prepareSecondProcess, type SecondProcess } from './helpers/second-process.js';
 
 announceSkip('XDP attach', netnsSkipReason);
+if (netnsSkipReason === null) announceSkip('XDP attach: live frames', liveFramesSkipReason, true);
 
 describe.skipIf(netnsSkipReason !== null)('XDP attach on a veth in a private network namespace', () => {
   let ns: VethNetns;
@@ -148,7 +149,7 @@ describe.skipIf(netnsSkipReason !== null)('XDP attach on a veth in a private net
     expect(query(ifindex).mode).toBe('none');
   });
 
-  it('live frames: XDP_TX from a test run goes out of veth a and reaches the program on its peer b', async () => {
+  it.skipIf(liveFramesSkipReason !== null)('live frames: XDP_TX from a test run goes out of veth a and reaches the program on its peer b', async () => {
     const live = BpfObject.open(fixture('live_frames'));
     try {
       await live.load();

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { primaryAddress } from '@xdp-lb/core';
-import { configFromFlags, type DeployFlags, refuseFlagsWithFile } from '../flags.js';
+import { FORWARD_MODES, primaryAddress } from '@xdp-lb/core';
+import { configFromFlags, type DeployFlags, FORWARD_HELP, refuseFlagsWithFile } from '../flags.js';
 import { type CommandContext, outputOption, uninterrupted } from '../program.js';
 import { json } from '../render/table.js';
 
@@ -12,11 +12,11 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
     .description('validate, load the XDP program, fill its maps and attach it (re-deploy: atomic swap, conntrack kept)')
     .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead (an error next to -f)')
     .option('--strategy <id>', 'backend selection: hash (Maglev), round-robin, random', undefined)
-    .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), offload (hw), auto (native, else generic)').choices(['native', 'generic', 'offload', 'auto']))
+    .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported').choices(['native', 'generic', 'offload', 'auto']))
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
     .option('--vip <addr:port[/tcp|/udp]>', 'the service address clients connect to')
     .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
-    .addOption(new Option('--forward <mode>', 'nat: full NAT on one arm (backends unmodified); dsr: L2 direct server return (VIP on backends\' loopback)').choices(['nat', 'dsr']))
+    .addOption(new Option('--forward <mode>', FORWARD_HELP).choices(FORWARD_MODES))
     .option('--snat <addr>', 'NAT source address (repeatable; default: the first --iface\'s own address)', collect)
     .option('--snat-ports <min-max>', 'NAT source port range, outside the host\'s ephemeral range (default 20000-29999)')
     .option('--opt <key=value>', 'strategy option, e.g. tableSize=65537 or hashFields=source (repeatable)', collect)

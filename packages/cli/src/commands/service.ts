@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { UsageError } from '../flags.js';
+import { FORWARD_MODES, type ForwardMode } from '@xdp-lb/core';
+import { FORWARD_HELP, UsageError } from '../flags.js';
 import { type CommandContext, instanceOption, uninterrupted } from '../program.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -14,12 +15,12 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
     .description('add a service')
     .requiredOption('--vip <addr:port[/tcp|/udp]>', 'the service address')
     .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
-    .addOption(new Option('--forward <mode>', 'nat or dsr').choices(['nat', 'dsr']).default('nat'))
+    .addOption(new Option('--forward <mode>', FORWARD_HELP).choices(FORWARD_MODES).default('nat'))
     .option('--name <name>', 'service name')
     .addOption(instanceOption())
     .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11\n  lb service add --vip 198.18.0.10:53/udp --forward dsr --backend 198.18.0.11 --name dns')
     
-    .action(async (o: { vip: string; backend?: string[]; forward: 'nat' | 'dsr'; name?: string; instance: string }) => {
+    .action(async (o: { vip: string; backend?: string[]; forward: ForwardMode; name?: string; instance: string }) => {
       if (!o.backend?.length) throw new UsageError('service add needs at least one --backend');
       const [vip, proto] = o.vip.split('/') as [string, string | undefined];
       await uninterrupted(io, 'the update', () => lb().update(o.instance, {

@@ -66,6 +66,13 @@ export type XdpMode = (typeof XDP_MODES)[number];
 /** nat: full NAT; dsr: L2 direct server return; ipip / ip6ip6: DSR in an outer IPv4 / IPv6 header (bpf/README.md). */
 export const FORWARD_MODES = ['nat', 'dsr', 'ipip', 'ip6ip6'] as const;
 export type ForwardMode = (typeof FORWARD_MODES)[number];
+/** One line per forwarding mode, for help texts and docs (the CLI's --forward lists these). */
+export const FORWARD_MODE_TEXT: Record<ForwardMode, string> = {
+  nat: 'full NAT on one arm (backends unmodified)',
+  dsr: "L2 direct server return (VIP on the backends' loopback, same L2 segment)",
+  ipip: 'DSR in an outer IPv4 header to IPv4 backends (they decapsulate: bpf/progs/xdp_decap or an ipip device)',
+  ip6ip6: 'DSR in an outer IPv6 header to IPv6 backends (they decapsulate)',
+};
 
 export const PROTOCOLS = ['tcp', 'udp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

@@ -57,9 +57,19 @@ function resolveInterfaces(cfg: ConfigShape, report: Report, ctx: ResolveContext
     if (seen.has(iface.name)) report(`interfaces.${i}`, `interface "${iface.name}" is listed twice`);
     seen.add(iface.name);
     if (ctx.interfaceExists && !ctx.interfaceExists(iface.name)) report(`interfaces.${i}`, `no interface named "${iface.name}"`);
+    if (iface.mode === 'offload') report(`interfaces.${i}`, OFFLOAD_UNSUPPORTED);
     return iface;
   });
 }
+
+/**
+ * Offload (hw) mode is named by the kernel's API, so it is a word the config knows, but xdp-lb
+ * cannot run there: an offloaded program must be loaded for one device, and the NICs that take
+ * XDP offload (Netronome nfp) run neither LRU hashes, map-in-map, bpf_fib_lookup nor tail calls,
+ * which every xdp-lb program uses. Refused before anything is loaded.
+ */
+export const OFFLOAD_UNSUPPORTED =
+  'offload (hw) mode is not supported: no offload-capable NIC runs the maps and helpers xdp-lb needs (LRU hash, map-in-map, FIB lookups); use native';
 
 /** "eth0" or "eth0:generic" (the CLI's NAME:MODE form). */
 export function parseInterfaceText(text: string, path: string, report: Report): InterfaceConfig {

@@ -55,6 +55,12 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   }
   checks.push(check('btf', 'kernel BTF', p.btf ? 'ok' : 'info', p.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: fine for xdp-lb (its objects need no CO-RE), but extension programs need it'));
   checks.push(bpffsCheck());
+  if (p.xdp) {
+    // Only `lb bench` ever used live frames; the load balancer itself never needs them.
+    checks.push(check('live-frames', 'XDP live frames (BPF_F_TEST_XDP_LIVE_FRAMES)', p.liveFrames ? 'ok' : 'info', p.liveFrames
+      ? 'BPF_PROG_RUN can transmit frames'
+      : `refused (${p.liveFramesErrno ?? 'error'}): not needed by xdp-lb; lb bench packet-rate uses its own closed-loop generator instead`));
+  }
   if (p.bpf && p.xdp && privileged) {
     checks.push(fromProbe('chain', 'chain mode (tail calls)', await probeTailCalls(), (o) => o.ok
       ? 'xdp-lb can share an interface with other XDP programs: chain: {name, slot, next} (docs/config.md)'

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* attach_pair - fixture for attach tests: two distinct programs to attach, swap with
  * BpfLink.update and tell apart by id; both pass every frame so the interface keeps working. */
 #include <linux/bpf.h>
@@ -16,4 +16,4 @@ int xdp_second(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* config_verdict - fixture for BpfObject and BpfMap tests: a rodata knob set before load decides
  * the verdict, globals in .data/.bss, and one map of each kind the control plane uses. */
 #include <linux/bpf.h>
@@ -68,4 +68,4 @@ int xdp_from_map(struct xdp_md *ctx)
 	return verdict ? (int)*verdict : XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* freplace_target - fixture for extension tests: an XDP program whose verdict comes from a global
  * (BTF-described, separately verified) function, the shape of a dispatcher's slot. Until replaced
  * the slot answers XDP_PASS; the entry turns a slot's XDP_ABORTED into nothing special. */
@@ -21,4 +21,4 @@ int xdp_slotted(struct xdp_md *ctx)
 	return verdict_slot(ctx);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* live_frames - fixture for BPF_F_TEST_XDP_LIVE_FRAMES: xdp_tx_all sends every generated frame out
  * of the ingress veth; xdp_count_probe on the peer counts the frames that carry the test's
- * EtherType (so IPv6 neighbour discovery on the fresh link is not counted) and passes all. */
+ * EtherType (so IPv6 neighbour discovery on the fresh link is not counted) and passes all;
+ * xdp_drop_all lets a live-frames run be tried where nothing may be sent (the probe's cross-check). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_endian.h>
@@ -25,6 +26,12 @@ int xdp_tx_all(struct xdp_md *ctx)
 }
 
 SEC("xdp")
+int xdp_drop_all(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+SEC("xdp")
 int xdp_count_probe(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -41,4 +48,4 @@ int xdp_count_probe(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

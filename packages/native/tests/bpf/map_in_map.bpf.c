@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* map_in_map - fixture for ARRAY_OF_MAPS: the verdict is slot 0 of whatever inner map user space
  * put in slot 0 of t_outer, so swapping the inner map swaps the verdict atomically. */
 #include <linux/bpf.h>
@@ -32,4 +32,4 @@ int xdp_via_inner(struct xdp_md *ctx)
 	return verdict ? (int)*verdict : XDP_ABORTED;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* swap_mac - fixture for testRun: swaps the Ethernet addresses and sends the frame back (XDP_TX);
  * frames too short for an Ethernet header are dropped. */
 #include <linux/bpf.h>
@@ -21,4 +21,4 @@ int xdp_swap_mac(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -2,6 +2,11 @@
  * Whether this process may run the kernel-facing suites, and why not. Suites call
  * `describe.skipIf(reason !== null)` and print the reason, so a run without privileges says what
  * it skipped instead of failing.
+ *
+ * CI guard: with XDP_LB_REQUIRE_KERNEL=1 (scripts/test.sh sets it) a whole kernel suite that would
+ * skip for want of BPF, privileges or namespaces fails instead: a green run that tested nothing is
+ * worse than a red one. A test of one optional kernel feature (live frames) still skips, with the
+ * probe's reason printed.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,6 +46,21 @@ export const byIdSkipReason: string | null =
 /** null when namespaces, veths and XDP attach can be used, else why not. */
 export const netnsSkipReason: string | null = computeNetnsReason();
 
-export function announceSkip(suite: string, reason: string | null): void {
-  if (reason !== null) console.warn(`[${suite}] skipped: ${reason}`);
+/** null when BPF_PROG_RUN takes BPF_F_TEST_XDP_LIVE_FRAMES (the addon's probe), else the probe's reason. */
+export const liveFramesSkipReason: string | null = (() => {
+  if (bpfSkipReason !== null) return bpfSkipReason;
+  const p = probe();
+  return p.liveFrames ? null : (p.reasons.find((r) => r.includes('live frames')) ?? `live frames refused (${p.liveFramesErrno})`);
+})();
+
+/**
+ * Prints why a suite is skipped. A whole kernel suite (`optional` false) may not skip where
+ * XDP_LB_REQUIRE_KERNEL=1: it throws, failing the file.
+ */
+export function announceSkip(suite: string, reason: string | null, optional = false): void {
+  if (reason === null) return;
+  if (!optional && process.env.XDP_LB_REQUIRE_KERNEL === '1') {
+    throw new Error(`[${suite}] cannot run and XDP_LB_REQUIRE_KERNEL=1 forbids skipping it: ${reason}`);
+  }
+  console.warn(`[${suite}] skipped: ${reason}`);
 }

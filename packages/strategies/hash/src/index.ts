@@ -10,4 +10,5 @@ export {
   nextPrime,
 } from './maglev.js';
 export { pickHash } from './model.js';
-export { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from './flow-hash.js';
+// The data plane's flow hash lives in core's strategy kit (one home for every strategy); kept here for users of this package.
+export { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from '@xdp-lb/core/strategy';

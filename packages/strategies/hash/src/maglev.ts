@@ -15,7 +15,7 @@
  */
 import type { StrategyBackend } from '@xdp-lb/core/strategy';
 import { sortBackends } from '@xdp-lb/core/strategy';
-import { murmur3 } from './flow-hash.js';
+import { murmur3 } from '@xdp-lb/core/strategy';
 
 /** Seed of the hash that gives a backend's first preferred slot ("OFFS"). */
 export const MAGLEV_OFFSET_SEED = 0x4f464653;

@@ -1,4 +1,4 @@
-import { FLOW_WORDS, SRC_WORDS, flowHash } from './flow-hash.js';
+import { FLOW_WORDS, SRC_WORDS, flowHash } from '@xdp-lb/core/strategy';
 import type { HashFields } from './options.js';
 
 /**

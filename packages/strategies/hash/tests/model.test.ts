@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { prng, tally, testBackends } from '@xdp-lb/core/strategy';
+import { flowKey as encodeFlow, prng, tally, testBackends } from '@xdp-lb/core/strategy';
 import { FLOW_WORDS, buildMaglevTable, flowHash, hash, nextPrime, pickHash } from '../src/index.js';
-import { encodeFlow } from '../src/flow.js';
 
 const SEED = 0x5eed1234;
 

@@ -1,12 +1,4 @@
-/** murmur3's finaliser (lb_fmix32 in bpf/include/lb_hash.h); returns an unsigned value. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 } from '@xdp-lb/core/strategy';
 
 /**
  * The random fragment's per-flow draw: r = fmix32(lo(t) ^ hi(t) ^ flowHash), with t the

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from '../src/index.js';
-import { encodeFlow } from '../src/flow.js';
+import { FLOW_WORDS, SRC_WORDS, flowHash, flowKey as encodeFlow, fmix32, murmur3 } from '../src/strategy/kit.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -77,7 +76,7 @@ describe('flowHash (lb_hash_words)', () => {
   });
 });
 
-describe('encodeFlow (struct lb_flow)', () => {
+describe('flowKey (struct lb_flow from text)', () => {
   it('lays out IPv4 as IPv4-mapped IPv6, ports big-endian, zero padding', () => {
     const key = encodeFlow({ src: '10.0.0.1', dst: '192.0.2.10', sport: 0x1234, dport: 80, proto: 6 });
     expect(key.length).toBe(40);
