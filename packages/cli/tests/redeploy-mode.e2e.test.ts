@@ -49,3 +49,22 @@ describeLab('re-deploy with another XDP mode', () => {
     }
   }, 120_000);
 });
+
+describeLab('re-deploy that adds NAT to an instance deployed without it', () => {
+  it('is refused in one line (its NAT table was sized 4096), and changes nothing', async () => {
+    const lab: Lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 2 }));
+    const instance = e2e.instance('natsize');
+    const dsr = { instance, interfaces: ['eth0'], limits: { conntrackSize: 65536 }, services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] };
+    try {
+      await e2e.deploy(lab, dsr);
+      const before = JSON.stringify(e2e.lb().status(instance).services);
+      const nat = { ...dsr, snat: { addresses: [addr.lb], ports: e2e.snatPorts() }, services: [{ vip: `${addr.vip}:80`, backends: addr.backends }] };
+      await expect(e2e.deploy(lab, nat)).rejects.toThrow(
+        /^snat: the running NAT table holds 4096 entries \(the instance was first deployed without snat\) and keeps its size while deployed, which would cap NAT flows at 4096; undeploy and deploy to size it to limits\.conntrackSize \(65536\)$/,
+      );
+      expect(JSON.stringify(e2e.lb().status(instance).services)).toBe(before);
+    } finally {
+      e2e.lb().undeploy(instance);
+    }
+  }, 60_000);
+});

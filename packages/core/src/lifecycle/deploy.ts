@@ -14,7 +14,7 @@ import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
-import { checkConntrackSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
+import { checkConntrackSize, checkNatTableSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
@@ -59,7 +59,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
-  if (prev) checkConntrackSize(cfg, pinnedSize(join(paths.maps, MAPS.ct)));
+  if (prev) {
+    checkConntrackSize(cfg, pinnedSize(join(paths.maps, MAPS.ct)));
+    checkNatTableSize(cfg, pinnedSize(join(paths.maps, MAPS.snat)));
+  }
 
   // ---- the kernel changes from here on ----
   const fresh = !prev;
