@@ -57,6 +57,20 @@ describe('allocation', () => {
     expect(again.services['198.18.0.10:80/tcp']!.id).not.toBe(b.services['198.18.0.20:80/tcp']!.id);
   });
 
+  it('rests a removed service\'s id until its flows can have expired (tcpTimeoutSec + 60 s), then reuses it', () => {
+    const svc = (vip: string) => ({ interfaces: ['eth0'], limits: { tcpTimeoutSec: 100 }, services: [{ vip, forward: 'dsr', backends: ['198.18.0.11'] }] });
+    const t0 = 1_000_000;
+    const a = allocate(undefined, cfg(svc('198.18.0.10:80')), cap, t0);
+    const b = allocate(a, cfg(svc('198.18.0.20:80')), cap, t0 + 1000);
+    expect(b.retired).toEqual({ [a.services['198.18.0.10:80/tcp']!.id]: t0 + 1000 });
+    const c = allocate(b, cfg(svc('198.18.0.10:80')), cap, t0 + 2000);
+    const ids = [a, b, c].map((x) => Object.values(x.services)[0]!.id);
+    expect(new Set(ids).size, 'A, B and A again: three ids').toBe(3);
+    // 160 s later both retired ids may be taken again: the lowest free one is.
+    const d = allocate(c, cfg(svc('198.18.0.30:80')), cap, t0 + 2000 + 160_001);
+    expect(Object.values(d.services)[0]!.id).toBe(Math.min(ids[0]!, ids[1]!));
+  });
+
   it('reuses a removed service\'s id only when every other id is taken', () => {
     const four = (port: number) => ({ interfaces: ['eth0'], services: [0, 1, 2, 3].map((i) => ({ vip: `198.18.0.10:${port + i}`, forward: 'dsr', backends: ['198.18.0.11'] })) });
     const a = allocate(undefined, cfg(four(100)), { maxServices: 4, maxBackends: 99 });

@@ -11,6 +11,13 @@ export interface Allocation {
   nextGen: number;
   /** By service identity ("vip:port/proto"). */
   services: Record<string, ServiceAllocation>;
+  /**
+   * Service ids removed from use, with when (ms since the epoch). Conntrack entries carry their
+   * service's id (the counters they are charged to): until they have expired, a new service does
+   * not take the id (unless every other id is in use), so none of an old flow's packets is ever
+   * counted to a newcomer.
+   */
+  retired?: Record<string, number>;
 }
 
 export interface ServiceAllocation {
@@ -30,8 +37,13 @@ export function serviceIdentity(s: Parameters<typeof defaultServiceName>[0]): st
   return defaultServiceName(s);
 }
 
-/** Allocation for `cfg`, reusing every id of `prev` that still names the same thing. Pure. */
-export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capacity): Allocation {
+/** How long a removed service's id rests: the longest a flow of it can stay tracked, and a minute. */
+export function retireMs(cfg: LbConfig): number {
+  return Math.max(cfg.limits.tcpTimeoutSec, cfg.limits.udpTimeoutSec, cfg.limits.tcpClosingTimeoutSec) * 1000 + 60_000;
+}
+
+/** Allocation for `cfg`, reusing every id of `prev` that still names the same thing. Pure (`now` given). */
+export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capacity, now = Date.now()): Allocation {
   const old = prev?.services ?? {};
   let nextGen = prev?.nextGen ?? 1;
   const services: Record<string, ServiceAllocation> = {};
@@ -61,6 +73,16 @@ export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capac
     usedSvc.add(o.id);
     for (const b of Object.values(o.backends)) usedBe.add(b.id);
   }
+  // Ids retired by earlier updates rest too, until their flows can have expired.
+  const retired: Record<string, number> = {};
+  const hold = retireMs(cfg);
+  for (const [id, at] of Object.entries(prev?.retired ?? {})) {
+    if (now - at < hold) {
+      retired[id] = at;
+      usedSvc.add(Number(id));
+    }
+  }
+  for (const [key, o] of Object.entries(old)) if (!services[key]) retired[o.id] = now;
   const nextFree = (used: Set<number>, max: number, what: string) => {
     for (let i = 0; i < max; i++) if (!used.has(i)) return used.add(i), i;
     throw new CapacityError(`too many ${what}: the data plane holds at most ${max}`);
@@ -80,6 +102,7 @@ export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capac
         usedSvc.add(id);
       }
       services[key] = { id, backends: {} };
+      delete retired[id];
     }
     for (const b of s.backends) {
       if (services[key]!.backends[b.key]) continue;
@@ -94,5 +117,5 @@ export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capac
       services[key]!.backends[b.key] = { id, gen: nextGen++ };
     }
   }
-  return { nextGen, services };
+  return { nextGen, services, ...(Object.keys(retired).length ? { retired } : {}) };
 }

@@ -51,6 +51,7 @@ const StateSchema = z.object({
   allocation: z.object({
     nextGen: z.number().int(),
     services: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), backends: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), gen: z.number().int() })) })),
+    retired: z.record(z.string(), z.number()).optional(),
   }),
   chain: z.object({ name: z.string(), slot: z.number().int(), progId: z.number().int() }).optional(),
   restore: z.record(z.string(), z.string()),
