@@ -4,10 +4,11 @@
 // said "not deployed". Now: the file is named with the way out (lb undeploy --force), which
 // removes the instance from its pins alone; pins without a state file are reported and removed by
 // lb undeploy; and an interrupt during a deploy is said and the deploy finishes first.
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { lockInstance } from '@xdp-lb/core';
+import { Abi, instancePaths, lockInstance } from '@xdp-lb/core';
+import { BpfMap } from '@xdp-lb/native';
 import { type Lab, LabProcess, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { lbInProcess, xdpInterfaces } from './helpers/e2e.js';
@@ -67,6 +68,26 @@ describeLab('recovery', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
+  }, 60_000);
+
+  it('a change interrupted between its map writes and its state: the next one rewrites every map', async () => {
+    const instance = env.instance('intent');
+    lab.registerPinDir(`${env.bpffs}/${instance}`);
+    const two = { ...config(instance), services: [{ vip: `${addr.vip}:80`, backends: addr.backends }, { vip: `${addr.vip}:443`, backends: addr.backends }] };
+    await env.lb().deploy(two, { netns: lbNs });
+    expect(existsSync(join(env.stateDir, instance, 'intent.json')), 'a completed deploy leaves no intent').toBe(false);
+    // What a `lb backend ...` killed half-way leaves: its intent, and maps that are neither the old
+    // state nor the new (here: the second service's table gone).
+    const svc443 = env.lb().status(instance).services[1]!;
+    const tables = BpfMap.fromPinned(join(instancePaths(instance).maps, Abi.MAPS.tables));
+    tables.delete(Abi.u32(svc443.id));
+    tables.dispose();
+    writeFileSync(join(env.stateDir, instance, 'intent.json'), JSON.stringify({ pid: 4242, action: 'backend-add', since: '2026-01-01T00:00:00.000Z' }));
+    const r = await lbInProcess('backend', 'drain', `${addr.vip}:80`, addr.backends[0]!, '-i', instance);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('lb: warning: a change (backend-add, pid 4242, 2026-01-01T00:00:00.000Z) was interrupted: every map is rewritten');
+    expect(env.lb().status(instance).services.map((s) => s.serving)).toEqual([true, true]);
+    expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
   }, 60_000);
 
   it('Ctrl-C during a deploy is said, and the deploy finishes first', async () => {

@@ -11,7 +11,7 @@ import { rodataFor } from '../dataplane/rodata.js';
 import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
-import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
+import { type AttachedInterface, clearIntent, type InstanceState, readState, writeIntent, writeState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkConntrackSize, checkNatTableSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
@@ -65,6 +65,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   }
 
   // ---- the kernel changes from here on ----
+  // (A deploy rewrites every map anyway; its intent tells a later update if it was interrupted.)
+  writeIntent(cfg.instance, prev ? 're-deploy' : 'deploy');
   const fresh = !prev;
   mkdirSync(paths.maps, { recursive: true, mode: 0o700 });
   mkdirSync(paths.links, { recursive: true, mode: 0o700 });
@@ -82,7 +84,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     snatSize: cfg.snat ? cfg.limits.conntrackSize : 4096,
     mapPinDir: paths.maps,
   }).catch((e) => {
-    if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    if (fresh) {
+      rmSync(paths.root, { recursive: true, force: true });
+      clearIntent(cfg.instance); // nothing of it is left
+    }
     if (root) {
       root.dispose();
       if (!prev?.chain) leaveChain(cfg.chain!.name, cfg.chain!.slot, undefined);
@@ -161,6 +166,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       updatedAt: now,
     };
     writeState(state);
+    clearIntent(cfg.instance);
     stampLayout(paths);
     if (cfg.limits.newFlowsPerSec > 0 && missingVariables.includes('ct_new_rate')) {
       warnings.push('limits.newFlowsPerSec is ignored: this data plane has no new-flow rate guard (rodata ct_new_rate)');
@@ -174,7 +180,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     };
   } catch (e) {
     rollbackLinks(created);
-    if (fresh) rmSync(paths.root, { recursive: true, force: true });
+    if (fresh) {
+      rmSync(paths.root, { recursive: true, force: true });
+      clearIntent(cfg.instance); // rolled back in full; a failed re-deploy keeps it (maps partly new)
+    }
     if (cfg.chain && !prev?.chain) leaveChain(cfg.chain.name, cfg.chain.slot, program.id);
     throw e;
   } finally {

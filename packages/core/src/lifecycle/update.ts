@@ -7,7 +7,7 @@ import { primeNeighbours } from '../dataplane/neighbours.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
-import { readState, writeState, type InstanceState } from '../state/store.js';
+import { clearIntent, readIntent, readState, writeIntent, writeState, type InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 import { LbError } from './errors.js';
@@ -64,14 +64,21 @@ export async function update(
   // must not wait for a round of processes.)
   const known = new Set(prev.config.services.flatMap((s) => s.backends.map((b) => b.address.text)));
   const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)));
+  const warnings = unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [];
+  // A change interrupted between its map writes and its state (killed, a crash) left maps the
+  // state does not describe: this one rewrites them all rather than only what differs.
+  const interrupted = readIntent(instance);
+  if (interrupted) warnings.push(`a change (${interrupted.action}, pid ${interrupted.pid}, ${interrupted.since}) was interrupted: every map is rewritten`);
+  writeIntent(instance, mutation.kind);
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: opts.rewrite ?? false });
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: (opts.rewrite ?? false) || !!interrupted });
   } finally {
     maps.dispose();
   }
   writeState({ ...state, config: toInput(cfg), allocation, restore, updatedAt: new Date().toISOString() });
-  return { config: cfg, warnings: unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [] };
+  clearIntent(instance);
+  return { config: cfg, warnings };
 }
 
 function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {

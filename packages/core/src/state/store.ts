@@ -129,3 +129,44 @@ export function listInstances(): string[] {
     return [];
   }
 }
+
+/**
+ * The intent of a change in progress: written (durably) before a change touches the kernel and
+ * removed once the new state is written. Found by the next writer (under the instance lock, so
+ * its writer is gone), it says a change was interrupted between the two: the maps may hold part
+ * of it, so the next change rewrites every map instead of only what differs from the state.
+ */
+export interface Intent {
+  pid: number;
+  action: string;
+  since: string;
+}
+
+const intentFile = (instance: string) => `${instancePaths(instance).stateDir}/intent.json`;
+
+export function writeIntent(instance: string, action: string): void {
+  const { stateDir } = instancePaths(instance);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const fd = openSync(intentFile(instance), 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ pid: process.pid, action, since: new Date().toISOString() } satisfies Intent) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The intent an interrupted change left, if any (a torn one counts as interrupted too). */
+export function readIntent(instance: string): Intent | undefined {
+  const f = intentFile(instance);
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as Intent;
+  } catch {
+    return { pid: 0, action: 'unknown', since: 'unknown' };
+  }
+}
+
+export function clearIntent(instance: string): void {
+  rmSync(intentFile(instance), { force: true });
+}
