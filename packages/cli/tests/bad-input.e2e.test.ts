@@ -68,6 +68,7 @@ const ROWS: Row[] = [
   ['missing file', (c) => ['deploy', '-f', join(tmp, 'nope.yaml'), '--netns', c.ns], 1, /^lb: .*nope\.yaml/],
   // First errors in their order: the namespace before the interfaces in it.
   ['unknown --netns', (c) => ['deploy', '-f', c.file('nn'), '--netns', 'xlb-no-such-ns'], 1, /^lb: no network namespace xlb-no-such-ns \(\/run\/netns\/xlb-no-such-ns\)/],
+  ['config check with an unknown --netns', (c) => ['config', 'check', c.file('cn'), '--netns', 'xlb-no-such-ns'], 1, /^lb: no network namespace xlb-no-such-ns/],
   ['unknown interface', (c) => ['deploy', '-f', c.file('ni', (x) => (x.interfaces = ['eth9'])), '--netns', c.ns], 1, /^lb: interfaces\.0 {2}no interface named "eth9"$/],
   // Deploy from flags.
   ['flags: no --iface', () => ['deploy', '--vip', VIP, '--backend', B1], 2, /^lb: deploy needs --iface \(or -f FILE\)$/],

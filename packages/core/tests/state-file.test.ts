@@ -71,5 +71,7 @@ describe('state file', () => {
     writeFileSync(join(root, 'st', 'state.json.tmp-999999'), '{"half');
     expect(readState('st')).toEqual(good);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(good);
+    writeState(good); // the next write removes what the killed one left
+    expect(readdirSync(join(root, 'st'))).toEqual(['state.json']);
   });
 });

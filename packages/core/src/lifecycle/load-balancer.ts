@@ -57,6 +57,8 @@ export class LoadBalancer {
 
   /** Validates a config without touching the kernel (a third-party strategy is compiled first). */
   async checkConfig(input: unknown, opts: { netns?: string | null; source?: string; checkInterfaces?: boolean } = {}): Promise<LbConfig> {
+    // An unknown namespace, not "no interface named eth0" for each of its interfaces.
+    if (opts.checkInterfaces !== false) requireNetns(opts.netns ?? null);
     await this.resolveStrategyOf(input);
     const ctx = this.context(opts.netns ?? null, opts.source);
     if (opts.checkInterfaces === false) delete ctx.interfaceExists;

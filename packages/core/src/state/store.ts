@@ -104,6 +104,8 @@ export function writeState(state: InstanceState): void {
     closeSync(fd);
   }
   renameSync(tmp, stateFile);
+  // A writer killed before its rename left its temporary file; under the lock, none is in use.
+  for (const f of readdirSync(stateDir)) if (f.startsWith('state.json.tmp-')) rmSync(`${stateDir}/${f}`, { force: true });
   const dir = openSync(stateDir, 'r');
   try {
     fsyncSync(dir);
