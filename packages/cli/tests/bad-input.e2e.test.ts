@@ -39,8 +39,6 @@ const ROWS: Row[] = [
   ['--instance next to -f', (c) => ['deploy', '-f', c.file('in'), '--netns', c.ns, '--instance', 'other'], 2, /^lb: --instance cannot be used with -f/],
   ['--mode next to -f', (c) => ['deploy', '-f', c.file('mo'), '--netns', c.ns, '--mode', 'generic'], 2, /^lb: --mode cannot be used with -f/],
   ['several flags next to -f', (c) => ['deploy', '-f', c.file('sev'), '--netns', c.ns, '--strategy', 'random', '--conntrack-size', '4096'], 2, /^lb: --strategy, --conntrack-size cannot be used with -f: the file says them/],
-  // Load-time settings a re-deploy cannot apply: refused, not reported as done.
-  ['conntrackSize changed on re-deploy', (c) => ['deploy', '-f', c.file('ct', (x) => (x.limits.conntrackSize = 4096)), '--netns', c.ns], 1, /^lb: limits\.conntrackSize 4096: the running conntrack table holds 65536 entries and keeps its size while deployed/],
   // Addresses by class.
   ['VIP 0.0.0.0', (c) => ['deploy', '-f', c.file('v0', (x) => (svc(x).vip = '0.0.0.0:80')), '--netns', c.ns], 1, /^lb: services\.0\.vip {2}0\.0\.0\.0 is the unspecified address: a VIP must be a unicast address$/],
   ['VIP loopback', (c) => ['deploy', '-f', c.file('vlo', (x) => (svc(x).vip = '127.0.0.1:80')), '--netns', c.ns], 1, /^lb: services\.0\.vip {2}127\.0\.0\.1 is a loopback address/],

@@ -2,7 +2,11 @@
 // old mode and report success. A bpf_link cannot change mode, so deploy re-attaches: detach, then
 // attach in the new mode, with a warning that says it is not atomic; status shows the new mode,
 // conntrack is kept (the maps are pinned), and the program forwards. 'auto' keeps what it got.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { Abi, instancePaths } from '@xdp-lb/core';
+import { BpfMap } from '@xdp-lb/native';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { useE2e } from './helpers/e2e.js';
@@ -50,19 +54,69 @@ describeLab('re-deploy with another XDP mode', () => {
   }, 120_000);
 });
 
-describeLab('re-deploy that adds NAT to an instance deployed without it', () => {
-  it('is refused in one line (its NAT table was sized 4096), and changes nothing', async () => {
+describeLab('re-deploy with another table size', () => {
+  const pinnedMax = (instance: string, name: string) => {
+    const m = BpfMap.fromPinned(join(instancePaths(instance).maps, name));
+    try {
+      return m.maxEntries;
+    } finally {
+      m.dispose();
+    }
+  };
+
+  it('limits.conntrackSize 65536 -> 16384 -> 131072: a new table each time, the flows copied, forwarding', async () => {
+    const lab: Lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 2 }));
+    const instance = e2e.instance('ctsize');
+    const ports = e2e.snatPorts();
+    const cfg = (conntrackSize: number) => ({
+      instance,
+      interfaces: ['eth0'],
+      limits: { conntrackSize },
+      snat: { addresses: [addr.lb], ports },
+      services: [{ vip: `${addr.vip}:80`, backends: addr.backends }],
+    });
+    const flows = () => {
+      const st = e2e.lb().status(instance);
+      for (let i = 0; i < 20; i++) {
+        const r = probe({ netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+        expect(r.verdict).toMatch(/^(TX|REDIRECT)$/);
+      }
+      return e2e.lb().status(instance).conntrack.entries;
+    };
+    try {
+      await e2e.deploy(lab, cfg(65536));
+      const before = flows();
+      expect(before).toBeGreaterThanOrEqual(20);
+      for (const [from, to] of [[65536, 16384], [16384, 131072]] as const) {
+        const r = await e2e.deploy(lab, cfg(to));
+        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^limits\\.conntrackSize ${from} -> ${to}: a new table, \\d+ entries copied into it`)));
+        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^the NAT table ${from} -> ${to}: a new table`)));
+        expect(pinnedMax(instance, Abi.MAPS.ct)).toBe(to);
+        expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(to);
+        const st = e2e.lb().status(instance);
+        expect(st.conntrack.max).toBe(to);
+        expect(st.conntrack.entries, 'the tracked flows were copied').toBeGreaterThanOrEqual(before);
+        expect(flows()).toBeGreaterThan(st.conntrack.entries - 1);
+        expect(readdirSync(instancePaths(instance).maps).filter((f) => f.endsWith('_new'))).toEqual([]);
+      }
+    } finally {
+      e2e.lb().undeploy(instance);
+    }
+  }, 120_000);
+
+  it('adding NAT to an instance deployed without it sizes its NAT table to limits.conntrackSize', async () => {
     const lab: Lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 2 }));
     const instance = e2e.instance('natsize');
     const dsr = { instance, interfaces: ['eth0'], limits: { conntrackSize: 65536 }, services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] };
     try {
       await e2e.deploy(lab, dsr);
-      const before = JSON.stringify(e2e.lb().status(instance).services);
+      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(4096);
       const nat = { ...dsr, snat: { addresses: [addr.lb], ports: e2e.snatPorts() }, services: [{ vip: `${addr.vip}:80`, backends: addr.backends }] };
-      await expect(e2e.deploy(lab, nat)).rejects.toThrow(
-        /^snat: the running NAT table holds 4096 entries \(the instance was first deployed without snat\) and keeps its size while deployed, which would cap NAT flows at 4096; undeploy and deploy to size it to limits\.conntrackSize \(65536\)$/,
-      );
-      expect(JSON.stringify(e2e.lb().status(instance).services)).toBe(before);
+      const r = await e2e.deploy(lab, nat);
+      expect(r.warnings).toContainEqual(expect.stringMatching(/^the NAT table 4096 -> 65536: a new table/));
+      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(65536);
+      await e2e.deploy(lab, dsr); // back to DSR only: the NAT table is kept as it is
+      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(65536);
     } finally {
       e2e.lb().undeploy(instance);
     }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
 import { LAYOUT_VERSION, MAPS, ROOT_PROGS } from './abi.js';
@@ -11,6 +11,12 @@ export interface LoadRequest {
   snatSize: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
+  /**
+   * A pinned conntrack (or NAT) table of another size than asked for is not reused but created
+   * anew at the new size and pinned beside it (`<pin>_new`): the caller copies the entries and
+   * moves the pin (migrateTable). Without it the pinned size wins.
+   */
+  resize?: boolean;
   /** Chained: the chain root's program array, which the program's tail calls must reach. */
   chainArray?: BpfMap;
 }
@@ -20,6 +26,8 @@ export interface LoadedProgram {
   program: BpfProgram;
   /** Requested rodata knobs this object does not have (an older data plane): not set. */
   missingVariables: string[];
+  /** Tables created at a new size beside their pin (`resize`), for migrateTable(). */
+  resized: { name: string; from: number; to: number }[];
 }
 
 /** The program entry point every strategy object exports (bpf/lb.bpf.h). */
@@ -44,18 +52,25 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
       if (object.variables().some((v) => v.name === name)) object.setVariable(name, value);
       else missingVariables.push(name);
     }
-    // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly); a new
-    // conntrack size takes effect after an undeploy.
-    object.map(MAPS.ct).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.ct)) ?? req.conntrackSize);
-    object.map(MAPS.snat).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.snat)) ?? req.snatSize);
+    // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly), unless
+    // `resize`: then a new one is made beside it and the caller migrates the entries.
+    const resized: LoadedProgram['resized'] = [];
+    for (const [name, want] of [[MAPS.ct, req.conntrackSize], [MAPS.snat, req.snatSize]] as const) {
+      const pinned = pinnedSize(join(req.mapPinDir, name));
+      if (pinned !== undefined && pinned !== want && req.resize) resized.push({ name, from: pinned, to: want });
+      object.map(name).setMaxEntries(req.resize ? want : (pinned ?? want));
+    }
     for (const name of Object.values(MAPS)) {
       const pin = join(req.mapPinDir, name);
-      if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
+      if (resized.some((r) => r.name === name)) {
+        rmSync(`${pin}_new`, { force: true }); // a migration that died half-way
+        object.map(name).setPinPath(`${pin}_new`);
+      } else if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
       else object.map(name).setPinPath(pin);
     }
     if (req.chainArray) object.map(ROOT_PROGS).reuseFd(req.chainArray);
     await object.load();
-    return { object, program: object.program(PROGRAM_NAME), missingVariables };
+    return { object, program: object.program(PROGRAM_NAME), missingVariables, resized };
   } catch (e) {
     object.dispose();
     const err = e as Error;
@@ -97,4 +112,43 @@ function reuseDevmapPin(map: BpfMap, pin: string): void {
   } finally {
     pinned.dispose();
   }
+}
+
+/**
+ * Copies every entry of the table pinned at `pin` into `into` (its replacement at another size,
+ * pinned at `<pin>_new`: bpffs refuses names with a dot). Run before the program swap (the flows so far) and after it (the flows
+ * the old program created meanwhile); a smaller table keeps the most recently copied entries (LRU).
+ * Returns how many entries were copied.
+ */
+export function copyTable(pin: string, into: BpfMap): number {
+  const from = BpfMap.fromPinned(pin);
+  let n = 0;
+  try {
+    for (const k of from.keys()) {
+      const v = from.lookup(k) as Buffer | null;
+      if (!v) continue;
+      try {
+        into.update(k, v);
+        n++;
+      } catch {
+        /* an entry the new table cannot take: its flow is re-balanced */
+      }
+    }
+  } finally {
+    from.dispose();
+  }
+  return n;
+}
+
+/** Puts the new table in its pin's place (the old table goes when the last program using it does). */
+export function movePin(pin: string, map: BpfMap): void {
+  // Through a handle of its own: libbpf keeps the object's map tied to its first pin path.
+  const own = BpfMap.fromId(map.id);
+  try {
+    rmSync(pin, { force: true });
+    own.pin(pin);
+  } finally {
+    own.dispose();
+  }
+  map.unpin();
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toInput } from '../config/load.js';
 import type { LbConfig } from '../config/types.js';
-import { loadProgram, pinnedSize } from '../dataplane/loader.js';
+import { copyTable, loadProgram, movePin, pinnedSize } from '../dataplane/loader.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
@@ -14,7 +14,7 @@ import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, clearIntent, type InstanceState, readState, writeIntent, writeState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
-import { checkConntrackSize, checkNatTableSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
+import { checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
@@ -59,10 +59,6 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
-  if (prev) {
-    checkConntrackSize(cfg, pinnedSize(join(paths.maps, MAPS.ct)));
-    checkNatTableSize(cfg, pinnedSize(join(paths.maps, MAPS.snat)));
-  }
 
   // ---- the kernel changes from here on ----
   // (A deploy rewrites every map anyway; its intent tells a later update if it was interrupted.)
@@ -74,15 +70,17 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const root = cfg.chain ? await openOrCreateRoot(cfg.chain.name) : undefined;
   const linksDir = root ? join(root.dir, 'links') : paths.links;
   if (root) mkdirSync(linksDir, { recursive: true, mode: 0o700 });
-  const { object, program, missingVariables } = await loadProgram({
+  const { object, program, missingVariables, resized } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
     // Both LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment
-    // gets a token NAT table. Its size is fixed at the first deploy.
-    snatSize: cfg.snat ? cfg.limits.conntrackSize : 4096,
+    // gets a token NAT table (and keeps whatever it has: it uses none).
+    snatSize: cfg.snat ? cfg.limits.conntrackSize : (pinnedSize(join(paths.maps, MAPS.snat)) ?? 4096),
     mapPinDir: paths.maps,
+    // A new size: a new table, the entries copied over (below), then the pin moved to it.
+    resize: true,
   }).catch((e) => {
     if (fresh) {
       rmSync(paths.root, { recursive: true, force: true });
@@ -96,7 +94,10 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   });
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
+  const migrations = resized.map((r) => ({ ...r, pin: join(paths.maps, r.name), map: object.map(r.name), moved: false }));
   try {
+    // The flows so far go into the new tables before the new program runs.
+    for (const m of migrations) copyTable(m.pin, m.map);
     const maps = InstanceMaps.fromObject(object);
     // In full: a re-deploy may load another strategy's object, whose tables read differently.
     await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
@@ -149,6 +150,14 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       if (!attached.some((a) => a.linkPin === old.linkPin)) detachPinnedLink(old.linkPin);
       maps.deleteTxPort(old.ifindex);
     }
+    // The new program runs: the flows the old one created meanwhile follow, then the pins move.
+    for (const m of migrations) {
+      const copied = copyTable(m.pin, m.map);
+      movePin(m.pin, m.map);
+      m.moved = true;
+      const what = m.name === MAPS.ct ? 'limits.conntrackSize' : 'the NAT table';
+      warnings.push(`${what} ${m.from} -> ${m.to}: a new table, ${copied} entries copied into it (flows created during the copy may be re-balanced${m.to < m.from ? '; a smaller table keeps the most recent ones' : ''})`);
+    }
     const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
     if (unresolved.length) warnings.push(`next hop not resolved yet for ${unresolved.join(', ')}: first packets to them are dropped (drop_no_neigh) until it is`);
     const now = new Date().toISOString();
@@ -180,6 +189,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     };
   } catch (e) {
     rollbackLinks(created);
+    for (const m of migrations) if (!m.moved) rmSync(`${m.pin}_new`, { force: true });
     if (fresh) {
       rmSync(paths.root, { recursive: true, force: true });
       clearIntent(cfg.instance); // rolled back in full; a failed re-deploy keeps it (maps partly new)

@@ -94,34 +94,6 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
 }
 
 /**
- * The conntrack table is pinned and reused by every re-deploy (its flows live in it), so its size
- * is the first deploy's: a re-deploy asking for another size is refused rather than reported as
- * applied while the kernel keeps the old one.
- */
-export function checkConntrackSize(cfg: LbConfig, pinned: number | undefined): void {
-  if (pinned === undefined || pinned === cfg.limits.conntrackSize) return;
-  throw new LbError(
-    `limits.conntrackSize ${cfg.limits.conntrackSize}: the running conntrack table holds ${pinned} entries and keeps its size while deployed; ` +
-      `deploy with ${pinned}, or undeploy and deploy to resize it (established flows are lost)`,
-    'EINVAL',
-  );
-}
-
-/**
- * The NAT reverse table is pinned like conntrack and sized at the first deploy: limits.conntrackSize
- * with NAT, a token 4096 without. A re-deploy that brings NAT to an instance first deployed
- * without it would cap its NAT flows at the token size without a word: refused instead.
- */
-export function checkNatTableSize(cfg: LbConfig, pinned: number | undefined): void {
-  if (pinned === undefined || !cfg.snat || pinned >= cfg.limits.conntrackSize) return;
-  throw new LbError(
-    `snat: the running NAT table holds ${pinned} entries (the instance was first deployed without snat) and keeps its size while deployed, ` +
-      `which would cap NAT flows at ${pinned}; undeploy and deploy to size it to limits.conntrackSize (${cfg.limits.conntrackSize})`,
-    'EINVAL',
-  );
-}
-
-/**
  * A SNAT address must be one of the LB's own (in its namespace): backends answer to it, and only
  * an address the host holds (answers ARP/ND for) gets those replies back to the LB. Another
  * address was accepted before, and every NAT flow then hung after its first packet.
