@@ -56,8 +56,15 @@ export class Wrapper {
     this.frame.update(u32(0), frame);
     const setMode = () => {
       const v = Buffer.alloc(16);
-      if (mode.kind === 'distinct') v.writeUInt32LE(1, 0), v.writeUInt32LE(mode.base >>> 0, 4);
-      if (mode.kind === 'cycle') v.writeUInt32LE(2, 0), v.writeUInt32LE(mode.flows, 8), v.writeUInt32LE(mode.stride, 12);
+      if (mode.kind === 'distinct') {
+        v.writeUInt32LE(1, 0);
+        v.writeUInt32LE(mode.base >>> 0, 4);
+      }
+      if (mode.kind === 'cycle') {
+        v.writeUInt32LE(2, 0);
+        v.writeUInt32LE(mode.flows, 8);
+        v.writeUInt32LE(mode.stride, 12);
+      }
       this.ctl.update(u32(0), v);
     };
     // Each run starts at n = 0 (per CPU), so both runs see the same flows.
