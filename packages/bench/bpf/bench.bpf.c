@@ -27,6 +27,11 @@
  *   mode 2: flows cycle: index = (n mod flows) * stride mod flows.
  * Flow index i is bench's client(i): source 198.19.(i >> 8 & 255).(i & 255), port 1024 + (i >> 16).
  *
+ * xdp_bare: the end-to-end benchmark's ceiling, a bare forwarder in the LB's place: TCP to
+ * bare_vip:bare_port goes to one of two backends (by source address and port, no state) with
+ * only the MACs rewritten (XDP_TX, as dsr does); everything else is passed. What a forwarder
+ * that does nothing else costs on the same topology; xdp-lb is read against it.
+ *
  * xdp_stamp: the probe on a backend: records the monotonic time (bpf_ktime_get_ns, the clock of
  * process.hrtime in Node) of the first UDP frame to port stamp_dport and counts them all, then
  * drops them (a UDP port with no listener would otherwise answer with ICMP).
@@ -257,6 +262,34 @@ int xdp_wrap(struct xdp_md *ctx)
 	}
 	bpf_tail_call(ctx, &wrap_target, 0);
 	return XDP_ABORTED;
+}
+
+const volatile __u32 bare_vip = 0;   /* host order */
+const volatile __u16 bare_port = 80; /* host order */
+const volatile __u8 bare_smac[ETH_ALEN] = {};
+const volatile __u8 bare_mac0[ETH_ALEN] = {};
+const volatile __u8 bare_mac1[ETH_ALEN] = {};
+
+SEC("xdp")
+int xdp_bare(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__be16 *ports = (void *)(ip + 1);
+	__u32 k;
+
+	if ((void *)(ports + 2) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
+	    ip->protocol != IPPROTO_TCP || ip->daddr != bpf_htonl(bare_vip) || ports[1] != bpf_htons(bare_port))
+		return XDP_PASS;
+	k = (bpf_ntohl(ip->saddr) ^ bpf_ntohs(ports[0])) & 1;
+#pragma unroll
+	for (int i = 0; i < ETH_ALEN; i++) {
+		eth->h_dest[i] = k ? bare_mac1[i] : bare_mac0[i];
+		eth->h_source[i] = bare_smac[i];
+	}
+	return XDP_TX;
 }
 
 const volatile __u16 stamp_dport = 5000;
