@@ -2,6 +2,8 @@
 import { composeLoadBalancer } from './compose.js';
 import { buildProgram, run } from './program.js';
 
+// `lb`, not `node`, in ps and in the lock holder a waiting command names (core's state/lock.ts).
+process.title = 'lb';
 let lb: ReturnType<typeof composeLoadBalancer> | undefined;
 const program = buildProgram(() => (lb ??= composeLoadBalancer()));
 process.exitCode = await run(program, process.argv.slice(2));

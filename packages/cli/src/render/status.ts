@@ -11,6 +11,7 @@ export function renderStatus(s: StatusView): string {
     out.push('');
     const addr = `${svc.vip}/${svc.protocol}`;
     out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    if (!svc.serving) out.push(`  NOT SERVING: ${svc.problem}`);
     out.push(
       table(
         ['BACKEND', 'STATE', 'WEIGHT', 'SLOTS', 'PACKETS', 'BYTES', 'FLOWS'],

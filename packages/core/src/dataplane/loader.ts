@@ -64,7 +64,8 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
   }
 }
 
-function pinnedSize(pin: string): number | undefined {
+/** max_entries of a pinned map, undefined when there is no pin. */
+export function pinnedSize(pin: string): number | undefined {
   if (!existsSync(pin)) return undefined;
   const m = BpfMap.fromPinned(pin);
   try {

@@ -150,6 +150,19 @@ export class InstanceMaps {
     }
   }
 
+  /** A service's table as cheaply as possible (3 lookups): its slot count and the first slot's backend id. */
+  tableHead(svcId: number): { count: number; first: number | undefined } | undefined {
+    const v = this.map(abi.MAPS.tables).lookup(abi.u32(svcId)) as Buffer | null;
+    if (!v) return undefined;
+    const inner = BpfMap.fromId(v.readUInt32LE(0));
+    try {
+      const count = (inner.lookup(abi.u32(0)) as Buffer).readUInt32LE(0);
+      return { count, first: count > 0 ? (inner.lookup(abi.u32(1)) as Buffer).readUInt32LE(0) : undefined };
+    } finally {
+      inner.dispose();
+    }
+  }
+
   setSnatPool(index: number, ip: IpAddress): void {
     this.map(abi.MAPS.snatPool).update(abi.u32(index), abi.encodeAddr(ip));
   }

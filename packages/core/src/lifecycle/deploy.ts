@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toInput } from '../config/load.js';
 import type { LbConfig } from '../config/types.js';
-import { loadProgram } from '../dataplane/loader.js';
+import { loadProgram, pinnedSize } from '../dataplane/loader.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
+import type { XdpMode } from '../config/defaults.js';
 import { rodataFor } from '../dataplane/rodata.js';
 import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
@@ -13,11 +14,11 @@ import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
-import { checkSnatPorts, planInterfaces } from './preflight.js';
+import { checkConntrackSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
-import { u32 } from '../dataplane/abi.js';
+import { MAPS, u32 } from '../dataplane/abi.js';
 import { reconcile } from './reconcile.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 
@@ -54,9 +55,11 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   }
   const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
   checkSnatPorts(cfg, ns);
+  checkSnatOwned(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
+  if (prev) checkConntrackSize(cfg, pinnedSize(join(paths.maps, MAPS.ct)));
 
   // ---- the kernel changes from here on ----
   const fresh = !prev;
@@ -87,7 +90,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const created: ReturnType<typeof attach>['link'][] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
+    // In full: a re-deploy may load another strategy's object, whose tables read differently.
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
@@ -105,7 +109,20 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
         } else {
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
-          const r = attach(entry, p.ifindex, p.name, iface.mode);
+          const was = p.action === 'reattach' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)! : undefined;
+          if (was) detachPinnedLink(was.linkPin);
+          let r: ReturnType<typeof attach>;
+          try {
+            r = attach(entry, p.ifindex, p.name, iface.mode);
+          } catch (e) {
+            // The new mode is refused: the interface gets its old mode back rather than no LB.
+            if (was) {
+              const back = attach(entry, p.ifindex, p.name, MODE_NAME[was.mode] as XdpMode);
+              back.link.pin(linkPin);
+              back.link.dispose();
+            }
+            throw e;
+          }
           created.push(r.link);
           // A pin left by a link that no longer holds the interface (detached by hand, the
           // interface re-created): the new link takes its place.

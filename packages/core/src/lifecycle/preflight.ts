@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { LbConfig } from '../config/types.js';
-import type { NetnsScope } from '../dataplane/netns.js';
-import { ifindexOf, LIBXDP_DISPATCHER, LIBXDP_NOTE, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
+import { localAddresses, type NetnsScope } from '../dataplane/netns.js';
+import { parseIp } from '../config/address.js';
+import { ifindexOf, KERNEL_MODE, LIBXDP_DISPATCHER, LIBXDP_NOTE, MODE_NAME, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
 import type { InstanceState } from '../state/store.js';
 import { LbError } from './errors.js';
 
@@ -10,9 +11,11 @@ export interface InterfacePlan {
   ifindex: number;
   /**
    * 'update': our own link, replaced atomically; 'attach': free; 'replace': foreign netlink
-   * program, --force; 'shared': the interface already runs our chain's root (chained mode).
+   * program, --force; 'shared': the interface already runs our chain's root (chained mode);
+   * 'reattach': our own link, in another XDP mode than the one now asked for (a link cannot change
+   * its mode: detach, then attach; not atomic, said in a warning).
    */
-  action: 'update' | 'attach' | 'replace' | 'shared';
+  action: 'update' | 'attach' | 'replace' | 'shared' | 'reattach';
   occupant?: XdpOccupant;
 }
 
@@ -63,7 +66,14 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
       if (!occ) return { name: iface.name, ifindex, action: 'attach' };
       if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
-      if (ours && occ.attachment === 'link') return { name: iface.name, ifindex, action: 'update', occupant: occ };
+      if (ours && occ.attachment === 'link') {
+        const wanted = iface.mode === 'auto' ? undefined : KERNEL_MODE[iface.mode]; // auto takes what it gets
+        if (wanted === undefined || wanted === ours.mode) return { name: iface.name, ifindex, action: 'update', occupant: occ };
+        warnings.push(
+          `interface ${iface.name}: XDP mode ${MODE_NAME[ours.mode]} -> ${MODE_NAME[wanted]}: re-attached (detach, then attach: not atomic, packets reach the host's stack unbalanced in between; conntrack kept)`,
+        );
+        return { name: iface.name, ifindex, action: 'reattach', occupant: occ };
+      }
       if (programName(occ.progId) === LIBXDP_DISPATCHER && !force) {
         throw new LbError(`interface ${iface.name} has XDP program ${occ.progId}, ${LIBXDP_NOTE(iface.name)}`, 'EBUSY');
       }
@@ -81,6 +91,38 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
     }),
   );
   return { plans, warnings };
+}
+
+/**
+ * The conntrack table is pinned and reused by every re-deploy (its flows live in it), so its size
+ * is the first deploy's: a re-deploy asking for another size is refused rather than reported as
+ * applied while the kernel keeps the old one.
+ */
+export function checkConntrackSize(cfg: LbConfig, pinned: number | undefined): void {
+  if (pinned === undefined || pinned === cfg.limits.conntrackSize) return;
+  throw new LbError(
+    `limits.conntrackSize ${cfg.limits.conntrackSize}: the running conntrack table holds ${pinned} entries and keeps its size while deployed; ` +
+      `deploy with ${pinned}, or undeploy and deploy to resize it (established flows are lost)`,
+    'EINVAL',
+  );
+}
+
+/**
+ * A SNAT address must be one of the LB's own (in its namespace): backends answer to it, and only
+ * an address the host holds (answers ARP/ND for) gets those replies back to the LB. Another
+ * address was accepted before, and every NAT flow then hung after its first packet.
+ */
+export function checkSnatOwned(cfg: LbConfig, ns: NetnsScope): void {
+  const addrs = cfg.snat?.addresses ?? [];
+  if (addrs.length === 0) return;
+  const own = new Set(localAddresses(ns.name).flatMap((a) => parseIp(a)?.text ?? []));
+  const foreign = addrs.filter((a) => !own.has(a.text));
+  if (foreign.length === 0) return;
+  throw new LbError(
+    `snat address ${foreign.map((a) => a.text).join(', ')} is not an address of this host${ns.name ? ` (netns ${ns.name})` : ''}: backends' replies would never reach the LB; ` +
+      `use one of its addresses (ip addr), e.g. ${[...own].filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80')).slice(0, 3).join(', ') || 'none found'}`,
+    'EADDRNOTAVAIL',
+  );
 }
 
 /** The SNAT range must lie outside the host's ephemeral port range, or replies would collide. */

@@ -9,6 +9,7 @@ import { desiredOf } from './desired.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { requireState } from './update.js';
+import { servingProblem } from './serving.js';
 
 export interface CounterView {
   packets: number;
@@ -32,6 +33,9 @@ export interface StatusView {
     protocol: string;
     forward: string;
     id: number;
+    /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
+    serving: boolean;
+    problem?: string;
     counters: CounterView;
     backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
   }[];
@@ -61,12 +65,15 @@ export function status(instance: string): StatusView {
       const table = maps.table(a.id) ?? new Uint32Array();
       const slots = new Map<number, number>();
       for (const id of table) slots.set(id, (slots.get(id) ?? 0) + 1);
+      const problem = servingProblem(maps, svc, a);
       return {
         name: svc.name,
         vip: `${svc.vip.family === 6 ? `[${svc.vip.text}]` : svc.vip.text}:${svc.port}`,
         protocol: svc.protocol,
         forward: svc.forward,
         id: a.id,
+        serving: problem === undefined,
+        ...(problem ? { problem } : {}),
         counters: view(maps.serviceCounters(a.id)),
         backends: svc.backends.map((b) => {
           const id = a.backends[b.key]!.id;
