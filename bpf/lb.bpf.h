@@ -148,8 +148,6 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 			lb_count_reason(LB_R_FLOOD_STATELESS);
 		return lb_forward(c, ct, be, nh);
 	}
-	if (half && stale)
-		bpf_map_delete_elem(&lb_ct, &c->pkt.flow);
 	if (svc->fwd == LB_FWD_NAT) {
 		lb_mac_copy(ct->peer_mac, c->pkt.eth->h_source);
 		ct->in_ifindex = c->xdp->ingress_ifindex;
@@ -167,6 +165,9 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
+	/* after the allocation, which still saw the old flow own its port (held for TIME_WAIT) */
+	if (half && stale)
+		bpf_map_delete_elem(&lb_ct, &c->pkt.flow);
 	c->new_flow = 1;
 	lb_count_reason(LB_R_CT_NEW);
 	if (half)
@@ -202,7 +203,7 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 	__u32 why;
 	int stale, ret;
 
-	ct = lb_ct_lookup(c, &be, &why);
+	ct = lb_ct_established(c, &be, &why);
 	if (ct && be)
 		return lb_established(c, ct, be);
 	stale = why != 0;

@@ -72,28 +72,41 @@ static __always_inline struct lb_ct *lb_ct_usable(struct lb_ctx *c, struct lb_ct
 }
 
 /**
- * lb_ct_lookup - the established (lb_ct) entry of the packet's flow, if it may still be used.
+ * lb_ct_established - the established (lb_ct) entry of the packet's flow, if it may still be used.
  * @c: the packet (c->pkt.flow is the key, c->now the clock)
  * @bep: set to the entry's backend when an entry is returned
  * @why: set when NULL is returned: 0 (no entry), LB_R_CT_EXPIRED (idle too long, or a SYN on a
  *	 closing entry: a new connection on the same tuple) or LB_R_CT_RESELECT (the backend was
  *	 removed: state LB_BE_EMPTY or another generation)
  *
- * A draining backend keeps its flows. Half-open TCP flows are in lb_ct_syn: lb_half_lookup.
+ * A draining backend keeps its flows. The pipeline's first lookup: half-open TCP flows are in
+ * lb_ct_syn (lb_half_lookup), looked up only after a miss here.
  */
-static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_backend **bep,
-						  __u32 *why)
+static __always_inline struct lb_ct *lb_ct_established(struct lb_ctx *c, struct lb_backend **bep,
+						       __u32 *why)
 {
 	*why = 0;
 	return lb_ct_usable(c, bpf_map_lookup_elem(&lb_ct, &c->pkt.flow), bep, why, 0);
 }
 
-/* lb_ct_lookup in the half-open table (lb_ct_syn, idle timeout syn_timeout_ns). @why is left as it
- * was when there is no entry. */
+/* lb_ct_established in the half-open table (lb_ct_syn, idle timeout syn_timeout_ns). @why is left
+ * as it was when there is no entry. */
 static __always_inline struct lb_ct *lb_half_lookup(struct lb_ctx *c, struct lb_backend **bep,
 						    __u32 *why)
 {
 	return lb_ct_usable(c, bpf_map_lookup_elem(&lb_ct_syn, &c->pkt.flow), bep, why, 1);
+}
+
+/* The flow's entry, established or else half-open (what an ICMP error quoting the flow needs; the
+ * pipeline itself looks the two tables up apart: lb_ct_established, lb_half_lookup). */
+static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_backend **bep,
+						  __u32 *why)
+{
+	struct lb_ct *ct = lb_ct_established(c, bep, why);
+
+	if (!ct && c->pkt.flow.proto == IPPROTO_TCP)
+		ct = lb_half_lookup(c, bep, why);
+	return ct;
 }
 
 /* How a FIN/RST packet closes an entry (@tcp_flags has FIN or RST). */
