@@ -130,7 +130,8 @@ export class TestDataplane {
 
   /**
    * Opens, configures (rodata) and loads the strategy's object. lb_ct and lb_snat get `ctSize`
-   * entries (default 65536, as the control plane resizes them before load), which keeps loads fast.
+   * entries (default 65536, as the control plane resizes them before load), which keeps loads fast;
+   * lb_ct_syn `halfSize` (default `ctSize`), and then lb_snat `ctSize + halfSize`.
    * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
   static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
@@ -140,7 +141,8 @@ export class TestDataplane {
       for (const [name, m] of Object.entries(reuse)) object.map(name).reuseFd(m);
       object.map('lb_ct').setMaxEntries(ctSize);
       object.map('lb_ct_syn').setMaxEntries(halfSize ?? ctSize);
-      object.map('lb_snat').setMaxEntries(ctSize);
+      // as the control plane sizes it: room for the established and the half-open flows' reverse entries
+      object.map('lb_snat').setMaxEntries(ctSize + (halfSize ?? 0));
       const vars = new Map(object.variables().map((v) => [v.name, v]));
       for (const [name, value] of Object.entries(knobs)) {
         const v = vars.get(name);
