@@ -50,6 +50,7 @@
 #include "lib/conntrack.h"
 #include "lib/fib.h"
 #include "lib/rewrite.h"
+#include "lib/reset.h"
 
 #define LB_SNAT_TRIES 8 /* hashed candidates, then as many random ones; a power of two */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
@@ -449,15 +450,22 @@ static __always_inline void lb_nat_learn_if_mac(struct lb_ctx *c, const struct l
 	bpf_map_update_elem(&lb_if_macs, &ifindex, &mac, BPF_ANY);
 }
 
+/* lb_nat_owner_half's *half when the reverse entry's flow lost its forward entry (evicted). */
+#define LB_NAT_ORPHAN (-1)
+
 /**
  * lb_nat_owner - the live flow that owns the reply tuple @rk (backend -> SNAT address:port).
  * @c: the packet
  * @rk: the reply tuple (a reply's own flow, or the one an ICMP error quotes, reversed)
  * @client: set to the owner's client tuple (its lb_ct key)
  *
- * Returns the owner's lb_ct entry, NULL with c->reason = LB_R_PASS_SNAT_UNKNOWN (no reverse entry)
- * or LB_R_DROP_SNAT_STALE (an entry that the forward entry it names does not confirm: lease, SNAT
- * address and port, family).
+ * @half: set to 1 when the owner is a half-open flow (its lb_ct_syn entry is returned), to
+ *	  LB_NAT_ORPHAN when the reverse entry carries an established flow's lease whose client has no
+ *	  lb_ct entry at all (evicted: the port is still that client's), else 0
+ *
+ * Returns the owner's lb_ct (or lb_ct_syn) entry, NULL with c->reason = LB_R_PASS_SNAT_UNKNOWN (no
+ * reverse entry) or LB_R_DROP_SNAT_STALE (an entry that the forward entry it names does not
+ * confirm: lease, SNAT address and port, family).
  */
 static __always_inline struct lb_ct *lb_nat_owner_half(struct lb_ctx *c, const struct lb_flow *rk,
 						       struct lb_flow *client, int *half)
@@ -466,6 +474,7 @@ static __always_inline struct lb_ct *lb_nat_owner_half(struct lb_ctx *c, const s
 	struct lb_ct *ct;
 	__u32 lease;
 
+	*half = 0;
 	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (!v) {
 		c->reason = LB_R_PASS_SNAT_UNKNOWN;
@@ -479,19 +488,86 @@ static __always_inline struct lb_ct *lb_nat_owner_half(struct lb_ctx *c, const s
 	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY ||
 	    LB_READ_ONCE(v->lease) != lease)
 		return NULL;
-	*half = 0;
 	if (lb_addr_is_v4(&client->src) != lb_addr_is_v4(&rk->src))
 		return NULL;
 	ct = bpf_map_lookup_elem(&lb_ct, client);
 	if (ct && lb_snat_ct_owns(ct, rk, lease))
 		return ct;
-	if (!lb_snat_lease_half(lease))
+	if (lb_snat_lease_half(lease)) {
+		struct lb_ct *hct = bpf_map_lookup_elem(&lb_ct_syn, client);
+
+		if (hct && lb_snat_ct_owns(hct, rk, lease)) {
+			*half = 1;
+			return hct;
+		}
 		return NULL;
-	ct = bpf_map_lookup_elem(&lb_ct_syn, client);
-	if (!ct || !lb_snat_ct_owns(ct, rk, lease))
-		return NULL;
-	*half = 1;
-	return ct;
+	}
+	/* an established flow's lease, its forward entry gone (evicted): the port is still the
+	 * client's, nobody else's (lb_nat_reset_orphan) */
+	if (!ct && !(lease & LB_SNAT_TOMB))
+		*half = LB_NAT_ORPHAN;
+	return NULL;
+}
+
+/**
+ * lb_nat_reset_orphan - a backend's TCP packet to a NAT flow whose forward entry was evicted (its
+ * reverse entry, @client, is intact): turned into an RST to the client, out towards it by the FIB,
+ * so that a client waiting for this reply is reset rather than left hanging (bpf/lib/halfopen.h).
+ * @c: the packet (c->reason LB_R_DROP_SNAT_STALE, kept when no RST can be sent)
+ * @client: the client tuple the reverse entry names (lb_ct key)
+ *
+ * Returns XDP_TX / XDP_REDIRECT (LB_R_RESET) or XDP_DROP (an RST, a fragment, IPv6 extension
+ * headers, no route or neighbour to the client: the packet as before).
+ */
+static __noinline int lb_nat_reset_orphan(struct lb_ctx *c, const struct lb_flow *client)
+{
+	struct lb_scratch *s = lb_scratch_get();
+	struct bpf_fib_lookup *fib;
+	struct ethhdr *eth;
+	void *data, *end;
+	__u8 dmac[6], smac[6];
+	int verdict;
+
+	if (!s || !client || (c->pkt.tcp_flags & LB_TCP_RST) || c->pkt.frag != LB_FRAG_NONE || c->pkt.ext)
+		return XDP_DROP;
+	fib = &s->fib;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->l4_protocol = IPPROTO_TCP;
+	fib->ifindex = c->xdp->ingress_ifindex;
+	if (lb_addr_is_v4(&client->src)) {
+		fib->family = LB_AF_INET;
+		fib->ipv4_src = client->dst.w[3];
+		fib->ipv4_dst = client->src.w[3];
+	} else {
+		fib->family = LB_AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, &client->dst, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, &client->src, sizeof(fib->ipv6_dst));
+	}
+	if (bpf_fib_lookup(c->xdp, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_DROP;
+	__builtin_memcpy(dmac, fib->dmac, 6);
+	__builtin_memcpy(smac, fib->smac, 6);
+	verdict = lb_tx_via(c, fib->ifindex);
+	if (verdict == XDP_DROP) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	lb_nat_rewrite_l34(c, &client->dst, &client->src, client->dport, client->sport);
+	if (lb_tcp_reset(c->xdp, c->pkt.l2len, (__u32)c->pkt.l4_off - c->pkt.l2len, c->pkt.v6, 0)) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	data = (void *)(long)c->xdp->data;
+	end = (void *)(long)c->xdp->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, smac, 6);
+	c->reason = LB_R_RESET;
+	return verdict;
 }
 
 /* lb_nat_owner_half for callers that do not care which table the owner is in (ICMP errors). */
@@ -603,8 +679,11 @@ static __always_inline int lb_nat_reverse(struct lb_ctx *c)
 	}
 	client = &s->client;
 	ct = lb_nat_owner_half(c, &p->flow, client, &half);
-	if (!ct)
+	if (!ct) {
+		if (half == LB_NAT_ORPHAN && p->flow.proto == IPPROTO_TCP)
+			return lb_nat_reset_orphan(c, client);
 		return c->reason == LB_R_PASS_SNAT_UNKNOWN ? XDP_PASS : XDP_DROP;
+	}
 	c->svc_id = ct->svc_id;
 	c->be_id = ct->backend_id;
 	if (half) {

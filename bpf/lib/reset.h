@@ -12,6 +12,12 @@
  * (bpf_xdp_adjust_tail), sequence numbers as the RFC says (the peer's ACK number if it sent one,
  * else sequence 0 with an ACK of everything it sent), checksums computed anew. lb_tcp_reset is a
  * global function: verified once, with its own view of the packet after the tail moved.
+ *
+ * The other use (nat.h lb_nat_reset_orphan): a backend's reply to a NAT flow whose forward entry
+ * was evicted (its reverse entry still names the client) is turned into an RST to the client in
+ * place (@answer 0: addresses, ports and sequence number kept, already rewritten towards the
+ * client): the client, waiting for that very data, learns that the connection is gone (RFC 5961:
+ * the sequence number is the one it expects) instead of waiting for its own timeout.
  */
 #ifndef __LB_RESET_H
 #define __LB_RESET_H
@@ -28,15 +34,17 @@
  * @l2len: the Ethernet header's length (14, or 18 with a VLAN tag)
  * @l3len: the IP header's length (IPv4: 20, no options; IPv6: 40, no extension headers)
  * @v6: 1 for IPv6
+ * @answer: 1: the RST that answers the packet (back to its sender: MACs, addresses, ports swapped);
+ *	    0: the packet itself becomes an RST (same addresses, ports, sequence number; MACs untouched)
  *
  * Returns 0 with the packet rewritten (send it back with XDP_TX), or -1 with the packet untouched.
  */
-__noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 v6)
+__noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 v6, __u32 answer)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u32 l4off, paylen, seq, ack, sum, newlen, hdrs;
-	__u8 flags, eth_tmp[6];
+	__u8 flags;
 	struct tcphdr *th;
 	struct ethhdr *eth;
 
@@ -66,7 +74,11 @@ __noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 
 		paylen = bpf_ntohs(ip->tot_len);
 	}
 	paylen = paylen > hdrs ? paylen - hdrs : 0;
-	if (flags & LB_TCP_ACK) {
+	if (!answer) {
+		seq = th->seq;
+		ack = 0;
+		flags = LB_TCP_RST;
+	} else if (flags & LB_TCP_ACK) {
 		seq = th->ack_seq;
 		ack = 0;
 		flags = LB_TCP_RST;
@@ -88,17 +100,22 @@ __noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 
 		return -1;
 	th = data + l4off;
 
-	__builtin_memcpy(eth_tmp, eth->h_dest, 6);
-	__builtin_memcpy(eth->h_dest, eth->h_source, 6);
-	__builtin_memcpy(eth->h_source, eth_tmp, 6);
-
-	/* TCP: swapped ports, the RST's numbers, no options, no data */
-	{
+	if (answer) {
 		__be16 p = th->source;
 
+		/* swapped in registers: this function's frame adds to lb_vip_miss's (512-byte stack) */
+		__u32 d0 = *(__u32 *)eth->h_dest;
+		__u16 d1 = *(__u16 *)(eth->h_dest + 4);
+
+		*(__u32 *)eth->h_dest = *(__u32 *)eth->h_source;
+		*(__u16 *)(eth->h_dest + 4) = *(__u16 *)(eth->h_source + 4);
+		*(__u32 *)eth->h_source = d0;
+		*(__u16 *)(eth->h_source + 4) = d1;
 		th->source = th->dest;
 		th->dest = p;
 	}
+
+	/* TCP: the RST's numbers, no options, no data */
 	th->seq = seq;
 	th->ack_seq = ack;
 	((__u8 *)th)[12] = 5 << 4;
@@ -110,13 +127,20 @@ __noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 
 
 	if (v6) {
 		struct ipv6hdr *ip6 = data + l2len;
-		struct in6_addr a;
 
 		if ((void *)(ip6 + 1) > end)
 			return -1;
-		a = ip6->saddr;
-		ip6->saddr = ip6->daddr;
-		ip6->daddr = a;
+		if (answer) {
+			__u32 i;
+
+#pragma unroll
+			for (i = 0; i < 4; i++) {
+				__u32 t = ip6->saddr.in6_u.u6_addr32[i];
+
+				ip6->saddr.in6_u.u6_addr32[i] = ip6->daddr.in6_u.u6_addr32[i];
+				ip6->daddr.in6_u.u6_addr32[i] = t;
+			}
+		}
 		ip6->payload_len = bpf_htons(sizeof(*th));
 		ip6->hop_limit = 64;
 		sum = (__u32)bpf_csum_diff(0, 0, (__be32 *)&ip6->saddr, 32, sum);
@@ -126,9 +150,11 @@ __noinline int lb_tcp_reset(struct xdp_md *ctx, __u32 l2len, __u32 l3len, __u32 
 
 		if ((void *)(ip + 1) > end)
 			return -1;
-		a = ip->saddr;
-		ip->saddr = ip->daddr;
-		ip->daddr = a;
+		if (answer) {
+			a = ip->saddr;
+			ip->saddr = ip->daddr;
+			ip->daddr = a;
+		}
 		ip->tot_len = bpf_htons(l3len + sizeof(*th));
 		ip->ttl = 64;
 		ip->frag_off = bpf_htons(LB_IP_DF);
@@ -155,7 +181,7 @@ static __always_inline int lb_reset_client(struct lb_ctx *c)
 	if (p->flow.proto != IPPROTO_TCP || (p->tcp_flags & (LB_TCP_RST | LB_TCP_SYN)) ||
 	    p->frag != LB_FRAG_NONE || p->ext)
 		return XDP_DROP;
-	if (lb_tcp_reset(c->xdp, p->l2len, (__u32)p->l4_off - p->l2len, p->v6))
+	if (lb_tcp_reset(c->xdp, p->l2len, (__u32)p->l4_off - p->l2len, p->v6, 1))
 		return XDP_DROP;
 	c->reason = LB_R_RESET;
 	return XDP_TX;

@@ -146,8 +146,11 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
   });
 
   it('a SYN flood churns lb_ct_syn only: the established flow keeps its entry and port, new clients still get ports', async () => {
-    // lb_ct and lb_ct_syn of 1024 entries, 2000 ports; 6000 spoofed SYNs (one per source).
-    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 21999, ct_refresh_ns: 0 }, 1024, {}, 1024);
+    // lb_ct and lb_ct_syn of 1024 entries, lb_snat 2048 (as the control plane sizes it), 1500
+    // ports; 6000 spoofed SYNs (one per source). There is never more than one reverse entry per port,
+    // so with the port space below lb_snat's size no reverse entry is evicted (an evicted one of an
+    // idle established flow could be given to a new flow: bpf/README.md, "Half-open flows").
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 21499, ct_refresh_ns: 0 }, 1024, {}, 1024);
     try {
       setUp(dp);
       const e = { src: CLIENT, dst: VIP, sport: 55000, dport: 443 };
@@ -164,8 +167,10 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
         }
       });
       expect(delta.CT_HALF_OPEN ?? 0).toBeGreaterThan(5000);
-      // 6000 SYNs, 2000 ports: the ports of half-open flows evicted by newer ones are taken at once
-      expect(delta.DROP_SNAT_EXHAUSTED, JSON.stringify(delta)).toBeUndefined();
+      // 6000 SYNs, 1500 ports: the ports of half-open flows evicted by newer ones are taken at once
+      // (a SYN is refused only when its 16 distinct candidates all belong to live half-open flows,
+      // ~2/3 of the ports here: (2/3)^16, a few in 6000)
+      expect(delta.DROP_SNAT_EXHAUSTED ?? 0, JSON.stringify(delta)).toBeLessThan(60);
       expect(delta.SNAT_HALF_FREED ?? 0, JSON.stringify(delta)).toBeGreaterThan(3000);
       expect([...dp.map('lb_ct').keys()].length, 'lb_ct: the established flow only').toBe(1);
       expect(dp.established(ef)).toMatchObject({ snatPort: p, snatLease: est.snatLease });
