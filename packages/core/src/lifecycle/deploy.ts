@@ -69,14 +69,18 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const root = cfg.chain ? await openOrCreateRoot(cfg.chain.name) : undefined;
   const linksDir = root ? join(root.dir, 'links') : paths.links;
   if (root) mkdirSync(linksDir, { recursive: true, mode: 0o700 });
+  const halfOpen = halfOpenSize(cfg.limits);
   const { object, program, missingVariables } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
-    // Both LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment
-    // gets a token NAT table. Its size is fixed at the first deploy.
-    snatSize: cfg.snat ? cfg.limits.conntrackSize : 4096,
+    halfOpenSize: halfOpen,
+    // The LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment gets a
+    // token NAT table. The NAT table holds the reverse entries of established and half-open flows
+    // (bpf/lib/halfopen.h), so that a SYN flood's do not push established ones out. Sizes are
+    // fixed at the first deploy.
+    snatSize: cfg.snat ? cfg.limits.conntrackSize + halfOpen : 4096,
     mapPinDir: paths.maps,
   }).catch((e) => {
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
@@ -179,4 +183,9 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     root?.dispose();
     object.dispose();
   }
+}
+
+/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024 (config/defaults.ts). */
+export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
+  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
 }

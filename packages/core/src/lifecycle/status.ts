@@ -40,6 +40,8 @@ export interface StatusView {
     backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
+  /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
+  halfOpen: { entries: number; max: number };
   reasons: Record<string, number>;
 }
 
@@ -92,6 +94,7 @@ export function status(instance: string): StatusView {
       interfaces,
       services,
       conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
+      halfOpen: { entries: maps.conntrackCount(Infinity, abi.MAPS.ctSyn), max: maps.map(abi.MAPS.ctSyn).maxEntries },
       reasons,
     };
   } finally {
