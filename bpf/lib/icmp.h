@@ -93,7 +93,7 @@ static __always_inline int lb_icmp_echo(struct lb_ctx *c, struct lb_icmp_hdr *ih
 	}
 	d = lb_csum_diff2(0, bpf_htons((__u16)req << 8 | ih->code), bpf_htons((__u16)rep << 8 | ih->code));
 	ih->type = rep;
-	ih->checksum = lb_csum_apply(ih->checksum, d);
+	ih->checksum = lb_csum_apply_nz(ih->checksum, d); /* id 0, seq 0, no payload: 0xffff */
 	lb_mac_copy(mac.addr, eth->h_source);
 	lb_mac_copy(eth->h_source, eth->h_dest);
 	lb_mac_copy(eth->h_dest, mac.addr);
@@ -172,7 +172,7 @@ static __always_inline void lb_icmp_xlate(struct lb_ctx *c, struct lb_quote *q, 
 	d = lb_csum_add((__u32)ib, (__u32)lb);
 	if (p->v6)
 		d = lb_csum_add(d, opseudo);
-	ih->checksum = lb_csum_apply(ih->checksum, d);
+	ih->checksum = lb_csum_apply_nz(ih->checksum, d);
 }
 
 /* An error to a VIP about a packet the VIP sent (a reply). LB_CONTINUE: not a flow of ours. */

@@ -87,6 +87,22 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ICMP [%s]', (strategy)
         reasons: { ICMP_ECHO: 1 },
       },
       {
+        // Every byte the reply's checksum covers is zero: the only right checksum is ~0 = 0xffff;
+        // an incremental update (RFC 1624 eqn. 3) gives 0x0000, which Linux drops (issue 20).
+        description: 'IPv4 echo request with id 0, seq 0 and no payload: answered with checksum 0xffff',
+        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: V4.client, dst: V4.vip, id: 77, ttl: 50 }, icmp: { type: 8, id: 0, seq: 0 } }),
+        verdict: 'TX',
+        output: buildFrame({ eth: { src: MAC.lb, dst: MAC.client }, ipv4: { src: V4.vip, dst: V4.client, id: 77, ttl: 64 }, icmp: { type: 0, id: 0, seq: 0 } }),
+        reasons: { ICMP_ECHO: 1 },
+      },
+      {
+        description: 'IPv4 echo request with id 0, seq 0 and an all-zero payload: answered with checksum 0xffff',
+        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: V4.client, dst: V4.vip, id: 77, ttl: 50 }, icmp: { type: 8, id: 0, seq: 0 }, payload: Array(32).fill(0) }),
+        verdict: 'TX',
+        output: buildFrame({ eth: { src: MAC.lb, dst: MAC.client }, ipv4: { src: V4.vip, dst: V4.client, id: 77, ttl: 64 }, icmp: { type: 0, id: 0, seq: 0 }, payload: Array(32).fill(0) }),
+        reasons: { ICMP_ECHO: 1 },
+      },
+      {
         description: 'VLAN-tagged: answered, the tag stays',
         input: echo4(V4.vip, { vlan: 12 }),
         verdict: 'TX',
