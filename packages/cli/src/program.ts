@@ -28,6 +28,7 @@ export const instanceOption = () => new Option('-i, --instance <name>', 'instanc
 /**
  * The `lb` command tree. Commands are thin: flags -> one LoadBalancer call -> render.
  * Runtime errors: one line on stderr, exit 1. Usage errors: help with "did you mean", exit 2.
+ * A closed output pipe: exit 141 (main.ts, broken-pipe.ts).
  */
 export function buildProgram(lb: () => LoadBalancer, io: Io = defaultIo): Command {
   const program = new Command('lb')
