@@ -14,6 +14,7 @@ import { type AttachedInterface, type InstanceState, readState, writeState } fro
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkSnatPorts, planInterfaces } from './preflight.js';
+import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
@@ -31,6 +32,8 @@ export interface DeployResult {
   redeploy: boolean;
   interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
   warnings: string[];
+  /** What deploy changed on devices besides attaching (a veth peer's XDP program, offloads), one line each. */
+  links: string[];
   /** The layout of the pinned maps this re-deploy upgraded in place (lifecycle/layout.ts UPGRADES). */
   upgradedFrom?: number;
 }
@@ -85,6 +88,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   });
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
+  let linkChanges: LinkChange[] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
     await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
@@ -93,6 +97,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
+    const prep = prepareLinks(ns, plans.map((p) => p.link), warnings);
+    linkChanges = prep.changes;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
@@ -105,7 +111,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
         } else {
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
-          const r = attach(entry, p.ifindex, p.name, iface.mode);
+          const r = attach(entry, p.ifindex, p.name, p.link.mode);
           created.push(r.link);
           // A pin left by a link that no longer holds the interface (detached by hand, the
           // interface re-created): the new link takes its place.
@@ -137,6 +143,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       allocation,
       ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } } : {}),
       restore,
+      links: [...(prev?.links ?? []), ...linkChanges],
       deployedAt: prev?.deployedAt ?? now,
       updatedAt: now,
     };
@@ -150,10 +157,12 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       redeploy: !fresh,
       interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
       warnings,
+      links: prep.notes,
       ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),
     };
   } catch (e) {
     rollbackLinks(created);
+    restoreLinks(linkChanges);
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
     if (cfg.chain && !prev?.chain) leaveChain(cfg.chain.name, cfg.chain.slot, program.id);
     throw e;

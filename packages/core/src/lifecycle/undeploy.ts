@@ -5,13 +5,14 @@ import { readState, removeState } from '../state/store.js';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
+import { restoreLinks } from './link-prep.js';
 
 export interface UndeployResult {
   instance: string;
   detached: string[];
 }
 
-/** Removes every link, pin and state file of the instance and restores the sysctls it changed. */
+/** Removes every link, pin and state file of the instance and restores the sysctls and device settings it changed. */
 export function undeploy(instance: string): UndeployResult {
   const paths = instancePaths(instance);
   const state = readState(instance);
@@ -31,6 +32,8 @@ export function undeploy(instance: string): UndeployResult {
     }
   }
   if (state) {
+    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it.
+    restoreLinks(state.links ?? []);
     const ns = new NetnsScope(state.netns);
     for (const [key, value] of Object.entries(state.restore ?? {})) {
       try {

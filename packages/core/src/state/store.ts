@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { ConfigInput } from '../config/schema.js';
 import type { Allocation } from './allocation.js';
 import { instancePaths, stateRoot } from './paths.js';
+import type { LinkChange } from '../lifecycle/link-prep.js';
 
 /** What a deploy leaves on disk so that every later command (and a restarted agent) can adopt it. */
 export interface InstanceState {
@@ -19,6 +20,8 @@ export interface InstanceState {
   chain?: { name: string; slot: number; progId: number };
   /** sysctls deploy changed, with the values undeploy puts back. */
   restore: Record<string, string>;
+  /** Device changes deploy made besides attaching (lifecycle/link-prep.ts), undone by undeploy. */
+  links?: LinkChange[];
   deployedAt: string;
   updatedAt: string;
 }

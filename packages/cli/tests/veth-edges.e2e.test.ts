@@ -1,0 +1,105 @@
+// Native XDP on veth as the kernel makes it by default (issue 15 #4, #6): nothing on the LB's veth
+// peer (no XDP program: veth would drop every XDP_TX'd frame), TX checksum offload ON everywhere
+// (local senders' frames carry partial checksums, which native XDP_TX would forward unfinished), TX
+// VLAN offload on (a tag crosses the pair as metadata, outside the frame the program reads).
+//   - deploy prepares the peer (xdp_pass, tx/txvlan off), says so, and HTTP is served in nat and
+//     dsr; undeploy puts the peer back as it was;
+//   - a frame never changes VLAN through the LB: a tagged UDP datagram to a NAT VIP reaches the
+//     backend with its tag; a QinQ one is passed to the LB's host, never forwarded.
+// (This kernel has no 802.1Q module, so no VLAN sub-interface: tagged frames are injected raw.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFrame, httpGet, type Lab, parseFrame, sendFrames, startCapture, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { useE2e } from './helpers/e2e.js';
+
+const e2e = useE2e();
+const topo = { clients: 1, backends: 2, lbXdpPassPeer: false, vipOnBackendsLoopback: true, udpEcho: { port: 7000 } };
+const addr = tutorialAddresses(topo);
+
+describe('native XDP on a veth left as the kernel makes it', () => {
+  let lab: Lab;
+  const peerFeatures = async (): Promise<Record<string, string>> => {
+    const r = await lab.switchNs.exec(['ethtool', '-k', lab.host('lb').interfaces[0]!.peer]);
+    return Object.fromEntries([...r.stdout.matchAll(/^(tx-checksumming|tx-vlan-offload|tx-vlan-stag-hw-insert): (on|off)/gm)].map((m) => [m[1]!, m[2]!]));
+  };
+  const peerXdp = async (): Promise<boolean> => /\bxdp\b/.test((await lab.switchNs.exec(['ip', 'link', 'show', 'dev', lab.host('lb').interfaces[0]!.peer])).stdout);
+
+  beforeAll(async () => {
+    const spec = tutorialTopology(topo);
+    // The kernel's default: TX checksum offload on (netlab turns it off unless asked).
+    lab = await e2e.lab({ ...spec, hosts: spec.hosts.map((h) => ({ ...h, txChecksumOffload: true })) });
+  });
+
+  it('starts as the kernel makes a veth: no XDP on the peer, offloads on', async () => {
+    expect(await peerXdp()).toBe(false);
+    expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
+  });
+
+  for (const forward of ['nat', 'dsr'] as const) {
+    describe(forward, () => {
+      let instance: string;
+      let links: string[] = [];
+      beforeAll(async () => {
+        instance = e2e.instance(`veth-${forward}`);
+        const r = await e2e.deploy(lab, {
+          instance,
+          strategy: 'hash',
+          interfaces: ['eth0:native'],
+          ...(forward === 'nat' ? { snat: { addresses: [addr.lb], ports: e2e.snatPorts() } } : {}),
+          services: [
+            { vip: `${addr.vip}:80`, forward, backends: addr.backends },
+            { vip: `${addr.vip}:7000`, protocol: 'udp', forward: 'nat', backends: addr.backends.map((b) => `${b}:7000`) },
+          ].filter((s) => forward === 'nat' || s.forward === 'dsr'),
+        });
+        expect(r.interfaces[0]?.mode).toBe('native');
+        links = r.links;
+      });
+      afterAll(() => {
+        if (e2e.lb().instances().includes(instance)) e2e.lb().undeploy(instance);
+      });
+
+      it('prepared the peer: xdp_pass, TX checksum and VLAN offload off, and said so', async () => {
+        expect(links.join('\n')).toMatch(/eth0's veth peer \S+ \(netns \S+\): tx, txvlan, tx-vlan-stag-hw-insert off, xdp_pass attached \(program \d+\); restored at undeploy/);
+        expect(await peerXdp()).toBe(true);
+        expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'off', 'tx-vlan-offload': 'off', 'tx-vlan-stag-hw-insert': 'off' });
+      });
+
+      it('serves HTTP through the VIP (checksums complete, frames delivered)', async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 12; i++) seen.add((await httpGet(lab.host('client1'), `http://${addr.vip}/`, { timeoutMs: 3000 })).body.trim());
+        expect([...seen].sort()).toEqual(['http1', 'http2']);
+      });
+
+      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', async () => {
+        const client = lab.host('client1');
+        const lbMac = lab.host('lb').interfaces[0]!.mac;
+        const datagram = (marker: string, tags: 'single' | 'qinq') =>
+          buildFrame({
+            eth: { src: client.interfaces[0]!.mac, dst: lbMac, ...(tags === 'qinq' ? { type: 0x88a8 } : {}) },
+            ...(tags === 'qinq' ? { vlan: { id: 10, type: 0x8100 } } : { vlan: { id: 100 } }),
+            ...(tags === 'qinq' ? { payload: Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), udpPacket(marker)]) } : { ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41000, dport: 7000 }, payload: marker }),
+          });
+        const udpPacket = (marker: string) => buildFrame({ ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41001, dport: 7000 }, payload: marker }).subarray(14);
+        const caps = await Promise.all(['http1', 'http2'].map((h) => startCapture(lab.host(h), { direction: 'in' })));
+        try {
+          expect(await sendFrames(client, [datagram('vlan-single-100', 'single'), datagram('vlan-qinq-10-100', 'qinq')])).toBe(2);
+          await new Promise((r) => setTimeout(r, 500));
+        } finally {
+          await Promise.all(caps.map((c) => c.stop()));
+        }
+        const frames = caps.flatMap((c) => c.frames().map((f) => f.data));
+        const carrying = (m: string) => frames.filter((f) => f.includes(Buffer.from(m)));
+        const single = carrying('vlan-single-100');
+        expect(single.length, 'the tagged datagram reached one backend').toBe(1);
+        const f = parseFrame(single[0]!);
+        expect(f.vlan?.id, 'with its tag').toBe(100);
+        expect(f.udp?.dport).toBe(7000);
+        expect(carrying('vlan-qinq-10-100'), 'QinQ: passed to the LB host, never forwarded').toEqual([]);
+      });
+    });
+  }
+
+  it('undeploy put the peer back: no XDP program, offloads on', async () => {
+    expect(await peerXdp()).toBe(false);
+    expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
+  });
+});
