@@ -5,11 +5,14 @@
 //   - deploy prepares the peer (xdp_pass, tx/txvlan off), says so, and HTTP is served in nat and
 //     dsr; undeploy puts the peer back as it was;
 //   - a frame never changes VLAN through the LB: a tagged UDP datagram to a NAT VIP reaches the
-//     backend with its tag; a QinQ one is passed to the LB's host, never forwarded.
+//     backend with its tag; a QinQ one is passed to the LB's host, never forwarded;
+//   - auto attaches generic on a veth; a veth whose peer xdp-lb cannot enter is refused in native
+//     mode with the cause and --mode generic.
 // (This kernel has no 802.1Q module, so no VLAN sub-interface: tagged frames are injected raw.)
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFrame, httpGet, type Lab, parseFrame, sendFrames, startCapture, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { lbInProcess, useE2e } from './helpers/e2e.js';
 
 const e2e = useE2e();
 const topo = { clients: 1, backends: 2, lbXdpPassPeer: false, vipOnBackendsLoopback: true, udpEcho: { port: 7000 } };
@@ -23,6 +26,12 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   };
   const peerXdp = async (): Promise<boolean> => /\bxdp\b/.test((await lab.switchNs.exec(['ip', 'link', 'show', 'dev', lab.host('lb').interfaces[0]!.peer])).stdout);
 
+  const doctorDetail = async (iface: string): Promise<{ status: string; detail: string }> => {
+    const r = await lbInProcess('doctor', '--iface', iface, '--netns', lab.host('lb').netns.name, '-o', 'json');
+    const report = JSON.parse(r.out) as { checks: Array<{ id: string; status: string; detail: string }> };
+    return report.checks.find((c) => c.id === `interface:${iface}`)!;
+  };
+
   beforeAll(async () => {
     const spec = tutorialTopology(topo);
     // The kernel's default: TX checksum offload on (netlab turns it off unless asked).
@@ -32,6 +41,13 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   it('starts as the kernel makes a veth: no XDP on the peer, offloads on', async () => {
     expect(await peerXdp()).toBe(false);
     expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
+  });
+
+  it('lb doctor explains what native mode on this veth needs and what deploy does', async () => {
+    const detail = await doctorDetail('eth0');
+    expect(detail.status).toBe('ok');
+    expect(detail.detail).toContain(`veth, peer ${lab.host('lb').interfaces[0]!.peer} in netns ${lab.switchNs.name} (no XDP program; tx, txvlan, tx-vlan-stag-hw-insert on)`);
+    expect(detail.detail).toContain('deploy does that (xdp_pass when the peer has none, costing TCP retransmits');
   });
 
   for (const forward of ['nat', 'dsr'] as const) {
@@ -101,5 +117,43 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   it('undeploy put the peer back: no XDP program, offloads on', async () => {
     expect(await peerXdp()).toBe(false);
     expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
+  });
+
+  it('auto attaches in generic mode on a veth (and leaves the peer without XDP)', async () => {
+    const instance = e2e.instance('veth-auto');
+    const r = await e2e.deploy(lab, { instance, strategy: 'hash', interfaces: ['eth0:auto'], services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] });
+    try {
+      expect(r.interfaces[0]?.mode).toBe('generic');
+      expect(await peerXdp()).toBe(false);
+      expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`, { timeoutMs: 3000 })).status).toBe(200);
+    } finally {
+      e2e.lb().undeploy(instance);
+    }
+  });
+
+  it('a veth whose peer is in a namespace without a name: native refused in one line, generic deploys', async () => {
+    // The peer goes into a namespace only a process holds (no /run/netns name): xdp-lb cannot enter it.
+    const holder = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const lbHost = lab.host('lb');
+      await lbHost.exec(['ip', 'link', 'add', 'xv0', 'type', 'veth', 'peer', 'name', 'xv1', 'netns', String(holder.pid)]);
+      await lbHost.exec(['ip', 'link', 'set', 'xv0', 'up']);
+      const doc = await doctorDetail('xv0');
+      expect(doc.status).toBe('warn');
+      expect(doc.detail).toMatch(/veth; its peer is in network namespace nsid \d+, which has no \/run\/netns name xdp-lb can enter: native mode is refused/);
+      const instance = e2e.instance('veth-lost');
+      const svc = [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }];
+      await expect(e2e.deploy(lab, { instance, strategy: 'hash', interfaces: ['xv0:native'], services: svc })).rejects.toThrow(
+        /^interface xv0 is a veth whose peer xdp-lb cannot prepare \(its peer is in network namespace nsid \d+, which has no \/run\/netns name xdp-lb can enter\): native XDP on veth needs an XDP program on the peer and its TX checksum offload off; use --mode generic \(or xv0:generic\)$/,
+      );
+      expect(e2e.lb().instances()).not.toContain(instance);
+      const r = await e2e.deploy(lab, { instance, strategy: 'hash', interfaces: ['xv0:generic'], services: svc });
+      expect(r.interfaces[0]?.mode).toBe('generic');
+      expect(r.warnings.join('\n')).toMatch(/interface xv0 is a veth whose peer xdp-lb cannot prepare/);
+      e2e.lb().undeploy(instance);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });
