@@ -9,16 +9,13 @@
 //   - errors about untracked flows, foreign quotes and stale mappings left alone or dropped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFrame, buildIpPacket, type IpPacketSpec, parseFrame, verifyChecksums } from '@xdp-lb/netlab';
-import { LB_ADDR_SNAT, LB_ADDR_VIP } from './harness/abi.js';
+import { addFamily, FAMILIES, type Fam, V4, V6 } from './harness/families.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf icmp] skipped: ${bpfSkipReason}`);
 
-const V4 = { vip: '198.18.0.10', snat: '198.18.0.2', client: '198.18.1.1', be: '198.18.2.1', router: '198.18.3.254' };
-const V6 = { vip: '2001:db8:18::10', snat: '2001:db8:18::2', client: '2001:db8:1::1', be: '2001:db8:2::1', router: '2001:db8:3::fe' };
-type Fam = typeof V4;
 
 /** An ICMP (or ICMPv6) error from `src` to `dst` quoting `quote` (a bare IP packet). */
 function icmpError(src: string, dst: string, type: number, code: number, rest: number, quote: Buffer, macs: { src: string; dst: string } = { src: MAC.router, dst: MAC.lb }): Buffer {
@@ -52,10 +49,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ICMP [%s]', (strategy)
 
   beforeAll(async () => {
     dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0, icmp_echo: 1 });
-    for (const [n, f] of [[0, V4], [1, V6]] as const) {
-      dp.addAddr(f.vip, LB_ADDR_VIP);
-      dp.addAddr(f.snat, LB_ADDR_SNAT);
-      dp.setSnatPool(n, f.snat);
+    for (const [n, f] of FAMILIES) {
+      addFamily(dp, n, f);
       dp.addService({ vip: f.vip, port: 80, proto: 'tcp', id: 10 * n + 0, fwd: 'dsr' });
       dp.addService({ vip: f.vip, port: 443, proto: 'tcp', id: 10 * n + 1, fwd: 'nat', snatFirst: n, snatCount: 1 });
       dp.addService({ vip: f.vip, port: 53, proto: 'udp', id: 10 * n + 2, fwd: 'nat', snatFirst: n, snatCount: 1 });

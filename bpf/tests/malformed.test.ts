@@ -9,15 +9,13 @@
 //     length, TCP data offset, IP length); a malformed one is passed, a well-formed one translated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFrame, buildIpPacket, type FrameSpec, parseFrame } from '@xdp-lb/netlab';
-import { LB_ADDR_SNAT, LB_ADDR_VIP } from './harness/abi.js';
+import { addFamily, FAMILIES, V4, V6 } from './harness/families.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf malformed] skipped: ${bpfSkipReason}`);
 
-const V4 = { vip: '198.18.0.10', snat: '198.18.0.2', client: '198.18.1.1', be: '198.18.2.1', router: '198.18.3.254' };
-const V6 = { vip: '2001:db8:18::10', snat: '2001:db8:18::2', client: '2001:db8:1::1', be: '2001:db8:2::1', router: '2001:db8:3::fe' };
 const NAT_UDP = 5353;
 const DSR_UDP = 53;
 const MALFORMED = { PASS_MALFORMED: 1 };
@@ -56,10 +54,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
 
   beforeAll(async () => {
     dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0, icmp_echo: 1 });
-    for (const [n, f] of [[0, V4], [1, V6]] as const) {
-      dp.addAddr(f.vip, LB_ADDR_VIP);
-      dp.addAddr(f.snat, LB_ADDR_SNAT);
-      dp.setSnatPool(n, f.snat);
+    for (const [n, f] of FAMILIES) {
+      addFamily(dp, n, f);
       dp.addService({ vip: f.vip, port: NAT_UDP, proto: 'udp', id: 10 * n + 0, fwd: 'nat', snatFirst: n, snatCount: 1 });
       dp.addService({ vip: f.vip, port: DSR_UDP, proto: 'udp', id: 10 * n + 1, fwd: 'dsr' });
       dp.addService({ vip: f.vip, port: 80, proto: 'tcp', id: 10 * n + 2, fwd: 'dsr' });
