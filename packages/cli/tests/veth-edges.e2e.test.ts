@@ -32,6 +32,35 @@ describe('native XDP on a veth left as the kernel makes it', () => {
     return report.checks.find((c) => c.id === `interface:${iface}`)!;
   };
 
+  /** A tagged and a QinQ UDP datagram to the NAT service VIP:7000/udp, captured at the backends. */
+  const vlanCheck = async (label: string): Promise<void> => {
+    const client = lab.host('client1');
+    const lbMac = lab.host('lb').interfaces[0]!.mac;
+    const udpPacket = (marker: string) => buildFrame({ ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41001, dport: 7000 }, payload: marker }).subarray(14);
+    const datagram = (marker: string, tags: 'single' | 'qinq') =>
+      buildFrame({
+        eth: { src: client.interfaces[0]!.mac, dst: lbMac, ...(tags === 'qinq' ? { type: 0x88a8 } : {}) },
+        ...(tags === 'qinq' ? { vlan: { id: 10, type: 0x8100 } } : { vlan: { id: 100 } }),
+        ...(tags === 'qinq' ? { payload: Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), udpPacket(marker)]) } : { ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41000, dport: 7000 }, payload: marker }),
+      });
+    const single = `vlan-single-100-${label}`;
+    const qinq = `vlan-qinq-10-100-${label}`;
+    const caps = await Promise.all(['http1', 'http2'].map((h) => startCapture(lab.host(h), { direction: 'in' })));
+    try {
+      expect(await sendFrames(client, [datagram(single, 'single'), datagram(qinq, 'qinq')])).toBe(2);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await Promise.all(caps.map((c) => c.stop()));
+    }
+    const frames = caps.flatMap((c) => c.frames().map((f) => f.data));
+    const carrying = (m: string) => frames.filter((f) => f.includes(Buffer.from(m)));
+    expect(carrying(single).length, 'the tagged datagram reached one backend').toBe(1);
+    const f = parseFrame(carrying(single)[0]!);
+    expect(f.vlan?.id, 'with its tag').toBe(100);
+    expect(f.udp?.dport).toBe(7000);
+    expect(carrying(qinq), 'QinQ: passed to the LB host, never forwarded').toEqual([]);
+  };
+
   beforeAll(async () => {
     const spec = tutorialTopology(topo);
     // The kernel's default: TX checksum offload on (netlab turns it off unless asked).
@@ -85,32 +114,7 @@ describe('native XDP on a veth left as the kernel makes it', () => {
         expect([...seen].sort()).toEqual(['http1', 'http2']);
       });
 
-      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', async () => {
-        const client = lab.host('client1');
-        const lbMac = lab.host('lb').interfaces[0]!.mac;
-        const datagram = (marker: string, tags: 'single' | 'qinq') =>
-          buildFrame({
-            eth: { src: client.interfaces[0]!.mac, dst: lbMac, ...(tags === 'qinq' ? { type: 0x88a8 } : {}) },
-            ...(tags === 'qinq' ? { vlan: { id: 10, type: 0x8100 } } : { vlan: { id: 100 } }),
-            ...(tags === 'qinq' ? { payload: Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), udpPacket(marker)]) } : { ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41000, dport: 7000 }, payload: marker }),
-          });
-        const udpPacket = (marker: string) => buildFrame({ ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41001, dport: 7000 }, payload: marker }).subarray(14);
-        const caps = await Promise.all(['http1', 'http2'].map((h) => startCapture(lab.host(h), { direction: 'in' })));
-        try {
-          expect(await sendFrames(client, [datagram('vlan-single-100', 'single'), datagram('vlan-qinq-10-100', 'qinq')])).toBe(2);
-          await new Promise((r) => setTimeout(r, 500));
-        } finally {
-          await Promise.all(caps.map((c) => c.stop()));
-        }
-        const frames = caps.flatMap((c) => c.frames().map((f) => f.data));
-        const carrying = (m: string) => frames.filter((f) => f.includes(Buffer.from(m)));
-        const single = carrying('vlan-single-100');
-        expect(single.length, 'the tagged datagram reached one backend').toBe(1);
-        const f = parseFrame(single[0]!);
-        expect(f.vlan?.id, 'with its tag').toBe(100);
-        expect(f.udp?.dport).toBe(7000);
-        expect(carrying('vlan-qinq-10-100'), 'QinQ: passed to the LB host, never forwarded').toEqual([]);
-      });
+      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', () => vlanCheck('native'));
     });
   }
 
@@ -119,13 +123,24 @@ describe('native XDP on a veth left as the kernel makes it', () => {
     expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
   });
 
-  it('auto attaches in generic mode on a veth (and leaves the peer without XDP)', async () => {
+  it('auto attaches in generic mode on a veth: no XDP on the peer, VLANs kept there too', async () => {
     const instance = e2e.instance('veth-auto');
-    const r = await e2e.deploy(lab, { instance, strategy: 'hash', interfaces: ['eth0:auto'], services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] });
+    const r = await e2e.deploy(lab, {
+      instance,
+      strategy: 'hash',
+      interfaces: ['eth0:auto'],
+      snat: { addresses: [addr.lb], ports: e2e.snatPorts() },
+      services: [
+        { vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends },
+        { vip: `${addr.vip}:7000`, protocol: 'udp', forward: 'nat', backends: addr.backends.map((b) => `${b}:7000`) },
+      ],
+    });
     try {
       expect(r.interfaces[0]?.mode).toBe('generic');
       expect(await peerXdp()).toBe(false);
+      expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'off', 'tx-vlan-stag-hw-insert': 'off' });
       expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`, { timeoutMs: 3000 })).status).toBe(200);
+      await vlanCheck('generic'); // generic mode too: a tag kept, QinQ passed
     } finally {
       e2e.lb().undeploy(instance);
     }
