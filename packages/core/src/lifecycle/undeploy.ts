@@ -32,8 +32,9 @@ export function undeploy(instance: string): UndeployResult {
     }
   }
   if (state) {
-    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it.
-    restoreLinks(state.links ?? []);
+    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it. A chain
+    // root that stays on the interfaces (other members) still needs the peers as they are.
+    if (detached.length) restoreLinks(state.links ?? []);
     const ns = new NetnsScope(state.netns);
     for (const [key, value] of Object.entries(state.restore ?? {})) {
       try {
