@@ -106,6 +106,10 @@ describe('native XDP on a veth left as the kernel makes it', () => {
         expect(links.join('\n')).toMatch(/eth0's veth peer \S+ \(netns \S+\): tx, txvlan, tx-vlan-stag-hw-insert off, xdp_pass attached \(program \d+\); restored at undeploy/);
         expect(await peerXdp()).toBe(true);
         expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'off', 'tx-vlan-offload': 'off', 'tx-vlan-stag-hw-insert': 'off' });
+        const peer = lab.host('lb').interfaces[0]!.peer;
+        const st = await lbInProcess('status', '--instance', instance);
+        expect(st.out).toContain(`device ${peer} (netns ${lab.switchNs.name}): tx, txvlan, tx-vlan-stag-hw-insert off (deploy's change, undone at undeploy)`);
+        expect(st.out).toMatch(new RegExp(`device ${peer} \\(netns ${lab.switchNs.name}\\): xdp_pass program \\d+ \\(deploy's change`));
       });
 
       it('serves HTTP through the VIP (checksums complete, frames delivered)', async () => {
