@@ -78,9 +78,13 @@ export interface FeatureState {
   fixed: boolean;
 }
 
-/** The features of FEATURE_LABEL that `dev` reports (`ethtool -k`), by their -K name. */
-export function features(ns: NetnsScope, dev: string): Record<string, FeatureState> {
+/**
+ * The features of FEATURE_LABEL that `dev` reports (`ethtool -k`), by their -K name; undefined when
+ * ethtool could not tell (not installed, or the device does not answer).
+ */
+export function features(ns: NetnsScope, dev: string): Record<string, FeatureState> | undefined {
   const r = ns.exec('ethtool', ['-k', dev], { allowFail: true });
+  if (!r.ok) return undefined;
   const out: Record<string, FeatureState> = {};
   for (const [key, label] of Object.entries(FEATURE_LABEL)) {
     const m = new RegExp(`^${label}: (on|off)( \\[fixed\\])?`, 'm').exec(r.stdout);

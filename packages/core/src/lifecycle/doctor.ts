@@ -173,6 +173,7 @@ function linkNote(ns: NetnsScope, name: string): { text: string; warn: boolean }
   const peer = vethPeer(ns, name);
   if (!peer) {
     const f = features(ns, name);
+    if (!f) return { text: 'ethtool -k failed (is ethtool installed?): whether the NIC strips VLAN tags is unknown', warn: true };
     const on = ['rxvlan', 'rx-vlan-stag-hw-parse'].filter((k) => f[k]?.on);
     if (!on.length) return { text: 'VLAN tags reach XDP in the frame', warn: false };
     if (on.some((k) => f[k]!.fixed)) return { text: `${on.join(', ')} on [fixed]: the NIC strips VLAN tags before XDP sees them (tagged frames are balanced as untagged)`, warn: true };
@@ -187,7 +188,7 @@ function linkNote(ns: NetnsScope, name: string): { text: string; warn: boolean }
   const where = `peer ${peer.found.name}${peer.found.netns && peer.found.netns !== ns.name ? ` in netns ${peer.found.netns}` : ''}`;
   const scope = new NetnsScope(peer.found.netns);
   const xdp = xdpProgramOn(scope, peer.found.name);
-  const f = features(scope, peer.found.name);
+  const f = features(scope, peer.found.name) ?? {};
   const on = ['tx', 'txvlan', 'tx-vlan-stag-hw-insert'].filter((k) => f[k]?.on);
   return {
     text:

@@ -69,6 +69,10 @@ export function planLink(ns: NetnsScope, name: string, mode: XdpMode, warnings: 
 /** Turns `want` off on `dev` where on and changeable; returns the ones turned off. */
 function featuresOff(scope: NetnsScope, dev: string, want: string[], warnings: string[], what: string): string[] {
   const have = features(scope, dev);
+  if (!have) {
+    warnings.push(`${dev}: ethtool -k failed (is ethtool installed?): ${want.join(', ')} left as they are; ${what} if they are on`);
+    return [];
+  }
   const off = want.filter((k) => have[k]?.on && !have[k]!.fixed);
   const fixed = want.filter((k) => have[k]?.on && have[k]!.fixed);
   if (fixed.length) warnings.push(`${dev}: ${fixed.join(', ')} on [fixed]: ${what}`);
