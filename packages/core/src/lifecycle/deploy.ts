@@ -15,6 +15,7 @@ import { type AttachedInterface, type InstanceState, readState, writeState } fro
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkConntrackSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
+import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
@@ -32,6 +33,8 @@ export interface DeployResult {
   redeploy: boolean;
   interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
   warnings: string[];
+  /** What deploy changed on devices besides attaching (a veth peer's XDP program, offloads), one line each. */
+  links: string[];
   /** The layout of the pinned maps this re-deploy upgraded in place (lifecycle/layout.ts UPGRADES). */
   upgradedFrom?: number;
 }
@@ -92,6 +95,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   });
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
+  let linkChanges: LinkChange[] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
     // In full: a re-deploy may load another strategy's object, whose tables read differently.
@@ -101,6 +105,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
+    const prep = prepareLinks(ns, plans.map((p) => p.link), warnings);
+    linkChanges = prep.changes;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
@@ -117,7 +123,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           if (was) detachPinnedLink(was.linkPin);
           let r: ReturnType<typeof attach>;
           try {
-            r = attach(entry, p.ifindex, p.name, iface.mode);
+            r = attach(entry, p.ifindex, p.name, p.link.mode);
           } catch (e) {
             // The new mode is refused: the interface gets its old mode back rather than no LB.
             if (was) {
@@ -158,6 +164,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       allocation,
       ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } } : {}),
       restore,
+      links: [...(prev?.links ?? []), ...linkChanges],
       deployedAt: prev?.deployedAt ?? now,
       updatedAt: now,
     };
@@ -171,10 +178,12 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       redeploy: !fresh,
       interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
       warnings,
+      links: prep.notes,
       ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),
     };
   } catch (e) {
     rollbackLinks(created);
+    restoreLinks(linkChanges);
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
     if (cfg.chain && !prev?.chain) leaveChain(cfg.chain.name, cfg.chain.slot, program.id);
     throw e;
