@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toInput } from '../config/load.js';
+import type { XdpMode } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
 import { loadProgram, pinnedSize } from '../dataplane/loader.js';
 import { InstanceMaps } from '../dataplane/maps.js';
@@ -105,7 +106,18 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
-    const prep = prepareLinks(ns, plans.map((p) => p.link), warnings);
+    // The peers are prepared for the mode that will run: a kept link (update) or a chain root
+    // (shared) keeps the mode it has.
+    const running = (p: (typeof plans)[number]): KernelMode | undefined =>
+      p.action === 'update' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)?.mode : p.action === 'shared' ? (p.occupant!.mode as KernelMode) : undefined;
+    const prep = prepareLinks(
+      ns,
+      plans.map((p) => {
+        const m = running(p);
+        return m && MODE_NAME[m] ? { ...p.link, mode: MODE_NAME[m] as XdpMode } : p.link;
+      }),
+      warnings,
+    );
     linkChanges = prep.changes;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
