@@ -655,8 +655,10 @@ static __always_inline int lb_nat_to_client(struct lb_ctx *c, const struct lb_ct
  *
  * Ports outside [snat_port_min, snat_port_max] are the host's own traffic: passed untouched
  * (LB_R_PASS_NOT_OURS). In the range but without a reverse entry: passed untouched too
- * (LB_R_PASS_SNAT_UNKNOWN): the control plane reserves the range, so the host answers it as it
- * would any closed port, and no guess is ever rewritten. An entry that its forward entry does not
+ * (LB_R_PASS_SNAT_UNKNOWN): deploy refuses a range that overlaps the host's ephemeral ports
+ * (net.ipv4.ip_local_port_range), so the host's own connections never use it and answers such a
+ * packet as it would any closed port (a process that binds a port in the range explicitly would
+ * get it); no guess is ever rewritten. An entry that its forward entry does not
  * confirm: dropped (LB_R_DROP_SNAT_STALE). Otherwise src -> VIP:port, dst -> client, MACs ->
  * (LB's own on the client's interface, the client side's), out where the client came in.
  */
