@@ -32,6 +32,7 @@ export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.
 /**
  * The `lb` command tree. Commands are thin: flags -> one LoadBalancer call -> render.
  * Runtime errors: one line on stderr, exit 1. Usage errors: help with "did you mean", exit 2.
+ * A closed output pipe: exit 141 (main.ts, broken-pipe.ts).
  */
 export function buildProgram(lb: () => LoadBalancer, io: Io = defaultIo): Command {
   const program = new Command('lb')

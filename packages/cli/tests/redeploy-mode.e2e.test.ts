@@ -90,9 +90,12 @@ describeLab('re-deploy with another table size', () => {
       for (const [from, to] of [[65536, 16384], [16384, 131072]] as const) {
         const r = await e2e.deploy(lab, cfg(to));
         expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^limits\\.conntrackSize ${from} -> ${to}: a new table, \\d+ entries copied into it`)));
-        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^the NAT table ${from} -> ${to}: a new table`)));
+        // The NAT table holds established and half-open flows: conntrackSize + conntrackSize / 8.
+        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^the NAT table ${from * 1.125} -> ${to * 1.125}: a new table`)));
+        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^limits\\.halfOpenSize ${from / 8} -> ${to / 8}: a new table`)));
         expect(pinnedMax(instance, Abi.MAPS.ct)).toBe(to);
-        expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(to);
+        expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(to * 1.125);
+        expect(pinnedMax(instance, Abi.MAPS.ctSyn)).toBe(to / 8);
         const st = e2e.lb().status(instance);
         expect(st.conntrack.max).toBe(to);
         expect(st.conntrack.entries, 'the tracked flows were copied').toBeGreaterThanOrEqual(before);
@@ -104,7 +107,7 @@ describeLab('re-deploy with another table size', () => {
     }
   }, 120_000);
 
-  it('adding NAT to an instance deployed without it sizes its NAT table to limits.conntrackSize', async () => {
+  it('adding NAT to an instance deployed without it sizes its NAT table to conntrackSize + halfOpenSize', async () => {
     const lab: Lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 2 }));
     const instance = e2e.instance('natsize');
     const dsr = { instance, interfaces: ['eth0'], limits: { conntrackSize: 65536 }, services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] };
@@ -113,10 +116,10 @@ describeLab('re-deploy with another table size', () => {
       expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(4096);
       const nat = { ...dsr, snat: { addresses: [addr.lb], ports: e2e.snatPorts() }, services: [{ vip: `${addr.vip}:80`, backends: addr.backends }] };
       const r = await e2e.deploy(lab, nat);
-      expect(r.warnings).toContainEqual(expect.stringMatching(/^the NAT table 4096 -> 65536: a new table/));
-      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(65536);
+      expect(r.warnings).toContainEqual(expect.stringMatching(/^the NAT table 4096 -> 73728: a new table/));
+      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(73728);
       await e2e.deploy(lab, dsr); // back to DSR only: the NAT table is kept as it is
-      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(65536);
+      expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(73728);
     } finally {
       e2e.lb().undeploy(instance);
     }

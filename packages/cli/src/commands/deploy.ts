@@ -49,6 +49,7 @@ Examples:
       if (opts.output === 'json') return io.out(json(result));
       io.out(`${result.redeploy ? 're-deployed' : 'deployed'} instance ${result.instance}`);
       for (const i of result.interfaces) io.out(`  ${i.name} (ifindex ${i.ifindex}): ${i.mode} XDP, program ${i.progId}`);
+      for (const l of result.links) io.out(`  ${l}`);
       if (result.upgradedFrom !== undefined) io.out(`  pinned maps upgraded in place from layout v${result.upgradedFrom} (conntrack kept)`);
     });
 }

@@ -339,6 +339,7 @@ export class Agent {
         ...(r.upgradedFrom !== undefined ? { upgradedFromLayout: r.upgradedFrom } : {}),
         ms: Math.round(performance.now() - t0),
       });
+      for (const l of r.links) this.log.info(`device changed: ${l}`, { reason });
     } else if (key !== this.appliedKey || opts.force) {
       const r = await this.lb.reload(cfg.instance, input, { rewrite: opts.rewrite ?? false });
       action = 'updated';

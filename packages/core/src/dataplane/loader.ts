@@ -9,6 +9,8 @@ export interface LoadRequest {
   conntrackSize: number;
   /** NAT reverse-table size: conntrackSize with NAT configured, a token size without. */
   snatSize: number;
+  /** Half-open table size (lb_ct_syn). */
+  halfOpenSize: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
   /**
@@ -55,7 +57,7 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly), unless
     // `resize`: then a new one is made beside it and the caller migrates the entries.
     const resized: LoadedProgram['resized'] = [];
-    for (const [name, want] of [[MAPS.ct, req.conntrackSize], [MAPS.snat, req.snatSize]] as const) {
+    for (const [name, want] of [[MAPS.ct, req.conntrackSize], [MAPS.snat, req.snatSize], [MAPS.ctSyn, req.halfOpenSize]] as const) {
       const pinned = pinnedSize(join(req.mapPinDir, name));
       if (pinned !== undefined && pinned !== want && req.resize) resized.push({ name, from: pinned, to: want });
       object.map(name).setMaxEntries(req.resize ? want : (pinned ?? want));

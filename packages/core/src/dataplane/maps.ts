@@ -199,10 +199,10 @@ export class InstanceMaps {
     return Object.fromEntries(abi.REASONS.map((r, i) => [r, abi.sumU64(m.lookup(abi.u32(i)) as Buffer[])])) as Record<abi.Reason, bigint>;
   }
 
-  /** Live conntrack entries (walks the keys: cheap enough for status, not for a hot loop). */
-  conntrackCount(limit = Infinity): number {
+  /** Live conntrack entries of lb_ct, or of `table` (lb_ct_syn): walks the keys, cheap enough for status, not for a hot loop. */
+  conntrackCount(limit = Infinity, table: MapName = abi.MAPS.ct): number {
     let n = 0;
-    for (const _ of this.map(abi.MAPS.ct).keys()) if (++n >= limit) break;
+    for (const _ of this.map(table).keys()) if (++n >= limit) break;
     return n;
   }
 

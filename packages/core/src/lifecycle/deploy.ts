@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toInput } from '../config/load.js';
+import type { XdpMode } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
 import { copyTable, loadProgram, movePin, pinnedSize } from '../dataplane/loader.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
-import type { XdpMode } from '../config/defaults.js';
 import { rodataFor } from '../dataplane/rodata.js';
 import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
@@ -15,6 +15,7 @@ import { type AttachedInterface, clearIntent, type InstanceState, readState, wri
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
+import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
@@ -32,6 +33,8 @@ export interface DeployResult {
   redeploy: boolean;
   interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
   warnings: string[];
+  /** What deploy changed on devices besides attaching (a veth peer's XDP program, offloads), one line each. */
+  links: string[];
   /** The layout of the pinned maps this re-deploy upgraded in place (lifecycle/layout.ts UPGRADES). */
   upgradedFrom?: number;
 }
@@ -70,14 +73,19 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const root = cfg.chain ? await openOrCreateRoot(cfg.chain.name) : undefined;
   const linksDir = root ? join(root.dir, 'links') : paths.links;
   if (root) mkdirSync(linksDir, { recursive: true, mode: 0o700 });
+  const halfOpen = halfOpenSize(cfg.limits);
   const { object, program, missingVariables, resized } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
-    // Both LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment
-    // gets a token NAT table (and keeps whatever it has: it uses none).
-    snatSize: cfg.snat ? cfg.limits.conntrackSize : (pinnedSize(join(paths.maps, MAPS.snat)) ?? 4096),
+    halfOpenSize: halfOpen,
+    // The LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment gets a
+    // token NAT table. The NAT table holds the reverse entries of established and half-open flows
+    // (bpf/lib/halfopen.h), so that a SYN flood's do not push established ones out. A size that
+    // changes gets a new table with the flows migrated (below); a DSR-only deployment keeps
+    // whatever NAT table it has.
+    snatSize: cfg.snat ? cfg.limits.conntrackSize + halfOpen : (pinnedSize(join(paths.maps, MAPS.snat)) ?? 4096),
     mapPinDir: paths.maps,
     // A new size: a new table, the entries copied over (below), then the pin moved to it.
     resize: true,
@@ -95,6 +103,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
   const migrations = resized.map((r) => ({ ...r, pin: join(paths.maps, r.name), map: object.map(r.name), moved: false }));
+  let linkChanges: LinkChange[] = [];
   try {
     // The flows so far go into the new tables before the new program runs.
     for (const m of migrations) copyTable(m.pin, m.map);
@@ -106,6 +115,19 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
+    // The peers are prepared for the mode that will run: a kept link (update) or a chain root
+    // (shared) keeps the mode it has.
+    const running = (p: (typeof plans)[number]): KernelMode | undefined =>
+      p.action === 'update' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)?.mode : p.action === 'shared' ? (p.occupant!.mode as KernelMode) : undefined;
+    const prep = prepareLinks(
+      ns,
+      plans.map((p) => {
+        const m = running(p);
+        return m && MODE_NAME[m] ? { ...p.link, mode: MODE_NAME[m] as XdpMode } : p.link;
+      }),
+      warnings,
+    );
+    linkChanges = prep.changes;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
@@ -122,7 +144,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           if (was) detachPinnedLink(was.linkPin);
           let r: ReturnType<typeof attach>;
           try {
-            r = attach(entry, p.ifindex, p.name, iface.mode);
+            r = attach(entry, p.ifindex, p.name, p.link.mode);
           } catch (e) {
             // The new mode is refused: the interface gets its old mode back rather than no LB.
             if (was) {
@@ -155,7 +177,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       const copied = copyTable(m.pin, m.map);
       movePin(m.pin, m.map);
       m.moved = true;
-      const what = m.name === MAPS.ct ? 'limits.conntrackSize' : 'the NAT table';
+      const what = m.name === MAPS.ct ? 'limits.conntrackSize' : m.name === MAPS.ctSyn ? 'limits.halfOpenSize' : 'the NAT table';
       warnings.push(`${what} ${m.from} -> ${m.to}: a new table, ${copied} entries copied into it (flows created during the copy may be re-balanced${m.to < m.from ? '; a smaller table keeps the most recent ones' : ''})`);
     }
     const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
@@ -171,6 +193,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       allocation,
       ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } } : {}),
       restore,
+      links: [...(prev?.links ?? []), ...linkChanges],
       deployedAt: prev?.deployedAt ?? now,
       updatedAt: now,
     };
@@ -185,10 +208,12 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       redeploy: !fresh,
       interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
       warnings,
+      links: prep.notes,
       ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),
     };
   } catch (e) {
     rollbackLinks(created);
+    restoreLinks(linkChanges);
     for (const m of migrations) if (!m.moved) rmSync(`${m.pin}_new`, { force: true });
     if (fresh) {
       rmSync(paths.root, { recursive: true, force: true });
@@ -201,4 +226,9 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     root?.dispose();
     object.dispose();
   }
+}
+
+/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024 (config/defaults.ts). */
+export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
+  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
 }

@@ -5,6 +5,7 @@ import { parseIp } from '../config/address.js';
 import { ifindexOf, KERNEL_MODE, LIBXDP_DISPATCHER, LIBXDP_NOTE, MODE_NAME, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
 import type { InstanceState } from '../state/store.js';
 import { LbError } from './errors.js';
+import { type LinkPlan, planLink } from './link-prep.js';
 
 export interface InterfacePlan {
   name: string;
@@ -17,6 +18,8 @@ export interface InterfacePlan {
    */
   action: 'update' | 'attach' | 'replace' | 'shared' | 'reattach';
   occupant?: XdpOccupant;
+  /** The mode to attach in (`auto` is generic on a veth) and the veth peer deploy prepares. */
+  link: LinkPlan;
 }
 
 /**
@@ -38,8 +41,9 @@ export function mtuOf(ns: NetnsScope, name: string): number | undefined {
 /**
  * Everything deploy checks before it touches the kernel: each interface exists and is free (or
  * ours, or --force and netlink-attached), its MTU fits single-buffer XDP in the requested mode
- * (jumbo frames: generic mode only), and the SNAT port range cannot collide with the host's own
- * ephemeral ports. Throws one LbError naming the first problem.
+ * (jumbo frames: generic mode only), a veth in native mode has a peer deploy can prepare
+ * (link-prep.ts), and the SNAT port range cannot collide with the host's own ephemeral ports.
+ * Throws one LbError naming the first problem.
  */
 export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean, chainRootId?: number): { plans: InterfacePlan[]; warnings: string[] } {
   const warnings: string[] = [];
@@ -62,17 +66,19 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         }
         if (iface.mode === 'auto') warnings.push(`interface ${iface.name} has MTU ${mtu} (jumbo frames): native XDP is impossible, auto mode attaches in generic mode`);
       }
+      const link = planLink(ns, iface.name, iface.mode, warnings);
       const occ = occupant(ifindex);
-      if (!occ) return { name: iface.name, ifindex, action: 'attach' };
-      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ };
+      if (!occ) return { name: iface.name, ifindex, action: 'attach', link };
+      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ, link };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
       if (ours && occ.attachment === 'link') {
-        const wanted = iface.mode === 'auto' ? undefined : KERNEL_MODE[iface.mode]; // auto takes what it gets
-        if (wanted === undefined || wanted === ours.mode) return { name: iface.name, ifindex, action: 'update', occupant: occ };
+        // The mode the link plan attaches in (auto: generic on a veth; otherwise what it gets).
+        const wanted = link.mode === 'auto' ? undefined : KERNEL_MODE[link.mode];
+        if (wanted === undefined || wanted === ours.mode) return { name: iface.name, ifindex, action: 'update', occupant: occ, link };
         warnings.push(
           `interface ${iface.name}: XDP mode ${MODE_NAME[ours.mode]} -> ${MODE_NAME[wanted]}: re-attached (detach, then attach: not atomic, packets reach the host's stack unbalanced in between; conntrack kept)`,
         );
-        return { name: iface.name, ifindex, action: 'reattach', occupant: occ };
+        return { name: iface.name, ifindex, action: 'reattach', occupant: occ, link };
       }
       if (programName(occ.progId) === LIBXDP_DISPATCHER && !force) {
         throw new LbError(`interface ${iface.name} has XDP program ${occ.progId}, ${LIBXDP_NOTE(iface.name)}`, 'EBUSY');
@@ -87,7 +93,7 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         throw new LbError(`interface ${iface.name} already has XDP program ${occ.progId} (${occ.mode}, netlink): refusing to replace it; use --force to replace it (not atomic)`, 'EBUSY');
       }
       warnings.push(`replacing XDP program ${occ.progId} on ${iface.name}: detach then attach, not atomic (packets pass unfiltered in between)`);
-      return { name: iface.name, ifindex, action: 'replace', occupant: occ };
+      return { name: iface.name, ifindex, action: 'replace', occupant: occ, link };
     }),
   );
   return { plans, warnings };

@@ -1,4 +1,5 @@
 import * as abi from '../dataplane/abi.js';
+import type { LinkChange } from './link-prep.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
@@ -27,6 +28,8 @@ export interface StatusView {
   deployedAt: string;
   updatedAt: string;
   interfaces: { name: string; ifindex: number; requestedMode: string; mode: string; progId: number | null; attached: boolean }[];
+  /** Device changes deploy made besides attaching (a veth peer's xdp_pass, offloads), undone by undeploy. */
+  devices: LinkChange[];
   services: {
     name: string;
     vip: string;
@@ -40,6 +43,8 @@ export interface StatusView {
     backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
+  /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
+  halfOpen: { entries: number; max: number };
   reasons: Record<string, number>;
 }
 
@@ -90,8 +95,10 @@ export function status(instance: string): StatusView {
       deployedAt: state.deployedAt,
       updatedAt: state.updatedAt,
       interfaces,
+      devices: state.links ?? [],
       services,
       conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
+      halfOpen: { entries: maps.conntrackCount(Infinity, abi.MAPS.ctSyn), max: maps.map(abi.MAPS.ctSyn).maxEntries },
       reasons,
     };
   } finally {

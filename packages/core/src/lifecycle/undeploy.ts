@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
+import { restoreLinks } from './link-prep.js';
 
 export interface UndeployResult {
   instance: string;
@@ -15,11 +16,12 @@ export interface UndeployResult {
 }
 
 /**
- * Removes every link, pin and state file of the instance and restores the sysctls it changed.
+ * Removes every link, pin and state file of the instance and restores the sysctls and device
+ * settings it changed.
  * Without a state file (a deploy interrupted before it wrote one) the pins alone say what to
  * remove. `force`: also when the state file is damaged (it is then ignored: the links pinned under
- * the instance are detached, and what only the state knew, the sysctls to restore or a chain
- * slot, is reported instead of undone).
+ * the instance are detached, and what only the state knew, the sysctls and device settings to restore or
+ * a chain slot, is reported instead of undone).
  */
 export function undeploy(instance: string, opts: { force?: boolean } = {}): UndeployResult {
   const paths = instancePaths(instance);
@@ -29,7 +31,7 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
     state = readState(instance);
   } catch (e) {
     if (!opts.force) throw e;
-    warnings.push(`damaged state file ${paths.stateFile} ignored: the sysctls it recorded (forwarding) are left as they are, and a chain slot it held must be emptied with lb chain remove`);
+    warnings.push(`damaged state file ${paths.stateFile} ignored: the sysctls (forwarding) and device settings (ethtool features, a veth peer's xdp_pass) it recorded are left as they are, and a chain slot it held must be emptied with lb chain remove`);
   }
   if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
   const detached: string[] = [];
@@ -54,6 +56,9 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
     }
   }
   if (state) {
+    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it. A chain
+    // root that stays on the interfaces (other members) still needs the peers as they are.
+    if (detached.length) restoreLinks(state.links ?? []);
     const ns = new NetnsScope(state.netns);
     for (const [key, value] of Object.entries(state.restore ?? {})) {
       try {

@@ -6,6 +6,7 @@ import type { ConfigInput } from '../config/schema.js';
 import type { Allocation } from './allocation.js';
 import { instancePaths, stateRoot } from './paths.js';
 import { INSTANCE_NAME } from '../config/defaults.js';
+import type { LinkChange } from '../lifecycle/link-prep.js';
 
 /** What a deploy leaves on disk so that every later command (and a restarted agent) can adopt it. */
 export interface InstanceState {
@@ -22,6 +23,8 @@ export interface InstanceState {
   chain?: { name: string; slot: number; progId: number };
   /** sysctls deploy changed, with the values undeploy puts back. */
   restore: Record<string, string>;
+  /** Device changes deploy made besides attaching (lifecycle/link-prep.ts), undone by undeploy. */
+  links?: LinkChange[];
   deployedAt: string;
   updatedAt: string;
 }
@@ -54,6 +57,8 @@ const StateSchema = z.object({
     retired: z.record(z.string(), z.number()).optional(),
   }),
   chain: z.object({ name: z.string(), slot: z.number().int(), progId: z.number().int() }).optional(),
+  // Device changes deploy made (lifecycle/link-prep.ts): undeploy puts each back, so a read must keep them.
+  links: z.array(z.object({ netns: z.string().nullable(), dev: z.string(), features: z.array(z.string()).optional(), xdpPass: z.number().int().optional() })).optional(),
   restore: z.record(z.string(), z.string()),
   deployedAt: z.string(),
   updatedAt: z.string(),
