@@ -24,13 +24,15 @@ describeLab('re-deploy with another XDP mode', () => {
       instance,
       interfaces: [{ name: 'eth0', mode }],
       snat: { addresses: [addr.lb], ports },
-      services: [{ vip: `${addr.vip}:80`, backends: addr.backends }],
+      services: [{ vip: `${addr.vip}:80`, backends: addr.backends }, { vip: `${addr.vip}:53`, protocol: 'udp', backends: addr.backends }],
     });
     const check = (mode: string) => {
       const st = e2e.lb().status(instance);
       expect(st.interfaces.map((i) => [i.name, i.mode, i.attached])).toEqual([['eth0', mode, true]]);
-      const r = probe({ netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
-      expect(r.verdict).toMatch(/^(TX|REDIRECT)$/);
+      const target = { netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! };
+      expect(probe(target, { vip: addr.vip, port: 80, protocol: 'tcp' }).verdict).toMatch(/^(TX|REDIRECT)$/);
+      // A UDP flow is tracked at once (a TCP SYN starts half-open, outside the conntrack table).
+      expect(probe(target, { vip: addr.vip, port: 53, protocol: 'udp' }).verdict).toMatch(/^(TX|REDIRECT)$/);
       return e2e.lb().status(instance).conntrack.entries;
     };
     try {
@@ -73,12 +75,13 @@ describeLab('re-deploy with another table size', () => {
       interfaces: ['eth0'],
       limits: { conntrackSize },
       snat: { addresses: [addr.lb], ports },
-      services: [{ vip: `${addr.vip}:80`, backends: addr.backends }],
+      services: [{ vip: `${addr.vip}:53`, protocol: 'udp', backends: addr.backends }],
     });
+    // UDP flows: tracked in the conntrack table from their first packet (TCP SYNs start half-open).
     const flows = () => {
       const st = e2e.lb().status(instance);
       for (let i = 0; i < 20; i++) {
-        const r = probe({ netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+        const r = probe({ netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: addr.vip, port: 53, protocol: 'udp' });
         expect(r.verdict).toMatch(/^(TX|REDIRECT)$/);
       }
       return e2e.lb().status(instance).conntrack.entries;
