@@ -112,13 +112,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
 });
 
 describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%s]', (strategy) => {
-  it('a timed-out half-open flow gives its port back at once; its late ACK is reset', async () => {
+  /** One SNAT port, held by client A's half-open flow (sport `aPort`); client B (sport aPort + 1) waits for it. */
+  const onePort = async (aPort: number) => {
     const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000, snat_reuse_ns: 65n * SEC });
+    setUp(dp);
+    const a = { src: CLIENT, dst: VIP, sport: aPort, dport: 443 };
+    const b = { src: '198.18.1.2', dst: VIP, sport: aPort + 1, dport: 443 };
+    check(dp, { description: 'A SYN (takes the only port)', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
+    return { dp, a, b };
+  };
+
+  it('a timed-out half-open flow gives its port back at once; its late ACK is reset', async () => {
+    const { dp, a, b } = await onePort(51000);
     try {
-      setUp(dp);
-      const a = { src: CLIENT, dst: VIP, sport: 51000, dport: 443 };
-      const b = { src: '198.18.1.2', dst: VIP, sport: 52000, dport: 443 };
-      check(dp, { description: 'A SYN (takes the only port)', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
       check(dp, { description: 'B while A is half-open and young', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.ageCt({ ...a, proto: 'tcp' }, 4n * SEC);
       const r = check(dp, { description: 'B, A idle 4 s: the port at once (no TIME_WAIT hold)', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
@@ -132,12 +138,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
   });
 
   it('an evicted half-open flow gives its port back at once (no tombstone)', async () => {
-    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000, snat_reuse_ns: 65n * SEC });
+    const { dp, a, b } = await onePort(53000);
     try {
-      setUp(dp);
-      const a = { src: CLIENT, dst: VIP, sport: 53000, dport: 443 };
-      const b = { src: '198.18.1.2', dst: VIP, sport: 54000, dport: 443 };
-      check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
       expect(dp.map('lb_ct_syn').delete(flowKeyOf(a))).toBe(true); // what an LRU eviction does
       check(dp, { description: 'B takes the port at once', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
     } finally {
