@@ -120,6 +120,42 @@ describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) =
   });
 });
 
+describe.skipIf(skip !== null).each(STRATEGIES)('the half-open table under pressure [%s]', (strategy) => {
+  // ct_syn_churn 4 (the control plane: the rate that replaces lb_ct_syn within 100 ms), no rate
+  // guard: past it, DSR of a stateless strategy (hash) forwards new flows without an entry; NAT and
+  // the other strategies keep tracking them (half-open), never refusing.
+  let dp: TestDataplane;
+  let mask = '';
+  const stateless = strategy === 'hash';
+
+  beforeAll(async () => {
+    mask = pinToCpu0();
+    dp = await TestDataplane.load(strategy, { ct_new_rate: 0, ct_syn_churn: THRESHOLD });
+    dp.addAddr(VIP, LB_ADDR_VIP);
+    dp.addAddr(SNAT, LB_ADDR_SNAT);
+    dp.setSnatPool(0, SNAT);
+    dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
+    dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+    dp.setBackend(1, { addr: BE1, port: 80 });
+    dp.setBackend(2, { addr: BE2, port: 8443 });
+    dp.setTable(0, [1]);
+    dp.setTable(1, [2]);
+    setFloodWindow(dp, 0, null);
+  });
+  afterAll(() => {
+    dp?.dispose();
+    if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
+  });
+
+  it(stateless ? 'past ct_syn_churn: DSR new flows go stateless, NAT ones are still tracked' : 'past ct_syn_churn: new flows are still tracked (nothing to go stateless)', () => {
+    for (let i = 0; i < THRESHOLD; i++) check(dp, { description: `SYN ${i}`, input: tcp({ src: CLIENT, dst: VIP, sport: 6000 + i, dport: 80, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    const dsr = tcp({ src: CLIENT, dst: VIP, sport: 6100, dport: 80, flags: 'S' });
+    if (stateless) check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', output: withMacs(dsr, backendMac(1), MAC.lb), reasons: { TX: 1, FLOOD_STATELESS: 1 } });
+    else check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    check(dp, { description: 'NAT SYN past it: tracked, not refused', input: tcp({ src: CLIENT, dst: VIP, sport: 6101, dport: 443, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+  });
+});
+
 describe.skipIf(bpfSkipReason !== null)('flood guard off', () => {
   it('ct_new_rate 0: never in flood mode, lb_flood untouched', async () => {
     const dp = await TestDataplane.load('hash', { ct_new_rate: 0 });
