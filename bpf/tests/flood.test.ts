@@ -45,6 +45,22 @@ function setFloodWindow(dp: TestDataplane, count: number, agoMs: number | null):
   dp.map('lb_flood').update(Buffer.alloc(4), Array.from({ length: numPossibleCpus() }, () => v));
 }
 
+/** The strategy's object with `knobs`: a DSR service on :80 (backend 1), a NAT one on :443 (backend 2), lb_flood's window reset. */
+async function loadGuarded(strategy: (typeof STRATEGIES)[number], knobs: Record<string, number>): Promise<TestDataplane> {
+  const dp = await TestDataplane.load(strategy, knobs);
+  dp.addAddr(VIP, LB_ADDR_VIP);
+  dp.addAddr(SNAT, LB_ADDR_SNAT);
+  dp.setSnatPool(0, SNAT);
+  dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
+  dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+  dp.setBackend(1, { addr: BE1, port: 80 });
+  dp.setBackend(2, { addr: BE2, port: 8443 });
+  dp.setTable(0, [1]);
+  dp.setTable(1, [2]);
+  setFloodWindow(dp, 0, null); // window start 0: the first miss opens a new window
+  return dp;
+}
+
 describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) => {
   let dp: TestDataplane;
   let mask = '';
@@ -52,17 +68,7 @@ describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) =
 
   beforeAll(async () => {
     mask = pinToCpu0();
-    dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0, ct_new_rate: THRESHOLD });
-    dp.addAddr(VIP, LB_ADDR_VIP);
-    dp.addAddr(SNAT, LB_ADDR_SNAT);
-    dp.setSnatPool(0, SNAT);
-    dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
-    dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
-    dp.setBackend(1, { addr: BE1, port: 80 });
-    dp.setBackend(2, { addr: BE2, port: 8443 });
-    dp.setTable(0, [1]);
-    dp.setTable(1, [2]);
-    setFloodWindow(dp, 0, null); // window start 0: the first miss opens a new window
+    dp = await loadGuarded(strategy, { ct_refresh_ns: 0, ct_new_rate: THRESHOLD });
   });
   afterAll(() => {
     dp?.dispose();
@@ -130,17 +136,7 @@ describe.skipIf(skip !== null).each(STRATEGIES)('the half-open table under press
 
   beforeAll(async () => {
     mask = pinToCpu0();
-    dp = await TestDataplane.load(strategy, { ct_new_rate: 0, ct_syn_churn: THRESHOLD });
-    dp.addAddr(VIP, LB_ADDR_VIP);
-    dp.addAddr(SNAT, LB_ADDR_SNAT);
-    dp.setSnatPool(0, SNAT);
-    dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
-    dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
-    dp.setBackend(1, { addr: BE1, port: 80 });
-    dp.setBackend(2, { addr: BE2, port: 8443 });
-    dp.setTable(0, [1]);
-    dp.setTable(1, [2]);
-    setFloodWindow(dp, 0, null);
+    dp = await loadGuarded(strategy, { ct_new_rate: 0, ct_syn_churn: THRESHOLD });
   });
   afterAll(() => {
     dp?.dispose();
