@@ -1,4 +1,3 @@
-import type { BpfMap } from '@xdp-lb/native';
 import { formatEndpoint } from '../config/address.js';
 import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
@@ -115,7 +114,7 @@ export class ConntrackGauge {
   }
 
   /** Walks `map`'s keys in chunks (the event loop runs between them); the count, capped at its size. */
-  private async walk(map: BpfMap, each: (key: Buffer) => void): Promise<number> {
+  private async walk(map: ReturnType<InstanceMaps['map']>, each: (key: Buffer) => void): Promise<number> {
     const max = map.maxEntries;
     let key: Buffer | null = null;
     let n = 0;
