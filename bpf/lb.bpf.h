@@ -113,6 +113,9 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	}
 	if (half && !(c->pkt.tcp_flags & LB_TCP_SYN))
 		lb_count_reason(LB_R_CT_MIDSTREAM);
+	/* the half-open table's pressure alone: only what can go stateless does */
+	if (flood == LB_FLOOD_PRESSURE && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT))
+		flood = 0;
 	if (unlikely(flood || later) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
 		if (later) {
 			c->reason = LB_R_DROP_FRAGMENT;

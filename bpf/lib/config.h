@@ -45,6 +45,8 @@ DECLARE_CONFIG(__u32, snat_port_max, 29999,
 
 DECLARE_CONFIG(__u32, ct_new_rate, 125000,
 	       "new flows per second per CPU past which the CPU is in flood mode (0: never)");
+DECLARE_CONFIG(__u32, ct_syn_churn, 0,
+	       "new flows per second per CPU past which dsr services of a stateless strategy forward new flows without an entry (the half-open table's pressure; 0: never)");
 
 DECLARE_CONFIG(__u32, chain_next_slot, LB_CHAIN_OFF,
 	       "chaining: XDP_PASS verdicts tail-call this slot of lb_root_progs instead (0xffffffff: off)");

@@ -92,3 +92,8 @@ export type BackendState = (typeof BACKEND_STATES)[number];
 
 /** Instance names become bpffs and /var/lib directory names. */
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024. */
+export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
+  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
+}

@@ -1,4 +1,6 @@
 import { ipToBytes, parseIp } from '../config/address.js';
+import { cpus } from 'node:os';
+import { halfOpenSize } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
 
 /**
@@ -20,6 +22,10 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     // SYN-flood guard, new flows per second per CPU (bpf/README.md "Connection tracking under
     // pressure"); 0 = never.
     ct_new_rate: u32(cfg.limits.newFlowsPerSec),
+    // ... and keyed to the half-open table's pressure: past the rate per CPU that replaces the whole
+    // table within 100 ms, dsr services of a stateless strategy go stateless (bpf/lib/flood.h); off
+    // with the guard.
+    ct_syn_churn: u32(cfg.limits.newFlowsPerSec ? Math.ceil((10 * halfOpenSize(cfg.limits)) / Math.max(1, cpus().length)) : 0),
     icmp_echo: u32(cfg.limits.icmpEcho ? 1 : 0),
     // Outer source prefixes of ipip / ip6ip6, as network-order bytes (the low 16 / 32 bits are the data plane's).
     encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
