@@ -31,6 +31,7 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/addrs.h"
+#include "lib/service.h"
 #include "lib/csum.h"
 #include "lib/stats.h"
 #include "lib/clock.h"
@@ -153,19 +154,15 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	return lb_forward(c, ct, be, nh);
 }
 
-/* A conntrack miss (@why: why the entry could not be used, or 0): the service, if any, takes a new
- * flow. LB_CONTINUE: no service on this VIP, port and protocol. Not inlined: the established path
- * keeps its stack frame small. */
-static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why)
+/* A conntrack miss (@why: why the entry could not be used, or 0) to a VIP of roles @flags: the
+ * service, if any (lib/service.h: the port's own, else an any-port one), takes a new flow.
+ * LB_CONTINUE: no service on this VIP, port and protocol. Not inlined: the established path keeps
+ * its stack frame small. */
+static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, __u32 flags)
 {
-	struct lb_svc_key key;
 	struct lb_svc *svc;
 
-	__builtin_memset(&key, 0, sizeof(key));
-	key.vip = c->pkt.flow.dst;
-	key.port = c->pkt.flow.dport;
-	key.proto = c->pkt.flow.proto;
-	svc = bpf_map_lookup_elem(&lb_services, &key);
+	svc = lb_svc_lookup(&c->pkt.flow, flags);
 	if (!svc)
 		return LB_CONTINUE;
 	if (why)
@@ -174,7 +171,7 @@ static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why)
 }
 
 /* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
-static __always_inline int lb_vip(struct lb_ctx *c)
+static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 {
 	struct lb_backend *be = NULL;
 	struct lb_ct *ct;
@@ -183,7 +180,7 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 	ct = lb_ct_lookup(c, &be, &why);
 	if (ct && be)
 		return lb_established(c, ct, be);
-	return lb_vip_miss(c, why);
+	return lb_vip_miss(c, why, flags);
 }
 
 /* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT
@@ -193,7 +190,7 @@ static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 	int ret;
 
 	if (flags & LB_ADDR_VIP) {
-		ret = lb_vip(c);
+		ret = lb_vip(c, flags);
 		if (ret != LB_CONTINUE)
 			return ret;
 	}

@@ -85,6 +85,8 @@ struct lb_addr {
  * data plane looks it up only for addresses whose lb_addr_slots slot is shared (below). */
 #define LB_ADDR_VIP (1U << 0)  /* destination of at least one service */
 #define LB_ADDR_SNAT (1U << 1) /* a source address of NAT mode: replies come back to it */
+#define LB_ADDR_ANY_PORT (1U << 2) /* with LB_ADDR_VIP: at least one service of it has port 0 (every
+				    * port of its protocol), looked up after the exact key misses */
 struct lb_addr_info {
 	__u32 flags;
 };
@@ -109,7 +111,9 @@ struct lb_addr_slot {
 	__u32 state; /* LB_SLOT_* */
 };
 
-/* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. */
+/* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. port 0: an any-port service, serving every
+ * port of the VIP for its protocol that has no service of its own (the VIP's address carries
+ * LB_ADDR_ANY_PORT); its flows keep their destination port (lb_backend.port 0). */
 struct lb_svc_key {
 	struct lb_addr vip;
 	__be16 port;
@@ -143,7 +147,8 @@ struct lb_svc {
 
 struct lb_backend {
 	struct lb_addr addr;
-	__be16 port; /* nat: destination port on the backend; dsr: must equal the service port */
+	__be16 port; /* nat: destination port on the backend; dsr: must equal the service port.
+		      * 0 (any-port services): the flow's own destination port */
 	__u8 state;  /* LB_BE_* */
 	__u8 pad;
 	__u32 gen; /* bumped by userspace each time an id is given to a new backend */

@@ -9,6 +9,7 @@ import { parseIpv4, parseIpv6 } from '@xdp-lb/netlab';
 
 export const LB_ADDR_VIP = 1 << 0;
 export const LB_ADDR_SNAT = 1 << 1;
+export const LB_ADDR_ANY_PORT = 1 << 2;
 export const LB_SLOT_EMPTY = 0;
 export const LB_SLOT_ONE = 1;
 export const LB_SLOT_SHARED = 2;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { formatEndpoint, parseEndpoint, parseIp } from './address.js';
+import { ANY_PORT, formatEndpoint, parseEndpoint, parseIp } from './address.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -121,10 +121,11 @@ function resolveService(
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, `"${svc.vip}" needs a port (e.g. ${svc.vip}:80)`);
+    report(`${path}.vip`, `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
     return undefined;
   }
   const port = vip.port;
+  const anyPort = port === ANY_PORT;
   let options: Record<string, unknown> = svc.options;
   if (optionsSchema) {
     const parsed = optionsSchema.safeParse(svc.options);
@@ -145,6 +146,16 @@ function resolveService(
     const bpath = `${path}.backends.${j}`;
     const b = resolveBackend(entry, port, bpath, report);
     if (!b) return;
+    // An any-port service's flows keep their destination port (nat included): a backend port
+    // would be ambiguous. A backend "*" belongs to such a service only.
+    if (anyPort && b.port !== ANY_PORT) {
+      report(bpath, `service ${formatEndpoint(vip.address, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
+      return;
+    }
+    if (!anyPort && b.port === ANY_PORT) {
+      report(bpath, `backend port "*" is for services on every port (vip ${formatEndpoint(vip.address, ANY_PORT)}); give ${b.address.text} a port or none`);
+      return;
+    }
     if (b.address.family !== vip.address.family) {
       report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
     }
@@ -164,6 +175,9 @@ function resolveService(
   }
   const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
   const health = svc.health ? resolveHealth(svc.health, `${path}.health`, report) : undefined;
+  if (health && anyPort && health.port === undefined) {
+    report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
+  }
   return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
 }
 

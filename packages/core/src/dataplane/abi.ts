@@ -28,6 +28,8 @@ export const MAPS = {
 
 export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
+/** With ADDR_VIP: one of its services has port 0 (every port), looked up after the exact key. */
+export const ADDR_ANY_PORT = 1 << 2;
 /** struct lb_addr_slot states (LB_SLOT_*); the data plane treats any other value as SHARED. */
 export const SLOT_EMPTY = 0;
 export const SLOT_ONE = 1;

@@ -1,4 +1,5 @@
 import type { ServiceConfig, LbConfig } from '../config/types.js';
+import { ANY_PORT } from '../config/address.js';
 import type { Allocation } from '../state/allocation.js';
 import { serviceIdentity } from '../state/allocation.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -69,7 +70,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
       fwd: FWD[svc.forward],
       ...snatRun(svc),
     });
-    flag(svc.vip, abi.ADDR_VIP);
+    flag(svc.vip, svc.port === ANY_PORT ? abi.ADDR_VIP | abi.ADDR_ANY_PORT : abi.ADDR_VIP);
   }
   for (const write of drains) write();
   await maps.writeAddrs([...addrFlags.values()], []);
