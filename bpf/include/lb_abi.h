@@ -304,7 +304,9 @@ enum lb_reason {
 	LB_R_ICMP_ECHO,           /* an echo request to a VIP answered by the LB (icmp_echo) */
 	LB_R_ICMP_RELAYED,        /* counted in addition: an ICMP error about a tracked flow was relayed */
 	LB_R_FRAGMENT,            /* counted in addition: a fragment was forwarded by the fragment policy */
-	LB_R_DROP_TOO_BIG,        /* ipip/ip6ip6: the encapsulated packet would exceed the egress MTU */
+	LB_R_DROP_TOO_BIG,        /* the forwarded packet would exceed the egress MTU, and no ICMP error
+				   * was sent (IPv4 without DF, a fragment, the rate limit): lib/toobig.h */
+	LB_R_ICMP_TOO_BIG,        /* the same, answered with ICMP frag needed / packet too big (XDP_TX) */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */

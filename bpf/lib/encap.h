@@ -15,9 +15,10 @@
  * IPv6 traffic class the inner one's.
  *
  * MTU: the packet grows by 20 (ipip) or 40 (ip6ip6) bytes. One that would exceed the egress
- * interface's MTU is dropped and counted (LB_R_DROP_TOO_BIG): give the LB-to-backend path a larger
- * MTU than the clients' (e.g. 1520/1540 for 1500-byte client packets), or make backends advertise a
- * smaller MSS (route advmss). See bpf/README.md.
+ * interface's MTU is answered with ICMP fragmentation needed / packet too big carrying the MTU less
+ * the outer header (lib/toobig.h), so that clients' path MTU discovery works through the LB; a
+ * larger MTU on the LB-to-backend path (1520/1540 for 1500-byte client packets) avoids the round
+ * trip. See bpf/README.md.
  */
 #ifndef __LB_ENCAP_H
 #define __LB_ENCAP_H
@@ -34,24 +35,6 @@
 static __always_inline int lb_encap_len(__u8 fwd)
 {
 	return fwd == LB_FWD_IPIP ? LB_IPV4_HLEN : fwd == LB_FWD_IP6IP6 ? LB_IPV6_HLEN : 0;
-}
-
-/**
- * lb_encap_fits - would the packet, @olen bytes longer, fit the MTU of interface @ifindex?
- * @c: the packet
- * @ifindex: the egress interface
- * @olen: the outer header's length
- *
- * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_TOO_BIG.
- */
-static __always_inline int lb_encap_fits(struct lb_ctx *c, __u32 ifindex, int olen)
-{
-	__u32 len = c->pkt.len - c->pkt.l2len; /* the IP packet: a VLAN tag or padding does not count */
-
-	if (bpf_check_mtu(c->xdp, ifindex, &len, olen, 0) == BPF_MTU_CHK_RET_SUCCESS)
-		return LB_CONTINUE;
-	c->reason = LB_R_DROP_TOO_BIG;
-	return XDP_DROP;
 }
 
 /* Grow the head by @olen (a constant) and move the @l2len-byte L2 header (14, or 18 with a VLAN tag)

@@ -4,7 +4,8 @@
 // packet; TTL 64; flow label), the inner packet byte for byte, VLAN tags kept, IPv4 in IPv6, the same
 // outer source for every packet of a flow, ICMP errors about an encapsulated flow encapsulated to its
 // backend, a backend of the wrong family refused; and in a namespace: a backend behind a router
-// (allowed, unlike L2 DSR) and the MTU check of the egress interface.
+// (allowed, unlike L2 DSR) and the MTU check of the egress interface: ICMP fragmentation needed /
+// packet too big with the MTU less the outer header (valid checksums, the quote, the rate limit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ifNameToIndex, inNetns, XdpAction } from '@xdp-lb/native';
@@ -13,7 +14,7 @@ import { flowHash } from '@xdp-lb/strategy-hash';
 import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
-import { MAC, tcp, udp } from './harness/frames.js';
+import { MAC, tcp, tooBig, udp } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf encap] skipped: ${bpfSkipReason}`);
 
@@ -207,25 +208,34 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
       ip addr add 198.18.0.2/24 dev in
       ip neigh replace 198.18.0.254 lladdr 02:00:00:00:00:fe dev in nud permanent
       ip route add 198.18.5.0/24 via 198.18.0.254 dev in
+      ip -6 addr add 2001:db8:ff::2/64 dev in nodad
+      ip -6 neigh replace 2001:db8:ff::fe lladdr 02:00:00:00:00:fe dev in nud permanent
+      ip -6 route add 2001:db8:5::/64 via 2001:db8:ff::fe dev in
     `);
-    await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1 });
+    await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1, 'net.ipv6.conf.in.forwarding': 1 });
     ifIn = inNetns(ns.path, () => ifNameToIndex('in'));
-    dp = await TestDataplane.load('hash', { ...knobs(), nh_refresh_ns: 0 });
+    // a small rate limit (the bucket holds one second's worth: 3 messages)
+    dp = await TestDataplane.load('hash', { ...knobs(), nh_refresh_ns: 0, icmp_too_big_rate: 3 });
     dp.addAddr(VIP4, LB_ADDR_VIP);
+    dp.addAddr(VIP6, LB_ADDR_VIP);
     dp.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
     dp.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 1, fwd: 'dsr' });
+    dp.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
+    dp.addService({ vip: VIP4, port: 53, proto: 'udp', id: 3, fwd: 'ipip' });
     dp.setBackend(1, { addr: BE4, port: 80, mac: null });
     dp.setBackend(2, { addr: BE4, port: 81, mac: null });
-    dp.setTable(0, [1]);
-    dp.setTable(1, [2]);
+    dp.setBackend(3, { addr: BE6, port: 80, mac: null });
+    dp.setBackend(4, { addr: BE4, port: 53, mac: null });
+    for (let i = 0; i < 4; i++) dp.setTable(i, [i + 1]);
   });
   afterAll(() => {
     dp?.dispose();
     ns?.deleteSync();
   });
 
-  const run = (dport: number, sport: number, payload: number) =>
-    inNetns(ns.path, () => dp.run(tcp({ src: CLIENT4, dst: VIP4, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) }), ifIn));
+  const frame = (dport: number, sport: number, payload: number, src = CLIENT4, dst = VIP4) => tcp({ src, dst, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) });
+  const inNs = <T>(fn: () => T): T => inNetns(ns.path, fn);
+  const run = (dport: number, sport: number, payload: number) => inNs(() => dp.run(frame(dport, sport, payload), ifIn));
 
   it('a backend behind a router: L2 DSR refuses it, ipip reaches it through the router', () => {
     expect(run(81, 40000, 0).verdict).toBe('DROP');
@@ -235,10 +245,34 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
     expect(parseFrame(r.data).ipv4!.dst).toBe(BE4);
   });
 
-  it('the egress MTU (1500): 1480 bytes of IP fit with the outer header, 1481 are dropped and counted', () => {
+  it('ipip, egress MTU 1500: 1480 bytes of IP fit; 1481 (DF) get ICMP fragmentation needed, MTU 1480', () => {
     expect(run(80, 40001, 1480 - 40).verdict).toBe('TX');
-    const before = dp.reasons().DROP_TOO_BIG;
-    expect(run(80, 40001, 1481 - 40).verdict).toBe('DROP');
-    expect(dp.reasons().DROP_TOO_BIG - before).toBe(1n);
+    const input = frame(80, 40001, 1481 - 40);
+    const r = inNs(() => check(dp, { description: '1481 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1480), reasons: { ICMP_TOO_BIG: 1 } }));
+    const icmp = parseFrame(r.data);
+    expect(icmp.icmp).toMatchObject({ type: 3, code: 4, rest: 1480 });
+    expect(icmp.ipv4).toMatchObject({ src: VIP4, dst: CLIENT4 });
+  });
+
+  it('ip6ip6, egress MTU 1500: 1460 bytes fit; 1461 get ICMPv6 packet too big, MTU 1460', () => {
+    const input6 = (n: number) => frame(80, 40002, n - 60, CLIENT6, VIP6);
+    expect(inNs(() => dp.run(input6(1460), ifIn)).verdict).toBe('TX');
+    const input = input6(1461);
+    const r = inNs(() => check(dp, { description: '1461 bytes', input, verdict: 'TX', output: tooBig(input, 1460), reasons: { ICMP_TOO_BIG: 1 } }));
+    expect(parseFrame(r.data).icmp6).toMatchObject({ type: 2, code: 0, rest: 1460 });
+    expect(parseFrame(r.data).ipv6).toMatchObject({ src: VIP6, dst: CLIENT6 });
+  });
+
+  it('IPv4 without DF (here UDP) is dropped and counted: the client allowed fragmentation, XDP cannot fragment', () => {
+    expect(inNs(() => dp.run(udp({ src: CLIENT4, dst: VIP4, sport: 40003, dport: 53, payload: 'u' }), ifIn)).verdict).toBe('TX');
+    const input = udp({ src: CLIENT4, dst: VIP4, sport: 40003, dport: 53, payload: 'u'.repeat(1500 - 28) });
+    inNs(() => check(dp, { description: 'a 1500-byte datagram', input, verdict: 'DROP', reasons: { DROP_TOO_BIG: 1 } }));
+  });
+
+  it('rate limited per CPU: past the bucket, too-big packets are dropped and counted', () => {
+    // earlier tests spent 2 of the 3 messages of this second (the coarse clock may have moved on)
+    const verdicts = Array.from({ length: 8 }, (_, i) => inNs(() => dp.run(frame(80, 41000 + i, 1481 - 40), ifIn)).verdict);
+    expect(verdicts.filter((v) => v === 'TX').length).toBeLessThanOrEqual(3);
+    expect(verdicts.filter((v) => v === 'DROP').length).toBeGreaterThanOrEqual(5);
   });
 });

@@ -59,6 +59,7 @@ export const REASONS = [
   'ICMP_RELAYED',
   'FRAGMENT',
   'DROP_TOO_BIG',
+  'ICMP_TOO_BIG',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

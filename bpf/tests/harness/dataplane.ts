@@ -86,7 +86,8 @@ export type Knobs = Partial<Record<
   | 'icmp_echo'
   | 'frag_timeout_ns'
   | 'encap_src4'
-  | 'encap_src6',
+  | 'encap_src6'
+  | 'icmp_too_big_rate',
   number | bigint | Buffer
 >>;
 

@@ -28,6 +28,11 @@ export const LB_DEFAULTS = {
     newFlowsPerSec: 125_000,
     /** Echo requests to a VIP are answered by the data plane (rodata icmp_echo); off: the host answers. */
     icmpEcho: false,
+    /**
+     * ICMP fragmentation-needed / packet-too-big messages the data plane sends per second per CPU
+     * (rodata icmp_too_big_rate) for packets that do not fit the path to their backend; 0: none.
+     */
+    icmpTooBigPerSec: 1000,
     /** ipip: outer source addresses come from this /16 (rodata encap_src4) + 16 bits of a flow hash. */
     encapSource4: '172.16.0.0',
     /** ip6ip6: outer source addresses come from this /96 (rodata encap_src6); 100::/64 is RFC 6666's discard prefix. */

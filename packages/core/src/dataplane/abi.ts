@@ -83,6 +83,7 @@ export const REASONS = [
   'icmp_relayed',
   'fragment',
   'drop_too_big',
+  'icmp_too_big',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

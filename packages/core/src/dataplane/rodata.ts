@@ -19,6 +19,8 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     // pressure"); 0 = never.
     ct_new_rate: u32(cfg.limits.newFlowsPerSec),
     icmp_echo: u32(cfg.limits.icmpEcho ? 1 : 0),
+    // Path MTU discovery through the LB (bpf/lib/toobig.h): ICMP too-big messages per second per CPU.
+    icmp_too_big_rate: u32(cfg.limits.icmpTooBigPerSec),
     // Outer source prefixes of ipip / ip6ip6, as network-order bytes (the low 16 / 32 bits are the data plane's).
     encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
     encap_src6: Buffer.from(ipToBytes(parseIp(cfg.limits.encapSource6) ?? { text: '100::', family: 6 })),
