@@ -102,7 +102,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return XDP_DROP;
 	}
 	ct = &s->ct;
-	if (svc->fwd < LB_FWD_DSR || svc->fwd > LB_FWD_IP6IP6) {
+	if (svc->fwd < LB_FWD_DSR || svc->fwd > LB_FWD_GUE) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
 	}
@@ -120,7 +120,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return XDP_DROP;
 	}
 	c->be_id = be_id;
-	/* NAT44/NAT66 keep the family; ipip needs an IPv4 backend, ip6ip6 an IPv6 one */
+	/* NAT44/NAT66 keep the family; ipip needs an IPv4 backend, ip6ip6 an IPv6 one (gue: either) */
 	if ((svc->fwd == LB_FWD_NAT && lb_addr_is_v4(&be->addr) == c->pkt.v6) ||
 	    (svc->fwd == LB_FWD_IPIP && !lb_addr_is_v4(&be->addr)) ||
 	    (svc->fwd == LB_FWD_IP6IP6 && lb_addr_is_v4(&be->addr))) {

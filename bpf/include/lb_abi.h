@@ -126,6 +126,8 @@ struct lb_svc_key {
 #define LB_FWD_NAT 2    /* full NAT on one arm: dst -> backend, src -> SNAT address:port */
 #define LB_FWD_IPIP 3   /* DSR across L3: the packet in an outer IPv4 header to an IPv4 backend */
 #define LB_FWD_IP6IP6 4 /* DSR across L3: the packet in an outer IPv6 header to an IPv6 backend */
+#define LB_FWD_GUE 5    /* DSR across L3: the packet in outer IP (the backend's family) + UDP to gue_port
+			 * (GUE variant 1, Katran's): the outer source port varies per flow, for RSS */
 
 /* Service flags. */
 #define LB_SVC_F_HASH_SRC (1U << 0) /* hash strategy: hash the source address only (client affinity) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* forward.h - rewrite a packet of a flow by its forwarding mode and hand back the way out:
- * dsr (MACs), nat (addresses and ports), ipip / ip6ip6 (an outer header). */
+ * dsr (MACs), nat (addresses and ports), ipip / ip6ip6 / gue (an outer header). */
 #ifndef __LB_FORWARD_H
 #define __LB_FORWARD_H
 
@@ -30,7 +30,7 @@ static __always_inline int lb_forward(struct lb_ctx *c, const struct lb_ct *ct, 
 				      const struct lb_nh *nh)
 {
 	__u8 fwd = ct->fwd;
-	int verdict, ret, olen = lb_encap_len(fwd);
+	int verdict, ret, olen = lb_encap_len(fwd, be);
 
 	/* Out of another interface, the packet may not fit its MTU (XDP_TX: it came in through it). */
 	if (unlikely(olen == 0 && nh->ifindex != c->xdp->ingress_ifindex)) {

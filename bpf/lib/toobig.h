@@ -24,7 +24,7 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/csum.h"
-#include "lib/encap.h"
+#include "lib/encap.h" /* LB_IPV4_HLEN, LB_IPV6_HLEN */
 
 #define LB_TOOBIG_QUOTE 128 /* bytes of the offending packet quoted (a multiple of 4: bpf_csum_diff) */
 #define LB_TOOBIG4_TYPE 3 /* destination unreachable, */
@@ -53,20 +53,29 @@ static __always_inline int lb_toobig_token(__u64 now)
 }
 
 /* Replace the packet (@l2len bytes of L2 header, then the IP packet) by its first LB_TOOBIG_QUOTE
- * bytes of IP with @hlen bytes of room before them for the error's IP and ICMP headers, the L2
- * header moved to the front with the MACs swapped. Returns where the error's IP header goes. */
-static __always_inline void *lb_toobig_frame(struct lb_ctx *c, const int hlen, __u32 l2len, __be16 type)
+ * bytes of IP with @hlen bytes of room before them for the error's IP and ICMP headers, and the L2
+ * header in front with the MACs swapped (the way back). Copies packet to packet, nothing on the
+ * stack: lb_icmp -> lb_forward -> here is the deepest call chain. Returns the frame's start. */
+static __always_inline void *lb_toobig_frame(struct lb_ctx *c, const int hlen, __u32 l2len)
 {
 	struct xdp_md *ctx = c->xdp;
-	struct lb_nh back __attribute__((aligned(8))); /* the way back: the MACs swapped */
-	struct ethhdr *eth = c->pkt.eth;
-	int flen = (int)(c->pkt.data_end - (void *)eth);
+	void *data, *data_end, *old;
+	int flen = (int)(c->pkt.data_end - (void *)c->pkt.eth);
 
-	lb_mac_copy(back.dmac, eth->h_source);
-	lb_mac_copy(back.smac, eth->h_dest);
-	if (bpf_xdp_adjust_tail(ctx, (int)(l2len + LB_TOOBIG_QUOTE) - flen))
+	if (bpf_xdp_adjust_tail(ctx, (int)(l2len + LB_TOOBIG_QUOTE) - flen) || bpf_xdp_adjust_head(ctx, -hlen))
 		return NULL;
-	return lb_encap_head(c, hlen, l2len, type, &back);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	old = data + hlen; /* the old L2 header (hlen >= 28: no overlap with the new one) */
+	if (old + 18 > data_end)
+		return NULL;
+	lb_mac_copy(data, old + 6);
+	lb_mac_copy(data + 6, old);
+	if (l2len == 14)
+		*(__u16 *)(data + 12) = *(__u16 *)(old + 12);
+	else
+		__builtin_memcpy(data + 12, old + 12, 6); /* VLAN tag, then the EtherType */
+	return data;
 }
 
 /* The ICMP checksum over the header and the quote (@sum: a pseudo-header's partial sum, or 0). */
@@ -82,37 +91,36 @@ static __always_inline __sum16 lb_toobig_csum(struct lb_icmp_hdr *ih, __u32 sum)
  * @c: the packet (parsed, not yet rewritten; its pointers are invalid afterwards)
  * @mtu: the MTU the client must use (egress MTU less the encapsulation)
  *
- * Returns XDP_TX (the error, LB_R_ICMP_TOO_BIG) or XDP_DROP (LB_R_DROP_TOO_BIG; LB_R_DROP_ERROR when
- * the packet could not be reshaped). Not inlined: only the rare too-big packet runs it.
+ * Never about an ICMP message (RFC 1122 3.2.2, RFC 4443 2.4: no error about an error; a relayed
+ * ICMP error that grew too big is dropped). Returns XDP_TX (the error, LB_R_ICMP_TOO_BIG) or
+ * XDP_DROP (LB_R_DROP_TOO_BIG; LB_R_DROP_ERROR when the packet could not be reshaped). Not inlined:
+ * only the rare too-big packet runs it.
  */
 static __noinline int lb_too_big(struct lb_ctx *c, __u32 mtu)
 {
 	struct lb_pkt *p = &c->pkt;
 	__u32 l2len = p->l2len, ip_len = p->len - p->l2len;
-	struct lb_addr src, dst; /* IPv6 */
-	__be32 src4, dst4;
 	struct lb_icmp_hdr *ih;
-	struct ipv6hdr *eip6;
-	struct iphdr *eip;
-	void *oh, *data_end;
+	void *data, *data_end;
 
 	c->reason = LB_R_DROP_TOO_BIG;
 	if (p->frag != LB_FRAG_NONE || (l2len != 14 && l2len != 18) || ip_len < LB_TOOBIG_QUOTE)
 		return XDP_DROP;
 	if (!p->v6) {
-		struct iphdr *ip = lb_ip4(p);
+		struct iphdr *ip = lb_ip4(p), *eip, *q;
 
-		if (!ip || !(ip->frag_off & bpf_htons(LB_IP_DF)) || !lb_toobig_token(c->now))
+		if (!ip || ip->protocol == IPPROTO_ICMP || !(ip->frag_off & bpf_htons(LB_IP_DF)) ||
+		    !lb_toobig_token(c->now))
 			return XDP_DROP;
-		src4 = ip->saddr;
-		dst4 = ip->daddr;
-		oh = lb_toobig_frame(c, LB_IPV4_HLEN + sizeof(*ih), l2len, bpf_htons(ETH_P_IP));
-		if (!oh)
+		data = lb_toobig_frame(c, LB_IPV4_HLEN + sizeof(*ih), l2len);
+		if (!data)
 			goto error;
 		data_end = (void *)(long)c->xdp->data_end;
-		if (oh + LB_IPV4_HLEN + sizeof(*ih) + LB_TOOBIG_QUOTE > data_end)
+		eip = data + l2len;
+		ih = (void *)(eip + 1);
+		q = (void *)(ih + 1); /* the quote: the client's IP header first */
+		if ((void *)(ih + 1) + LB_TOOBIG_QUOTE > data_end)
 			goto error;
-		eip = oh;
 		eip->version = 4;
 		eip->ihl = 5;
 		eip->tos = 0xc0; /* internetwork control, as the kernel sends its ICMP errors */
@@ -122,45 +130,43 @@ static __noinline int lb_too_big(struct lb_ctx *c, __u32 mtu)
 		eip->ttl = 64;
 		eip->protocol = IPPROTO_ICMP;
 		eip->check = 0;
-		eip->saddr = dst4;
-		eip->daddr = src4;
+		eip->saddr = q->daddr; /* from the VIP the client addressed, to the client */
+		eip->daddr = q->saddr;
 		eip->check = lb_csum_ipv4_full(eip);
-		ih = oh + LB_IPV4_HLEN;
 		ih->type = LB_TOOBIG4_TYPE;
 		ih->code = LB_TOOBIG4_CODE;
 		ih->checksum = 0;
 		ih->rest = bpf_htonl(mtu < LB_IPV4_MIN_MTU ? LB_IPV4_MIN_MTU : mtu & 0xffff);
 		ih->checksum = lb_toobig_csum(ih, 0);
 	} else {
-		struct ipv6hdr *ip6 = lb_ip6(p);
+		struct ipv6hdr *ip6 = lb_ip6(p), *eip6, *q6;
 		__u32 sum;
 
-		if (!ip6 || !lb_toobig_token(c->now))
+		if (!ip6 || p->ext || ip6->nexthdr == IPPROTO_ICMPV6 || !lb_toobig_token(c->now))
 			return XDP_DROP;
-		__builtin_memcpy(&src, &ip6->saddr, sizeof(src));
-		__builtin_memcpy(&dst, &ip6->daddr, sizeof(dst));
-		oh = lb_toobig_frame(c, LB_IPV6_HLEN + sizeof(*ih), l2len, bpf_htons(ETH_P_IPV6));
-		if (!oh)
+		data = lb_toobig_frame(c, LB_IPV6_HLEN + sizeof(*ih), l2len);
+		if (!data)
 			goto error;
 		data_end = (void *)(long)c->xdp->data_end;
-		if (oh + LB_IPV6_HLEN + sizeof(*ih) + LB_TOOBIG_QUOTE > data_end)
+		eip6 = data + l2len;
+		ih = (void *)(eip6 + 1);
+		q6 = (void *)(ih + 1);
+		if ((void *)(ih + 1) + LB_TOOBIG_QUOTE > data_end)
 			goto error;
-		eip6 = oh;
 		*(__be32 *)eip6 = bpf_htonl(0x60000000U);
 		eip6->payload_len = bpf_htons(sizeof(*ih) + LB_TOOBIG_QUOTE);
 		eip6->nexthdr = IPPROTO_ICMPV6;
 		eip6->hop_limit = 64;
-		__builtin_memcpy(&eip6->saddr, &dst, sizeof(dst));
-		__builtin_memcpy(&eip6->daddr, &src, sizeof(src));
-		ih = oh + LB_IPV6_HLEN;
+		__builtin_memcpy(&eip6->saddr, &q6->daddr, sizeof(eip6->saddr));
+		__builtin_memcpy(&eip6->daddr, &q6->saddr, sizeof(eip6->daddr));
 		ih->type = LB_TOOBIG6_TYPE;
 		ih->code = 0;
 		ih->checksum = 0;
 		ih->rest = bpf_htonl(mtu < LB_IPV6_MIN_MTU ? LB_IPV6_MIN_MTU : mtu);
-		/* the pseudo-header: both addresses, the upper-layer length, the next header */
+		/* the pseudo-header: both addresses (summed from the packet), the upper-layer length, the
+		 * next header */
 		sum = lb_csum_add(bpf_htonl(sizeof(*ih) + LB_TOOBIG_QUOTE), bpf_htonl(IPPROTO_ICMPV6));
-		sum = lb_csum_add(sum, lb_csum_add(lb_csum_add(src.w[0], src.w[1]), lb_csum_add(src.w[2], src.w[3])));
-		sum = lb_csum_add(sum, lb_csum_add(lb_csum_add(dst.w[0], dst.w[1]), lb_csum_add(dst.w[2], dst.w[3])));
+		sum = (__u32)bpf_csum_diff(0, 0, (__be32 *)&eip6->saddr, 32, sum);
 		ih->checksum = lb_toobig_csum(ih, sum);
 	}
 	c->reason = LB_R_ICMP_TOO_BIG;

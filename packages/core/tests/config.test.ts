@@ -73,6 +73,17 @@ describe('config', () => {
     expect(parseConfigText(dumpConfigYaml(cfg), ctx)).toEqual(cfg);
   });
 
+  it('gue: either family (the outer header takes the backend\'s), the port from limits.guePort', () => {
+    const cfg = resolveConfig({ interfaces: ['eth0'], limits: { guePort: 9886 }, services: [
+      { vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] },
+      { vip: '[2001:db8::10]:80', forward: 'gue', backends: ['[2001:db8::11]'] },
+    ] }, ctx);
+    expect(cfg.services.map((s) => s.forward)).toEqual(['gue', 'gue']);
+    expect(cfg.limits.guePort).toBe(9886);
+    expect(resolveConfig({ interfaces: ['eth0'], services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }] }, ctx).limits.guePort).toBe(6080);
+    expect(problems({ interfaces: ['eth0'], limits: { guePort: 0 }, services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }] }).join('\n')).toMatch(/^limits.guePort/);
+  });
+
   it('accepts IPv6 endpoints in brackets', () => {
     const cfg = resolveConfig({ interfaces: ['eth0'], services: [{ vip: '[2001:DB8::10]:443', forward: 'dsr', backends: ['[2001:db8:0::11]:443'] }] }, ctx);
     expect(cfg.services[0]!.vip.text).toBe('2001:db8::10');

@@ -77,6 +77,8 @@ export const LimitsSchema = z
     encapSource4: z.string().refine((t) => isIPv4(t), 'an IPv4 address (the /16 prefix of ipip outer sources)').default(LB_DEFAULTS.limits.encapSource4),
     /** ip6ip6 outer sources: this /96 (the last 32 bits are ignored) + 32 bits of a flow hash. */
     encapSource6: z.string().refine((t) => isIPv6(t), 'an IPv6 address (the /96 prefix of ip6ip6 outer sources)').default(LB_DEFAULTS.limits.encapSource6),
+    /** gue: the outer UDP destination port the backends decapsulate. */
+    guePort: z.number().int().min(1).max(65535).default(LB_DEFAULTS.limits.guePort),
   })
   .strict();
 

@@ -40,6 +40,8 @@ export const FWD_NAT = 2;
 export const FWD_IPIP = 3;
 /** DSR across L3: the packet in an outer IPv6 header to an IPv6 backend. */
 export const FWD_IP6IP6 = 4;
+/** DSR across L3: the packet in outer IP (the backend's family) + UDP to gue_port (GUE variant 1). */
+export const FWD_GUE = 5;
 export const SVC_F_HASH_SRC = 1 << 0;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;

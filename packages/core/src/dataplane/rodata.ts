@@ -24,6 +24,7 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     // Outer source prefixes of ipip / ip6ip6, as network-order bytes (the low 16 / 32 bits are the data plane's).
     encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
     encap_src6: Buffer.from(ipToBytes(parseIp(cfg.limits.encapSource6) ?? { text: '100::', family: 6 })),
+    gue_port: u32(cfg.limits.guePort),
     // Chained: what xdp-lb passes on goes to this slot of the chain (CHAIN_OFF: plain XDP_PASS).
     chain_next_slot: u32(cfg.chain?.next ?? 0xffffffff),
     ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),
