@@ -131,6 +131,9 @@ struct lb_svc_key {
 
 /* Service flags. */
 #define LB_SVC_F_HASH_SRC (1U << 0) /* hash strategy: hash the source address only (client affinity) */
+#define LB_SVC_F_HASH_DPORT (1U << 1) /* hash strategy: hash the destination port only (Katran's
+				       * dport-only hashing: with an any-port service, every flow
+				       * to one port of the VIP goes to the same backend) */
 
 struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */

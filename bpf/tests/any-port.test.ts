@@ -3,11 +3,13 @@
 // its protocol that has no service of its own; a port with its own service keeps it; the other
 // protocol and an address without the flag are not served by it (the port-0 key is looked up only
 // for flagged addresses); DSR keeps the frame; NAT keeps the flow's destination port (backend port
-// 0) both ways, checksums checked by netlab's verifier.
+// 0) both ways, checksums checked by netlab's verifier. And the hash strategy's dport-only hashing
+// (hashFields destination-port): one backend per port, flow for flow as its TypeScript model says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFrame } from '@xdp-lb/netlab';
-import { LB_ADDR_ANY_PORT, LB_ADDR_SNAT, LB_ADDR_VIP, LB_FWD_NAT } from './harness/abi.js';
-import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { hash } from '@xdp-lb/strategy-hash';
+import { flowKey, LB_ADDR_ANY_PORT, LB_ADDR_SNAT, LB_ADDR_VIP, LB_FWD_NAT } from './harness/abi.js';
+import { backendMac, backendOf, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
 
@@ -107,5 +109,38 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('any-port services [%s]
     const f = parseFrame(r.data);
     expect(f.ipv4).toMatchObject({ src: SNAT, dst: BE });
     expect(f.udp!.dport).toBe(5000);
+  });
+});
+
+describe.skipIf(bpfSkipReason !== null)('hash, hashFields destination-port, on an any-port VIP', () => {
+  const SEED = 0x5eed;
+  let dp: TestDataplane;
+  let table: Uint32Array;
+  const opts = hash.optionsSchema.parse({ hashFields: 'destination-port' });
+
+  beforeAll(async () => {
+    dp = await TestDataplane.load('hash', { hash_seed: SEED });
+    dp.addAddr(VIP, LB_ADDR_VIP | LB_ADDR_ANY_PORT);
+    dp.addService({ vip: VIP, port: 0, proto: 'tcp', id: 0, fwd: 'dsr', flags: hash.serviceFlags(opts) });
+    const bs = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, key: `198.18.2.${i + 1}:*`, weight: 1 }));
+    for (const b of bs) dp.setBackend(b.id, { addr: `198.18.2.${b.id}`, port: 0 });
+    table = hash.buildTable(bs, opts);
+    dp.setTable(0, table);
+  });
+  afterAll(() => dp?.dispose());
+
+  it('every flow to one port goes to one backend, the one the model names; ports spread', () => {
+    const perPort = new Map<number, Set<number>>();
+    for (let i = 0; i < 400; i++) {
+      const dport = 1000 + (i % 40);
+      const f = { src: `198.18.1.${1 + (i % 200)}`, dst: VIP, sport: 30000 + i, dport, proto: 'tcp' as const };
+      const r = dp.run(tcp({ ...f, flags: 'S' }));
+      expect(r.verdict).toBe('TX');
+      const got = backendOf(r.data);
+      expect(got, `flow ${i}`).toBe(hash.model(table, { flowKey: flowKey(f), hashSeed: SEED, random: 0, counter: 0 }, opts));
+      perPort.set(dport, (perPort.get(dport) ?? new Set()).add(got));
+    }
+    expect([...perPort.values()].every((s) => s.size === 1)).toBe(true);
+    expect(new Set([...perPort.values()].map((s) => [...s][0])).size).toBeGreaterThanOrEqual(5);
   });
 });

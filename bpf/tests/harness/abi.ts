@@ -19,6 +19,7 @@ export const LB_FWD_IPIP = 3;
 export const LB_FWD_IP6IP6 = 4;
 export const LB_FWD_GUE = 5;
 export const LB_SVC_F_HASH_SRC = 1 << 0;
+export const LB_SVC_F_HASH_DPORT = 1 << 1;
 export const LB_BE_EMPTY = 0;
 export const LB_BE_ACTIVE = 1;
 export const LB_BE_DRAINING = 2;

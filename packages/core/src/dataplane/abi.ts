@@ -43,6 +43,8 @@ export const FWD_IP6IP6 = 4;
 /** DSR across L3: the packet in outer IP (the backend's family) + UDP to gue_port (GUE variant 1). */
 export const FWD_GUE = 5;
 export const SVC_F_HASH_SRC = 1 << 0;
+/** The hash strategy hashes the destination port only. */
+export const SVC_F_HASH_DPORT = 1 << 1;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;
 export const BE_DRAINING = 2;
