@@ -42,6 +42,8 @@
 #include "lib/nat.h"
 #include "lib/encap.h"
 #include "lib/forward.h"
+#include "lib/reset.h"
+#include "lib/halfopen.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
 
@@ -85,9 +87,13 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
  * (@flood), and for a later fragment (whose first fragment's entry is gone), no entry is stored:
  * DSR services of a stateless strategy forward by the strategy alone, everything else is refused
  * (NAT needs its entries; a random or round-robin choice would not be repeated for the flow's next
- * packet). */
-static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood)
+ * packet): a TCP packet without SYN (a connection the client believes open) is answered with an RST.
+ * TCP flows start half-open, in lb_ct_syn (lib/halfopen.h); @stale: lb_ct holds an entry of this
+ * tuple that can no longer be used (expired, closing, backend gone), deleted so that the new
+ * flow's later packets do not find it. */
+static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood, int stale)
 {
+	int half = c->pkt.flow.proto == IPPROTO_TCP;
 	int later = c->pkt.frag == LB_FRAG_LATER;
 	struct lb_backend *be;
 	struct lb_nh *nh;
@@ -106,9 +112,15 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
 	}
+	if (half && !(c->pkt.tcp_flags & LB_TCP_SYN))
+		lb_count_reason(LB_R_CT_MIDSTREAM);
 	if (unlikely(flood || later) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
-		c->reason = later ? LB_R_DROP_FRAGMENT : LB_R_DROP_FLOOD;
-		return XDP_DROP;
+		if (later) {
+			c->reason = LB_R_DROP_FRAGMENT;
+			return XDP_DROP;
+		}
+		c->reason = LB_R_DROP_FLOOD;
+		return lb_reset_client(c);
 	}
 	if (select_backend(&c->pkt.flow, svc, &be_id) < 0) {
 		c->reason = LB_R_DROP_NO_BACKEND;
@@ -140,25 +152,35 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	if (svc->fwd == LB_FWD_NAT) {
 		lb_mac_copy(ct->peer_mac, c->pkt.eth->h_source);
 		ct->in_ifindex = c->xdp->ingress_ifindex;
-		ret = lb_snat_alloc(c, svc, be, ct);
+		ret = lb_snat_alloc(c, svc, be, ct, half);
 		if (ret != LB_CONTINUE)
-			return ret;
+			return ret == XDP_DROP ? lb_reset_client(c) : ret;
 		lb_nat_learn_if_mac(c, nh);
+	} else if (half) {
+		if (bpf_map_update_elem(&lb_ct_syn, &c->pkt.flow, ct, BPF_ANY)) {
+			c->reason = LB_R_DROP_ERROR;
+			return XDP_DROP;
+		}
 	} else {
 		ret = lb_ct_store(c, ct);
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
+	/* after the allocation, which still saw the old flow own its port (held for TIME_WAIT) */
+	if (half && stale)
+		bpf_map_delete_elem(&lb_ct, &c->pkt.flow);
 	c->new_flow = 1;
 	lb_count_reason(LB_R_CT_NEW);
+	if (half)
+		lb_count_reason(LB_R_CT_HALF_OPEN);
 	return lb_forward(c, ct, be, nh);
 }
 
-/* A conntrack miss (@why: why the entry could not be used, or 0) to a VIP of roles @flags: the
- * service, if any (lib/service.h: the port's own, else an any-port one), takes a new flow.
- * LB_CONTINUE: no service on this VIP, port and protocol. Not inlined: the established path keeps
- * its stack frame small. */
-static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, __u32 flags)
+/* A miss of lb_ct (@why: why an entry could not be used, or 0; @stale: lb_ct holds an unusable
+ * entry of the flow) to a VIP of roles @flags: the service, if any (lib/service.h: the port's own,
+ * else an any-port one), takes a new flow. LB_CONTINUE: no service on this VIP, port and protocol.
+ * Not inlined: the established path keeps its stack frame small. */
+static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale, __u32 flags)
 {
 	struct lb_svc *svc;
 
@@ -167,7 +189,7 @@ static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, __u32 flags)
 		return LB_CONTINUE;
 	if (why)
 		lb_count_reason(why);
-	return lb_new_flow(c, svc, lb_flood_hit(c));
+	return lb_new_flow(c, svc, lb_flood_hit(c), stale);
 }
 
 /* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
@@ -176,11 +198,18 @@ static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 	struct lb_backend *be = NULL;
 	struct lb_ct *ct;
 	__u32 why;
+	int stale, ret;
 
-	ct = lb_ct_lookup(c, &be, &why);
+	ct = lb_ct_established(c, &be, &why);
 	if (ct && be)
 		return lb_established(c, ct, be);
-	return lb_vip_miss(c, why, flags);
+	stale = why != 0;
+	if (c->pkt.flow.proto == IPPROTO_TCP) {
+		ret = lb_half(c, &why); /* lb_ct_syn: only after a miss of lb_ct */
+		if (ret != LB_CONTINUE)
+			return ret;
+	}
+	return lb_vip_miss(c, why, stale, flags);
 }
 
 /* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT

@@ -81,7 +81,7 @@ need packages/native build/Release/xdp_lb_native.node CMakeLists.txt scripts/bui
   $(cd packages/native && ls addon/*.cc addon/*.h)
 need packages/cli dist/main.js
 need packages/core dist/bpf/lb.bpf.h dist/bpf/scripts/cc.sh dist/bpf/obj/xdp_root.bpf.o dist/bpf/obj/xdp_tx.bpf.o \
-  dist/bpf/obj/xdp_ext_target.bpf.o dist/bpf/obj/xdp_ext_member.bpf.o
+  dist/bpf/obj/xdp_ext_target.bpf.o dist/bpf/obj/xdp_ext_member.bpf.o dist/bpf/obj/xdp_pass.bpf.o
 need packages/netlab lab-scripts/keepalive-client.mjs obj/xdp_pass.bpf.o
 for s in packages/strategies/*/; do
   s=${s%/}; id=$(basename "$s")

@@ -17,8 +17,10 @@
 #include <linux/types.h>
 
 /* 2: lb_reasons has LB_REASON_SLOTS entries (was LB_R_MAX = 19).
- * 3: lb_addr_slots, the address slot table (and its slot hash, lb_addr_slot() in lb_hash.h). */
-#define LB_LAYOUT_VERSION 3
+ * 3: lb_addr_slots, the address slot table (and its slot hash, lb_addr_slot() in lb_hash.h).
+ * 4: lb_ct_syn, the half-open table (lib/halfopen.h); lb_ct.flags (was padding); NAT leases of
+ *    half-open flows carry LB_SNAT_LEASE_HALF. Only adds a map: v2 and v3 pins upgrade in place. */
+#define LB_LAYOUT_VERSION 4
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -38,6 +40,9 @@
 #ifndef LB_CT_DEFAULT_SIZE
 #define LB_CT_DEFAULT_SIZE 1048576 /* conntrack entries; userspace resizes before load */
 #endif
+#ifndef LB_CT_SYN_DEFAULT_SIZE
+#define LB_CT_SYN_DEFAULT_SIZE 131072 /* half-open TCP flows (lb_ct_syn); userspace resizes before load */
+#endif
 #ifndef LB_MAX_IFACES
 #define LB_MAX_IFACES 64
 #endif
@@ -51,7 +56,8 @@
 #define LB_MAP_SERVICES "lb_services" /* struct lb_svc_key -> struct lb_svc */
 #define LB_MAP_BACKENDS "lb_backends" /* __u32 backend id -> struct lb_backend */
 #define LB_MAP_TABLES "lb_tables"     /* __u32 service id -> inner u32 array (slot table) */
-#define LB_MAP_CT "lb_ct"             /* struct lb_flow -> struct lb_ct */
+#define LB_MAP_CT "lb_ct"             /* struct lb_flow -> struct lb_ct (established flows, UDP) */
+#define LB_MAP_CT_SYN "lb_ct_syn"     /* struct lb_flow -> struct lb_ct (half-open TCP flows) */
 #define LB_MAP_SNAT "lb_snat"         /* struct lb_flow (reply tuple) -> struct lb_snat_val (client tuple) */
 #define LB_MAP_NH "lb_nh"             /* __u32 backend id -> struct lb_nh (next-hop cache) */
 #define LB_MAP_TX_PORTS "lb_tx_ports" /* ifindex -> ifindex (devmap for multi-NIC redirect) */
@@ -190,6 +196,10 @@ struct lb_flow {
 #define LB_CT_CLOSE_RST 2     /* an RST before any FIN, either direction: the backend's socket is
 			       * CLOSED, no TIME_WAIT */
 
+/* lb_ct.flags: set in lb_ct_syn entries (half-open flows) only; 0 in lb_ct. */
+#define LB_CT_F_REPLIED 0x01 /* nat: the backend answered (a reply other than an RST passed the LB):
+			      * the client's next non-SYN packet completes the handshake */
+
 struct lb_ct {
 	__u32 backend_id;
 	__u32 backend_gen;
@@ -201,7 +211,7 @@ struct lb_ct {
 	struct lb_addr snat_addr; /* nat */
 	__u8 peer_mac[6];         /* nat: source MAC of the client side, destination of replies */
 	__u8 close_reason;        /* LB_CT_CLOSE_* (TCP); was padding: older entries read 0 */
-	__u8 peer_pad;
+	__u8 flags;               /* LB_CT_F_*; was padding (layout 4) */
 	__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
 	__u32 snat_lease; /* nat: equals the lease of the lb_snat entry this flow owns; 0 in dsr */
 };
@@ -224,6 +234,11 @@ struct lb_snat_val {
 };
 #define LB_SNAT_LEASE_FREE 0U
 #define LB_SNAT_LEASE_BUSY 0xffffffffU
+/* Layout 4: a lease with this bit (and not the top bit, a TCP tombstone: nat.h) belongs to a
+ * half-open flow (lb_ct_syn). Its port is free once that flow is gone or past syn_timeout_ns: the
+ * backend holds no TIME_WAIT for a connection that never opened. Promotion to lb_ct clears the bit
+ * in both entries; lease comparisons ignore it (lb_snat_lease_eq) for the moment in between. */
+#define LB_SNAT_LEASE_HALF 0x40000000U
 
 /* lb_if_macs value: the LB's own MAC on an interface, learned from the destination MAC of client
  * packets of NAT flows whose backend sits behind another interface (replies leave with it). */
@@ -311,7 +326,15 @@ enum lb_reason {
 	LB_R_FRAGMENT,            /* counted in addition: a fragment was forwarded by the fragment policy */
 	LB_R_DROP_TOO_BIG,        /* the forwarded packet would exceed the egress MTU, and no ICMP error
 				   * was sent (IPv4 without DF, a fragment, the rate limit): lib/toobig.h */
-	LB_R_ICMP_TOO_BIG,        /* the same, answered with ICMP frag needed / packet too big (XDP_TX) */
+	LB_R_CT_HALF_OPEN,        /* counted in addition: a TCP flow was tracked in lb_ct_syn (half-open) */
+	LB_R_CT_PROMOTED,         /* counted in addition: a half-open flow completed its handshake (-> lb_ct) */
+	LB_R_CT_MIDSTREAM,        /* counted in addition: a non-SYN TCP packet without an entry (its flow was
+				   * evicted, expired or never seen) */
+	LB_R_SNAT_HALF_FREED,     /* counted in addition: the SNAT port of a gone or timed-out half-open flow
+				   * was taken over */
+	LB_R_RESET,               /* a TCP packet of a flow the LB cannot carry on: answered with an RST */
+	LB_R_ICMP_TOO_BIG,        /* a packet past the egress MTU answered with ICMP frag needed / packet
+				   * too big (XDP_TX): lib/toobig.h */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */

@@ -26,6 +26,8 @@ DECLARE_CONFIG(__u64, tcp_closing_timeout_ns, 10 * LB_NSEC_PER_SEC,
 	       "idle timeout of a TCP flow after FIN or RST");
 DECLARE_CONFIG(__u64, udp_timeout_ns, 30 * LB_NSEC_PER_SEC,
 	       "idle timeout of a UDP flow");
+DECLARE_CONFIG(__u64, syn_timeout_ns, 3 * LB_NSEC_PER_SEC,
+	       "idle timeout of a half-open TCP flow (lb_ct_syn); its NAT port is free after it");
 DECLARE_CONFIG(__u64, ct_refresh_ns, 1 * LB_NSEC_PER_SEC,
 	       "a conntrack entry's timestamp is written at most this often");
 DECLARE_CONFIG(__u64, nh_refresh_ns, 1 * LB_NSEC_PER_SEC,

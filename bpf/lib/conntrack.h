@@ -38,23 +38,19 @@ static __always_inline int lb_ct_expired(const struct lb_ct *ct, __u8 proto, __u
 	return age > (__s64)(lb_ct_timeout(proto, LB_READ_ONCE(ct->state)) + grace);
 }
 
-/**
- * lb_ct_lookup - the conntrack entry of the packet's flow, if it may still be used.
- * @c: the packet (c->pkt.flow is the key, c->now the clock)
- * @bep: set to the entry's backend when an entry is returned
- * @why: set when NULL is returned: 0 (no entry), LB_R_CT_EXPIRED (idle too long, or a SYN on a
- *	 closing entry: a new connection on the same tuple) or LB_R_CT_RESELECT (the backend was
- *	 removed: state LB_BE_EMPTY or another generation)
- *
- * A draining backend keeps its flows.
- */
-static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_backend **bep,
-						  __u32 *why)
+/* Has half-open entry @ct (lb_ct_syn) been idle longer than syn_timeout_ns? */
+static __always_inline int lb_half_expired(const struct lb_ct *ct, __u64 now)
 {
-	struct lb_ct *ct = bpf_map_lookup_elem(&lb_ct, &c->pkt.flow);
+	return (__s64)(now - LB_READ_ONCE(ct->seen_ns)) > (__s64)CONFIG(syn_timeout_ns);
+}
+
+/* May entry @ct (of lb_ct, or of lb_ct_syn when @half) still carry the packet's flow? See
+ * lb_ct_lookup. */
+static __always_inline struct lb_ct *lb_ct_usable(struct lb_ctx *c, struct lb_ct *ct,
+						  struct lb_backend **bep, __u32 *why, int half)
+{
 	struct lb_backend *be;
 
-	*why = 0;
 	if (!ct)
 		return NULL;
 	if (ct->state == LB_CT_CLOSING &&
@@ -62,7 +58,7 @@ static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_ba
 		*why = LB_R_CT_EXPIRED;
 		return NULL;
 	}
-	if (lb_ct_expired(ct, c->pkt.flow.proto, c->now, 0)) {
+	if (half ? lb_half_expired(ct, c->now) : lb_ct_expired(ct, c->pkt.flow.proto, c->now, 0)) {
 		*why = LB_R_CT_EXPIRED;
 		return NULL;
 	}
@@ -72,6 +68,44 @@ static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_ba
 		return NULL;
 	}
 	*bep = be;
+	return ct;
+}
+
+/**
+ * lb_ct_established - the established (lb_ct) entry of the packet's flow, if it may still be used.
+ * @c: the packet (c->pkt.flow is the key, c->now the clock)
+ * @bep: set to the entry's backend when an entry is returned
+ * @why: set when NULL is returned: 0 (no entry), LB_R_CT_EXPIRED (idle too long, or a SYN on a
+ *	 closing entry: a new connection on the same tuple) or LB_R_CT_RESELECT (the backend was
+ *	 removed: state LB_BE_EMPTY or another generation)
+ *
+ * A draining backend keeps its flows. The pipeline's first lookup: half-open TCP flows are in
+ * lb_ct_syn (lb_half_lookup), looked up only after a miss here.
+ */
+static __always_inline struct lb_ct *lb_ct_established(struct lb_ctx *c, struct lb_backend **bep,
+						       __u32 *why)
+{
+	*why = 0;
+	return lb_ct_usable(c, bpf_map_lookup_elem(&lb_ct, &c->pkt.flow), bep, why, 0);
+}
+
+/* lb_ct_established in the half-open table (lb_ct_syn, idle timeout syn_timeout_ns). @why is left
+ * as it was when there is no entry. */
+static __always_inline struct lb_ct *lb_half_lookup(struct lb_ctx *c, struct lb_backend **bep,
+						    __u32 *why)
+{
+	return lb_ct_usable(c, bpf_map_lookup_elem(&lb_ct_syn, &c->pkt.flow), bep, why, 1);
+}
+
+/* The flow's entry, established or else half-open (what an ICMP error quoting the flow needs; the
+ * pipeline itself looks the two tables up apart: lb_ct_established, lb_half_lookup). */
+static __always_inline struct lb_ct *lb_ct_lookup(struct lb_ctx *c, struct lb_backend **bep,
+						  __u32 *why)
+{
+	struct lb_ct *ct = lb_ct_established(c, bep, why);
+
+	if (!ct && c->pkt.flow.proto == IPPROTO_TCP)
+		ct = lb_half_lookup(c, bep, why);
 	return ct;
 }
 

@@ -103,6 +103,23 @@ static __always_inline __sum16 lb_csum_apply(__sum16 csum, __u32 diff)
 }
 
 /**
+ * lb_csum_apply_nz - lb_csum_apply that never yields 0x0000 (ICMP, ICMPv6).
+ * @csum: the checksum as it sits in the packet
+ * @diff: the accumulated diff
+ *
+ * Eqn. 3 yields 0x0000 when the covered bytes sum to zero; 0xffff (one's complement -0) is right
+ * for every such sum, 0x0000 is not when every covered byte is zero: an echo reply with id 0, seq
+ * 0 and no payload must carry ~0 = 0xffff (a receiver adds the field and wants all ones; Linux
+ * drops the 0x0000 that eqn. 3 gives).
+ */
+static __always_inline __sum16 lb_csum_apply_nz(__sum16 csum, __u32 diff)
+{
+	__sum16 r = lb_csum_apply(csum, diff);
+
+	return r ? r : (__sum16)0xffff;
+}
+
+/**
  * lb_csum_apply_udp - lb_csum_apply for a UDP checksum.
  * @csum: the checksum as it sits in the packet
  * @diff: the accumulated diff
@@ -112,12 +129,9 @@ static __always_inline __sum16 lb_csum_apply(__sum16 csum, __u32 diff)
  */
 static __always_inline __sum16 lb_csum_apply_udp(__sum16 csum, __u32 diff)
 {
-	__sum16 r;
-
 	if (!csum)
 		return 0;
-	r = lb_csum_apply(csum, diff);
-	return r ? r : (__sum16)0xffff;
+	return lb_csum_apply_nz(csum, diff);
 }
 
 /**

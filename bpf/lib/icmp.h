@@ -94,7 +94,7 @@ static __always_inline int lb_icmp_echo(struct lb_ctx *c, struct lb_icmp_hdr *ih
 	}
 	d = lb_csum_diff2(0, bpf_htons((__u16)req << 8 | ih->code), bpf_htons((__u16)rep << 8 | ih->code));
 	ih->type = rep;
-	ih->checksum = lb_csum_apply(ih->checksum, d);
+	ih->checksum = lb_csum_apply_nz(ih->checksum, d); /* id 0, seq 0, no payload: 0xffff */
 	lb_mac_copy(mac.addr, eth->h_source);
 	lb_mac_copy(eth->h_source, eth->h_dest);
 	lb_mac_copy(eth->h_dest, mac.addr);
@@ -106,26 +106,36 @@ pass:
 }
 
 /* Parse the packet an ICMP error quotes (right after the 8-byte ICMP header): an IP header of the
- * error's family, not a later fragment, then TCP or UDP with at least its ports. */
+ * error's family, not a later fragment, then TCP or UDP with at least the 8 bytes RFC 792 requires
+ * a quote to hold, all inside the error's IP packet (not its Ethernet padding). The quote's length
+ * fields describe the packet as it was sent, which must have been well formed (it left one of our
+ * addresses): IP length room for the L4 header, a UDP length of 8 up to what that IP packet held
+ * (see lb_parse_l4), a TCP data offset of 5 up to it. Returns 0, -1 for a quote that is not ours to
+ * translate (another protocol, a later fragment), or LB_R_PASS_MALFORMED. */
 static __always_inline int lb_quote_parse(struct lb_pkt *p, struct lb_icmp_hdr *ih, struct lb_quote *q)
 {
 	void *data_end = p->data_end;
 	struct lb_scratch *s = lb_scratch_get();
+	__u32 qlen, hlen, iplen, whole;
 	__be16 *ports;
-
 
 	if (!s)
 		return -1;
 	q->flow = &s->qflow;
 	__builtin_memset(q->flow, 0, sizeof(*q->flow));
 	q->l3 = ih + 1;
+	qlen = p->len - p->l4_off - sizeof(*ih); /* lb_icmp checked that the ICMP header fits */
 	if (!p->v6) {
 		struct iphdr *ip = q->l3;
 
-		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5 ||
-		    (ip->frag_off & bpf_htons(LB_IP_OFFSET)))
+		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+			return LB_R_PASS_MALFORMED;
+		if (ip->frag_off & bpf_htons(LB_IP_OFFSET))
 			return -1;
-		q->l4 = q->l3 + ip->ihl * 4;
+		hlen = ip->ihl * 4;
+		iplen = bpf_ntohs(ip->tot_len);
+		whole = !(ip->frag_off & bpf_htons(LB_IP_MF));
+		q->l4 = q->l3 + hlen;
 		lb_addr_set_v4(&q->flow->src, ip->saddr);
 		lb_addr_set_v4(&q->flow->dst, ip->daddr);
 		q->flow->proto = ip->protocol;
@@ -133,7 +143,10 @@ static __always_inline int lb_quote_parse(struct lb_pkt *p, struct lb_icmp_hdr *
 		struct ipv6hdr *ip6 = q->l3;
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-			return -1;
+			return LB_R_PASS_MALFORMED;
+		hlen = sizeof(*ip6);
+		iplen = hlen + bpf_ntohs(ip6->payload_len);
+		whole = 1; /* a fragment header would be an extension header: not followed */
 		q->l4 = ip6 + 1;
 		__builtin_memcpy(&q->flow->src, &ip6->saddr, sizeof(q->flow->src));
 		__builtin_memcpy(&q->flow->dst, &ip6->daddr, sizeof(q->flow->dst));
@@ -142,8 +155,23 @@ static __always_inline int lb_quote_parse(struct lb_pkt *p, struct lb_icmp_hdr *
 	if (q->flow->proto != IPPROTO_TCP && q->flow->proto != IPPROTO_UDP)
 		return -1;
 	ports = q->l4;
-	if ((void *)(ports + 2) > data_end)
-		return -1;
+	/* 8 bytes of L4 in the quote, inside the error's IP packet and the frame */
+	if (qlen < hlen + 8 || (void *)(ports + 4) > data_end)
+		return LB_R_PASS_MALFORMED;
+	if (q->flow->proto == IPPROTO_UDP) {
+		__u32 ulen = bpf_ntohs(ports[2]);
+
+		if (iplen < hlen + 8 || ulen < 8 || (whole && ulen > iplen - hlen))
+			return LB_R_PASS_MALFORMED;
+	} else {
+		__u8 *doff = (__u8 *)q->l4 + 12; /* quoted when the router quoted more than 8 bytes */
+
+		if (iplen < hlen + 20)
+			return LB_R_PASS_MALFORMED;
+		if (qlen >= hlen + 13 && (void *)(doff + 1) <= data_end &&
+		    ((*doff >> 4) < 5 || (whole && (__u32)(*doff >> 4) * 4 > iplen - hlen)))
+			return LB_R_PASS_MALFORMED;
+	}
 	q->flow->sport = ports[0];
 	q->flow->dport = ports[1];
 	return 0;
@@ -173,7 +201,7 @@ static __always_inline void lb_icmp_xlate(struct lb_ctx *c, struct lb_quote *q, 
 	d = lb_csum_add((__u32)ib, (__u32)lb);
 	if (p->v6)
 		d = lb_csum_add(d, opseudo);
-	ih->checksum = lb_csum_apply(ih->checksum, d);
+	ih->checksum = lb_csum_apply_nz(ih->checksum, d);
 }
 
 /* An error to a VIP (roles @flags) about a packet the VIP sent (a reply). LB_CONTINUE: not a flow
@@ -295,7 +323,7 @@ static __noinline int lb_icmp(struct lb_ctx *c, __u32 flags)
 	c->reason = other;
 	if (p->flow.proto != (p->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) || p->frag != LB_FRAG_NONE)
 		return XDP_PASS;
-	if ((void *)(ih + 1) > p->data_end) {
+	if ((void *)(ih + 1) > p->data_end || p->l4_off + sizeof(*ih) > p->len) { /* not into padding */
 		c->reason = LB_R_PASS_MALFORMED;
 		return XDP_PASS;
 	}
@@ -309,7 +337,10 @@ static __noinline int lb_icmp(struct lb_ctx *c, __u32 flags)
 		  : (type != LB_ICMP_DEST_UNREACH && type != LB_ICMP_TIME_EXCEEDED && type != LB_ICMP_PARAMETERPROB))
 		return XDP_PASS;
 	/* an error: about a packet its destination (one of our addresses) sent */
-	if (lb_quote_parse(p, ih, &q) < 0 || !lb_addr_eq(&q.flow->src, &p->flow.dst))
+	ret = lb_quote_parse(p, ih, &q);
+	if (ret > 0)
+		c->reason = ret; /* a malformed quote: never translated */
+	if (ret || !lb_addr_eq(&q.flow->src, &p->flow.dst))
 		return XDP_PASS;
 	if (flags & LB_ADDR_VIP) {
 		ret = lb_icmp_to_vip(c, &q, flags);

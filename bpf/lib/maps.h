@@ -71,6 +71,15 @@ struct {
 	__type(value, struct lb_ct);
 } lb_ct SEC(".maps");
 
+/* Half-open TCP flows (lib/halfopen.h): a SYN's entry lives here until the handshake completes,
+ * so that new flows (a SYN flood) churn only this table, never lb_ct's established flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_SYN_DEFAULT_SIZE);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_ct);
+} lb_ct_syn SEC(".maps");
+
 /* NAT reverse entries: reply tuple (backend -> SNAT address:port) to the client's forward key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -160,7 +169,8 @@ struct lb_scratch {
 	__u64 clock_jiffies;       /* lb_now: the jiffy of clock_ns */
 	__u64 clock_ns;            /* lb_now: the coarse clock read in that jiffy */
 	struct bpf_fib_lookup fib; /* lb_nh_get */
-	struct lb_ct ct;           /* a new entry (lb_new_flow), or one built without an entry */
+	struct lb_ct ct;           /* a new entry (lb_new_flow), or one built without an entry, or a
+				    * promoted one (lb_half_promote) */
 	struct lb_flow rk;         /* NAT reverse keys */
 	struct lb_flow client;     /* the client tuple of a reverse entry */
 	struct lb_snat_val val;    /* NAT reverse values */

@@ -27,6 +27,17 @@
  * A reply is delivered only when lb_ct[client] carries the lease and SNAT address:port of the
  * reverse entry: eviction of either side, expiry or a reused port can drop a reply (counted as
  * LB_R_DROP_SNAT_STALE), never deliver it to another client.
+ *
+ * Half-open TCP flows (layout 4, lib/halfopen.h): their forward entry is in lb_ct_syn and their
+ * lease carries LB_SNAT_LEASE_HALF. The owner of a reverse entry is looked up in lb_ct, then (HALF
+ * lease) in lb_ct_syn. A half-open owner's port is free as soon as that owner is gone (evicted from
+ * lb_ct_syn by newer half-open flows) or idle past syn_timeout_ns (LB_SNAT_RESET): the backend holds
+ * no TIME_WAIT for a connection that never opened, at most a SYN_RECV request that the new flow's
+ * SYN meets (the backend answers it with an ACK, the new client resets it and its retransmitted SYN
+ * connects). So a SYN flood holds SNAT ports for seconds, not for tcp_timeout_ns + snat_reuse_ns.
+ * Promotion (lb_nat_promote) writes the lb_ct entry with the lease without the bit, then clears the
+ * bit in the reverse entry (compare-and-swap), then deletes the lb_ct_syn entry: at every moment one
+ * of the two tables confirms the lease, and lease comparisons ignore the bit (lb_snat_lease_eq).
  */
 #ifndef __LB_NAT_H
 #define __LB_NAT_H
@@ -39,11 +50,32 @@
 #include "lib/conntrack.h"
 #include "lib/fib.h"
 #include "lib/rewrite.h"
+#include "lib/reset.h"
 #include "lib/service.h"
 
 #define LB_SNAT_TRIES 8 /* hashed candidates, then as many random ones; a power of two */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
 #define LB_EEXIST 17
+
+/* Do leases @a and @b name the same flow? (The half-open bit aside: promotion clears it in lb_ct
+ * before it does in lb_snat.) Tombstones, BUSY and FREE never equal a flow's lease. */
+static __always_inline int lb_snat_lease_eq(__u32 a, __u32 b)
+{
+	return ((a ^ b) & ~LB_SNAT_LEASE_HALF) == 0;
+}
+
+/* Is @lease a half-open flow's (not a tombstone)? */
+static __always_inline int lb_snat_lease_half(__u32 lease)
+{
+	return (lease & (0x80000000U | LB_SNAT_LEASE_HALF)) == LB_SNAT_LEASE_HALF;
+}
+
+/* Does entry @ct (of lb_ct or lb_ct_syn) own the reply tuple @rk under @lease? */
+static __always_inline int lb_snat_ct_owns(const struct lb_ct *ct, const struct lb_flow *rk, __u32 lease)
+{
+	return lb_snat_lease_eq(ct->snat_lease, lease) && ct->snat_port == rk->dport &&
+	       lb_addr_eq(&ct->snat_addr, &rk->dst);
+}
 
 static __always_inline int lb_snat_port_in_range(__be16 port)
 {
@@ -149,14 +181,21 @@ static __always_inline __u64 lb_snat_owned(__u64 now, const struct lb_flow *rk,
 	if (LB_READ_ONCE(v->lease) != lease)
 		return LB_SNAT_OWNED;
 	oct = bpf_map_lookup_elem(&lb_ct, owner);
+	if (lb_snat_lease_half(lease) && !(oct && lb_snat_ct_owns(oct, rk, lease))) {
+		/* a half-open flow's port: owned while that flow is in lb_ct_syn and not timed out */
+		struct lb_ct *hct = bpf_map_lookup_elem(&lb_ct_syn, owner);
+
+		if (hct && lb_snat_ct_owns(hct, rk, lease) && !lb_half_expired(hct, now))
+			return LB_SNAT_OWNED;
+		return LB_SNAT_RESET;
+	}
 	if (!oct)
 		return 0;
 	state = LB_READ_ONCE(oct->state);
 	why = LB_READ_ONCE(oct->close_reason);
 	lb_barrier();
 	seen = LB_READ_ONCE(oct->seen_ns);
-	if (oct->snat_lease != lease || oct->snat_port != rk->dport ||
-	    !lb_addr_eq(&oct->snat_addr, &rk->dst))
+	if (!lb_snat_ct_owns(oct, rk, lease))
 		return seen;
 	age = (__s64)(now - seen);
 	if (state == LB_CT_CLOSING && why == LB_CT_CLOSE_RST)
@@ -216,6 +255,8 @@ static __always_inline int lb_snat_take(const struct lb_flow *rk, struct lb_snat
 	v->sport = w->sport;
 	v->dport = w->dport;
 	lb_count_reason(LB_R_SNAT_RECLAIMED);
+	if (lb_snat_lease_half(old))
+		lb_count_reason(LB_R_SNAT_HALF_FREED);
 	return 1;
 }
 
@@ -252,6 +293,7 @@ __noinline int lb_snat_try(struct lb_scratch *s, int own_only, __u64 now)
  * @svc: the service (its SNAT pool slice)
  * @be: the chosen backend
  * @ct: the new entry, filled but for the SNAT fields; stored by this function
+ * @half: a half-open TCP flow: stored in lb_ct_syn, its lease with LB_SNAT_LEASE_HALF
  *
  * Two passes over the LB_SNAT_TRIES hashed candidates: the first takes a free one (BPF_NOEXIST
  * insert) or the flow's own stale one, the second a reclaimable one (lb_snat_take); then
@@ -261,7 +303,7 @@ __noinline int lb_snat_try(struct lb_scratch *s, int own_only, __u64 now)
  * or LB_R_DROP_ERROR (no pool configured, map failure).
  */
 static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *svc,
-					 const struct lb_backend *be, struct lb_ct *ct)
+					 const struct lb_backend *be, struct lb_ct *ct, int half)
 {
 	const struct lb_flow *flow = &c->pkt.flow;
 	__u32 lo = CONFIG(snat_port_min), hi = CONFIG(snat_port_max);
@@ -305,13 +347,15 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		if (!v)
 			continue;
 		/* v is ours (BUSY): forward entry first, then publish the lease */
-		lease = bpf_get_prandom_u32() & ~LB_SNAT_TOMB;
+		lease = bpf_get_prandom_u32() & ~(LB_SNAT_TOMB | LB_SNAT_LEASE_HALF);
 		if (lease == LB_SNAT_LEASE_FREE)
 			lease = 1;
+		if (half)
+			lease |= LB_SNAT_LEASE_HALF;
 		ct->snat_addr = *sa;
 		ct->snat_port = port;
 		ct->snat_lease = lease;
-		if (bpf_map_update_elem(&lb_ct, flow, ct, BPF_ANY)) {
+		if (bpf_map_update_elem(half ? (void *)&lb_ct_syn : (void *)&lb_ct, flow, ct, BPF_ANY)) {
 			__sync_lock_test_and_set(&v->lease, LB_SNAT_LEASE_FREE);
 			goto error;
 		}
@@ -350,7 +394,7 @@ static __noinline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
 	lb_snat_rkey(rk, be, c->pkt.flow.dport, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
 	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (v) {
-		if (LB_READ_ONCE(v->lease) == ct->snat_lease)
+		if (lb_snat_lease_eq(LB_READ_ONCE(v->lease), ct->snat_lease))
 			return LB_CONTINUE;
 	} else {
 		struct lb_snat_val *val = &s->val;
@@ -407,23 +451,31 @@ static __always_inline void lb_nat_learn_if_mac(struct lb_ctx *c, const struct l
 	bpf_map_update_elem(&lb_if_macs, &ifindex, &mac, BPF_ANY);
 }
 
+/* lb_nat_owner_half's *half when the reverse entry's flow lost its forward entry (evicted). */
+#define LB_NAT_ORPHAN (-1)
+
 /**
  * lb_nat_owner - the live flow that owns the reply tuple @rk (backend -> SNAT address:port).
  * @c: the packet
  * @rk: the reply tuple (a reply's own flow, or the one an ICMP error quotes, reversed)
  * @client: set to the owner's client tuple (its lb_ct key)
  *
- * Returns the owner's lb_ct entry, NULL with c->reason = LB_R_PASS_SNAT_UNKNOWN (no reverse entry)
- * or LB_R_DROP_SNAT_STALE (an entry that the forward entry it names does not confirm: lease, SNAT
- * address and port, family).
+ * @half: set to 1 when the owner is a half-open flow (its lb_ct_syn entry is returned), to
+ *	  LB_NAT_ORPHAN when the reverse entry carries an established flow's lease whose client has no
+ *	  lb_ct entry at all (evicted: the port is still that client's), else 0
+ *
+ * Returns the owner's lb_ct (or lb_ct_syn) entry, NULL with c->reason = LB_R_PASS_SNAT_UNKNOWN (no
+ * reverse entry) or LB_R_DROP_SNAT_STALE (an entry that the forward entry it names does not
+ * confirm: lease, SNAT address and port, family).
  */
-static __always_inline struct lb_ct *lb_nat_owner(struct lb_ctx *c, const struct lb_flow *rk,
-						  struct lb_flow *client)
+static __always_inline struct lb_ct *lb_nat_owner_half(struct lb_ctx *c, const struct lb_flow *rk,
+						       struct lb_flow *client, int *half)
 {
 	struct lb_snat_val *v;
 	struct lb_ct *ct;
 	__u32 lease;
 
+	*half = 0;
 	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (!v) {
 		c->reason = LB_R_PASS_SNAT_UNKNOWN;
@@ -437,11 +489,130 @@ static __always_inline struct lb_ct *lb_nat_owner(struct lb_ctx *c, const struct
 	if (lease == LB_SNAT_LEASE_FREE || lease == LB_SNAT_LEASE_BUSY ||
 	    LB_READ_ONCE(v->lease) != lease)
 		return NULL;
-	ct = bpf_map_lookup_elem(&lb_ct, client);
-	if (!ct || ct->snat_lease != lease || ct->snat_port != rk->dport ||
-	    !lb_addr_eq(&ct->snat_addr, &rk->dst) || lb_addr_is_v4(&client->src) != lb_addr_is_v4(&rk->src))
+	if (lb_addr_is_v4(&client->src) != lb_addr_is_v4(&rk->src))
 		return NULL;
-	return ct;
+	ct = bpf_map_lookup_elem(&lb_ct, client);
+	if (ct && lb_snat_ct_owns(ct, rk, lease))
+		return ct;
+	if (lb_snat_lease_half(lease)) {
+		struct lb_ct *hct = bpf_map_lookup_elem(&lb_ct_syn, client);
+
+		if (hct && lb_snat_ct_owns(hct, rk, lease)) {
+			*half = 1;
+			return hct;
+		}
+		return NULL;
+	}
+	/* an established flow's lease, its forward entry gone (evicted): the port is still the
+	 * client's, nobody else's (lb_nat_reset_orphan) */
+	if (!ct && !(lease & LB_SNAT_TOMB))
+		*half = LB_NAT_ORPHAN;
+	return NULL;
+}
+
+/**
+ * lb_nat_reset_orphan - a backend's TCP packet to a NAT flow whose forward entry was evicted (its
+ * reverse entry, @client, is intact): turned into an RST to the client, out towards it by the FIB,
+ * so that a client waiting for this reply is reset rather than left hanging (bpf/lib/halfopen.h).
+ * @c: the packet (c->reason LB_R_DROP_SNAT_STALE, kept when no RST can be sent)
+ * @client: the client tuple the reverse entry names (lb_ct key)
+ *
+ * Returns XDP_TX / XDP_REDIRECT (LB_R_RESET) or XDP_DROP (an RST, a fragment, IPv6 extension
+ * headers, no route or neighbour to the client: the packet as before).
+ */
+static __noinline int lb_nat_reset_orphan(struct lb_ctx *c, const struct lb_flow *client)
+{
+	struct lb_scratch *s = lb_scratch_get();
+	struct bpf_fib_lookup *fib;
+	struct ethhdr *eth;
+	void *data, *end;
+	__u8 dmac[6], smac[6];
+	int verdict;
+
+	if (!s || !client || (c->pkt.tcp_flags & LB_TCP_RST) || c->pkt.frag != LB_FRAG_NONE || c->pkt.ext)
+		return XDP_DROP;
+	fib = &s->fib;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->l4_protocol = IPPROTO_TCP;
+	fib->ifindex = c->xdp->ingress_ifindex;
+	if (lb_addr_is_v4(&client->src)) {
+		fib->family = LB_AF_INET;
+		fib->ipv4_src = client->dst.w[3];
+		fib->ipv4_dst = client->src.w[3];
+	} else {
+		fib->family = LB_AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, &client->dst, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, &client->src, sizeof(fib->ipv6_dst));
+	}
+	if (bpf_fib_lookup(c->xdp, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_DROP;
+	__builtin_memcpy(dmac, fib->dmac, 6);
+	__builtin_memcpy(smac, fib->smac, 6);
+	verdict = lb_tx_via(c, fib->ifindex);
+	if (verdict == XDP_DROP) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	lb_nat_rewrite_l34(c, &client->dst, &client->src, client->dport, client->sport);
+	if (lb_tcp_reset(c->xdp, c->pkt.l2len, (__u32)c->pkt.l4_off - c->pkt.l2len, c->pkt.v6, 0)) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	data = (void *)(long)c->xdp->data;
+	end = (void *)(long)c->xdp->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end) {
+		c->reason = LB_R_DROP_SNAT_STALE;
+		return XDP_DROP;
+	}
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, smac, 6);
+	c->reason = LB_R_RESET;
+	return verdict;
+}
+
+/* lb_nat_owner_half for callers that do not care which table the owner is in (ICMP errors). */
+static __always_inline struct lb_ct *lb_nat_owner(struct lb_ctx *c, const struct lb_flow *rk,
+						  struct lb_flow *client)
+{
+	int half;
+
+	return lb_nat_owner_half(c, rk, client, &half);
+}
+
+/**
+ * lb_nat_promote - a half-open NAT flow completed its handshake: make its reverse entry name the
+ * established lease (lb_ct already holds the entry @nct, whose lease has the bit cleared).
+ * @c: the packet (the client's)
+ * @s: this CPU's lb_scratch (@nct may be s->ct; s->rk and s->val are used here)
+ * @nct: the promoted entry
+ * @half_lease: the lease the flow had while half-open
+ * @be: its backend
+ *
+ * Returns 1 when the reverse entry carries the established lease (cleared by compare-and-swap, or
+ * re-created when it had been evicted: LB_R_SNAT_REPAIRED), 0 when the port went to another flow
+ * meanwhile (the flow cannot go on: the caller resets it).
+ */
+static __always_inline int lb_nat_promote(struct lb_ctx *c, struct lb_scratch *s,
+					  const struct lb_ct *nct, __u32 half_lease,
+					  const struct lb_backend *be)
+{
+	struct lb_snat_val *v;
+	__u32 cur;
+
+	lb_snat_rkey(&s->rk, be, c->pkt.flow.dport, &nct->snat_addr, nct->snat_port, c->pkt.flow.proto);
+	v = bpf_map_lookup_elem(&lb_snat, &s->rk);
+	if (v) {
+		cur = __sync_val_compare_and_swap(&v->lease, half_lease, nct->snat_lease);
+		return cur == half_lease || cur == nct->snat_lease;
+	}
+	__builtin_memset(&s->val, 0, sizeof(s->val));
+	lb_snat_val_set(&s->val, &c->pkt.flow);
+	s->val.lease = nct->snat_lease;
+	if (bpf_map_update_elem(&lb_snat, &s->rk, &s->val, BPF_NOEXIST))
+		return 0;
+	lb_count_reason(LB_R_SNAT_REPAIRED);
+	return 1;
 }
 
 /**
@@ -496,7 +667,7 @@ static __always_inline int lb_nat_reverse(struct lb_ctx *c)
 	struct lb_scratch *s;
 	struct lb_flow *client;
 	struct lb_ct *ct;
-	int verdict;
+	int verdict, half;
 
 	if (!lb_snat_port_in_range(p->flow.dport)) {
 		c->reason = LB_R_PASS_NOT_OURS;
@@ -508,13 +679,24 @@ static __always_inline int lb_nat_reverse(struct lb_ctx *c)
 		return XDP_DROP;
 	}
 	client = &s->client;
-	ct = lb_nat_owner(c, &p->flow, client);
-	if (!ct)
+	ct = lb_nat_owner_half(c, &p->flow, client, &half);
+	if (!ct) {
+		if (half == LB_NAT_ORPHAN && p->flow.proto == IPPROTO_TCP)
+			return lb_nat_reset_orphan(c, client);
 		return c->reason == LB_R_PASS_SNAT_UNKNOWN ? XDP_PASS : XDP_DROP;
+	}
 	c->svc_id = ct->svc_id;
 	c->be_id = ct->backend_id;
-	if (!lb_ct_expired(ct, p->flow.proto, c->now, 0))
+	if (half) {
+		/* the backend answered a half-open flow: the client's next ACK completes it */
+		if (!lb_half_expired(ct, c->now)) {
+			lb_ct_hit(ct, p->tcp_flags, c->now);
+			if (!(p->tcp_flags & LB_TCP_RST) && !(ct->flags & LB_CT_F_REPLIED))
+				ct->flags |= LB_CT_F_REPLIED;
+		}
+	} else if (!lb_ct_expired(ct, p->flow.proto, c->now, 0)) {
 		lb_ct_hit(ct, p->tcp_flags, c->now);
+	}
 	verdict = lb_nat_to_client(c, ct);
 	if (verdict == XDP_DROP)
 		return verdict;

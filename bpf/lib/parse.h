@@ -311,14 +311,26 @@ malformed:
  * @reason: set when the return value is XDP_PASS
  *
  * Returns LB_CONTINUE, LB_NOT_L4 (neither TCP nor UDP: ICMP and others, for the caller), or
- * XDP_PASS with LB_R_PASS_MALFORMED (truncated header, TCP data offset < 5 or past the end, a UDP
- * checksum of 0 over IPv6, which RFC 8200 forbids).
+ * XDP_PASS with LB_R_PASS_MALFORMED: a header cut short by the frame or by the IP length (bytes
+ * after the IP packet are Ethernet padding, never a header), TCP data offset < 5 or past the IP
+ * packet, a UDP length below 8 or (not fragmented) above what the IP packet holds, a UDP checksum
+ * of 0 over IPv6 (RFC 8200 forbids it).
+ *
+ * A UDP length below what the IP packet holds is accepted: RFC 768 defines the datagram by its
+ * length field, Linux trims the surplus and delivers the datagram (udp_rcv), and UDP options (RFC
+ * 9868) live in exactly that surplus. Forwarding it is safe: the UDP checksum covers only the
+ * length field's bytes, and NAT patches it for the addresses and ports alone. A first fragment's
+ * UDP length counts the whole datagram, so only its lower bound is checked there.
  * Must not be called for an LB_FRAG_LATER fragment (it has no L4 header).
  */
 static __always_inline int lb_parse_l4(struct lb_pkt *p, __u32 *reason)
 {
 	void *data_end = p->data_end;
+	__u32 room; /* bytes of the IP packet from the L4 header on */
 
+	if (p->l4_off > p->len)
+		goto malformed;
+	room = p->len - p->l4_off;
 	if (p->flow.proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = p->l4;
 		__u32 doff;
@@ -326,7 +338,7 @@ static __always_inline int lb_parse_l4(struct lb_pkt *p, __u32 *reason)
 		if ((void *)(tcp + 1) > data_end)
 			goto malformed;
 		doff = tcp->doff;
-		if (doff < 5 || (void *)tcp + doff * 4 > data_end)
+		if (doff < 5 || (void *)tcp + doff * 4 > data_end || doff * 4 > room)
 			goto malformed;
 		p->flow.sport = tcp->source;
 		p->flow.dport = tcp->dest;
@@ -337,7 +349,12 @@ static __always_inline int lb_parse_l4(struct lb_pkt *p, __u32 *reason)
 	if (p->flow.proto == IPPROTO_UDP) {
 		struct udphdr *udp = p->l4;
 
+		__u32 ulen;
+
 		if ((void *)(udp + 1) > data_end)
+			goto malformed;
+		ulen = bpf_ntohs(udp->len);
+		if (ulen < sizeof(*udp) || room < sizeof(*udp) || (p->frag == LB_FRAG_NONE && ulen > room))
 			goto malformed;
 		if (p->v6 && !udp->check)
 			goto malformed;

@@ -9,7 +9,7 @@ import { ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { labSupport, Netns } from '@xdp-lb/netlab';
 import { LB_ADDR_SNAT, LB_ADDR_VIP, LB_NH_STATIC, u32 } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
-import { check, type Fixture } from './harness/fixtures.js';
+import { check, expectReset, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp, tooBig, withMacs } from './harness/frames.js';
 import type { RunResult } from './harness/dataplane.js';
 
@@ -128,6 +128,24 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
     } finally {
       await ns.sh('ip link set out mtu 1500');
     }
+  });
+
+  it('a reply to a NAT flow whose forward entry was evicted: an RST to the client (by the FIB), never to another client', async () => {
+    // nat to backend 1 (port 91), established: SYN, SYN-ACK, ACK
+    const c = { src: CLIENT, dst: VIP, sport: 43000, dport: 91 };
+    const port = checkIn({ description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX' }).data.readUInt16BE(34);
+    const fromBe = (flags: string, payload = '', seq?: number) =>
+      tcp({ src: '198.18.0.21', dst: SNAT, sport: 80, dport: port, flags, payload, smac: backendMac(1), dmac: MAC.lb, ...(seq === undefined ? {} : { seq }) });
+    checkIn({ description: 'SYN-ACK', input: fromBe('SA'), verdict: 'TX' });
+    checkIn({ description: 'ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', reasons: { TX: 1, CT_PROMOTED: 1 } });
+    expect(dp.deleteCt({ ...c, proto: 'tcp' })).toBe(true); // evicted by established flows (lb_ct full)
+    // no neighbour entry for the client yet: dropped as before
+    checkIn({ description: 'the response, client unresolved', input: fromBe('PA', 'response', 5000), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
+    await ns.sh(`ip neigh replace ${CLIENT} lladdr ${MAC.client} dev in nud permanent`);
+    const r = checkIn({ description: 'the response (the backend retransmits)', input: fromBe('PA', 'response', 5000), verdict: 'TX', reasons: { RESET: 1 } });
+    expectReset(r.data, { src: VIP, dst: CLIENT, sport: 91, dport: 43000, seq: 5000 });
+    expect(r.data.subarray(0, 12)).toEqual(Buffer.concat([mac(MAC.client), mac(MAC.lb)]));
+    checkIn({ description: "the backend's RST itself: dropped, never answered", input: fromBe('R', '', 5000), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
   });
 
   it('a failed refresh keeps the last good next hop', async () => {

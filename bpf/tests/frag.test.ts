@@ -185,7 +185,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
       else check(dp, { description: 'later', input: frs[1]!, verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } });
     });
 
-    it.runIf(v6)('an extension header after the fragment header: later fragments still follow', () => {
+    // IPv6 only (IPv4 has no extension headers): the case exists for v6 alone (not a skip).
+    if (v6) it('an extension header after the fragment header: later fragments still follow', () => {
       const ident = id();
       const first = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 0, mf: true, id: ident }, { type: 60, data: [1, 4, 0, 0, 0, 0] }] }, udp: { sport: 39000, dport: 53 }, payload: 'a'.repeat(200) });
       const later = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 27, mf: false, id: ident }] }, payload: 'b'.repeat(100) });

@@ -21,7 +21,7 @@ import {
   snatVal,
 } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
-import { check } from './harness/fixtures.js';
+import { check, expectReset } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf nat] skipped: ${bpfSkipReason}`);
@@ -53,6 +53,21 @@ const snatPort = (frame: Buffer): number => {
   const f = parseFrame(frame);
   return (f.tcp ?? f.udp)!.sport;
 };
+
+/**
+ * A TCP flow to VIP:443 through its handshake (SYN; backend 1's SYN-ACK on the port it got; the
+ * client's ACK), so that it is established (lb_ct), not half-open (lb_ct_syn: bpf/lib/halfopen.h).
+ * Returns the SNAT port.
+ */
+function establish(dp: TestDataplane, c: { src: string; dst: string; sport: number; dport: number }, smac?: string): number {
+  const syn = dp.run(tcp({ ...c, flags: 'S', ...(smac ? { smac } : {}) }));
+  expect(syn.verdict, 'the SYN is forwarded').toBe('TX');
+  const port = snatPort(syn.data);
+  expect(dp.run(tcp({ src: BE1, dst: SNAT, sport: 8443, dport: port, flags: 'SA', smac: backendMac(1), dmac: MAC.lb })).verdict).toBe('TX');
+  expect(dp.run(tcp({ ...c, flags: 'A', ...(smac ? { smac } : {}) })).verdict).toBe('TX');
+  expect(dp.established({ ...c, proto: 'tcp' }), 'established').not.toBeNull();
+  return port;
+}
 
 /** A NAT service on VIP:443/tcp and VIP:5353/udp to backend 1 (198.18.2.1:8443/5353), DSR on :80. */
 function setUp(dp: TestDataplane): void {
@@ -190,14 +205,15 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     expect(dp.deleteCt({ ...c, proto: 'tcp' })).toBe(true); // what an LRU eviction does
     check(dp, { description: 'reply after the eviction', input: reply(port, 'SA'), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
     // The client comes back: its stale port is taken over again (its own hash candidate).
-    const again = check(dp, { description: 'the client retransmits', input: tcp({ ...c, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+    // A half-open flow's port (its lease has the half-open bit): free once its entry is gone.
+    const again = check(dp, { description: 'the client retransmits', input: tcp({ ...c, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
     expect(snatPort(again.data)).toBe(port);
     check(dp, { description: 'and its replies flow again', input: reply(port, 'SA'), verdict: 'TX', output: toClient(44000, 'SA') });
   });
 
   it('an evicted reverse entry is re-created by the next forward packet', () => {
     const c = { src: CLIENT, dst: VIP, sport: 45000, dport: 443 };
-    const port = snatPort(check(dp, { description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX' }).data);
+    const port = establish(dp, c);
     expect(dp.deleteSnat({ src: BE1, dst: SNAT, sport: 8443, dport: port, proto: 'tcp' })).toBe(true);
     check(dp, { description: 'reply while the reverse entry is gone', input: reply(port, 'SA'), verdict: 'PASS', reasons: { PASS_SNAT_UNKNOWN: 1 } });
     check(dp, { description: 'client ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', output: toBackend(port, 'A'), reasons: { TX: 1, SNAT_REPAIRED: 1 } });
@@ -244,7 +260,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const b = { src: CLIENT2, dst: VIP, sport: 52000, dport: 443 };
       const replyTo = (flags: string, payload: string) =>
         tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags, payload, smac: backendMac(1), dmac: MAC.lb });
-      expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
+      establish(dp, a);
       check(dp, { description: 'B while A holds the only port', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.deleteCt({ ...a, proto: 'tcp' });
       check(dp, { description: 'B right after the eviction: the port is held (TIME_WAIT)', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
@@ -263,7 +279,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       check(dp, { description: 'B, 70 s after: takes the stale port over', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
       const out = check(dp, { description: 'a reply on the port', input: replyTo('SA', 'for B'), verdict: 'TX' });
       expect(parseFrame(out.data).ipv4!.dst).toBe(CLIENT2);
-      check(dp, { description: 'A comes back: refused, B keeps the port', input: tcp({ ...a, flags: 'A' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      const rst = check(dp, { description: 'A comes back: reset (no port), B keeps the port', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1 } });
+      expectReset(rst.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
       expect(parseFrame(dp.run(replyTo('A', 'still B')).data).ipv4!.dst).toBe(CLIENT2);
     } finally {
       dp.dispose();
@@ -282,7 +299,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const a = { src: CLIENT, dst: VIP, sport: 53000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 54000, dport: 443 };
       const aFlow: Flow = { ...a, proto: 'tcp' };
-      expect(dp.run(tcp({ ...a, flags: 'S' })).verdict).toBe('TX');
+      establish(dp, a);
       dp.ageCt(aFlow, 11n * SEC);
       check(dp, { description: 'B, A idle 11 s: past its timeout, within the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.ageCt(aFlow, 9n * SEC);
@@ -291,7 +308,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       check(dp, { description: 'B, A idle 70 s: after snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
       const r = dp.run(tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags: 'SA', smac: backendMac(1), dmac: MAC.lb }));
       expect(parseFrame(r.data).ipv4!.dst).toBe(CLIENT2);
-      check(dp, { description: 'A after its expiry: a new flow, refused (the port is B\'s)', input: tcp({ ...a, flags: 'A' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1, CT_EXPIRED: 1 } });
+      const rst = check(dp, { description: 'A after its expiry: a new flow, refused (the port is B\'s): reset', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1, CT_EXPIRED: 1 } });
+      expectReset(rst.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
     } finally {
       dp.dispose();
     }
@@ -307,7 +325,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       setUp(dp);
       const a = { src: CLIENT, dst: VIP, sport: 55000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 56000, dport: 443 };
-      const pa = snatPort(check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' }).data);
+      const pa = establish(dp, a);
       check(dp, { description: 'A FIN', input: tcp({ ...a, flags: 'FA' }), verdict: 'TX' });
       const pa2 = snatPort(check(dp, { description: 'A SYN again', input: tcp({ ...a, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } }).data);
       expect(pa2).not.toBe(pa);
@@ -328,7 +346,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
     try {
       setUp(dp);
       const flows = [51000, 51001, 51002].map((sport) => ({ src: CLIENT, dst: VIP, sport, dport: 443 }));
-      const p0 = snatPort(check(dp, { description: 'first flow', input: tcp({ ...flows[0]!, flags: 'S' }), verdict: 'TX' }).data);
+      const p0 = establish(dp, flows[0]!);
       dp.deleteCt({ ...flows[0]!, proto: 'tcp' }); // p0 is now reclaimable
       const p1 = snatPort(check(dp, { description: 'second flow: the free port, no reclaim', input: tcp({ ...flows[1]!, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } }).data);
       expect(p1).not.toBe(p0);
@@ -397,14 +415,16 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
   // the grace. Anything else is held as before.
   type Step = readonly ['client' | 'backend', string];
   const closes: { name: string; steps: Step[]; close: number; olderProgram?: boolean; at: [number, boolean][] }[] = [
-    { name: 'the backend refuses the SYN (RST): free snat_grace_ns after, not before', steps: [['backend', 'RA']], close: LB_CT_CLOSE_RST, at: [[0, false], [1, false], [3, true]] },
+    // a half-open flow (never established): its port is free syn_timeout_ns (3 s) after its last packet
+    { name: 'the backend refuses the SYN (RST): free syn_timeout_ns after, not before', steps: [['backend', 'RA']], close: LB_CT_CLOSE_RST, at: [[0, false], [2, false], [4, true]] },
     { name: 'the client aborts (RST before any FIN): free snat_grace_ns after, not before', steps: [['backend', 'SA'], ['client', 'A'], ['client', 'R']], close: LB_CT_CLOSE_RST, at: [[1, false], [3, true]] },
     { name: 'closed by FIN: held snat_reuse_ns after its last packet', steps: [['backend', 'SA'], ['client', 'FA'], ['backend', 'FA'], ['client', 'A']], close: LB_CT_CLOSE_FIN, at: [[3, false], [13, false], [60, false], [70, true]] },
-    { name: 'an RST after a FIN: held like FIN', steps: [['backend', 'SA'], ['backend', 'FA'], ['client', 'R']], close: LB_CT_CLOSE_FIN, at: [[3, false], [13, false], [60, false], [70, true]] },
-    { name: 'a FIN after the RST (the RST did not end the connection): held like FIN', steps: [['backend', 'SA'], ['client', 'R'], ['backend', 'PA'], ['client', 'FA']], close: LB_CT_CLOSE_FIN, at: [[3, false], [60, false], [70, true]] },
-    { name: 'close_reason 0 (an entry of an older program), closed by an RST: held like FIN', steps: [['backend', 'RA']], close: LB_CT_CLOSE_RST, olderProgram: true, at: [[3, false], [13, false], [60, false], [70, true]] },
+    { name: 'an RST after a FIN: held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['backend', 'FA'], ['client', 'R']], close: LB_CT_CLOSE_FIN, at: [[3, false], [13, false], [60, false], [70, true]] },
+    { name: 'a FIN after the RST (the RST did not end the connection): held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['client', 'R'], ['backend', 'PA'], ['client', 'FA']], close: LB_CT_CLOSE_FIN, at: [[3, false], [60, false], [70, true]] },
+    { name: 'close_reason 0 (an entry of an older program), closed by an RST: held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['backend', 'RA']], close: LB_CT_CLOSE_RST, olderProgram: true, at: [[3, false], [13, false], [60, false], [70, true]] },
   ];
   it.each(closes)('$name', async ({ steps, close, olderProgram, at }) => {
+    const half = !steps.some(([who, flags]) => who === 'client' && flags === 'A'); // never established
     const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000 });
     try {
       setUp(dp);
@@ -430,10 +450,15 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
           check(dp, { description: `B, A idle ${sec} s: held`, input, verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
           continue;
         }
-        check(dp, { description: `B, A idle ${sec} s: taken over`, input, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+        check(dp, { description: `B, A idle ${sec} s: taken over`, input, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, ...(half ? { SNAT_HALF_FREED: 1 } : {}) } });
         expect(parseFrame(dp.run(fromBackend('SA')).data).ipv4!.dst, "the port's replies go to B").toBe(CLIENT2);
       }
-      if (close === LB_CT_CLOSE_RST && !olderProgram) {
+      if (half) {
+        // A's half-open entry timed out: its late packet is a flow without an entry that cannot
+        // get a port (B has it): answered with an RST, never sent to the backend on B's tuple.
+        const r = check(dp, { description: "A's late packet", input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1, CT_MIDSTREAM: 1, CT_EXPIRED: 1 } });
+        expectReset(r.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
+      } else if (close === LB_CT_CLOSE_RST && !olderProgram) {
         // A stray packet of A after the takeover (its closing entry lives 10 s): older than
         // ct_refresh_ns, so it re-checks its reverse entry, finds the port B's and is dropped: it
         // never reaches the backend on B's tuple.

@@ -31,6 +31,10 @@ export const LB_CT_CLOSE_FIN = 1;
 export const LB_CT_CLOSE_RST = 2;
 export const LB_NH_STATIC = 0xffffffffffffffffn;
 export const LB_SNAT_LEASE_BUSY = 0xffffffff;
+/** A half-open flow's lease carries this bit (layout 4); promotion clears it. */
+export const LB_SNAT_LEASE_HALF = 0x40000000;
+/** lb_ct.flags (lb_ct_syn entries): the backend answered. */
+export const LB_CT_F_REPLIED = 0x01;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
@@ -61,6 +65,11 @@ export const REASONS = [
   'ICMP_RELAYED',
   'FRAGMENT',
   'DROP_TOO_BIG',
+  'CT_HALF_OPEN',
+  'CT_PROMOTED',
+  'CT_MIDSTREAM',
+  'SNAT_HALF_FREED',
+  'RESET',
   'ICMP_TOO_BIG',
 ] as const;
 export type Reason = (typeof REASONS)[number];
@@ -223,12 +232,14 @@ export interface CtValue {
   peerMac: Buffer;
   /** LB_CT_CLOSE_* (byte 46, padding before it had a name). */
   closeReason: number;
+  /** LB_CT_F_* (byte 47; lb_ct_syn entries only). */
+  flags: number;
   inIfindex: number;
   snatLease: number;
 }
 
 /** Byte offsets of struct lb_ct fields the tests rewrite. */
-export const CT_OFF = { seenNs: 8, closeReason: 46 } as const;
+export const CT_OFF = { seenNs: 8, closeReason: 46, flags: 47 } as const;
 
 /** struct lb_ct. */
 export function decodeCt(b: Buffer): CtValue {
@@ -243,6 +254,7 @@ export function decodeCt(b: Buffer): CtValue {
     snatAddr: formatAddr(b.subarray(24, 40)),
     peerMac: b.subarray(40, 46),
     closeReason: b[CT_OFF.closeReason]!,
+    flags: b[CT_OFF.flags]!,
     inIfindex: b.readUInt32LE(48),
     snatLease: b.readUInt32LE(52),
   };

@@ -133,16 +133,19 @@ export class TestDataplane {
 
   /**
    * Opens, configures (rodata) and loads the strategy's object. lb_ct and lb_snat get `ctSize`
-   * entries (default 65536, as the control plane resizes them before load), which keeps loads fast.
+   * entries (default 65536, as the control plane resizes them before load), which keeps loads fast;
+   * lb_ct_syn `halfSize` (default `ctSize`), and then lb_snat `ctSize + halfSize`.
    * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
-  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}): Promise<TestDataplane> {
+  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
     const object = BpfObject.open(objectPath(strategy));
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
       for (const [name, m] of Object.entries(reuse)) object.map(name).reuseFd(m);
       object.map('lb_ct').setMaxEntries(ctSize);
-      object.map('lb_snat').setMaxEntries(ctSize);
+      object.map('lb_ct_syn').setMaxEntries(halfSize ?? ctSize);
+      // as the control plane sizes it: room for the established and the half-open flows' reverse entries
+      object.map('lb_snat').setMaxEntries(ctSize + (halfSize ?? 0));
       const vars = new Map(object.variables().map((v) => [v.name, v]));
       for (const [name, value] of Object.entries(knobs)) {
         const v = vars.get(name);
@@ -291,9 +294,33 @@ export class TestDataplane {
     return out;
   }
 
-  ct(flow: Flow): CtValue | null {
+  /**
+   * The flow's conntrack entry: established (lb_ct), else half-open (lb_ct_syn, `half` true). TCP
+   * flows start half-open (bpf/lib/halfopen.h); established() and halfOpen() read one table.
+   */
+  ct(flow: Flow): (CtValue & { half: boolean }) | null {
+    const e = this.established(flow);
+    if (e) return { ...e, half: false };
+    const h = this.halfOpen(flow);
+    return h ? { ...h, half: true } : null;
+  }
+
+  /** The flow's lb_ct entry (an established TCP flow, or UDP). */
+  established(flow: Flow): CtValue | null {
     const v = this.map('lb_ct').lookup(flowKey(flow));
     return v ? decodeCt(v as Buffer) : null;
+  }
+
+  /** The flow's lb_ct_syn entry (a half-open TCP flow). */
+  halfOpen(flow: Flow): CtValue | null {
+    const v = this.map('lb_ct_syn').lookup(flowKey(flow));
+    return v ? decodeCt(v as Buffer) : null;
+  }
+
+  /** The table that holds the flow's entry (lb_ct first). */
+  private ctMapOf(flow: Flow): BpfMap {
+    const key = flowKey(flow);
+    return this.map('lb_ct').lookup(key) || !this.map('lb_ct_syn').lookup(key) ? this.map('lb_ct') : this.map('lb_ct_syn');
   }
 
   /**
@@ -302,7 +329,7 @@ export class TestDataplane {
    * real time since: assert "not yet" with an age that leaves a margin below the limit.
    */
   ageCt(flow: Flow, ns: bigint): void {
-    const m = this.map('lb_ct');
+    const m = this.ctMapOf(flow);
     const raw = m.lookup(flowKey(flow)) as Buffer | null;
     if (!raw) throw new Error(`ageCt: no lb_ct entry for ${JSON.stringify(flow)}`);
     raw.writeBigUInt64LE(raw.readBigUInt64LE(CT_OFF.seenNs) - ns, CT_OFF.seenNs);
@@ -311,7 +338,7 @@ export class TestDataplane {
 
   /** Rewrites one byte of a conntrack entry (e.g. close_reason 0, as an older program left it). */
   setCtByte(flow: Flow, offset: number, value: number): void {
-    const m = this.map('lb_ct');
+    const m = this.ctMapOf(flow);
     const raw = m.lookup(flowKey(flow)) as Buffer;
     raw[offset] = value;
     m.update(flowKey(flow), raw);
@@ -333,7 +360,7 @@ export class TestDataplane {
   }
 
   deleteCt(flow: Flow): boolean {
-    return this.map('lb_ct').delete(flowKey(flow));
+    return this.ctMapOf(flow).delete(flowKey(flow));
   }
 
   /** The reverse NAT entry of a reply tuple (src = backend, dst = SNAT address). */

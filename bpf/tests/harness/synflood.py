@@ -5,10 +5,13 @@ Sends --count TCP SYNs to --dst:--dport out of --iface with an AF_PACKET socket,
 (source address, source port): SYN number n = i + --offset comes from --src-net (a /16, e.g. 198.19)
 .(n >> 8 & 255).(n & 255) and port 1024 + (n * 7919) % 64000, so that every SYN is a new flow for the
 load balancer, and floods with different offsets are different flows. Checksums are computed here.
-Paced (a short pause every --burst frames) so that the veth rings ahead of XDP do not overflow.
-Prints {"sent": N, "ms": T} at the end.
+Paced (a short pause every --burst frames) so that the veth rings ahead of XDP do not overflow; a
+frame the interface's queue refuses (ENOBUFS) is skipped after a 1 ms pause.
+--seconds S: stop after S seconds instead (or after --count, whichever comes first; the duration is
+always bounded). Prints {"sent": N, "ms": T} at the end.
 """
 import argparse
+import errno
 import json
 import socket
 import struct
@@ -40,6 +43,7 @@ def main() -> int:
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--burst", type=int, default=64)
     p.add_argument("--pause-us", type=int, default=300)
+    p.add_argument("--seconds", type=float, default=0)
     a = p.parse_args()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.iface, 0))
@@ -47,7 +51,11 @@ def main() -> int:
     dst = socket.inet_aton(a.dst)
     t0 = time.monotonic()
     sent = 0
-    for i in range(a.count):
+    deadline = t0 + a.seconds if a.seconds > 0 else None
+    count = a.count if deadline is None else max(a.count, 1 << 30)
+    for i in range(count):
+        if deadline is not None and (i & 255) == 0 and time.monotonic() >= deadline:
+            break
         n = i + a.offset
         src = socket.inet_aton("%s.%d.%d" % (a.src_net, (n >> 8) & 0xFF, (n & 0xFF) or 1))
         sport = 1024 + (n * 7919) % 64000
@@ -56,7 +64,13 @@ def main() -> int:
         tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xFFFF, 0x4000, 64, 6, 0, src, dst)
         ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-        s.send(eth + ip + tcp)
+        try:
+            s.send(eth + ip + tcp)
+        except OSError as e:  # the interface's queue is full (ENOBUFS): back off, drop this one
+            if e.errno != errno.ENOBUFS:
+                raise
+            time.sleep(0.001)
+            continue
         sent += 1
         if a.burst and sent % a.burst == 0:
             time.sleep(a.pause_us / 1e6)

@@ -46,6 +46,34 @@ export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => 
   };
 }
 
+/** The option each DeployFlags key comes from (for messages). */
+const FLAG_NAMES: Record<keyof DeployFlags, string> = {
+  instance: '--instance',
+  strategy: '--strategy',
+  mode: '--mode',
+  iface: '--iface',
+  vip: '--vip',
+  backend: '--backend',
+  forward: '--forward',
+  snat: '--snat',
+  snatPorts: '--snat-ports',
+  opt: '--opt',
+  hashSeed: '--hash-seed',
+  conntrackSize: '--conntrack-size',
+  chainSlot: '--chain-slot',
+  chainNext: '--chain-next',
+  chainName: '--chain-name',
+};
+
+/**
+ * `-f FILE` says everything the one-service flags would: a flag next to it used to be dropped
+ * without a word (the file won). Now it is a usage error naming the flags.
+ */
+export function refuseFlagsWithFile(f: DeployFlags): void {
+  const given = (Object.keys(FLAG_NAMES) as (keyof DeployFlags)[]).filter((k) => f[k] !== undefined).map((k) => FLAG_NAMES[k]);
+  if (given.length) throw new UsageError(`${given.join(', ')} cannot be used with -f: the file says ${given.length > 1 ? 'them' : 'it'} (edit the file, or deploy from flags without -f)`);
+}
+
 /** `--opt tableSize=65537 --opt hashFields=source`: numbers and booleans are typed. */
 export function parseOptions(pairs: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -32,6 +32,7 @@ export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.
 /**
  * The `lb` command tree. Commands are thin: flags -> one LoadBalancer call -> render.
  * Runtime errors: one line on stderr, exit 1. Usage errors: help with "did you mean", exit 2.
+ * A closed output pipe: exit 141 (main.ts, broken-pipe.ts).
  */
 export function buildProgram(lb: () => LoadBalancer, io: Io = defaultIo): Command {
   const program = new Command('lb')
@@ -51,7 +52,13 @@ Examples:
   lb demo`,
     );
   program.exitOverride();
-  const ctx = { lb, io };
+  // A change that waits for another command's lock says so at once, not only when it gives up.
+  const withNotice = () => {
+    const x = lb();
+    x.onLockWait ??= (m) => io.err(`lb: ${m}`);
+    return x;
+  };
+  const ctx = { lb: withNotice, io };
   registerDeploy(program, ctx);
   registerUndeploy(program, ctx);
   registerStatus(program, ctx);
@@ -113,5 +120,32 @@ export async function run(program: Command, argv: readonly string[], io: Io = de
     }
     io.err(`lb: ${err.message.split('\n')[0]}`);
     return 1;
+  }
+}
+
+/**
+ * Runs a command that changes the kernel and the state to its end. An interrupt in the middle of
+ * a deploy used to leave pins and an attached program without a state file (and print nothing):
+ * now the first SIGINT/SIGTERM is said and the command finishes (or fails and rolls back) first;
+ * a second one exits at once (130), and `lb status` / `lb undeploy --force` then tell and repair
+ * what is left.
+ */
+export async function uninterrupted<T>(io: Io, what: string, fn: () => Promise<T> | T): Promise<T> {
+  let got: NodeJS.Signals | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    if (got) {
+      io.err(`lb: ${sig} again: exiting in the middle of ${what}; lb status tells what is left, lb undeploy --force removes it`);
+      process.exit(130);
+    }
+    got = sig;
+    io.err(`lb: ${sig}: finishing ${what} first (interrupt again to exit at once)`);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
   }
 }

@@ -58,7 +58,8 @@ describe('lb: the happy path of every command, on one instance', () => {
     ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(new RegExp(`^deployed instance ${instance}\\n  eth0 \\(ifindex \\d+\\): generic XDP, program \\d+$`));
+    // and the device change deploy made (the veth peer's TX VLAN offload: docs/operations.md)
+    expect(r.out).toMatch(new RegExp(`^deployed instance ${instance}\\n  eth0 \\(ifindex \\d+\\): generic XDP, program \\d+\\n  eth0's veth peer \\S+ \\(netns \\S+\\): txvlan, tx-vlan-stag-hw-insert off; restored at undeploy$`));
     const cfg = JSON.parse((await lbInProcess('config', 'dump', '--instance', instance, '-o', 'json')).out);
     expect(cfg.snat.addresses).toEqual([addr.lb]);
     expect(cfg.interfaces).toEqual([{ name: 'eth0', mode: 'generic' }]);

@@ -118,7 +118,7 @@ describe('deploy/container/Dockerfile', () => {
     const base = c.at(-1)!.from.replace(/^\$\{(\w+)\}$/, (_m, k: string) => args[k] ?? '');
     expect(base).toMatch(/^node:20[.-]/);
     const pkgs = c.flatMap(aptPackages);
-    expect(pkgs).toEqual(expect.arrayContaining(['libbpf1', 'libelf1', 'iproute2']));
+    expect(pkgs).toEqual(expect.arrayContaining(['libbpf1', 'libelf1', 'iproute2', 'ethtool']));
     expect(pkgs.filter((p) => COMPILERS.includes(p)), 'compilers in the runtime image').toEqual([]);
     const copies = c.flatMap((s) => s.body.filter((i) => i.op === 'COPY'));
     expect(copies.map((i) => i.args)).toContain('--from=build /opt/xdp-lb /opt/xdp-lb');

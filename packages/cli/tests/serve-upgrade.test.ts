@@ -3,9 +3,10 @@
 // another layout are never reused, written into nor misread: a re-deploy, a hot update, `lb status`
 // and an agent that would adopt them all refuse with one clear line and leave everything as it
 // was. Pins from before the stamp existed are layout 1 (the only one there was) and are refused
-// the same way by this build (layout 3, since lb_addr_slots). The instance keeps forwarding
-// throughout. Layout 2 is layout 3 without lb_addr_slots: an agent's restart (its deploy) upgrades
-// it in place, under an open connection that never notices.
+// the same way by this build (layout 4, since lb_ct_syn). The instance keeps forwarding
+// throughout. Layout 3 is layout 4 without lb_ct_syn (the half-open table), layout 2 is layout 3
+// without lb_addr_slots: an agent's restart (its deploy) upgrades either in place, under an open
+// connection that never notices.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,23 +96,26 @@ describe('pinned maps of another layout are refused, never misread', () => {
     expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
   });
 
-  it('layout v2 pins (v3 without lb_addr_slots): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices', async () => {
+  it.each([
+    [2, ['lb_addr_slots', 'lb_ct_syn']],
+    [3, ['lb_ct_syn']],
+  ] as const)('layout v%i pins (without %j): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices', async (v, missing) => {
     const lb = env.lb();
     const lbNs = lab.host('lb').netns.name;
     const ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
     try {
       await ka.waitForResponses(3);
       const owner = ka.responses()[0]!.body.trim();
-      // What a deployment of the v2 build pinned: the same maps but lb_addr_slots. (The running
-      // program keeps its own reference to the table: it still forwards.)
-      const slotsPin = join(instancePaths(instance).maps, 'lb_addr_slots');
-      rmSync(slotsPin);
-      setStamp(2);
+      // What a deployment of the older build pinned: the same maps but the missing ones. (The
+      // running program keeps its own reference to them: it still forwards.)
+      const pins = missing.map((m) => join(instancePaths(instance).maps, m));
+      for (const pin of pins) rmSync(pin);
+      setStamp(v);
       const link = join(instancePaths(instance).links, 'eth0');
       const linkId = linkInfo(link).id;
       const ct = await conntrackKeys();
       expect(ct.length).toBeGreaterThan(0);
-      const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v2, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}: run "lb deploy" with its config \\(or restart lb serve\\) to upgrade them in place \\(conntrack is kept\\)$`);
+      const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v${v}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}: run "lb deploy" with its config \\(or restart lb serve\\) to upgrade them in place \\(conntrack is kept\\)$`);
       await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
       expect(() => lb.status(instance)).toThrow(message);
 
@@ -119,9 +123,9 @@ describe('pinned maps of another layout are refused, never misread', () => {
       const agent = new Agent(lb);
       await agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null, log: createLogger({ format: 'json', level: 'info', write: (l) => logs.push(JSON.parse(l) as LogLine) }) });
       await agent.stop();
-      expect(logs.find((l) => l.msg.startsWith('re-deployed')), JSON.stringify(logs)).toMatchObject({ upgradedFromLayout: 2 });
+      expect(logs.find((l) => l.msg.startsWith('re-deployed')), JSON.stringify(logs)).toMatchObject({ upgradedFromLayout: v });
       expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
-      expect(existsSync(slotsPin)).toBe(true);
+      for (const pin of pins) expect(existsSync(pin), pin).toBe(true);
       expect(linkInfo(link).id, 'the same link: the program was swapped on it').toBe(linkId);
       const after = new Set(await conntrackKeys());
       expect(ct.filter((k) => !after.has(k)), 'conntrack kept').toEqual([]);

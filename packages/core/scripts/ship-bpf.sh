@@ -7,13 +7,14 @@
 #     libbpf-dev and gcc where that happens);
 #   - the utility objects core loads itself: xdp_root (chain mode's root program; xdp_tx, a member
 #     for `lb doctor`'s probe of it) and
-#     xdp_ext_target/xdp_ext_member (`lb doctor`'s probe of extension programs, libxdp's mechanism).
+#     xdp_ext_target/xdp_ext_member (`lb doctor`'s probe of extension programs, libxdp's mechanism),
+#     xdp_pass (deploy puts it on a veth's peer for native mode: lifecycle/link-prep.ts).
 # From src/ (tests, the workspace) the walk reaches the workspace's bpf/ itself, never a stale copy.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bpf="$here/../../bpf"
 out="$here/dist/bpf"
-objects=(xdp_root xdp_tx xdp_ext_target xdp_ext_member)
+objects=(xdp_root xdp_tx xdp_ext_target xdp_ext_member xdp_pass)
 for o in "${objects[@]}"; do
   [ -f "$bpf/obj/$o.bpf.o" ] || { echo "ship-bpf: $bpf/obj/$o.bpf.o is missing: run npx nx run bpf:build-bpf first" >&2; exit 1; }
 done

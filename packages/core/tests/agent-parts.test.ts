@@ -44,7 +44,7 @@ describe('metrics text', () => {
       instance: 'default',
       strategy: 'hash',
       interfaces: [{ name: 'eth0', requestedMode: 'native', mode: 'native', attached: true, progId: 7 }],
-      services: [{ name: 'we"b', counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
+      services: [{ name: 'we"b', problem: undefined, counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
       reasons: [{ reason: 'tx', packets: 8n }, { reason: 'reason_40', packets: 1n }],
       conntrackMax: 1024,
     },
@@ -63,12 +63,18 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_backend_in_rotation{service="we\\"b",backend="198.18.0.12:80"}')).toBe(0);
     expect(m.get('xdp_lb_xdp_mode_info{iface="eth0",mode="native",requested="native"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_entries')).toBe(5);
+    expect(m.get('xdp_lb_service_up{service="we\\"b"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_max_entries')).toBe(1024);
     expect(m.get('xdp_lb_reasons_total{reason="reason_40"}')).toBe(1);
     expect(m.get('xdp_lb_health_checks_total{service="we\\"b",backend="198.18.0.12:80",result="fail"}')).toBe(3);
     expect(m.get('xdp_lb_agent_last_reload_successful')).toBe(0);
     expect(m.get('xdp_lb_build_info{version="0.1.0",strategy="hash",layout="2",lb_instance="default",node="v20.0.0",kernel="6.1"}')).toBe(1);
     for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) xdp_lb_\w+ .+|xdp_lb_\w+(\{[^}]*\})? -?[\d.e+]+)$/);
+  });
+
+  it('xdp_lb_service_up is 0 for a service that cannot serve', () => {
+    const down = { ...input, reading: { ...input.reading!, services: [{ ...input.reading!.services[0]!, problem: '0 slots' }] } };
+    expect(parseMetrics(renderMetrics(down)).get('xdp_lb_service_up{service="we\\"b"}')).toBe(0);
   });
 
   it('renders an undeployed instance without data-plane families', () => {

@@ -48,6 +48,22 @@ describe('allocation', () => {
     expect(reused.gen).toBeGreaterThan(a.services['198.18.0.10:80/tcp']!.backends['198.18.0.12:80']!.gen);
   });
 
+  it('never gives a removed service\'s id to a new one in the same update (A -> B -> A)', () => {
+    const svc = (vip: string) => ({ interfaces: ['eth0'], services: [{ vip, forward: 'dsr', backends: ['198.18.0.11'] }] });
+    const a = allocate(undefined, cfg(svc('198.18.0.10:80')), cap);
+    const b = allocate(a, cfg(svc('198.18.0.20:80')), cap);
+    expect(b.services['198.18.0.20:80/tcp']!.id).not.toBe(a.services['198.18.0.10:80/tcp']!.id);
+    const again = allocate(b, cfg(svc('198.18.0.10:80')), cap);
+    expect(again.services['198.18.0.10:80/tcp']!.id).not.toBe(b.services['198.18.0.20:80/tcp']!.id);
+  });
+
+  it('reuses a removed service\'s id only when every other id is taken', () => {
+    const four = (port: number) => ({ interfaces: ['eth0'], services: [0, 1, 2, 3].map((i) => ({ vip: `198.18.0.10:${port + i}`, forward: 'dsr', backends: ['198.18.0.11'] })) });
+    const a = allocate(undefined, cfg(four(100)), { maxServices: 4, maxBackends: 99 });
+    const b = allocate(a, cfg(four(200)), { maxServices: 4, maxBackends: 99 });
+    expect(Object.values(b.services).map((s) => s.id).sort()).toEqual([0, 1, 2, 3]);
+  });
+
   it('refuses more services than the data plane holds', () => {
     const services = Array.from({ length: 5 }, (_, i) => ({ vip: `198.18.0.10:${100 + i}`, forward: 'dsr', backends: ['198.18.0.11'] }));
     expect(() => allocate(undefined, cfg({ interfaces: ['eth0'], services }), { maxServices: 4, maxBackends: 99 })).toThrow(/too many services: the data plane holds at most 4/);

@@ -36,6 +36,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   RegisterXdpFunctions(env, exports);
   RegisterNetnsFunctions(env, exports);
   RegisterSystemFunctions(env, exports);
+  RegisterFileLockFunctions(env, exports);
   RegisterConstants(env, exports);
   return exports;
 }

@@ -9,6 +9,7 @@ namespace xlb {
 void RegisterXdpFunctions(Napi::Env env, Napi::Object exports);     // xdp_netlink.cc
 void RegisterNetnsFunctions(Napi::Env env, Napi::Object exports);   // netns.cc
 void RegisterSystemFunctions(Napi::Env env, Napi::Object exports);  // system_info.cc
+void RegisterFileLockFunctions(Napi::Env env, Napi::Object exports); // file_lock.cc
 void RegisterConstants(Napi::Env env, Napi::Object exports);        // constants.cc
 
 }  // namespace xlb

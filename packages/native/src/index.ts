@@ -85,6 +85,12 @@ export const libbpfVersion: () => string = binding.libbpfVersion;
 export const kernelRelease: () => string = binding.kernelRelease;
 /** What this process may do here: bpf(), XDP, JIT, BTF, and why not. */
 export const probe: () => T.ProbeResult = binding.probe;
+/**
+ * flock(2) on an open file descriptor (fs.openSync), never blocking: true when the lock is taken,
+ * false when another open file description holds it. The kernel drops the lock when the
+ * descriptor is closed, also when the process dies. 'unlock' always returns true.
+ */
+export const flock: (fd: number, operation: 'exclusive' | 'shared' | 'unlock') => boolean = binding.flock;
 
 /** BPF_MAP_TYPE_* by name (from the UAPI headers the addon was built with). */
 export const MapType: T.MapTypes = binding.constants.MapType;

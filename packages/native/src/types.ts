@@ -572,5 +572,6 @@ export interface NativeBinding {
   libbpfVersion(): string;
   kernelRelease(): string;
   probe(): ProbeResult;
+  flock(fd: number, operation: 'exclusive' | 'shared' | 'unlock'): boolean;
   constants: NativeConstants;
 }

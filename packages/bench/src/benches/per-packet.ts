@@ -27,6 +27,7 @@ import { Abi } from '@xdp-lb/core';
 import { BpfObject, XdpAction } from '@xdp-lb/native';
 import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
+import { Wrapper, type WrapMode } from '../wrapper.js';
 import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { median, prng, type Stat, summarize } from '../stats.js';
 import { backendHost, client, flowKey, LB_ADDR, tcpFrame, TestBed, VIP } from '../testbed.js';
@@ -47,15 +48,17 @@ const REFERENCE = { established: 71, newFlow: 155, notOurs: 23, established1M: '
 interface Params {
   rounds: number;
   repeat: number;
+  /** Wrapper runs that insert flows: few enough that rounds x strategies fit conntrack and the SNAT ports. */
+  wrapInserts: number;
   oneShots: number;
   flows1M: number;
   strategies1M: readonly StrategyId[];
 }
 
-const QUICK: Params = { rounds: 3, repeat: 200_000, oneShots: 1500, flows1M: 1_000_000, strategies1M: ['hash'] };
-const FULL: Params = { rounds: 7, repeat: 1_000_000, oneShots: 4000, flows1M: 1_000_000, strategies1M: STRATEGY_IDS };
+const QUICK: Params = { rounds: 3, repeat: 200_000, wrapInserts: 5_000, oneShots: 1500, flows1M: 1_000_000, strategies1M: ['hash'] };
+const FULL: Params = { rounds: 7, repeat: 1_000_000, wrapInserts: 5_000, oneShots: 4000, flows1M: 1_000_000, strategies1M: STRATEGY_IDS };
 
-type Method = 'repeat' | 'one-shot';
+type Method = 'repeat' | 'one-shot' | 'wrapper';
 
 export interface CaseResult {
   strategy: StrategyId | 'floor';
@@ -77,7 +80,7 @@ export const perPacket: Benchmark = {
   name: 'per-packet',
   title: 'Per-packet cost (BPF_PROG_TEST_RUN)',
   seconds: { quick: 30, full: 90 },
-  unavailable: () => kernelProblem() ?? missingObjects(['xdpTx', 'xdpPass']),
+  unavailable: () => kernelProblem() ?? missingObjects(['xdpTx', 'xdpPass', 'bench']),
   run: (ctx) => runPerPacket(ctx),
 };
 
@@ -92,9 +95,12 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
   const lab = bed.lab;
   const pass = BpfObject.open(objects.xdpPass());
   const tx = BpfObject.open(objects.xdpTx());
+  let wrapper: Wrapper | undefined;
   try {
     await pass.load();
     await tx.load();
+    wrapper = await Wrapper.load(objects.bench());
+    const wrap = wrapper;
     const passProg = pass.programs()[0]!;
     const txProg = tx.programs()[0]!;
     const lbMac = bed.mac;
@@ -203,6 +209,17 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               const only = (d: Partial<Record<string, number>>, want: Record<string, number>) =>
                 Object.keys(d).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => d[k] === v);
               const R = p.repeat;
+              const wrapperCase = (key: string, kind: string, forward: 'dsr' | 'nat', label: string, frame: Buffer, mode: WrapMode, R2: number, expect: (d: Partial<Record<Abi.Reason, number>>) => boolean) => {
+                const before = dp.reasons();
+                const t = wrap.time(prog, txProg, frame, mode, R2, (pr, f, n) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs);
+                const d = dp.reasonsSince(before);
+                record(key, kind, forward, label, 'wrapper', t.net, t.gross, d, expect(d));
+              };
+              const distinct = (n: number): WrapMode => {
+                const base = flowSeq;
+                flowSeq += n;
+                return { kind: 'distinct', base };
+              };
 
               repeatCase('not-ours', 'not-ours', 'dsr', 'not for us (passed)', foreign, (d) => only(d, { pass_not_ours: R }));
               repeatCase('dsr-est', 'established', 'dsr', 'established flow', dsrEst, (d) => only(d, { tx: R }));
@@ -211,6 +228,13 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               oneShotCase('nat-new', 'new', 'nat', 'new flow', newNat, (d, n) => only(d, { tx: n, ct_new: n }));
               oneShotCase('nat-est', 'established', 'nat', 'established flow', () => natEst, (d, n) => only(d, { tx: n }));
               oneShotCase('nat-reply', 'nat-reply', 'nat', 'NAT reply (backend -> client)', () => natReply, (d, n) => only(d, { tx: n }));
+              // The wrapper method (the side-by-side harness's): restore + tail call, its own cost subtracted.
+              const W = p.wrapInserts;
+              wrapperCase('dsr-est-w', 'established', 'dsr', 'established flow', dsrEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
+              wrapperCase('dsr-new-w', 'new', 'dsr', 'new flow (distinct tuple each)', newDsr(), distinct(W), W, (d) => only(d, { tx: W, ct_new: W }));
+              wrapperCase('nat-new-w', 'new', 'nat', 'new flow (distinct tuple each)', newNat(), distinct(W), W, (d) => only(d, { tx: W, ct_new: W }));
+              wrapperCase('nat-est-w', 'established', 'nat', 'established flow', natEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
+              wrapperCase('nat-reply-w', 'nat-reply', 'nat', 'NAT reply (backend -> client)', natReply, { kind: 'same' }, R, (d) => only(d, { tx: R }));
             });
             tick(`${strategy}: round ${r + 1}/${p.rounds}`);
           }
@@ -280,6 +304,21 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 ns = fresh.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
                 d = dp.reasonsSince(before);
                 record('dsr-new-1M', 'new-1M', 'dsr', 'new flow, 1M live flows', 'one-shot', median(ns) - offset, median(ns), d, only(d, { tx: fresh.length, ct_new: fresh.length }));
+
+                // The wrapper method: the 1M flows visited in a scattered order (611953 is coprime with
+                // 10^6), then new flows among them; its own cost subtracted (see wrapper.ts).
+                const runW = (pr: typeof prog, f: Buffer, n: number) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs;
+                before = dp.reasons();
+                let t = wrap.time(prog, txProg, hotFrame, { kind: 'cycle', flows: p.flows1M, stride: 611_953 }, p.repeat, runW);
+                d = dp.reasonsSince(before);
+                record('dsr-est-1M-w', 'established-1M', 'dsr', 'established, 1M live flows (scattered)', 'wrapper', t.net, t.gross, d, only(d, { tx: p.repeat }));
+                const W = p.wrapInserts;
+                const base = flowSeq;
+                flowSeq += W;
+                before = dp.reasons();
+                t = wrap.time(prog, txProg, newDsr(), { kind: 'distinct', base }, W, runW);
+                d = dp.reasonsSince(before);
+                record('dsr-new-1M-w', 'new-1M', 'dsr', 'new flow, 1M live flows', 'wrapper', t.net, t.gross, d, only(d, { tx: W, ct_new: W }));
               });
               tick(`${strategy}: 1M flows, round ${r + 1}/${p.rounds}`);
             }
@@ -308,12 +347,20 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
       }
     }
   } finally {
+    wrapper?.dispose();
     pass.dispose();
     tx.dispose();
     await bed.destroy();
   }
 
   return report(p, results, fills, calibration, warnings, ctx);
+}
+
+function methodText(p: Params, x: CaseResult): string {
+  if (x.method === 'repeat') return `repeat ${p.repeat.toLocaleString('en-US')}`;
+  if (x.method === 'one-shot') return `one per syscall x ${p.oneShots}`;
+  const n = x.kind === 'new' || x.kind === 'new-1M' ? p.wrapInserts : p.repeat;
+  return `wrapper, repeat ${n.toLocaleString('en-US')}`;
 }
 
 function fmt(s: Stat): string {
@@ -334,7 +381,7 @@ function report(
     {
       title: 'ns per packet: median of the rounds (min–max)',
       headers: ['strategy', 'forward', 'case', 'method', 'ns/packet', 'reason counters (last round)'],
-      rows: results.map((x) => [x.strategy, x.forward, x.label, x.method === 'repeat' ? `repeat ${p.repeat.toLocaleString('en-US')}` : `one per syscall x ${p.oneShots}`, fmt(x.ns), `${x.verified ? '' : 'UNEXPECTED: '}${x.reasons}`]),
+      rows: results.map((x) => [x.strategy, x.forward, x.label, methodText(p, x), fmt(x.ns), `${x.verified ? '' : 'UNEXPECTED: '}${x.reasons}`]),
       notes: [
         `${p.rounds} rounds; a round's figure is the kernel's average over ${p.repeat.toLocaleString('en-US')} repeats, or the median of ${p.oneShots} single runs minus the single-run overhead of an empty program.`,
         'The reason counters are what the data plane counted for the case: every case checks them (tx = forwarded with XDP_TX, ct_new = conntrack entry created, pass_not_ours = passed untouched).',
@@ -357,6 +404,15 @@ function report(
   target('hash, new flow (dsr)', hash('new'), TARGETS.newFlow, REFERENCE.newFlow);
   target('hash, not for us', hash('not-ours'), TARGETS.notOurs, REFERENCE.notOurs);
   target('hash, established, 1M live flows (dsr)', hash('established-1M'), TARGETS.established1M, REFERENCE.established1M);
+  // The wrapper method's figures: the ones to set beside the side-by-side harness's (no targets here).
+  for (const [metric, kind, fwd] of [
+    ['hash, new flow (dsr), wrapper method', 'new', 'dsr'],
+    ['hash, new flow (nat), wrapper method', 'new', 'nat'],
+    ['hash, established among 1M live flows (dsr), wrapper method', 'established-1M', 'dsr'],
+  ] as const) {
+    const r = results.find((x) => x.strategy === 'hash' && x.kind === kind && x.forward === fwd && x.method === 'wrapper');
+    if (r) headlines.push({ metric, value: r.ns.median, unit: 'ns', spread: `${r.ns.min.toFixed(1)}–${r.ns.max.toFixed(1)} over ${r.ns.n} rounds` });
+  }
   if (floor) headlines.push({ metric: 'bare XDP_TX (floor)', value: floor.ns.median, unit: 'ns', spread: `${floor.ns.min}–${floor.ns.max} over ${floor.ns.n} rounds` });
 
   const bars: Bar[] = results.map((x) => ({
@@ -386,6 +442,7 @@ function report(
       `Repeat: the kernel's average over ${p.repeat.toLocaleString('en-US')} runs of the same frame. Valid only where the output is again a packet of the same kind: DSR rewrites only the MACs, which the pipeline never reads, so an established DSR packet stays an established packet of the same flow; a passed packet is untouched; the floor only swaps MACs.`,
       `One per syscall: new flows, NAT (the output is addressed to the backend or the client: fed back, it would be "not ours"), and random flows among 1M are run once per syscall with the frame restored, ${p.oneShots} per round; the round's median minus the same overhead measured with an empty program (one-shot minus repeat of xdp_pass${cal ? `: ${median(cal.oneShotPass).toFixed(0)} − ${median(cal.repeatPass).toFixed(0)} ns` : ''}).`,
       'The new-flow guard is off (limits.newFlowsPerSec 0): new flows take the stateful path (selection, conntrack entry, NAT port) however fast the runs come; with the default guard a CPU seeing more than 125,000 new flows a second forwards them statelessly (see packet-rate).',
+      `Wrapper (the method of the side-by-side harness with Katran, ../shared/tools/katran-side-by-side): one run with repeat R of xdp_wrap (packages/bench/bpf/bench.bpf.c), which each time restores the 64-byte frame, gives it another flow where the case needs one (a new tuple per packet; or the 1M flows in a scattered order) and tail-calls the program under test; minus the same wrapper around the bare XDP_TX program (same R, same mode), measured right after. R = ${p.repeat.toLocaleString('en-US')} for established flows and replies, ${p.wrapInserts.toLocaleString('en-US')} where every packet inserts a flow (so that the rounds fit conntrack and the SNAT port range). Figures of this method compare with that harness's; one-per-syscall figures do not.`,
       `1M live flows: conntrack sized 2^21, 1M entries cloned from entries the data plane created itself (one per backend) under distinct client tuples, loaded with BPF_MAP_UPDATE_BATCH; then ${p.oneShots} packets of flows drawn at random per round.`,
       `Each case checks the data plane's reason counters (which path every packet took); ${p.rounds} rounds, median reported, min–max as spread. The kernel reports whole nanoseconds.`,
     ],

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Mutation } from '@xdp-lb/core';
 import { UsageError } from '../flags.js';
-import { type CommandContext, instanceOption } from '../program.js';
+import { type CommandContext, instanceOption, uninterrupted } from '../program.js';
 
 /** `lb backend add|remove|drain|activate|weight SERVICE BACKEND`: hot changes, flows kept. */
 export function registerBackend(program: Command, { lb, io }: CommandContext): void {
@@ -10,7 +10,7 @@ export function registerBackend(program: Command, { lb, io }: CommandContext): v
     .description('change a service\'s backends while traffic flows (established flows keep their backend)')
     .addHelpText('after', '\nExamples:\n  lb backend add 198.18.0.10:80 198.18.0.13@2\n  lb backend drain 198.18.0.10:80 198.18.0.11\n  lb backend weight web 198.18.0.12 5');
   const apply = async (instance: string, m: Mutation, verb: string) => {
-    const r = await lb().update(instance, m);
+    const r = await uninterrupted(io, 'the update', () => lb().update(instance, m));
     for (const w of r.warnings) io.err(`lb: warning: ${w}`);
     io.out(`${verb} ${'backend' in m ? m.backend : ''} (${'service' in m ? m.service : ''})`);
   };

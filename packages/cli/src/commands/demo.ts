@@ -57,6 +57,7 @@ export function registerDemo(program: Command, { lb, io }: CommandContext): void
         deployed = true;
         for (const w of r.warnings) io.err(`lb: warning: ${w}`);
         for (const i of r.interfaces) io.out(`   attached to ${i.name}: ${i.mode} XDP, program id ${i.progId}`);
+        for (const l of r.links) io.out(`   ${l}`);
 
         io.out(`== traffic: ${o.requests} HTTP requests from each client to http://${a.vip}/ (a new TCP connection each)`);
         const served = new Map<string, Map<string, number>>();

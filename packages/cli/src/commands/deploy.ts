@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { FORWARD_MODES, primaryAddress } from '@xdp-lb/core';
-import { configFromFlags, type DeployFlags, FORWARD_HELP } from '../flags.js';
-import { type CommandContext, outputOption } from '../program.js';
+import { configFromFlags, type DeployFlags, FORWARD_HELP, refuseFlagsWithFile } from '../flags.js';
+import { type CommandContext, outputOption, uninterrupted } from '../program.js';
 import { json } from '../render/table.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -10,7 +10,7 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
   program
     .command('deploy')
     .description('validate, load the XDP program, fill its maps and attach it (re-deploy: atomic swap, conntrack kept)')
-    .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead')
+    .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead (an error next to -f)')
     .option('--strategy <id>', 'backend selection: hash (Maglev), round-robin, random', undefined)
     .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported').choices(['native', 'generic', 'offload', 'auto']))
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
@@ -38,15 +38,18 @@ Examples:
   lb deploy -f deploy/examples/lb.yaml --netns lab-lb`,
     )
     .action(async (opts: DeployFlags & { file?: string; netns?: string; force?: boolean; output: string }) => {
+      if (opts.file) refuseFlagsWithFile(opts);
       const netns = opts.netns ?? null;
       const deployOpts = { netns, force: opts.force ?? false };
-      const result = opts.file
-        ? await lb().deployFile(opts.file, deployOpts)
-        : await lb().deploy(configFromFlags(opts, (i) => primaryAddress(netns, i)), { ...deployOpts, source: 'flags' });
+      const input = opts.file ? undefined : configFromFlags(opts, (i) => primaryAddress(netns, i));
+      const result = await uninterrupted(io, 'the deploy', () =>
+        input ? lb().deploy(input, { ...deployOpts, source: 'flags' }) : lb().deployFile(opts.file!, deployOpts),
+      );
       for (const w of result.warnings) io.err(`lb: warning: ${w}`);
       if (opts.output === 'json') return io.out(json(result));
       io.out(`${result.redeploy ? 're-deployed' : 'deployed'} instance ${result.instance}`);
       for (const i of result.interfaces) io.out(`  ${i.name} (ifindex ${i.ifindex}): ${i.mode} XDP, program ${i.progId}`);
+      for (const l of result.links) io.out(`  ${l}`);
       if (result.upgradedFrom !== undefined) io.out(`  pinned maps upgraded in place from layout v${result.upgradedFrom} (conntrack kept)`);
     });
 }

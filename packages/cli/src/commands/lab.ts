@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { type CommandContext, outputOption } from '../program.js';
 import { json, table } from '../render/table.js';
+import { UsageError } from '../flags.js';
 
 /** `lb lab up|down|status`: the tutorial's topology in network namespaces, kept until `down`. */
 export function registerLab(program: Command, { io }: CommandContext): void {
@@ -31,11 +32,15 @@ export function registerLab(program: Command, { io }: CommandContext): void {
   lab
     .command('down [id]')
     .description('remove a lab (its namespaces, bridge and processes)')
-    .option('--all', 'remove every lab')
+    .option('--all', 'remove every lab made by lb lab up (never the labs of running tests or demos)')
     .addHelpText('after', '\nExamples:\n  lb lab down xlb1234-ab12\n  lb lab down --all')
     .action((id: string | undefined, o: { all?: boolean }) => {
-      const ids = o.all ? Lab.list().map((m) => m.id) : id ? [id] : Lab.list().length === 1 ? [Lab.list()[0]!.id] : [];
-      if (!ids.length) throw new Error(o.all ? 'no lab is up' : 'which lab? give an id (lb lab status lists them) or --all');
+      // Without an id nothing is guessed: "the only lab" used to be whoever's lab was up (another
+      // user's, a test run's). --all takes only the persistent labs, the ones `lb lab up` makes.
+      if (id && o.all) throw new UsageError('give a lab id or --all, not both');
+      if (!id && !o.all) throw new UsageError(`which lab? give its id (lb lab status lists them) or --all for every lab made by lb lab up`);
+      const ids = o.all ? Lab.list().filter((m) => m.persistent).map((m) => m.id) : [id!];
+      if (!ids.length) throw new Error('no lab made by lb lab up is up');
       for (const i of ids) {
         Lab.destroyById(i);
         io.out(`removed lab ${i}`);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { FORWARD_MODES, type ForwardMode } from '@xdp-lb/core';
 import { FORWARD_HELP, UsageError } from '../flags.js';
-import { type CommandContext, instanceOption } from '../program.js';
+import { type CommandContext, instanceOption, uninterrupted } from '../program.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -23,10 +23,10 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
     .action(async (o: { vip: string; backend?: string[]; forward: ForwardMode; name?: string; instance: string }) => {
       if (!o.backend?.length) throw new UsageError('service add needs at least one --backend');
       const [vip, proto] = o.vip.split('/') as [string, string | undefined];
-      await lb().update(o.instance, {
+      await uninterrupted(io, 'the update', () => lb().update(o.instance, {
         kind: 'service-add',
-        service: { vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: o.forward, backends: o.backend, ...(o.name ? { name: o.name } : {}) },
-      });
+        service: { vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: o.forward, backends: o.backend!, ...(o.name ? { name: o.name } : {}) },
+      }));
       io.out(`added service ${o.name ?? o.vip}`);
     });
   service
@@ -35,7 +35,7 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
     .addOption(instanceOption())
     .addHelpText('after', '\nExamples:\n  lb service remove 198.18.0.10:443\n  lb service remove dns')
     .action(async (ref: string, o: { instance: string }) => {
-      await lb().update(o.instance, { kind: 'service-remove', service: ref });
+      await uninterrupted(io, 'the update', () => lb().update(o.instance, { kind: 'service-remove', service: ref }));
       io.out(`removed service ${ref}`);
     });
 }

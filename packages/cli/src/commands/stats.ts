@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { StatusView } from '@xdp-lb/core';
 import { type CommandContext, instanceOption, outputOption } from '../program.js';
 import { human, table } from '../render/table.js';
+import { UsageError } from '../flags.js';
 
 /** Rates between two status snapshots, per service and backend. */
 function rates(a: StatusView, b: StatusView, seconds: number) {
@@ -31,8 +32,10 @@ export function registerStats(program: Command, { lb, io }: CommandContext): voi
     .addOption(outputOption())
     .addHelpText('after', '\nExamples:\n  lb stats\n  lb stats --count 1 -o json')
     .action(async (opts: { instance: string; interval: string; count?: string; output: string }) => {
-      const interval = Math.max(0.1, Number(opts.interval));
-      const count = opts.count ? Number(opts.count) : Infinity;
+      const interval = Number(opts.interval);
+      if (!/^\d+(\.\d+)?$/.test(opts.interval) || interval < 0.1 || interval > 3600) throw new UsageError(`--interval "${opts.interval}" must be a number of seconds from 0.1 to 3600`);
+      if (opts.count !== undefined && (!/^\d+$/.test(opts.count) || Number(opts.count) < 1)) throw new UsageError(`--count "${opts.count}" must be a whole number of refreshes, 1 or more`);
+      const count = opts.count !== undefined ? Number(opts.count) : Infinity;
       let stop = false;
       const onInt = () => (stop = true);
       process.once('SIGINT', onInt);

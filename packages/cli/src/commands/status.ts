@@ -13,5 +13,7 @@ export function registerStatus(program: Command, { lb, io }: CommandContext): vo
     .action((opts: { instance: string; output: string }) => {
       const s = lb().status(opts.instance);
       io.out(opts.output === 'json' ? json(s) : renderStatus(s));
+      // Said on stderr too, so that a script or a human scanning the table cannot miss it.
+      for (const svc of s.services) if (!svc.serving) io.err(`lb: warning: service ${svc.name} cannot serve: ${svc.problem}`);
     });
 }

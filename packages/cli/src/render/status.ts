@@ -7,10 +7,15 @@ export function renderStatus(s: StatusView): string {
   if (s.chain) out.push(`chain ${s.chain.name}: xdp-lb in slot ${s.chain.slot}; slots in use ${Object.entries(s.chain.slots).map(([k, v]) => `${k}=prog ${v}`).join(' ') || 'none'}`);
   out.push('');
   out.push(table(['IFACE', 'IFINDEX', 'MODE', 'REQUESTED', 'PROG', 'ATTACHED'], s.interfaces.map((i) => [i.name, i.ifindex, i.mode, i.requestedMode, i.progId ?? '-', i.attached ? 'yes' : 'NO'])));
+  for (const d of s.devices ?? []) {
+    const what = [...(d.features?.length ? [`${d.features.join(', ')} off`] : []), ...(d.xdpPass !== undefined ? [`xdp_pass program ${d.xdpPass}`] : [])].join(', ');
+    out.push(`device ${d.dev}${d.netns && d.netns !== s.netns ? ` (netns ${d.netns})` : ''}: ${what} (deploy's change, undone at undeploy)`);
+  }
   for (const svc of s.services) {
     out.push('');
     const addr = `${svc.vip}/${svc.protocol}`;
     out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    if (!svc.serving) out.push(`  NOT SERVING: ${svc.problem}`);
     out.push(
       table(
         ['BACKEND', 'STATE', 'WEIGHT', 'SLOTS', 'PACKETS', 'BYTES', 'FLOWS'],

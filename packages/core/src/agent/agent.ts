@@ -15,6 +15,7 @@ import { LbError } from '../lifecycle/errors.js';
 import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { requirePrivileges } from '../lifecycle/privileges.js';
 import { readState } from '../state/store.js';
+import { type InstanceLock, lockInstance } from '../state/lock.js';
 import { Announcer, type AnnounceStatus, type NodeHealthInput } from './announce.js';
 import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -92,6 +93,8 @@ export class Agent {
   private watcher: FileWatcher | undefined;
   private gauge: ConntrackGauge | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** One agent per instance: held from start to stop (state/lock.ts). */
+  private agentLock: InstanceLock | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private running = false;
   private startTime = 0;
@@ -138,6 +141,8 @@ export class Agent {
     const { cfg, hash } = await this.readFile();
     this.instanceName = cfg.instance;
     this.log = this.log.child({ instance: cfg.instance });
+    // A second agent for the instance would undo the first one's health decisions and reloads.
+    this.agentLock = await lockInstance(cfg.instance, { name: 'agent.lock', timeoutMs: 0 });
     try {
       if (this.opts.metrics) {
         if (!isLoopback(this.opts.metrics.host)) this.log.warn('metrics endpoint listens beyond loopback', { address: fmt(this.opts.metrics) });
@@ -314,7 +319,7 @@ export class Agent {
    * instance is not deployed, its links are gone, a load-time setting changed or `redeploy`; a hot
    * update otherwise; nothing when it already says it (unless `force`).
    */
-  private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
+  private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean; rewrite?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
     const t0 = performance.now();
     const { input, failOpen } = this.effective(cfg);
     const key = await this.canonical(input);
@@ -334,8 +339,9 @@ export class Agent {
         ...(r.upgradedFrom !== undefined ? { upgradedFromLayout: r.upgradedFrom } : {}),
         ms: Math.round(performance.now() - t0),
       });
+      for (const l of r.links) this.log.info(`device changed: ${l}`, { reason });
     } else if (key !== this.appliedKey || opts.force) {
-      const r = await this.lb.reload(cfg.instance, input);
+      const r = await this.lb.reload(cfg.instance, input, { rewrite: opts.rewrite ?? false });
       action = 'updated';
       warnings = r.warnings;
       this.log.info('updated (hot: tables swapped, conntrack kept)', { reason, ms: Math.round(performance.now() - t0) });
@@ -458,6 +464,14 @@ export class Agent {
       if (state && JSON.stringify(toInput(await this.lb.config(this.instanceName))) !== this.appliedKey) {
         this.log.warn('the applied config was changed behind the agent (lb backend/service?): restoring the file\'s', {});
         await this.apply(this.current, 'resync', { force: true });
+        return;
+      }
+      // The kernel's maps can disagree with the applied state (a defect, a hand edit with bpftool):
+      // a service that cannot serve although its config says it can is rewritten in full.
+      const broken = (readDataplane(this.instanceName)?.services ?? []).filter((s) => s.problem !== undefined && !this.failOpen.has(s.name));
+      if (broken.length) {
+        for (const b of broken) this.log.warn('service cannot serve although the applied config says it can: rewriting the maps', { service: b.name, problem: b.problem });
+        await this.apply(this.current, 'resync', { force: true, rewrite: true });
       }
     } catch (e) {
       this.log.error('resync failed', { error: e as Error });
@@ -488,14 +502,25 @@ export class Agent {
   }
 
   private healthzEndpoint(): Endpoint {
-    const state = readState(this.instanceName);
-    const interfaces = (state?.interfaces ?? []).map((i) => ({ name: i.name, attached: pinnedLinkProgram(i.linkPin) !== null }));
-    const ok = this.running && !!state && interfaces.length > 0 && interfaces.every((i) => i.attached);
+    let dp: ReturnType<typeof readDataplane>;
+    let error: string | undefined;
+    try {
+      dp = readDataplane(this.instanceName);
+    } catch (e) {
+      error = (e as Error).message.split('\n')[0]; // a damaged state file: say it, do not crash the endpoint
+    }
+    const interfaces = (dp?.interfaces ?? []).map((i) => ({ name: i.name, attached: i.attached }));
+    // A service that cannot take a new flow (no slots, no backend in rotation, no service entry)
+    // makes the node unavailable: "ok" while every new connection is dropped was the blind spot.
+    const notServing = (dp?.services ?? []).filter((s) => s.problem !== undefined).map((s) => ({ service: s.name, problem: s.problem! }));
+    const ok = this.running && !!dp && interfaces.length > 0 && interfaces.every((i) => i.attached) && notServing.length === 0;
     const body = {
       status: ok ? 'ok' : 'unavailable',
       instance: this.instanceName,
-      deployed: !!state,
+      deployed: !!dp,
+      ...(error ? { error } : {}),
       interfaces,
+      notServing,
       lastReload: this.last ? { ...this.last, time: new Date(this.last.time).toISOString() } : null,
       failOpen: [...this.failOpen],
       down: (this.health?.view() ?? []).filter((h) => !h.up).map((h) => ({ service: h.service, backend: h.backend })),
@@ -540,6 +565,8 @@ export class Agent {
     this.health?.stop();
     this.announcer?.stop();
     await this.server?.close();
+    this.agentLock?.release();
+    this.agentLock = undefined;
   }
 }
 

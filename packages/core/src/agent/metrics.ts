@@ -33,6 +33,7 @@ export function renderMetrics(m: MetricsInput): string {
     [{ service: s.name, action: 'forward' }, s.counters.packets - s.counters.drops] as [Labels, bigint],
     [{ service: s.name, action: 'drop' }, s.counters.drops] as [Labels, bigint],
   ]));
+  family('xdp_lb_service_up', 'gauge', 'Whether a new flow of a service can reach one of its backends now, read from the data plane (service entry, slot table, an active backend): 1 yes, 0 no.', svcs.map((s) => [{ service: s.name }, s.problem === undefined ? 1 : 0]));
   family('xdp_lb_bytes_total', 'counter', 'Bytes (L2 header + IPv4 total length) of the packets of a service.', svcs.map((s) => [{ service: s.name }, s.counters.bytes]));
   family('xdp_lb_new_flows_total', 'counter', 'Flows a service tracked (conntrack entries created, re-selections included).', svcs.map((s) => [{ service: s.name }, s.counters.newFlows]));
   const bes = svcs.flatMap((s) => s.backends.map((be) => ({ s, be, labels: { service: s.name, backend: be.key } })));

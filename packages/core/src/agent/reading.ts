@@ -2,6 +2,7 @@ import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { MODE_NAME, pinnedLinkProgram } from '../dataplane/xdp.js';
 import { desiredOf } from '../lifecycle/desired.js';
+import { servingProblem } from '../lifecycle/serving.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { readState } from '../state/store.js';
@@ -13,6 +14,8 @@ export interface DataplaneReading {
   interfaces: { name: string; requestedMode: string; mode: string; attached: boolean; progId: number | null }[];
   services: {
     name: string;
+    /** Why a new flow cannot reach a backend now (lifecycle/serving.ts); undefined: it can. */
+    problem: string | undefined;
     counters: abi.Counters;
     backends: { key: string; state: string; counters: abi.Counters }[];
   }[];
@@ -40,6 +43,7 @@ export function readDataplane(instance: string): DataplaneReading | undefined {
       const a = allocation.services[serviceIdentity(svc)]!;
       return {
         name: svc.name,
+        problem: servingProblem(maps, svc, a),
         counters: maps.serviceCounters(a.id),
         backends: svc.backends.map((b) => ({ key: b.key, state: b.state, counters: maps.backendCounters(a.backends[b.key]!.id) })),
       };

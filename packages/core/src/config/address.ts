@@ -125,3 +125,34 @@ function canonicalIpv6(text: string): string {
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+/**
+ * The class of an address, for the roles that need a unicast one (VIP, backend, SNAT address):
+ * the data plane would accept the others and then blackhole or misroute their traffic (a 0.0.0.0
+ * VIP never matches a packet; a loopback, broadcast or multicast backend can never be reached by a
+ * rewritten unicast frame).
+ */
+export type AddressClass = 'unicast' | 'unspecified' | 'loopback' | 'broadcast' | 'multicast' | 'reserved';
+
+export function addressClass(ip: IpAddress): AddressClass {
+  const b = ipToBytes(ip);
+  if (ip.family === 4) {
+    const [a, , , d] = [b[12]!, b[13]!, b[14]!, b[15]!];
+    if (a === 0) return 'unspecified'; // 0.0.0.0/8: "this network", never a destination
+    if (a === 127) return 'loopback';
+    if (a === 255 && b[13] === 255 && b[14] === 255 && d === 255) return 'broadcast';
+    if (a >= 224 && a <= 239) return 'multicast';
+    if (a >= 240) return 'reserved';
+    return 'unicast';
+  }
+  if (b.every((x) => x === 0)) return 'unspecified';
+  if (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1) return 'loopback';
+  if (b[0] === 0xff) return 'multicast';
+  return 'unicast';
+}
+
+/** Undefined for a unicast address, else what it is instead ("224.0.0.1 is a multicast address"). */
+export function notUnicast(ip: IpAddress): string | undefined {
+  const c = addressClass(ip);
+  return c === 'unicast' ? undefined : `${ip.text} is ${c === 'unspecified' ? 'the unspecified address' : `a ${c} address`}`;
+}

@@ -12,6 +12,13 @@ export const LB_DEFAULTS = {
   weight: 1,
   limits: {
     conntrackSize: 1_048_576,
+    /**
+     * Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h): SYNs wait here for their handshake, apart
+     * from established flows. Unset: conntrackSize / 8, at least 1024.
+     */
+    halfOpenSize: undefined as number | undefined,
+    /** A half-open flow's idle timeout (rodata syn_timeout_ns); its NAT port is free after it. */
+    synTimeoutSec: 3,
     tcpTimeoutSec: 300,
     tcpClosingTimeoutSec: 10,
     udpTimeoutSec: 30,

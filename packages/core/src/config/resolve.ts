@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ANY_PORT, formatEndpoint, parseEndpoint, parseIp } from './address.js';
+import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -86,6 +86,8 @@ function resolveSnat(cfg: ConfigShape, report: Report): SnatConfig | undefined {
   const addresses = cfg.snat.addresses.flatMap((text, i) => {
     const ip = parseIp(text);
     if (!ip) report(`snat.addresses.${i}`, `"${text}" is not an IP address`);
+    const bad = ip && notUnicast(ip);
+    if (bad) report(`snat.addresses.${i}`, `${bad}: a SNAT address must be a unicast address of the LB`);
     return ip ? [ip] : [];
   });
   const [portMin, portMax] = cfg.snat.ports.split('-').map(Number) as [number, number];
@@ -121,11 +123,13 @@ function resolveService(
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
+    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
     return undefined;
   }
   const port = vip.port;
   const anyPort = port === ANY_PORT;
+  const badVip = notUnicast(vip.address);
+  if (badVip) report(`${path}.vip`, `${badVip}: a VIP must be a unicast address`);
   let options: Record<string, unknown> = svc.options;
   if (optionsSchema) {
     const parsed = optionsSchema.safeParse(svc.options);
@@ -156,6 +160,8 @@ function resolveService(
       report(bpath, `backend port "*" is for services on every port (vip ${formatEndpoint(vip.address, ANY_PORT)}); give ${b.address.text} a port or none`);
       return;
     }
+    const badBackend = notUnicast(b.address);
+    if (badBackend) report(bpath, `${badBackend}: a backend must be a unicast address`);
     if (b.address.family !== vip.address.family) {
       report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
     }
@@ -206,12 +212,41 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
   try {
     const ep = parseEndpoint(obj.address);
     const port = ep.port ?? servicePort;
+    // loxicmd (and others) write a weight as IP:WEIGHT; here that text means port WEIGHT, and
+    // `198.18.0.11:2` silently became port 2. Ports below 20 (no service listens there any more)
+    // in the short form are taken for such a weight and refused; the object form still says it.
+    // ("*", ANY_PORT, is never a weight: resolveService says where it belongs.)
+    if (typeof entry === 'string' && ep.port !== undefined && ep.port !== ANY_PORT && ep.port < AMBIGUOUS_PORT_BELOW && ep.port !== servicePort) {
+      const host = formatEndpoint(ep.address, ep.port).replace(/:\d+$/, '');
+      report(
+        path,
+        `"${entry}": port ${ep.port} looks like a weight (IP:WEIGHT is loxicmd's form); a weight is written ${host}@${ep.port}, a port that low as { address: "${obj.address}" }`,
+      );
+      return undefined;
+    }
     return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port) };
   } catch (e) {
     report(path, (e as Error).message);
     return undefined;
   }
 }
+
+/**
+ * An IPv6 VIP without a port: in brackets it needs one; unbracketed, its last group may have been
+ * meant as the port (2001:db8::10:80 is a valid address), so both readings are offered.
+ */
+function ipv6PortHint(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('[')) return `"${text}" needs a port (e.g. ${t.replace(/:$/, '')}:80)`;
+  const cut = t.lastIndexOf(':');
+  const head = t.slice(0, cut);
+  const tail = t.slice(cut + 1);
+  const meant = /^\d{1,5}$/.test(tail) && parseIp(head.endsWith(':') ? `${head}:` : head) ? ` or [${head.endsWith(':') ? `${head}:` : head}]:${tail} if ${tail} is the port` : '';
+  return `"${text}" needs a port, and an IPv6 address with a port takes brackets: [${t}]:PORT${meant}`;
+}
+
+/** A short-form backend port below this, other than the service's, is read as a misplaced weight. */
+export const AMBIGUOUS_PORT_BELOW = 20;
 
 /** "ADDR[:PORT][@WEIGHT]" -> address text and weight. */
 function splitWeight(text: string, path: string, report: Report): { address: string; weight?: number; state?: 'active' | 'draining' } | undefined {

@@ -59,6 +59,10 @@ export const InterfaceInputSchema = z.union([
 export const LimitsSchema = z
   .object({
     conntrackSize: z.number().int().min(1024).max(1 << 26).default(LB_DEFAULTS.limits.conntrackSize),
+    /** Half-open TCP flows (bpf/lib/halfopen.h); default conntrackSize / 8, at least 1024. */
+    halfOpenSize: z.number().int().min(1024).max(1 << 26).optional(),
+    /** Idle timeout of a half-open TCP flow; its NAT port is free after it. */
+    synTimeoutSec: z.number().int().positive().max(120).default(LB_DEFAULTS.limits.synTimeoutSec),
     tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
     tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
     udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),

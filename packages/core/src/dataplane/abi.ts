@@ -6,8 +6,8 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots). */
-export const LAYOUT_VERSION = 3;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table). */
+export const LAYOUT_VERSION = 4;
 
 export const MAPS = {
   addrs: 'lb_addrs',
@@ -16,6 +16,8 @@ export const MAPS = {
   backends: 'lb_backends',
   tables: 'lb_tables',
   ct: 'lb_ct',
+  /** Half-open TCP flows (bpf/lib/halfopen.h). */
+  ctSyn: 'lb_ct_syn',
   snat: 'lb_snat',
   nh: 'lb_nh',
   txPorts: 'lb_tx_ports',
@@ -57,6 +59,8 @@ export const CT_CLOSE_UNKNOWN = 0;
 export const CT_CLOSE_FIN = 1;
 /** An RST before any FIN: no TIME_WAIT, the SNAT port is free snat_grace_ns after the last packet. */
 export const CT_CLOSE_RST = 2;
+/** lb_snat_val.lease bit of a half-open flow's lease (layout 4). */
+export const SNAT_LEASE_HALF = 0x40000000;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
@@ -87,6 +91,11 @@ export const REASONS = [
   'icmp_relayed',
   'fragment',
   'drop_too_big',
+  'ct_half_open',
+  'ct_promoted',
+  'ct_midstream',
+  'snat_half_freed',
+  'reset',
   'icmp_too_big',
 ] as const;
 export type Reason = (typeof REASONS)[number];

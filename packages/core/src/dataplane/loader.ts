@@ -9,6 +9,8 @@ export interface LoadRequest {
   conntrackSize: number;
   /** NAT reverse-table size: conntrackSize with NAT configured, a token size without. */
   snatSize: number;
+  /** Half-open table size (lb_ct_syn). */
+  halfOpenSize: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
   /** Chained: the chain root's program array, which the program's tail calls must reach. */
@@ -48,6 +50,7 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     // conntrack size takes effect after an undeploy.
     object.map(MAPS.ct).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.ct)) ?? req.conntrackSize);
     object.map(MAPS.snat).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.snat)) ?? req.snatSize);
+    object.map(MAPS.ctSyn).setMaxEntries(pinnedSize(join(req.mapPinDir, MAPS.ctSyn)) ?? req.halfOpenSize);
     for (const name of Object.values(MAPS)) {
       const pin = join(req.mapPinDir, name);
       if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
@@ -64,7 +67,8 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
   }
 }
 
-function pinnedSize(pin: string): number | undefined {
+/** max_entries of a pinned map, undefined when there is no pin. */
+export function pinnedSize(pin: string): number | undefined {
   if (!existsSync(pin)) return undefined;
   const m = BpfMap.fromPinned(pin);
   try {

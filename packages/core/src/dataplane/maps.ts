@@ -150,6 +150,19 @@ export class InstanceMaps {
     }
   }
 
+  /** A service's table as cheaply as possible (3 lookups): its slot count and the first slot's backend id. */
+  tableHead(svcId: number): { count: number; first: number | undefined } | undefined {
+    const v = this.map(abi.MAPS.tables).lookup(abi.u32(svcId)) as Buffer | null;
+    if (!v) return undefined;
+    const inner = BpfMap.fromId(v.readUInt32LE(0));
+    try {
+      const count = (inner.lookup(abi.u32(0)) as Buffer).readUInt32LE(0);
+      return { count, first: count > 0 ? (inner.lookup(abi.u32(1)) as Buffer).readUInt32LE(0) : undefined };
+    } finally {
+      inner.dispose();
+    }
+  }
+
   setSnatPool(index: number, ip: IpAddress): void {
     this.map(abi.MAPS.snatPool).update(abi.u32(index), abi.encodeAddr(ip));
   }
@@ -186,10 +199,10 @@ export class InstanceMaps {
     return Object.fromEntries(abi.REASONS.map((r, i) => [r, abi.sumU64(m.lookup(abi.u32(i)) as Buffer[])])) as Record<abi.Reason, bigint>;
   }
 
-  /** Live conntrack entries (walks the keys: cheap enough for status, not for a hot loop). */
-  conntrackCount(limit = Infinity): number {
+  /** Live conntrack entries of lb_ct, or of `table` (lb_ct_syn): walks the keys, cheap enough for status, not for a hot loop. */
+  conntrackCount(limit = Infinity, table: MapName = abi.MAPS.ct): number {
     let n = 0;
-    for (const _ of this.map(abi.MAPS.ct).keys()) if (++n >= limit) break;
+    for (const _ of this.map(table).keys()) if (++n >= limit) break;
     return n;
   }
 

@@ -73,3 +73,10 @@ export function primaryAddress(netns: string | null, ifname: string): string | u
   }
   return undefined;
 }
+
+/** Every address assigned to an interface of the namespace (`ip -o addr show`), as printed. */
+export function localAddresses(netns: string | null): string[] {
+  const r = new NetnsScope(netns).exec('ip', ['-o', 'addr', 'show'], { allowFail: true });
+  return [...r.stdout.matchAll(/\binet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!);
+}
+

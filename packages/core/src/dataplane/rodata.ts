@@ -11,6 +11,8 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
   return {
     tcp_timeout_ns: sec(cfg.limits.tcpTimeoutSec),
     tcp_closing_timeout_ns: sec(cfg.limits.tcpClosingTimeoutSec),
+    // half-open TCP flows (bpf/lib/halfopen.h)
+    syn_timeout_ns: sec(cfg.limits.synTimeoutSec),
     udp_timeout_ns: sec(cfg.limits.udpTimeoutSec),
     // NAT: TIME_WAIT-safe reuse of a TCP SNAT port (bpf/README.md "Port reuse and TIME_WAIT").
     snat_reuse_ns: sec(cfg.limits.snatReuseSec),

@@ -4,7 +4,7 @@ import type { XdpMode } from '../config/defaults.js';
 
 export type KernelMode = 'skb' | 'drv' | 'hw';
 
-const KERNEL_MODE: Record<Exclude<XdpMode, 'auto'>, KernelMode> = { native: 'drv', generic: 'skb', offload: 'hw' };
+export const KERNEL_MODE: Record<Exclude<XdpMode, 'auto'>, KernelMode> = { native: 'drv', generic: 'skb', offload: 'hw' };
 export const MODE_NAME: Record<KernelMode, string> = { drv: 'native', skb: 'generic', hw: 'offload' };
 
 /** What is attached to an interface now, as far as deploy's safety checks care. */

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toInput } from '../config/load.js';
+import type { XdpMode } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
-import { loadProgram } from '../dataplane/loader.js';
+import { loadProgram, pinnedSize } from '../dataplane/loader.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
@@ -13,11 +14,12 @@ import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, type InstanceState, readState, writeState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
-import { checkSnatPorts, planInterfaces } from './preflight.js';
+import { checkConntrackSize, checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
+import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
 import { checkLayout, stampLayout } from './layout.js';
 import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
-import { u32 } from '../dataplane/abi.js';
+import { MAPS, u32 } from '../dataplane/abi.js';
 import { reconcile } from './reconcile.js';
 import { capacity, desiredOf, validateTables } from './desired.js';
 
@@ -31,6 +33,8 @@ export interface DeployResult {
   redeploy: boolean;
   interfaces: { name: string; ifindex: number; mode: string; kernelMode: KernelMode; progId: number }[];
   warnings: string[];
+  /** What deploy changed on devices besides attaching (a veth peer's XDP program, offloads), one line each. */
+  links: string[];
   /** The layout of the pinned maps this re-deploy upgraded in place (lifecycle/layout.ts UPGRADES). */
   upgradedFrom?: number;
 }
@@ -54,9 +58,11 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   }
   const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
   checkSnatPorts(cfg, ns);
+  checkSnatOwned(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
+  if (prev) checkConntrackSize(cfg, pinnedSize(join(paths.maps, MAPS.ct)));
 
   // ---- the kernel changes from here on ----
   const fresh = !prev;
@@ -66,14 +72,18 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const root = cfg.chain ? await openOrCreateRoot(cfg.chain.name) : undefined;
   const linksDir = root ? join(root.dir, 'links') : paths.links;
   if (root) mkdirSync(linksDir, { recursive: true, mode: 0o700 });
+  const halfOpen = halfOpenSize(cfg.limits);
   const { object, program, missingVariables } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
     objectPath: strategy.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
-    // Both LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment
-    // gets a token NAT table. Its size is fixed at the first deploy.
-    snatSize: cfg.snat ? cfg.limits.conntrackSize : 4096,
+    halfOpenSize: halfOpen,
+    // The LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment gets a
+    // token NAT table. The NAT table holds the reverse entries of established and half-open flows
+    // (bpf/lib/halfopen.h), so that a SYN flood's do not push established ones out. Sizes are
+    // fixed at the first deploy.
+    snatSize: cfg.snat ? cfg.limits.conntrackSize + halfOpen : 4096,
     mapPinDir: paths.maps,
   }).catch((e) => {
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
@@ -85,14 +95,29 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   });
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
+  let linkChanges: LinkChange[] = [];
   try {
     const maps = InstanceMaps.fromObject(object);
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined);
+    // In full: a re-deploy may load another strategy's object, whose tables read differently.
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
+    // The peers are prepared for the mode that will run: a kept link (update) or a chain root
+    // (shared) keeps the mode it has.
+    const running = (p: (typeof plans)[number]): KernelMode | undefined =>
+      p.action === 'update' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)?.mode : p.action === 'shared' ? (p.occupant!.mode as KernelMode) : undefined;
+    const prep = prepareLinks(
+      ns,
+      plans.map((p) => {
+        const m = running(p);
+        return m && MODE_NAME[m] ? { ...p.link, mode: MODE_NAME[m] as XdpMode } : p.link;
+      }),
+      warnings,
+    );
+    linkChanges = prep.changes;
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
@@ -105,7 +130,20 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
           mode = prev!.interfaces.find((x) => x.ifindex === p.ifindex)!.mode;
         } else {
           if (p.action === 'replace') detachNetlink(p.ifindex, p.occupant!.mode);
-          const r = attach(entry, p.ifindex, p.name, iface.mode);
+          const was = p.action === 'reattach' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)! : undefined;
+          if (was) detachPinnedLink(was.linkPin);
+          let r: ReturnType<typeof attach>;
+          try {
+            r = attach(entry, p.ifindex, p.name, p.link.mode);
+          } catch (e) {
+            // The new mode is refused: the interface gets its old mode back rather than no LB.
+            if (was) {
+              const back = attach(entry, p.ifindex, p.name, MODE_NAME[was.mode] as XdpMode);
+              back.link.pin(linkPin);
+              back.link.dispose();
+            }
+            throw e;
+          }
           created.push(r.link);
           // A pin left by a link that no longer holds the interface (detached by hand, the
           // interface re-created): the new link takes its place.
@@ -137,6 +175,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       allocation,
       ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } } : {}),
       restore,
+      links: [...(prev?.links ?? []), ...linkChanges],
       deployedAt: prev?.deployedAt ?? now,
       updatedAt: now,
     };
@@ -150,10 +189,12 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       redeploy: !fresh,
       interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
       warnings,
+      links: prep.notes,
       ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),
     };
   } catch (e) {
     rollbackLinks(created);
+    restoreLinks(linkChanges);
     if (fresh) rmSync(paths.root, { recursive: true, force: true });
     if (cfg.chain && !prev?.chain) leaveChain(cfg.chain.name, cfg.chain.slot, program.id);
     throw e;
@@ -162,4 +203,9 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     root?.dispose();
     object.dispose();
   }
+}
+
+/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024 (config/defaults.ts). */
+export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
+  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
 }

@@ -1,7 +1,9 @@
+import { ConfigError } from '../config/errors.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
 import { type Allocation, type Capacity, serviceIdentity } from '../state/allocation.js';
 import type { InstanceState } from '../state/store.js';
+import { instancePaths } from '../state/paths.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import type { Desired } from './reconcile.js';
@@ -13,7 +15,13 @@ export function capacity(): Capacity {
 
 /** What a saved state asked the maps to say (its config was validated when it was applied). */
 export function desiredOf(state: InstanceState): Desired {
-  return { config: resolveConfig(state.config, { source: 'saved state' }), allocation: state.allocation };
+  const file = instancePaths(state.instance).stateFile;
+  try {
+    return { config: resolveConfig(state.config, { source: file }), allocation: state.allocation };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new LbError(`state file ${file} is damaged (config.${e.lines()[0]}): lb undeploy --force --instance ${state.instance} removes the instance from its pins alone`, 'EBADSTATE');
+  }
 }
 
 /** Builds every table once before the kernel is touched, so a builder's refusal changes nothing. */

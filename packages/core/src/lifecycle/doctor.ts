@@ -6,6 +6,7 @@ import { kernelFeatures, lockdownMode, probeExtensions, probeTailCalls, type Pro
 import { ifindexOf, type KernelMode, LIBXDP_DISPATCHER, LIBXDP_NOTE, MODE_NAME, occupant, programName } from '../dataplane/xdp.js';
 import { bpffsRoot } from '../state/paths.js';
 import { mtuOf, XDP_MAX_NATIVE_MTU } from './preflight.js';
+import { features, vethPeer, xdpProgramOn } from '../dataplane/links.js';
 import { hasPrivileges } from './privileges.js';
 
 /**
@@ -148,6 +149,9 @@ function interfaceCheck(name: string, ns: NetnsScope): DoctorCheck {
       parts.push(`jumbo frames: native XDP impossible (MTU <= ${XDP_MAX_NATIVE_MTU}), generic mode only`);
     }
   }
+  const link = linkNote(ns, name);
+  if (link.warn) status = 'warn';
+  parts.push(link.text);
   const occ = ns.run(() => occupant(ifindex));
   if (!occ) {
     parts.push('no XDP program: free');
@@ -165,4 +169,38 @@ function interfaceCheck(name: string, ns: NetnsScope): DoctorCheck {
     }
   }
   return check(id, title, status, parts.join('; '));
+}
+
+/**
+ * What deploy will do to the device besides attaching (lifecycle/link-prep.ts), or why native mode
+ * is refused: a veth's peer (xdp_pass, TX checksum and VLAN offload), a NIC's rx VLAN offload.
+ */
+function linkNote(ns: NetnsScope, name: string): { text: string; warn: boolean } {
+  const peer = vethPeer(ns, name);
+  if (!peer) {
+    const f = features(ns, name);
+    if (!f) return { text: 'ethtool -k failed (is ethtool installed?): whether the NIC strips VLAN tags is unknown', warn: true };
+    const on = ['rxvlan', 'rx-vlan-stag-hw-parse'].filter((k) => f[k]?.on);
+    if (!on.length) return { text: 'VLAN tags reach XDP in the frame', warn: false };
+    if (on.some((k) => f[k]!.fixed)) return { text: `${on.join(', ')} on [fixed]: the NIC strips VLAN tags before XDP sees them (tagged frames are balanced as untagged)`, warn: true };
+    return { text: `${on.join(', ')} on: the NIC would strip VLAN tags before XDP; deploy turns it off (restored at undeploy)`, warn: false };
+  }
+  if ('unreachable' in peer) {
+    return {
+      text: `veth; ${peer.unreachable}: native mode is refused (veth drops XDP_TX'd frames unless its peer runs XDP, and the peer's TX checksum offload must be off), use generic; auto picks generic`,
+      warn: true,
+    };
+  }
+  const where = `peer ${peer.found.name}${peer.found.netns && peer.found.netns !== ns.name ? ` in netns ${peer.found.netns}` : ''}`;
+  const scope = new NetnsScope(peer.found.netns);
+  const xdp = xdpProgramOn(scope, peer.found.name);
+  const f = features(scope, peer.found.name) ?? {};
+  const on = ['tx', 'txvlan', 'tx-vlan-stag-hw-insert'].filter((k) => f[k]?.on);
+  return {
+    text:
+      `veth, ${where} (${xdp ? `XDP program ${xdp.id}${xdp.name ? ` (${xdp.name})` : ''}` : 'no XDP program'}${on.length ? `; ${on.join(', ')} on` : ''}): ` +
+      `native mode needs an XDP program on the peer and its TX checksum offload off, and VLAN tags stay in the frame only with its TX VLAN offload off; ` +
+      `deploy does that (xdp_pass when the peer has none, costing TCP retransmits on the peer's traffic; restored at undeploy); auto picks generic on veth`,
+    warn: false,
+  };
 }

@@ -27,7 +27,8 @@ export function pinnedLayout(paths: InstancePaths): number | undefined {
  * reads them). A layout that changes an existing map is not listed: it needs an undeploy.
  */
 export const UPGRADES: Readonly<Record<number, string>> = {
-  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs',
+  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, and lb_ct_syn, the half-open table',
+  3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h); established flows stay in lb_ct',
 };
 
 /**

@@ -5,12 +5,13 @@ import type { LbConfig } from '../config/types.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { ifindexOf } from '../dataplane/xdp.js';
 import { listInstances } from '../state/store.js';
+import { withInstanceLock, withInstanceLockSync } from '../state/lock.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
 import { chainAdd, chainRemove, chains, type ChainSlotView, type ChainView } from './chains.js';
 import type { MemberRequest } from '../dataplane/chain-member.js';
-import { requirePrivileges } from './privileges.js';
+import { requireBpffs, requireNetns, requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, update } from './update.js';
@@ -20,13 +21,22 @@ import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 
 /**
- * The library's front door: everything the CLI does is one call here.
+ * The library's front door: everything the CLI does is one call here. Every call that changes an
+ * instance (deploy, update, reload, undeploy) holds the instance's lock (state/lock.ts) while it
+ * reads the applied state and writes the kernel and the new state: one writer at a time.
  *   const lb = createLoadBalancer([hash]);
  *   await lb.deploy({ interfaces: ['eth0'], services: [...] });
  */
 @injectable()
 export class LoadBalancer {
+  /** Told when a change waits for another process's lock (the CLI says it on stderr). */
+  onLockWait: ((message: string) => void) | undefined;
+
   constructor(@inject(StrategyRegistry) readonly strategies: StrategyRegistry) {}
+
+  private get lockOptions() {
+    return this.onLockWait ? { onWait: this.onLockWait } : {};
+  }
 
   /** Resolution context: strategies from the registry, interfaces looked up in `netns`. */
   context(netns: string | null = null, source?: string): ResolveContext {
@@ -80,9 +90,13 @@ export class LoadBalancer {
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
-    const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
+    // The first error is the one to fix first: privileges, the pin filesystem, the namespace, and
+    // only then the config (whose interfaces are looked up in that namespace).
     requirePrivileges('deploy');
-    return deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    requireBpffs();
+    requireNetns(opts.netns ?? null);
+    const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
+    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts), this.lockOptions);
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -101,9 +115,10 @@ export class LoadBalancer {
     return s;
   }
 
-  undeploy(instance = 'default'): UndeployResult {
+  /** `force`: also when the state file is damaged (undeploy.ts). */
+  undeploy(instance = 'default', opts: { force?: boolean } = {}): UndeployResult {
     requirePrivileges('undeploy');
-    return undeploy(instance);
+    return withInstanceLockSync(instance, () => undeploy(instance, opts), this.lockOptions);
   }
 
   status(instance = 'default'): StatusView {
@@ -120,15 +135,22 @@ export class LoadBalancer {
   /** Applies one hot change (backend add/remove/drain/weight, service add/remove). */
   async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
-    const state = requireState(instance);
-    return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
+    return withInstanceLock(instance, async () => {
+      const state = requireState(instance);
+      return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
+    }, this.lockOptions);
   }
 
-  /** Replaces the services of a running instance with those of `input` (same load-time settings). */
-  async reload(instance: string, input: unknown): Promise<{ config: LbConfig; warnings: string[] }> {
+  /**
+   * Replaces the services of a running instance with those of `input` (same load-time settings).
+   * Only what changed is written; `rewrite`: everything (to repair maps that disagree with it).
+   */
+  async reload(instance: string, input: unknown, opts: { rewrite?: boolean } = {}): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
-    const state = requireState(instance);
-    return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns));
+    return withInstanceLock(instance, async () => {
+      const state = requireState(instance);
+      return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns), opts);
+    }, this.lockOptions);
   }
 
   /** The applied config of a running instance. */

@@ -1,19 +1,25 @@
 import { existsSync } from 'node:fs';
 import type { LbConfig } from '../config/types.js';
-import type { NetnsScope } from '../dataplane/netns.js';
-import { ifindexOf, LIBXDP_DISPATCHER, LIBXDP_NOTE, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
+import { localAddresses, type NetnsScope } from '../dataplane/netns.js';
+import { parseIp } from '../config/address.js';
+import { ifindexOf, KERNEL_MODE, LIBXDP_DISPATCHER, LIBXDP_NOTE, MODE_NAME, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
 import type { InstanceState } from '../state/store.js';
 import { LbError } from './errors.js';
+import { type LinkPlan, planLink } from './link-prep.js';
 
 export interface InterfacePlan {
   name: string;
   ifindex: number;
   /**
    * 'update': our own link, replaced atomically; 'attach': free; 'replace': foreign netlink
-   * program, --force; 'shared': the interface already runs our chain's root (chained mode).
+   * program, --force; 'shared': the interface already runs our chain's root (chained mode);
+   * 'reattach': our own link, in another XDP mode than the one now asked for (a link cannot change
+   * its mode: detach, then attach; not atomic, said in a warning).
    */
-  action: 'update' | 'attach' | 'replace' | 'shared';
+  action: 'update' | 'attach' | 'replace' | 'shared' | 'reattach';
   occupant?: XdpOccupant;
+  /** The mode to attach in (`auto` is generic on a veth) and the veth peer deploy prepares. */
+  link: LinkPlan;
 }
 
 /**
@@ -35,8 +41,9 @@ export function mtuOf(ns: NetnsScope, name: string): number | undefined {
 /**
  * Everything deploy checks before it touches the kernel: each interface exists and is free (or
  * ours, or --force and netlink-attached), its MTU fits single-buffer XDP in the requested mode
- * (jumbo frames: generic mode only), and the SNAT port range cannot collide with the host's own
- * ephemeral ports. Throws one LbError naming the first problem.
+ * (jumbo frames: generic mode only), a veth in native mode has a peer deploy can prepare
+ * (link-prep.ts), and the SNAT port range cannot collide with the host's own ephemeral ports.
+ * Throws one LbError naming the first problem.
  */
 export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean, chainRootId?: number): { plans: InterfacePlan[]; warnings: string[] } {
   const warnings: string[] = [];
@@ -59,11 +66,20 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         }
         if (iface.mode === 'auto') warnings.push(`interface ${iface.name} has MTU ${mtu} (jumbo frames): native XDP is impossible, auto mode attaches in generic mode`);
       }
+      const link = planLink(ns, iface.name, iface.mode, warnings);
       const occ = occupant(ifindex);
-      if (!occ) return { name: iface.name, ifindex, action: 'attach' };
-      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ };
+      if (!occ) return { name: iface.name, ifindex, action: 'attach', link };
+      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ, link };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
-      if (ours && occ.attachment === 'link') return { name: iface.name, ifindex, action: 'update', occupant: occ };
+      if (ours && occ.attachment === 'link') {
+        // The mode the link plan attaches in (auto: generic on a veth; otherwise what it gets).
+        const wanted = link.mode === 'auto' ? undefined : KERNEL_MODE[link.mode];
+        if (wanted === undefined || wanted === ours.mode) return { name: iface.name, ifindex, action: 'update', occupant: occ, link };
+        warnings.push(
+          `interface ${iface.name}: XDP mode ${MODE_NAME[ours.mode]} -> ${MODE_NAME[wanted]}: re-attached (detach, then attach: not atomic, packets reach the host's stack unbalanced in between; conntrack kept)`,
+        );
+        return { name: iface.name, ifindex, action: 'reattach', occupant: occ, link };
+      }
       if (programName(occ.progId) === LIBXDP_DISPATCHER && !force) {
         throw new LbError(`interface ${iface.name} has XDP program ${occ.progId}, ${LIBXDP_NOTE(iface.name)}`, 'EBUSY');
       }
@@ -77,10 +93,42 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         throw new LbError(`interface ${iface.name} already has XDP program ${occ.progId} (${occ.mode}, netlink): refusing to replace it; use --force to replace it (not atomic)`, 'EBUSY');
       }
       warnings.push(`replacing XDP program ${occ.progId} on ${iface.name}: detach then attach, not atomic (packets pass unfiltered in between)`);
-      return { name: iface.name, ifindex, action: 'replace', occupant: occ };
+      return { name: iface.name, ifindex, action: 'replace', occupant: occ, link };
     }),
   );
   return { plans, warnings };
+}
+
+/**
+ * The conntrack table is pinned and reused by every re-deploy (its flows live in it), so its size
+ * is the first deploy's: a re-deploy asking for another size is refused rather than reported as
+ * applied while the kernel keeps the old one.
+ */
+export function checkConntrackSize(cfg: LbConfig, pinned: number | undefined): void {
+  if (pinned === undefined || pinned === cfg.limits.conntrackSize) return;
+  throw new LbError(
+    `limits.conntrackSize ${cfg.limits.conntrackSize}: the running conntrack table holds ${pinned} entries and keeps its size while deployed; ` +
+      `deploy with ${pinned}, or undeploy and deploy to resize it (established flows are lost)`,
+    'EINVAL',
+  );
+}
+
+/**
+ * A SNAT address must be one of the LB's own (in its namespace): backends answer to it, and only
+ * an address the host holds (answers ARP/ND for) gets those replies back to the LB. Another
+ * address was accepted before, and every NAT flow then hung after its first packet.
+ */
+export function checkSnatOwned(cfg: LbConfig, ns: NetnsScope): void {
+  const addrs = cfg.snat?.addresses ?? [];
+  if (addrs.length === 0) return;
+  const own = new Set(localAddresses(ns.name).flatMap((a) => parseIp(a)?.text ?? []));
+  const foreign = addrs.filter((a) => !own.has(a.text));
+  if (foreign.length === 0) return;
+  throw new LbError(
+    `snat address ${foreign.map((a) => a.text).join(', ')} is not an address of this host${ns.name ? ` (netns ${ns.name})` : ''}: backends' replies would never reach the LB; ` +
+      `use one of its addresses (ip addr), e.g. ${[...own].filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80')).slice(0, 3).join(', ') || 'none found'}`,
+    'EADDRNOTAVAIL',
+  );
 }
 
 /** The SNAT range must lie outside the host's ephemeral port range, or replies would collide. */

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { bpffsRoot } from '../state/paths.js';
+import { NetnsScope } from '../dataplane/netns.js';
 import { LbError } from './errors.js';
 
 const CAP_NET_ADMIN = 12;
@@ -23,4 +26,24 @@ export function hasPrivileges(): boolean {
 export function requirePrivileges(action: string): void {
   if (hasPrivileges()) return;
   throw new LbError(`${action}: needs CAP_BPF and CAP_NET_ADMIN (run as root)`, 'EPERM');
+}
+
+/** statfs f_type of a BPF filesystem (linux/magic.h BPF_FS_MAGIC). */
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/**
+ * Throws a one-line reason unless the pin root lies on a BPF filesystem: without one, the load
+ * failed later with a bare "Invalid argument" from libbpf's pinning.
+ */
+export function requireBpffs(): void {
+  let dir = bpffsRoot();
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  if (statfsSync(dir).type === BPF_FS_MAGIC) return;
+  throw new LbError(`${dir} is not a BPF filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or point XDP_LB_BPFFS into one`, 'ENOTSUP');
+}
+
+/** Throws a one-line reason when a named namespace does not exist (else its interfaces look missing). */
+export function requireNetns(netns: string | null): void {
+  const p = new NetnsScope(netns).path;
+  if (p !== null && !existsSync(p)) throw new LbError(`no network namespace ${netns} (${p}): ip netns list shows the ones there are`, 'ENOENT');
 }

@@ -22,15 +22,22 @@ export interface Desired {
  *  3. only then removals: services (entry first, table after), addresses (slot first, lb_addrs
  *     after), then backends of the old state (their conntrack entries see state EMPTY and
  *     re-balance; a draining backend keeps its flows).
+ * Ids are diffed by identity (service: VIP, port, protocol; backend: address, port, gen): a
+ * removal never clears an id that `next` gives to something (allocate() keeps removed ids out of
+ * the same update; when it had to reuse one, the old service's entry goes first, before the id's
+ * new table is written), and counters are zeroed whenever an id changes hands.
  */
-export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined): Promise<void> {
+export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined, opts: { full?: boolean } = {}): Promise<void> {
   const cfg = next.config;
-  // The SNAT pool holds IPv4 addresses first, then IPv6: a service draws from its family's run.
-  const pool = [...(cfg.snat?.addresses ?? [])].sort((a, b) => a.family - b.family);
-  pool.forEach((ip, i) => maps.setSnatPool(i, ip));
-  const n4 = pool.filter((a) => a.family === 4).length;
-  const snatRun = (svc: ServiceConfig) =>
-    svc.forward !== 'nat' ? { snatFirst: 0, snatCount: 0 } : svc.vip.family === 4 ? { snatFirst: 0, snatCount: n4 } : { snatFirst: n4, snatCount: pool.length - n4 };
+  // Only what changed is written (a health flip rebuilds one service's table, not every Maglev
+  // table of the instance): what `prev` wrote is known exactly, by identity. `full` rewrites
+  // everything: after a new program load, and to repair maps that disagree with `prev`.
+  const written = opts.full ? undefined : prev && writtenBy(prev, strategy);
+  const pool = snatPool(cfg);
+  pool.forEach((ip, i) => {
+    if (written?.pool[i] !== ip.text) maps.setSnatPool(i, ip);
+  });
+  const snatRun = snatRunOf(pool);
 
   const prevBackendIds = new Map<number, number>(); // id -> gen, for reset decisions
   for (const s of Object.values(prev?.allocation.services ?? {})) for (const b of Object.values(s.backends)) prevBackendIds.set(b.id, b.gen);
@@ -44,6 +51,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     for (const b of svc.backends) {
       const { id, gen } = alloc.backends[b.key]!;
       if (prevBackendIds.get(id) !== gen) maps.resetBackendCounters(id);
+      if (written?.backends.get(id) === backendSig(b, gen)) continue;
       const write = () => maps.setBackend(id, { addr: b.address, port: b.port, state: b.state === 'active' ? abi.BE_ACTIVE : abi.BE_DRAINING, gen });
       if (b.state === 'active') write();
       else drains.push(write);
@@ -57,30 +65,35 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     addrFlags.set(ip.text, cur);
   };
   for (const ip of cfg.snat?.addresses ?? []) flag(ip, abi.ADDR_SNAT);
-  const prevSvcIds = new Set(Object.values(prev?.allocation.services ?? {}).map((s) => s.id));
+  // Which identity held each service id before this update, and which ids `next` holds.
+  const prevOwner = new Map(Object.entries(prev?.allocation.services ?? {}).map(([key, s]) => [s.id, key]));
+  const nextIds = new Set(Object.values(next.allocation.services).map((s) => s.id));
+  const nextKeys = new Set(cfg.services.map(serviceIdentity));
+  const removed = (prev?.config.services ?? []).filter((svc) => !nextKeys.has(serviceIdentity(svc)));
+  // A removed service whose id is given to a new one (allocate()'s last resort when the id space
+  // is full): its entry goes before the id's new table is written, so that none of its packets
+  // reach the new service's backends, and its table is not cleared afterwards.
+  for (const svc of removed) if (nextIds.has(prev!.allocation.services[serviceIdentity(svc)]!.id)) maps.deleteService(svcKey(svc));
 
   for (const svc of cfg.services) {
-    const alloc = next.allocation.services[serviceIdentity(svc)]!;
-    const active = svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
-    await maps.swapTable(alloc.id, strategy.buildTable(active, svc.options));
-    if (!prevSvcIds.has(alloc.id)) maps.resetServiceCounters(alloc.id);
-    maps.setService(svcKey(svc), {
-      id: alloc.id,
-      flags: strategy.serviceFlags(svc.options),
-      fwd: FWD[svc.forward],
-      ...snatRun(svc),
-    });
+    const identity = serviceIdentity(svc);
+    const alloc = next.allocation.services[identity]!;
     flag(svc.vip, svc.port === ANY_PORT ? abi.ADDR_VIP | abi.ADDR_ANY_PORT : abi.ADDR_VIP);
+    const entry = serviceEntry(svc, alloc, strategy, snatRun);
+    if (written?.services.get(identity) === JSON.stringify(entry)) continue;
+    await maps.swapTable(alloc.id, strategy.buildTable(entry.active, svc.options));
+    if (prevOwner.get(alloc.id) !== identity) maps.resetServiceCounters(alloc.id);
+    maps.setService(svcKey(svc), entry.value);
   }
   for (const write of drains) write();
   await maps.writeAddrs([...addrFlags.values()], []);
 
   if (!prev) return;
-  const nextKeys = new Set(cfg.services.map(serviceIdentity));
-  for (const svc of prev.config.services) {
-    if (nextKeys.has(serviceIdentity(svc))) continue;
+  for (const svc of removed) {
+    const id = prev.allocation.services[serviceIdentity(svc)]!.id;
+    if (nextIds.has(id)) continue; // deleted above; the id's table is the new service's now
     maps.deleteService(svcKey(svc));
-    maps.clearTable(prev.allocation.services[serviceIdentity(svc)]!.id);
+    maps.clearTable(id);
   }
   const gone = new Map<string, ServiceConfig['vip']>();
   for (const ip of [...prev.config.services.map((s) => s.vip), ...(prev.config.snat?.addresses ?? [])]) {
@@ -90,6 +103,43 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   const live = new Map<number, number>();
   for (const s of Object.values(next.allocation.services)) for (const b of Object.values(s.backends)) live.set(b.id, b.gen);
   for (const [id, gen] of prevBackendIds) if (live.get(id) !== gen && !live.has(id)) maps.clearBackend(id);
+}
+
+type SnatRun = (svc: ServiceConfig) => { snatFirst: number; snatCount: number };
+
+/** The SNAT pool holds IPv4 addresses first, then IPv6: a service draws from its family's run. */
+function snatPool(cfg: LbConfig): ServiceConfig['vip'][] {
+  return [...(cfg.snat?.addresses ?? [])].sort((a, b) => a.family - b.family);
+}
+
+function snatRunOf(pool: readonly ServiceConfig['vip'][]): SnatRun {
+  const n4 = pool.filter((a) => a.family === 4).length;
+  return (svc) => (svc.forward !== 'nat' ? { snatFirst: 0, snatCount: 0 } : svc.vip.family === 4 ? { snatFirst: 0, snatCount: n4 } : { snatFirst: n4, snatCount: pool.length - n4 });
+}
+
+/** What a service puts into the maps: its lb_services value and the input of its slot table. */
+function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategy: Strategy<any>, snatRun: SnatRun) {
+  return {
+    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options), fwd: FWD[svc.forward], ...snatRun(svc) },
+    active: svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight })),
+    options: svc.options,
+  };
+}
+
+const backendSig = (b: ServiceConfig['backends'][number], gen: number) => `${b.address.text}|${b.port}|${b.state}|${gen}`;
+
+/** Everything `prev` wrote into the maps, by identity, in the form the diff compares. */
+function writtenBy(prev: Desired, strategy: Strategy<any>) {
+  const pool = snatPool(prev.config);
+  const run = snatRunOf(pool);
+  const services = new Map<string, string>();
+  const backends = new Map<number, string>();
+  for (const svc of prev.config.services) {
+    const alloc = prev.allocation.services[serviceIdentity(svc)]!;
+    services.set(serviceIdentity(svc), JSON.stringify(serviceEntry(svc, alloc, strategy, run)));
+    for (const b of svc.backends) backends.set(alloc.backends[b.key]!.id, backendSig(b, alloc.backends[b.key]!.gen));
+  }
+  return { pool: pool.map((a) => a.text), services, backends };
 }
 
 /** Forwarding mode -> lb_svc.fwd (bpf/include/lb_abi.h LB_FWD_*). */

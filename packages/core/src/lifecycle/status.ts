@@ -1,4 +1,5 @@
 import * as abi from '../dataplane/abi.js';
+import type { LinkChange } from './link-prep.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
@@ -10,6 +11,7 @@ import { desiredOf } from './desired.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { requireState } from './update.js';
+import { servingProblem } from './serving.js';
 
 export interface CounterView {
   packets: number;
@@ -27,16 +29,23 @@ export interface StatusView {
   deployedAt: string;
   updatedAt: string;
   interfaces: { name: string; ifindex: number; requestedMode: string; mode: string; progId: number | null; attached: boolean }[];
+  /** Device changes deploy made besides attaching (a veth peer's xdp_pass, offloads), undone by undeploy. */
+  devices: LinkChange[];
   services: {
     name: string;
     vip: string;
     protocol: string;
     forward: string;
     id: number;
+    /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
+    serving: boolean;
+    problem?: string;
     counters: CounterView;
     backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
+  /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
+  halfOpen: { entries: number; max: number };
   reasons: Record<string, number>;
 }
 
@@ -62,12 +71,15 @@ export function status(instance: string): StatusView {
       const table = maps.table(a.id) ?? new Uint32Array();
       const slots = new Map<number, number>();
       for (const id of table) slots.set(id, (slots.get(id) ?? 0) + 1);
+      const problem = servingProblem(maps, svc, a);
       return {
         name: svc.name,
         vip: formatEndpoint(svc.vip, svc.port), // port 0 (every port): "198.18.0.10:*"
         protocol: svc.protocol,
         forward: svc.forward,
         id: a.id,
+        serving: problem === undefined,
+        ...(problem ? { problem } : {}),
         counters: view(maps.serviceCounters(a.id)),
         backends: svc.backends.map((b) => {
           const id = a.backends[b.key]!.id;
@@ -84,8 +96,10 @@ export function status(instance: string): StatusView {
       deployedAt: state.deployedAt,
       updatedAt: state.updatedAt,
       interfaces,
+      devices: state.links ?? [],
       services,
       conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
+      halfOpen: { entries: maps.conntrackCount(Infinity, abi.MAPS.ctSyn), max: maps.map(abi.MAPS.ctSyn).maxEntries },
       reasons,
     };
   } finally {

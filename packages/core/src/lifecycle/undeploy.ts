@@ -1,22 +1,47 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { NetnsScope } from '../dataplane/netns.js';
 import { bpffsRoot, instancePaths } from '../state/paths.js';
-import { readState, removeState } from '../state/store.js';
+import { type InstanceState, readState, removeState } from '../state/store.js';
+import { join } from 'node:path';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
+import { restoreLinks } from './link-prep.js';
 
 export interface UndeployResult {
   instance: string;
   detached: string[];
+  /** What could not be undone (with `force` and a damaged state file: the sysctls it recorded). */
+  warnings: string[];
 }
 
-/** Removes every link, pin and state file of the instance and restores the sysctls it changed. */
-export function undeploy(instance: string): UndeployResult {
+/**
+ * Removes every link, pin and state file of the instance and restores the sysctls and device
+ * settings it changed.
+ * Without a state file (a deploy interrupted before it wrote one) the pins alone say what to
+ * remove. `force`: also when the state file is damaged (it is then ignored: the links pinned under
+ * the instance are detached, and what only the state knew, the sysctls and device settings to restore or
+ * a chain slot, is reported instead of undone).
+ */
+export function undeploy(instance: string, opts: { force?: boolean } = {}): UndeployResult {
   const paths = instancePaths(instance);
-  const state = readState(instance);
-  if (!state && !existsSync(paths.root)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
+  const warnings: string[] = [];
+  let state: InstanceState | undefined;
+  try {
+    state = readState(instance);
+  } catch (e) {
+    if (!opts.force) throw e;
+    warnings.push(`damaged state file ${paths.stateFile} ignored: the sysctls (forwarding) and device settings (ethtool features, a veth peer's xdp_pass) it recorded are left as they are, and a chain slot it held must be emptied with lb chain remove`);
+  }
+  if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
   const detached: string[] = [];
+  if (!state) {
+    // The pins alone: every link pinned under the instance (named after its interface).
+    for (const name of existsSync(paths.links) ? readdirSync(paths.links) : []) {
+      detachPinnedLink(join(paths.links, name));
+      detached.push(name);
+    }
+  }
   if (state?.chain) {
     // Chained: leave our slot; the root stays on the interfaces while other members use it.
     leaveChain(state.chain.name, state.chain.slot, state.chain.progId);
@@ -31,6 +56,9 @@ export function undeploy(instance: string): UndeployResult {
     }
   }
   if (state) {
+    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it. A chain
+    // root that stays on the interfaces (other members) still needs the peers as they are.
+    if (detached.length) restoreLinks(state.links ?? []);
     const ns = new NetnsScope(state.netns);
     for (const [key, value] of Object.entries(state.restore ?? {})) {
       try {
@@ -48,5 +76,5 @@ export function undeploy(instance: string): UndeployResult {
     /* not there, or not empty */
   }
   removeState(instance);
-  return { instance, detached };
+  return { instance, detached, warnings };
 }

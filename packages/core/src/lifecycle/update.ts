@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { toInput } from '../config/load.js';
 import { type ResolveContext, resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
@@ -14,11 +15,16 @@ import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
 import { enableForwarding } from './forwarding.js';
 import { reconcile } from './reconcile.js';
+import { checkSnatOwned } from './preflight.js';
 
 export function requireState(instance: string): InstanceState {
   const state = readState(instance);
-  if (!state) throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
-  return state;
+  if (state) return state;
+  const { root } = instancePaths(instance);
+  if (existsSync(root)) {
+    throw new LbError(`instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy?): lb undeploy --force --instance ${instance} removes them`, 'ENOENT');
+  }
+  throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
 }
 
 /**
@@ -26,8 +32,15 @@ export function requireState(instance: string): InstanceState {
  * reconciler's safe order (tables swapped whole). The program and conntrack are untouched, so
  * established flows keep their backends; only what the change names moves.
  * Things fixed at load (strategy, interfaces, limits, SNAT ports, hash seed) need a re-deploy.
+ * Only what changed is written; `rewrite` writes everything (maps that disagree with the state).
  */
-export async function update(instance: string, mutation: Mutation | { kind: 'replace'; config: unknown }, strategy: Strategy<any>, ctx: ResolveContext): Promise<{ config: LbConfig; warnings: string[] }> {
+export async function update(
+  instance: string,
+  mutation: Mutation | { kind: 'replace'; config: unknown },
+  strategy: Strategy<any>,
+  ctx: ResolveContext,
+  opts: { rewrite?: boolean } = {},
+): Promise<{ config: LbConfig; warnings: string[] }> {
   const state = requireState(instance);
   const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
   const cfg = resolveConfig(input, ctx);
@@ -41,6 +54,9 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
   // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
   const ns = new NetnsScope(state.netns);
+  // Only when they change: the agent updates on every health flip, and this spawns `ip`.
+  const snatText = (c: LbConfig) => (c.snat?.addresses ?? []).map((a) => a.text).join(',');
+  if (snatText(cfg) !== snatText(prev.config)) checkSnatOwned(cfg, ns);
   const restore = { ...(state.restore ?? {}) };
   enableForwarding(ns, cfg, restore);
   // Only backends this update adds: the others were primed when they came, and the agent's health
@@ -50,7 +66,7 @@ export async function update(instance: string, mutation: Mutation | { kind: 'rep
   const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)));
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev);
+    await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: opts.rewrite ?? false });
   } finally {
     maps.dispose();
   }

@@ -52,17 +52,35 @@ export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capac
       }
     }
   }
-  // Ids of removed backends are not reused in the same update: their removal and a new backend
-  // taking the id must not be one write (the gen bump covers later reuse).
-  for (const o of Object.values(old)) for (const b of Object.values(o.backends)) usedBe.add(b.id);
+  // Ids of removed things are not reused in the same update: the reconciler writes the new holder
+  // of an id before it removes the old one (additions first, removals last), so a shared id would
+  // have its new table cleared, or its new backend zeroed, by the removal (a blackhole that
+  // nothing reported). A later update may reuse them: by then nothing of their old life runs (the
+  // old service's entry is gone; a backend's gen bump re-balances flows tracked on the old one).
+  for (const o of Object.values(old)) {
+    usedSvc.add(o.id);
+    for (const b of Object.values(o.backends)) usedBe.add(b.id);
+  }
   const nextFree = (used: Set<number>, max: number, what: string) => {
     for (let i = 0; i < max; i++) if (!used.has(i)) return used.add(i), i;
     throw new CapacityError(`too many ${what}: the data plane holds at most ${max}`);
   };
+  const liveSvc = () => new Set(Object.values(services).map((x) => x.id));
   // Pass 2: give new things free ids.
   for (const s of cfg.services) {
     const key = serviceIdentity(s);
-    services[key] ??= { id: nextFree(usedSvc, cap.maxServices, 'services'), backends: {} };
+    if (!services[key]) {
+      let id: number;
+      try {
+        id = nextFree(usedSvc, cap.maxServices, 'services');
+      } catch {
+        // Out of never-used ids: an id freed by this update (the reconciler then removes the old
+        // service before it fills the id again: reconcile.ts).
+        id = nextFree(liveSvc(), cap.maxServices, 'services');
+        usedSvc.add(id);
+      }
+      services[key] = { id, backends: {} };
+    }
     for (const b of s.backends) {
       if (services[key]!.backends[b.key]) continue;
       let id: number;

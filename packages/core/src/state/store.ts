@@ -1,8 +1,12 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, existsSync, readdirSync } from 'node:fs';
+import { z } from 'zod';
+import { LbError } from '../lifecycle/errors.js';
 import { dirname } from 'node:path';
 import type { ConfigInput } from '../config/schema.js';
 import type { Allocation } from './allocation.js';
 import { instancePaths, stateRoot } from './paths.js';
+import { INSTANCE_NAME } from '../config/defaults.js';
+import type { LinkChange } from '../lifecycle/link-prep.js';
 
 /** What a deploy leaves on disk so that every later command (and a restarted agent) can adopt it. */
 export interface InstanceState {
@@ -19,6 +23,8 @@ export interface InstanceState {
   chain?: { name: string; slot: number; progId: number };
   /** sysctls deploy changed, with the values undeploy puts back. */
   restore: Record<string, string>;
+  /** Device changes deploy made besides attaching (lifecycle/link-prep.ts), undone by undeploy. */
+  links?: LinkChange[];
   deployedAt: string;
   updatedAt: string;
 }
@@ -32,20 +38,82 @@ export interface AttachedInterface {
   linkPin: string;
 }
 
+/**
+ * The shape a state file must have before anything acts on it. The applied config inside is
+ * checked by resolveConfig (desiredOf) like any config, naming this file as its source.
+ */
+const StateSchema = z.object({
+  layout: z.number().int(),
+  instance: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  strategy: z.object({ id: z.string(), objectPath: z.string() }),
+  netns: z.string().nullable(),
+  interfaces: z.array(
+    z.object({ name: z.string(), ifindex: z.number().int(), requestedMode: z.string(), mode: z.enum(['skb', 'drv', 'hw']), linkPin: z.string() }),
+  ),
+  allocation: z.object({
+    nextGen: z.number().int(),
+    services: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), backends: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), gen: z.number().int() })) })),
+  }),
+  chain: z.object({ name: z.string(), slot: z.number().int(), progId: z.number().int() }).optional(),
+  // Device changes deploy made (lifecycle/link-prep.ts): undeploy puts each back, so a read must keep them.
+  links: z.array(z.object({ netns: z.string().nullable(), dev: z.string(), features: z.array(z.string()).optional(), xdpPass: z.number().int().optional() })).optional(),
+  restore: z.record(z.string(), z.string()),
+  deployedAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/**
+ * The instance's state, validated; undefined when it is not deployed. A file that cannot be read
+ * or does not have the state's shape (a disk error, a hand edit, a crash of an old version that
+ * wrote in place) is an LbError naming the file and the way out, never a raw JSON or TypeError.
+ */
 export function readState(instance: string): InstanceState | undefined {
   const { stateFile } = instancePaths(instance);
   if (!existsSync(stateFile)) return undefined;
-  return JSON.parse(readFileSync(stateFile, 'utf8')) as InstanceState;
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch (e) {
+    throw damaged(instance, stateFile, (e as Error).message);
+  }
+  const r = StateSchema.safeParse(data);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw damaged(instance, stateFile, `${i.path.join('.') || '(root)'}: ${i.message}`);
+  }
+  if (r.data.instance !== instance) throw damaged(instance, stateFile, `it is the state of instance "${r.data.instance}"`);
+  return r.data as InstanceState;
 }
 
-/** Atomic (write + rename) and readable by root only: it names every address of the deployment. */
+function damaged(instance: string, file: string, why: string): LbError {
+  return new LbError(`state file ${file} is damaged (${why}): lb undeploy --force --instance ${instance} removes the instance from its pins alone`, 'EBADSTATE');
+}
+
+/**
+ * Atomic and durable: written to a temporary file, flushed, renamed over the old one and the
+ * directory flushed, so that a crash or a power cut leaves the old state or the new one, never a
+ * torn file. Readable by root only: it names every address of the deployment.
+ */
 export function writeState(state: InstanceState): void {
   const { stateFile, stateDir } = instancePaths(state.instance);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   chmodSync(stateDir, 0o700);
   const tmp = `${stateFile}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, stateFile);
+  const dir = openSync(stateDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 export function removeState(instance: string): void {
@@ -60,7 +128,7 @@ export function removeState(instance: string): void {
 
 export function listInstances(): string[] {
   try {
-    return readdirSync(stateRoot()).filter((n) => existsSync(instancePaths(n).stateFile)).sort();
+    return readdirSync(stateRoot()).filter((n) => INSTANCE_NAME.test(n) && existsSync(instancePaths(n).stateFile)).sort();
   } catch {
     return [];
   }

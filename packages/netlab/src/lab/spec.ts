@@ -29,7 +29,8 @@ export interface InterfaceSpec {
   /**
    * Put the xdp_pass program (native mode) on the bridge-side peer. Needed on the interface where
    * the LB runs native XDP: veth delivers XDP_TX'd or redirected frames only to a peer that runs an
-   * XDP program (GRO alone is not enough). Default false.
+   * XDP program (GRO alone is not enough); xdp-lb's deploy attaches one itself to a bare peer it can
+   * reach (core lifecycle/link-prep.ts). Default false.
    */
   xdpPassPeer?: boolean;
 }

@@ -1,0 +1,178 @@
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { flock } from '../dataplane/flock.js';
+import { LbError } from '../lifecycle/errors.js';
+import { instancePaths, stateRoot } from './paths.js';
+
+/**
+ * One writer at a time per instance. Every command that changes an instance (deploy, hot update,
+ * reload, undeploy: the CLI, the library and the agent alike) holds `<state dir>/lock`; a second
+ * one waits, at most `XDP_LB_LOCK_TIMEOUT` seconds (default 30), then gives up naming the holder.
+ * `lb serve` also holds `<state dir>/agent.lock` for its whole life: one agent per instance.
+ *
+ * Why flock(2) on a file: the kernel drops the lock when its holder's descriptor closes, so a
+ * killed command (SIGKILL, OOM) never leaves a stale lock to clean up by hand, unlike a pid file or
+ * an O_EXCL lock file; it works across network namespaces (an abstract unix socket, the other
+ * lock that dies with its holder, is per namespace), and it is what flock(1) and ip(8)'s users
+ * know. It is advisory: a tool that ignores it is not stopped (nothing else writes our pins).
+ * The holder's pid and command are written into the file for the message of whoever waits.
+ */
+export type LockName = 'lock' | 'agent.lock';
+
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+export class InstanceLock {
+  private released = false;
+
+  constructor(private readonly fd: number, readonly instance: string, readonly file: string) {}
+
+  /**
+   * Lets the next writer in. An instance that is not deployed (after undeploy, or a first deploy
+   * that failed) leaves nothing: the lock file, and its state dir when that is empty, go first.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    try {
+      if (!existsSync(instancePaths(this.instance).stateFile)) removeEmptyStateDir(this.file);
+      else ftruncateSync(this.fd, 0);
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+}
+
+/** Seconds a writer waits for the lock: XDP_LB_LOCK_TIMEOUT, default 30. */
+export function lockTimeoutMs(): number {
+  const v = Number(process.env.XDP_LB_LOCK_TIMEOUT ?? 30);
+  return Number.isFinite(v) && v >= 0 ? v * 1000 : 30_000;
+}
+
+export interface LockOptions {
+  name?: LockName;
+  timeoutMs?: number;
+  /** Called once, when the lock is held by another process and this one starts waiting. */
+  onWait?: (message: string) => void;
+}
+
+/** Takes the instance's lock, waiting (without blocking the event loop) up to `timeoutMs`. */
+export async function lockInstance(instance: string, opts: LockOptions = {}): Promise<InstanceLock> {
+  const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
+  const end = Date.now() + timeoutMs;
+  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
+    const r = tryLock(instance, opts.name ?? 'lock');
+    if (r instanceof InstanceLock) return r;
+    if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, delay));
+  }
+}
+
+/** The same for synchronous callers (undeploy): sleeps the thread between tries. */
+export function lockInstanceSync(instance: string, opts: LockOptions = {}): InstanceLock {
+  const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
+  const end = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
+    const r = tryLock(instance, opts.name ?? 'lock');
+    if (r instanceof InstanceLock) return r;
+    if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    Atomics.wait(sleeper, 0, 0, delay);
+  }
+}
+
+/** `fn` under the instance's lock (released also when it throws). */
+export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = await lockInstance(instance, opts);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+export function withInstanceLockSync<T>(instance: string, fn: () => T, opts: LockOptions = {}): T {
+  const lock = lockInstanceSync(instance, opts);
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/** The lock, or who holds it now (undefined when the file names nobody yet). */
+function tryLock(instance: string, name: LockName): InstanceLock | LockHolder | undefined {
+  const { stateDir } = instancePaths(instance);
+  const file = join(stateDir, name);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+  } catch (e) {
+    // The holder removed the dir (undeploy) between our mkdir and open: try again.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LbError(`lock ${file}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code);
+  }
+  let ok = false;
+  try {
+    if (!flock(fd, 'exclusive')) return holderOf(file);
+    // Taken, but on the file we opened: if its holder removed it meanwhile (undeploy removes the
+    // state dir), a newer writer may hold a new file at the same path. Only the file at the path counts.
+    let same = false;
+    try {
+      same = statSync(file).ino === fstatSync(fd).ino;
+    } catch {
+      /* gone */
+    }
+    if (!same) return undefined;
+    const holder: LockHolder = { pid: process.pid, command: commandLine(), since: new Date().toISOString() };
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
+    ok = true;
+    return new InstanceLock(fd, instance, file);
+  } finally {
+    if (!ok) closeSync(fd);
+  }
+}
+
+function holderOf(file: string): LockHolder | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+function holderText(holder: LockHolder | undefined): string {
+  return holder ? `pid ${holder.pid} (${holder.command}) holds it since ${holder.since}` : 'another process holds it';
+}
+
+function busy(instance: string, holder: LockHolder | undefined, timeoutMs: number, name: LockName | undefined): LbError {
+  const who = holderText(holder);
+  if (name === 'agent.lock') return new LbError(`instance ${instance} is already served by an agent: ${who}; one lb serve per instance`, 'EBUSY');
+  return new LbError(`instance ${instance} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`, 'EBUSY');
+}
+
+/** What the waiting side's message calls the holder: `lb backend add ...` for the CLI. */
+function commandLine(): string {
+  const script = process.argv[1] ? basename(process.argv[1]) : '';
+  const name = process.title && process.title !== 'node' && !process.title.includes('/') ? process.title : script ? `node ${script}` : 'node';
+  return [name, ...process.argv.slice(2)].join(' ').slice(0, 200);
+}
+
+/** The lock file of an instance that is not deployed, and its then empty state dir (and root). */
+function removeEmptyStateDir(file: string): void {
+  rmSync(file, { force: true });
+  const dir = dirname(file);
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+    if (readdirSync(stateRoot()).length === 0) rmdirSync(stateRoot());
+  } catch {
+    /* not empty, or gone */
+  }
+}
