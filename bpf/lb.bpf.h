@@ -31,6 +31,7 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/addrs.h"
+#include "lib/service.h"
 #include "lib/csum.h"
 #include "lib/stats.h"
 #include "lib/clock.h"
@@ -107,12 +108,15 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return XDP_DROP;
 	}
 	ct = &s->ct;
-	if (svc->fwd < LB_FWD_DSR || svc->fwd > LB_FWD_IP6IP6) {
+	if (svc->fwd < LB_FWD_DSR || svc->fwd > LB_FWD_GUE) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
 	}
 	if (half && !(c->pkt.tcp_flags & LB_TCP_SYN))
 		lb_count_reason(LB_R_CT_MIDSTREAM);
+	/* the half-open table's pressure alone: only what can go stateless does */
+	if (flood == LB_FLOOD_PRESSURE && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT))
+		flood = 0;
 	if (unlikely(flood || later) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
 		if (later) {
 			c->reason = LB_R_DROP_FRAGMENT;
@@ -131,7 +135,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		return XDP_DROP;
 	}
 	c->be_id = be_id;
-	/* NAT44/NAT66 keep the family; ipip needs an IPv4 backend, ip6ip6 an IPv6 one */
+	/* NAT44/NAT66 keep the family; ipip needs an IPv4 backend, ip6ip6 an IPv6 one (gue: either) */
 	if ((svc->fwd == LB_FWD_NAT && lb_addr_is_v4(&be->addr) == c->pkt.v6) ||
 	    (svc->fwd == LB_FWD_IPIP && !lb_addr_is_v4(&be->addr)) ||
 	    (svc->fwd == LB_FWD_IP6IP6 && lb_addr_is_v4(&be->addr))) {
@@ -176,18 +180,14 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 }
 
 /* A miss of lb_ct (@why: why an entry could not be used, or 0; @stale: lb_ct holds an unusable
- * entry of the flow): the service, if any, takes a new flow. LB_CONTINUE: no service on this VIP,
- * port and protocol. Not inlined: the established path keeps its stack frame small. */
-static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale)
+ * entry of the flow) to a VIP of roles @flags: the service, if any (lib/service.h: the port's own,
+ * else an any-port one), takes a new flow. LB_CONTINUE: no service on this VIP, port and protocol.
+ * Not inlined: the established path keeps its stack frame small. */
+static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale, __u32 flags)
 {
-	struct lb_svc_key key;
 	struct lb_svc *svc;
 
-	__builtin_memset(&key, 0, sizeof(key));
-	key.vip = c->pkt.flow.dst;
-	key.port = c->pkt.flow.dport;
-	key.proto = c->pkt.flow.proto;
-	svc = bpf_map_lookup_elem(&lb_services, &key);
+	svc = lb_svc_lookup(&c->pkt.flow, flags);
 	if (!svc)
 		return LB_CONTINUE;
 	if (why)
@@ -196,7 +196,7 @@ static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale)
 }
 
 /* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
-static __always_inline int lb_vip(struct lb_ctx *c)
+static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 {
 	struct lb_backend *be = NULL;
 	struct lb_ct *ct;
@@ -212,7 +212,7 @@ static __always_inline int lb_vip(struct lb_ctx *c)
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
-	return lb_vip_miss(c, why, stale);
+	return lb_vip_miss(c, why, stale, flags);
 }
 
 /* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT
@@ -222,7 +222,7 @@ static __always_inline int lb_ours(struct lb_ctx *c, __u32 flags)
 	int ret;
 
 	if (flags & LB_ADDR_VIP) {
-		ret = lb_vip(c);
+		ret = lb_vip(c, flags);
 		if (ret != LB_CONTINUE)
 			return ret;
 	}

@@ -91,6 +91,8 @@ struct lb_addr {
  * data plane looks it up only for addresses whose lb_addr_slots slot is shared (below). */
 #define LB_ADDR_VIP (1U << 0)  /* destination of at least one service */
 #define LB_ADDR_SNAT (1U << 1) /* a source address of NAT mode: replies come back to it */
+#define LB_ADDR_ANY_PORT (1U << 2) /* with LB_ADDR_VIP: at least one service of it has port 0 (every
+				    * port of its protocol), looked up after the exact key misses */
 struct lb_addr_info {
 	__u32 flags;
 };
@@ -115,7 +117,9 @@ struct lb_addr_slot {
 	__u32 state; /* LB_SLOT_* */
 };
 
-/* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. */
+/* lb_services key. proto is IPPROTO_TCP or IPPROTO_UDP. port 0: an any-port service, serving every
+ * port of the VIP for its protocol that has no service of its own (the VIP's address carries
+ * LB_ADDR_ANY_PORT); its flows keep their destination port (lb_backend.port 0). */
 struct lb_svc_key {
 	struct lb_addr vip;
 	__be16 port;
@@ -128,9 +132,14 @@ struct lb_svc_key {
 #define LB_FWD_NAT 2    /* full NAT on one arm: dst -> backend, src -> SNAT address:port */
 #define LB_FWD_IPIP 3   /* DSR across L3: the packet in an outer IPv4 header to an IPv4 backend */
 #define LB_FWD_IP6IP6 4 /* DSR across L3: the packet in an outer IPv6 header to an IPv6 backend */
+#define LB_FWD_GUE 5    /* DSR across L3: the packet in outer IP (the backend's family) + UDP to gue_port
+			 * (GUE variant 1, Katran's): the outer source port varies per flow, for RSS */
 
 /* Service flags. */
 #define LB_SVC_F_HASH_SRC (1U << 0) /* hash strategy: hash the source address only (client affinity) */
+#define LB_SVC_F_HASH_DPORT (1U << 1) /* hash strategy: hash the destination port only (Katran's
+				       * dport-only hashing: with an any-port service, every flow
+				       * to one port of the VIP goes to the same backend) */
 
 struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
@@ -149,7 +158,8 @@ struct lb_svc {
 
 struct lb_backend {
 	struct lb_addr addr;
-	__be16 port; /* nat: destination port on the backend; dsr: must equal the service port */
+	__be16 port; /* nat: destination port on the backend; dsr: must equal the service port.
+		      * 0 (any-port services): the flow's own destination port */
 	__u8 state;  /* LB_BE_* */
 	__u8 pad;
 	__u32 gen; /* bumped by userspace each time an id is given to a new backend */
@@ -314,7 +324,8 @@ enum lb_reason {
 	LB_R_ICMP_ECHO,           /* an echo request to a VIP answered by the LB (icmp_echo) */
 	LB_R_ICMP_RELAYED,        /* counted in addition: an ICMP error about a tracked flow was relayed */
 	LB_R_FRAGMENT,            /* counted in addition: a fragment was forwarded by the fragment policy */
-	LB_R_DROP_TOO_BIG,        /* ipip/ip6ip6: the encapsulated packet would exceed the egress MTU */
+	LB_R_DROP_TOO_BIG,        /* the forwarded packet would exceed the egress MTU, and no ICMP error
+				   * was sent (IPv4 without DF, a fragment, the rate limit): lib/toobig.h */
 	LB_R_CT_HALF_OPEN,        /* counted in addition: a TCP flow was tracked in lb_ct_syn (half-open) */
 	LB_R_CT_PROMOTED,         /* counted in addition: a half-open flow completed its handshake (-> lb_ct) */
 	LB_R_CT_MIDSTREAM,        /* counted in addition: a non-SYN TCP packet without an entry (its flow was
@@ -322,6 +333,8 @@ enum lb_reason {
 	LB_R_SNAT_HALF_FREED,     /* counted in addition: the SNAT port of a gone or timed-out half-open flow
 				   * was taken over */
 	LB_R_RESET,               /* a TCP packet of a flow the LB cannot carry on: answered with an RST */
+	LB_R_ICMP_TOO_BIG,        /* a packet past the egress MTU answered with ICMP frag needed / packet
+				   * too big (XDP_TX): lib/toobig.h */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */

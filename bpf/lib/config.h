@@ -45,6 +45,8 @@ DECLARE_CONFIG(__u32, snat_port_max, 29999,
 
 DECLARE_CONFIG(__u32, ct_new_rate, 125000,
 	       "new flows per second per CPU past which the CPU is in flood mode (0: never)");
+DECLARE_CONFIG(__u32, ct_syn_churn, 0,
+	       "new flows per second per CPU past which dsr services of a stateless strategy forward new flows without an entry (the half-open table's pressure; 0: never)");
 
 DECLARE_CONFIG(__u32, chain_next_slot, LB_CHAIN_OFF,
 	       "chaining: XDP_PASS verdicts tail-call this slot of lb_root_progs instead (0xffffffff: off)");
@@ -55,6 +57,8 @@ DECLARE_CONFIG(__u64, frag_timeout_ns, 2 * LB_NSEC_PER_SEC,
 	       "later fragments are matched to their first fragment's decision for this long");
 DECLARE_CONFIG(__be32, encap_src4, 0x000010ac /* 172.16.0.0 */,
 	       "ipip: outer source addresses are this /16 prefix (network order) + 16 bits of flow hash");
+DECLARE_CONFIG(__u32, gue_port, 6080,
+	       "gue: the outer UDP destination port (host order) the backends decapsulate");
 /* (a struct initializer cannot pass through DECLARE_CONFIG's parentheses: spelt out) */
 const volatile struct lb_addr encap_src6
 	LB_CONFIG_TAG("ip6ip6: outer source addresses are this /96 prefix + 32 bits of flow hash") =

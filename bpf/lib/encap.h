@@ -6,6 +6,11 @@
  *   ipip (LB_FWD_IPIP): outer IPv4, protocol 4 (IPv4 inside) or 41 (IPv6 inside), to an IPv4 backend
  *   ip6ip6 (LB_FWD_IP6IP6): outer IPv6, next header 41 (IPv6 inside) or 4 (IPv4 inside), to an IPv6
  *   backend
+ *   gue (LB_FWD_GUE): outer IP of the backend's family + UDP (GUE variant 1, RFC draft-ietf-intarea-gue
+ *   section 4: the inner IP packet right after the UDP header, its version nibble telling 4 from 6),
+ *   destination port gue_port, source port 49152 + 14 bits of the flow hash (RSS on the backend
+ *   hashes the ports of a UDP packet), UDP checksum 0 (RFC 6935 for IPv6: the decapsulator accepts
+ *   it; bpf/progs/xdp_decap does; a kernel fou/gue receiver needs udp6zerocsumrx)
  *
  * The outer source varies per flow, so that a backend NIC's RSS (which hashes the outer addresses of
  * a tunnel packet) spreads the flows over its queues: IPv4, the /16 prefix encap_src4 + the low 16
@@ -14,10 +19,11 @@
  * Outer TTL/hop limit 64; the outer IPv4 DF bit and TOS copy the inner packet's (RFC 2003), the outer
  * IPv6 traffic class the inner one's.
  *
- * MTU: the packet grows by 20 (ipip) or 40 (ip6ip6) bytes. One that would exceed the egress
- * interface's MTU is dropped and counted (LB_R_DROP_TOO_BIG): give the LB-to-backend path a larger
- * MTU than the clients' (e.g. 1520/1540 for 1500-byte client packets), or make backends advertise a
- * smaller MSS (route advmss). See bpf/README.md.
+ * MTU: the packet grows by 20 (ipip) or 40 (ip6ip6) bytes, 28 or 48 (gue). One that would exceed the egress
+ * interface's MTU is answered with ICMP fragmentation needed / packet too big carrying the MTU less
+ * the outer header (lib/toobig.h), so that clients' path MTU discovery works through the LB; a
+ * larger MTU on the LB-to-backend path (1520/1540 for 1500-byte client packets) avoids the round
+ * trip. See bpf/README.md.
  */
 #ifndef __LB_ENCAP_H
 #define __LB_ENCAP_H
@@ -29,42 +35,44 @@
 #define LB_ENCAP_SALT 0x1e4c0de5U /* separates the outer-source hash from the strategies' */
 #define LB_IPV4_HLEN 20
 #define LB_IPV6_HLEN 40
+#define LB_UDP_HLEN 8
+#define LB_GUE_SPORT_BASE 49152 /* gue outer source ports: 49152 + 14 bits of the flow hash */
 
-/* The overhead of a forwarding mode (0: it does not encapsulate). */
-static __always_inline int lb_encap_len(__u8 fwd)
+/* lb_hash_words() of the flow (bit for bit), as a loop (the verifier walks its ten rounds): unrolled,
+ * clang hoists all ten loads and spills them, 80 bytes of lb_encap's frame, on the deepest call
+ * chain (lb_icmp -> lb_forward -> lb_encap). */
+static __always_inline __u32 lb_encap_hash(const struct lb_flow *f)
 {
+	const __u32 *w = (const __u32 *)f;
+	__u32 h = CONFIG(hash_seed) ^ LB_ENCAP_SALT;
+	int i;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < LB_FLOW_WORDS; i++)
+		h = lb_murmur_step(h, w[i]);
+	h ^= (__u32)(LB_FLOW_WORDS * 4);
+	return lb_fmix32(h);
+}
+
+/* The overhead of a forwarding mode towards backend @be (0: it does not encapsulate). */
+static __always_inline int lb_encap_len(__u8 fwd, const struct lb_backend *be)
+{
+	if (fwd == LB_FWD_GUE)
+		return lb_addr_is_v4(&be->addr) ? LB_IPV4_HLEN + LB_UDP_HLEN : LB_IPV6_HLEN + LB_UDP_HLEN;
 	return fwd == LB_FWD_IPIP ? LB_IPV4_HLEN : fwd == LB_FWD_IP6IP6 ? LB_IPV6_HLEN : 0;
 }
 
-/**
- * lb_encap_fits - would the packet, @olen bytes longer, fit the MTU of interface @ifindex?
- * @c: the packet
- * @ifindex: the egress interface
- * @olen: the outer header's length
- *
- * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_TOO_BIG.
- */
-static __always_inline int lb_encap_fits(struct lb_ctx *c, __u32 ifindex, int olen)
-{
-	__u32 len = c->pkt.len - c->pkt.l2len; /* the IP packet: a VLAN tag or padding does not count */
-
-	if (bpf_check_mtu(c->xdp, ifindex, &len, olen, 0) == BPF_MTU_CHK_RET_SUCCESS)
-		return LB_CONTINUE;
-	c->reason = LB_R_DROP_TOO_BIG;
-	return XDP_DROP;
-}
-
-/* Grow the head by @olen (a constant) and move the @l2len-byte L2 header (14, or 18 with a VLAN tag)
+/* Grow the head by @olen (20 to 48) and move the @l2len-byte L2 header (14, or 18 with a VLAN tag)
  * to the new front, with the next hop's MACs and @type as the (inner) EtherType. Returns where the
  * outer IP header goes, or NULL. */
-static __always_inline void *lb_encap_head(struct lb_ctx *c, const int olen, __u32 l2len, __be16 type,
+static __always_inline void *lb_encap_head(struct lb_ctx *c, int olen, __u32 l2len, __be16 type,
 					   const struct lb_nh *nh)
 {
 	struct xdp_md *ctx = c->xdp;
 	struct ethhdr *eth;
 	void *data, *data_end;
 
-	if (bpf_xdp_adjust_head(ctx, -olen))
+	if (olen < LB_IPV4_HLEN || olen > LB_IPV6_HLEN + LB_UDP_HLEN || bpf_xdp_adjust_head(ctx, -olen))
 		return NULL;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -87,47 +95,57 @@ static __always_inline void *lb_encap_head(struct lb_ctx *c, const int olen, __u
  * @c: the packet (parsed; its pointers are invalid afterwards)
  * @be: the backend (its family must be the outer header's)
  * @nh: the next hop towards it
- * @fwd: LB_FWD_IPIP or LB_FWD_IP6IP6
+ * @fwd: LB_FWD_IPIP, LB_FWD_IP6IP6 or LB_FWD_GUE
  *
  * Call after every decision (the verdict is the caller's). Returns LB_CONTINUE, or XDP_DROP with
  * LB_R_DROP_ERROR (the backend's family does not match the mode, the head could not grow).
  */
-static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *be, const struct lb_nh *nh,
-				    __u8 fwd)
+static __noinline int lb_encap(struct lb_ctx *c, const struct lb_backend *be, const struct lb_nh *nh,
+			      __u8 fwd)
 {
 	struct lb_pkt *p = &c->pkt;
 	struct xdp_md *ctx = c->xdp;
-	__u32 inner_len = p->len - p->l2len, l2len = p->l2len, h;
-	int outer6 = fwd == LB_FWD_IP6IP6;
-	__u8 inner_proto = p->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	__u8 tclass = 0;
-	__be16 df = bpf_htons(LB_IP_DF), id = 0;
-	void *data_end, *oh;
+	__u32 inner_len, l2len = p->l2len, h;
+	int gue = fwd == LB_FWD_GUE;
+	int outer6 = gue ? !lb_addr_is_v4(&be->addr) : fwd == LB_FWD_IP6IP6;
+	__u8 inner_proto = gue ? IPPROTO_UDP : p->v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	__u32 ulen = gue ? LB_UDP_HLEN : 0; /* the UDP header after the outer IP header */
+	int olen = (outer6 ? LB_IPV6_HLEN : LB_IPV4_HLEN) + ulen;
+	struct udphdr *uh;
+	__u8 tclass;
+	__be16 df, id;
+	void *data_end, *oh, *in;
 
 	if (outer6 == lb_addr_is_v4(&be->addr) || (l2len != 14 && l2len != 18))
 		goto error;
-	if (p->v6) {
-		struct ipv6hdr *ip6 = lb_ip6(p);
-
-		if (!ip6)
-			goto error;
-		tclass = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
-	} else {
-		struct iphdr *ip = lb_ip4(p);
-
-		if (!ip)
-			goto error;
-		tclass = ip->tos;
-		df = ip->frag_off & bpf_htons(LB_IP_DF);
-		id = ip->id;
-	}
-	h = lb_hash_words((const __u32 *)&p->flow, LB_FLOW_WORDS, CONFIG(hash_seed) ^ LB_ENCAP_SALT);
-
-	oh = outer6 ? lb_encap_head(c, LB_IPV6_HLEN, l2len, bpf_htons(ETH_P_IPV6), nh)
-		    : lb_encap_head(c, LB_IPV4_HLEN, l2len, bpf_htons(ETH_P_IP), nh);
+	h = lb_encap_hash(&p->flow);
+	/* The hash, room, then the inner header's fields read where it now sits: few values live at
+	 * once (the unrolled hash, the helper call), so this frame stays small (lb_icmp -> lb_forward -> here is the deepest
+	 * call chain: 512 bytes for all of it). One inlined copy of the head for the four layouts. */
+	oh = lb_encap_head(c, olen, l2len, outer6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP), nh);
 	if (!oh)
 		goto error;
 	data_end = (void *)(long)ctx->data_end;
+	in = oh + olen;
+	if (p->v6) {
+		struct ipv6hdr *ip6 = in;
+
+		if ((void *)(ip6 + 1) > data_end)
+			goto error;
+		tclass = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		inner_len = LB_IPV6_HLEN + bpf_ntohs(ip6->payload_len);
+		df = bpf_htons(LB_IP_DF);
+		id = 0;
+	} else {
+		struct iphdr *ip = in;
+
+		if ((void *)(ip + 1) > data_end)
+			goto error;
+		tclass = ip->tos;
+		inner_len = bpf_ntohs(ip->tot_len);
+		df = ip->frag_off & bpf_htons(LB_IP_DF);
+		id = ip->id;
+	}
 
 	if (!outer6) {
 		struct iphdr *ip = oh;
@@ -137,7 +155,7 @@ static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *b
 		ip->version = 4;
 		ip->ihl = 5;
 		ip->tos = tclass;
-		ip->tot_len = bpf_htons(inner_len + LB_IPV4_HLEN);
+		ip->tot_len = bpf_htons(inner_len + ulen + LB_IPV4_HLEN);
 		ip->id = id;
 		ip->frag_off = df;
 		ip->ttl = 64;
@@ -146,6 +164,7 @@ static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *b
 		ip->saddr = (CONFIG(encap_src4) & bpf_htonl(0xffff0000)) | bpf_htonl(h & 0xffff);
 		ip->daddr = be->addr.w[3];
 		ip->check = lb_csum_ipv4_full(ip);
+		uh = (void *)(ip + 1);
 	} else {
 		struct ipv6hdr *ip6 = oh;
 		__be32 *w;
@@ -154,7 +173,7 @@ static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *b
 			goto error;
 		/* version 6, traffic class, flow label = 20 bits of the flow hash */
 		*(__be32 *)ip6 = bpf_htonl(0x60000000U | ((__u32)tclass << 20) | (h & 0xfffff));
-		ip6->payload_len = bpf_htons(inner_len);
+		ip6->payload_len = bpf_htons(inner_len + ulen);
 		ip6->nexthdr = inner_proto;
 		ip6->hop_limit = 64;
 		w = ip6->saddr.in6_u.u6_addr32;
@@ -167,6 +186,15 @@ static __always_inline int lb_encap(struct lb_ctx *c, const struct lb_backend *b
 		w[1] = be->addr.w[1];
 		w[2] = be->addr.w[2];
 		w[3] = be->addr.w[3];
+		uh = (void *)(ip6 + 1);
+	}
+	if (gue) {
+		if ((void *)(uh + 1) > data_end)
+			goto error;
+		uh->source = bpf_htons(LB_GUE_SPORT_BASE | (h & 0x3fff));
+		uh->dest = bpf_htons(CONFIG(gue_port));
+		uh->len = bpf_htons(inner_len + LB_UDP_HLEN);
+		uh->check = 0;
 	}
 	return LB_CONTINUE;
 

@@ -5,8 +5,16 @@
  * second of the coarse clock (lb_flood, per-CPU: no shared cache line). Past ct_new_rate in
  * the current window the CPU is in flood mode until the window ends: new flows are then forwarded
  * without an entry where the strategy can do so (DSR with a stateless strategy: the hash), and
- * refused otherwise, so that a SYN flood cannot evict the entries of established flows from the
- * LRU. Packets that hit conntrack never come here.
+ * refused otherwise. Packets that hit conntrack never come here.
+ *
+ * Since layout 4 new TCP flows start in the half-open table (lib/halfopen.h): a flood cannot evict
+ * established flows at any rate, and the rate guard bounds what a flood costs. The guard is also
+ * keyed to that table's pressure: past ct_syn_churn misses in the window (the control plane sets
+ * it so that the half-open table would be replaced within about 100 ms: a handshake slower than
+ * that would be evicted before it completes) the CPU is "under pressure", and DSR services of a
+ * stateless strategy then forward new flows by the strategy alone (which costs nothing and
+ * churns nothing); other services keep tracking them (refusing would fail the clients whose
+ * handshakes are fast enough to survive the churn).
  */
 #ifndef __LB_FLOOD_H
 #define __LB_FLOOD_H
@@ -15,19 +23,23 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 
+#define LB_FLOOD_RATE 1     /* past ct_new_rate: flood mode */
+#define LB_FLOOD_PRESSURE 2 /* past ct_syn_churn: the half-open table churns */
+
 /**
  * lb_flood_hit - count one conntrack miss of service traffic on this CPU.
  * @c: the packet (c->now: coarse clock)
  *
- * Returns 1 if this CPU is in flood mode (more than ct_new_rate misses in the current
- * one-second window, this one included), 0 otherwise (or when ct_new_rate is 0).
+ * Returns LB_FLOOD_RATE if this CPU is in flood mode (more than ct_new_rate misses in the current
+ * one-second window, this one included), LB_FLOOD_PRESSURE if it is past ct_syn_churn only, 0
+ * otherwise (both 0: the guard is off and lb_flood untouched).
  */
 static __always_inline int lb_flood_hit(struct lb_ctx *c)
 {
 	struct lb_flood *f;
 	__u32 zero = 0;
 
-	if (!CONFIG(ct_new_rate))
+	if (!CONFIG(ct_new_rate) && !CONFIG(ct_syn_churn))
 		return 0;
 	f = bpf_map_lookup_elem(&lb_flood, &zero);
 	if (!f)
@@ -38,7 +50,9 @@ static __always_inline int lb_flood_hit(struct lb_ctx *c)
 	} else {
 		f->count += 1;
 	}
-	return f->count > CONFIG(ct_new_rate);
+	if (CONFIG(ct_new_rate) && f->count > CONFIG(ct_new_rate))
+		return LB_FLOOD_RATE;
+	return CONFIG(ct_syn_churn) && f->count > CONFIG(ct_syn_churn) ? LB_FLOOD_PRESSURE : 0;
 }
 
 #endif /* __LB_FLOOD_H */

@@ -31,6 +31,7 @@
 #include "lib/conntrack.h"
 #include "lib/fib.h"
 #include "lib/nat.h"
+#include "lib/service.h"
 #include "lib/rewrite.h"
 #include "lib/forward.h"
 
@@ -203,8 +204,9 @@ static __always_inline void lb_icmp_xlate(struct lb_ctx *c, struct lb_quote *q, 
 	ih->checksum = lb_csum_apply_nz(ih->checksum, d);
 }
 
-/* An error to a VIP about a packet the VIP sent (a reply). LB_CONTINUE: not a flow of ours. */
-static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q)
+/* An error to a VIP (roles @flags) about a packet the VIP sent (a reply). LB_CONTINUE: not a flow
+ * of ours. */
+static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q, __u32 flags)
 {
 	struct lb_pkt *p = &c->pkt;
 	struct lb_backend *be = NULL;
@@ -225,16 +227,11 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q)
 	ct = lb_ct_lookup(c, &be, &why);
 	if (!ct || !be) {
 		/* untracked: a stateless strategy's DSR service places it as it would the flow */
-		struct lb_svc_key key;
 		struct lb_svc *svc;
 
 		if (!LB_STRATEGY_STATELESS)
 			return LB_CONTINUE;
-		__builtin_memset(&key, 0, sizeof(key));
-		key.vip = p->flow.dst;
-		key.port = p->flow.dport;
-		key.proto = p->flow.proto;
-		svc = bpf_map_lookup_elem(&lb_services, &key);
+		svc = lb_svc_lookup(&p->flow, flags);
 		if (!svc || svc->fwd == LB_FWD_NAT || select_backend(&p->flow, svc, &be_id) < 0)
 			return LB_CONTINUE;
 		be = bpf_map_lookup_elem(&lb_backends, &be_id);
@@ -261,7 +258,8 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q)
 	verdict = lb_tx_via(c, nh->ifindex);
 	if (verdict == XDP_DROP)
 		return verdict;
-	lb_icmp_xlate(c, q, &ct->snat_addr, &be->addr, &be->addr, be->port, &ct->snat_addr, ct->snat_port);
+	lb_icmp_xlate(c, q, &ct->snat_addr, &be->addr, &be->addr, lb_be_port(be, p->flow.dport), &ct->snat_addr,
+		      ct->snat_port);
 	lb_macs_set(p->eth, nh);
 	return verdict;
 }
@@ -345,7 +343,7 @@ static __noinline int lb_icmp(struct lb_ctx *c, __u32 flags)
 	if (ret || !lb_addr_eq(&q.flow->src, &p->flow.dst))
 		return XDP_PASS;
 	if (flags & LB_ADDR_VIP) {
-		ret = lb_icmp_to_vip(c, &q);
+		ret = lb_icmp_to_vip(c, &q, flags);
 		if (ret != LB_CONTINUE)
 			return ret;
 		c->reason = other;

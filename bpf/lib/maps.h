@@ -177,6 +177,7 @@ struct lb_scratch {
 	struct lb_frag_key fk;     /* fragments */
 	struct lb_frag fv;
 	struct lb_flow qflow;      /* the flow quoted by an ICMP error */
+	__u64 toobig_tat;          /* lib/toobig.h: this CPU's ICMP too-big rate limit */
 };
 
 struct {

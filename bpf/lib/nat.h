@@ -51,6 +51,7 @@
 #include "lib/fib.h"
 #include "lib/rewrite.h"
 #include "lib/reset.h"
+#include "lib/service.h"
 
 #define LB_SNAT_TRIES 8 /* hashed candidates, then as many random ones; a power of two */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
@@ -83,14 +84,14 @@ static __always_inline int lb_snat_port_in_range(__be16 port)
 	return p >= CONFIG(snat_port_min) && p <= CONFIG(snat_port_max);
 }
 
-/* Reverse key: what the backend's reply looks like. */
-static __always_inline void lb_snat_rkey(struct lb_flow *rk, const struct lb_backend *be,
+/* Reverse key: what the backend's reply to a flow to @dport looks like. */
+static __always_inline void lb_snat_rkey(struct lb_flow *rk, const struct lb_backend *be, __be16 dport,
 					 const struct lb_addr *snat, __be16 snat_port, __u8 proto)
 {
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->src = be->addr;
 	rk->dst = *snat;
-	rk->sport = be->port;
+	rk->sport = lb_be_port(be, dport);
 	rk->dport = snat_port;
 	rk->proto = proto;
 }
@@ -336,7 +337,7 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		if (!sa)
 			goto error;
 		port = bpf_htons(lo + (__u32)(((__u64)hc * range) >> 32));
-		lb_snat_rkey(rk, be, sa, port, flow->proto);
+		lb_snat_rkey(rk, be, flow->dport, sa, port, flow->proto);
 		/* a free port, or one in use that the first pass takes only if it is the flow's
 		 * own stale port, the others if reclaimable */
 		got = lb_snat_try(s, pass == 0, c->now);
@@ -390,7 +391,7 @@ static __noinline int lb_snat_verify(struct lb_ctx *c, struct lb_ct *ct,
 		return XDP_DROP;
 	}
 	rk = &s->rk;
-	lb_snat_rkey(rk, be, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
+	lb_snat_rkey(rk, be, c->pkt.flow.dport, &ct->snat_addr, ct->snat_port, c->pkt.flow.proto);
 	v = bpf_map_lookup_elem(&lb_snat, rk);
 	if (v) {
 		if (lb_snat_lease_eq(LB_READ_ONCE(v->lease), ct->snat_lease))
@@ -429,7 +430,7 @@ static __always_inline void lb_nat_rewrite_l34(struct lb_ctx *c, const struct lb
 static __always_inline void lb_nat_rewrite_fwd(struct lb_ctx *c, const struct lb_ct *ct,
 					       const struct lb_backend *be, const struct lb_nh *nh)
 {
-	lb_nat_rewrite_l34(c, &ct->snat_addr, &be->addr, ct->snat_port, be->port);
+	lb_nat_rewrite_l34(c, &ct->snat_addr, &be->addr, ct->snat_port, lb_be_port(be, c->pkt.flow.dport));
 	lb_macs_set(c->pkt.eth, nh);
 }
 
@@ -599,7 +600,7 @@ static __always_inline int lb_nat_promote(struct lb_ctx *c, struct lb_scratch *s
 	struct lb_snat_val *v;
 	__u32 cur;
 
-	lb_snat_rkey(&s->rk, be, &nct->snat_addr, nct->snat_port, c->pkt.flow.proto);
+	lb_snat_rkey(&s->rk, be, c->pkt.flow.dport, &nct->snat_addr, nct->snat_port, c->pkt.flow.proto);
 	v = bpf_map_lookup_elem(&lb_snat, &s->rk);
 	if (v) {
 		cur = __sync_val_compare_and_swap(&v->lease, half_lease, nct->snat_lease);

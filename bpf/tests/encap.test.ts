@@ -4,16 +4,17 @@
 // packet; TTL 64; flow label), the inner packet byte for byte, VLAN tags kept, IPv4 in IPv6, the same
 // outer source for every packet of a flow, ICMP errors about an encapsulated flow encapsulated to its
 // backend, a backend of the wrong family refused; and in a namespace: a backend behind a router
-// (allowed, unlike L2 DSR) and the MTU check of the egress interface.
+// (allowed, unlike L2 DSR) and the MTU check of the egress interface: ICMP fragmentation needed /
+// packet too big with the MTU less the outer header (valid checksums, the quote, the rate limit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ifNameToIndex, inNetns, XdpAction } from '@xdp-lb/native';
-import { buildFrame, buildIpPacket, formatIpv4, formatIpv6, labSupport, Netns, parseFrame, verifyChecksums } from '@xdp-lb/netlab';
+import { buildFrame, buildIpPacket, diffFrames, formatIpv4, formatIpv6, labSupport, Netns, parseFrame, verifyChecksums } from '@xdp-lb/netlab';
 import { flowHash } from '@xdp-lb/strategy-hash';
-import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
+import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_GUE, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
-import { MAC, tcp, udp } from './harness/frames.js';
+import { MAC, tcp, tooBig, udp } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf encap] skipped: ${bpfSkipReason}`);
 
@@ -37,18 +38,22 @@ const outerSrc6 = (f: Flow) => {
   return formatIpv6(b);
 };
 
-/** `inner` (a frame) as the LB must send it to backend `id`: an outer header added after its L2 header. */
-function encapsulated(inner: Buffer, f: Flow, id: number, outer: 'ipv4' | 'ipv6', backend: string): Buffer {
+const GUE_PORT = 6080; // rodata gue_port's default
+
+/** `inner` (a frame) as the LB must send it to backend `id`: an outer header added after its L2
+ * header (gue: and a UDP header, source port 49152 + 14 bits of the flow hash, checksum 0). */
+function encapsulated(inner: Buffer, f: Flow, id: number, outer: 'ipv4' | 'ipv6', backend: string, gue = false): Buffer {
   const p = parseFrame(inner);
   const ip = inner.subarray(p.offsets.l3!);
   const eth = { src: MAC.lb, dst: backendMac(id) };
   const vlan = p.vlan ? { vlan: { id: p.vlan.id } } : {};
   const tc = p.ipv4 ? p.ipv4.tos : p.ipv6!.trafficClass;
-  const proto = p.ipv4 ? 4 : 41;
+  const proto = gue ? 17 : p.ipv4 ? 4 : 41;
+  const l4 = gue ? { udp: { sport: 49152 | (encapHash(f) & 0x3fff), dport: GUE_PORT, checksum: 0 } } : {};
   if (outer === 'ipv4') {
-    return buildFrame({ eth, ...vlan, ipv4: { src: outerSrc4(f), dst: backend, id: p.ipv4?.id ?? 0, df: p.ipv4 ? p.ipv4.df : true, ttl: 64, tos: tc, protocol: proto }, payload: ip });
+    return buildFrame({ eth, ...vlan, ipv4: { src: outerSrc4(f), dst: backend, id: p.ipv4?.id ?? 0, df: p.ipv4 ? p.ipv4.df : true, ttl: 64, tos: tc, ...(gue ? {} : { protocol: proto }) }, ...l4, payload: ip });
   }
-  return buildFrame({ eth, ...vlan, ipv6: { src: outerSrc6(f), dst: backend, hopLimit: 64, trafficClass: tc, flowLabel: encapHash(f) & 0xfffff, nextHeader: proto }, payload: ip });
+  return buildFrame({ eth, ...vlan, ipv6: { src: outerSrc6(f), dst: backend, hopLimit: 64, trafficClass: tc, flowLabel: encapHash(f) & 0xfffff, ...(gue ? {} : { nextHeader: proto }) }, ...l4, payload: ip });
 }
 
 function knobs(): { hash_seed: number; ct_refresh_ns: number; encap_src4: Buffer; encap_src6: Buffer } {
@@ -67,12 +72,18 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     dp.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
     dp.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 3, fwd: 'ip6ip6' }); // IPv4 in IPv6
     dp.addService({ vip: VIP4, port: 82, proto: 'tcp', id: 4, fwd: 'ipip' }); // an IPv6 backend: refused
+    dp.addService({ vip: VIP4, port: 83, proto: 'tcp', id: 5, fwd: 'gue' }); // IPv4 in IPv4 + UDP
+    dp.addService({ vip: VIP6, port: 83, proto: 'tcp', id: 6, fwd: 'gue' }); // IPv6 in IPv6 + UDP
+    dp.addService({ vip: VIP4, port: 84, proto: 'tcp', id: 7, fwd: 'gue' }); // IPv4 in IPv6 + UDP
     dp.setBackend(1, { addr: BE4, port: 80 });
     dp.setBackend(2, { addr: BE4, port: 53 });
     dp.setBackend(3, { addr: BE6, port: 80 });
     dp.setBackend(4, { addr: BE6, port: 81 });
     dp.setBackend(5, { addr: BE6, port: 82 });
-    for (let i = 0; i < 5; i++) dp.setTable(i, [i + 1]);
+    dp.setBackend(6, { addr: BE4, port: 83 });
+    dp.setBackend(7, { addr: BE6, port: 83 });
+    dp.setBackend(8, { addr: BE6, port: 84 });
+    for (let i = 0; i < 8; i++) dp.setTable(i, [i + 1]);
   });
   afterAll(() => dp?.dispose());
 
@@ -125,6 +136,33 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     expect(dp.ct(f)).toBeNull();
   });
 
+  it('gue to an IPv4 backend: IPv4 + UDP to gue_port, source port from the flow hash, UDP checksum 0 ("none")', () => {
+    const sports = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const f: Flow = { src: CLIENT4, dst: VIP4, sport: 46000 + i, dport: 83, proto: 'tcp' };
+      const input = tcp({ ...f, flags: i === 0 ? 'S' : 'PA', payload: i === 0 ? '' : 'data', tos: 0x28 });
+      const r = check(dp, { description: `packet ${i}`, input, verdict: 'TX', output: encapsulated(input, f, 6, 'ipv4', BE4, true) });
+      expect(verifyChecksums(r.data.subarray(14 + 28), { l3Offset: 0 }), 'the inner packet').toEqual([]);
+      sports.add(parseFrame(r.data).udp!.sport);
+    }
+    expect(sports.size).toBeGreaterThan(15);
+    expect(dp.ct({ src: CLIENT4, dst: VIP4, sport: 46000, dport: 83, proto: 'tcp' })).toMatchObject({ backendId: 6, fwd: LB_FWD_GUE });
+  });
+
+  it.each([
+    ['IPv6 in IPv6 + UDP', CLIENT6, VIP6, 7, 83],
+    ['IPv4 in IPv6 + UDP', CLIENT4, VIP4, 8, 84],
+  ] as const)('gue to an IPv6 backend: %s, UDP checksum 0 (RFC 6935; the decapsulator accepts it)', (_n, src, dst, be, dport) => {
+    const f: Flow = { src, dst, sport: 47000, dport, proto: 'tcp' };
+    const input = tcp({ ...f, flags: 'PA', payload: 'hello', tos: 0xb8 });
+    const r = dp.run(input);
+    expect(r.verdict).toBe('TX');
+    expect(diffFrames(r.data, encapsulated(input, f, be, 'ipv6', BE6, true))).toBeUndefined();
+    // the one checksum problem is the outer UDP's zero; the inner packet's are intact
+    expect(verifyChecksums(r.data).map((p) => `${p.layer} ${p.found}`)).toEqual(['udp 0']);
+    expect(verifyChecksums(r.data.subarray(14 + 48), { l3Offset: 0 })).toEqual([]);
+  });
+
   it('an ICMP error about an encapsulated flow reaches its backend encapsulated', () => {
     const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41000, dport: 80, proto: 'tcp' };
     const quote = buildIpPacket({ ipv4: { src: VIP4, dst: CLIENT4, ttl: 60, df: true }, tcp: { sport: 80, dport: 41000, flags: 'PA' }, payload: 'z'.repeat(100) });
@@ -149,12 +187,16 @@ describe.skipIf(bpfSkipReason !== null)('xdp_decap (the backend side of the lab)
     lb.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
     lb.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 1, fwd: 'ip6ip6' });
     lb.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
+    lb.addService({ vip: VIP4, port: 83, proto: 'tcp', id: 3, fwd: 'gue' });
+    lb.addService({ vip: VIP6, port: 83, proto: 'tcp', id: 4, fwd: 'gue' });
+    lb.addService({ vip: VIP4, port: 84, proto: 'tcp', id: 5, fwd: 'gue' });
     lb.setBackend(1, { addr: BE4, port: 80 });
     lb.setBackend(2, { addr: BE6, port: 80 });
     lb.setBackend(3, { addr: BE6, port: 81 });
-    lb.setTable(0, [1]);
-    lb.setTable(1, [2]);
-    lb.setTable(2, [3]);
+    lb.setBackend(4, { addr: BE4, port: 83 });
+    lb.setBackend(5, { addr: BE6, port: 83 });
+    lb.setBackend(6, { addr: BE6, port: 84 });
+    for (let i = 0; i < 6; i++) lb.setTable(i, [i + 1]);
   });
   afterAll(() => {
     obj?.dispose();
@@ -169,6 +211,9 @@ describe.skipIf(bpfSkipReason !== null)('xdp_decap (the backend side of the lab)
     ['IPv4 in IPv4', CLIENT4, VIP4, 80],
     ['IPv6 in IPv6', CLIENT6, VIP6, 80],
     ['IPv4 in IPv6', CLIENT4, VIP4, 81],
+    ['gue: IPv4 in IPv4 + UDP', CLIENT4, VIP4, 83],
+    ['gue: IPv6 in IPv6 + UDP', CLIENT6, VIP6, 83],
+    ['gue: IPv4 in IPv6 + UDP', CLIENT4, VIP4, 84],
   ] as const)('%s: the inner frame, byte for byte', (_n, src, dst, dport) => {
     const input = tcp({ src, dst, sport: 50000, dport, flags: 'PA', payload: 'hello' });
     const sent = lb.run(input);
@@ -178,11 +223,15 @@ describe.skipIf(bpfSkipReason !== null)('xdp_decap (the backend side of the lab)
     expect(got.data.equals(Buffer.concat([sent.data.subarray(0, 12), input.subarray(12)]))).toBe(true);
   });
 
-  it('anything else passes untouched', () => {
+  it('anything else passes untouched (UDP to another port, or to gue_port without an IP packet inside)', () => {
     const plain = tcp({ src: CLIENT4, dst: VIP4, sport: 50000, dport: 80, flags: 'S' });
-    const got = decap(plain);
-    expect(got.retval).toBe(XdpAction.PASS);
-    expect(got.data.equals(plain)).toBe(true);
+    const otherPort = udp({ src: CLIENT4, dst: BE4, sport: 50000, dport: 53, payload: 'E'.repeat(40) });
+    const notIp = udp({ src: CLIENT4, dst: BE4, sport: 50000, dport: GUE_PORT, payload: '\x01notip' });
+    for (const frame of [plain, otherPort, notIp]) {
+      const got = decap(frame);
+      expect(got.retval).toBe(XdpAction.PASS);
+      expect(got.data.equals(frame)).toBe(true);
+    }
   });
 });
 
@@ -207,25 +256,36 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
       ip addr add 198.18.0.2/24 dev in
       ip neigh replace 198.18.0.254 lladdr 02:00:00:00:00:fe dev in nud permanent
       ip route add 198.18.5.0/24 via 198.18.0.254 dev in
+      ip -6 addr add 2001:db8:ff::2/64 dev in nodad
+      ip -6 neigh replace 2001:db8:ff::fe lladdr 02:00:00:00:00:fe dev in nud permanent
+      ip -6 route add 2001:db8:5::/64 via 2001:db8:ff::fe dev in
     `);
-    await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1 });
+    await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1, 'net.ipv6.conf.in.forwarding': 1 });
     ifIn = inNetns(ns.path, () => ifNameToIndex('in'));
-    dp = await TestDataplane.load('hash', { ...knobs(), nh_refresh_ns: 0 });
+    // a small rate limit (the bucket holds one second's worth: 3 messages)
+    dp = await TestDataplane.load('hash', { ...knobs(), nh_refresh_ns: 0, icmp_too_big_rate: 3 });
     dp.addAddr(VIP4, LB_ADDR_VIP);
+    dp.addAddr(VIP6, LB_ADDR_VIP);
     dp.addService({ vip: VIP4, port: 80, proto: 'tcp', id: 0, fwd: 'ipip' });
     dp.addService({ vip: VIP4, port: 81, proto: 'tcp', id: 1, fwd: 'dsr' });
+    dp.addService({ vip: VIP6, port: 80, proto: 'tcp', id: 2, fwd: 'ip6ip6' });
+    dp.addService({ vip: VIP4, port: 53, proto: 'udp', id: 3, fwd: 'ipip' });
+    dp.addService({ vip: VIP4, port: 83, proto: 'tcp', id: 4, fwd: 'gue' });
     dp.setBackend(1, { addr: BE4, port: 80, mac: null });
     dp.setBackend(2, { addr: BE4, port: 81, mac: null });
-    dp.setTable(0, [1]);
-    dp.setTable(1, [2]);
+    dp.setBackend(3, { addr: BE6, port: 80, mac: null });
+    dp.setBackend(4, { addr: BE4, port: 53, mac: null });
+    dp.setBackend(5, { addr: BE4, port: 83, mac: null });
+    for (let i = 0; i < 5; i++) dp.setTable(i, [i + 1]);
   });
   afterAll(() => {
     dp?.dispose();
     ns?.deleteSync();
   });
 
-  const run = (dport: number, sport: number, payload: number) =>
-    inNetns(ns.path, () => dp.run(tcp({ src: CLIENT4, dst: VIP4, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) }), ifIn));
+  const frame = (dport: number, sport: number, payload: number, src = CLIENT4, dst = VIP4) => tcp({ src, dst, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) });
+  const inNs = <T>(fn: () => T): T => inNetns(ns.path, fn);
+  const run = (dport: number, sport: number, payload: number) => inNs(() => dp.run(frame(dport, sport, payload), ifIn));
 
   it('a backend behind a router: L2 DSR refuses it, ipip reaches it through the router', () => {
     expect(run(81, 40000, 0).verdict).toBe('DROP');
@@ -235,10 +295,40 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
     expect(parseFrame(r.data).ipv4!.dst).toBe(BE4);
   });
 
-  it('the egress MTU (1500): 1480 bytes of IP fit with the outer header, 1481 are dropped and counted', () => {
+  it('ipip, egress MTU 1500: 1480 bytes of IP fit; 1481 (DF) get ICMP fragmentation needed, MTU 1480', () => {
     expect(run(80, 40001, 1480 - 40).verdict).toBe('TX');
-    const before = dp.reasons().DROP_TOO_BIG;
-    expect(run(80, 40001, 1481 - 40).verdict).toBe('DROP');
-    expect(dp.reasons().DROP_TOO_BIG - before).toBe(1n);
+    const input = frame(80, 40001, 1481 - 40);
+    const r = inNs(() => check(dp, { description: '1481 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1480), reasons: { ICMP_TOO_BIG: 1 } }));
+    const icmp = parseFrame(r.data);
+    expect(icmp.icmp).toMatchObject({ type: 3, code: 4, rest: 1480 });
+    expect(icmp.ipv4).toMatchObject({ src: VIP4, dst: CLIENT4 });
+  });
+
+  it('ip6ip6, egress MTU 1500: 1460 bytes fit; 1461 get ICMPv6 packet too big, MTU 1460', () => {
+    const input6 = (n: number) => frame(80, 40002, n - 60, CLIENT6, VIP6);
+    expect(inNs(() => dp.run(input6(1460), ifIn)).verdict).toBe('TX');
+    const input = input6(1461);
+    const r = inNs(() => check(dp, { description: '1461 bytes', input, verdict: 'TX', output: tooBig(input, 1460), reasons: { ICMP_TOO_BIG: 1 } }));
+    expect(parseFrame(r.data).icmp6).toMatchObject({ type: 2, code: 0, rest: 1460 });
+    expect(parseFrame(r.data).ipv6).toMatchObject({ src: VIP6, dst: CLIENT6 });
+  });
+
+  it('gue, egress MTU 1500: 1472 bytes fit; 1473 get ICMP fragmentation needed, MTU 1472', () => {
+    expect(run(83, 40004, 1472 - 40).verdict).toBe('TX');
+    const input = frame(83, 40004, 1473 - 40);
+    inNs(() => check(dp, { description: '1473 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1472), reasons: { ICMP_TOO_BIG: 1 } }));
+  });
+
+  it('IPv4 without DF (here UDP) is dropped and counted: the client allowed fragmentation, XDP cannot fragment', () => {
+    expect(inNs(() => dp.run(udp({ src: CLIENT4, dst: VIP4, sport: 40003, dport: 53, payload: 'u' }), ifIn)).verdict).toBe('TX');
+    const input = udp({ src: CLIENT4, dst: VIP4, sport: 40003, dport: 53, payload: 'u'.repeat(1500 - 28) });
+    inNs(() => check(dp, { description: 'a 1500-byte datagram', input, verdict: 'DROP', reasons: { DROP_TOO_BIG: 1 } }));
+  });
+
+  it('rate limited per CPU: past the bucket, too-big packets are dropped and counted', () => {
+    // earlier tests spent 2 of the 3 messages of this second (the coarse clock may have moved on)
+    const verdicts = Array.from({ length: 8 }, (_, i) => inNs(() => dp.run(frame(80, 41000 + i, 1481 - 40), ifIn)).verdict);
+    expect(verdicts.filter((v) => v === 'TX').length).toBeLessThanOrEqual(3);
+    expect(verdicts.filter((v) => v === 'DROP').length).toBeGreaterThanOrEqual(5);
   });
 });

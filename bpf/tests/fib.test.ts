@@ -10,7 +10,7 @@ import { labSupport, Netns } from '@xdp-lb/netlab';
 import { LB_ADDR_SNAT, LB_ADDR_VIP, LB_NH_STATIC, u32 } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, expectReset, type Fixture } from './harness/fixtures.js';
-import { MAC, tcp, withMacs } from './harness/frames.js';
+import { MAC, tcp, tooBig, withMacs } from './harness/frames.js';
 import type { RunResult } from './harness/dataplane.js';
 
 const support = labSupport();
@@ -111,6 +111,23 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
     const reply = tcp({ src: '198.18.3.31', dst: SNAT, sport: 80, dport: port, flags: 'SA', smac: backendMac(3), dmac: MAC_OUT });
     const back = tcp({ src: VIP, dst: CLIENT, sport: 93, dport: 42000, flags: 'SA', smac: MAC.lb, dmac: MAC.client });
     checkIn({ description: 'reply on out', input: reply, verdict: 'REDIRECT', output: back, reasons: { REDIRECT: 1 } }, ifOut);
+  });
+
+  it('out of an interface with a smaller MTU (1400): dsr and nat answer ICMP fragmentation needed, MTU 1400', async () => {
+    await ns.sh('ip link set out mtu 1400');
+    try {
+      const big = (dport: number, sport: number, ipLen: number) => tcp({ src: CLIENT, dst: VIP, sport, dport, flags: 'PA', payload: 'b'.repeat(ipLen - 40) });
+      checkIn({ description: 'dsr, 1400 bytes', input: big(83, 40001, 1400), verdict: 'REDIRECT' });
+      const d = big(83, 40001, 1401);
+      checkIn({ description: 'dsr, 1401 bytes', input: d, verdict: 'TX', output: tooBig(d, 1400), reasons: { ICMP_TOO_BIG: 1 } });
+      checkIn({ description: 'nat, 1400 bytes', input: big(93, 42000, 1400), verdict: 'REDIRECT' });
+      const n = big(93, 42000, 1401);
+      checkIn({ description: 'nat, 1401 bytes', input: n, verdict: 'TX', output: tooBig(n, 1400), reasons: { ICMP_TOO_BIG: 1 } });
+      // out of the ingress interface (XDP_TX), a packet fits: it came in through it
+      checkIn({ description: 'dsr to backend 1, 1500 bytes', input: big(81, 40000, 1500), verdict: 'TX', output: (i) => withMacs(i, backendMac(1), MAC.lb) });
+    } finally {
+      await ns.sh('ip link set out mtu 1500');
+    }
   });
 
   it('a reply to a NAT flow whose forward entry was evicted: an RST to the client (by the FIB), never to another client', async () => {

@@ -65,22 +65,28 @@ async function firstNewConnection(lab: Lab, vip: string, limitMs: number): Promi
   }
 }
 
+/** A lab (client1, lb, `backends` http hosts) and a NAT service of the hash strategy on its VIP. */
+async function natLab(label: string, backends: number, limits: Record<string, number>) {
+  const addr = tutorialAddresses({ clients: 1, backends });
+  const lab = await e2e.lab(tutorialTopology({ clients: 1, backends }));
+  const instance = e2e.instance(label);
+  await e2e.deploy(lab, {
+    instance,
+    strategy: 'hash',
+    interfaces: ['eth0:native'],
+    snat: { addresses: [addr.lb] },
+    limits,
+    services: [{ vip: `${addr.vip}:80`, forward: 'nat', backends: addr.backends }],
+  });
+  return { addr, lab, instance };
+}
+
 const deltaOf = (before: Record<string, number>, after: Record<string, number>) =>
   Object.fromEntries(Object.keys(after).filter((k) => (after[k] ?? 0) !== (before[k] ?? 0)).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
 
 describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (issue 15)', () => {
   it('1. conntrack 16384: a 10 MB/s download runs through the flood and its sha256 is right; new clients connect right after', async () => {
-    const addr = tutorialAddresses({ clients: 1, backends: 1 });
-    const lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 1 }));
-    const instance = e2e.instance('fl1');
-    await e2e.deploy(lab, {
-      instance,
-      strategy: 'hash',
-      interfaces: ['eth0:native'],
-      snat: { addresses: [addr.lb] },
-      limits: { conntrackSize: 16384 },
-      services: [{ vip: `${addr.vip}:80`, forward: 'nat', backends: addr.backends }],
-    });
+    const { addr, lab, instance } = await natLab('fl1', 1, { conntrackSize: 16384 });
     const before = e2e.lb().status(instance).reasons;
     const t0 = Date.now();
     const download = lab.host('client1').exec(
@@ -103,16 +109,7 @@ describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (
   });
 
   it('2. default conntrack, 3 backends x 10,000 ports: the ports come back within seconds of the flood', async () => {
-    const addr = tutorialAddresses({ clients: 1, backends: 3 });
-    const lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 3 }));
-    const instance = e2e.instance('fl2');
-    await e2e.deploy(lab, {
-      instance,
-      strategy: 'hash',
-      interfaces: ['eth0:native'],
-      snat: { addresses: [addr.lb] },
-      services: [{ vip: `${addr.vip}:80`, forward: 'nat', backends: addr.backends }],
-    });
+    const { addr, lab, instance } = await natLab('fl2', 3, {});
     expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
     const before = e2e.lb().status(instance).reasons;
     const sent = await flood(lab, addr.vip);
@@ -126,17 +123,7 @@ describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (
   });
 
   it('3. conntrack 1024, 2000 idle keep-alive connections: evicted NAT flows carry on or are reset, none hangs, none misdelivered', async () => {
-    const addr = tutorialAddresses({ clients: 1, backends: 3 });
-    const lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 3 }));
-    const instance = e2e.instance('fl3');
-    await e2e.deploy(lab, {
-      instance,
-      strategy: 'hash',
-      interfaces: ['eth0:native'],
-      snat: { addresses: [addr.lb] },
-      limits: { conntrackSize: 1024 },
-      services: [{ vip: `${addr.vip}:80`, forward: 'nat', backends: addr.backends }],
-    });
+    const { addr, lab, instance } = await natLab('fl3', 3, { conntrackSize: 1024 });
     const before = e2e.lb().status(instance).reasons;
     const r = await lab.host('client1').exec(['python3', KEEPALIVE_MANY, '--dst', addr.vip, '--conns', '2000', '--idle', '3', '--timeout', '10'], { timeoutMs: 120_000 });
     const out = JSON.parse(r.stdout.trim()) as { ok: number; moved: number; reset: number; hung: number; bad: number; conns: number; setup_failed: number };

@@ -45,6 +45,22 @@ function setFloodWindow(dp: TestDataplane, count: number, agoMs: number | null):
   dp.map('lb_flood').update(Buffer.alloc(4), Array.from({ length: numPossibleCpus() }, () => v));
 }
 
+/** The strategy's object with `knobs`: a DSR service on :80 (backend 1), a NAT one on :443 (backend 2), lb_flood's window reset. */
+async function loadGuarded(strategy: (typeof STRATEGIES)[number], knobs: Record<string, number>): Promise<TestDataplane> {
+  const dp = await TestDataplane.load(strategy, knobs);
+  dp.addAddr(VIP, LB_ADDR_VIP);
+  dp.addAddr(SNAT, LB_ADDR_SNAT);
+  dp.setSnatPool(0, SNAT);
+  dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
+  dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+  dp.setBackend(1, { addr: BE1, port: 80 });
+  dp.setBackend(2, { addr: BE2, port: 8443 });
+  dp.setTable(0, [1]);
+  dp.setTable(1, [2]);
+  setFloodWindow(dp, 0, null); // window start 0: the first miss opens a new window
+  return dp;
+}
+
 describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) => {
   let dp: TestDataplane;
   let mask = '';
@@ -52,17 +68,7 @@ describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) =
 
   beforeAll(async () => {
     mask = pinToCpu0();
-    dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0, ct_new_rate: THRESHOLD });
-    dp.addAddr(VIP, LB_ADDR_VIP);
-    dp.addAddr(SNAT, LB_ADDR_SNAT);
-    dp.setSnatPool(0, SNAT);
-    dp.addService({ vip: VIP, port: 80, proto: 'tcp', id: 0, fwd: 'dsr' });
-    dp.addService({ vip: VIP, port: 443, proto: 'tcp', id: 1, fwd: 'nat', snatFirst: 0, snatCount: 1 });
-    dp.setBackend(1, { addr: BE1, port: 80 });
-    dp.setBackend(2, { addr: BE2, port: 8443 });
-    dp.setTable(0, [1]);
-    dp.setTable(1, [2]);
-    setFloodWindow(dp, 0, null); // window start 0: the first miss opens a new window
+    dp = await loadGuarded(strategy, { ct_refresh_ns: 0, ct_new_rate: THRESHOLD });
   });
   afterAll(() => {
     dp?.dispose();
@@ -117,6 +123,32 @@ describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) =
     check(dp, { description: 'DSR SYN', input: dsr(4000), verdict: 'TX', output: toBe1, reasons: { TX: 1, CT_NEW: 1 } });
     check(dp, { description: 'NAT SYN', input: nat(4000), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
     expect(dp.ct(flow(4000, 80))).not.toBeNull();
+  });
+});
+
+describe.skipIf(skip !== null).each(STRATEGIES)('the half-open table under pressure [%s]', (strategy) => {
+  // ct_syn_churn 4 (the control plane: the rate that replaces lb_ct_syn within 100 ms), no rate
+  // guard: past it, DSR of a stateless strategy (hash) forwards new flows without an entry; NAT and
+  // the other strategies keep tracking them (half-open), never refusing.
+  let dp: TestDataplane;
+  let mask = '';
+  const stateless = strategy === 'hash';
+
+  beforeAll(async () => {
+    mask = pinToCpu0();
+    dp = await loadGuarded(strategy, { ct_new_rate: 0, ct_syn_churn: THRESHOLD });
+  });
+  afterAll(() => {
+    dp?.dispose();
+    if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
+  });
+
+  it(stateless ? 'past ct_syn_churn: DSR new flows go stateless, NAT ones are still tracked' : 'past ct_syn_churn: new flows are still tracked (nothing to go stateless)', () => {
+    for (let i = 0; i < THRESHOLD; i++) check(dp, { description: `SYN ${i}`, input: tcp({ src: CLIENT, dst: VIP, sport: 6000 + i, dport: 80, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    const dsr = tcp({ src: CLIENT, dst: VIP, sport: 6100, dport: 80, flags: 'S' });
+    if (stateless) check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', output: withMacs(dsr, backendMac(1), MAC.lb), reasons: { TX: 1, FLOOD_STATELESS: 1 } });
+    else check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    check(dp, { description: 'NAT SYN past it: tracked, not refused', input: tcp({ src: CLIENT, dst: VIP, sport: 6101, dport: 443, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
   });
 });
 

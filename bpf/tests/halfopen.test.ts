@@ -112,13 +112,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
 });
 
 describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%s]', (strategy) => {
-  it('a timed-out half-open flow gives its port back at once; its late ACK is reset', async () => {
+  /** One SNAT port, held by client A's half-open flow (sport `aPort`); client B (sport aPort + 1) waits for it. */
+  const onePort = async (aPort: number) => {
     const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000, snat_reuse_ns: 65n * SEC });
+    setUp(dp);
+    const a = { src: CLIENT, dst: VIP, sport: aPort, dport: 443 };
+    const b = { src: '198.18.1.2', dst: VIP, sport: aPort + 1, dport: 443 };
+    check(dp, { description: 'A SYN (takes the only port)', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
+    return { dp, a, b };
+  };
+
+  it('a timed-out half-open flow gives its port back at once; its late ACK is reset', async () => {
+    const { dp, a, b } = await onePort(51000);
     try {
-      setUp(dp);
-      const a = { src: CLIENT, dst: VIP, sport: 51000, dport: 443 };
-      const b = { src: '198.18.1.2', dst: VIP, sport: 52000, dport: 443 };
-      check(dp, { description: 'A SYN (takes the only port)', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
       check(dp, { description: 'B while A is half-open and young', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
       dp.ageCt({ ...a, proto: 'tcp' }, 4n * SEC);
       const r = check(dp, { description: 'B, A idle 4 s: the port at once (no TIME_WAIT hold)', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
@@ -131,13 +137,32 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
     }
   });
 
-  it('an evicted half-open flow gives its port back at once (no tombstone)', async () => {
-    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000, snat_reuse_ns: 65n * SEC });
+  it('IPv6 (NAT66): a packet without SYN that cannot get a port is answered with an RST', async () => {
+    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20000 });
     try {
-      setUp(dp);
-      const a = { src: CLIENT, dst: VIP, sport: 53000, dport: 443 };
-      const b = { src: '198.18.1.2', dst: VIP, sport: 54000, dport: 443 };
-      check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' });
+      const vip6 = '2001:db8:18::10';
+      const client6 = '2001:db8:1::1';
+      dp.addAddr(vip6, LB_ADDR_VIP);
+      dp.addAddr('2001:db8:18::2', LB_ADDR_SNAT);
+      dp.setSnatPool(0, '2001:db8:18::2');
+      dp.addService({ vip: vip6, port: 443, proto: 'tcp', id: 0, fwd: 'nat', snatFirst: 0, snatCount: 1 });
+      dp.setBackend(1, { addr: '2001:db8:2::1', port: 8443 });
+      dp.setTable(0, [1]);
+      check(dp, { description: 'A SYN takes the only port', input: tcp({ src: client6, dst: vip6, sport: 51000, dport: 443, flags: 'S' }), verdict: 'TX' });
+      const data = tcp({ src: client6, dst: vip6, sport: 51001, dport: 443, flags: 'PA', payload: 'a request', seq: 7000 });
+      const r = check(dp, { description: 'B data without an entry: no port, reset', input: data, verdict: 'TX', reasons: { RESET: 1, CT_MIDSTREAM: 1 } });
+      expectReset(r.data, { src: vip6, dst: client6, sport: 443, dport: 51001, seq: 1 });
+      expect(r.data.subarray(0, 12), 'back to the client: MACs swapped').toEqual(Buffer.concat([data.subarray(6, 12), data.subarray(0, 6)]));
+      const syn = check(dp, { description: 'a SYN in its place: dropped (the client retransmits), never reset', input: tcp({ src: client6, dst: vip6, sport: 51002, dport: 443, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      expect(syn.verdict).toBe('DROP');
+    } finally {
+      dp.dispose();
+    }
+  });
+
+  it('an evicted half-open flow gives its port back at once (no tombstone)', async () => {
+    const { dp, a, b } = await onePort(53000);
+    try {
       expect(dp.map('lb_ct_syn').delete(flowKeyOf(a))).toBe(true); // what an LRU eviction does
       check(dp, { description: 'B takes the port at once', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
     } finally {

@@ -94,7 +94,7 @@ describe.skipIf(bpfSkipReason !== null).each(['hash', 'random', 'round-robin'] a
 });
 
 describe.skipIf(bpfSkipReason !== null)('hash: the data plane agrees with the TypeScript model', () => {
-  it.each(['five-tuple', 'source'] as const)(`${FLOWS} random flows, hashFields %s`, async (hashFields) => {
+  it.each(['five-tuple', 'source', 'destination-port'] as const)(`${FLOWS} random flows, hashFields %s`, async (hashFields) => {
     const bs = backends([1, 1, 1, 1, 1, 1, 1]);
     const { dp, table, opts } = await setUp('hash', bs, { hashFields });
     try {

@@ -9,6 +9,7 @@ import { parseIpv4, parseIpv6 } from '@xdp-lb/netlab';
 
 export const LB_ADDR_VIP = 1 << 0;
 export const LB_ADDR_SNAT = 1 << 1;
+export const LB_ADDR_ANY_PORT = 1 << 2;
 export const LB_SLOT_EMPTY = 0;
 export const LB_SLOT_ONE = 1;
 export const LB_SLOT_SHARED = 2;
@@ -16,7 +17,9 @@ export const LB_FWD_DSR = 1;
 export const LB_FWD_NAT = 2;
 export const LB_FWD_IPIP = 3;
 export const LB_FWD_IP6IP6 = 4;
+export const LB_FWD_GUE = 5;
 export const LB_SVC_F_HASH_SRC = 1 << 0;
+export const LB_SVC_F_HASH_DPORT = 1 << 1;
 export const LB_BE_EMPTY = 0;
 export const LB_BE_ACTIVE = 1;
 export const LB_BE_DRAINING = 2;
@@ -67,6 +70,7 @@ export const REASONS = [
   'CT_MIDSTREAM',
   'SNAT_HALF_FREED',
   'RESET',
+  'ICMP_TOO_BIG',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

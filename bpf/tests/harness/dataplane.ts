@@ -23,6 +23,7 @@ import {
   type Flow,
   flowKey,
   LB_FWD_DSR,
+  LB_FWD_GUE,
   LB_FWD_IP6IP6,
   LB_FWD_IPIP,
   LB_FWD_NAT,
@@ -46,7 +47,7 @@ import {
 import { MAC } from './frames.js';
 
 export type StrategyId = 'hash' | 'random' | 'round-robin';
-const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6 } as const;
+const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6, gue: LB_FWD_GUE } as const;
 export const STRATEGIES: readonly StrategyId[] = ['hash', 'random', 'round-robin'];
 
 /** The strategy's built object; XDP_LB_TEST_OBJ_DIR=<dir> takes `<dir>/lb_<id>.bpf.o` instead (a build of work in progress). */
@@ -86,7 +87,9 @@ export type Knobs = Partial<Record<
   | 'icmp_echo'
   | 'frag_timeout_ns'
   | 'encap_src4'
-  | 'encap_src6',
+  | 'encap_src6'
+  | 'icmp_too_big_rate'
+  | 'gue_port',
   number | bigint | Buffer
 >>;
 
@@ -115,7 +118,7 @@ export interface ServiceSpec extends Omit<SvcValue, 'fwd'> {
   vip: string;
   port: number;
   proto: Proto;
-  fwd: 'dsr' | 'nat' | 'ipip' | 'ip6ip6';
+  fwd: 'dsr' | 'nat' | 'ipip' | 'ip6ip6' | 'gue';
 }
 
 export class TestDataplane {

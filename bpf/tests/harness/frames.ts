@@ -1,7 +1,7 @@
 /** Frames of the suite, built with netlab's packet builder (never opaque blobs). */
 import { isIPv6 } from 'node:net';
 import { prng } from '@xdp-lb/core/strategy';
-import { buildFrame, type FrameSpec, type Ipv6Extension, type TcpOption } from '@xdp-lb/netlab';
+import { buildFrame, type FrameSpec, type Ipv6Extension, parseFrame, type TcpOption } from '@xdp-lb/netlab';
 
 export const MAC = {
   client: '02:00:00:00:00:01',
@@ -95,4 +95,17 @@ export function clients(count: number, seed: number): Array<{ src: string; sport
     out.push({ src, sport });
   }
   return out;
+}
+
+/** The ICMP error the LB must send back for `input` (a frame from the client) that does not fit the
+ * path to its backend (bpf/lib/toobig.h): from the VIP to the client, MACs swapped, VLAN tag kept,
+ * fragmentation needed (IPv4) / packet too big (IPv6) with `mtu`, quoting the first 128 bytes of
+ * the IP packet. */
+export function tooBig(input: Buffer, mtu: number): Buffer {
+  const p = parseFrame(input);
+  const quote = input.subarray(p.offsets.l3!, p.offsets.l3! + 128);
+  const eth = { src: p.eth.dst, dst: p.eth.src };
+  const vlan = p.vlan ? { vlan: { id: p.vlan.id } } : {};
+  if (p.ipv4) return buildFrame({ eth, ...vlan, ipv4: { src: p.ipv4.dst, dst: p.ipv4.src, id: 0, df: false, ttl: 64, tos: 0xc0 }, icmp: { type: 3, code: 4, rest: mtu }, payload: quote });
+  return buildFrame({ eth, ...vlan, ipv6: { src: p.ipv6!.dst, dst: p.ipv6!.src, hopLimit: 64 }, icmp6: { type: 2, code: 0, rest: mtu }, payload: quote });
 }

@@ -8,8 +8,8 @@
 //     conntrack entry is never evicted;
 //   - dsr with the hash strategy: the flood is forwarded by hash without conntrack entries
 //     (flood_stateless), so it cannot evict anything either.
-// The data plane's own e2e (bpf/tests/flood.e2e.test.ts) shows that without the guard the same
-// flood evicts the connection's entry.
+// Since layout 4 a flood cannot evict it without the guard either (new flows start in the half-open
+// table: bpf/lib/halfopen.h, bpf/tests/flood.e2e.test.ts); the guard bounds the flood's cost.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';

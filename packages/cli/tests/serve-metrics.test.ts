@@ -75,6 +75,14 @@ describe('metrics match the traffic sent', () => {
     expect(metric(m1, 'xdp_lb_conntrack_entries')).toBeGreaterThanOrEqual(HTTP + UDP);
     expect(metric(m1, 'xdp_lb_conntrack_max_entries')).toBe(16384);
     expect(metric(m1, 'xdp_lb_conntrack_entries_age_seconds')).toBeLessThan(2);
+    // Half-open flows and SNAT ports, counted in the same background walk: every HTTP connection
+    // completed its handshake (none half-open now); each holds one SNAT port of its backend (closed
+    // by FIN: its lease stays until the port is reused, TIME_WAIT-safe).
+    expect(metric(m1, 'xdp_lb_half_open_entries')).toBe(env.lb().status(instance).halfOpen.entries);
+    expect(metric(m1, 'xdp_lb_half_open_max_entries')).toBe(2048); // conntrackSize / 8
+    const ports = (state: string) => addr.backends.map((b) => metric(m1, 'xdp_lb_snat_ports', { backend: `${b}:80`, state }) ?? 0).reduce((x, y) => x + y, 0);
+    expect(ports('established') + ports('held')).toBe(HTTP);
+    expect(ports('half_open')).toBe(0);
 
     for (const b of addr.backends) {
       expect(metric(m1, 'xdp_lb_backend_up', { service: 'web', backend: `${b}:80` })).toBe(1);

@@ -47,10 +47,11 @@ describe('metrics text', () => {
       services: [{ name: 'we"b', problem: undefined, counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
       reasons: [{ reason: 'tx', packets: 8n }, { reason: 'reason_40', packets: 1n }],
       conntrackMax: 1024,
+      halfOpenMax: 1024,
     },
     health: [{ service: 'we"b', backend: '198.18.0.12:80', up: false, checked: true, successes: 0, failures: 3, checks: { ok: 4, fail: 3, inconclusive: 0 }, since: 0 }],
     inRotation: new Set(['we"b\u0000198.18.0.11:80']),
-    conntrack: { entries: 5, ageSeconds: 1.5 },
+    conntrack: { entries: 5, ageSeconds: 1.5, halfOpen: 3, snatPorts: new Map([['198.18.0.11:80', { established: 4, halfOpen: 2, held: 1 }]]) },
     agent: { reloads: { ok: 2, error: 1 }, lastReloadOk: false, lastReloadTime: 1_700_000_000_000, startTime: 1_699_999_999_000 },
   };
 
@@ -65,6 +66,11 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_conntrack_entries')).toBe(5);
     expect(m.get('xdp_lb_service_up{service="we\\"b"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_max_entries')).toBe(1024);
+    expect(m.get('xdp_lb_half_open_entries')).toBe(3);
+    expect(m.get('xdp_lb_half_open_max_entries')).toBe(1024);
+    expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="established"}')).toBe(4);
+    expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="half_open"}')).toBe(2);
+    expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="held"}')).toBe(1);
     expect(m.get('xdp_lb_reasons_total{reason="reason_40"}')).toBe(1);
     expect(m.get('xdp_lb_health_checks_total{service="we\\"b",backend="198.18.0.12:80",result="fail"}')).toBe(3);
     expect(m.get('xdp_lb_agent_last_reload_successful')).toBe(0);
@@ -81,6 +87,7 @@ describe('metrics text', () => {
     const m = parseMetrics(renderMetrics({ ...input, reading: undefined, conntrack: { entries: undefined, ageSeconds: undefined } }));
     expect([...m.keys()].some((k) => k.startsWith('xdp_lb_packets_total'))).toBe(false);
     expect(m.has('xdp_lb_conntrack_entries')).toBe(false);
+    expect(m.has('xdp_lb_half_open_entries')).toBe(false);
     expect(m.get('xdp_lb_agent_reloads_total{result="ok"}')).toBe(2);
   });
 });

@@ -24,7 +24,7 @@ export function renderStatus(s: StatusView): string {
     );
   }
   out.push('');
-  out.push(`conntrack ${s.conntrack.entries}/${s.conntrack.max}`);
+  out.push(`conntrack ${s.conntrack.entries}/${s.conntrack.max}  half-open ${s.halfOpen.entries}/${s.halfOpen.max}`);
   const nonzero = Object.entries(s.reasons).filter(([, v]) => v > 0);
   if (nonzero.length) out.push(`verdicts  ${nonzero.map(([k, v]) => `${k}=${human(v)}`).join('  ')}`);
   return out.join('\n');

@@ -284,7 +284,7 @@ export class Agent {
       reading: dp,
       health: this.health?.view() ?? [],
       inRotation: this.inRotation,
-      conntrack: { entries: g?.entries, ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000 },
+      conntrack: { entries: g?.entries, halfOpen: g?.halfOpen, snatPorts: g?.snatPorts, ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000 },
       agent: { reloads: this.reloads, lastReloadOk: this.last?.ok ?? true, lastReloadTime: this.lastOkTime, startTime: this.startTime },
     }) + (this.announcer?.metricsText() ?? '');
   }

@@ -1,5 +1,5 @@
 import type { BackendHealth } from './health.js';
-import type { DataplaneReading } from './reading.js';
+import type { DataplaneReading, SnatPortUse } from './reading.js';
 
 /** Everything one scrape shows. */
 export interface MetricsInput {
@@ -9,7 +9,7 @@ export interface MetricsInput {
   health: readonly BackendHealth[];
   /** Backends the applied config gives new flows to, by `service\0backend`. */
   inRotation: ReadonlySet<string>;
-  conntrack: { entries: number | undefined; ageSeconds: number | undefined };
+  conntrack: { entries: number | undefined; ageSeconds: number | undefined; halfOpen?: number | undefined; snatPorts?: ReadonlyMap<string, SnatPortUse> | undefined };
   agent: { reloads: { ok: number; error: number }; lastReloadOk: boolean; lastReloadTime: number | undefined; startTime: number };
 }
 
@@ -49,6 +49,11 @@ export function renderMetrics(m: MetricsInput): string {
     family('xdp_lb_conntrack_entries_age_seconds', 'gauge', 'Age of the xdp_lb_conntrack_entries count.', [[{}, round3(m.conntrack.ageSeconds ?? 0)]]);
   }
   if (r) family('xdp_lb_conntrack_max_entries', 'gauge', 'Size of the conntrack table (limits.conntrackSize at the first deploy).', [[{}, r.conntrackMax]]);
+  if (m.conntrack.halfOpen !== undefined) family('xdp_lb_half_open_entries', 'gauge', 'Half-open TCP flows (a SYN until its handshake completes; counted with xdp_lb_conntrack_entries).', [[{}, m.conntrack.halfOpen]]);
+  if (r) family('xdp_lb_half_open_max_entries', 'gauge', 'Size of the half-open table (limits.halfOpenSize at the first deploy).', [[{}, r.halfOpenMax]]);
+  if (m.conntrack.snatPorts) {
+    family('xdp_lb_snat_ports', 'gauge', 'NAT: SNAT ports per backend by what holds them: an established flow, a half-open one, or held for TIME_WAIT (counted with xdp_lb_conntrack_entries).', [...m.conntrack.snatPorts].flatMap(([backend, u]) => (['established', 'half_open', 'held'] as const).map((state) => [{ backend, state }, state === 'half_open' ? u.halfOpen : u[state]] as [Labels, number])));
+  }
   family('xdp_lb_reasons_total', 'counter', 'Packets by data-plane reason (bpf/README.md, "Reasons"): one verdict reason per packet, plus the extra ones (ct_new, ct_expired, ...).', (r?.reasons ?? []).map((x) => [{ reason: x.reason }, x.packets]));
   const a = m.agent;
   family('xdp_lb_agent_reloads_total', 'counter', 'Config applications by the agent (start, file change, SIGHUP, health, resync), by result.', [

@@ -1,3 +1,4 @@
+import { formatEndpoint } from '../config/address.js';
 import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { MODE_NAME, pinnedLinkProgram } from '../dataplane/xdp.js';
@@ -22,6 +23,8 @@ export interface DataplaneReading {
   /** Every lb_reasons slot the loaded data plane has, named from the ABI (`reason_<n>` if newer). */
   reasons: { reason: string; packets: bigint }[];
   conntrackMax: number;
+  /** lb_ct_syn's size (limits.halfOpenSize at the first deploy). */
+  halfOpenMax: number;
 }
 
 /**
@@ -54,10 +57,17 @@ export function readDataplane(instance: string): DataplaneReading | undefined {
       const v = rm.lookup(abi.u32(i)) as Buffer[] | null;
       reasons.push({ reason: abi.REASONS[i] ?? `reason_${i}`, packets: v ? abi.sumU64(v) : 0n });
     }
-    return { instance, strategy: state.strategy.id, interfaces, services, reasons, conntrackMax: maps.map(abi.MAPS.ct).maxEntries };
+    return { instance, strategy: state.strategy.id, interfaces, services, reasons, conntrackMax: maps.map(abi.MAPS.ct).maxEntries, halfOpenMax: maps.map(abi.MAPS.ctSyn).maxEntries };
   } finally {
     maps.dispose();
   }
+}
+
+/** One backend's SNAT ports by the lease of their reverse entry (ConntrackGauge.snatPorts). */
+export interface SnatPortUse {
+  established: number;
+  halfOpen: number;
+  held: number;
 }
 
 /**
@@ -69,6 +79,15 @@ export function readDataplane(instance: string): DataplaneReading | undefined {
  */
 export class ConntrackGauge {
   entries: number | undefined;
+  /** lb_ct_syn's entries (half-open TCP flows), counted in the same pass. */
+  halfOpen: number | undefined;
+  /**
+   * lb_snat's reverse entries (one per SNAT port in use or held) by backend (its endpoint text, the
+   * config's backend key) and by the lease they carry: an established flow's, a half-open flow's,
+   * or held (a TCP tombstone: TIME_WAIT hold, bpf/README.md "Port reuse and TIME_WAIT"). An
+   * established lease whose flow is gone still counts until the port is taken over.
+   */
+  snatPorts: Map<string, SnatPortUse> | undefined;
   updatedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private walking = false;
@@ -98,7 +117,26 @@ export class ConntrackGauge {
     clearTimeout(this.timer);
   }
 
-  /** Walks the table once now (a walk already running is not doubled). */
+  /** Walks `map`'s keys in chunks (the event loop runs between them); the count, capped at its size. */
+  private async walk(map: ReturnType<InstanceMaps['map']>, each: (key: Buffer) => void): Promise<number> {
+    const max = map.maxEntries;
+    let key: Buffer | null = null;
+    let n = 0;
+    for (;;) {
+      let i = 0;
+      for (; i < this.chunk; i++) {
+        key = map.nextKey(key) as Buffer | null;
+        if (!key) break;
+        each(key);
+        n++;
+      }
+      if (!key || n >= max || this.stopped) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    return Math.min(n, max);
+  }
+
+  /** Walks the tables once now (a walk already running is not doubled). */
   async refresh(): Promise<number | undefined> {
     if (this.walking) return this.entries;
     this.walking = true;
@@ -109,21 +147,25 @@ export class ConntrackGauge {
         return undefined;
       }
       maps = InstanceMaps.fromPins(instancePaths(this.instance).maps);
-      const ct = maps.map(abi.MAPS.ct);
-      const max = ct.maxEntries;
-      let key: Buffer | null = null;
-      let n = 0;
-      for (;;) {
-        let i = 0;
-        for (; i < this.chunk; i++) {
-          key = ct.nextKey(key) as Buffer | null;
-          if (!key) break;
-          n++;
-        }
-        if (!key || n >= max || this.stopped) break;
-        await new Promise((r) => setImmediate(r));
-      }
-      this.entries = Math.min(n, max);
+      const entries = await this.walk(maps.map(abi.MAPS.ct), () => {});
+      const halfOpen = await this.walk(maps.map(abi.MAPS.ctSyn), () => {});
+      const snatPorts = new Map<string, SnatPortUse>();
+      const snat = maps.map(abi.MAPS.snat);
+      await this.walk(snat, (key) => {
+        const v = snat.lookup(key) as Buffer | null;
+        if (!v) return;
+        const f = abi.decodeFlow(key);
+        const be = formatEndpoint(f.src, f.sport);
+        const use = snatPorts.get(be) ?? { established: 0, halfOpen: 0, held: 0 };
+        const lease = v.readUInt32LE(36);
+        if (lease >>> 31) use.held += lease === 0xffffffff ? 0 : 1;
+        else if (lease & abi.SNAT_LEASE_HALF) use.halfOpen++;
+        else if (lease !== 0) use.established++;
+        snatPorts.set(be, use);
+      });
+      this.entries = entries;
+      this.halfOpen = halfOpen;
+      this.snatPorts = snatPorts;
       this.updatedAt = Date.now();
       return this.entries;
     } finally {

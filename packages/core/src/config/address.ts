@@ -8,9 +8,12 @@ export interface IpAddress {
 
 export interface Endpoint {
   readonly address: IpAddress;
-  /** Undefined when the text had no port. */
+  /** Undefined when the text had no port; ANY_PORT (0) for "*". */
   readonly port: number | undefined;
 }
+
+/** The port of an any-port service ("198.18.0.10:*"), as the data plane's key holds it. */
+export const ANY_PORT = 0;
 
 /** Parses an IPv4 or IPv6 address (no brackets, no port); undefined if it is not one. */
 export function parseIp(text: string): IpAddress | undefined {
@@ -21,14 +24,15 @@ export function parseIp(text: string): IpAddress | undefined {
 }
 
 /**
- * Parses "198.18.0.10", "198.18.0.10:80", "[2001:db8::1]:80" or "2001:db8::1".
+ * Parses "198.18.0.10", "198.18.0.10:80", "[2001:db8::1]:80" or "2001:db8::1"; port "*" (every
+ * port) is ANY_PORT. Port 0 is refused: "*" is the one way to say every port.
  * Throws an Error whose message says what is wrong with the text.
  */
 export function parseEndpoint(text: string): Endpoint {
   const trimmed = text.trim();
   let host = trimmed;
   let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(trimmed);
+  const bracketed = /^\[([^\]]+)\](?::(\d*|\*))?$/.exec(trimmed);
   if (bracketed) {
     host = bracketed[1]!;
     portText = bracketed[2];
@@ -40,16 +44,22 @@ export function parseEndpoint(text: string): Endpoint {
   const address = parseIp(host);
   if (!address) throw new Error(`"${text}" is not an IP address (expected e.g. 198.18.0.10:80 or [2001:db8::10]:80)`);
   if (portText === undefined) return { address, port: undefined };
+  if (portText === '*') return { address, port: ANY_PORT };
   const port = Number(portText);
+  if (/^0+$/.test(portText)) {
+    throw new Error(`port 0 in "${text}" is not a port; for every port write ${formatEndpoint(address, ANY_PORT)}`);
+  }
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
     throw new Error(`port "${portText}" in "${text}" must be a whole number from 1 to 65535`);
   }
   return { address, port };
 }
 
-/** "addr:port" with IPv6 in brackets: the canonical key of a backend or service endpoint. */
+/** "addr:port" with IPv6 in brackets (port "*" for ANY_PORT): the canonical key of a backend or
+ * service endpoint, which parseEndpoint reads back. */
 export function formatEndpoint(address: IpAddress, port: number): string {
-  return address.family === 6 ? `[${address.text}]:${port}` : `${address.text}:${port}`;
+  const p = port === ANY_PORT ? '*' : String(port);
+  return address.family === 6 ? `[${address.text}]:${p}` : `${address.text}:${p}`;
 }
 
 /** 16 bytes, network order: IPv6 as is, IPv4 as IPv4-mapped IPv6 (the data plane's lb_addr). */

@@ -35,10 +35,17 @@ export const LB_DEFAULTS = {
     newFlowsPerSec: 125_000,
     /** Echo requests to a VIP are answered by the data plane (rodata icmp_echo); off: the host answers. */
     icmpEcho: false,
+    /**
+     * ICMP fragmentation-needed / packet-too-big messages the data plane sends per second per CPU
+     * (rodata icmp_too_big_rate) for packets that do not fit the path to their backend; 0: none.
+     */
+    icmpTooBigPerSec: 1000,
     /** ipip: outer source addresses come from this /16 (rodata encap_src4) + 16 bits of a flow hash. */
     encapSource4: '172.16.0.0',
     /** ip6ip6: outer source addresses come from this /96 (rodata encap_src6); 100::/64 is RFC 6666's discard prefix. */
     encapSource6: '100::',
+    /** gue: the outer UDP destination port (rodata gue_port), the one the backends decapsulate; Katran's. */
+    guePort: 6080,
   },
   /** Active health checks (services[].health); only control-plane state, never the data plane's. */
   health: {
@@ -70,8 +77,8 @@ export type AnnounceRequire = (typeof ANNOUNCE_REQUIRE)[number];
 export const XDP_MODES = ['native', 'generic', 'offload', 'auto'] as const;
 export type XdpMode = (typeof XDP_MODES)[number];
 
-/** nat: full NAT; dsr: L2 direct server return; ipip / ip6ip6: DSR in an outer IPv4 / IPv6 header (bpf/README.md). */
-export const FORWARD_MODES = ['nat', 'dsr', 'ipip', 'ip6ip6'] as const;
+/** nat: full NAT; dsr: L2 direct server return; ipip / ip6ip6: DSR in an outer IPv4 / IPv6 header; gue: DSR in outer IP + UDP (bpf/README.md). */
+export const FORWARD_MODES = ['nat', 'dsr', 'ipip', 'ip6ip6', 'gue'] as const;
 export type ForwardMode = (typeof FORWARD_MODES)[number];
 /** One line per forwarding mode, for help texts and docs (the CLI's --forward lists these). */
 export const FORWARD_MODE_TEXT: Record<ForwardMode, string> = {
@@ -79,6 +86,7 @@ export const FORWARD_MODE_TEXT: Record<ForwardMode, string> = {
   dsr: "L2 direct server return (VIP on the backends' loopback, same L2 segment)",
   ipip: 'DSR in an outer IPv4 header to IPv4 backends (they decapsulate: bpf/progs/xdp_decap or an ipip device)',
   ip6ip6: 'DSR in an outer IPv6 header to IPv6 backends (they decapsulate)',
+  gue: 'DSR in outer IP + UDP (GUE) to IPv4 or IPv6 backends (they decapsulate: bpf/progs/xdp_decap or fou)',
 };
 
 export const PROTOCOLS = ['tcp', 'udp'] as const;
@@ -92,3 +100,8 @@ export type BackendState = (typeof BACKEND_STATES)[number];
 
 /** Instance names become bpffs and /var/lib directory names. */
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024. */
+export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
+  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
+import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -123,10 +123,11 @@ function resolveService(
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${svc.vip}:80)`);
+    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
     return undefined;
   }
   const port = vip.port;
+  const anyPort = port === ANY_PORT;
   const badVip = notUnicast(vip.address);
   if (badVip) report(`${path}.vip`, `${badVip}: a VIP must be a unicast address`);
   let options: Record<string, unknown> = svc.options;
@@ -149,6 +150,16 @@ function resolveService(
     const bpath = `${path}.backends.${j}`;
     const b = resolveBackend(entry, port, bpath, report);
     if (!b) return;
+    // An any-port service's flows keep their destination port (nat included): a backend port
+    // would be ambiguous. A backend "*" belongs to such a service only.
+    if (anyPort && b.port !== ANY_PORT) {
+      report(bpath, `service ${formatEndpoint(vip.address, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
+      return;
+    }
+    if (!anyPort && b.port === ANY_PORT) {
+      report(bpath, `backend port "*" is for services on every port (vip ${formatEndpoint(vip.address, ANY_PORT)}); give ${b.address.text} a port or none`);
+      return;
+    }
     const badBackend = notUnicast(b.address);
     if (badBackend) report(bpath, `${badBackend}: a backend must be a unicast address`);
     if (b.address.family !== vip.address.family) {
@@ -170,6 +181,9 @@ function resolveService(
   }
   const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
   const health = svc.health ? resolveHealth(svc.health, `${path}.health`, report) : undefined;
+  if (health && anyPort && health.port === undefined) {
+    report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
+  }
   return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
 }
 
@@ -201,7 +215,8 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
     // loxicmd (and others) write a weight as IP:WEIGHT; here that text means port WEIGHT, and
     // `198.18.0.11:2` silently became port 2. Ports below 20 (no service listens there any more)
     // in the short form are taken for such a weight and refused; the object form still says it.
-    if (typeof entry === 'string' && ep.port !== undefined && ep.port < AMBIGUOUS_PORT_BELOW && ep.port !== servicePort) {
+    // ("*", ANY_PORT, is never a weight: resolveService says where it belongs.)
+    if (typeof entry === 'string' && ep.port !== undefined && ep.port !== ANY_PORT && ep.port < AMBIGUOUS_PORT_BELOW && ep.port !== servicePort) {
       const host = formatEndpoint(ep.address, ep.port).replace(/:\d+$/, '');
       report(
         path,

@@ -75,10 +75,14 @@ export const LimitsSchema = z
     newFlowsPerSec: z.number().int().min(0).max(1_000_000_000).default(LB_DEFAULTS.limits.newFlowsPerSec),
     /** The data plane answers ICMP/ICMPv6 echo requests to VIPs itself (otherwise the host does, if it holds them). */
     icmpEcho: z.boolean().default(LB_DEFAULTS.limits.icmpEcho),
+    /** ICMP too-big messages per second per CPU for packets that do not fit the path to their backend (0: none, dropped). */
+    icmpTooBigPerSec: z.number().int().min(0).max(1_000_000).default(LB_DEFAULTS.limits.icmpTooBigPerSec),
     /** ipip outer sources: this /16 (the last two octets are ignored) + 16 bits of a flow hash, for RSS on the backends. */
     encapSource4: z.string().refine((t) => isIPv4(t), 'an IPv4 address (the /16 prefix of ipip outer sources)').default(LB_DEFAULTS.limits.encapSource4),
     /** ip6ip6 outer sources: this /96 (the last 32 bits are ignored) + 32 bits of a flow hash. */
     encapSource6: z.string().refine((t) => isIPv6(t), 'an IPv6 address (the /96 prefix of ip6ip6 outer sources)').default(LB_DEFAULTS.limits.encapSource6),
+    /** gue: the outer UDP destination port the backends decapsulate. */
+    guePort: z.number().int().min(1).max(65535).default(LB_DEFAULTS.limits.guePort),
   })
   .strict();
 

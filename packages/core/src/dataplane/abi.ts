@@ -30,6 +30,8 @@ export const MAPS = {
 
 export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
+/** With ADDR_VIP: one of its services has port 0 (every port), looked up after the exact key. */
+export const ADDR_ANY_PORT = 1 << 2;
 /** struct lb_addr_slot states (LB_SLOT_*); the data plane treats any other value as SHARED. */
 export const SLOT_EMPTY = 0;
 export const SLOT_ONE = 1;
@@ -40,7 +42,11 @@ export const FWD_NAT = 2;
 export const FWD_IPIP = 3;
 /** DSR across L3: the packet in an outer IPv6 header to an IPv6 backend. */
 export const FWD_IP6IP6 = 4;
+/** DSR across L3: the packet in outer IP (the backend's family) + UDP to gue_port (GUE variant 1). */
+export const FWD_GUE = 5;
 export const SVC_F_HASH_SRC = 1 << 0;
+/** The hash strategy hashes the destination port only. */
+export const SVC_F_HASH_DPORT = 1 << 1;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;
 export const BE_DRAINING = 2;
@@ -90,6 +96,7 @@ export const REASONS = [
   'ct_midstream',
   'snat_half_freed',
   'reset',
+  'icmp_too_big',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -1,4 +1,6 @@
 import { ipToBytes, parseIp } from '../config/address.js';
+import { cpus } from 'node:os';
+import { halfOpenSize } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
 
 /**
@@ -20,10 +22,17 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     // SYN-flood guard, new flows per second per CPU (bpf/README.md "Connection tracking under
     // pressure"); 0 = never.
     ct_new_rate: u32(cfg.limits.newFlowsPerSec),
+    // ... and keyed to the half-open table's pressure: past the rate per CPU that replaces the whole
+    // table within 100 ms, dsr services of a stateless strategy go stateless (bpf/lib/flood.h); off
+    // with the guard.
+    ct_syn_churn: u32(cfg.limits.newFlowsPerSec ? Math.ceil((10 * halfOpenSize(cfg.limits)) / Math.max(1, cpus().length)) : 0),
     icmp_echo: u32(cfg.limits.icmpEcho ? 1 : 0),
+    // Path MTU discovery through the LB (bpf/lib/toobig.h): ICMP too-big messages per second per CPU.
+    icmp_too_big_rate: u32(cfg.limits.icmpTooBigPerSec),
     // Outer source prefixes of ipip / ip6ip6, as network-order bytes (the low 16 / 32 bits are the data plane's).
     encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
     encap_src6: Buffer.from(ipToBytes(parseIp(cfg.limits.encapSource6) ?? { text: '100::', family: 6 })),
+    gue_port: u32(cfg.limits.guePort),
     // Chained: what xdp-lb passes on goes to this slot of the chain (CHAIN_OFF: plain XDP_PASS).
     chain_next_slot: u32(cfg.chain?.next ?? 0xffffffff),
     ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),

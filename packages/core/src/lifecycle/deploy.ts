@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { halfOpenSize } from '../config/defaults.js';
 import { toInput } from '../config/load.js';
 import type { XdpMode } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
@@ -226,9 +227,4 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     root?.dispose();
     object.dispose();
   }
-}
-
-/** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024 (config/defaults.ts). */
-export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
-  return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
 }

@@ -1,4 +1,5 @@
 import type { ServiceConfig, LbConfig } from '../config/types.js';
+import { ANY_PORT } from '../config/address.js';
 import type { Allocation } from '../state/allocation.js';
 import { serviceIdentity } from '../state/allocation.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -77,7 +78,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   for (const svc of cfg.services) {
     const identity = serviceIdentity(svc);
     const alloc = next.allocation.services[identity]!;
-    flag(svc.vip, abi.ADDR_VIP);
+    flag(svc.vip, svc.port === ANY_PORT ? abi.ADDR_VIP | abi.ADDR_ANY_PORT : abi.ADDR_VIP);
     const entry = serviceEntry(svc, alloc, strategy, snatRun);
     if (written?.services.get(identity) === JSON.stringify(entry)) continue;
     await maps.swapTable(alloc.id, strategy.buildTable(entry.active, svc.options));
@@ -142,7 +143,7 @@ function writtenBy(prev: Desired, strategy: Strategy<any>) {
 }
 
 /** Forwarding mode -> lb_svc.fwd (bpf/include/lb_abi.h LB_FWD_*). */
-const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: abi.FWD_IP6IP6 } as const;
+const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: abi.FWD_IP6IP6, gue: abi.FWD_GUE } as const;
 
 export function svcKey(svc: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): abi.SvcKey {
   return { vip: svc.vip, port: svc.port, proto: abi.protoNumber(svc.protocol) };

@@ -3,6 +3,7 @@
  * flow hash to a backend. The TypeScript model (src/) computes exactly this, flow for flow:
  *   h = lb_hash_words(flow as 10 LE words, 10, hash_seed)       (whole 5-tuple)
  *   h = lb_hash_words(flow->src.w, 4, hash_seed)                (LB_SVC_F_HASH_SRC: client affinity)
+ *   h = lb_hash_words(&(u32)flow->dport, 1, hash_seed)          (LB_SVC_F_HASH_DPORT: per port)
  *   backend = slot[1 + h % n]
  */
 #define LB_STRATEGY "hash"
@@ -22,10 +23,15 @@ static __always_inline int select_backend(const struct lb_flow *flow, const stru
 
 	if (!table)
 		return -LB_ENOENT;
-	if (svc->flags & LB_SVC_F_HASH_SRC)
+	if (svc->flags & LB_SVC_F_HASH_SRC) {
 		h = lb_hash_words(flow->src.w, LB_SRC_WORDS, CONFIG(hash_seed));
-	else
+	} else if (svc->flags & LB_SVC_F_HASH_DPORT) {
+		__u32 w = flow->dport; /* as a LE word: the port's two bytes as sent, then two zeros */
+
+		h = lb_hash_words(&w, 1, CONFIG(hash_seed));
+	} else {
 		h = lb_hash_words((const __u32 *)flow, LB_FLOW_WORDS, CONFIG(hash_seed));
+	}
 	return lb_table_slot(table, h % n, backend_id);
 }
 

@@ -3,7 +3,7 @@ import type { HashFields } from './options.js';
 
 /**
  * Reference model of the hash fragment's select_backend(): h = lb_hash_words(flow, seed) over the
- * five-tuple (10 words) or the source address (4 words), then backend = table[h % n]. `table` is
+ * five-tuple (10 words), the source address (4 words) or the destination port (1 word), then backend = table[h % n]. `table` is
  * what buildMaglevTable returned (without the leading count). undefined for an empty table.
  */
 export function pickHash(
@@ -14,6 +14,7 @@ export function pickHash(
 ): number | undefined {
   const n = table.length;
   if (n === 0) return undefined;
-  const h = flowHash(flowKey, seed, hashFields === 'source' ? SRC_WORDS : FLOW_WORDS);
+  // destination-port: the one word lb_hash_words() sees, the port's two bytes (at 34 in the key) then zeros
+  const h = hashFields === 'destination-port' ? flowHash(Uint8Array.of(flowKey[34]!, flowKey[35]!, 0, 0), seed, 1) : flowHash(flowKey, seed, hashFields === 'source' ? SRC_WORDS : FLOW_WORDS);
   return table[h % n];
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { tableSizeProblem } from './maglev.js';
 
-/** What the flow hash covers: the whole five-tuple, or the source address only (client affinity). */
-export const HASH_FIELDS = ['five-tuple', 'source'] as const;
+/** What the flow hash covers: the whole five-tuple, the source address only (client affinity), or
+ * the destination port only (Katran's dport-only hashing: with an any-port VIP, one backend per port). */
+export const HASH_FIELDS = ['five-tuple', 'source', 'destination-port'] as const;
 export type HashFields = (typeof HASH_FIELDS)[number];
 
 /** The hash strategy's defaults, in one place: the schema fills them in. */

@@ -6,6 +6,8 @@ import { HashOptionsSchema, type HashOptions } from './options.js';
 
 /** LB_SVC_F_HASH_SRC (bpf/include/lb_abi.h): hash the source address only. */
 const LB_SVC_F_HASH_SRC = 1 << 0;
+/** LB_SVC_F_HASH_DPORT: hash the destination port only. */
+const LB_SVC_F_HASH_DPORT = 1 << 1;
 
 /**
  * The hash strategy: Maglev consistent hashing of the flow (five-tuple or source address), so a
@@ -13,11 +15,11 @@ const LB_SVC_F_HASH_SRC = 1 << 0;
  */
 export const hash = {
   id: 'hash',
-  description: 'Maglev consistent hashing of the five-tuple or the source address',
+  description: 'Maglev consistent hashing of the five-tuple, the source address or the destination port',
   optionsSchema: HashOptionsSchema,
   // ../obj from src/ (tests, typecheck) and from dist/ (the published bundle) alike.
   objectPath: fileURLToPath(new URL('../obj/lb_hash.bpf.o', import.meta.url)),
   buildTable: (backends, options) => buildMaglevTable(backends, options.tableSize),
-  serviceFlags: (options) => (options.hashFields === 'source' ? LB_SVC_F_HASH_SRC : 0),
+  serviceFlags: (options) => (options.hashFields === 'source' ? LB_SVC_F_HASH_SRC : options.hashFields === 'destination-port' ? LB_SVC_F_HASH_DPORT : 0),
   model: (table, flow, options) => pickHash(table, flow.flowKey, flow.hashSeed, options.hashFields),
 } satisfies Strategy<HashOptions>;
