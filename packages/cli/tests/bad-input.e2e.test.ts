@@ -59,7 +59,7 @@ const ROWS: Row[] = [
   ['SNAT port range inverted', (c) => ['deploy', '-f', c.file('sp', (x) => (x.snat.ports = '29999-20000')), '--netns', c.ns], 1, /^lb: snat\.ports {2}port range "29999-20000" must lie within 1024-65535 with MIN <= MAX$/],
   ['unknown key in the file', (c) => ['deploy', '-f', c.file('uk', (x) => (x.colour = 'red')), '--netns', c.ns], 1, /^lb: \(root\) {2}unknown key\(s\) "colour" \(see docs\/config\.md\)$/],
   ['unknown strategy', (c) => ['deploy', '-f', c.file('us', (x) => (x.strategy = 'fastest')), '--netns', c.ns], 1, /^lb: strategy {2}unknown strategy "fastest"/],
-  ['VIP without port', (c) => ['deploy', '-f', c.file('np', (x) => (svc(x).vip = addr.vip)), '--netns', c.ns], 1, /^lb: services\.0\.vip {2}"198\.18\.0\.10" needs a port \(e\.g\. 198\.18\.0\.10:80\)$/],
+  ['VIP without port', (c) => ['deploy', '-f', c.file('np', (x) => (svc(x).vip = addr.vip)), '--netns', c.ns], 1, /^lb: services\.0\.vip {2}"198\.18\.0\.10" needs a port \(e\.g\. 198\.18\.0\.10:80, or 198\.18\.0\.10:\* for every port\)$/],
   ['port out of range', (c) => ['deploy', '-f', c.file('po', (x) => (svc(x).vip = `${addr.vip}:99999`)), '--netns', c.ns], 1, /^lb: services\.0\.vip {2}port "99999" in "198\.18\.0\.10:99999" must be a whole number from 1 to 65535$/],
   ['duplicate service', (c) => ['deploy', '-f', c.file('ds', (x) => x.services.push({ ...svc(x), name: 'web2' })), '--netns', c.ns], 1, /^lb: services\.1 {2}service 198\.18\.0\.10:80\/tcp is defined twice \(also services\.0\)$/],
   ['every backend draining', (c) => ['deploy', '-f', c.file('dr', (x) => (svc(x).backends = [{ address: B1, state: 'draining' }])), '--netns', c.ns], 1, /^lb: services\.0\.backends {2}every backend is draining/],
