@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
 import type { LoadBalancer } from '@xdp-lb/core';
 import { registerDeploy } from './commands/deploy.js';
 import { registerUndeploy } from './commands/undeploy.js';
@@ -26,8 +26,11 @@ export const defaultIo: Io = { out: (s) => process.stdout.write(s + '\n'), err: 
 export const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
 export const instanceOption = () => new Option('-i, --instance <name>', 'instance name (several LBs on one host)').default('default');
 
-/** The CLI package's version: its package.json (one directory above both src/ and dist/). */
-export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/**
+ * The CLI package's version, from its package.json: imported, so the build bundles it (a run as
+ * another user, or from a copy without package.json, never reads the file).
+ */
+export const CLI_VERSION: string = pkg.version;
 
 /**
  * The `lb` command tree. Commands are thin: flags -> one LoadBalancer call -> render.

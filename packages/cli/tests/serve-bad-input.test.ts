@@ -76,9 +76,9 @@ const CORPUS: [string, Cfg | string, RegExp][] = [
   ['nat without any SNAT address', edit((c) => delete c.snat), /^services\.0\.forward  forward "nat" needs a "snat" section/m],
   ['dsr backend on another port', edit((c) => ((web(c).forward = 'dsr'), (web(c).backends[0] = `${addr.backends[0]}:8080`))), /dsr forwarding cannot change the port/],
   // ports
-  ['vip port 0', edit((c) => (web(c).vip = `${addr.vip}:0`)), /port "0" in "198\.18\.0\.10:0" must be a whole number from 1 to 65535/],
+  ['vip port 0', edit((c) => (web(c).vip = `${addr.vip}:0`)), /port 0 in "198\.18\.0\.10:0" is not a port; for every port write 198\.18\.0\.10:\*/],
   ['vip port 65536', edit((c) => (web(c).vip = `${addr.vip}:65536`)), /port "65536" .* from 1 to 65535/],
-  ['backend port 0', edit((c) => (web(c).backends[0] = `${addr.backends[0]}:0`)), /^services\.0\.backends\.0  port "0"/m],
+  ['backend port 0', edit((c) => (web(c).backends[0] = `${addr.backends[0]}:0`)), /^services\.0\.backends\.0  port 0 in "198\.18\.0\.11:0" is not a port/m],
   ['backend port 65536', edit((c) => (web(c).backends[0] = `${addr.backends[0]}:65536`)), /^services\.0\.backends\.0  port "65536"/m],
   ['health port 0', edit((c) => (web(c).health.port = 0)), /^services\.0\.health\.port  /m],
   ['health port 65536', edit((c) => (web(c).health.port = 65536)), /^services\.0\.health\.port  /m],
