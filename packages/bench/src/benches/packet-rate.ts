@@ -59,6 +59,8 @@ export interface RateResult {
   genCeilingMpps: Stat;
   /** The tested side's own capacity: frames / its thread's CPU seconds, millions. */
   testCapacityMpps: Stat;
+  /** Share of the wall time the tested side's thread ran (1: busy all the time, the rate is its own). */
+  testBusy: Stat;
   /** The median rate is within GEN_HEADROOM of the generator's ceiling: it measures the generator. */
   generatorBound: boolean;
   /** Frames counted in the last round, and those still circulating at its end (of LOOP_FRAMES). */
@@ -212,6 +214,7 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
       const mpps = summarize(rs.map((x) => x.pps / 1e6));
       const genCeilingMpps = summarize(rs.map((x) => x.frames / Math.max(x.genCpu, 1e-9) / 1e6));
       const testCapacityMpps = summarize(rs.map((x) => x.frames / Math.max(x.testCpu, 1e-9) / 1e6));
+      const testBusy = summarize(rs.map((x) => x.testCpu / x.seconds));
       const lastRun = rs[rs.length - 1]!;
       return {
         key: c.key,
@@ -221,6 +224,7 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
         mpps,
         genCeilingMpps,
         testCapacityMpps,
+        testBusy,
         generatorBound: genCeilingMpps.median < GEN_HEADROOM * mpps.median,
         frames: lastRun.frames,
         alive: lastRun.alive,
@@ -350,6 +354,7 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
       `Each end's NAPI runs in its own thread (threaded NAPI), pinned to CPU ${ctx.machine.cores >= 2 ? '0 (generator) and CPU 1 (program under test)' : '0 (both: one CPU)'} at nice -20 (other work on the machine gets ~1% of those CPUs while they are busy).`,
       'New flow per packet: the SYN-flood guard is off for these cases (limits.newFlowsPerSec: 0), so every packet is a conntrack insert (with the guard on, hash would forward statelessly and random/round-robin would drop).',
       `Rate = frames that came back / wall time (${seconds} s per round after a 200 ms warm-up). The generator's ceiling = the same frames / the generator thread's CPU seconds (/proc/<pid>/schedstat), measured in the same round; a rate within ${GEN_HEADROOM}x of it is marked generator-bound. "Capacity per core" = frames / the tested side's thread CPU seconds.`,
+      'When neither side is busy all the time (the "tested side busy" column well below 100%), the wall rate is bound by the loop itself: 128 frames ping-pong between two NAPI threads that sleep and wake each other, so the hairpin and the LB can show the same wall rate. Their capacity per core (CPU time per frame of the tested side) is then the figure that tells them apart, and the one the headlines judge.',
       `${rounds} rounds, cases interleaved in a different order each round, each case set up and torn down per round; median reported, min–max as spread. After each round the loop is stopped and the frames still circulating are counted: 128 means none was lost.`,
       '1M live flows: conntrack sized 2^21; the entry the data plane made for the generator\'s first flow (a 50 ms run of one flow) is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_loop then sends in turn (in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.',
       'Figures from before the kernel change (bench/results up to 2026-11-25) came from a live-frames generator running everything on one CPU: they are not comparable with these.',
@@ -357,13 +362,14 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
     tables: [
       {
         title: 'Frames per second forwarded back to the generator, millions (median of the rounds, min–max)',
-        headers: ['case', 'Mpps', 'x hairpin', "generator's ceiling, Mpps", 'capacity per core, Mpps', 'frames alive (last round)', 'LB reason counters (last round)'],
+        headers: ['case', 'Mpps', 'x hairpin', "generator's ceiling, Mpps", 'capacity per core, Mpps', 'tested side busy', 'frames alive (last round)', 'LB reason counters (last round)'],
         rows: results.map((r) => [
           r.label,
           `${fmt(r.mpps)}${bound(r)}`,
           hairpin ? (r.mpps.median / hairpin.mpps.median).toFixed(2) : '—',
           `${r.genCeilingMpps.median.toFixed(2)} (${(r.genCeilingMpps.median / r.mpps.median).toFixed(2)}x)`,
           r.testCapacityMpps.median.toFixed(2),
+          `${(r.testBusy.median * 100).toFixed(0)}%`,
           `${r.alive} of ${LOOP_FRAMES} (${r.frames.toLocaleString('en-US')} frames)`,
           r.reasons ?? '—',
         ]),
