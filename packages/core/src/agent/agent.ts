@@ -1,3 +1,4 @@
+import { loadTimeChanges } from '../lifecycle/load-time.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -379,12 +380,7 @@ export class Agent {
     if (detached.length) return `XDP link gone on ${detached.join(', ')}`;
     const applied = this.current;
     if (!applied) return 'first apply';
-    const changed: string[] = [];
-    if (applied.strategy !== cfg.strategy) changed.push('strategy');
-    if (applied.hashSeed !== cfg.hashSeed) changed.push('hashSeed');
-    if (JSON.stringify(applied.interfaces) !== JSON.stringify(cfg.interfaces)) changed.push('interfaces');
-    if (JSON.stringify(applied.limits) !== JSON.stringify(cfg.limits)) changed.push('limits');
-    if (applied.snat?.portMin !== cfg.snat?.portMin || applied.snat?.portMax !== cfg.snat?.portMax) changed.push('snat.ports');
+    const changed = loadTimeChanges(applied, cfg);
     return changed.length ? `${changed.join(', ')} changed (fixed at load)` : undefined;
   }
 

@@ -1,3 +1,4 @@
+import { loadTimeChanges } from './load-time.js';
 import { existsSync } from 'node:fs';
 import { toInput } from '../config/load.js';
 import { type ResolveContext, resolveConfig } from '../config/resolve.js';
@@ -81,14 +82,3 @@ export async function update(
   return { config: cfg, warnings };
 }
 
-function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {
-  const out: string[] = [];
-  if (a.instance !== b.instance) out.push('instance');
-  if (a.strategy !== b.strategy) out.push('strategy');
-  if (a.hashSeed !== b.hashSeed) out.push('hashSeed');
-  if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
-  if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');
-  if (JSON.stringify(a.chain) !== JSON.stringify(b.chain)) out.push('chain');
-  if (a.snat?.portMin !== b.snat?.portMin || a.snat?.portMax !== b.snat?.portMax) out.push('snat.ports');
-  return out;
-}

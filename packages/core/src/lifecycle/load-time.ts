@@ -1,0 +1,19 @@
+import type { LbConfig } from '../config/types.js';
+
+/**
+ * The settings fixed when the program is loaded (rodata, map sizes, attachments): a change to any
+ * of them needs a deploy, never a hot update. One list, read by `update` (which refuses such a
+ * change) and by the agent (which re-deploys for it), so the two cannot disagree again (they did on
+ * `chain`). Returns the names of those that differ between `a` and `b`.
+ */
+export function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {
+  const out: string[] = [];
+  if (a.instance !== b.instance) out.push('instance');
+  if (a.strategy !== b.strategy) out.push('strategy');
+  if (a.hashSeed !== b.hashSeed) out.push('hashSeed');
+  if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
+  if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');
+  if (JSON.stringify(a.chain) !== JSON.stringify(b.chain)) out.push('chain');
+  if (a.snat?.portMin !== b.snat?.portMin || a.snat?.portMax !== b.snat?.portMax) out.push('snat.ports');
+  return out;
+}
