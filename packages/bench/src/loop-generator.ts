@@ -20,6 +20,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { Abi } from '@xdp-lb/core';
 import { BpfLink, BpfObject, type BpfMap, ifNameToIndex, inNetns } from '@xdp-lb/native';
 import type { LabHost } from '@xdp-lb/netlab';
 
@@ -51,11 +52,7 @@ export interface LoopEnds {
   frame: { dmac: Buffer; smac: Buffer; saddr: number; daddr: number; sport: number; dport: number; length: number };
 }
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
+const { u32 } = Abi;
 const u16 = (n: number) => {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(n);

@@ -7,18 +7,15 @@
  * (../shared/tools/katran-side-by-side), so figures of this method compare with its figures;
  * "one per syscall" figures do not (they include a syscall's cold caches).
  */
+import { Abi } from '@xdp-lb/core';
 import { BpfObject, type BpfMap, type BpfProgram } from '@xdp-lb/native';
+
+const { u32 } = Abi;
 
 /** The frames the wrapper restores are exactly this long (bench's tcpFrame). */
 export const WRAP_LEN = 64;
 
 export type WrapMode = { kind: 'same' } | { kind: 'distinct'; base: number } | { kind: 'cycle'; flows: number; stride: number };
-
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
 
 export class Wrapper {
   private readonly frame: BpfMap;

@@ -10,7 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { httpGet, Lab, type LabHost, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { Abi } from '@xdp-lb/core';
+import { httpGet, Lab, type LabHost, parseIpv4, parseMac, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { aptHint, kernelProblem, missingTools, objects, TOOLS } from '../env.js';
 import { Deployed, formatReasons, instanceName, type StrategyId } from '../lb.js';
@@ -226,13 +227,13 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
       if (c.kind === 'bare') {
         const obj = BpfObject.open(objects.bench());
         const macs = a.backends.map((_, i) => lab.host(`http${i + 1}`).mac!);
-        const mac = (m: string) => Buffer.from(m.split(':').map((x) => parseInt(x, 16)));
-        const u32 = (n: number) => Buffer.from(new Uint32Array([n >>> 0]).buffer);
-        obj.setVariable('bare_vip', u32(a.vip.split('.').reduce((x, o) => x * 256 + Number(o), 0)));
-        obj.setVariable('bare_port', Buffer.from(new Uint16Array([80]).buffer));
-        obj.setVariable('bare_smac', mac(lbHost.mac!));
-        obj.setVariable('bare_mac0', mac(macs[0]!));
-        obj.setVariable('bare_mac1', mac(macs[1]!));
+        const port = Buffer.alloc(2);
+        port.writeUInt16LE(80);
+        obj.setVariable('bare_vip', Abi.u32(parseIpv4(a.vip).readUInt32BE(0))); // host order
+        obj.setVariable('bare_port', port);
+        obj.setVariable('bare_smac', parseMac(lbHost.mac!));
+        obj.setVariable('bare_mac0', parseMac(macs[0]!));
+        obj.setVariable('bare_mac1', parseMac(macs[1]!));
         await obj.load();
         const link = inNetns(lbHost.netns.path, () => BpfLink.attachXdp(obj.program('xdp_bare'), ifNameToIndex('eth0'), { mode: c.mode === 'native' ? 'drv' : 'skb' }));
         await waitHttp(client, url);

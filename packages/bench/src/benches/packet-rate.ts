@@ -16,7 +16,7 @@
 import { Abi, parseIp } from '@xdp-lb/core';
 import { randomBytes } from 'node:crypto';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
-import { Lab, type LabHost } from '@xdp-lb/netlab';
+import { Lab, type LabHost, parseIpv4, parseMac } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, missingTools, objects, TOOLS, aptHint } from '../env.js';
 import { Deployed, formatReasons, instanceName, type StrategyId } from '../lb.js';
 import { LOOP_FRAMES, LoopGenerator, type LoopRun } from '../loop-generator.js';
@@ -70,8 +70,8 @@ export interface RateResult {
   reasons?: string;
 }
 
-const mac = (s: string) => Buffer.from(s.split(':').map((x) => parseInt(x, 16)));
-const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+/** A dotted IPv4 address as a host-order number (what xdp_loop's rodata takes). */
+const ip = (s: string) => parseIpv4(s).readUInt32BE(0);
 
 export const packetRate: Benchmark = {
   name: 'packet-rate',
@@ -146,7 +146,7 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
       genDev,
       test: lb,
       testDev: lbDev,
-      frame: { dmac: mac(LB_MAC), smac: mac(GEN_MAC), saddr: ip('198.19.0.1'), daddr: ip(VIP), sport: 1024, dport: DPORT, length: FRAME },
+      frame: { dmac: parseMac(LB_MAC), smac: parseMac(GEN_MAC), saddr: ip('198.19.0.1'), daddr: ip(VIP), sport: 1024, dport: DPORT, length: FRAME },
     });
     const l0 = inNetns(lb.netns.path, () => ifNameToIndex(lbDev));
     const flowsOf = (f: Flows) => (f === 'one' ? 1 : f === 'new' ? 0 : MILLION);
