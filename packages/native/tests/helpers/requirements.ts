@@ -20,16 +20,18 @@ function hasCapability(bit: bigint): boolean {
   return line !== null && ((BigInt(`0x${line[1]}`) >> bit) & 1n) === 1n;
 }
 
+/** The machine, probed once per test file (the live-frames probe loads and runs a program). */
+const probed = probe();
+
 function computeBpfReason(): string | null {
-  const p = probe();
+  const p = probed;
   if (!p.bpf) return `no usable bpf(): ${p.reasons.join('; ')}`;
   if (!p.xdp) return `no XDP: ${p.reasons.join('; ')}`;
   return null;
 }
 
 function computeNetnsReason(): string | null {
-  const bpf = computeBpfReason();
-  if (bpf !== null) return bpf;
+  if (bpfSkipReason !== null) return bpfSkipReason;
   if (process.getuid?.() !== 0) return 'not root: creating network namespaces and veths needs root';
   if (!hasCapability(CAP_SYS_ADMIN)) return 'no CAP_SYS_ADMIN: entering a network namespace (setns) needs it';
   if (!hasCapability(CAP_NET_ADMIN)) return 'no CAP_NET_ADMIN: XDP attach needs it';
@@ -42,14 +44,14 @@ function computeNetnsReason(): string | null {
 export const bpfSkipReason: string | null = computeBpfReason();
 /** null when BPF objects can also be opened by id (bpf_*_get_fd_by_id needs CAP_SYS_ADMIN), else why not. */
 export const byIdSkipReason: string | null =
-  computeBpfReason() ?? (hasCapability(CAP_SYS_ADMIN) ? null : 'no CAP_SYS_ADMIN: opening BPF objects by id needs it');
+  bpfSkipReason ?? (hasCapability(CAP_SYS_ADMIN) ? null : 'no CAP_SYS_ADMIN: opening BPF objects by id needs it');
 /** null when namespaces, veths and XDP attach can be used, else why not. */
 export const netnsSkipReason: string | null = computeNetnsReason();
 
 /** null when BPF_PROG_RUN takes BPF_F_TEST_XDP_LIVE_FRAMES (the addon's probe), else the probe's reason. */
 export const liveFramesSkipReason: string | null = (() => {
   if (bpfSkipReason !== null) return bpfSkipReason;
-  const p = probe();
+  const p = probed;
   return p.liveFrames ? null : (p.reasons.find((r) => r.includes('live frames')) ?? `live frames refused (${p.liveFramesErrno})`);
 })();
 
