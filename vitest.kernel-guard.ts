@@ -2,24 +2,13 @@
 // (scripts/test.sh sets it). Kernel suites skip, with their reason printed, on machines that lack
 // BPF, privileges or namespaces; in CI that would be a green run that tested nothing, which is
 // worse than a red one. A single test of an optional kernel feature (live frames) may still skip:
-// only a file with no test run at all counts. Files that are meant to run only behind a flag list
-// their flag in SKIP_ALLOWED_BY_FLAG's sense: they are skipped with `describe.skip` naming it and
-// are allowed when the flag is off (see ALLOWED below).
+// only a file with no test run at all counts.
 import type { Reporter, TestModule } from 'vitest/node';
-
-/** A file that skips whole on purpose says so in a skipped suite's name, e.g. "[needs XDP_LB_FULL_MATRIX=1]". */
-const ALLOWED = /\[needs [A-Z0-9_]+=1\]/;
-
-function suiteNames(m: TestModule): string[] {
-  const names: string[] = [];
-  for (const s of m.children.allSuites()) names.push(s.name);
-  return names;
-}
 
 export default class KernelGuard implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     if (process.env.XDP_LB_REQUIRE_KERNEL !== '1') return;
-    const skipped = modules.filter((m) => m.state() === 'skipped' && !suiteNames(m).some((n) => ALLOWED.test(n)));
+    const skipped = modules.filter((m) => m.state() === 'skipped');
     if (!skipped.length) return;
     console.error(
       `\nXDP_LB_REQUIRE_KERNEL=1: ${skipped.length} test file(s) ran no test at all (the reasons are printed above):\n` +
