@@ -244,8 +244,11 @@ static __always_inline int lb_pipeline(struct lb_ctx *c)
 	if (ret != LB_CONTINUE)
 		return ret;
 
-	/* Not for us: passed untouched after one array slot (and lb_addrs, for a shared slot). */
+	/* Not for us: passed untouched after one array slot (and lb_addrs, for a shared slot; and the
+	 * large prefix VIPs' trie, in an instance that has some: lib/service.h). */
 	flags = lb_addr_flags(&c->pkt.flow.dst);
+	if (!flags && CONFIG(vip_nets))
+		flags = lb_addr_net(&c->pkt.flow.dst);
 	if (!flags)
 		return XDP_PASS;
 	c->now = lb_now();

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
+import { formatVip, parseVip, serviceText } from './prefix.js';
+import { checkVipCapacity } from './vip-capacity.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -41,6 +43,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
     .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat, interfaceMissing))
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
+  checkVipCapacity(services, snat?.addresses.length ?? 0, report);
 
   if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
   if (issues.length > 0) throw new ConfigError(issues, source);
@@ -117,13 +120,13 @@ function resolveService(
 ): ServiceConfig | undefined {
   let vip;
   try {
-    vip = parseEndpoint(svc.vip);
+    vip = parseVip(svc.vip);
   } catch (e) {
     report(`${path}.vip`, (e as Error).message);
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
+    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatVip(vip.address, vip.prefix, 80)}, or ${formatVip(vip.address, vip.prefix, ANY_PORT)} for every port)`);
     return undefined;
   }
   const port = vip.port;
@@ -153,11 +156,11 @@ function resolveService(
     // An any-port service's flows keep their destination port (nat included): a backend port
     // would be ambiguous. A backend "*" belongs to such a service only.
     if (anyPort && b.port !== ANY_PORT) {
-      report(bpath, `service ${formatEndpoint(vip.address, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
+      report(bpath, `service ${formatVip(vip.address, vip.prefix, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
       return;
     }
     if (!anyPort && b.port === ANY_PORT) {
-      report(bpath, `backend port "*" is for services on every port (vip ${formatEndpoint(vip.address, ANY_PORT)}); give ${b.address.text} a port or none`);
+      report(bpath, `backend port "*" is for services on every port (vip ${formatVip(vip.address, vip.prefix, ANY_PORT)}); give ${b.address.text} a port or none`);
       return;
     }
     const badBackend = notUnicast(b.address);
@@ -179,12 +182,13 @@ function resolveService(
   if (backends.length > 0 && backends.every((b) => b.state === 'draining')) {
     report(`${path}.backends`, 'every backend is draining: at least one must be active to take new flows');
   }
-  const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
+  const prefix = vip.prefix;
+  const name = svc.name ?? defaultServiceName({ vip: vip.address, prefix, port, protocol: svc.protocol });
   const health = svc.health ? resolveHealth(svc.health, `${path}.health`, report) : undefined;
   if (health && anyPort && health.port === undefined) {
     report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
   }
-  return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
+  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
 }
 
 /** Fills the defaults of a health check and checks what spans its fields. */
@@ -265,7 +269,7 @@ function checkServiceUniqueness(services: readonly ServiceConfig[], report: Repo
   const byKey = new Map<string, number>();
   const byName = new Map<string, number>();
   services.forEach((s, i) => {
-    const key = `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+    const key = defaultServiceName(s);
     const prev = byKey.get(key);
     if (prev !== undefined) report(`services.${i}`, `service ${key} is defined twice (also services.${prev})`);
     byKey.set(key, i);
@@ -283,7 +287,8 @@ function shapeMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** "<vip>:<port>/<protocol>", the name of a service that was not given one. */
-export function defaultServiceName(s: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): string {
-  return `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+/** "<vip>:<port>/<protocol>" ("<net>/<len>:<port>/<protocol>" for a prefix VIP), the name of a
+ * service that was not given one. */
+export function defaultServiceName(s: Pick<ServiceConfig, 'vip' | 'prefix' | 'port' | 'protocol'>): string {
+  return serviceText(s);
 }

@@ -30,7 +30,10 @@ export interface SnatConfig {
 export interface ServiceConfig {
   /** Unique; defaults to "<vip>:<port>/<protocol>". */
   readonly name: string;
+  /** The VIP, or the network address of a prefix VIP. */
   readonly vip: IpAddress;
+  /** A prefix VIP's length (config/prefix.ts); undefined: the one address `vip`. */
+  readonly prefix?: number;
   readonly port: number;
   readonly protocol: Protocol;
   readonly forward: ForwardMode;

@@ -4,7 +4,7 @@ import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
-import { formatEndpoint } from '../config/address.js';
+import { formatVip } from '../config/prefix.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
@@ -74,7 +74,7 @@ export function status(instance: string): StatusView {
       const problem = servingProblem(maps, svc, a);
       return {
         name: svc.name,
-        vip: formatEndpoint(svc.vip, svc.port), // port 0 (every port): "198.18.0.10:*"
+        vip: formatVip(svc.vip, svc.prefix, svc.port), // port 0 (every port): "198.18.0.10:*"; a prefix: "198.18.10.0/28:80"
         protocol: svc.protocol,
         forward: svc.forward,
         id: a.id,
