@@ -20,7 +20,8 @@
  * 3: lb_addr_slots, the address slot table (and its slot hash, lb_addr_slot() in lb_hash.h).
  * 4: lb_ct_syn, the half-open table (lib/halfopen.h); lb_ct.flags (was padding); NAT leases of
  *    half-open flows carry LB_SNAT_LEASE_HALF. Only adds a map: v2 and v3 pins upgrade in place.
- * 5: lb_vip_nets and lb_svc_nets, prefix VIPs too large to expand (lib/service.h). Only adds maps. */
+ * 5: lb_vip_nets and lb_svc_nets, prefix VIPs too large to expand (lib/service.h); lb_quic_ids,
+ *    QUIC connection-id routing (lib/quic.h). Only adds maps. */
 #define LB_LAYOUT_VERSION 5
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
@@ -75,6 +76,7 @@
 #define LB_MAP_FRAGS "lb_frags"         /* struct lb_frag_key -> struct lb_frag (fragment policy) */
 #define LB_MAP_VIP_NETS "lb_vip_nets"   /* LPM trie, struct lb_net_key -> struct lb_addr_info (large prefix VIPs) */
 #define LB_MAP_SVC_NETS "lb_svc_nets"   /* LPM trie, struct lb_svc_net_key -> struct lb_svc (their services) */
+#define LB_MAP_QUIC_IDS "lb_quic_ids"   /* struct lb_quic_key -> __u32 backend id (QUIC server ids) */
 
 /* Chaining with other XDP programs ("shared mode", bpf/README.md): a root program (progs/xdp_root)
  * is attached and tail-calls slot 0 of its PROG_ARRAY LB_MAP_ROOT_PROGS; each program in a slot
@@ -170,6 +172,16 @@ struct lb_svc_key {
 #define LB_SVC_F_HASH_DPORT (1U << 1) /* hash strategy: hash the destination port only (Katran's
 				       * dport-only hashing: with an any-port service, every flow
 				       * to one port of the VIP goes to the same backend) */
+
+#define LB_SVC_F_QUIC (1U << 2) /* UDP: a QUIC short-header packet of a new tuple whose connection id
+				 * carries a server id of lb_quic_ids goes to that backend (lib/quic.h) */
+
+/* lb_quic_ids key: a QUIC service's server id (from the connection id, lib/quic.h), never 0. The
+ * value is the backend id (__u32) the control plane gave that server id in this service. */
+struct lb_quic_key {
+	__u32 svc_id;
+	__u32 server_id;
+};
 
 struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
@@ -365,6 +377,10 @@ enum lb_reason {
 	LB_R_RESET,               /* a TCP packet of a flow the LB cannot carry on: answered with an RST */
 	LB_R_ICMP_TOO_BIG,        /* a packet past the egress MTU answered with ICMP frag needed / packet
 				   * too big (XDP_TX): lib/toobig.h */
+	LB_R_QUIC_ROUTED,         /* counted in addition: a new tuple of a QUIC service went to the backend
+				   * its connection id's server id names (a migrated client): lib/quic.h */
+	LB_R_QUIC_UNKNOWN,        /* counted in addition: a QUIC short header whose server id no backend of
+				   * the service has: the strategy chose */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */
@@ -377,6 +393,7 @@ _Static_assert(sizeof(struct lb_addr_slot) == 24, "lb_addr_slot");
 _Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key");
 _Static_assert(sizeof(struct lb_net_key) == 20, "lb_net_key");
 _Static_assert(sizeof(struct lb_svc_net_key) == 24, "lb_svc_net_key");
+_Static_assert(sizeof(struct lb_quic_key) == 8, "lb_quic_key");
 _Static_assert(sizeof(struct lb_svc) == 20, "lb_svc");
 _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");
 _Static_assert(sizeof(struct lb_flow) == 40, "lb_flow");

@@ -56,6 +56,14 @@ struct {
 	__type(value, struct lb_svc);
 } lb_svc_nets SEC(".maps");
 
+/* QUIC services' server ids (lib/quic.h): (service id, server id) -> backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, struct lb_quic_key);
+	__type(value, __u32);
+} lb_quic_ids SEC(".maps");
+
 /* Backends by id: address, port, state, generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -22,6 +22,8 @@ export const LB_FWD_IP6IP6 = 4;
 export const LB_FWD_GUE = 5;
 export const LB_SVC_F_HASH_SRC = 1 << 0;
 export const LB_SVC_F_HASH_DPORT = 1 << 1;
+/** UDP: QUIC connection-id routing (lib/quic.h). */
+export const LB_SVC_F_QUIC = 1 << 2;
 export const LB_BE_EMPTY = 0;
 export const LB_BE_ACTIVE = 1;
 export const LB_BE_DRAINING = 2;
@@ -73,6 +75,8 @@ export const REASONS = [
   'SNAT_HALF_FREED',
   'RESET',
   'ICMP_TOO_BIG',
+  'QUIC_ROUTED',
+  'QUIC_UNKNOWN',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -233,6 +233,14 @@ export class TestDataplane {
     this.map('lb_svc_nets').update(svcNetKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: FWD[s.fwd] }));
   }
 
+  /** A QUIC service's server id -> backend id (lb_quic_ids). */
+  setQuicId(svcId: number, serverId: number, backendId: number): void {
+    const k = Buffer.alloc(8);
+    k.writeUInt32LE(svcId, 0);
+    k.writeUInt32LE(serverId, 4);
+    this.map('lb_quic_ids').update(k, u32(backendId));
+  }
+
   removeService(vip: string, port: number, proto: Proto): void {
     this.map('lb_services').delete(svcKey(vip, port, proto));
   }

@@ -55,8 +55,9 @@ export function toInput(cfg: LbConfig): ConfigInput {
       protocol: s.protocol,
       forward: s.forward,
       options: { ...s.options },
-      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
+      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}) })),
       ...(s.health ? { health: healthInput(s.health) } : {}),
+      ...(s.quic ? { quic: true } : {}),
     })),
     ...(cfg.announce ? { announce: structuredClone(cfg.announce) } : {}),
   };

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
 import { formatVip, parseVip, serviceText } from './prefix.js';
+import { checkQuic } from './quic.js';
 import { checkVipCapacity } from './vip-capacity.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
@@ -188,7 +189,8 @@ function resolveService(
   if (health && anyPort && health.port === undefined) {
     report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
   }
-  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
+  checkQuic(svc, backends, path, report);
+  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}), ...(svc.quic ? { quic: true as const } : {}) };
 }
 
 /** Fills the defaults of a health check and checks what spans its fields. */
@@ -210,7 +212,7 @@ function resolveHealth(h: NonNullable<ConfigShape['services'][number]['health']>
   };
 }
 
-function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining' }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
+function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining'; quicServerId?: number }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
   const obj = typeof entry === 'string' ? splitWeight(entry, path, report) : entry;
   if (!obj) return undefined;
   try {
@@ -228,7 +230,8 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
       );
       return undefined;
     }
-    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port) };
+    const quic = typeof entry === 'string' || entry.quicServerId === undefined ? {} : { quicServerId: entry.quicServerId };
+    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port), ...quic };
   } catch (e) {
     report(path, (e as Error).message);
     return undefined;

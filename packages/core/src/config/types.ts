@@ -42,6 +42,8 @@ export interface ServiceConfig {
   readonly backends: readonly BackendConfig[];
   /** Active health checks (run by `lb serve`); undefined: none, every backend counts as up. */
   readonly health?: HealthCheckConfig;
+  /** UDP: QUIC connection-id routing (bpf/lib/quic.h); undefined: off. */
+  readonly quic?: true;
 }
 
 /** A service's health checks with every default filled. */
@@ -66,6 +68,8 @@ export interface BackendConfig {
   readonly state: BackendState;
   /** "addr:port": the backend's identity within its service. */
   readonly key: string;
+  /** QUIC services: the server id in this backend's connection ids; undefined: none. */
+  readonly quicServerId?: number;
 }
 
 export interface ChainConfig {

@@ -30,6 +30,8 @@ export const MAPS = {
   vipNets: 'lb_vip_nets',
   /** ... and their services: (protocol, port, address prefix) -> lb_svc. */
   svcNets: 'lb_svc_nets',
+  /** QUIC connection-id routing (bpf/lib/quic.h): (service id, server id) -> backend id. */
+  quicIds: 'lb_quic_ids',
 } as const;
 
 export const ADDR_VIP = 1 << 0;
@@ -53,6 +55,8 @@ export const FWD_GUE = 5;
 export const SVC_F_HASH_SRC = 1 << 0;
 /** The hash strategy hashes the destination port only. */
 export const SVC_F_HASH_DPORT = 1 << 1;
+/** UDP: QUIC connection-id routing (bpf/lib/quic.h). */
+export const SVC_F_QUIC = 1 << 2;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;
 export const BE_DRAINING = 2;
@@ -103,6 +107,8 @@ export const REASONS = [
   'snat_half_freed',
   'reset',
   'icmp_too_big',
+  'quic_routed',
+  'quic_unknown',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -192,6 +198,14 @@ export function encodeSvcNetKey(k: SvcKey, prefix: number): Buffer {
   b.writeUInt8(k.proto, 4);
   b.writeUInt16BE(k.port, 6);
   encodeAddr(k.vip).copy(b, 8);
+  return b;
+}
+
+/** struct lb_quic_key: a QUIC service's server id. */
+export function encodeQuicKey(svcId: number, serverId: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(svcId, 0);
+  b.writeUInt32LE(serverId >>> 0, 4);
   return b;
 }
 

@@ -118,6 +118,15 @@ export class InstanceMaps {
     this.map(abi.MAPS.vipNets).delete(abi.encodeNetKey(vip, prefix));
   }
 
+  /** A QUIC service's server id -> backend id (lb_quic_ids), set or removed. */
+  setQuicId(svcId: number, serverId: number, backendId: number): void {
+    this.map(abi.MAPS.quicIds).update(abi.encodeQuicKey(svcId, serverId), abi.u32(backendId));
+  }
+
+  deleteQuicId(svcId: number, serverId: number): void {
+    this.map(abi.MAPS.quicIds).delete(abi.encodeQuicKey(svcId, serverId));
+  }
+
   setBackend(id: number, value: abi.BackendValue): void {
     this.map(abi.MAPS.backends).update(abi.u32(id), abi.encodeBackend(value));
   }

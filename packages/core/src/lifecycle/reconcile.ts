@@ -85,6 +85,10 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     await maps.swapTable(alloc.id, strategy.buildTable(entry.active, svc.options));
     if (prevOwner.get(alloc.id) !== identity) maps.resetServiceCounters(alloc.id);
   }
+  // QUIC server ids before the entries that turn the lookup on; the backends they name are written.
+  const quicIds = quicIdsOf(next);
+  const prevQuic = prev && quicIdsOf(prev);
+  for (const [k, q] of quicIds) if (opts.full || prevQuic?.get(k)?.backendId !== q.backendId) maps.setQuicId(q.svcId, q.serverId, q.backendId);
   // Each service's entries under every key it owns (an exact VIP, the addresses of a small
   // prefix, a large prefix's trie key: config/vip-plan.ts), after every table.
   for (const [k, e] of plan.exact) {
@@ -112,6 +116,7 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   const gone = [...prevPlan!.addrs.values()].filter((a) => !plan.addrs.has(a.ip.text)).map((a) => a.ip);
   if (gone.length > 0) await maps.writeAddrs([], gone);
   for (const [k, n] of prevPlan!.vipNets) if (!plan.vipNets.has(k)) maps.deleteVipNet(n.ip, n.prefix);
+  for (const [k, q] of prevQuic!) if (!quicIds.has(k)) maps.deleteQuicId(q.svcId, q.serverId);
   const live = new Map<number, number>();
   for (const s of Object.values(next.allocation.services)) for (const b of Object.values(s.backends)) live.set(b.id, b.gen);
   for (const [id, gen] of prevBackendIds) if (live.get(id) !== gen && !live.has(id)) maps.clearBackend(id);
@@ -132,7 +137,7 @@ function snatRunOf(pool: readonly ServiceConfig['vip'][]): SnatRun {
 /** What a service puts into the maps: its lb_services value and the input of its slot table. */
 function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategy: Strategy<any>, snatRun: SnatRun) {
   return {
-    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options), fwd: FWD[svc.forward], ...snatRun(svc) },
+    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options) | (svc.quic ? abi.SVC_F_QUIC : 0), fwd: FWD[svc.forward], ...snatRun(svc) },
     active: svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight })),
     options: svc.options,
   };
@@ -164,6 +169,19 @@ const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: ab
 
 export function svcKey(svc: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): abi.SvcKey {
   return { vip: svc.vip, port: svc.port, proto: abi.protoNumber(svc.protocol) };
+}
+
+/** lb_quic_ids' content: every QUIC service's server ids and the backend ids they name. */
+function quicIdsOf(d: Desired): Map<string, { svcId: number; serverId: number; backendId: number }> {
+  const out = new Map<string, { svcId: number; serverId: number; backendId: number }>();
+  for (const svc of d.config.services) {
+    if (!svc.quic) continue;
+    const alloc = d.allocation.services[serviceIdentity(svc)]!;
+    for (const b of svc.backends) {
+      if (b.quicServerId !== undefined) out.set(`${alloc.id}|${b.quicServerId}`, { svcId: alloc.id, serverId: b.quicServerId, backendId: alloc.backends[b.key]!.id });
+    }
+  }
+  return out;
 }
 
 /** An address's (or a large prefix's) roles as lb_addr_info flags. */

@@ -36,12 +36,14 @@ export interface StatusView {
     vip: string;
     protocol: string;
     forward: string;
+    /** QUIC connection-id routing is on (bpf/lib/quic.h). */
+    quic?: boolean;
     id: number;
     /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
     serving: boolean;
     problem?: string;
     counters: CounterView;
-    backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
+    backends: { key: string; id: number; weight: number; state: string; quicServerId?: number; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
   /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
@@ -77,13 +79,14 @@ export function status(instance: string): StatusView {
         vip: formatVip(svc.vip, svc.prefix, svc.port), // port 0 (every port): "198.18.0.10:*"; a prefix: "198.18.10.0/28:80"
         protocol: svc.protocol,
         forward: svc.forward,
+        ...(svc.quic ? { quic: true } : {}),
         id: a.id,
         serving: problem === undefined,
         ...(problem ? { problem } : {}),
         counters: view(maps.serviceCounters(a.id)),
         backends: svc.backends.map((b) => {
           const id = a.backends[b.key]!.id;
-          return { key: b.key, id, weight: b.weight, state: b.state, slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
+          return { key: b.key, id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
         }),
       };
     });
