@@ -166,8 +166,10 @@ function resolveService(
     }
     const badBackend = notUnicast(b.address);
     if (badBackend) report(bpath, `${badBackend}: a backend must be a unicast address`);
-    if (b.address.family !== vip.address.family) {
-      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
+    // A tunnel carries either family inside an outer header of the backend's (4in6, 6in4: the
+    // data plane's encapsulation takes the inner packet as it is); nat and dsr rewrite in place.
+    if (b.address.family !== vip.address.family && (svc.forward === 'nat' || svc.forward === 'dsr')) {
+      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}: ${svc.forward} keeps the family; a tunnel carries one in the other (forward ${b.address.family === 6 ? 'ip6ip6' : 'ipip'} or gue)`);
     }
     if (svc.forward !== 'nat' && b.port !== port) {
       report(bpath, `${svc.forward} forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
