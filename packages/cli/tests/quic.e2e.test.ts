@@ -53,6 +53,15 @@ describe.skipIf(!root)('QUIC connection-id routing', () => {
     expect(status.reasons.quic_routed).toBe(16);
     expect(status.reasons.quic_unknown).toBe(8);
 
+    // A draining backend keeps its connections, migrated ones included; a removed one's id is unknown.
+    const svc = `${a.vip}:7000/udp`;
+    await e2e.lb().update(instance, { kind: 'backend-drain', service: svc, backend: a.backends[1]! });
+    expect(await replies(shortHeader(0x108))).toEqual(Array(8).fill('http2'));
+    expect(new Set(await replies(shortHeader(0x999))), 'new connections avoid it').toEqual(new Set(['http1']));
+    await e2e.lb().update(instance, { kind: 'backend-remove', service: svc, backend: a.backends[1]! });
+    expect(await replies(shortHeader(0x108))).toEqual(Array(8).fill('http1'));
+    expect(e2e.lb().status(instance).reasons.quic_unknown).toBe(8 + 8 + 8);
+
     e2e.lb().undeploy(instance);
     expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
   });
