@@ -2,22 +2,7 @@
 // ip6ip6, gue) and an IPv6 VIP's to IPv4 backends (6in4: ipip, gue); nat and dsr keep the family,
 // and the refusal says which modes would carry it.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ConfigError, resolveConfig, type ResolveContext } from '../src/index.js';
-
-const ctx: ResolveContext = { strategyOptions: () => z.object({}).strict(), strategyIds: () => ['hash'], interfaceExists: () => true };
-const base = { interfaces: ['eth0'], snat: { addresses: ['198.18.0.2', '2001:db8::2'] } };
-const resolve = (services: unknown[]) => resolveConfig({ ...base, services }, ctx);
-
-function problems(services: unknown[]): string[] {
-  try {
-    resolve(services);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).lines();
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problems, resolveServices as resolve } from './helpers/services.js';
 
 describe('mixed-family tunnels', () => {
   it('4in6 over ip6ip6 and gue, 6in4 over ipip and gue', () => {

@@ -2,28 +2,11 @@
 // through dump, and what the data plane's maps must hold: expanded keys owned by the longest
 // prefix, large prefixes in the tries with the roles of every prefix around them.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ConfigError, dumpConfigYaml, parseConfigText, parseVip, resolveConfig, splitProtocol, type ResolveContext, type ServiceConfig } from '../src/index.js';
+import { ctx, problems, resolveServices as resolve } from './helpers/services.js';
+import { dumpConfigYaml, parseConfigText, parseVip, splitProtocol, type ServiceConfig } from '../src/index.js';
 import { needsVipNets } from '../src/config/prefix.js';
 import { planVips } from '../src/config/vip-plan.js';
 import { loadTimeChanges } from '../src/lifecycle/load-time.js';
-
-const ctx: ResolveContext = { strategyOptions: () => z.object({}).strict(), strategyIds: () => ['hash'], interfaceExists: () => true };
-const base = { interfaces: ['eth0'], snat: { addresses: ['198.18.0.2'] } };
-
-function resolve(services: unknown[]) {
-  return resolveConfig({ ...base, services }, ctx);
-}
-
-function problems(services: unknown[]): string[] {
-  try {
-    resolve(services);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).lines();
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('prefix VIP syntax', () => {
   it('parses IPv4 and IPv6 prefixes with a port or *; a full-length prefix is one address', () => {

@@ -1,22 +1,8 @@
 // QUIC connection-id routing in the config (config/quic.ts): `quic: true` on UDP services,
 // `quicServerId` on their backends, unique per service; the round trip through dump; refusals.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ConfigError, dumpConfigYaml, parseConfigText, resolveConfig, type ResolveContext } from '../src/index.js';
-
-const ctx: ResolveContext = { strategyOptions: () => z.object({}).strict(), strategyIds: () => ['hash'], interfaceExists: () => true };
-const base = { interfaces: ['eth0'], snat: { addresses: ['198.18.0.2'] } };
-const resolve = (services: unknown[]) => resolveConfig({ ...base, services }, ctx);
-
-function problems(services: unknown[]): string[] {
-  try {
-    resolve(services);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).lines();
-  }
-  throw new Error('expected a ConfigError');
-}
+import { ctx, problems, resolveServices as resolve } from './helpers/services.js';
+import { dumpConfigYaml, parseConfigText } from '../src/index.js';
 
 describe('QUIC services', () => {
   it('quic on a UDP service, server ids on its backends; kept by dump', () => {
