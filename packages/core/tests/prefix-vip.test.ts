@@ -3,7 +3,7 @@
 // prefix, large prefixes in the tries with the roles of every prefix around them.
 import { describe, expect, it } from 'vitest';
 import { ctx, problems, resolveServices as resolve } from './helpers/services.js';
-import { dumpConfigYaml, parseConfigText, parseVip, splitProtocol, type ServiceConfig } from '../src/index.js';
+import { dumpConfigYaml, parseConfigText, parseVip, splitProtocol, type ServiceConfig, vipPrefixes } from '../src/index.js';
 import { needsVipNets } from '../src/config/prefix.js';
 import { planVips } from '../src/config/vip-plan.js';
 import { loadTimeChanges } from '../src/lifecycle/load-time.js';
@@ -37,6 +37,7 @@ describe('prefix VIP syntax', () => {
     ]);
     expect(cfg.services.map((s) => s.name)).toEqual(['198.18.10.0/28:80/tcp', '[2001:db8:10::/64]:*/udp']);
     expect(cfg.services[0]!.prefix).toBe(28);
+    expect(vipPrefixes(cfg), 'announced as prefixes').toEqual(['198.18.10.0/28', '2001:db8:10::/64']);
     expect(parseConfigText(dumpConfigYaml(cfg), ctx)).toEqual(cfg);
     expect(problems([{ vip: '198.18.10.1/28:80', backends: ['198.18.0.11'] }])).toEqual(['services.0.vip  "198.18.10.1/28:80" has host bits set: the prefix is 198.18.10.0/28']);
     expect(problems([{ vip: '224.0.0.0/8:80', backends: ['198.18.0.11'] }])[0]).toMatch(/^services.0.vip  224.0.0.0 is a multicast address/);
