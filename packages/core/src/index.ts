@@ -1,5 +1,6 @@
 // @xdp-lb/core: config, program lifecycle, hot updates and stats; the library behind the CLI.
 export * from './config/address.js';
+export * from './config/prefix.js';
 export * from './config/defaults.js';
 export * from './config/errors.js';
 export * from './config/load.js';

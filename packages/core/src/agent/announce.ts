@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AnnounceRequire } from '../config/defaults.js';
 import type { AnnounceConfig } from '../config/schema.js';
 import type { LbConfig } from '../config/types.js';
+import { vipPrefix } from '../config/prefix.js';
 import { BirdDriver } from './announce-bird.js';
 import { CommandDriver } from './announce-command.js';
 import type { BackendHealth } from './health.js';
@@ -99,9 +100,9 @@ export function nodeHealth(input: NodeHealthInput, require: AnnounceRequire): No
   return { healthy: true, reason: sick.length ? `healthy (no healthy backend in ${sick.join(', ')})` : 'healthy' };
 }
 
-/** The config's VIPs as host prefixes, sorted and unique. */
+/** The config's VIPs as prefixes (a host prefix for a single address), sorted and unique. */
 export function vipPrefixes(cfg: LbConfig): string[] {
-  return [...new Set(cfg.services.map((s) => `${s.vip.text}/${s.vip.family === 6 ? 128 : 32}`))].sort();
+  return [...new Set(cfg.services.map((s) => vipPrefix(s.vip, s.prefix)))].sort();
 }
 
 export function announceDriver(a: AnnounceConfig): AnnounceDriver {

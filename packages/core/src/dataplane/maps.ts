@@ -94,6 +94,39 @@ export class InstanceMaps {
     return v ? abi.decodeSvc(v) : undefined;
   }
 
+  /** A large prefix VIP's service (lb_svc_nets). */
+  setNetService(key: abi.SvcKey, prefix: number, value: abi.SvcValue): void {
+    this.map(abi.MAPS.svcNets).update(abi.encodeSvcNetKey(key, prefix), abi.encodeSvc(value));
+  }
+
+  deleteNetService(key: abi.SvcKey, prefix: number): void {
+    this.map(abi.MAPS.svcNets).delete(abi.encodeSvcNetKey(key, prefix));
+  }
+
+  /** The entry of lb_svc_nets that a lookup of this prefix finds (its own, or the longest around it). */
+  netService(key: abi.SvcKey, prefix: number): abi.SvcValue | undefined {
+    const v = this.map(abi.MAPS.svcNets).lookup(abi.encodeSvcNetKey(key, prefix)) as Buffer | null;
+    return v ? abi.decodeSvc(v) : undefined;
+  }
+
+  /** A large prefix VIP's roles (lb_vip_nets), set or removed. */
+  setVipNet(vip: IpAddress, prefix: number, flags: number): void {
+    this.map(abi.MAPS.vipNets).update(abi.encodeNetKey(vip, prefix), abi.encodeAddrInfo(flags));
+  }
+
+  deleteVipNet(vip: IpAddress, prefix: number): void {
+    this.map(abi.MAPS.vipNets).delete(abi.encodeNetKey(vip, prefix));
+  }
+
+  /** A QUIC service's server id -> backend id (lb_quic_ids), set or removed. */
+  setQuicId(svcId: number, serverId: number, backendId: number): void {
+    this.map(abi.MAPS.quicIds).update(abi.encodeQuicKey(svcId, serverId), abi.u32(backendId));
+  }
+
+  deleteQuicId(svcId: number, serverId: number): void {
+    this.map(abi.MAPS.quicIds).delete(abi.encodeQuicKey(svcId, serverId));
+  }
+
   setBackend(id: number, value: abi.BackendValue): void {
     this.map(abi.MAPS.backends).update(abi.u32(id), abi.encodeBackend(value));
   }

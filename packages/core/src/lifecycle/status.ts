@@ -4,7 +4,7 @@ import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
-import { formatEndpoint } from '../config/address.js';
+import { formatVip } from '../config/prefix.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
@@ -36,12 +36,14 @@ export interface StatusView {
     vip: string;
     protocol: string;
     forward: string;
+    /** QUIC connection-id routing is on (bpf/lib/quic.h). */
+    quic?: boolean;
     id: number;
     /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
     serving: boolean;
     problem?: string;
     counters: CounterView;
-    backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
+    backends: { key: string; id: number; weight: number; state: string; quicServerId?: number; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
   /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
@@ -74,16 +76,17 @@ export function status(instance: string): StatusView {
       const problem = servingProblem(maps, svc, a);
       return {
         name: svc.name,
-        vip: formatEndpoint(svc.vip, svc.port), // port 0 (every port): "198.18.0.10:*"
+        vip: formatVip(svc.vip, svc.prefix, svc.port), // port 0 (every port): "198.18.0.10:*"; a prefix: "198.18.10.0/28:80"
         protocol: svc.protocol,
         forward: svc.forward,
+        ...(svc.quic ? { quic: true } : {}),
         id: a.id,
         serving: problem === undefined,
         ...(problem ? { problem } : {}),
         counters: view(maps.serviceCounters(a.id)),
         backends: svc.backends.map((b) => {
           const id = a.backends[b.key]!.id;
-          return { key: b.key, id, weight: b.weight, state: b.state, slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
+          return { key: b.key, id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
         }),
       };
     });
