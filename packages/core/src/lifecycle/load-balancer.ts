@@ -14,7 +14,7 @@ import type { MemberRequest } from '../dataplane/chain-member.js';
 import { requireBpffs, requireNetns, requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
-import { requireState, update } from './update.js';
+import { requireState, requireStateRecovered, update } from './update.js';
 import type { Mutation } from './mutations.js';
 import type { InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -138,7 +138,7 @@ export class LoadBalancer {
   async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
     return withInstanceLock(instance, async () => {
-      const state = requireState(instance);
+      const state = requireStateRecovered(instance);
       return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
     }, this.lockOptions);
   }
@@ -150,7 +150,7 @@ export class LoadBalancer {
   async reload(instance: string, input: unknown, opts: { rewrite?: boolean } = {}): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
     return withInstanceLock(instance, async () => {
-      const state = requireState(instance);
+      const state = requireStateRecovered(instance);
       return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns), opts);
     }, this.lockOptions);
   }
