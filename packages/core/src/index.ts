@@ -21,7 +21,7 @@ export type { MemberRequest, SlotProgram } from './dataplane/chain-member.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { checkInstanceName, instancePaths } from './state/paths.js';
-export { InstanceLock, lockInstance, lockTimeoutMs, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
+export { InstanceLock, lockChain, lockInstance, lockTimeoutMs, runningAgent, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
 export { primaryAddress } from './dataplane/netns.js';
 export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';
 export { Agent, type AgentOptions, type AgentStatus, type ApplyAction, type ReloadResult } from './agent/agent.js';

@@ -4,8 +4,8 @@ import { type ResolveContext, resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { ifindexOf } from '../dataplane/xdp.js';
-import { listInstances } from '../state/store.js';
-import { withInstanceLock, withInstanceLockSync } from '../state/lock.js';
+import { listInstances, readIntent, readState } from '../state/store.js';
+import { runningAgent, withChainLock, withChainLockSync, withInstanceLock, withInstanceLockSync } from '../state/lock.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
@@ -82,13 +82,13 @@ export class LoadBalancer {
   /** Puts another XDP program (a firewall, a filter) into a free slot of a chain (`lb chain add`). */
   async chainAdd(req: MemberRequest, opts: { replace?: boolean } = {}): Promise<ChainSlotView> {
     requirePrivileges('chain add');
-    return chainAdd(req, opts);
+    return withChainLock(req.chain, () => chainAdd(req, opts), this.lockOptions);
   }
 
   /** Empties an operator's slot of a chain; the last program out removes the chain (`lb chain remove`). */
   chainRemove(chain: string, slot: number): { removed: ChainSlotView; chainRemoved: boolean } {
     requirePrivileges('chain remove');
-    return chainRemove(chain, slot);
+    return withChainLockSync(chain, () => chainRemove(chain, slot), this.lockOptions);
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
@@ -98,7 +98,9 @@ export class LoadBalancer {
     requireBpffs();
     requireNetns(opts.netns ?? null);
     const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
-    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts), this.lockOptions);
+    const run = () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    // Chained: the chain's lock too (inside the instance's), as lb chain add/remove take it.
+    return withInstanceLock(cfg.instance, () => (cfg.chain ? withChainLock(cfg.chain.name, run, this.lockOptions) : run()), this.lockOptions);
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -120,7 +122,19 @@ export class LoadBalancer {
   /** `force`: also when the state file is damaged (undeploy.ts). */
   undeploy(instance = 'default', opts: { force?: boolean } = {}): UndeployResult {
     requirePrivileges('undeploy');
-    return withInstanceLockSync(instance, () => undeploy(instance, opts), this.lockOptions);
+    return withInstanceLockSync(
+      instance,
+      () => {
+        // An agent would lose its lock file and state under it, and deploy again at its next resync.
+        const agent = runningAgent(instance);
+        if (agent) {
+          throw new LbError(`instance ${instance} is served by an agent: pid ${agent.pid} (${agent.command}); stop the agent first (lb serve --detach-on-exit undeploys as it stops), then undeploy`, 'EBUSY');
+        }
+        const chain = chainOfInstance(instance);
+        return chain ? withChainLockSync(chain, () => undeploy(instance, opts), this.lockOptions) : undeploy(instance, opts);
+      },
+      this.lockOptions,
+    );
   }
 
   status(instance = 'default'): StatusView {
@@ -164,5 +178,14 @@ export class LoadBalancer {
 
   instances(): string[] {
     return listInstances();
+  }
+}
+
+/** The chain an instance has (or an interrupted first deploy took) a slot in, if any. */
+function chainOfInstance(instance: string): string | undefined {
+  try {
+    return readState(instance)?.chain?.name ?? readIntent(instance)?.chain?.name;
+  } catch {
+    return readIntent(instance)?.chain?.name; // a damaged state (undeploy --force)
   }
 }
