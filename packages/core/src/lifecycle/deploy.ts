@@ -24,7 +24,8 @@ import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
 import { MAPS, u32 } from '../dataplane/abi.js';
 import { reconcile } from './reconcile.js';
-import { capacity, desiredOf, validateTables } from './desired.js';
+import { desiredOf, validateTables } from './desired.js';
+import { objectCapacity } from '../dataplane/capacity.js';
 
 export interface DeployOptions {
   netns?: string | null;
@@ -66,7 +67,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const warnings = [...(recovered ? [recovered] : []), ...planWarnings];
   checkSnatPorts(cfg, ns);
   checkSnatOwned(cfg, ns);
-  const allocation = allocate(prev?.allocation, cfg, capacity());
+  const allocation = allocate(prev?.allocation, cfg, objectCapacity(strategy.objectPath));
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
 

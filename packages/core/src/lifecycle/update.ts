@@ -10,7 +10,8 @@ import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { clearIntent, readIntent, readState, writeIntent, writeState, type InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
-import { capacity, desiredOf, validateTables } from './desired.js';
+import { desiredOf, validateTables } from './desired.js';
+import { pinnedCapacity } from '../dataplane/capacity.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
@@ -57,9 +58,9 @@ export async function update(
   const prev = desiredOf(state);
   const fixed = loadTimeChanges(prev.config, cfg);
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
-  const allocation = allocate(state.allocation, cfg, capacity());
-  validateTables(cfg, strategy, allocation);
   checkLayout(instance, instancePaths(instance));
+  const allocation = allocate(state.allocation, cfg, pinnedCapacity(instancePaths(instance).maps));
+  validateTables(cfg, strategy, allocation);
   // Before the tables name anything new: a first IPv6 service needs IPv6 forwarding on the
   // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
   // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
