@@ -21,6 +21,7 @@ export type { MemberRequest, SlotProgram } from './dataplane/chain-member.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { checkInstanceName, instancePaths } from './state/paths.js';
+export { CRASH_STEPS, type CrashStep } from './lifecycle/crash-point.js';
 export { InstanceLock, lockChain, lockInstance, lockTimeoutMs, runningAgent, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
 export { primaryAddress } from './dataplane/netns.js';
 export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';

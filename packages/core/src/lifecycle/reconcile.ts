@@ -5,6 +5,7 @@ import { serviceIdentity } from '../state/allocation.js';
 import type { Strategy } from '../strategy/strategy.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
+import { sweepStale } from './sweep.js';
 
 export interface Desired {
   config: LbConfig;
@@ -88,6 +89,8 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   for (const write of drains) write();
   await maps.writeAddrs([...addrFlags.values()], []);
 
+  // What no state names (a change killed before it wrote its state) goes too.
+  if (opts.full) await sweepStale(maps, next);
   if (!prev) return;
   for (const svc of removed) {
     const id = prev.allocation.services[serviceIdentity(svc)]!.id;
