@@ -13,6 +13,7 @@ export { LbError } from './lifecycle/errors.js';
 export type { Mutation } from './lifecycle/mutations.js';
 export type { DeployOptions, DeployResult } from './lifecycle/deploy.js';
 export type { StatusView, CounterView } from './lifecycle/status.js';
+export type { DataplaneReading, ServiceReading } from './lifecycle/reading.js';
 export type { LinkChange } from './lifecycle/link-prep.js';
 export type { UndeployResult } from './lifecycle/undeploy.js';
 export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from './lifecycle/doctor.js';

@@ -22,7 +22,8 @@ import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from 
 import { type Logger, silentLogger } from './logger.js';
 import { renderMetrics } from './metrics.js';
 import { ProcessProber } from './prober.js';
-import { ConntrackGauge, readDataplane } from './reading.js';
+import { readDataplane } from '../lifecycle/reading.js';
+import { ConntrackGauge } from './reading.js';
 import { DEFAULT_METRICS_ADDRESS, type Endpoint, fmt, isLoopback, type ListenAddress, MetricsServer } from './server.js';
 import { FileWatcher } from './watch.js';
 

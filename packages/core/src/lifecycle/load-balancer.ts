@@ -13,6 +13,9 @@ import { chainAdd, chainRemove, chains, type ChainSlotView, type ChainView } fro
 import type { MemberRequest } from '../dataplane/chain-member.js';
 import { requireBpffs, requireNetns, requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
+import { type DataplaneReading, readDataplaneOf } from './reading.js';
+import { checkLayout } from './layout.js';
+import { instancePaths } from '../state/paths.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, requireStateRecovered, update } from './update.js';
 import type { Mutation } from './mutations.js';
@@ -140,6 +143,17 @@ export class LoadBalancer {
   status(instance = 'default'): StatusView {
     requirePrivileges('status');
     return status(instance);
+  }
+
+  /**
+   * The data plane's counters, attachments and serving state, cheap enough for every tick (`lb
+   * stats`) and scrape (the agent): no conntrack walk, no slot count (lifecycle/reading.ts).
+   */
+  reading(instance = 'default'): DataplaneReading {
+    requirePrivileges('status');
+    const state = requireState(instance);
+    checkLayout(instance, instancePaths(instance));
+    return readDataplaneOf(state);
   }
 
   /** A service's slot table as the data plane reads it, backend keys slot by slot (compare nodes). */
