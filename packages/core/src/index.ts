@@ -26,6 +26,7 @@ export { CRASH_STEPS, type CrashStep } from './lifecycle/crash-point.js';
 export { InstanceLock, lockChain, lockInstance, lockTimeoutMs, runningAgent, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
 export { primaryAddress } from './dataplane/netns.js';
 export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';
+export { AgentParts, realAgentParts } from './agent/parts.js';
 export { Agent, type AgentOptions, type AgentStatus, type ApplyAction, type ReloadResult } from './agent/agent.js';
 export { createLogger, silentLogger, LOG_FORMATS, LOG_LEVELS, type Logger, type LogFields, type LogFormat, type LoggerOptions, type LogLevel } from './agent/logger.js';
 export { DEFAULT_METRICS_ADDRESS, parseListenAddress, type ListenAddress } from './agent/server.js';
