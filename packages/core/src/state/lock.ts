@@ -64,21 +64,11 @@ export async function lockChain(chain: string, opts: LockOptions = {}): Promise<
 }
 
 export async function withChainLock<T>(chain: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = await lockChain(chain, opts);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
+  return holding(lockChain(chain, opts), fn);
 }
 
 export function withChainLockSync<T>(chain: string, fn: () => T, opts: LockOptions = {}): T {
-  const lock = acquireSync(`chain ${chain}`, chainLockFile(chain), opts);
-  try {
-    return fn();
-  } finally {
-    lock.release();
-  }
+  return holdingSync(acquireSync(`chain ${chain}`, chainLockFile(chain), opts), fn);
 }
 
 /**
@@ -158,16 +148,24 @@ function label(what: string): string {
 
 /** `fn` under the instance's lock (released also when it throws). */
 export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = await lockInstance(instance, opts);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
+  return holding(lockInstance(instance, opts), fn);
 }
 
 export function withInstanceLockSync<T>(instance: string, fn: () => T, opts: LockOptions = {}): T {
-  const lock = lockInstanceSync(instance, opts);
+  return holdingSync(lockInstanceSync(instance, opts), fn);
+}
+
+/** `fn` once `lock` is taken; the lock is released also when `fn` throws. */
+async function holding<T>(lock: Promise<InstanceLock>, fn: () => Promise<T>): Promise<T> {
+  const held = await lock;
+  try {
+    return await fn();
+  } finally {
+    held.release();
+  }
+}
+
+function holdingSync<T>(lock: InstanceLock, fn: () => T): T {
   try {
     return fn();
   } finally {
