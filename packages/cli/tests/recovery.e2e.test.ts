@@ -4,7 +4,7 @@
 // said "not deployed". Now: the file is named with the way out (lb undeploy --force), which
 // removes the instance from its pins alone; pins without a state file are reported and removed by
 // lb undeploy; and an interrupt during a deploy is said and the deploy finishes first.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { Abi, instancePaths, lockInstance } from '@xdp-lb/core';
@@ -109,6 +109,26 @@ describeLab('recovery', () => {
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
     expect(existsSync(`${env.bpffs}/${instance}`)).toBe(false);
     expect(existsSync(join(env.stateDir, instance))).toBe(false);
+  }, 60_000);
+
+  it('a re-deploy changing the conntrack size, killed once attached: the next deploy completes it', async () => {
+    const instance = env.instance('kresize');
+    await deploy(instance);
+    const before = env.lb().status(instance).conntrack.max;
+    const file = env.writeConfig(instance, { ...config(instance), limits: { conntrackSize: 32768 } });
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: 'lb deploy (crash at deploy:attached)', env: { ...process.env, XDP_LB_CRASH_AT: 'deploy:attached' } });
+    expect((await p.exited).signal, p.stderr()).toBe('SIGKILL');
+    // The new program runs on the link, the pins still name the old table and the state the old
+    // config: neither whole. The next deploy of the file finishes the change.
+    expect(env.lb().status(instance).conntrack.max).toBe(before);
+    const r = await lbInProcess('deploy', '-f', file, '--netns', lbNs);
+    expect(r.code, r.err).toBe(0);
+    const s = env.lb().status(instance);
+    expect(s.conntrack.max).toBe(32768);
+    expect(readdirSync(instancePaths(instance).maps).filter((n) => n.endsWith('_new')), 'no half-migrated table pin is left').toEqual([]);
+    const out = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+    expect(out.verdict).toMatch(/^(TX|REDIRECT)$/);
+    expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
   }, 60_000);
 
   it('a change interrupted between its map writes and its state: the next one rewrites every map', async () => {
