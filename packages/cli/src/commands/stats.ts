@@ -7,8 +7,9 @@ import { UsageError } from '../flags.js';
 /** Rates between two readings, per service and backend. */
 function rates(a: DataplaneReading, b: DataplaneReading, seconds: number) {
   const rate = (x: bigint, y: bigint) => Math.max(0, Number(y - x) / seconds);
-  return b.services.map((svc, i) => {
-    const prev = a.services[i];
+  return b.services.map((svc) => {
+    // By identity, not position: a service added or removed between two ticks shifts the list.
+    const prev = a.services.find((x) => x.name === svc.name && x.id === svc.id);
     return {
       service: svc.name,
       pps: rate(prev?.counters.packets ?? 0n, svc.counters.packets),
