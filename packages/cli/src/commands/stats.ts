@@ -5,7 +5,7 @@ import { human, table } from '../render/table.js';
 import { UsageError } from '../flags.js';
 
 /** Rates between two readings, per service and backend. */
-function rates(a: DataplaneReading, b: DataplaneReading, seconds: number) {
+export function rates(a: DataplaneReading, b: DataplaneReading, seconds: number) {
   const rate = (x: bigint, y: bigint) => Math.max(0, Number(y - x) / seconds);
   return b.services.map((svc) => {
     // By identity, not position: a service added or removed between two ticks shifts the list.
