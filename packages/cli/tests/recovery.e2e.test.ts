@@ -111,6 +111,17 @@ describeLab('recovery', () => {
     expect(existsSync(join(env.stateDir, instance))).toBe(false);
   }, 60_000);
 
+  it('a first deploy killed once attached: lb undeploy rolls it back and says so', async () => {
+    const instance = env.instance('kund');
+    await killedFirstDeploy(instance, 'deploy:attached');
+    const r = await lbInProcess('undeploy', '-i', instance);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(rolledBack(instance));
+    expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
+    expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
+    expect(existsSync(join(env.stateDir, instance))).toBe(false);
+  }, 60_000);
+
   it('a re-deploy changing the conntrack size, killed once attached: the next deploy completes it', async () => {
     const instance = env.instance('kresize');
     await deploy(instance);

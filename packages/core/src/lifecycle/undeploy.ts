@@ -3,7 +3,7 @@ import { NetnsScope } from '../dataplane/netns.js';
 import { instancePaths } from '../state/paths.js';
 import { type InstanceState, readIntent, readState, removeState } from '../state/store.js';
 import { crashPoint } from './crash-point.js';
-import { removeInstancePins, rollBack } from './recover.js';
+import { removeInstancePins, rollBack, rolledBack } from './recover.js';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
@@ -38,7 +38,9 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
   if (!state) {
     // An interrupted first deploy (its intent says what it changed besides pins), or a damaged
     // state with --force: the pins alone, every link pinned under the instance.
-    const detached = rollBack(instance, readIntent(instance));
+    const intent = readIntent(instance);
+    const detached = rollBack(instance, intent);
+    if (intent?.action === 'deploy') warnings.push(rolledBack(instance, intent, detached));
     removeState(instance);
     return { instance, detached, warnings };
   }
