@@ -174,7 +174,8 @@ export class Announcer {
       this.log.info('announcing the VIPs while healthy', { via: this.driver.describe(), require: next.require, prefixes: this.prefixes.join(' ') });
     }
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.poke(), next.intervalMs);
+    // A timer drops what its callback returns: a failed evaluation is logged, not left unhandled.
+    this.timer = setInterval(() => void this.poke().catch((e: Error) => this.log.warn('announce evaluation failed', { error: e.message })), next.intervalMs);
     this.timer.unref?.();
     return this.poke();
   }

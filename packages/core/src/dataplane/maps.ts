@@ -70,6 +70,26 @@ export class InstanceMaps {
     for (const ip of remove) if (!present.has(abi.encodeAddr(ip).toString('hex'))) addrs.delete(abi.encodeAddr(ip));
   }
 
+  /**
+   * Removes every address of lb_addrs that `keep` (encoded addresses, hex) does not name, in
+   * writeAddrs' order: the slots stop naming them first, then lb_addrs drops them.
+   */
+  async pruneAddrs(keep: ReadonlySet<string>): Promise<void> {
+    const addrs = this.map(abi.MAPS.addrs);
+    const present: SlotAddress[] = [];
+    const stale: Buffer[] = [];
+    for (const k of addrs.keys()) {
+      const v = addrs.lookup(k) as Buffer | null;
+      if (!v) continue;
+      if (keep.has(k.toString('hex'))) present.push({ addr: k, flags: v.readUInt32LE(0) });
+      else stale.push(k);
+    }
+    if (stale.length === 0) return;
+    const slots = this.map(abi.MAPS.addrSlots);
+    for (const w of planAddrSlots(await this.addrSlots(), present)) slots.update(abi.u32(w.index), abi.encodeAddrSlot(w.value));
+    for (const k of stale) addrs.delete(k);
+  }
+
   /** The whole lb_addr_slots table, by index. */
   async addrSlots(): Promise<abi.AddrSlot[]> {
     const m = this.map(abi.MAPS.addrSlots);

@@ -5,6 +5,7 @@ import { serviceIdentity } from '../state/allocation.js';
 import type { Strategy } from '../strategy/strategy.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
+import { sweepStale } from './sweep.js';
 
 export interface Desired {
   config: LbConfig;
@@ -106,6 +107,8 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     if (opts.full || !prevPlan || roleFlags(prevPlan.vipNets.get(k)?.roles) !== flags) maps.setVipNet(n.ip, n.prefix, flags);
   }
 
+  // What no state names (a change killed before it wrote its state) goes too.
+  if (opts.full) await sweepStale(maps, next);
   if (!prev) return;
   for (const [k, e] of prevPlan!.exact) if (!plan.exact.has(k)) maps.deleteService(svcKey(e));
   for (const [k, e] of prevPlan!.nets) if (!plan.nets.has(k)) maps.deleteNetService(svcKey(e), e.prefix);
