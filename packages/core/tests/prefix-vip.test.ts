@@ -6,6 +6,7 @@ import { ctx, problems, resolveServices as resolve } from './helpers/services.js
 import { dumpConfigYaml, parseConfigText, parseVip, splitProtocol, type ServiceConfig, vipPrefixes } from '../src/index.js';
 import { needsVipNets } from '../src/config/prefix.js';
 import { planVips } from '../src/config/vip-plan.js';
+import { allocate } from '../src/state/allocation.js';
 import { loadTimeChanges } from '../src/lifecycle/load-time.js';
 
 describe('prefix VIP syntax', () => {
@@ -49,7 +50,9 @@ describe('prefix VIP syntax', () => {
   it('refuses VIPs that would not fit the data plane, saying what takes the room', () => {
     // 40 /28s x 16 addresses = 640 service keys > 512
     const many = Array.from({ length: 40 }, (_, i) => ({ vip: `198.18.${100 + i}.0/28:80`, forward: 'dsr', backends: ['198.18.0.11'] }));
-    expect(problems(many)).toEqual(['services  the services need 640 service keys, the data plane holds 512 (prefix VIPs of up to 16 addresses take one per address)']);
+    const cap = { maxServices: 100, maxBackends: 100, vip: { serviceKeys: 512, addresses: 1024, nets: 256 } };
+    expect(() => allocate(undefined, resolve(many), cap)).toThrow('the services need 640 service keys, the data plane holds 512 (prefix VIPs of up to 16 addresses take one per address)');
+    expect(Object.keys(allocate(undefined, resolve(many.slice(0, 32)), cap).services), '32 x 16 = 512 keys fit').toHaveLength(32);
   });
 });
 

@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
 import { formatVip, parseVip, serviceText } from './prefix.js';
 import { checkQuic } from './quic.js';
-import { checkVipCapacity } from './vip-capacity.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -44,7 +43,6 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
     .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat, interfaceMissing))
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
-  checkVipCapacity(services, snat?.addresses.length ?? 0, report);
 
   if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
   if (issues.length > 0) throw new ConfigError(issues, source);

@@ -11,13 +11,18 @@ import { MAPS } from './abi.js';
 export interface MapCapacity {
   maxServices: number;
   maxBackends: number;
+  vip: { serviceKeys: number; addresses: number; nets: number };
 }
 
 const SERVICE_MAPS = [MAPS.services, MAPS.tables, MAPS.svcStats];
 const BACKEND_MAPS = [MAPS.backends, MAPS.beStats];
 
 function capacityOf(maxEntries: (name: string) => number): MapCapacity {
-  return { maxServices: Math.min(...SERVICE_MAPS.map(maxEntries)), maxBackends: Math.min(...BACKEND_MAPS.map(maxEntries)) };
+  return {
+    maxServices: Math.min(...SERVICE_MAPS.map(maxEntries)),
+    maxBackends: Math.min(...BACKEND_MAPS.map(maxEntries)),
+    vip: { serviceKeys: maxEntries(MAPS.services), addresses: maxEntries(MAPS.addrs), nets: maxEntries(MAPS.svcNets) },
+  };
 }
 
 /** From a BPF object file (its ELF only: nothing reaches the kernel), before a deploy loads it. */

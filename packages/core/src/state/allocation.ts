@@ -1,5 +1,6 @@
 import type { LbConfig } from '../config/types.js';
 import { defaultServiceName } from '../config/resolve.js';
+import { checkVipCapacity, type VipCapacity } from '../config/vip-capacity.js';
 
 /**
  * Ids the data plane knows services and backends by. Kept across updates and re-deploys so that
@@ -29,6 +30,8 @@ export interface ServiceAllocation {
 export interface Capacity {
   maxServices: number;
   maxBackends: number;
+  /** The VIP maps' sizes (prefix VIPs take a key per address); unchecked when absent. */
+  vip?: VipCapacity;
 }
 
 export class CapacityError extends Error {}
@@ -44,6 +47,11 @@ export function retireMs(cfg: LbConfig): number {
 
 /** Allocation for `cfg`, reusing every id of `prev` that still names the same thing. Pure (`now` given). */
 export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capacity, now = Date.now()): Allocation {
+  if (cap.vip) {
+    const problems: string[] = [];
+    checkVipCapacity(cfg.services, cfg.snat?.addresses.length ?? 0, cap.vip, (_path, message) => problems.push(message));
+    if (problems.length > 0) throw new CapacityError(problems.join('; '));
+  }
   const old = prev?.services ?? {};
   let nextGen = prev?.nextGen ?? 1;
   const services: Record<string, ServiceAllocation> = {};
