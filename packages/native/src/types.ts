@@ -582,6 +582,7 @@ export interface NativeBinding {
   BpfMap: BpfMapStatic;
   BpfProgram: BpfProgramStatic;
   BpfLink: BpfLinkStatic;
+  RingBuffer: RingBufferStatic;
   xdpQuery(ifindex: number): XdpQueryResult;
   xdpAttachNetlink(ifindex: number, program: BpfProgram, mode: XdpMode, flags?: number): void;
   xdpDetachNetlink(ifindex: number, mode: XdpMode): void;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { formatEndpoint } from './address.js';
+import { clusterInput } from './cluster.js';
 import { defaultServiceName, type ResolveContext, resolveConfig } from './resolve.js';
 import { ConfigError } from './errors.js';
 import type { ConfigInput, HealthCheckInput } from './schema.js';
@@ -59,6 +60,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
       ...(s.health ? { health: healthInput(s.health) } : {}),
     })),
     ...(cfg.announce ? { announce: structuredClone(cfg.announce) } : {}),
+    ...(cfg.cluster ? { cluster: clusterInput(cfg.cluster) } : {}),
   };
 }
 

@@ -28,6 +28,9 @@ export const MAPS = {
   ifMacs: 'lb_if_macs',
 } as const;
 
+/** The cluster flow-sync ring (bpf/lib/flowsync.h): pinned beside MAPS, outside the layout. */
+export const FLOWSYNC = 'lb_flowsync';
+
 export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
 /** With ADDR_VIP: one of its services has port 0 (every port), looked up after the exact key. */
@@ -97,6 +100,8 @@ export const REASONS = [
   'snat_half_freed',
   'reset',
   'icmp_too_big',
+  'sync_sent',
+  'sync_dropped',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -14,6 +14,7 @@ export function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {
   if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');
   if (JSON.stringify(a.chain) !== JSON.stringify(b.chain)) out.push('chain');
+  if (!!a.cluster !== !!b.cluster || a.cluster?.ringBytes !== b.cluster?.ringBytes) out.push('cluster');
   if (a.snat?.portMin !== b.snat?.portMin || a.snat?.portMax !== b.snat?.portMax) out.push('snat.ports');
   return out;
 }

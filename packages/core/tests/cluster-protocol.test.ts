@@ -1,0 +1,96 @@
+// Cluster flow sync's wire format (src/agent/cluster/protocol.ts): authentication, replay,
+// batching bounds, and the config section's validation. Pure: no kernel, no network.
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.js';
+import { decode, encode, HEADER, MAC, MAX_DATAGRAM, MAX_RECORDS, MsgType, RECORD, ReplayWindow, senderId, WINDOW, type WireFlow } from '../src/agent/cluster/protocol.js';
+
+const KEY = Buffer.from('k'.repeat(40));
+const flow = (i: number): WireFlow => {
+  const tuple = Buffer.alloc(37);
+  tuple.writeUInt32BE(0xffff, 8);
+  tuple.writeUInt32BE(0xc6120100 + (i & 0xff), 12); // 198.18.1.x
+  tuple.writeUInt32BE(0xffff, 24);
+  tuple.writeUInt32BE(0xc612020a, 28); // 198.18.2.10
+  tuple.writeUInt16BE(40000 + i, 32);
+  tuple.writeUInt16BE(80, 34);
+  tuple.writeUInt8(6, 36);
+  const backendAddr = Buffer.alloc(16);
+  backendAddr.writeUInt32BE(0xc612000b, 12);
+  return { tuple, kind: 1, backendAddr, backendPort: 80 };
+};
+
+describe('cluster sync protocol', () => {
+  it('round-trips every message type under the right key', () => {
+    const flows = Array.from({ length: MAX_RECORDS }, (_, i) => flow(i));
+    const d = encode(KEY, { type: MsgType.Flows, sender: 7, epoch: 3, seq: 99n, flows });
+    expect(d.length).toBeLessThanOrEqual(MAX_DATAGRAM);
+    expect(d.length).toBe(HEADER + MAC + MAX_RECORDS * RECORD);
+    const m = decode(KEY, d);
+    expect(m).toMatchObject({ type: MsgType.Flows, sender: 7, epoch: 3, seq: 99n });
+    expect(typeof m !== 'string' && m.flows).toEqual(flows);
+    expect(decode(KEY, encode(KEY, { type: MsgType.Pull, sender: 1, epoch: 1, seq: 1n, requestId: 42, flows: [] }))).toMatchObject({ type: MsgType.Pull, requestId: 42, flows: [] });
+    expect(decode(KEY, encode(KEY, { type: MsgType.PullEnd, sender: 1, epoch: 1, seq: 2n, requestId: 42, total: 1234, flows: [] }))).toMatchObject({ requestId: 42, total: 1234 });
+    expect(decode(KEY, encode(KEY, { type: MsgType.PullFlows, sender: 1, epoch: 1, seq: 3n, requestId: 5, flows: [flow(1)] }))).toMatchObject({ requestId: 5, flows: [flow(1)] });
+  });
+
+  it('refuses more records than fit one datagram', () => {
+    expect(() => encode(KEY, { type: MsgType.Flows, sender: 1, epoch: 1, seq: 1n, flows: Array.from({ length: MAX_RECORDS + 1 }, (_, i) => flow(i)) })).toThrow(/at most/);
+  });
+
+  it('calls a wrong key, an altered byte or a truncated datagram forged or malformed, parsing nothing', () => {
+    const d = encode(KEY, { type: MsgType.Flows, sender: 7, epoch: 3, seq: 1n, flows: [flow(1)] });
+    expect(decode(Buffer.from('x'.repeat(40)), d)).toBe('forged');
+    for (const at of [0, 5, 20, HEADER + 3, d.length - 1]) {
+      const bad = Buffer.from(d);
+      bad[at]! ^= 1;
+      expect(decode(KEY, bad), `byte ${at} flipped`).toBe('forged');
+    }
+    expect(decode(KEY, d.subarray(0, 40))).toBe('malformed');
+    expect(decode(KEY, d.subarray(0, d.length - 1))).toBe('forged');
+  });
+
+  it('accepts each (epoch, seq) once: replays and old epochs are refused, reordering within the window is not', () => {
+    const w = new ReplayWindow();
+    expect(w.accept(5, 1n)).toBe(true);
+    expect(w.accept(5, 1n)).toBe(false);
+    expect(w.accept(5, 3n)).toBe(true);
+    expect(w.accept(5, 2n)).toBe(true); // late, within the window
+    expect(w.accept(5, 2n)).toBe(false);
+    expect(w.accept(5, 3n + WINDOW)).toBe(true);
+    expect(w.accept(5, 3n)).toBe(false); // fell out of the window
+    expect(w.accept(4, 100_000n)).toBe(false); // an older epoch
+    expect(w.accept(6, 1n)).toBe(true); // the sender restarted
+    expect(w.accept(5, 10_000n)).toBe(false);
+  });
+
+  it('names nodes by their sync address', () => {
+    expect(senderId('198.18.0.2:7946')).not.toBe(senderId('198.18.0.3:7946'));
+    expect(senderId('198.18.0.2:7946')).toBe(senderId('198.18.0.2:7946'));
+  });
+});
+
+describe('cluster config', () => {
+  const base = `instance: c1
+interfaces: [eth0]
+services:
+  - vip: 198.18.2.10:80
+    forward: dsr
+    backends: [198.18.0.11]
+`;
+  const load = (cluster: string) => parseConfigText(`${base}cluster:\n${cluster}`, { source: 'test.yaml' });
+
+  it('resolves addresses, fills defaults and leaves this node out of its peers', () => {
+    const cfg = load(`  listen: 198.18.0.2:7946\n  peers: [198.18.0.2:7946, 198.18.0.3]\n  key: ${'a'.repeat(32)}\n`);
+    expect(cfg.cluster?.listen.text).toBe('198.18.0.2:7946');
+    expect(cfg.cluster?.peers.map((p) => p.text)).toEqual(['198.18.0.3:7946']);
+    expect(cfg.cluster).toMatchObject({ pullTimeoutMs: 5000, flushMs: 10, ringBytes: 1 << 20 });
+  });
+
+  it('says in one line what is wrong', () => {
+    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  key: short\n`)).toThrow(/cluster\.key.*at least 32 characters/);
+    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n`)).toThrow(/exactly one of cluster\.key and cluster\.keyFile/);
+    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.2]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/no peer besides this node/);
+    expect(() => load(`  listen: lb1\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/cluster\.listen.*not an IP address/);
+    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n  ringBytes: 5000\n`)).toThrow(/power of two/);
+  });
+});
