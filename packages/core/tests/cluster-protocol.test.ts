@@ -63,6 +63,16 @@ describe('cluster sync protocol', () => {
     expect(w.accept(5, 10_000n)).toBe(false);
   });
 
+  it('counts the datagrams that never arrived (gaps in seq), not those that came late', () => {
+    const w = new ReplayWindow();
+    w.accept(1, 10n); // the first one seen: what came before it is not counted
+    w.accept(1, 11n);
+    w.accept(1, 15n); // 12, 13, 14 missing
+    expect(w.lost).toBe(3);
+    w.accept(1, 13n); // late, not lost
+    expect(w.lost).toBe(2);
+  });
+
   it('names nodes by their sync address', () => {
     expect(senderId('198.18.0.2:7946')).not.toBe(senderId('198.18.0.3:7946'));
     expect(senderId('198.18.0.2:7946')).toBe(senderId('198.18.0.2:7946'));

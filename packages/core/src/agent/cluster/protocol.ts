@@ -24,16 +24,17 @@ export const RECORD = 56;
 export const MAX_DATAGRAM = 1400;
 export const MAX_RECORDS = Math.floor((MAX_DATAGRAM - HEADER - MAC - 4) / RECORD);
 
-export const enum MsgType {
+export const MsgType = {
   /** Live records (new flows, refreshes, closes). payload: records */
-  Flows = 1,
+  Flows: 1,
   /** A starting node asks for every live flow. payload: request id (4) */
-  Pull = 2,
+  Pull: 2,
   /** The answer to a pull. payload: request id (4) | records */
-  PullFlows = 3,
+  PullFlows: 3,
   /** The end of the answer. payload: request id (4) | records sent in all (4) */
-  PullEnd = 4,
-}
+  PullEnd: 4,
+} as const;
+export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
 export const KIND_OPEN = 1;
 export const KIND_CLOSING = 2;
@@ -143,17 +144,22 @@ export class ReplayWindow {
   private epoch = -1;
   private top = 0n;
   private seen = new Set<bigint>();
+  /** Datagrams missing so far (gaps in seq not filled later): lost on the way, or sent before we listened. */
+  lost = 0;
 
   accept(epoch: number, seq: bigint): boolean {
     if (epoch < this.epoch) return false;
     if (epoch > this.epoch) {
+      // The first datagram of an epoch we see: earlier ones of it were sent before we listened.
       this.epoch = epoch;
-      this.top = 0n;
+      this.top = seq - 1n;
       this.seen.clear();
     }
     if (seq + WINDOW <= this.top || this.seen.has(seq)) return false;
     this.seen.add(seq);
-    if (seq > this.top) {
+    if (seq <= this.top) this.lost = Math.max(0, this.lost - 1);
+    else {
+      this.lost += Number(seq - this.top - 1n);
       this.top = seq;
       for (const s of this.seen) if (s + WINDOW <= this.top) this.seen.delete(s);
     }

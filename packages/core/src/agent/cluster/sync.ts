@@ -13,7 +13,7 @@ import { UdpRelay } from './transport.js';
 
 /** A flow waiting to go to one peer, with when it was read (sync lag). */
 interface Item {
-  type: MsgType.Flows | MsgType.PullFlows;
+  type: typeof MsgType.Flows | typeof MsgType.PullFlows;
   requestId: number;
   flow: WireFlow;
   at: number;
@@ -41,7 +41,8 @@ export interface ClusterStatus {
   /** The pull at start is over: the node may be announced. */
   ready: boolean;
   readyAfterMs: number | undefined;
-  peers: { peer: string; queued: number; lagMs: number; pulled: number | undefined }[];
+  /** Per peer: records waiting for it, the oldest one's age, flows pulled from it, its datagrams that never arrived. */
+  peers: { peer: string; queued: number; lagMs: number; pulled: number | undefined; lost: number }[];
   messages: Counter;
   records: Counter;
   dropped: Counter;
@@ -142,7 +143,7 @@ export class ClusterSync {
       epoch: this.epoch,
       ready: this.readyAt !== undefined,
       readyAfterMs: this.readyAt === undefined ? undefined : this.readyAt - this.startedAt,
-      peers: this.peers.map((p) => ({ peer: p.endpoint.text, queued: p.queue.length, lagMs: lag(p), pulled: p.pull.done ? p.pull.got : undefined })),
+      peers: this.peers.map((p) => ({ peer: p.endpoint.text, queued: p.queue.length, lagMs: lag(p), pulled: p.pull.done ? p.pull.got : undefined, lost: p.window.lost })),
       ...this.counters,
     };
   }
@@ -159,6 +160,7 @@ export class ClusterSync {
     family('xdp_lb_cluster_dropped_total', 'flow records not sent (queue full, backend unknown)', 'counter', rows(this.counters.dropped, 'reason'));
     family('xdp_lb_cluster_rejected_total', 'datagrams refused (forged: wrong HMAC; replay; malformed; unknown sender)', 'counter', rows(this.counters.rejected, 'reason'));
     family('xdp_lb_cluster_entries_total', 'peer flows by what became of them in conntrack', 'counter', rows(this.counters.entries, 'result'));
+    family('xdp_lb_cluster_lost_messages', 'datagrams of a peer that never arrived (gaps in its sequence numbers)', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.window.lost]));
     family('xdp_lb_cluster_sync_lag_seconds', 'age of the oldest flow record waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, lag(p) / 1000]));
     family('xdp_lb_cluster_queue_records', 'flow records waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.length]));
     family('xdp_lb_cluster_ready', '1 once the pull at start finished (or timed out): the node may be announced', 'gauge', [['', this.readyAt === undefined ? 0 : 1]]);
