@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import { BpfMap, UpdateFlags } from '@xdp-lb/native';
 import type { LbConfig } from '../../config/types.js';
 import * as abi from '../../dataplane/abi.js';
+import { ConntrackTable } from '../../dataplane/flowsync.js';
 import { FWD } from '../../lifecycle/reconcile.js';
 import { serviceIdentity } from '../../state/allocation.js';
 import { instancePaths } from '../../state/paths.js';
@@ -39,7 +38,7 @@ const hex = (b: Buffer) => b.toString('hex');
 export class FlowTable {
   private services = new Map<string, SvcIndex>();
   private backendsById = new Map<number, { addr: Buffer; port: number; gen: number }>();
-  private ct: BpfMap | undefined;
+  private ct: ConntrackTable | undefined;
   private timeouts = { tcp: 300n, udp: 30n, closing: 10n };
 
   constructor(private readonly instance: string) {}
@@ -66,7 +65,7 @@ export class FlowTable {
       this.services.set(`${hex(abi.encodeAddr(svc.vip))}:${svc.port}:${abi.protoNumber(svc.protocol)}`, { id: alloc.id, fwd: FWD[svc.forward], backends });
     }
     this.ct?.dispose();
-    this.ct = BpfMap.fromPinned(join(instancePaths(this.instance).maps, abi.MAPS.ct));
+    this.ct = new ConntrackTable(instancePaths(this.instance).maps);
   }
 
   close(): void {
@@ -117,22 +116,15 @@ export class FlowTable {
     v.writeUInt8(svc.fwd, 21);
     v.writeUInt8(closing ? abi.CT_CLOSE_FIN : 0, 46);
     v.writeUInt8(CT_F_SYNCED, 47);
-    try {
-      this.ct.update(key, v, UpdateFlags.BPF_NOEXIST);
-      return 'inserted';
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
-    const old = this.ct.lookup(key) as Buffer | null;
-    if (old) {
-      const mine = (old.readUInt8(47) & CT_F_SYNCED) === 0;
-      const expired = now - old.readBigUInt64LE(8) > this.timeout(f.tuple.readUInt8(36), old.readUInt8(20));
-      if (mine && !expired) return 'kept-local';
-      // A copy going from open to closing keeps its backend; a refresh keeps the close it saw.
-      if (!closing && old.readUInt8(20) === abi.CT_CLOSING && !mine) v.writeUInt8(abi.CT_CLOSING, 20);
-    }
-    this.ct.update(key, v, old ? UpdateFlags.BPF_EXIST : UpdateFlags.BPF_NOEXIST);
-    return 'refreshed';
+    if (this.ct.insertNew(key, v)) return 'inserted';
+    const old = this.ct.lookup(key);
+    if (!old) return this.ct.insertNew(key, v) ? 'inserted' : 'kept-local'; // it went, and came back
+    const mine = (old.readUInt8(47) & CT_F_SYNCED) === 0;
+    const expired = now - old.readBigUInt64LE(8) > this.timeout(f.tuple.readUInt8(36), old.readUInt8(20));
+    if (mine && !expired) return 'kept-local';
+    // A refresh of a copy keeps the close it saw.
+    if (!closing && old.readUInt8(20) === abi.CT_CLOSING && !mine) v.writeUInt8(abi.CT_CLOSING, 20);
+    return this.ct.replace(key, v) ? 'refreshed' : 'kept-local';
   }
 
   /**
@@ -141,10 +133,10 @@ export class FlowTable {
    */
   async live(now: bigint): Promise<WireFlow[]> {
     if (!this.ct) return [];
-    const { keys, values } = await this.ct.lookupBatch();
+    const { keys, values } = await this.ct.entries();
     const out: WireFlow[] = [];
     keys.forEach((k, i) => {
-      const v = values[i] as Buffer;
+      const v = values[i]!;
       const fwd = v.readUInt8(21);
       const state = v.readUInt8(20);
       if (fwd === abi.FWD_NAT || state !== abi.CT_OPEN) return;

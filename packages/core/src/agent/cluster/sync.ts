@@ -1,10 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { BpfMap, RingBuffer } from '@xdp-lb/native';
 import type { ClusterConfig, SyncEndpoint } from '../../config/cluster.js';
 import type { LbConfig } from '../../config/types.js';
-import { FLOWSYNC } from '../../dataplane/abi.js';
+import { type FlowSyncRing, openFlowSyncRing } from '../../dataplane/flowsync.js';
 import { instancePaths } from '../../state/paths.js';
 import type { Logger } from '../logger.js';
 import { FlowTable, type InsertResult, monotonicNs } from './flows.js';
@@ -62,7 +61,7 @@ const bump = (c: Counter, k: string, n = 1) => (c[k] = (c[k] ?? 0) + n);
  */
 export class ClusterSync {
   private relay: UdpRelay | undefined;
-  private ring: RingBuffer | undefined;
+  private ring: FlowSyncRing | undefined;
   private readonly flows: FlowTable;
   private peers: Peer[] = [];
   private key: Buffer = Buffer.alloc(0);
@@ -116,12 +115,7 @@ export class ClusterSync {
     this.peers = cfg.peers.map((endpoint) => old.get(endpoint.text) ?? newPeer(endpoint));
     this.flows.refresh(lbcfg);
     this.ring?.dispose();
-    const ring = BpfMap.fromPinned(join(instancePaths(this.instance).maps, FLOWSYNC));
-    try {
-      this.ring = RingBuffer.open(ring);
-    } finally {
-      ring.dispose();
-    }
+    this.ring = openFlowSyncRing(instancePaths(this.instance).maps);
   }
 
   stop(): void {
