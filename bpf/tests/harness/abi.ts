@@ -71,6 +71,8 @@ export const REASONS = [
   'SNAT_HALF_FREED',
   'RESET',
   'ICMP_TOO_BIG',
+  'SYNC_SENT',
+  'SYNC_DROPPED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

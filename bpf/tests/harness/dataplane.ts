@@ -89,7 +89,10 @@ export type Knobs = Partial<Record<
   | 'encap_src4'
   | 'encap_src6'
   | 'icmp_too_big_rate'
-  | 'gue_port',
+  | 'gue_port'
+  | 'flow_sync'
+  | 'flow_sync_shift'
+  | 'flow_sync_rate',
   number | bigint | Buffer
 >>;
 
