@@ -207,6 +207,12 @@ function body(mode: Mode): void {
     expect(carried.every((x) => x > 0n), `new flows per node: ${carried.join(', ')}`).toBe(true);
     // Each node's flows reached the other: it holds copies (LB_CT_F_SYNCED) of them.
     for (const n of [1, 2]) expect(syncedEntries(inst[n]!), `copies on lb${n}`).toBeGreaterThan(0);
+    // `lb status` says flow sync is on, and how many records the data plane handed the agent.
+    for (const n of [1, 2]) {
+      const f = env.lb().status(inst[n]!).flowSync!;
+      expect(f).toMatchObject({ listen: `${lbAddress(n)}:${PORT}`, peers: [`${lbAddress(3 - n)}:${PORT}`], recordsDropped: 0 });
+      expect(f.recordsSent).toBeGreaterThan(0);
+    }
   });
 
   it('1. a backend added on every node, then lb1 withdrawn: no connection breaks', () => step('add', [B1, B2, B3, B4], 1));

@@ -47,6 +47,8 @@ export interface StatusView {
   /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
   halfOpen: { entries: number; max: number };
   reasons: Record<string, number>;
+  /** Cluster flow sync (config `cluster`): the sync addresses and the data plane's records so far. */
+  flowSync?: { listen: string; peers: string[]; recordsSent: number; recordsDropped: number };
 }
 
 const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), bytes: Number(c.bytes), newFlows: Number(c.newFlows), drops: Number(c.drops) });
@@ -101,6 +103,9 @@ export function status(instance: string): StatusView {
       conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
       halfOpen: { entries: maps.conntrackCount(Infinity, abi.MAPS.ctSyn), max: maps.map(abi.MAPS.ctSyn).maxEntries },
       reasons,
+      ...(config.cluster
+        ? { flowSync: { listen: config.cluster.listen.text, peers: config.cluster.peers.map((p) => p.text), recordsSent: reasons['sync_sent'] ?? 0, recordsDropped: reasons['sync_dropped'] ?? 0 } }
+        : {}),
     };
   } finally {
     maps.dispose();

@@ -308,7 +308,12 @@ function lag(p: Peer): number {
 /** The shared key (config key, or keyFile's first line); throws one line when it cannot be used. */
 export function readKey(cfg: ClusterConfig): Buffer {
   if (cfg.key) return Buffer.from(cfg.key);
-  const text = readFileSync(cfg.keyFile!, 'utf8').split('\n')[0]!.trim();
+  let text: string;
+  try {
+    text = readFileSync(cfg.keyFile!, 'utf8').split('\n')[0]!.trim();
+  } catch (e) {
+    throw new Error(`cluster.keyFile ${cfg.keyFile}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   if (text.length < 32) throw new Error(`cluster.keyFile ${cfg.keyFile}: the key (its first line) must have at least 32 characters`);
   return Buffer.from(text);
 }
