@@ -32,6 +32,7 @@
 #include "lib/ctx.h"
 #include "lib/config.h"
 #include "lib/stats.h"
+#include "lib/flood.h"
 
 DECLARE_CONFIG(__u32, flow_sync, 0,
 	       "1: cluster flow sync: records of lb_ct flows go to lb_flowsync for the agent (0: off, no cost)");
@@ -98,13 +99,7 @@ static __always_inline int lb_flowsync_over(__u64 now)
 	f = bpf_map_lookup_elem(&lb_flowsync_rate, &zero);
 	if (!f)
 		return 1;
-	if ((__s64)(now - f->window_ns) >= (__s64)LB_NSEC_PER_SEC || now < f->window_ns) {
-		f->window_ns = now;
-		f->count = 1;
-	} else {
-		f->count += 1;
-	}
-	return f->count > CONFIG(flow_sync_rate);
+	return lb_window_count(f, now) > CONFIG(flow_sync_rate);
 }
 
 /**

@@ -8,19 +8,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
  *   length of the rest (u32 BE) | port (u16 BE) | address length (u8) | address (ASCII) | datagram
  * The child exits when its stdin closes, so it dies with the agent (even a SIGKILLed one).
  */
+/** Frames one datagram for the relay (either direction; its source is also the relay's). */
+function frame(address: string, port: number, data: Buffer): Buffer {
+  const a = Buffer.from(address);
+  const h = Buffer.alloc(7 + a.length);
+  h.writeUInt32BE(3 + a.length + data.length, 0);
+  h.writeUInt16BE(port, 4);
+  h.writeUInt8(a.length, 6);
+  a.copy(h, 7);
+  return Buffer.concat([h, data]);
+}
+
 const RELAY = String.raw`
 const dgram = require('node:dgram');
 const [host, port] = [process.argv[1], Number(process.argv[2])];
 const s = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
-const frame = (addr, p, data) => {
-  const a = Buffer.from(addr);
-  const h = Buffer.alloc(7 + a.length);
-  h.writeUInt32BE(3 + a.length + data.length, 0);
-  h.writeUInt16BE(p, 4);
-  h.writeUInt8(a.length, 6);
-  a.copy(h, 7);
-  process.stdout.write(Buffer.concat([h, data]));
-};
+const frame = (addr, p, data) => process.stdout.write((${frame.toString()})(addr, p, data));
 process.stdout.on('error', () => process.exit(0));
 s.on('error', (e) => { process.stderr.write('sync socket: ' + e.message + '\n'); process.exit(1); });
 s.on('message', (m, r) => frame(r.address, r.port, m));
@@ -41,16 +44,6 @@ process.stdin.on('end', () => process.exit(0));
 
 export type OnDatagram = (data: Buffer, from: { address: string; port: number }) => void;
 
-/** Frames one datagram for the relay (either direction). */
-function frame(address: string, port: number, data: Buffer): Buffer {
-  const a = Buffer.from(address);
-  const h = Buffer.alloc(7 + a.length);
-  h.writeUInt32BE(3 + a.length + data.length, 0);
-  h.writeUInt16BE(port, 4);
-  h.writeUInt8(a.length, 6);
-  a.copy(h, 7);
-  return Buffer.concat([h, data]);
-}
 
 export class UdpRelay {
   private child: ChildProcess | undefined;
