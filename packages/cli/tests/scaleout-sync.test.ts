@@ -143,6 +143,20 @@ function body(mode: Mode): void {
     return out;
   }
 
+  /**
+   * Every connection of `before` (alive then) not on a backend named in `ends` is alive in `after`,
+   * has been answered since (over a second of requests), and only ever by its one backend.
+   */
+  function carriedOn(what: string, before: Conn[], after: Conn[], ends: string[] = []): void {
+    for (const b of before) {
+      if (ends.includes(b.backends.at(-1)!)) continue;
+      const a = after.find((c) => c.port === b.port)!;
+      expect(broken(a), `${what}: connection :${b.port} on ${b.backends.join('>')}: ${JSON.stringify(a)}`).toBe(false);
+      expect(a.backends, `${what}: connection :${b.port}`).toEqual(b.backends);
+      expect(a.answers, `${what}: connection :${b.port} answered since`).toBeGreaterThan(b.answers + 5);
+    }
+  }
+
   const midstream = (n: number) => env.lb().status(inst[n]!).reasons['ct_midstream'] ?? 0;
   const broken = (c: Conn) => c.closed !== null || c.overdue;
 
@@ -159,15 +173,8 @@ function body(mode: Mode): void {
     const mid = midstream(other);
     await withdraw(victim);
     await sleep(1500);
-    const after = await report();
+    carriedOn(what, before, await report(), ends);
     const moved = Number(env.lb().status(inst[other]!).reasons['ct_new'] ?? 0);
-    for (const b of before) {
-      const a = after.find((c) => c.port === b.port)!;
-      if (ends.includes(b.backends.at(-1)!)) continue;
-      expect(broken(a), `${what}: connection :${b.port} on ${b.backends.join('>')}: ${JSON.stringify(a)}`).toBe(false);
-      expect(a.backends, `${what}: connection :${b.port}`).toEqual(b.backends);
-      expect(a.answers, `${what}: connection :${b.port} answered after lb${victim} left`).toBeGreaterThan(b.answers + 5);
-    }
     expect(midstream(other) - mid, `${what}: TCP packets without an entry on lb${other} (flows sync missed; ct_new ${moved})`).toBe(0);
     await restore();
     await sleep(500);
@@ -229,12 +236,7 @@ function body(mode: Mode): void {
     if (mode === 'static') await routeVip(lab.host('router'), [2]);
     else await waitHops([2]);
     await sleep(1500);
-    const after = await report();
-    for (const b of before) {
-      const a = after.find((c) => c.port === b.port)!;
-      expect(broken(a), `connection :${b.port}: ${JSON.stringify(a)}`).toBe(false);
-      expect(a.backends).toEqual(b.backends);
-    }
+    carriedOn('hard kill', before, await report());
     expect(midstream(2) - mid).toBe(0);
   });
 
@@ -255,12 +257,7 @@ function body(mode: Mode): void {
     const mid = midstream(1);
     await withdraw(2);
     await sleep(1500);
-    const after = await report();
-    for (const b of alive) {
-      const a = after.find((c) => c.port === b.port)!;
-      expect(broken(a), `connection :${b.port}: ${JSON.stringify(a)}`).toBe(false);
-      expect(a.backends).toEqual(b.backends);
-    }
+    carriedOn('return', alive, await report());
     expect(midstream(1) - mid).toBe(0);
     await restore();
   });
