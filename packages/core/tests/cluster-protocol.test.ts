@@ -1,7 +1,9 @@
 // Cluster flow sync's wire format (src/agent/cluster/protocol.ts): authentication, replay,
 // batching bounds, and the config section's validation. Pure: no kernel, no network.
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/config/load.js';
+import { parseConfigText, toInput } from '../src/config/load.js';
+import { resolveConfig } from '../src/config/resolve.js';
+import { REDACTED_KEY } from '../src/config/cluster.js';
 import { decode, encode, HEADER, MAC, MAX_DATAGRAM, MAX_RECORDS, MsgType, RECORD, ReplayWindow, senderId, WINDOW, type WireFlow } from '../src/agent/cluster/protocol.js';
 
 const KEY = Buffer.from('k'.repeat(40));
@@ -94,6 +96,17 @@ services:
     expect(cfg.cluster?.listen.text).toBe('198.18.0.2:7946');
     expect(cfg.cluster?.peers.map((p) => p.text)).toEqual(['198.18.0.3:7946']);
     expect(cfg.cluster).toMatchObject({ pullTimeoutMs: 5000, flushMs: 10, ringBytes: 1 << 20 });
+  });
+
+  it('never writes the key back (state, config dump): a placeholder that resolves again', () => {
+    const cfg = load(`  listen: 198.18.0.2:7946\n  peers: [198.18.0.3]\n  key: ${'s'.repeat(40)}\n`);
+    const input = toInput(cfg);
+    expect(input.cluster).toMatchObject({ listen: '198.18.0.2:7946', peers: ['198.18.0.3:7946'], key: REDACTED_KEY });
+    expect(JSON.stringify(input)).not.toContain('s'.repeat(40));
+    expect(resolveConfig(input).cluster?.peers.map((p) => p.text)).toEqual(['198.18.0.3:7946']);
+    const withFile = load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  keyFile: /etc/xdp-lb/cluster.key\n`);
+    expect(toInput(withFile).cluster).toMatchObject({ keyFile: '/etc/xdp-lb/cluster.key' });
+    expect(toInput(withFile).cluster).not.toHaveProperty('key');
   });
 
   it('says in one line what is wrong', () => {
