@@ -10,7 +10,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *   hmac (32 bytes)                 HMAC-SHA256(key, header | payload)
  *
  * `sender` names a node (a hash of its sync address); `epoch` counts the sender's starts (kept in
- * its state directory), `seq` its datagrams within one epoch. Replays are refused by (epoch, seq):
+ * its state directory), `seq` its datagrams to this receiver within one epoch (a sequence per
+ * receiver: a gap is a loss). Replays are refused by (epoch, seq):
  * a receiver takes a higher epoch (the sender restarted), and within an epoch each seq once, in a
  * window of the last 1024 (ReplayWindow). No wall clock anywhere: skew between nodes is harmless.
  */

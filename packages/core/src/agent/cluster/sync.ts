@@ -29,6 +29,8 @@ interface Peer {
   /** Our pull from it. */
   pull: { requestId: number; got: number; total?: number; done: boolean; lastHeard: number; sentAt: number };
   window: ReplayWindow;
+  /** Our datagrams to it so far: its own sequence, so that a gap it sees is a loss. */
+  seq: bigint;
 }
 
 type Counter = Record<string, number>;
@@ -67,7 +69,6 @@ export class ClusterSync {
   private key: Buffer = Buffer.alloc(0);
   private self = 0;
   private epoch = 0;
-  private seq = 0n;
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private startedAt = 0;
@@ -226,8 +227,8 @@ export class ClusterSync {
   }
 
   private send(p: Peer, m: Omit<Message, 'sender' | 'epoch' | 'seq'>): void {
-    this.seq += 1n;
-    this.relay?.send(p.endpoint.address.text, p.endpoint.port, encode(this.key, { ...m, sender: this.self, epoch: this.epoch, seq: this.seq }));
+    p.seq += 1n;
+    this.relay?.send(p.endpoint.address.text, p.endpoint.port, encode(this.key, { ...m, sender: this.self, epoch: this.epoch, seq: p.seq }));
     bump(this.counters.messages, 'sent');
     bump(this.counters.records, 'sent', m.flows.length);
   }
@@ -298,7 +299,7 @@ export class ClusterSync {
 }
 
 function newPeer(endpoint: SyncEndpoint): Peer {
-  return { endpoint, id: senderId(endpoint.text), queue: [], tokens: 0, pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 }, window: new ReplayWindow() };
+  return { endpoint, id: senderId(endpoint.text), queue: [], tokens: 0, pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 }, window: new ReplayWindow(), seq: 0n };
 }
 
 function lag(p: Peer): number {
