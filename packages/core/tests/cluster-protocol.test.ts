@@ -1,9 +1,11 @@
-// Cluster flow sync's wire format (src/agent/cluster/protocol.ts): authentication, replay,
-// batching bounds, and the config section's validation. Pure: no kernel, no network.
+// Cluster flow sync's wire format (src/agent/cluster/protocol.ts): authentication, replay, loss
+// counting; the per-peer queue (queue.ts): memory and rate bounds, batching, lag; and the config
+// section's validation. Pure: no kernel, no network.
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, toInput } from '../src/config/load.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { REDACTED_KEY } from '../src/config/cluster.js';
+import { PeerQueue } from '../src/agent/cluster/queue.js';
 import { decode, encode, HEADER, MAC, MAX_DATAGRAM, MAX_RECORDS, MsgType, RECORD, ReplayWindow, senderId, WINDOW, type WireFlow } from '../src/agent/cluster/protocol.js';
 
 const KEY = Buffer.from('k'.repeat(40));
@@ -115,5 +117,47 @@ services:
     expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.2]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/no peer besides this node/);
     expect(() => load(`  listen: lb1\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/cluster\.listen.*not an IP address/);
     expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n  ringBytes: 5000\n`)).toThrow(/power of two/);
+  });
+});
+
+describe('cluster sync queue (per peer)', () => {
+  it('holds at most maxQueue items: the rest are refused (the caller counts them)', () => {
+    const q = new PeerQueue<number>(3, 1000);
+    expect([1, 2, 3, 4, 5].map((i) => q.push(i, 0))).toEqual([true, true, true, false, false]);
+    expect(q.length).toBe(3);
+  });
+
+  it('sends at most perSec items a second, a tenth of a second saved up at most, in datagrams of MAX_RECORDS', () => {
+    const q = new PeerQueue<number>(100_000, 1000);
+    for (let i = 0; i < 500; i++) q.push(i, 0);
+    q.refill(0);
+    expect(q.take()).toEqual([]); // no tokens yet
+    q.refill(50); // 50 ms: 50 items
+    const batches = q.take();
+    expect(batches.flat()).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(batches.map((b) => b.length)).toEqual([MAX_RECORDS, MAX_RECORDS, 50 - 2 * MAX_RECORDS]);
+    q.refill(10_050); // ten seconds idle: only 100 (a tenth of a second) saved up
+    expect(q.take().flat().length).toBe(100);
+    expect(q.length).toBe(350);
+  });
+
+  it('says the sync lag: the oldest waiting item\'s age', () => {
+    const q = new PeerQueue<string>(10, 1000);
+    expect(q.lag(5)).toBe(0);
+    q.push('a', 100);
+    q.push('b', 150);
+    expect(q.lag(400)).toBe(300);
+  });
+
+  it('shares its tokens with what is sent besides the queue (a pull\'s answer)', () => {
+    const q = new PeerQueue<number>(10, 1000);
+    q.refill(0);
+    q.refill(20);
+    expect(q.available).toBe(20);
+    q.spend(15);
+    q.push(1, 20);
+    q.push(2, 20);
+    expect(q.take().flat()).toEqual([1, 2]);
+    expect(q.available).toBe(3);
   });
 });

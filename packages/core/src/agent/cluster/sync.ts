@@ -8,22 +8,14 @@ import { instancePaths } from '../../state/paths.js';
 import type { Logger } from '../logger.js';
 import { FlowTable, type InsertResult, monotonicNs } from './flows.js';
 import { decode, encode, MAX_RECORDS, type Message, MsgType, ReplayWindow, senderId, type WireFlow } from './protocol.js';
+import { PeerQueue } from './queue.js';
 import { UdpRelay } from './transport.js';
-
-/** A flow waiting to go to one peer, with when it was read (sync lag). */
-interface Item {
-  type: typeof MsgType.Flows | typeof MsgType.PullFlows;
-  requestId: number;
-  flow: WireFlow;
-  at: number;
-}
 
 interface Peer {
   endpoint: SyncEndpoint;
   id: number;
-  queue: Item[];
-  /** Records it may still be sent now (token bucket of maxRecordsPerSec). */
-  tokens: number;
+  /** Live records waiting for it (bounded, rate-limited, batched). */
+  queue: PeerQueue<WireFlow>;
   /** A pull it asked for: the flows still to send, then the end. */
   answer?: { requestId: number; flows: WireFlow[]; next: number };
   /** Our pull from it. */
@@ -70,7 +62,6 @@ export class ClusterSync {
   private self = 0;
   private epoch = 0;
   private timer: NodeJS.Timeout | undefined;
-  private lastTick = 0;
   private startedAt = 0;
   private readyAt: number | undefined;
   private readyWhy = '';
@@ -100,7 +91,6 @@ export class ClusterSync {
     this.startedAt = Date.now();
     this.relay = new UdpRelay(this.netnsPath, (d, from) => this.onDatagram(d, from), (why) => this.log.error('cluster sync socket exited', { why }));
     await this.relay.start(cfg.listen.address.text, cfg.listen.port);
-    this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), cfg.flushMs);
     for (const p of this.peers) this.askPull(p);
     if (cfg.pullTimeoutMs === 0) this.setReady('pullTimeoutMs is 0');
@@ -113,7 +103,8 @@ export class ClusterSync {
     this.cfg = cfg;
     this.key = readKey(cfg);
     const old = new Map(this.peers.map((p) => [p.endpoint.text, p]));
-    this.peers = cfg.peers.map((endpoint) => old.get(endpoint.text) ?? newPeer(endpoint));
+    this.peers = cfg.peers.map((endpoint) => old.get(endpoint.text) ?? newPeer(endpoint, cfg));
+    for (const p of this.peers) p.queue.setBounds(cfg.maxQueue, cfg.maxRecordsPerSec);
     this.flows.refresh(lbcfg);
     this.ring?.dispose();
     this.ring = openFlowSyncRing(instancePaths(this.instance).maps);
@@ -138,7 +129,7 @@ export class ClusterSync {
       epoch: this.epoch,
       ready: this.readyAt !== undefined,
       readyAfterMs: this.readyAt === undefined ? undefined : this.readyAt - this.startedAt,
-      peers: this.peers.map((p) => ({ peer: p.endpoint.text, queued: p.queue.length, lagMs: lag(p), pulled: p.pull.done ? p.pull.got : undefined, lost: p.window.lost })),
+      peers: this.peers.map((p) => ({ peer: p.endpoint.text, queued: p.queue.length, lagMs: p.queue.lag(Date.now()), pulled: p.pull.done ? p.pull.got : undefined, lost: p.window.lost })),
       ...this.counters,
     };
   }
@@ -156,7 +147,7 @@ export class ClusterSync {
     family('xdp_lb_cluster_rejected_total', 'datagrams refused (forged: wrong HMAC; replay; malformed; unknown sender)', 'counter', rows(this.counters.rejected, 'reason'));
     family('xdp_lb_cluster_entries_total', 'peer flows by what became of them in conntrack', 'counter', rows(this.counters.entries, 'result'));
     family('xdp_lb_cluster_lost_messages', 'datagrams of a peer that never arrived (gaps in its sequence numbers)', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.window.lost]));
-    family('xdp_lb_cluster_sync_lag_seconds', 'age of the oldest flow record waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, lag(p) / 1000]));
+    family('xdp_lb_cluster_sync_lag_seconds', 'age of the oldest flow record waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.lag(Date.now()) / 1000]));
     family('xdp_lb_cluster_queue_records', 'flow records waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.length]));
     family('xdp_lb_cluster_ready', '1 once the pull at start finished (or timed out): the node may be announced', 'gauge', [['', this.readyAt === undefined ? 0 : 1]]);
     family('xdp_lb_cluster_pull_seconds', 'how long the pull at start took', 'gauge', this.readyAt === undefined ? [] : [['', (this.readyAt - this.startedAt) / 1000]]);
@@ -166,12 +157,10 @@ export class ClusterSync {
   // ---------------------------------------------------------------------------------------------
 
   private tick(): void {
-    const now = performance.now();
-    const dt = (now - this.lastTick) / 1000;
-    this.lastTick = now;
     this.readRing();
+    const now = performance.now();
     for (const p of this.peers) {
-      p.tokens = Math.min(this.cfg.maxRecordsPerSec / 10, p.tokens + dt * this.cfg.maxRecordsPerSec);
+      p.queue.refill(now);
       this.flush(p);
       if (!p.pull.done && Date.now() - Math.max(p.pull.lastHeard, p.pull.sentAt) > 1000) this.askPull(p);
     }
@@ -198,28 +187,20 @@ export class ClusterSync {
         bump(this.counters.dropped, 'unknown-backend');
         continue;
       }
-      for (const p of this.peers) {
-        if (p.queue.length >= this.cfg.maxQueue) bump(this.counters.dropped, 'queue');
-        else p.queue.push({ type: MsgType.Flows, requestId: 0, flow, at });
-      }
+      for (const p of this.peers) if (!p.queue.push(flow, at)) bump(this.counters.dropped, 'queue');
     }
   }
 
   /** Sends what the peer's tokens allow: live records first, then the pull it asked for. */
   private flush(p: Peer): void {
-    let n = Math.min(p.queue.length, Math.floor(p.tokens));
-    if (n > 0) {
-      const items = p.queue.splice(0, n);
-      for (let i = 0; i < items.length; i += MAX_RECORDS) this.send(p, { type: MsgType.Flows, flows: items.slice(i, i + MAX_RECORDS).map((x) => x.flow) });
-      p.tokens -= n;
-    }
+    for (const flows of p.queue.take()) this.send(p, { type: MsgType.Flows, flows });
     const a = p.answer;
     if (!a) return;
-    n = Math.min(a.flows.length - a.next, Math.floor(p.tokens));
+    const n = Math.min(a.flows.length - a.next, p.queue.available);
     for (let end = a.next + n; a.next < end; a.next += MAX_RECORDS) {
       this.send(p, { type: MsgType.PullFlows, requestId: a.requestId, flows: a.flows.slice(a.next, Math.min(end, a.next + MAX_RECORDS)) });
     }
-    p.tokens -= n;
+    p.queue.spend(n);
     if (a.next >= a.flows.length) {
       this.send(p, { type: MsgType.PullEnd, requestId: a.requestId, total: a.flows.length, flows: [] });
       p.answer = undefined;
@@ -298,12 +279,8 @@ export class ClusterSync {
   }
 }
 
-function newPeer(endpoint: SyncEndpoint): Peer {
-  return { endpoint, id: senderId(endpoint.text), queue: [], tokens: 0, pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 }, window: new ReplayWindow(), seq: 0n };
-}
-
-function lag(p: Peer): number {
-  return p.queue.length ? Date.now() - p.queue[0]!.at : 0;
+function newPeer(endpoint: SyncEndpoint, cfg: ClusterConfig): Peer {
+  return { endpoint, id: senderId(endpoint.text), queue: new PeerQueue(cfg.maxQueue, cfg.maxRecordsPerSec), pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 }, window: new ReplayWindow(), seq: 0n };
 }
 
 /** The shared key (config key, or keyFile's first line); throws one line when it cannot be used. */
