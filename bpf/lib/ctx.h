@@ -13,7 +13,8 @@ struct lb_ctx {
 	__u32 svc_id;  /* service to charge, LB_NONE if none */
 	__u32 be_id;   /* backend to charge, LB_NONE if none */
 	__u16 new_flow; /* 1 if this packet created a conntrack entry */
-	__u16 sync;     /* LB_SYNC_* when the peers should hear of the flow (lib/flowsync.h), else 0 */
+	__u16 sync;     /* LB_SYNC_* | LB_FWD_* << 8 when the peers should hear of the flow
+			 * (lib/flowsync.h), else 0 */
 };
 
 #endif /* __LB_CTX_H */

@@ -64,7 +64,8 @@ static __always_inline __u8 lb_flowsync_parity(__u64 now)
 
 /**
  * lb_flowsync_mark - at a write moment of lb_ct entry @ct, decide whether the peers must hear of
- * it (c->sync) and remember so in the entry.
+ * it (c->sync: the LB_SYNC_* kind, the entry's LB_FWD_* mode in the high byte) and remember so in
+ * the entry.
  * @c: the packet (c->now)
  * @ct: its lb_ct entry, just written (refresh, close) or about to be stored (@fresh)
  * @fresh: 1 when the entry enters lb_ct now (always sent, unless it is born closing)
@@ -81,13 +82,13 @@ static __always_inline void lb_flowsync_mark(struct lb_ctx *c, struct lb_ct *ct,
 		if (flags & LB_CT_F_SYNC_CLOSED)
 			return;
 		ct->flags = flags | LB_CT_F_SYNC_CLOSED;
-		c->sync = LB_SYNC_CLOSING;
+		c->sync = LB_SYNC_CLOSING | (ct->fwd << 8);
 		return;
 	}
 	if (!fresh && (flags & LB_CT_F_SYNC_ODD) == parity)
 		return;
 	ct->flags = (flags & ~LB_CT_F_SYNC_ODD) | parity;
-	c->sync = LB_SYNC_OPEN;
+	c->sync = LB_SYNC_OPEN | (ct->fwd << 8);
 }
 
 /* Past flow_sync_rate records in this CPU's current second? Counts this one. */
@@ -120,8 +121,8 @@ static __noinline int lb_flowsync_emit(struct lb_ctx *c)
 	__builtin_memcpy(&rec.flow, &c->pkt.flow, sizeof(rec.flow));
 	rec.svc_id = c->svc_id;
 	rec.backend_id = c->be_id;
-	rec.kind = c->sync;
-	rec.fwd = 0; /* the agent reads it from its own service (the flow's VIP, port, protocol) */
+	rec.kind = c->sync & 0xff;
+	rec.fwd = c->sync >> 8;
 	rec.pad[0] = 0;
 	rec.pad[1] = 0;
 	if (bpf_ringbuf_output(&lb_flowsync, &rec, sizeof(rec), BPF_RB_NO_WAKEUP)) {

@@ -29,6 +29,8 @@ interface Rec {
   backend: number;
   kind: number;
 }
+/** Every record here is of a dsr flow (LB_FWD_DSR): checked in records(). */
+const FWD_DSR = 1;
 
 async function load(strategy: StrategyId, knobs: Knobs = {}): Promise<{ dp: TestDataplane; ring: RingBuffer; records: () => Rec[] }> {
   const dp = await TestDataplane.load(strategy, knobs);
@@ -48,6 +50,7 @@ async function load(strategy: StrategyId, knobs: Knobs = {}): Promise<{ dp: Test
   const records = () =>
     ring.consume().map((b) => {
       expect(b.length).toBe(REC);
+      expect(b.readUInt8(49), 'the record names its forwarding mode').toBe(FWD_DSR);
       return { flow: b.subarray(0, 40), svc: b.readUInt32LE(40), backend: b.readUInt32LE(44), kind: b.readUInt8(48) };
     });
   return { dp, ring, records };
