@@ -34,13 +34,6 @@
 #include "lib/stats.h"
 #include "lib/flood.h"
 
-DECLARE_CONFIG(__u32, flow_sync, 0,
-	       "1: cluster flow sync: records of lb_ct flows go to lb_flowsync for the agent (0: off, no cost)");
-DECLARE_CONFIG(__u32, flow_sync_shift, 33,
-	       "a live flow is re-sent to the peers once per 2^this ns (33: 8.6 s); two periods must stay below the shortest idle timeout");
-DECLARE_CONFIG(__u32, flow_sync_rate, 100000,
-	       "flow records per second per CPU past which they are dropped (counted: sync_dropped)");
-
 /* The records, read by the agent (packages/native RingBuffer). Its size is set by the control
  * plane; pinned as LB_MAP_FLOWSYNC, outside the layout (a missing pin is created). */
 struct {
