@@ -570,7 +570,12 @@ export class Agent {
       this.log.info('cluster sync stopped');
     } else if (!this.cluster && cfg.cluster) {
       const c = new ClusterSync(this.instanceName, new NetnsScope(this.opts.netns).path, this.log);
-      await c.start(cfg);
+      try {
+        await c.start(cfg);
+      } catch (e) {
+        c.stop(); // a socket that cannot be bound (listen not an address of the namespace), ...
+        throw e;
+      }
       this.cluster = c;
     }
   }

@@ -114,6 +114,7 @@ export class ClusterSync {
     clearInterval(this.timer);
     this.relay?.close();
     this.ring?.dispose();
+    this.ring = undefined;
     this.flows.close();
   }
 
