@@ -31,6 +31,17 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a promise nobody awaits (an error that vanishes, a change that races the next)
+    // or one passed where a callback's result is ignored (an event handler, a timer) is an error.
+    files: ['packages/**/*.ts', 'bpf/tests/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     // Only core's dataplane adapter talks to the native addon; the CLI framework stays in the CLI.
     files: ['packages/core/src/**/*.ts'],
     ignores: ['packages/core/src/dataplane/**'],

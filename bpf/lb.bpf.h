@@ -47,6 +47,7 @@
 #include "lib/halfopen.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
+#include "lib/quic.h"
 
 /* The object's strategy id, for userspace to check what it loaded (rodata, NUL padded). */
 const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
@@ -106,7 +107,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	struct lb_scratch *s = lb_scratch_get();
 	struct lb_ct *ct;
 	__u32 be_id = 0;
-	int ret;
+	int quic, ret;
 
 	c->svc_id = svc->id;
 	if (!s) {
@@ -131,12 +132,14 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		c->reason = LB_R_DROP_FLOOD;
 		return lb_reset_client(c);
 	}
-	if (select_backend(&c->pkt.flow, svc, &be_id) < 0) {
+	/* QUIC: a migrated client's connection id names its backend (lib/quic.h), draining or not */
+	quic = (svc->flags & LB_SVC_F_QUIC) && lb_quic_route(c, svc->id, &be_id);
+	if (!quic && select_backend(&c->pkt.flow, svc, &be_id) < 0) {
 		c->reason = LB_R_DROP_NO_BACKEND;
 		return XDP_DROP;
 	}
 	be = bpf_map_lookup_elem(&lb_backends, &be_id);
-	if (!be || be->state != LB_BE_ACTIVE) {
+	if (!be || (be->state != LB_BE_ACTIVE && !(quic && be->state == LB_BE_DRAINING))) {
 		c->reason = LB_R_DROP_NO_BACKEND;
 		return XDP_DROP;
 	}
@@ -251,8 +254,11 @@ static __always_inline int lb_pipeline(struct lb_ctx *c)
 	if (ret != LB_CONTINUE)
 		return ret;
 
-	/* Not for us: passed untouched after one array slot (and lb_addrs, for a shared slot). */
+	/* Not for us: passed untouched after one array slot (and lb_addrs, for a shared slot; and the
+	 * large prefix VIPs' trie, in an instance that has some: lib/service.h). */
 	flags = lb_addr_flags(&c->pkt.flow.dst);
+	if (!flags && CONFIG(vip_nets))
+		flags = lb_addr_net(&c->pkt.flow.dst);
 	if (!flags)
 		return XDP_PASS;
 	c->now = lb_now();

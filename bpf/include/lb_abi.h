@@ -19,8 +19,10 @@
 /* 2: lb_reasons has LB_REASON_SLOTS entries (was LB_R_MAX = 19).
  * 3: lb_addr_slots, the address slot table (and its slot hash, lb_addr_slot() in lb_hash.h).
  * 4: lb_ct_syn, the half-open table (lib/halfopen.h); lb_ct.flags (was padding); NAT leases of
- *    half-open flows carry LB_SNAT_LEASE_HALF. Only adds a map: v2 and v3 pins upgrade in place. */
-#define LB_LAYOUT_VERSION 4
+ *    half-open flows carry LB_SNAT_LEASE_HALF. Only adds a map: v2 and v3 pins upgrade in place.
+ * 5: lb_vip_nets and lb_svc_nets, prefix VIPs too large to expand (lib/service.h); lb_quic_ids,
+ *    QUIC connection-id routing (lib/quic.h). Only adds maps. */
+#define LB_LAYOUT_VERSION 5
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -46,6 +48,9 @@
 #ifndef LB_MAX_IFACES
 #define LB_MAX_IFACES 64
 #endif
+#ifndef LB_MAX_VIP_NETS
+#define LB_MAX_VIP_NETS 256 /* prefix VIPs (per service key) too large to expand into lb_services */
+#endif
 #ifndef LB_MAX_FRAGS
 #define LB_MAX_FRAGS 16384 /* fragmented datagrams in flight (first fragment seen, later ones due) */
 #endif
@@ -69,6 +74,9 @@
 #define LB_MAP_RR_CTR "lb_rr_ctr"       /* round-robin object only: __u32 service id -> __u64 counter */
 #define LB_MAP_FLOOD "lb_flood"         /* per-CPU, one entry: struct lb_flood (new-flow rate window) */
 #define LB_MAP_FRAGS "lb_frags"         /* struct lb_frag_key -> struct lb_frag (fragment policy) */
+#define LB_MAP_VIP_NETS "lb_vip_nets"   /* LPM trie, struct lb_net_key -> struct lb_addr_info (large prefix VIPs) */
+#define LB_MAP_SVC_NETS "lb_svc_nets"   /* LPM trie, struct lb_svc_net_key -> struct lb_svc (their services) */
+#define LB_MAP_QUIC_IDS "lb_quic_ids"   /* struct lb_quic_key -> __u32 backend id (QUIC server ids) */
 #define LB_MAP_FLOWSYNC "lb_flowsync"   /* RINGBUF of struct lb_sync_rec (cluster flow sync, lib/flowsync.h);
 					 * pinned beside the others but outside the layout: a new pin */
 #define LB_MAP_FLOWSYNC_RATE "lb_flowsync_rate" /* per-CPU, one entry: struct lb_flood (records per second) */
@@ -96,8 +104,32 @@ struct lb_addr {
 #define LB_ADDR_SNAT (1U << 1) /* a source address of NAT mode: replies come back to it */
 #define LB_ADDR_ANY_PORT (1U << 2) /* with LB_ADDR_VIP: at least one service of it has port 0 (every
 				    * port of its protocol), looked up after the exact key misses */
+#define LB_ADDR_NET (1U << 3) /* with LB_ADDR_VIP: a large prefix VIP (lb_vip_nets) covers the address:
+			       * its services are looked up in lb_svc_nets after the exact key misses */
 struct lb_addr_info {
 	__u32 flags;
+};
+
+/* Prefix VIPs (a prefix of addresses served as one service, "vip: 198.18.10.0/28:80"). The control
+ * plane expands a prefix of up to LB_NET_EXPAND addresses into exact lb_addrs / lb_services keys
+ * that share the service's id (the data plane sees ordinary VIPs: no cost at all); only larger
+ * prefixes go into these two LPM tries, read when the rodata knob vip_nets is set:
+ *  - lb_vip_nets: the address prefix -> the roles of every address in it (LB_ADDR_VIP | LB_ADDR_NET,
+ *    and LB_ADDR_ANY_PORT), looked up for a destination that lb_addr_slots does not know;
+ *  - lb_svc_nets: (protocol, port, address prefix) -> the service, looked up after the exact key.
+ * prefixlen counts the bits of the key after it: lb_net_key's is the address prefix length (IPv4:
+ * 96 + its length, the address being IPv4-mapped), lb_svc_net_key's 32 more (proto, pad, port). */
+#define LB_NET_EXPAND 16
+struct lb_net_key {
+	__u32 prefixlen;
+	struct lb_addr addr;
+};
+struct lb_svc_net_key {
+	__u32 prefixlen;
+	__u8 proto;
+	__u8 pad;
+	__be16 port;
+	struct lb_addr addr;
 };
 
 /* lb_addr_slots value: the first lookup of every packet, an ARRAY indexed by lb_addr_slot() of the
@@ -143,6 +175,16 @@ struct lb_svc_key {
 #define LB_SVC_F_HASH_DPORT (1U << 1) /* hash strategy: hash the destination port only (Katran's
 				       * dport-only hashing: with an any-port service, every flow
 				       * to one port of the VIP goes to the same backend) */
+
+#define LB_SVC_F_QUIC (1U << 2) /* UDP: a QUIC short-header packet of a new tuple whose connection id
+				 * carries a server id of lb_quic_ids goes to that backend (lib/quic.h) */
+
+/* lb_quic_ids key: a QUIC service's server id (from the connection id, lib/quic.h), never 0. The
+ * value is the backend id (__u32) the control plane gave that server id in this service. */
+struct lb_quic_key {
+	__u32 svc_id;
+	__u32 server_id;
+};
 
 struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
@@ -356,6 +398,10 @@ enum lb_reason {
 	LB_R_RESET,               /* a TCP packet of a flow the LB cannot carry on: answered with an RST */
 	LB_R_ICMP_TOO_BIG,        /* a packet past the egress MTU answered with ICMP frag needed / packet
 				   * too big (XDP_TX): lib/toobig.h */
+	LB_R_QUIC_ROUTED,         /* counted in addition: a new tuple of a QUIC service went to the backend
+				   * its connection id's server id names (a migrated client): lib/quic.h */
+	LB_R_QUIC_UNKNOWN,        /* counted in addition: a QUIC short header whose server id no backend of
+				   * the service has: the strategy chose */
 	LB_R_SYNC_SENT,           /* counted in addition: a flow record was put in lb_flowsync (cluster sync) */
 	LB_R_SYNC_DROPPED,        /* counted in addition: a flow record was not (ring full, or past
 				   * flow_sync_rate on this CPU) */
@@ -369,6 +415,9 @@ _Static_assert(sizeof(struct lb_addr) == 16, "lb_addr");
 _Static_assert(sizeof(struct lb_addr_info) == 4, "lb_addr_info");
 _Static_assert(sizeof(struct lb_addr_slot) == 24, "lb_addr_slot");
 _Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key");
+_Static_assert(sizeof(struct lb_net_key) == 20, "lb_net_key");
+_Static_assert(sizeof(struct lb_svc_net_key) == 24, "lb_svc_net_key");
+_Static_assert(sizeof(struct lb_quic_key) == 8, "lb_quic_key");
 _Static_assert(sizeof(struct lb_svc) == 20, "lb_svc");
 _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");
 _Static_assert(sizeof(struct lb_flow) == 40, "lb_flow");

@@ -43,4 +43,19 @@ static __always_inline __u32 lb_addr_flags(const struct lb_addr *dst)
 	return lb_addr_shared(dst);
 }
 
+/* The roles of @dst from the large prefix VIPs (lb_vip_nets, lb_abi.h), 0 if none covers it.
+ * Called only when the knob vip_nets is set, for a destination lb_addr_slots does not know: an
+ * instance without such prefixes keeps its not-for-us path as it was. Not inlined: its key stays
+ * out of the pipeline's frame. */
+static __noinline __u32 lb_addr_net(const struct lb_addr *dst)
+{
+	struct lb_net_key key;
+	struct lb_addr_info *info;
+
+	key.prefixlen = 128;
+	__builtin_memcpy(&key.addr, dst, sizeof(key.addr));
+	info = bpf_map_lookup_elem(&lb_vip_nets, &key);
+	return info ? info->flags : 0;
+}
+
 #endif /* __LB_ADDRS_H */

@@ -48,6 +48,9 @@ DECLARE_CONFIG(__u32, ct_new_rate, 125000,
 DECLARE_CONFIG(__u32, ct_syn_churn, 0,
 	       "new flows per second per CPU past which dsr services of a stateless strategy forward new flows without an entry (the half-open table's pressure; 0: never)");
 
+DECLARE_CONFIG(__u32, vip_nets, 0,
+	       "1: some VIPs are prefixes too large to expand (lb_vip_nets): a destination lb_addr_slots does not know costs one LPM lookup more; 0: those maps are never read");
+
 DECLARE_CONFIG(__u32, chain_next_slot, LB_CHAIN_OFF,
 	       "chaining: XDP_PASS verdicts tail-call this slot of lb_root_progs instead (0xffffffff: off)");
 

@@ -37,6 +37,33 @@ struct {
 	__type(value, struct lb_svc);
 } lb_services SEC(".maps");
 
+/* Prefix VIPs too large to expand (lb_abi.h LB_NET_EXPAND): address prefix -> roles, for a
+ * destination lb_addr_slots does not know; read only when the knob vip_nets is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, LB_MAX_VIP_NETS);
+	__type(key, struct lb_net_key);
+	__type(value, struct lb_addr_info);
+} lb_vip_nets SEC(".maps");
+
+/* Their services by (protocol, port, address prefix): the longest prefix wins. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, LB_MAX_VIP_NETS);
+	__type(key, struct lb_svc_net_key);
+	__type(value, struct lb_svc);
+} lb_svc_nets SEC(".maps");
+
+/* QUIC services' server ids (lib/quic.h): (service id, server id) -> backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, struct lb_quic_key);
+	__type(value, __u32);
+} lb_quic_ids SEC(".maps");
+
 /* Backends by id: address, port, state, generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -75,6 +75,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     dp.addService({ vip: VIP4, port: 83, proto: 'tcp', id: 5, fwd: 'gue' }); // IPv4 in IPv4 + UDP
     dp.addService({ vip: VIP6, port: 83, proto: 'tcp', id: 6, fwd: 'gue' }); // IPv6 in IPv6 + UDP
     dp.addService({ vip: VIP4, port: 84, proto: 'tcp', id: 7, fwd: 'gue' }); // IPv4 in IPv6 + UDP
+    dp.addService({ vip: VIP6, port: 81, proto: 'tcp', id: 8, fwd: 'ipip' }); // IPv6 in IPv4 (6in4)
+    dp.addService({ vip: VIP4, port: 54, proto: 'udp', id: 9, fwd: 'ip6ip6' }); // UDP, IPv4 in IPv6
     dp.setBackend(1, { addr: BE4, port: 80 });
     dp.setBackend(2, { addr: BE4, port: 53 });
     dp.setBackend(3, { addr: BE6, port: 80 });
@@ -83,7 +85,9 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     dp.setBackend(6, { addr: BE4, port: 83 });
     dp.setBackend(7, { addr: BE6, port: 83 });
     dp.setBackend(8, { addr: BE6, port: 84 });
-    for (let i = 0; i < 8; i++) dp.setTable(i, [i + 1]);
+    dp.setBackend(9, { addr: BE4, port: 81 });
+    dp.setBackend(10, { addr: BE6, port: 54 });
+    for (let i = 0; i < 10; i++) dp.setTable(i, [i + 1]);
   });
   afterAll(() => dp?.dispose());
 
@@ -128,6 +132,25 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     const f: Flow = { src: CLIENT4, dst: VIP4, sport: 44000, dport: 81, proto: 'tcp' };
     const input = tcp({ ...f, flags: 'S' });
     check(dp, { description: 'SYN', input, verdict: 'TX', output: encapsulated(input, f, 4, 'ipv6', BE6) });
+  });
+
+  it('mixed families (issue 20): 4in6 TCP and UDP, 6in4; outer and inner checksums valid, the inner packet intact', () => {
+    const cases = [
+      { f: { src: CLIENT4, dst: VIP4, sport: 44100, dport: 81, proto: 'tcp' } as Flow, be: 4, outer: 'ipv6', to: BE6, fwd: LB_FWD_IP6IP6 },
+      { f: { src: CLIENT4, dst: VIP4, sport: 44101, dport: 54, proto: 'udp' } as Flow, be: 10, outer: 'ipv6', to: BE6, fwd: LB_FWD_IP6IP6 },
+      { f: { src: CLIENT6, dst: VIP6, sport: 44102, dport: 81, proto: 'tcp' } as Flow, be: 9, outer: 'ipv4', to: BE4, fwd: LB_FWD_IPIP },
+    ] as const;
+    for (const { f, be, outer, to, fwd } of cases) {
+      for (const [i, payload] of ['first', 'second'].entries()) {
+        const input = f.proto === 'tcp' ? tcp({ ...f, flags: i ? 'PA' : 'S', payload: i ? payload : '', tos: 0x28 }) : udp({ ...f, payload });
+        const r = check(dp, { description: `${f.proto} ${f.src} -> ${to} #${i}`, input, verdict: 'TX', output: encapsulated(input, f, be, outer, to) });
+        const innerAt = 14 + (outer === 'ipv6' ? 40 : 20);
+        expect(parseFrame(r.data)[outer]!.src, 'outer source from the prefix').toBe(outer === 'ipv6' ? outerSrc6(f) : outerSrc4(f));
+        expect(r.data.subarray(innerAt).equals(input.subarray(14)), 'the inner packet byte for byte').toBe(true);
+        expect(verifyChecksums(r.data.subarray(innerAt), { l3Offset: 0 }), 'the inner packet').toEqual([]);
+      }
+      expect(dp.ct(f)).toMatchObject({ backendId: be, fwd });
+    }
   });
 
   it('ipip to an IPv6 backend: refused, nothing tracked', () => {

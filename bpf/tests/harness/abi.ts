@@ -10,6 +10,8 @@ import { parseIpv4, parseIpv6 } from '@xdp-lb/netlab';
 export const LB_ADDR_VIP = 1 << 0;
 export const LB_ADDR_SNAT = 1 << 1;
 export const LB_ADDR_ANY_PORT = 1 << 2;
+/** With LB_ADDR_VIP: a large prefix VIP (lb_vip_nets) covers the address. */
+export const LB_ADDR_NET = 1 << 3;
 export const LB_SLOT_EMPTY = 0;
 export const LB_SLOT_ONE = 1;
 export const LB_SLOT_SHARED = 2;
@@ -20,6 +22,8 @@ export const LB_FWD_IP6IP6 = 4;
 export const LB_FWD_GUE = 5;
 export const LB_SVC_F_HASH_SRC = 1 << 0;
 export const LB_SVC_F_HASH_DPORT = 1 << 1;
+/** UDP: QUIC connection-id routing (lib/quic.h). */
+export const LB_SVC_F_QUIC = 1 << 2;
 export const LB_BE_EMPTY = 0;
 export const LB_BE_ACTIVE = 1;
 export const LB_BE_DRAINING = 2;
@@ -71,6 +75,8 @@ export const REASONS = [
   'SNAT_HALF_FREED',
   'RESET',
   'ICMP_TOO_BIG',
+  'QUIC_ROUTED',
+  'QUIC_UNKNOWN',
   'SYNC_SENT',
   'SYNC_DROPPED',
 ] as const;
@@ -138,6 +144,31 @@ export function u64(n: bigint | number): Buffer {
 }
 
 /** struct lb_svc_key. */
+/** struct lb_net_key: an address prefix of lb_vip_nets ("198.18.10.0/24"; IPv4 prefix lengths count from bit 96). */
+export function netKey(prefix: string): Buffer {
+  const { ip, bits } = splitPrefix(prefix);
+  const b = Buffer.alloc(20);
+  b.writeUInt32LE(bits, 0);
+  addr(ip).copy(b, 4);
+  return b;
+}
+
+/** struct lb_svc_net_key: (protocol, port, address prefix) of lb_svc_nets. */
+export function svcNetKey(prefix: string, port: number, proto: Proto): Buffer {
+  const { ip, bits } = splitPrefix(prefix);
+  const b = Buffer.alloc(24);
+  b.writeUInt32LE(32 + bits, 0);
+  b[4] = protoNumber(proto);
+  b.writeUInt16BE(port, 6);
+  addr(ip).copy(b, 8);
+  return b;
+}
+
+function splitPrefix(prefix: string): { ip: string; bits: number } {
+  const [ip, len] = prefix.split('/') as [string, string];
+  return { ip, bits: (isIPv4(ip) ? 96 : 0) + Number(len) };
+}
+
 export function svcKey(vip: string, port: number, proto: Proto): Buffer {
   const b = Buffer.alloc(SIZES.svcKey);
   addr(vip).copy(b, 0);

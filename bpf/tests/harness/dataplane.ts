@@ -31,6 +31,7 @@ import {
   LB_SLOT_EMPTY,
   LB_SLOT_ONE,
   LB_SLOT_SHARED,
+  netKey,
   type NhValue,
   nhValue,
   type Proto,
@@ -39,6 +40,7 @@ import {
   type SnatValue,
   sumCounters,
   svcKey,
+  svcNetKey,
   svcValue,
   type SvcValue,
   u32,
@@ -90,6 +92,7 @@ export type Knobs = Partial<Record<
   | 'encap_src6'
   | 'icmp_too_big_rate'
   | 'gue_port'
+  | 'vip_nets'
   | 'flow_sync'
   | 'flow_sync_shift'
   | 'flow_sync_rate',
@@ -221,6 +224,24 @@ export class TestDataplane {
 
   addService(s: ServiceSpec): void {
     this.map('lb_services').update(svcKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: FWD[s.fwd] }));
+  }
+
+  /** A large prefix VIP ("198.18.10.0/24") into lb_vip_nets with its roles (needs the knob vip_nets). */
+  addNet(prefix: string, flags: number): void {
+    this.map('lb_vip_nets').update(netKey(prefix), u32(flags));
+  }
+
+  /** A large prefix VIP's service into lb_svc_nets (`vip` is the prefix). */
+  addNetService(s: ServiceSpec): void {
+    this.map('lb_svc_nets').update(svcNetKey(s.vip, s.port, s.proto), svcValue({ ...s, fwd: FWD[s.fwd] }));
+  }
+
+  /** A QUIC service's server id -> backend id (lb_quic_ids). */
+  setQuicId(svcId: number, serverId: number, backendId: number): void {
+    const k = Buffer.alloc(8);
+    k.writeUInt32LE(svcId, 0);
+    k.writeUInt32LE(serverId, 4);
+    this.map('lb_quic_ids').update(k, u32(backendId));
   }
 
   removeService(vip: string, port: number, proto: Proto): void {

@@ -53,7 +53,7 @@ export interface UdpFrame {
   dst: string;
   sport: number;
   dport: number;
-  payload?: string;
+  payload?: string | number[] | Uint8Array;
   smac?: string;
   dmac?: string;
   /** true: checksum 0 ("none"). */

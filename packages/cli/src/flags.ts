@@ -1,4 +1,4 @@
-import { FORWARD_MODES, FORWARD_MODE_TEXT, type ConfigInput, type ForwardMode } from '@xdp-lb/core';
+import { FORWARD_MODES, FORWARD_MODE_TEXT, splitProtocol, type ConfigInput, type ForwardMode } from '@xdp-lb/core';
 
 /** --forward's help: every mode core knows, with its one line. */
 export const FORWARD_HELP = FORWARD_MODES.map((m) => `${m}: ${FORWARD_MODE_TEXT[m]}`).join('; ');
@@ -28,7 +28,7 @@ export interface DeployFlags {
 export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => string | undefined): ConfigInput {
   const missing = [!f.iface?.length && '--iface', !f.vip && '--vip', !f.backend?.length && '--backend'].filter(Boolean);
   if (missing.length) throw new UsageError(`deploy needs ${missing.join(', ')} (or -f FILE)`);
-  const [vip, proto] = f.vip!.split('/') as [string, string | undefined];
+  const { vip, protocol: proto } = splitProtocol(f.vip!);
   const forward = f.forward ?? 'nat';
   const interfaces = f.iface!.map((i) => (i.includes(':') ? i : f.mode ? `${i}:${f.mode}` : i));
   const snatAddrs = f.snat?.length ? f.snat : forward === 'nat' ? [defaultSnat(f.iface![0]!.split(':')[0]!)].filter((x): x is string => !!x) : [];

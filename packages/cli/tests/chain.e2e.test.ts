@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lockChain } from '@xdp-lb/core';
 import { BpfMap, BpfProgram, ifNameToIndex, inNetns, xdpQuery } from '@xdp-lb/native';
 import { httpGet, tutorialAddresses, tutorialTopology, udpRequest } from '@xdp-lb/netlab';
 import { lbInProcess, useE2e } from './helpers/e2e.js';
@@ -69,6 +70,19 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
       expect(r.err).toMatch(err);
     }
     expect(Object.keys(e2e.lb().chains(chain)[0]!.slots)).toHaveLength(1);
+    // One writer per chain: while another holds the chain's lock (a deploy into it, or another
+    // lb chain add), lb chain add waits, then gives up naming the holder, having changed nothing.
+    const held = await lockChain(chain);
+    process.env.XDP_LB_LOCK_TIMEOUT = '0.3';
+    try {
+      const r = await lbInProcess('chain', 'add', chain, '1', FILTER_OBJ);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^lb: chain ${chain} is locked: pid ${process.pid} .*; waiting up to 0.3 s\\nlb: chain ${chain} is locked by another command: pid ${process.pid} \\(.*\\) holds it since \\S+; gave up after 0.3 s \\(XDP_LB_LOCK_TIMEOUT\\)$`));
+      expect(Object.keys(e2e.lb().chains(chain)[0]!.slots)).toHaveLength(1);
+    } finally {
+      delete process.env.XDP_LB_LOCK_TIMEOUT;
+      held.release();
+    }
     const add = await lbInProcess('chain', 'add', chain, '1', FILTER_OBJ, '--set', 'filter_udp_port=9999');
     expect(add.err).toBe('');
     expect(add.out).toMatch(new RegExp(`^chain ${chain}: slot 1 runs program \\d+ \\(xdp_filter_samp`));

@@ -83,4 +83,11 @@ describe('flags to config', () => {
       services: [{ vip: '198.18.0.10:53', protocol: 'udp', forward: 'nat', options: { tableSize: 251, hashFields: 'source' }, backends: ['198.18.0.11@2'] }],
     });
   });
+
+  it('a prefix VIP: its /LEN is part of the VIP, a trailing /udp the protocol', () => {
+    const vip = (text: string) => configFromFlags({ iface: ['eth0'], vip: text, backend: ['198.18.0.11'], forward: 'dsr' }, () => undefined).services[0];
+    expect(vip('198.18.10.0/28:80')).toMatchObject({ vip: '198.18.10.0/28:80' });
+    expect(vip('198.18.10.0/28:80')!.protocol).toBeUndefined();
+    expect(vip('[2001:db8:10::/120]:*/udp')).toMatchObject({ vip: '[2001:db8:10::/120]:*', protocol: 'udp' });
+  });
 });

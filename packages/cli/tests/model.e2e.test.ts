@@ -11,18 +11,26 @@
 //   - each draining backend is draining in lb_backends;
 // and a probe packet per service (a new flow, BPF_PROG_TEST_RUN of the attached program) is
 // forwarded to one of that service's active backends.
+// Interruptions: a run may begin with a first deploy, and any step may be a re-deploy or a
+// `lb backend add`, run as the CLI (a process) that SIGKILLs itself at a step fast-check draws
+// (XDP_LB_CRASH_AT, core's lifecycle/crash-point.ts). After the kill the state file must hold the
+// old config or the new one (the new one only once the deploy wrote it), and the model takes that
+// one; the next command, whatever it is, must recover: the check after it is the same as above
+// (and a last reload of the model's config after every run checks a final interruption).
 // Budget: XDP_LB_MODEL_RUNS runs (default 4) of up to XDP_LB_MODEL_STEPS commands (default 12);
 // XDP_LB_MODEL_LONG=1 for a long run (40 runs of up to 40). The seed is printed at the start and
 // in a failure's report; replay with XDP_LB_MODEL_SEED=<seed> (and XDP_LB_MODEL_SHRINK=1 to shrink,
 // which replays many sequences against the kernel).
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Abi, instancePaths } from '@xdp-lb/core';
+import { Abi, CRASH_STEPS, type CrashStep, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
-import { useE2e } from './helpers/e2e.js';
+import { CLI_MAIN, useE2e } from './helpers/e2e.js';
 import { probe } from './helpers/probe.js';
 
 const e2e = useE2e();
@@ -356,6 +364,66 @@ class BackendChange extends MutationCommand {
   }
 }
 
+/** `lb ...argv` as a process that SIGKILLs itself at `step`; the kill is asserted. */
+function killedAt(step: CrashStep, argv: string[]): void {
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...argv], { env: { ...process.env, XDP_LB_CRASH_AT: step }, encoding: 'utf8', timeout: 60_000, cwd: '/' });
+  expect(r.signal, `lb ${argv.join(' ')} with XDP_LB_CRASH_AT=${step}: killed there (exit ${r.status}: ${r.stderr})`).toBe('SIGKILL');
+}
+
+/** The services the state file holds (by identity): the old config or the new, never a third. */
+async function stateServices(instance: string): Promise<string[]> {
+  return (await e2e.lb().config(instance)).services.map((s) => `${s.vip.text}:${s.port}/${s.protocol}`).sort();
+}
+
+/** `lb deploy -f` of the config `m` (with `services`), killed at a step of the deploy. */
+function killedDeploy(r: Real, m: Model, step: CrashStep): void {
+  const file = `/tmp/xlb-model-${process.pid}-${r.instance}.json`;
+  writeFileSync(file, JSON.stringify(configOf(r.instance, m)));
+  try {
+    killedAt(step, ['deploy', '-f', file, '--netns', r.lab.host('lb').netns.name]);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+const DEPLOY_STEPS = CRASH_STEPS.filter((s) => s.startsWith('deploy:'));
+const UPDATE_STEPS = CRASH_STEPS.filter((s) => s.startsWith('update:'));
+
+/** A re-deploy with new services, SIGKILLed at `step`. The next command checks the recovery. */
+class InterruptedDeploy implements Cmd {
+  constructor(readonly services: MService[], readonly step: CrashStep) {}
+  check() {
+    return true;
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    const next: Model = { ...m, services: structuredClone(this.services) };
+    killedDeploy(r, next, this.step);
+    // Only a deploy that wrote its state has happened; before that the old config holds.
+    if (this.step === 'deploy:written') m.services = next.services;
+    expect(await stateServices(r.instance), `${this.toString()}: the state holds the ${this.step === 'deploy:written' ? 'new' : 'old'} config`).toEqual(m.services.map(identity).sort());
+  }
+  toString() {
+    return `deploy killed at ${this.step}: services ${JSON.stringify(this.services.map(identity))}`;
+  }
+}
+
+/** `lb backend add`, SIGKILLed at `step` (before its state is written: the old config holds). */
+class InterruptedBackendAdd implements Cmd {
+  constructor(readonly index: number, readonly backend: MBackend, readonly step: CrashStep) {}
+  check(m: Readonly<Model>) {
+    return !pick(m.services, this.index).backends.some((b) => b.key === this.backend.key);
+  }
+  async run(m: Model, r: Real): Promise<void> {
+    const s = pick(m.services, this.index);
+    killedAt(this.step, ['backend', 'add', identity(s), `${this.backend.key}@${this.backend.weight}`, '-i', r.instance]);
+    expect(await stateServices(r.instance)).toEqual(m.services.map(identity).sort());
+    expect((await e2e.lb().config(r.instance)).services.find((x) => `${x.vip.text}:${x.port}/${x.protocol}` === identity(s))!.backends.map((b) => b.key), `${this.toString()}: the old config holds`).not.toContain(this.backend.key);
+  }
+  toString() {
+    return `backend add #${this.index} ${this.backend.key}@${this.backend.weight} killed at ${this.step}`;
+  }
+}
+
 const via = fc.constantFrom<'deploy' | 'reload'>('deploy', 'reload');
 const idx = fc.nat({ max: 7 });
 const commandsFor = (strategy: Strategy) =>
@@ -371,6 +439,8 @@ const commandsFor = (strategy: Strategy) =>
       fc.tuple(idx, backendArb).map(([i, b]) => new BackendAdd(i, b)),
       fc.tuple(fc.constantFrom<'remove' | 'drain' | 'activate'>('remove', 'drain', 'activate'), idx, idx).map(([k, i, j]) => new BackendChange(k, i, j)),
       fc.tuple(idx, idx, fc.integer({ min: 1, max: 5 })).map(([i, j, w]) => new BackendChange('weight', i, j, w)),
+      fc.tuple(servicesArb(strategy), fc.constantFrom(...DEPLOY_STEPS)).map(([s, step]) => new InterruptedDeploy(s, step)),
+      fc.tuple(idx, backendArb, fc.constantFrom(...UPDATE_STEPS)).map(([i, b, step]) => new InterruptedBackendAdd(i, { ...b, state: 'active' }, step)),
     ],
     { maxCommands: STEPS },
   );
@@ -386,16 +456,24 @@ describeLab('the control plane against a model of its config', () => {
 
   it(`random sequences of deploys, reloads and hot changes (${RUNS} runs of up to ${STEPS} steps, seed ${SEED})`, async () => {
     console.log(`model test: seed ${SEED} (replay: XDP_LB_MODEL_SEED=${SEED}), ${RUNS} runs of up to ${STEPS} steps`);
-    const arb = fc.constantFrom<Strategy>('hash', 'round-robin', 'random').chain((strategy) => fc.tuple(fc.constant(strategy), servicesArb(strategy), commandsFor(strategy)));
+    const arb = fc
+      .constantFrom<Strategy>('hash', 'round-robin', 'random')
+      .chain((strategy) => fc.tuple(fc.constant(strategy), servicesArb(strategy), fc.option(fc.constantFrom(...DEPLOY_STEPS.filter((s) => s !== 'deploy:written'))), commandsFor(strategy)));
     await fc.assert(
-      fc.asyncProperty(arb, async ([strategy, services, cmds]) => {
+      fc.asyncProperty(arb, async ([strategy, services, firstKilled, cmds]) => {
         const instance = e2e.instance('model');
         const model: Model = { strategy, services: structuredClone(services) };
         const real: Real = { instance, lab };
         try {
+          lab.registerPinDir(`${e2e.bpffs}/${instance}`);
+          // A first deploy killed part-way: the deploy after it rolls it back and deploys.
+          if (firstKilled) killedDeploy(real, model, firstKilled);
           await e2e.deploy(lab, configOf(instance, model) as never);
-          await verify(model, real, `deploy ${strategy} ${JSON.stringify(services.map(identity))}`);
+          await verify(model, real, `${firstKilled ? `(first deploy killed at ${firstKilled}) ` : ''}deploy ${strategy} ${JSON.stringify(services.map(identity))}`);
           await fc.asyncModelRun(() => ({ model, real }), cmds);
+          // The command after the last one: recovers from an interruption there too.
+          await e2e.lb().reload(instance, configOf(instance, model));
+          await verify(model, real, 'a reload after the run');
         } finally {
           if (e2e.lb().instances().includes(instance)) e2e.lb().undeploy(instance);
         }

@@ -4,7 +4,7 @@
 // said "not deployed". Now: the file is named with the way out (lb undeploy --force), which
 // removes the instance from its pins alone; pins without a state file are reported and removed by
 // lb undeploy; and an interrupt during a deploy is said and the deploy finishes first.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { Abi, instancePaths, lockInstance } from '@xdp-lb/core';
@@ -57,17 +57,89 @@ describeLab('recovery', () => {
     expect(env.lb().instances()).not.toContain(instance);
   }, 60_000);
 
-  it('pins without a state file: status says so and how to remove them; lb undeploy removes them', async () => {
+  it('pins without a state file: status says so; lb undeploy removes them', async () => {
     const instance = env.instance('orphan');
     await deploy(instance);
-    rmSync(stateFile(instance)); // what an interrupted deploy left before
+    rmSync(stateFile(instance)); // what a deploy of an older version, killed, left
     const st = await lbInProcess('status', '-i', instance);
     expect(st.code).toBe(1);
-    expect(st.err).toBe(`lb: instance ${instance} is not deployed, but pins of it remain under ${env.bpffs}/${instance} (an interrupted deploy?): lb undeploy --force --instance ${instance} removes them`);
+    expect(st.err).toBe(`lb: instance ${instance} is not deployed, but pins of it remain under ${env.bpffs}/${instance} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`);
     const r = await lbInProcess('undeploy', '-i', instance);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
+  }, 60_000);
+
+  // A first deploy SIGKILLed at each of its steps (XDP_LB_CRASH_AT, lifecycle/crash-point.ts):
+  // before, the next deploy refused (the orphan link holds the interface) and lb undeploy was
+  // needed by hand. Now the next writer rolls it back by itself, says so in one line, and goes on.
+  const killedFirstDeploy = async (instance: string, step: string) => {
+    lab.registerPinDir(`${env.bpffs}/${instance}`);
+    const file = env.writeConfig(instance, config(instance));
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: `lb deploy (crash at ${step})`, env: { ...process.env, XDP_LB_CRASH_AT: step } });
+    const exit = await p.exited;
+    expect(exit.signal, `${step}: ${p.stderr()}`).toBe('SIGKILL');
+    expect(existsSync(join(env.stateDir, instance, 'intent.json')), `${step}: its intent is left`).toBe(true);
+    return file;
+  };
+  const rolledBack = (instance: string) => new RegExp(`^lb: warning: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\((detached from eth0, )?pins removed(, sysctls restored)?\\)$`, 'm');
+
+  for (const step of ['deploy:intent', 'deploy:loaded', 'deploy:filled', 'deploy:attached']) {
+    it(`a first deploy killed at ${step}: the next deploy rolls it back, says so, and deploys`, async () => {
+      const instance = env.instance(`k${step.split(':')[1]!.slice(0, 4)}`);
+      const file = await killedFirstDeploy(instance, step);
+      const r = await lbInProcess('deploy', '-f', file, '--netns', lbNs);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(rolledBack(instance));
+      if (step === 'deploy:attached') expect(r.err).toMatch(/rolled back \(detached from eth0, pins removed/);
+      expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
+      const s = env.lb().status(instance);
+      const out = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+      expect(out.verdict).toMatch(/^(TX|REDIRECT)$/);
+    }, 60_000);
+  }
+
+  it('a first deploy killed once attached: a hot update rolls it back and says the instance is not deployed', async () => {
+    const instance = env.instance('kupd');
+    await killedFirstDeploy(instance, 'deploy:attached');
+    expect(await xdpInterfaces(lab.host('lb'))).toEqual(['eth0']);
+    const r = await lbInProcess('backend', 'add', `${addr.vip}:80`, addr.backends[0]!, '-i', instance);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^lb: instance ${instance} is not deployed: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\(detached from eth0, pins removed(, sysctls restored)?\\)$`));
+    expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
+    expect(existsSync(`${env.bpffs}/${instance}`)).toBe(false);
+    expect(existsSync(join(env.stateDir, instance))).toBe(false);
+  }, 60_000);
+
+  it('a first deploy killed once attached: lb undeploy rolls it back and says so', async () => {
+    const instance = env.instance('kund');
+    await killedFirstDeploy(instance, 'deploy:attached');
+    const r = await lbInProcess('undeploy', '-i', instance);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(rolledBack(instance));
+    expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
+    expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
+    expect(existsSync(join(env.stateDir, instance))).toBe(false);
+  }, 60_000);
+
+  it('a re-deploy changing the conntrack size, killed once attached: the next deploy completes it', async () => {
+    const instance = env.instance('kresize');
+    await deploy(instance);
+    const before = env.lb().status(instance).conntrack.max;
+    const file = env.writeConfig(instance, { ...config(instance), limits: { conntrackSize: 32768 } });
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: 'lb deploy (crash at deploy:attached)', env: { ...process.env, XDP_LB_CRASH_AT: 'deploy:attached' } });
+    expect((await p.exited).signal, p.stderr()).toBe('SIGKILL');
+    // The new program runs on the link, the pins still name the old table and the state the old
+    // config: neither whole. The next deploy of the file finishes the change.
+    expect(env.lb().status(instance).conntrack.max).toBe(before);
+    const r = await lbInProcess('deploy', '-f', file, '--netns', lbNs);
+    expect(r.code, r.err).toBe(0);
+    const s = env.lb().status(instance);
+    expect(s.conntrack.max).toBe(32768);
+    expect(readdirSync(instancePaths(instance).maps).filter((n) => n.endsWith('_new')), 'no half-migrated table pin is left').toEqual([]);
+    const out = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+    expect(out.verdict).toMatch(/^(TX|REDIRECT)$/);
+    expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
   }, 60_000);
 
   it('a change interrupted between its map writes and its state: the next one rewrites every map', async () => {

@@ -6,13 +6,14 @@
 //   - SIGHUP applies a changed file; a broken file is rejected with its errors, the running config
 //     stays (maps byte for byte) and the endpoints say so; fixing the file clears it;
 //   - it listens on loopback only; pins and state are root-only;
-//   - SIGTERM stops it and leaves the data plane forwarding; with --detach-on-exit it undeploys.
+//   - SIGTERM stops it and leaves the data plane forwarding; with --detach-on-exit it undeploys;
+//     lb undeploy while it runs is refused.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instancePaths, parseMetrics } from '@xdp-lb/core';
 import { exec, httpGet, type Lab, type LabProcess, openKeepAlive, pidsInNetns, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { lbAsNobody } from './helpers/e2e.js';
+import { lbAsNobody, lbInProcess } from './helpers/e2e.js';
 import { LoadGen, linkInfo, metric, sleep, snapshotMaps, useAgentEnv, waitFor } from './serve-support.js';
 
 const env = useAgentEnv();
@@ -169,9 +170,16 @@ describe('lb serve as a process', () => {
     expect(r.status).toBe(200);
   });
 
-  it('--detach-on-exit: SIGTERM undeploys', async () => {
+  it('lb undeploy under a running agent is refused in one line; --detach-on-exit: SIGTERM undeploys', async () => {
     const c = serve('--detach-on-exit');
     expect((await serving(c)).action).toBe('re-deployed');
+    // Before: undeploy removed the agent's lock file and state under it (a second agent could then
+    // start), and the agent's next resync deployed again.
+    const u = await lbInProcess('undeploy', '-i', instance);
+    expect(u.code).toBe(1);
+    expect(u.err).toMatch(new RegExp(`^lb: instance ${instance} is served by an agent: pid ${c.pid} \\(.*serve.*\\); stop the agent first \\(lb serve --detach-on-exit undeploys as it stops\\), then undeploy$`));
+    expect(existsSync(join(paths().stateDir, 'agent.lock'))).toBe(true);
+    expect(existsSync(paths().stateFile)).toBe(true);
     const exit = await c.kill('SIGTERM', 5000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(c.stderr()).toMatch(/"msg":"detached on exit"/);

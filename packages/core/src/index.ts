@@ -1,5 +1,6 @@
 // @xdp-lb/core: config, program lifecycle, hot updates and stats; the library behind the CLI.
 export * from './config/address.js';
+export * from './config/prefix.js';
 export * from './config/defaults.js';
 export * from './config/errors.js';
 export * from './config/load.js';
@@ -13,6 +14,7 @@ export { LbError } from './lifecycle/errors.js';
 export type { Mutation } from './lifecycle/mutations.js';
 export type { DeployOptions, DeployResult } from './lifecycle/deploy.js';
 export type { StatusView, CounterView } from './lifecycle/status.js';
+export type { DataplaneReading, ServiceReading } from './lifecycle/reading.js';
 export type { LinkChange } from './lifecycle/link-prep.js';
 export type { UndeployResult } from './lifecycle/undeploy.js';
 export type { CheckStatus, DoctorCheck, DoctorOptions, DoctorReport } from './lifecycle/doctor.js';
@@ -21,9 +23,11 @@ export type { MemberRequest, SlotProgram } from './dataplane/chain-member.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { checkInstanceName, instancePaths } from './state/paths.js';
-export { InstanceLock, lockInstance, lockTimeoutMs, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
+export { CRASH_STEPS, type CrashStep } from './lifecycle/crash-point.js';
+export { InstanceLock, lockChain, lockInstance, lockTimeoutMs, runningAgent, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
 export { primaryAddress } from './dataplane/netns.js';
 export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';
+export { AgentParts, realAgentParts } from './agent/parts.js';
 export { Agent, type AgentOptions, type AgentStatus, type ApplyAction, type ReloadResult } from './agent/agent.js';
 export { createLogger, silentLogger, LOG_FORMATS, LOG_LEVELS, type Logger, type LogFields, type LogFormat, type LoggerOptions, type LogLevel } from './agent/logger.js';
 export { DEFAULT_METRICS_ADDRESS, parseListenAddress, type ListenAddress } from './agent/server.js';

@@ -43,8 +43,22 @@ describe('metrics text', () => {
     reading: {
       instance: 'default',
       strategy: 'hash',
-      interfaces: [{ name: 'eth0', requestedMode: 'native', mode: 'native', attached: true, progId: 7 }],
-      services: [{ name: 'we"b', problem: undefined, counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
+      interfaces: [{ name: 'eth0', ifindex: 2, requestedMode: 'native', mode: 'native', attached: true, progId: 7 }],
+      services: [
+        {
+          name: 'we"b',
+          vip: '198.18.0.10:80',
+          protocol: 'tcp',
+          forward: 'nat',
+          id: 0,
+          problem: undefined,
+          counters: counters(10, 2),
+          backends: [
+            { key: '198.18.0.11:80', id: 0, weight: 1, state: 'active', counters: counters(8, 2) },
+            { key: '198.18.0.12:80', id: 1, weight: 1, state: 'draining', counters: counters(2) },
+          ],
+        },
+      ],
       reasons: [{ reason: 'tx', packets: 8n }, { reason: 'reason_40', packets: 1n }],
       conntrackMax: 1024,
       halfOpenMax: 1024,

@@ -44,6 +44,7 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod<&BpfObject::Variables>("variables"),
                          InstanceMethod<&BpfObject::SetVariable>("setVariable"),
                          InstanceMethod<&BpfObject::GetVariable>("getVariable"),
+                         InstanceMethod<&BpfObject::StructLayout>("structLayout"),
                          InstanceMethod<&BpfObject::Load>("load"),
                          InstanceMethod<&BpfObject::Programs>("programs"),
                          InstanceMethod<&BpfObject::Program>("program"),

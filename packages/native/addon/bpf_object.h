@@ -50,6 +50,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject>, public HandleLifetime {
   Napi::Value Variables(const Napi::CallbackInfo& info);
   Napi::Value SetVariable(const Napi::CallbackInfo& info);
   Napi::Value GetVariable(const Napi::CallbackInfo& info);
+  Napi::Value StructLayout(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value Programs(const Napi::CallbackInfo& info);
   Napi::Value Program(const Napi::CallbackInfo& info);

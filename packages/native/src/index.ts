@@ -13,6 +13,7 @@ export type {
   Bytes,
   CreateMapOptions,
   GlobalVariable,
+  StructLayout,
   LifecycleErrorCode,
   LinkInfo,
   LinkUpdateOptions,

@@ -63,6 +63,14 @@ export interface GlobalVariable {
   size: number;
 }
 
+/** A struct as the compiler laid it out, from the object's BTF (BpfObject.structLayout). */
+export interface StructLayout {
+  name: string;
+  size: number;
+  /** In declaration order; offsets in bytes. `bitSize` is non-zero for a bitfield member. */
+  members: { name: string; offset: number; size: number; bitSize: number }[];
+}
+
 /** One ELF BPF object (struct bpf_object): open, configure, load, then use its programs and maps. */
 export interface BpfObject {
   /** The display name: the file's basename unless `OpenOptions.name` was given. */
@@ -73,6 +81,8 @@ export interface BpfObject {
   readonly disposed: boolean;
   /** Global variables in the object's data sections (non-static ones), from BTF. */
   variables(): GlobalVariable[];
+  /** `struct <name>`'s layout from the object's BTF; null when the BTF has no such struct. */
+  structLayout(name: string): StructLayout | null;
   /**
    * Writes a global variable. Before load: any section (this is how rodata config is set). After
    * load: `.data`/`.bss` only, live in the running program; `.rodata` is frozen (ERR_LB_ALREADY_LOADED).

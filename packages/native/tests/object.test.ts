@@ -26,6 +26,23 @@ describe.skipIf(bpfSkipReason !== null)('BpfObject', () => {
   });
   afterAll(() => pins?.remove());
 
+  it('reads a struct\'s layout from BTF; null for a struct it does not have', () => {
+    const obj = BpfObject.open(fixture('config_verdict'));
+    try {
+      expect(obj.structLayout('pair')).toEqual({
+        name: 'pair',
+        size: 8,
+        members: [
+          { name: 'a', offset: 0, size: 4, bitSize: 0 },
+          { name: 'b', offset: 4, size: 4, bitSize: 0 },
+        ],
+      });
+      expect(obj.structLayout('no_such_struct')).toBeNull();
+    } finally {
+      obj.dispose();
+    }
+  });
+
   it('lists the global variables from BTF with section, offset and size', () => {
     const obj = BpfObject.open(fixture('config_verdict'));
     try {

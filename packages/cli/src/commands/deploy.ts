@@ -14,7 +14,7 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
     .option('--strategy <id>', 'backend selection: hash (Maglev), round-robin, random', undefined)
     .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported').choices(['native', 'generic', 'offload', 'auto']))
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
-    .option('--vip <addr:port[/tcp|/udp]>', 'the service address clients connect to')
+    .option('--vip <addr[/len]:port[/tcp|/udp]>', 'the service address clients connect to (a prefix: every address of it, e.g. 198.18.10.0/28:80; port * for every port)')
     .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
     .addOption(new Option('--forward <mode>', FORWARD_HELP).choices(FORWARD_MODES))
     .option('--snat <addr>', 'NAT source address (repeatable; default: the first --iface\'s own address)', collect)

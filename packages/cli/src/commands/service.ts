@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { FORWARD_MODES, type ForwardMode } from '@xdp-lb/core';
+import { FORWARD_MODES, splitProtocol, type ForwardMode } from '@xdp-lb/core';
 import { FORWARD_HELP, UsageError } from '../flags.js';
 import { type CommandContext, instanceOption, uninterrupted } from '../program.js';
 
@@ -13,16 +13,16 @@ export function registerService(program: Command, { lb, io }: CommandContext): v
   service
     .command('add')
     .description('add a service')
-    .requiredOption('--vip <addr:port[/tcp|/udp]>', 'the service address')
+    .requiredOption('--vip <addr[/len]:port[/tcp|/udp]>', 'the service address (a prefix: every address of it; port * for every port)')
     .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
     .addOption(new Option('--forward <mode>', FORWARD_HELP).choices(FORWARD_MODES).default('nat'))
     .option('--name <name>', 'service name')
     .addOption(instanceOption())
-    .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11\n  lb service add --vip 198.18.0.10:53/udp --forward dsr --backend 198.18.0.11 --name dns')
+    .addHelpText('after', '\nExamples:\n  lb service add --vip 198.18.0.10:443 --backend 198.18.0.11\n  lb service add --vip 198.18.0.10:53/udp --forward dsr --backend 198.18.0.11 --name dns\n  lb service add --vip 198.18.10.0/28:80 --forward dsr --backend 198.18.0.11  # 16 VIPs, one service')
     
     .action(async (o: { vip: string; backend?: string[]; forward: ForwardMode; name?: string; instance: string }) => {
       if (!o.backend?.length) throw new UsageError('service add needs at least one --backend');
-      const [vip, proto] = o.vip.split('/') as [string, string | undefined];
+      const { vip, protocol: proto } = splitProtocol(o.vip);
       await uninterrupted(io, 'the update', () => lb().update(o.instance, {
         kind: 'service-add',
         service: { vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: o.forward, backends: o.backend!, ...(o.name ? { name: o.name } : {}) },

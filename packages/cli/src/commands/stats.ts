@@ -1,22 +1,23 @@
 import type { Command } from 'commander';
-import type { StatusView } from '@xdp-lb/core';
+import type { DataplaneReading } from '@xdp-lb/core';
 import { type CommandContext, instanceOption, outputOption } from '../program.js';
 import { human, table } from '../render/table.js';
 import { UsageError } from '../flags.js';
 
-/** Rates between two status snapshots, per service and backend. */
-function rates(a: StatusView, b: StatusView, seconds: number) {
-  const rate = (x: number, y: number) => Math.max(0, (y - x) / seconds);
-  return b.services.map((svc, i) => {
-    const prev = a.services[i];
+/** Rates between two readings, per service and backend. */
+export function rates(a: DataplaneReading, b: DataplaneReading, seconds: number) {
+  const rate = (x: bigint, y: bigint) => Math.max(0, Number(y - x) / seconds);
+  return b.services.map((svc) => {
+    // By identity, not position: a service added or removed between two ticks shifts the list.
+    const prev = a.services.find((x) => x.name === svc.name && x.id === svc.id);
     return {
       service: svc.name,
-      pps: rate(prev?.counters.packets ?? 0, svc.counters.packets),
-      bps: rate(prev?.counters.bytes ?? 0, svc.counters.bytes) * 8,
-      flowsPerSec: rate(prev?.counters.newFlows ?? 0, svc.counters.newFlows),
+      pps: rate(prev?.counters.packets ?? 0n, svc.counters.packets),
+      bps: rate(prev?.counters.bytes ?? 0n, svc.counters.bytes) * 8,
+      flowsPerSec: rate(prev?.counters.newFlows ?? 0n, svc.counters.newFlows),
       backends: svc.backends.map((be) => {
         const p = prev?.backends.find((x) => x.key === be.key);
-        return { backend: be.key, state: be.state, pps: rate(p?.counters.packets ?? 0, be.counters.packets), flowsPerSec: rate(p?.counters.newFlows ?? 0, be.counters.newFlows) };
+        return { backend: be.key, state: be.state, pps: rate(p?.counters.packets ?? 0n, be.counters.packets), flowsPerSec: rate(p?.counters.newFlows ?? 0n, be.counters.newFlows) };
       }),
     };
   });
@@ -39,10 +40,11 @@ export function registerStats(program: Command, { lb, io }: CommandContext): voi
       let stop = false;
       const onInt = () => (stop = true);
       process.once('SIGINT', onInt);
-      let prev = lb().status(opts.instance);
+      // The counters alone: no conntrack walk (a syscall per entry) on each tick, unlike status.
+      let prev = lb().reading(opts.instance);
       for (let n = 0; n < count && !stop; n++) {
         await new Promise((r) => setTimeout(r, interval * 1000));
-        const cur = lb().status(opts.instance);
+        const cur = lb().reading(opts.instance);
         const r = rates(prev, cur, interval);
         prev = cur;
         if (opts.output === 'json') {

@@ -14,12 +14,12 @@ export function renderStatus(s: StatusView): string {
   for (const svc of s.services) {
     out.push('');
     const addr = `${svc.vip}/${svc.protocol}`;
-    out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}${svc.quic ? '  quic' : ''}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
     if (!svc.serving) out.push(`  NOT SERVING: ${svc.problem}`);
     out.push(
       table(
         ['BACKEND', 'STATE', 'WEIGHT', 'SLOTS', 'PACKETS', 'BYTES', 'FLOWS'],
-        svc.backends.map((b) => [b.key, b.state, b.weight, b.slots, human(b.counters.packets), human(b.counters.bytes), human(b.counters.newFlows)]),
+        svc.backends.map((b) => [b.quicServerId !== undefined ? `${b.key} (quic id ${b.quicServerId})` : b.key, b.state, b.weight, b.slots, human(b.counters.packets), human(b.counters.bytes), human(b.counters.newFlows)]),
       ),
     );
   }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { ConfigError } from '../config/errors.js';
 import { readConfigFile, toInput } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
@@ -17,15 +17,14 @@ import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { requirePrivileges } from '../lifecycle/privileges.js';
 import { readState } from '../state/store.js';
 import { type InstanceLock, lockInstance } from '../state/lock.js';
-import { Announcer, type AnnounceStatus, type NodeHealthInput } from './announce.js';
+import type { AnnounceStatus, NodeHealthInput } from './announce.js';
 import { ClusterSync, type ClusterStatus, readKey } from './cluster/sync.js';
 import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
 import { renderMetrics } from './metrics.js';
-import { ProcessProber } from './prober.js';
-import { ConntrackGauge, readDataplane } from './reading.js';
-import { DEFAULT_METRICS_ADDRESS, type Endpoint, fmt, isLoopback, type ListenAddress, MetricsServer } from './server.js';
-import { FileWatcher } from './watch.js';
+import { readDataplane } from '../lifecycle/reading.js';
+import { DEFAULT_METRICS_ADDRESS, type Endpoint, fmt, isLoopback, type ListenAddress } from './server.js';
+import { AgentParts, realAgentParts } from './parts.js';
 
 export interface AgentOptions {
   /** The config file (YAML or JSON): the source of truth the data plane is reconciled to. */
@@ -91,12 +90,12 @@ export class Agent {
   private inRotation = new Set<string>();
   private failOpen = new Set<string>();
   private health: HealthChecker | undefined;
-  private announcer: Announcer | undefined;
+  private announcer: ReturnType<AgentParts['announcer']> | undefined;
   private cluster: ClusterSync | undefined;
-  private server: MetricsServer | undefined;
+  private server: ReturnType<AgentParts['server']> | undefined;
   private metricsAt: ListenAddress | undefined;
-  private watcher: FileWatcher | undefined;
-  private gauge: ConntrackGauge | undefined;
+  private watcher: ReturnType<AgentParts['watcher']> | undefined;
+  private gauge: ReturnType<AgentParts['gauge']> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   /** One agent per instance: held from start to stop (state/lock.ts). */
   private agentLock: InstanceLock | undefined;
@@ -112,7 +111,11 @@ export class Agent {
   /** Settles when the agent has stopped (stop(), or SIGTERM/SIGINT with `signals`). */
   readonly stopped: Promise<void> = new Promise((r) => (this.resolveStopped = r));
 
-  constructor(@inject(LoadBalancer) private readonly lb: LoadBalancer) {}
+  /** `parts`: the collaborators that touch the world (agent/parts.ts); fakes in unit tests. */
+  constructor(
+    @inject(LoadBalancer) private readonly lb: LoadBalancer,
+    @inject(AgentParts) @optional() private readonly parts: AgentParts = realAgentParts,
+  ) {}
 
   get instance(): string {
     return this.instanceName;
@@ -151,11 +154,11 @@ export class Agent {
     try {
       if (this.opts.metrics) {
         if (!isLoopback(this.opts.metrics.host)) this.log.warn('metrics endpoint listens beyond loopback', { address: fmt(this.opts.metrics) });
-        this.server = new MetricsServer({ '/metrics': () => this.metricsEndpoint(), '/healthz': () => this.healthzEndpoint() });
+        this.server = this.parts.server({ '/metrics': () => this.metricsEndpoint(), '/healthz': () => this.healthzEndpoint() });
         this.metricsAt = await this.server.listen(this.opts.metrics);
       }
       this.health = new HealthChecker(
-        new ProcessProber(ns.path, (m) => this.log.warn(m)),
+        this.parts.prober(ns.path, (m) => this.log.warn(m)),
         this.log,
         (changes) => this.onHealthChange(changes),
       );
@@ -172,13 +175,13 @@ export class Agent {
       this.noteReload(true, 'start');
       this.running = true;
       await this.syncCluster(cfg);
-      this.announcer = new Announcer(this.log, this.instanceName, () => this.nodeState());
+      this.announcer = this.parts.announcer(this.log, this.instanceName, () => this.nodeState());
       await this.announcer.configure(cfg);
       if (this.opts.watch) {
-        this.watcher = new FileWatcher(this.opts.file, () => void this.reload('file changed'), { pollMs: this.opts.pollMs });
+        this.watcher = this.parts.watcher(this.opts.file, () => void this.reload('file changed'), { pollMs: this.opts.pollMs });
         this.watcher.start();
       }
-      this.gauge = new ConntrackGauge(this.instanceName, this.opts.conntrackCountMs, (e) => this.log.debug('conntrack count failed', { error: e }));
+      this.gauge = this.parts.gauge(this.instanceName, this.opts.conntrackCountMs, (e) => this.log.debug('conntrack count failed', { error: e }));
       this.gauge.start();
       // Also what keeps a process whose only other handles are unref'd (no metrics) alive.
       this.resyncTimer = setInterval(() => void this.enqueue(() => this.resync()), this.opts.resyncMs || 3_600_000);

@@ -4,7 +4,7 @@ import type { AnnounceContext, AnnounceDriver } from './announce.js';
 /**
  * Announces through any other speaker (ExaBGP, FRR's vtysh, GoBGP's CLI, a script that adds a
  * route): `up` or `down` is run as an argv (no shell) on each change, with XDP_LB_ANNOUNCE=up|down,
- * XDP_LB_INSTANCE, XDP_LB_PREFIXES (the VIPs as /32 and /128, space-separated) and XDP_LB_REASON
+ * XDP_LB_INSTANCE, XDP_LB_PREFIXES (the VIPs as /32 and /128, prefix VIPs as their prefix, space-separated) and XDP_LB_REASON
  * in its environment. Exit 0 is success; anything else is logged and retried at the next tick. It
  * runs on changes only (and at start), so the commands must be idempotent.
  */

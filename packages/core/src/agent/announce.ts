@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AnnounceRequire } from '../config/defaults.js';
 import type { AnnounceConfig } from '../config/schema.js';
 import type { LbConfig } from '../config/types.js';
+import { vipPrefix } from '../config/prefix.js';
 import { BirdDriver } from './announce-bird.js';
 import { CommandDriver } from './announce-command.js';
 import type { BackendHealth } from './health.js';
@@ -102,9 +103,9 @@ export function nodeHealth(input: NodeHealthInput, require: AnnounceRequire): No
   return { healthy: true, reason: sick.length ? `healthy (no healthy backend in ${sick.join(', ')})` : 'healthy' };
 }
 
-/** The config's VIPs as host prefixes, sorted and unique. */
+/** The config's VIPs as prefixes (a host prefix for a single address), sorted and unique. */
 export function vipPrefixes(cfg: LbConfig): string[] {
-  return [...new Set(cfg.services.map((s) => `${s.vip.text}/${s.vip.family === 6 ? 128 : 32}`))].sort();
+  return [...new Set(cfg.services.map((s) => vipPrefix(s.vip, s.prefix)))].sort();
 }
 
 export function announceDriver(a: AnnounceConfig): AnnounceDriver {
@@ -176,7 +177,8 @@ export class Announcer {
       this.log.info('announcing the VIPs while healthy', { via: this.driver.describe(), require: next.require, prefixes: this.prefixes.join(' ') });
     }
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.poke(), next.intervalMs);
+    // A timer drops what its callback returns: a failed evaluation is logged, not left unhandled.
+    this.timer = setInterval(() => void this.poke().catch((e: Error) => this.log.warn('announce evaluation failed', { error: e.message })), next.intervalMs);
     this.timer.unref?.();
     return this.poke();
   }

@@ -1,5 +1,6 @@
 import type { BackendHealth } from './health.js';
-import type { DataplaneReading, SnatPortUse } from './reading.js';
+import type { DataplaneReading } from '../lifecycle/reading.js';
+import type { SnatPortUse } from './reading.js';
 
 /** Everything one scrape shows. */
 export interface MetricsInput {

@@ -1,67 +1,8 @@
 import { formatEndpoint } from '../config/address.js';
 import * as abi from '../dataplane/abi.js';
 import { InstanceMaps } from '../dataplane/maps.js';
-import { MODE_NAME, pinnedLinkProgram } from '../dataplane/xdp.js';
-import { desiredOf } from '../lifecycle/desired.js';
-import { servingProblem } from '../lifecycle/serving.js';
-import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { readState } from '../state/store.js';
-
-/** The data plane's counters and attachments at one moment, cheap enough for every scrape. */
-export interface DataplaneReading {
-  instance: string;
-  strategy: string;
-  interfaces: { name: string; requestedMode: string; mode: string; attached: boolean; progId: number | null }[];
-  services: {
-    name: string;
-    /** Why a new flow cannot reach a backend now (lifecycle/serving.ts); undefined: it can. */
-    problem: string | undefined;
-    counters: abi.Counters;
-    backends: { key: string; state: string; counters: abi.Counters }[];
-  }[];
-  /** Every lb_reasons slot the loaded data plane has, named from the ABI (`reason_<n>` if newer). */
-  reasons: { reason: string; packets: bigint }[];
-  conntrackMax: number;
-  /** lb_ct_syn's size (limits.halfOpenSize at the first deploy). */
-  halfOpenMax: number;
-}
-
-/**
- * Reads what `lb status` shows minus the conntrack walk (see ConntrackGauge): per-CPU counters of
- * services, backends and reasons, and whether each pinned link is still attached (from the link
- * itself: no namespace switch). Undefined when the instance is not deployed.
- */
-export function readDataplane(instance: string): DataplaneReading | undefined {
-  const state = readState(instance);
-  if (!state) return undefined;
-  const { config, allocation } = desiredOf(state);
-  const interfaces = state.interfaces.map((i) => {
-    const progId = pinnedLinkProgram(i.linkPin);
-    return { name: i.name, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], attached: progId !== null, progId };
-  });
-  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
-  try {
-    const services = config.services.map((svc) => {
-      const a = allocation.services[serviceIdentity(svc)]!;
-      return {
-        name: svc.name,
-        problem: servingProblem(maps, svc, a),
-        counters: maps.serviceCounters(a.id),
-        backends: svc.backends.map((b) => ({ key: b.key, state: b.state, counters: maps.backendCounters(a.backends[b.key]!.id) })),
-      };
-    });
-    const rm = maps.map(abi.MAPS.reasons);
-    const reasons: DataplaneReading['reasons'] = [];
-    for (let i = 0; i < rm.maxEntries; i++) {
-      const v = rm.lookup(abi.u32(i)) as Buffer[] | null;
-      reasons.push({ reason: abi.REASONS[i] ?? `reason_${i}`, packets: v ? abi.sumU64(v) : 0n });
-    }
-    return { instance, strategy: state.strategy.id, interfaces, services, reasons, conntrackMax: maps.map(abi.MAPS.ct).maxEntries, halfOpenMax: maps.map(abi.MAPS.ctSyn).maxEntries };
-  } finally {
-    maps.dispose();
-  }
-}
 
 /** One backend's SNAT ports by the lease of their reverse entry (ConntrackGauge.snatPorts). */
 export interface SnatPortUse {

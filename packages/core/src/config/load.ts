@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
-import { formatEndpoint } from './address.js';
 import { clusterInput } from './cluster.js';
+import { formatVip } from './prefix.js';
 import { defaultServiceName, type ResolveContext, resolveConfig } from './resolve.js';
 import { ConfigError } from './errors.js';
 import type { ConfigInput, HealthCheckInput } from './schema.js';
@@ -52,12 +52,13 @@ export function toInput(cfg: LbConfig): ConfigInput {
     services: cfg.services.map((s) => ({
       // A default name is derived again on load; only a chosen one is written out.
       ...(s.name === defaultServiceName(s) ? {} : { name: s.name }),
-      vip: formatEndpoint(s.vip, s.port),
+      vip: formatVip(s.vip, s.prefix, s.port),
       protocol: s.protocol,
       forward: s.forward,
       options: { ...s.options },
-      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
+      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}) })),
       ...(s.health ? { health: healthInput(s.health) } : {}),
+      ...(s.quic ? { quic: true } : {}),
     })),
     ...(cfg.announce ? { announce: structuredClone(cfg.announce) } : {}),
     ...(cfg.cluster ? { cluster: clusterInput(cfg.cluster) } : {}),

@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
+import { formatVip, parseVip, serviceText } from './prefix.js';
+import { checkQuic } from './quic.js';
+import { checkVipCapacity } from './vip-capacity.js';
 import { resolveCluster } from './cluster.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
@@ -42,6 +45,7 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
     .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat, interfaceMissing))
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
+  checkVipCapacity(services, snat?.addresses.length ?? 0, report);
 
   const cluster = cfg.cluster ? resolveCluster(cfg.cluster, report) : undefined;
   if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
@@ -119,13 +123,13 @@ function resolveService(
 ): ServiceConfig | undefined {
   let vip;
   try {
-    vip = parseEndpoint(svc.vip);
+    vip = parseVip(svc.vip);
   } catch (e) {
     report(`${path}.vip`, (e as Error).message);
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatEndpoint(vip.address, 80)}, or ${formatEndpoint(vip.address, ANY_PORT)} for every port)`);
+    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatVip(vip.address, vip.prefix, 80)}, or ${formatVip(vip.address, vip.prefix, ANY_PORT)} for every port)`);
     return undefined;
   }
   const port = vip.port;
@@ -155,17 +159,19 @@ function resolveService(
     // An any-port service's flows keep their destination port (nat included): a backend port
     // would be ambiguous. A backend "*" belongs to such a service only.
     if (anyPort && b.port !== ANY_PORT) {
-      report(bpath, `service ${formatEndpoint(vip.address, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
+      report(bpath, `service ${formatVip(vip.address, vip.prefix, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
       return;
     }
     if (!anyPort && b.port === ANY_PORT) {
-      report(bpath, `backend port "*" is for services on every port (vip ${formatEndpoint(vip.address, ANY_PORT)}); give ${b.address.text} a port or none`);
+      report(bpath, `backend port "*" is for services on every port (vip ${formatVip(vip.address, vip.prefix, ANY_PORT)}); give ${b.address.text} a port or none`);
       return;
     }
     const badBackend = notUnicast(b.address);
     if (badBackend) report(bpath, `${badBackend}: a backend must be a unicast address`);
-    if (b.address.family !== vip.address.family) {
-      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}`);
+    // A tunnel carries either family inside an outer header of the backend's (4in6, 6in4: the
+    // data plane's encapsulation takes the inner packet as it is); nat and dsr rewrite in place.
+    if (b.address.family !== vip.address.family && (svc.forward === 'nat' || svc.forward === 'dsr')) {
+      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}: ${svc.forward} keeps the family; a tunnel carries one in the other (forward ${b.address.family === 6 ? 'ip6ip6' : 'ipip'} or gue)`);
     }
     if (svc.forward !== 'nat' && b.port !== port) {
       report(bpath, `${svc.forward} forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
@@ -181,12 +187,14 @@ function resolveService(
   if (backends.length > 0 && backends.every((b) => b.state === 'draining')) {
     report(`${path}.backends`, 'every backend is draining: at least one must be active to take new flows');
   }
-  const name = svc.name ?? defaultServiceName({ vip: vip.address, port, protocol: svc.protocol });
+  const prefix = vip.prefix;
+  const name = svc.name ?? defaultServiceName({ vip: vip.address, prefix, port, protocol: svc.protocol });
   const health = svc.health ? resolveHealth(svc.health, `${path}.health`, report) : undefined;
   if (health && anyPort && health.port === undefined) {
     report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
   }
-  return { name, vip: vip.address, port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}) };
+  checkQuic(svc, backends, path, report);
+  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}), ...(svc.quic ? { quic: true as const } : {}) };
 }
 
 /** Fills the defaults of a health check and checks what spans its fields. */
@@ -208,7 +216,7 @@ function resolveHealth(h: NonNullable<ConfigShape['services'][number]['health']>
   };
 }
 
-function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining' }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
+function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining'; quicServerId?: number }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
   const obj = typeof entry === 'string' ? splitWeight(entry, path, report) : entry;
   if (!obj) return undefined;
   try {
@@ -226,7 +234,8 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
       );
       return undefined;
     }
-    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port) };
+    const quic = typeof entry === 'string' || entry.quicServerId === undefined ? {} : { quicServerId: entry.quicServerId };
+    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port), ...quic };
   } catch (e) {
     report(path, (e as Error).message);
     return undefined;
@@ -267,7 +276,7 @@ function checkServiceUniqueness(services: readonly ServiceConfig[], report: Repo
   const byKey = new Map<string, number>();
   const byName = new Map<string, number>();
   services.forEach((s, i) => {
-    const key = `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+    const key = defaultServiceName(s);
     const prev = byKey.get(key);
     if (prev !== undefined) report(`services.${i}`, `service ${key} is defined twice (also services.${prev})`);
     byKey.set(key, i);
@@ -285,7 +294,8 @@ function shapeMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** "<vip>:<port>/<protocol>", the name of a service that was not given one. */
-export function defaultServiceName(s: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): string {
-  return `${formatEndpoint(s.vip, s.port)}/${s.protocol}`;
+/** "<vip>:<port>/<protocol>" ("<net>/<len>:<port>/<protocol>" for a prefix VIP), the name of a
+ * service that was not given one. */
+export function defaultServiceName(s: Pick<ServiceConfig, 'vip' | 'prefix' | 'port' | 'protocol'>): string {
+  return serviceText(s);
 }

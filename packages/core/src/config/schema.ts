@@ -16,6 +16,8 @@ export const BackendInputSchema = z.union([
       address: z.string().min(1),
       weight: z.number().int().positive().max(65535).optional(),
       state: z.enum(BACKEND_STATES).optional(),
+      /** QUIC services: the server id this backend writes into its connection ids (bpf/lib/quic.h). */
+      quicServerId: z.number().int().min(1).max(0xffffffff).optional(),
     })
     .strict(),
 ]);
@@ -49,6 +51,8 @@ export const ServiceInputSchema = z
     options: z.record(z.string(), z.unknown()).default({}),
     backends: z.array(BackendInputSchema).min(1, 'a service needs at least one backend'),
     health: HealthCheckInputSchema.optional(),
+    /** UDP: route a migrated client's QUIC packets by the server id in their connection id. */
+    quic: z.boolean().optional(),
   })
   .strict();
 

@@ -33,7 +33,10 @@ export interface SnatConfig {
 export interface ServiceConfig {
   /** Unique; defaults to "<vip>:<port>/<protocol>". */
   readonly name: string;
+  /** The VIP, or the network address of a prefix VIP. */
   readonly vip: IpAddress;
+  /** A prefix VIP's length (config/prefix.ts); undefined: the one address `vip`. */
+  readonly prefix?: number;
   readonly port: number;
   readonly protocol: Protocol;
   readonly forward: ForwardMode;
@@ -42,6 +45,8 @@ export interface ServiceConfig {
   readonly backends: readonly BackendConfig[];
   /** Active health checks (run by `lb serve`); undefined: none, every backend counts as up. */
   readonly health?: HealthCheckConfig;
+  /** UDP: QUIC connection-id routing (bpf/lib/quic.h); undefined: off. */
+  readonly quic?: true;
 }
 
 /** A service's health checks with every default filled. */
@@ -66,6 +71,8 @@ export interface BackendConfig {
   readonly state: BackendState;
   /** "addr:port": the backend's identity within its service. */
   readonly key: string;
+  /** QUIC services: the server id in this backend's connection ids; undefined: none. */
+  readonly quicServerId?: number;
 }
 
 export interface ChainConfig {

@@ -6,8 +6,8 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table). */
-export const LAYOUT_VERSION = 4;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table; 5: lb_vip_nets and lb_svc_nets, large prefix VIPs). */
+export const LAYOUT_VERSION = 5;
 
 export const MAPS = {
   addrs: 'lb_addrs',
@@ -26,6 +26,12 @@ export const MAPS = {
   reasons: 'lb_reasons',
   snatPool: 'lb_snat_pool',
   ifMacs: 'lb_if_macs',
+  /** Large prefix VIPs (LPM tries, bpf/lib/service.h): address prefix -> roles. */
+  vipNets: 'lb_vip_nets',
+  /** ... and their services: (protocol, port, address prefix) -> lb_svc. */
+  svcNets: 'lb_svc_nets',
+  /** QUIC connection-id routing (bpf/lib/quic.h): (service id, server id) -> backend id. */
+  quicIds: 'lb_quic_ids',
 } as const;
 
 /** The cluster flow-sync ring (bpf/lib/flowsync.h): pinned beside MAPS, outside the layout. */
@@ -35,6 +41,8 @@ export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
 /** With ADDR_VIP: one of its services has port 0 (every port), looked up after the exact key. */
 export const ADDR_ANY_PORT = 1 << 2;
+/** With ADDR_VIP: a large prefix VIP covers the address (its services: lb_svc_nets, after the exact key). */
+export const ADDR_NET = 1 << 3;
 /** struct lb_addr_slot states (LB_SLOT_*); the data plane treats any other value as SHARED. */
 export const SLOT_EMPTY = 0;
 export const SLOT_ONE = 1;
@@ -50,6 +58,8 @@ export const FWD_GUE = 5;
 export const SVC_F_HASH_SRC = 1 << 0;
 /** The hash strategy hashes the destination port only. */
 export const SVC_F_HASH_DPORT = 1 << 1;
+/** UDP: QUIC connection-id routing (bpf/lib/quic.h). */
+export const SVC_F_QUIC = 1 << 2;
 export const BE_EMPTY = 0;
 export const BE_ACTIVE = 1;
 export const BE_DRAINING = 2;
@@ -100,6 +110,8 @@ export const REASONS = [
   'snat_half_freed',
   'reset',
   'icmp_too_big',
+  'quic_routed',
+  'quic_unknown',
   'sync_sent',
   'sync_dropped',
 ] as const;
@@ -175,6 +187,34 @@ export function encodeSvcKey(k: SvcKey): Buffer {
 export function decodeSvcKey(b: Buffer): SvcKey {
   return { vip: bytesToIp(b.subarray(0, 16)), port: b.readUInt16BE(16), proto: b.readUInt8(18) };
 }
+
+/** struct lb_net_key: an address prefix of lb_vip_nets (an IPv4 prefix counts from bit 96, the address being IPv4-mapped). */
+export function encodeNetKey(vip: IpAddress, prefix: number): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt32LE(netBits(vip, prefix), 0);
+  encodeAddr(vip).copy(b, 4);
+  return b;
+}
+
+/** struct lb_svc_net_key: (protocol, port, address prefix) of lb_svc_nets; prefixlen counts proto, pad and port too. */
+export function encodeSvcNetKey(k: SvcKey, prefix: number): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt32LE(32 + netBits(k.vip, prefix), 0);
+  b.writeUInt8(k.proto, 4);
+  b.writeUInt16BE(k.port, 6);
+  encodeAddr(k.vip).copy(b, 8);
+  return b;
+}
+
+/** struct lb_quic_key: a QUIC service's server id. */
+export function encodeQuicKey(svcId: number, serverId: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(svcId, 0);
+  b.writeUInt32LE(serverId >>> 0, 4);
+  return b;
+}
+
+const netBits = (vip: IpAddress, prefix: number) => (vip.family === 4 ? 96 : 0) + prefix;
 
 export interface SvcValue {
   id: number;

@@ -70,6 +70,26 @@ export class InstanceMaps {
     for (const ip of remove) if (!present.has(abi.encodeAddr(ip).toString('hex'))) addrs.delete(abi.encodeAddr(ip));
   }
 
+  /**
+   * Removes every address of lb_addrs that `keep` (encoded addresses, hex) does not name, in
+   * writeAddrs' order: the slots stop naming them first, then lb_addrs drops them.
+   */
+  async pruneAddrs(keep: ReadonlySet<string>): Promise<void> {
+    const addrs = this.map(abi.MAPS.addrs);
+    const present: SlotAddress[] = [];
+    const stale: Buffer[] = [];
+    for (const k of addrs.keys()) {
+      const v = addrs.lookup(k) as Buffer | null;
+      if (!v) continue;
+      if (keep.has(k.toString('hex'))) present.push({ addr: k, flags: v.readUInt32LE(0) });
+      else stale.push(k);
+    }
+    if (stale.length === 0) return;
+    const slots = this.map(abi.MAPS.addrSlots);
+    for (const w of planAddrSlots(await this.addrSlots(), present)) slots.update(abi.u32(w.index), abi.encodeAddrSlot(w.value));
+    for (const k of stale) addrs.delete(k);
+  }
+
   /** The whole lb_addr_slots table, by index. */
   async addrSlots(): Promise<abi.AddrSlot[]> {
     const m = this.map(abi.MAPS.addrSlots);
@@ -92,6 +112,39 @@ export class InstanceMaps {
   service(key: abi.SvcKey): abi.SvcValue | undefined {
     const v = this.map(abi.MAPS.services).lookup(abi.encodeSvcKey(key)) as Buffer | null;
     return v ? abi.decodeSvc(v) : undefined;
+  }
+
+  /** A large prefix VIP's service (lb_svc_nets). */
+  setNetService(key: abi.SvcKey, prefix: number, value: abi.SvcValue): void {
+    this.map(abi.MAPS.svcNets).update(abi.encodeSvcNetKey(key, prefix), abi.encodeSvc(value));
+  }
+
+  deleteNetService(key: abi.SvcKey, prefix: number): void {
+    this.map(abi.MAPS.svcNets).delete(abi.encodeSvcNetKey(key, prefix));
+  }
+
+  /** The entry of lb_svc_nets that a lookup of this prefix finds (its own, or the longest around it). */
+  netService(key: abi.SvcKey, prefix: number): abi.SvcValue | undefined {
+    const v = this.map(abi.MAPS.svcNets).lookup(abi.encodeSvcNetKey(key, prefix)) as Buffer | null;
+    return v ? abi.decodeSvc(v) : undefined;
+  }
+
+  /** A large prefix VIP's roles (lb_vip_nets), set or removed. */
+  setVipNet(vip: IpAddress, prefix: number, flags: number): void {
+    this.map(abi.MAPS.vipNets).update(abi.encodeNetKey(vip, prefix), abi.encodeAddrInfo(flags));
+  }
+
+  deleteVipNet(vip: IpAddress, prefix: number): void {
+    this.map(abi.MAPS.vipNets).delete(abi.encodeNetKey(vip, prefix));
+  }
+
+  /** A QUIC service's server id -> backend id (lb_quic_ids), set or removed. */
+  setQuicId(svcId: number, serverId: number, backendId: number): void {
+    this.map(abi.MAPS.quicIds).update(abi.encodeQuicKey(svcId, serverId), abi.u32(backendId));
+  }
+
+  deleteQuicId(svcId: number, serverId: number): void {
+    this.map(abi.MAPS.quicIds).delete(abi.encodeQuicKey(svcId, serverId));
   }
 
   setBackend(id: number, value: abi.BackendValue): void {

@@ -2,6 +2,7 @@ import { ipToBytes, parseIp } from '../config/address.js';
 import { cpus } from 'node:os';
 import { halfOpenSize } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
+import { needsVipNets } from '../config/prefix.js';
 
 /**
  * The data plane's `const volatile` knobs (bpf/lib/config.h, documented in bpf/README.md), as the
@@ -33,6 +34,8 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     encap_src4: Buffer.from(ipToBytes({ text: cfg.limits.encapSource4, family: 4 }).subarray(12, 16)),
     encap_src6: Buffer.from(ipToBytes(parseIp(cfg.limits.encapSource6) ?? { text: '100::', family: 6 })),
     gue_port: u32(cfg.limits.guePort),
+    // Large prefix VIPs (bpf/lib/service.h): only then does the not-for-us path read lb_vip_nets.
+    vip_nets: u32(needsVipNets(cfg) ? 1 : 0),
     // Chained: what xdp-lb passes on goes to this slot of the chain (CHAIN_OFF: plain XDP_PASS).
     chain_next_slot: u32(cfg.chain?.next ?? 0xffffffff),
     // Cluster flow sync (bpf/lib/flowsync.h): records for the agent, a live flow re-sent once per

@@ -12,7 +12,9 @@ import { rodataFor } from '../dataplane/rodata.js';
 import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
-import { type AttachedInterface, clearIntent, type InstanceState, readState, writeIntent, writeState } from '../state/store.js';
+import { type AttachedInterface, clearIntent, type InstanceState, type Intent, readState, writeIntent, writeState } from '../state/store.js';
+import { crashPoint } from './crash-point.js';
+import { recoverFirstDeploy } from './recover.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import { checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
@@ -22,7 +24,8 @@ import { enableForwarding } from './forwarding.js';
 import { leaveChain, openOrCreateRoot, pinnedRootProgramId } from '../dataplane/chain.js';
 import { MAPS, u32 } from '../dataplane/abi.js';
 import { reconcile } from './reconcile.js';
-import { capacity, desiredOf, validateTables } from './desired.js';
+import { desiredOf, validateTables } from './desired.js';
+import { objectCapacity } from '../dataplane/capacity.js';
 
 export interface DeployOptions {
   netns?: string | null;
@@ -47,6 +50,9 @@ export interface DeployResult {
  */
 export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
   const paths = instancePaths(cfg.instance);
+  // A first deploy killed before it wrote its state left pins (and attached links) that would
+  // make this one refuse: rolled back first, and said.
+  const recovered = recoverFirstDeploy(cfg.instance);
   const prev = readState(cfg.instance);
   if (prev && (prev.netns ?? null) !== ns.name) {
     throw new LbError(`instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`);
@@ -57,17 +63,27 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   if (prev?.chain && cfg.chain && (prev.chain.name !== cfg.chain.name || prev.chain.slot !== cfg.chain.slot)) {
     throw new LbError(`instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`);
   }
-  const { plans, warnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
+  const { plans, warnings: planWarnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
+  const warnings = [...(recovered ? [recovered] : []), ...planWarnings];
   checkSnatPorts(cfg, ns);
   checkSnatOwned(cfg, ns);
-  const allocation = allocate(prev?.allocation, cfg, capacity());
+  const allocation = allocate(prev?.allocation, cfg, objectCapacity(strategy.objectPath));
   validateTables(cfg, strategy, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
 
   // ---- the kernel changes from here on ----
   // (A deploy rewrites every map anyway; its intent tells a later update if it was interrupted.)
-  writeIntent(cfg.instance, prev ? 're-deploy' : 'deploy');
+  // A first deploy also records, as it goes, what it changes outside its pins, so that the next
+  // writer can roll it back if it is killed before its state is written (recover.ts).
   const fresh = !prev;
+  const journal: Omit<Intent, 'pid' | 'action' | 'since'> = fresh ? { netns: ns.name, ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot } } : {}) } : {};
+  const record = (more: typeof journal) => {
+    if (!fresh) return;
+    Object.assign(journal, more);
+    writeIntent(cfg.instance, 'deploy', journal);
+  };
+  writeIntent(cfg.instance, prev ? 're-deploy' : 'deploy', journal);
+  crashPoint('deploy:intent');
   mkdirSync(paths.maps, { recursive: true, mode: 0o700 });
   mkdirSync(paths.links, { recursive: true, mode: 0o700 });
   // Chained mode: the root goes on the interface, xdp-lb into its slot of the root's array.
@@ -102,6 +118,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     }
     throw e;
   });
+  if (cfg.chain) record({ chain: { name: cfg.chain.name, slot: cfg.chain.slot, progId: program.id } });
+  crashPoint('deploy:loaded');
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
   const migrations = resized.map((r) => ({ ...r, pin: join(paths.maps, r.name), map: object.map(r.name), moved: false }));
@@ -114,6 +132,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
+    record({ restore });
+    crashPoint('deploy:filled');
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
     if (root) root.array.update(u32(cfg.chain!.slot), program);
     const entry = root?.program ?? program;
@@ -130,6 +150,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       warnings,
     );
     linkChanges = prep.changes;
+    record({ links: linkChanges });
     ns.run(() => {
       for (const [i, p] of plans.entries()) {
         const iface = cfg.interfaces[i]!;
@@ -167,6 +188,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
         attached.push({ name: p.name, ifindex: p.ifindex, requestedMode: iface.mode, mode, linkPin });
       }
     });
+    crashPoint('deploy:attached');
     // Interfaces the previous deploy had and this one does not.
     for (const old of prev?.interfaces ?? []) {
       if (attached.some((a) => a.ifindex === old.ifindex)) continue;
@@ -200,6 +222,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       updatedAt: now,
     };
     writeState(state);
+    crashPoint('deploy:written');
     clearIntent(cfg.instance);
     stampLayout(paths);
     if (cfg.limits.newFlowsPerSec > 0 && missingVariables.includes('ct_new_rate')) {

@@ -1,17 +1,12 @@
 import { ConfigError } from '../config/errors.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
-import { type Allocation, type Capacity, serviceIdentity } from '../state/allocation.js';
+import { type Allocation, serviceIdentity } from '../state/allocation.js';
 import type { InstanceState } from '../state/store.js';
 import { instancePaths } from '../state/paths.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LbError } from './errors.js';
 import type { Desired } from './reconcile.js';
-
-/** The data plane's sizes (bpf/include/lb_abi.h defaults). */
-export function capacity(): Capacity {
-  return { maxServices: 512, maxBackends: 4096 };
-}
 
 /** What a saved state asked the maps to say (its config was validated when it was applied). */
 export function desiredOf(state: InstanceState): Desired {

@@ -3,12 +3,13 @@ import type { NetnsScope } from '../dataplane/netns.js';
 
 /**
  * bpf_fib_lookup() answers only for an ingress interface that forwards (per interface, per
- * family). Turns forwarding on for the LB's interfaces — IPv6 too when a service uses IPv6, with
+ * family). Turns forwarding on for the LB's interfaces — IPv6 too when a VIP or backend is IPv6, with
  * accept_ra raised from 1 to 2 so that router advertisements keep configuring the host — and
  * records each value it changed in `restore` (first value wins: an earlier deploy's original).
  */
 export function enableForwarding(ns: NetnsScope, cfg: LbConfig, restore: Record<string, string>): void {
-  const v6 = cfg.services.some((s) => s.vip.family === 6);
+  // IPv6 VIPs, and IPv6 backends behind IPv4 VIPs (4in6: the next hop is looked up in IPv6)
+  const v6 = cfg.services.some((s) => s.vip.family === 6 || s.backends.some((b) => b.address.family === 6));
   for (const iface of cfg.interfaces) {
     const name = iface.name.replaceAll('.', '/'); // sysctl(8) key syntax: a VLAN's eth0.100 is eth0/100
     set(ns, `net.ipv4.conf.${name}.forwarding`, () => '1', restore);

@@ -29,6 +29,7 @@ export function pinnedLayout(paths: InstancePaths): number | undefined {
 export const UPGRADES: Readonly<Record<number, string>> = {
   2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, and lb_ct_syn, the half-open table',
   3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h); established flows stay in lb_ct',
+  4: 'adds lb_vip_nets and lb_svc_nets, the large prefix VIPs (bpf/lib/service.h), and lb_quic_ids, QUIC server ids (bpf/lib/quic.h)',
 };
 
 /**

@@ -4,8 +4,8 @@ import { type ResolveContext, resolveConfig } from '../config/resolve.js';
 import type { LbConfig } from '../config/types.js';
 import { NetnsScope } from '../dataplane/netns.js';
 import { ifindexOf } from '../dataplane/xdp.js';
-import { listInstances } from '../state/store.js';
-import { withInstanceLock, withInstanceLockSync } from '../state/lock.js';
+import { listInstances, readIntent, readState } from '../state/store.js';
+import { runningAgent, withChainLock, withChainLockSync, withInstanceLock, withInstanceLockSync } from '../state/lock.js';
 import { StrategyRegistry } from '../strategy/registry.js';
 import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
@@ -13,8 +13,11 @@ import { chainAdd, chainRemove, chains, type ChainSlotView, type ChainView } fro
 import type { MemberRequest } from '../dataplane/chain-member.js';
 import { requireBpffs, requireNetns, requirePrivileges } from './privileges.js';
 import { slotTable, status, type StatusView } from './status.js';
+import { type DataplaneReading, readDataplaneOf } from './reading.js';
+import { checkLayout } from './layout.js';
+import { instancePaths } from '../state/paths.js';
 import { undeploy, type UndeployResult } from './undeploy.js';
-import { requireState, update } from './update.js';
+import { requireState, requireStateRecovered, update } from './update.js';
 import type { Mutation } from './mutations.js';
 import type { InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -82,13 +85,13 @@ export class LoadBalancer {
   /** Puts another XDP program (a firewall, a filter) into a free slot of a chain (`lb chain add`). */
   async chainAdd(req: MemberRequest, opts: { replace?: boolean } = {}): Promise<ChainSlotView> {
     requirePrivileges('chain add');
-    return chainAdd(req, opts);
+    return withChainLock(req.chain, () => chainAdd(req, opts), this.lockOptions);
   }
 
   /** Empties an operator's slot of a chain; the last program out removes the chain (`lb chain remove`). */
   chainRemove(chain: string, slot: number): { removed: ChainSlotView; chainRemoved: boolean } {
     requirePrivileges('chain remove');
-    return chainRemove(chain, slot);
+    return withChainLockSync(chain, () => chainRemove(chain, slot), this.lockOptions);
   }
 
   async deploy(input: unknown, opts: DeployOptions & { source?: string } = {}): Promise<DeployResult> {
@@ -98,7 +101,9 @@ export class LoadBalancer {
     requireBpffs();
     requireNetns(opts.netns ?? null);
     const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
-    return withInstanceLock(cfg.instance, () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts), this.lockOptions);
+    const run = () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    // Chained: the chain's lock too (inside the instance's), as lb chain add/remove take it.
+    return withInstanceLock(cfg.instance, () => (cfg.chain ? withChainLock(cfg.chain.name, run, this.lockOptions) : run()), this.lockOptions);
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -120,12 +125,35 @@ export class LoadBalancer {
   /** `force`: also when the state file is damaged (undeploy.ts). */
   undeploy(instance = 'default', opts: { force?: boolean } = {}): UndeployResult {
     requirePrivileges('undeploy');
-    return withInstanceLockSync(instance, () => undeploy(instance, opts), this.lockOptions);
+    return withInstanceLockSync(
+      instance,
+      () => {
+        // An agent would lose its lock file and state under it, and deploy again at its next resync.
+        const agent = runningAgent(instance);
+        if (agent) {
+          throw new LbError(`instance ${instance} is served by an agent: pid ${agent.pid} (${agent.command}); stop the agent first (lb serve --detach-on-exit undeploys as it stops), then undeploy`, 'EBUSY');
+        }
+        const chain = chainOfInstance(instance);
+        return chain ? withChainLockSync(chain, () => undeploy(instance, opts), this.lockOptions) : undeploy(instance, opts);
+      },
+      this.lockOptions,
+    );
   }
 
   status(instance = 'default'): StatusView {
     requirePrivileges('status');
     return status(instance);
+  }
+
+  /**
+   * The data plane's counters, attachments and serving state, cheap enough for every tick (`lb
+   * stats`) and scrape (the agent): no conntrack walk, no slot count (lifecycle/reading.ts).
+   */
+  reading(instance = 'default'): DataplaneReading {
+    requirePrivileges('status');
+    const state = requireState(instance);
+    checkLayout(instance, instancePaths(instance));
+    return readDataplaneOf(state);
   }
 
   /** A service's slot table as the data plane reads it, backend keys slot by slot (compare nodes). */
@@ -138,7 +166,7 @@ export class LoadBalancer {
   async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
     return withInstanceLock(instance, async () => {
-      const state = requireState(instance);
+      const state = requireStateRecovered(instance);
       return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
     }, this.lockOptions);
   }
@@ -150,7 +178,7 @@ export class LoadBalancer {
   async reload(instance: string, input: unknown, opts: { rewrite?: boolean } = {}): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
     return withInstanceLock(instance, async () => {
-      const state = requireState(instance);
+      const state = requireStateRecovered(instance);
       return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns), opts);
     }, this.lockOptions);
   }
@@ -164,5 +192,14 @@ export class LoadBalancer {
 
   instances(): string[] {
     return listInstances();
+  }
+}
+
+/** The chain an instance has (or an interrupted first deploy took) a slot in, if any. */
+function chainOfInstance(instance: string): string | undefined {
+  try {
+    return readState(instance)?.chain?.name ?? readIntent(instance)?.chain?.name;
+  } catch {
+    return readIntent(instance)?.chain?.name; // a damaged state (undeploy --force)
   }
 }

@@ -1,4 +1,5 @@
 import type { ConfigInput } from '../config/schema.js';
+import { splitProtocol } from '../config/prefix.js';
 import { LbError } from './errors.js';
 
 type ServiceInput = ConfigInput['services'][number];
@@ -46,10 +47,11 @@ export function applyMutation(input: ConfigInput, m: Mutation): ConfigInput {
 
 /** A service by name, "vip:port/proto" or "vip:port" (tcp first). */
 function findService(services: ServiceInput[], ref: string): number {
-  const norm = ref.includes('/') ? ref : `${ref}/tcp`;
+  const hasProto = splitProtocol(ref).protocol !== undefined;
+  const norm = hasProto ? ref : `${ref}/tcp`;
   let i = services.findIndex((s) => s.name === ref);
   if (i < 0) i = services.findIndex((s) => `${s.vip}/${s.protocol ?? 'tcp'}` === norm);
-  if (i < 0 && !ref.includes('/')) i = services.findIndex((s) => s.vip === ref);
+  if (i < 0 && !hasProto) i = services.findIndex((s) => s.vip === ref);
   if (i < 0) {
     const known = services.map((s) => s.name ?? `${s.vip}/${s.protocol ?? 'tcp'}`).join(', ');
     throw new LbError(`no service "${ref}" (services: ${known})`, 'ENOENT');

@@ -1,10 +1,11 @@
 import type { ServiceConfig, LbConfig } from '../config/types.js';
-import { ANY_PORT } from '../config/address.js';
+import { planVips, type VipRoles } from '../config/vip-plan.js';
 import type { Allocation } from '../state/allocation.js';
 import { serviceIdentity } from '../state/allocation.js';
 import type { Strategy } from '../strategy/strategy.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
+import { sweepStale } from './sweep.js';
 
 export interface Desired {
   config: LbConfig;
@@ -17,10 +18,11 @@ export interface Desired {
  *  1. SNAT pool and backends first (a table never names a backend the map does not hold), but a
  *     backend turning draining only after the tables without it (a table never names a
  *     backend that is not active);
- *  2. each service's new slot table, swapped in whole, then its service entry, then its VIP
- *     (lb_addrs, then its lb_addr_slots slot: InstanceMaps.writeAddrs);
- *  3. only then removals: services (entry first, table after), addresses (slot first, lb_addrs
- *     after), then backends of the old state (their conntrack entries see state EMPTY and
+ *  2. every service's new slot table, swapped in whole, then the service entries (each key goes
+ *     to the longest prefix that covers it: config/vip-plan.ts), then the VIPs (lb_addrs, then
+ *     their lb_addr_slots slots: InstanceMaps.writeAddrs; the large prefixes' lb_vip_nets);
+ *  3. only then removals: service keys no service owns any more, tables of removed services,
+ *     addresses (slot first, lb_addrs after) and large prefixes, then backends of the old state (their conntrack entries see state EMPTY and
  *     re-balance; a draining backend keeps its flows).
  * Ids are diffed by identity (service: VIP, port, protocol; backend: address, port, gen): a
  * removal never clears an id that `next` gives to something (allocate() keeps removed ids out of
@@ -58,48 +60,66 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
     }
   }
 
-  const addrFlags = new Map<string, { ip: ServiceConfig['vip']; flags: number }>();
-  const flag = (ip: ServiceConfig['vip'], f: number) => {
-    const cur = addrFlags.get(ip.text) ?? { ip, flags: 0 };
-    cur.flags |= f;
-    addrFlags.set(ip.text, cur);
-  };
-  for (const ip of cfg.snat?.addresses ?? []) flag(ip, abi.ADDR_SNAT);
+  const plan = planVips(cfg.services, cfg.snat?.addresses ?? []);
+  const prevPlan = prev && planVips(prev.config.services, prev.config.snat?.addresses ?? []);
   // Which identity held each service id before this update, and which ids `next` holds.
   const prevOwner = new Map(Object.entries(prev?.allocation.services ?? {}).map(([key, s]) => [s.id, key]));
   const nextIds = new Set(Object.values(next.allocation.services).map((s) => s.id));
   const nextKeys = new Set(cfg.services.map(serviceIdentity));
   const removed = (prev?.config.services ?? []).filter((svc) => !nextKeys.has(serviceIdentity(svc)));
   // A removed service whose id is given to a new one (allocate()'s last resort when the id space
-  // is full): its entry goes before the id's new table is written, so that none of its packets
+  // is full): its entries go before the id's new table is written, so that none of its packets
   // reach the new service's backends, and its table is not cleared afterwards.
-  for (const svc of removed) if (nextIds.has(prev!.allocation.services[serviceIdentity(svc)]!.id)) maps.deleteService(svcKey(svc));
+  for (const svc of removed) {
+    if (!nextIds.has(prev!.allocation.services[serviceIdentity(svc)]!.id)) continue;
+    for (const k of prevPlan!.exact.values()) if (k.owner === serviceIdentity(svc)) maps.deleteService(svcKey(k));
+    for (const k of prevPlan!.nets.values()) if (k.owner === serviceIdentity(svc)) maps.deleteNetService(svcKey(k), k.prefix);
+  }
 
+  const values = new Map<string, abi.SvcValue>();
   for (const svc of cfg.services) {
     const identity = serviceIdentity(svc);
     const alloc = next.allocation.services[identity]!;
-    flag(svc.vip, svc.port === ANY_PORT ? abi.ADDR_VIP | abi.ADDR_ANY_PORT : abi.ADDR_VIP);
     const entry = serviceEntry(svc, alloc, strategy, snatRun);
+    values.set(identity, entry.value);
     if (written?.services.get(identity) === JSON.stringify(entry)) continue;
     await maps.swapTable(alloc.id, strategy.buildTable(entry.active, svc.options));
     if (prevOwner.get(alloc.id) !== identity) maps.resetServiceCounters(alloc.id);
-    maps.setService(svcKey(svc), entry.value);
+  }
+  // QUIC server ids before the entries that turn the lookup on; the backends they name are written.
+  const quicIds = quicIdsOf(next);
+  const prevQuic = prev && quicIdsOf(prev);
+  for (const [k, q] of quicIds) if (opts.full || prevQuic?.get(k)?.backendId !== q.backendId) maps.setQuicId(q.svcId, q.serverId, q.backendId);
+  // Each service's entries under every key it owns (an exact VIP, the addresses of a small
+  // prefix, a large prefix's trie key: config/vip-plan.ts), after every table.
+  for (const [k, e] of plan.exact) {
+    const v = values.get(e.owner)!;
+    if (written?.keys.get(`exact ${k}`) !== JSON.stringify(v)) maps.setService(svcKey(e), v);
+  }
+  for (const [k, e] of plan.nets) {
+    const v = values.get(e.owner)!;
+    if (written?.keys.get(`net ${k}`) !== JSON.stringify(v)) maps.setNetService(svcKey(e), e.prefix, v);
   }
   for (const write of drains) write();
-  await maps.writeAddrs([...addrFlags.values()], []);
+  await maps.writeAddrs([...plan.addrs.values()].map((a) => ({ ip: a.ip, flags: roleFlags(a.roles) })), []);
+  for (const [k, n] of plan.vipNets) {
+    const flags = roleFlags(n.roles);
+    if (opts.full || !prevPlan || roleFlags(prevPlan.vipNets.get(k)?.roles) !== flags) maps.setVipNet(n.ip, n.prefix, flags);
+  }
 
+  // What no state names (a change killed before it wrote its state) goes too.
+  if (opts.full) await sweepStale(maps, next);
   if (!prev) return;
+  for (const [k, e] of prevPlan!.exact) if (!plan.exact.has(k)) maps.deleteService(svcKey(e));
+  for (const [k, e] of prevPlan!.nets) if (!plan.nets.has(k)) maps.deleteNetService(svcKey(e), e.prefix);
   for (const svc of removed) {
     const id = prev.allocation.services[serviceIdentity(svc)]!.id;
-    if (nextIds.has(id)) continue; // deleted above; the id's table is the new service's now
-    maps.deleteService(svcKey(svc));
-    maps.clearTable(id);
+    if (!nextIds.has(id)) maps.clearTable(id); // else: the id's table is the new service's now
   }
-  const gone = new Map<string, ServiceConfig['vip']>();
-  for (const ip of [...prev.config.services.map((s) => s.vip), ...(prev.config.snat?.addresses ?? [])]) {
-    if (!addrFlags.has(ip.text)) gone.set(ip.text, ip);
-  }
-  if (gone.size > 0) await maps.writeAddrs([], [...gone.values()]);
+  const gone = [...prevPlan!.addrs.values()].filter((a) => !plan.addrs.has(a.ip.text)).map((a) => a.ip);
+  if (gone.length > 0) await maps.writeAddrs([], gone);
+  for (const [k, n] of prevPlan!.vipNets) if (!plan.vipNets.has(k)) maps.deleteVipNet(n.ip, n.prefix);
+  for (const [k, q] of prevQuic!) if (!quicIds.has(k)) maps.deleteQuicId(q.svcId, q.serverId);
   const live = new Map<number, number>();
   for (const s of Object.values(next.allocation.services)) for (const b of Object.values(s.backends)) live.set(b.id, b.gen);
   for (const [id, gen] of prevBackendIds) if (live.get(id) !== gen && !live.has(id)) maps.clearBackend(id);
@@ -120,7 +140,7 @@ function snatRunOf(pool: readonly ServiceConfig['vip'][]): SnatRun {
 /** What a service puts into the maps: its lb_services value and the input of its slot table. */
 function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategy: Strategy<any>, snatRun: SnatRun) {
   return {
-    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options), fwd: FWD[svc.forward], ...snatRun(svc) },
+    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options) | (svc.quic ? abi.SVC_F_QUIC : 0), fwd: FWD[svc.forward], ...snatRun(svc) },
     active: svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight })),
     options: svc.options,
   };
@@ -139,7 +159,12 @@ function writtenBy(prev: Desired, strategy: Strategy<any>) {
     services.set(serviceIdentity(svc), JSON.stringify(serviceEntry(svc, alloc, strategy, run)));
     for (const b of svc.backends) backends.set(alloc.backends[b.key]!.id, backendSig(b, alloc.backends[b.key]!.gen));
   }
-  return { pool: pool.map((a) => a.text), services, backends };
+  const keys = new Map<string, string>();
+  const plan = planVips(prev.config.services, prev.config.snat?.addresses ?? []);
+  const value = (owner: string) => JSON.stringify(JSON.parse(services.get(owner)!).value);
+  for (const [k, e] of plan.exact) keys.set(`exact ${k}`, value(e.owner));
+  for (const [k, e] of plan.nets) keys.set(`net ${k}`, value(e.owner));
+  return { pool: pool.map((a) => a.text), services, backends, keys };
 }
 
 /** Forwarding mode -> lb_svc.fwd (bpf/include/lb_abi.h LB_FWD_*). */
@@ -147,4 +172,23 @@ export const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6
 
 export function svcKey(svc: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): abi.SvcKey {
   return { vip: svc.vip, port: svc.port, proto: abi.protoNumber(svc.protocol) };
+}
+
+/** lb_quic_ids' content: every QUIC service's server ids and the backend ids they name. */
+function quicIdsOf(d: Desired): Map<string, { svcId: number; serverId: number; backendId: number }> {
+  const out = new Map<string, { svcId: number; serverId: number; backendId: number }>();
+  for (const svc of d.config.services) {
+    if (!svc.quic) continue;
+    const alloc = d.allocation.services[serviceIdentity(svc)]!;
+    for (const b of svc.backends) {
+      if (b.quicServerId !== undefined) out.set(`${alloc.id}|${b.quicServerId}`, { svcId: alloc.id, serverId: b.quicServerId, backendId: alloc.backends[b.key]!.id });
+    }
+  }
+  return out;
+}
+
+/** An address's (or a large prefix's) roles as lb_addr_info flags. */
+function roleFlags(r: VipRoles | undefined): number {
+  if (!r) return 0;
+  return (r.vip ? abi.ADDR_VIP : 0) | (r.snat ? abi.ADDR_SNAT : 0) | (r.anyPort ? abi.ADDR_ANY_PORT : 0) | (r.net ? abi.ADDR_NET : 0);
 }

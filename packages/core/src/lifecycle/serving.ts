@@ -2,6 +2,7 @@ import type { ServiceConfig } from '../config/types.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
 import type { ServiceAllocation } from '../state/allocation.js';
+import { expandPrefix, isExpanded } from '../config/prefix.js';
 import { svcKey } from './reconcile.js';
 
 /**
@@ -15,7 +16,7 @@ import { svcKey } from './reconcile.js';
 export function servingProblem(maps: InstanceMaps, svc: ServiceConfig, alloc: ServiceAllocation): string | undefined {
   const active = svc.backends.filter((b) => b.state === 'active').map((b) => alloc.backends[b.key]?.id);
   if (active.length === 0) return 'no backend in rotation (every backend is draining)';
-  const entry = maps.service(svcKey(svc));
+  const entry = serviceEntryOf(maps, svc, alloc.id);
   if (!entry) return 'not in the data plane\'s service map: its packets go to the host';
   if (entry.id !== alloc.id) return `the service map names table ${entry.id}, not its own ${alloc.id}`;
   const head = maps.tableHead(alloc.id);
@@ -24,4 +25,16 @@ export function servingProblem(maps: InstanceMaps, svc: ServiceConfig, alloc: Se
   const be = maps.backend(head.first!);
   if (!be || be.state !== abi.BE_ACTIVE) return 'no backend in rotation in the data plane (its table names a backend that is not active)';
   return undefined;
+}
+
+/**
+ * The entry a new flow of the service finds: its key in lb_services; for a prefix VIP, the first
+ * of its addresses whose key names it (an exact VIP or a longer prefix inside may own the others),
+ * or its key in lb_svc_nets.
+ */
+function serviceEntryOf(maps: InstanceMaps, svc: ServiceConfig, id: number): abi.SvcValue | undefined {
+  if (svc.prefix === undefined) return maps.service(svcKey(svc));
+  if (!isExpanded(svc.vip.family, svc.prefix)) return maps.netService(svcKey(svc), svc.prefix);
+  const entries = expandPrefix(svc.vip, svc.prefix).map((vip) => maps.service(svcKey({ ...svc, vip })));
+  return entries.find((e) => e?.id === id) ?? entries.find((e) => e);
 }

@@ -3,15 +3,14 @@ import type { LinkChange } from './link-prep.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
 import { NetnsScope } from '../dataplane/netns.js';
-import { MODE_NAME, occupant, pinnedLinkProgram } from '../dataplane/xdp.js';
-import { formatEndpoint } from '../config/address.js';
+import { occupant } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { desiredOf } from './desired.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { requireState } from './update.js';
-import { servingProblem } from './serving.js';
+import { countConntrack, readDataplaneOf } from './reading.js';
 
 export interface CounterView {
   packets: number;
@@ -36,12 +35,14 @@ export interface StatusView {
     vip: string;
     protocol: string;
     forward: string;
+    /** QUIC connection-id routing is on (bpf/lib/quic.h). */
+    quic?: boolean;
     id: number;
     /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
     serving: boolean;
     problem?: string;
     counters: CounterView;
-    backends: { key: string; id: number; weight: number; state: string; slots: number; counters: CounterView }[];
+    backends: { key: string; id: number; weight: number; state: string; quicServerId?: number; slots: number; counters: CounterView }[];
   }[];
   conntrack: { entries: number; max: number };
   /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
@@ -53,63 +54,55 @@ export interface StatusView {
 
 const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), bytes: Number(c.bytes), newFlows: Number(c.newFlows), drops: Number(c.drops) });
 
-/** Everything `lb status` shows, read live from the kernel (links, maps) and the saved state. */
+/**
+ * Everything `lb status` shows, read live from the kernel (links, maps) and the saved state:
+ * the one reader (reading.ts), plus what only status needs (each interface's XDP program looked up
+ * in its namespace, the chain's slots, each backend's slots, the conntrack count). `lb stats`
+ * reads the reader alone (LoadBalancer.reading): no conntrack walk on every tick.
+ */
 export function status(instance: string): StatusView {
   const state = requireState(instance);
   checkLayout(instance, instancePaths(instance)); // pins of another layout are never misread
-  const { config, allocation } = desiredOf(state);
+  const reading = readDataplaneOf(state, { slots: true });
+  const { config } = desiredOf(state);
   const ns = new NetnsScope(state.netns);
   const interfaces = ns.run(() =>
-    state.interfaces.map((i) => {
-      const progId = pinnedLinkProgram(i.linkPin);
-      const attached = progId !== null && occupant(i.ifindex)?.progId === progId;
-      return { name: i.name, ifindex: i.ifindex, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], progId, attached };
+    reading.interfaces.map((i) => {
+      const attached = i.progId !== null && occupant(i.ifindex)?.progId === i.progId;
+      return { name: i.name, ifindex: i.ifindex, requestedMode: i.requestedMode, mode: i.mode, progId: i.progId, attached };
     }),
   );
-  const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
-  try {
-    const services = config.services.map((svc) => {
-      const a = allocation.services[serviceIdentity(svc)]!;
-      const table = maps.table(a.id) ?? new Uint32Array();
-      const slots = new Map<number, number>();
-      for (const id of table) slots.set(id, (slots.get(id) ?? 0) + 1);
-      const problem = servingProblem(maps, svc, a);
-      return {
-        name: svc.name,
-        vip: formatEndpoint(svc.vip, svc.port), // port 0 (every port): "198.18.0.10:*"
-        protocol: svc.protocol,
-        forward: svc.forward,
-        id: a.id,
-        serving: problem === undefined,
-        ...(problem ? { problem } : {}),
-        counters: view(maps.serviceCounters(a.id)),
-        backends: svc.backends.map((b) => {
-          const id = a.backends[b.key]!.id;
-          return { key: b.key, id, weight: b.weight, state: b.state, slots: slots.get(id) ?? 0, counters: view(maps.backendCounters(id)) };
-        }),
-      };
-    });
-    const reasons = Object.fromEntries(Object.entries(maps.reasons()).map(([k, v]) => [k, Number(v)]));
-    return {
-      instance,
-      strategy: state.strategy.id,
-      netns: state.netns,
-      ...(state.chain ? { chain: { name: state.chain.name, slot: state.chain.slot, slots: chainSlots(state.chain.name) } } : {}),
-      deployedAt: state.deployedAt,
-      updatedAt: state.updatedAt,
-      interfaces,
-      devices: state.links ?? [],
-      services,
-      conntrack: { entries: maps.conntrackCount(), max: maps.map(abi.MAPS.ct).maxEntries },
-      halfOpen: { entries: maps.conntrackCount(Infinity, abi.MAPS.ctSyn), max: maps.map(abi.MAPS.ctSyn).maxEntries },
-      reasons,
-      ...(config.cluster
-        ? { flowSync: { listen: config.cluster.listen.text, peers: config.cluster.peers.map((p) => p.text), recordsSent: reasons['sync_sent'] ?? 0, recordsDropped: reasons['sync_dropped'] ?? 0 } }
-        : {}),
-    };
-  } finally {
-    maps.dispose();
-  }
+  const services = reading.services.map((svc) => ({
+    name: svc.name,
+    vip: svc.vip,
+    protocol: svc.protocol,
+    forward: svc.forward,
+    ...(svc.quic ? { quic: true } : {}),
+    id: svc.id,
+    serving: svc.problem === undefined,
+    ...(svc.problem ? { problem: svc.problem } : {}),
+    counters: view(svc.counters),
+    backends: svc.backends.map((b) => ({ key: b.key, id: b.id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), slots: b.slots ?? 0, counters: view(b.counters) })),
+  }));
+  const counted = countConntrack(instance);
+  const reasons: Record<string, number> = Object.fromEntries(reading.reasons.map((r) => [r.reason, Number(r.packets)]));
+  return {
+    instance,
+    strategy: state.strategy.id,
+    netns: state.netns,
+    ...(state.chain ? { chain: { name: state.chain.name, slot: state.chain.slot, slots: chainSlots(state.chain.name) } } : {}),
+    deployedAt: state.deployedAt,
+    updatedAt: state.updatedAt,
+    interfaces,
+    devices: state.links ?? [],
+    services,
+    conntrack: { entries: counted.entries, max: reading.conntrackMax },
+    halfOpen: { entries: counted.halfOpen, max: reading.halfOpenMax },
+    reasons,
+    ...(config.cluster
+      ? { flowSync: { listen: config.cluster.listen.text, peers: config.cluster.peers.map((p) => p.text), recordsSent: reasons['sync_sent'] ?? 0, recordsDropped: reasons['sync_dropped'] ?? 0 } }
+      : {}),
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { NetnsScope } from '../dataplane/netns.js';
-import { bpffsRoot, instancePaths } from '../state/paths.js';
-import { type InstanceState, readState, removeState } from '../state/store.js';
-import { join } from 'node:path';
+import { instancePaths } from '../state/paths.js';
+import { type InstanceState, readIntent, readState, removeState } from '../state/store.js';
+import { crashPoint } from './crash-point.js';
+import { removeInstancePins, rollBack, rolledBack } from './recover.js';
 import { detachPinnedLink } from '../dataplane/xdp.js';
 import { chainSlots, leaveChain } from '../dataplane/chain.js';
 import { LbError } from './errors.js';
@@ -33,15 +34,17 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
     if (!opts.force) throw e;
     warnings.push(`damaged state file ${paths.stateFile} ignored: the sysctls (forwarding) and device settings (ethtool features, a veth peer's xdp_pass) it recorded are left as they are, and a chain slot it held must be emptied with lb chain remove`);
   }
-  if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
-  const detached: string[] = [];
+  if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile) && !readIntent(instance)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
   if (!state) {
-    // The pins alone: every link pinned under the instance (named after its interface).
-    for (const name of existsSync(paths.links) ? readdirSync(paths.links) : []) {
-      detachPinnedLink(join(paths.links, name));
-      detached.push(name);
-    }
+    // An interrupted first deploy (its intent says what it changed besides pins), or a damaged
+    // state with --force: the pins alone, every link pinned under the instance.
+    const intent = readIntent(instance);
+    const detached = rollBack(instance, intent);
+    if (intent?.action === 'deploy') warnings.push(rolledBack(instance, intent, detached));
+    removeState(instance);
+    return { instance, detached, warnings };
   }
+  const detached: string[] = [];
   if (state?.chain) {
     // Chained: leave our slot; the root stays on the interfaces while other members use it.
     leaveChain(state.chain.name, state.chain.slot, state.chain.progId);
@@ -50,31 +53,24 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
       detached.push(...state.interfaces.map((i) => i.name));
     }
   } else {
-    for (const iface of state?.interfaces ?? []) {
+    for (const iface of state.interfaces) {
       detachPinnedLink(iface.linkPin);
       detached.push(iface.name);
     }
   }
-  if (state) {
-    // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it. A chain
-    // root that stays on the interfaces (other members) still needs the peers as they are.
-    if (detached.length) restoreLinks(state.links ?? []);
-    const ns = new NetnsScope(state.netns);
-    for (const [key, value] of Object.entries(state.restore ?? {})) {
-      try {
-        ns.sysctlWrite(key, value);
-      } catch {
-        /* the interface or namespace may be gone already */
-      }
+  crashPoint('undeploy:detached');
+  // After the detach: the veth peer's xdp_pass goes only once nothing forwards to it. A chain
+  // root that stays on the interfaces (other members) still needs the peers as they are.
+  if (detached.length) restoreLinks(state.links ?? []);
+  const ns = new NetnsScope(state.netns);
+  for (const [key, value] of Object.entries(state.restore ?? {})) {
+    try {
+      ns.sysctlWrite(key, value);
+    } catch {
+      /* the interface or namespace may be gone already */
     }
   }
-  rmSync(paths.root, { recursive: true, force: true });
-  // The last instance out leaves no empty /sys/fs/bpf/xdp-lb behind either.
-  try {
-    if (readdirSync(bpffsRoot()).length === 0) rmdirSync(bpffsRoot());
-  } catch {
-    /* not there, or not empty */
-  }
+  removeInstancePins(instance);
   removeState(instance);
   return { instance, detached, warnings };
 }

@@ -10,12 +10,15 @@ import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { clearIntent, readIntent, readState, writeIntent, writeState, type InstanceState } from '../state/store.js';
 import type { Strategy } from '../strategy/strategy.js';
-import { capacity, desiredOf, validateTables } from './desired.js';
+import { desiredOf, validateTables } from './desired.js';
+import { pinnedCapacity } from '../dataplane/capacity.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
 import { applyMutation, type Mutation } from './mutations.js';
 import { enableForwarding } from './forwarding.js';
 import { reconcile } from './reconcile.js';
+import { crashPoint } from './crash-point.js';
+import { recoverFirstDeploy } from './recover.js';
 import { checkSnatOwned } from './preflight.js';
 
 export function requireState(instance: string): InstanceState {
@@ -23,9 +26,16 @@ export function requireState(instance: string): InstanceState {
   if (state) return state;
   const { root } = instancePaths(instance);
   if (existsSync(root)) {
-    throw new LbError(`instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy?): lb undeploy --force --instance ${instance} removes them`, 'ENOENT');
+    throw new LbError(`instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`, 'ENOENT');
   }
   throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
+}
+
+/** requireState for a writer (under the lock): an interrupted first deploy is rolled back first. */
+export function requireStateRecovered(instance: string): InstanceState {
+  const recovered = recoverFirstDeploy(instance);
+  if (recovered) throw new LbError(`instance ${instance} is not deployed: ${recovered}`, 'ENOENT');
+  return requireState(instance);
 }
 
 /**
@@ -42,15 +52,15 @@ export async function update(
   ctx: ResolveContext,
   opts: { rewrite?: boolean } = {},
 ): Promise<{ config: LbConfig; warnings: string[] }> {
-  const state = requireState(instance);
+  const state = requireStateRecovered(instance);
   const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
   const cfg = resolveConfig(input, ctx);
   const prev = desiredOf(state);
   const fixed = loadTimeChanges(prev.config, cfg);
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
-  const allocation = allocate(state.allocation, cfg, capacity());
-  validateTables(cfg, strategy, allocation);
   checkLayout(instance, instancePaths(instance));
+  const allocation = allocate(state.allocation, cfg, pinnedCapacity(instancePaths(instance).maps));
+  validateTables(cfg, strategy, allocation);
   // Before the tables name anything new: a first IPv6 service needs IPv6 forwarding on the
   // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
   // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
@@ -71,12 +81,14 @@ export async function update(
   const interrupted = readIntent(instance);
   if (interrupted) warnings.push(`a change (${interrupted.action}, pid ${interrupted.pid}, ${interrupted.since}) was interrupted: every map is rewritten`);
   writeIntent(instance, mutation.kind);
+  crashPoint('update:intent');
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
     await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: (opts.rewrite ?? false) || !!interrupted });
   } finally {
     maps.dispose();
   }
+  crashPoint('update:maps');
   writeState({ ...state, config: toInput(cfg), allocation, restore, updatedAt: new Date().toISOString() });
   clearIntent(instance);
   return { config: cfg, warnings };

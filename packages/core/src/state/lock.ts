@@ -28,21 +28,68 @@ export interface LockHolder {
 export class InstanceLock {
   private released = false;
 
+  /** `instance`: the instance, or `chain <name>` for a chain's lock (chainLockFile). */
   constructor(private readonly fd: number, readonly instance: string, readonly file: string) {}
 
   /**
    * Lets the next writer in. An instance that is not deployed (after undeploy, or a first deploy
    * that failed) leaves nothing: the lock file, and its state dir when that is empty, go first.
+   * A chain's lock file always goes (a waiter checks that it holds the file at the path).
    */
   release(): void {
     if (this.released) return;
     this.released = true;
     try {
-      if (!existsSync(instancePaths(this.instance).stateFile)) removeEmptyStateDir(this.file);
+      if (this.instance.startsWith('chain ')) removeEmptyStateDir(this.file);
+      else if (!existsSync(instancePaths(this.instance).stateFile)) removeEmptyStateDir(this.file);
       else ftruncateSync(this.fd, 0);
     } finally {
       closeSync(this.fd);
     }
+  }
+}
+
+/**
+ * A chain's lock: `lb chain add/remove` and every deploy or undeploy of an instance that has a slot
+ * in the chain hold it while they change the chain's program array and root, so that two writers
+ * never decide on the same slot. Taken after the instance's lock when both are needed, never the
+ * other way round. Kept in `<state root>/.chains/` (a name no instance can have).
+ */
+export function chainLockFile(chain: string): string {
+  return join(stateRoot(), '.chains', `${chain}.lock`);
+}
+
+export async function lockChain(chain: string, opts: LockOptions = {}): Promise<InstanceLock> {
+  return acquire(`chain ${chain}`, chainLockFile(chain), opts, async (ms) => new Promise((r) => setTimeout(r, ms)));
+}
+
+export async function withChainLock<T>(chain: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  return holding(lockChain(chain, opts), fn);
+}
+
+export function withChainLockSync<T>(chain: string, fn: () => T, opts: LockOptions = {}): T {
+  return holdingSync(acquireSync(`chain ${chain}`, chainLockFile(chain), opts), fn);
+}
+
+/**
+ * The agent (`lb serve`) of the instance, when one runs in another process: undeploy refuses
+ * under a running agent (it would remove the agent's lock file and state under it, and the
+ * agent's next resync would deploy again). The agent's own undeploy (on stop) is not refused.
+ */
+export function runningAgent(instance: string): LockHolder | undefined {
+  const file = join(instancePaths(instance).stateDir, 'agent.lock');
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR);
+  } catch {
+    return undefined; // no agent ever ran, or it stopped and removed its file
+  }
+  try {
+    if (flock(fd, 'exclusive')) return undefined; // nobody holds it (released by closing fd)
+    const holder = holderOf(file);
+    return holder?.pid === process.pid ? undefined : (holder ?? { pid: 0, command: 'lb serve', since: 'unknown' });
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -61,43 +108,64 @@ export interface LockOptions {
 
 /** Takes the instance's lock, waiting (without blocking the event loop) up to `timeoutMs`. */
 export async function lockInstance(instance: string, opts: LockOptions = {}): Promise<InstanceLock> {
-  const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
-  const end = Date.now() + timeoutMs;
-  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
-    const r = tryLock(instance, opts.name ?? 'lock');
-    if (r instanceof InstanceLock) return r;
-    if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
-    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
-    await new Promise((res) => setTimeout(res, delay));
-  }
+  return acquire(instance, join(instancePaths(instance).stateDir, opts.name ?? 'lock'), opts, async (ms) => new Promise((r) => setTimeout(r, ms)));
 }
 
 /** The same for synchronous callers (undeploy): sleeps the thread between tries. */
 export function lockInstanceSync(instance: string, opts: LockOptions = {}): InstanceLock {
+  return acquireSync(instance, join(instancePaths(instance).stateDir, opts.name ?? 'lock'), opts);
+}
+
+async function acquire(what: string, file: string, opts: LockOptions, sleep: (ms: number) => Promise<void>): Promise<InstanceLock> {
+  const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
+  const end = Date.now() + timeoutMs;
+  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
+    const r = tryLock(what, file);
+    if (r instanceof InstanceLock) return r;
+    if (Date.now() >= end) throw busy(what, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`${label(what)} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    await sleep(delay);
+  }
+}
+
+function acquireSync(what: string, file: string, opts: LockOptions): InstanceLock {
   const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
   const end = Date.now() + timeoutMs;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
-    const r = tryLock(instance, opts.name ?? 'lock');
+    const r = tryLock(what, file);
     if (r instanceof InstanceLock) return r;
-    if (Date.now() >= end) throw busy(instance, r, timeoutMs, opts.name);
-    if (first && timeoutMs > 0) opts.onWait?.(`instance ${instance} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    if (Date.now() >= end) throw busy(what, r, timeoutMs, opts.name);
+    if (first && timeoutMs > 0) opts.onWait?.(`${label(what)} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
     Atomics.wait(sleeper, 0, 0, delay);
   }
 }
 
+/** `instance X` or `chain X` in messages. */
+function label(what: string): string {
+  return what.startsWith('chain ') ? what : `instance ${what}`;
+}
+
 /** `fn` under the instance's lock (released also when it throws). */
 export async function withInstanceLock<T>(instance: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  const lock = await lockInstance(instance, opts);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
+  return holding(lockInstance(instance, opts), fn);
 }
 
 export function withInstanceLockSync<T>(instance: string, fn: () => T, opts: LockOptions = {}): T {
-  const lock = lockInstanceSync(instance, opts);
+  return holdingSync(lockInstanceSync(instance, opts), fn);
+}
+
+/** `fn` once `lock` is taken; the lock is released also when `fn` throws. */
+async function holding<T>(lock: Promise<InstanceLock>, fn: () => Promise<T>): Promise<T> {
+  const held = await lock;
+  try {
+    return await fn();
+  } finally {
+    held.release();
+  }
+}
+
+function holdingSync<T>(lock: InstanceLock, fn: () => T): T {
   try {
     return fn();
   } finally {
@@ -106,10 +174,8 @@ export function withInstanceLockSync<T>(instance: string, fn: () => T, opts: Loc
 }
 
 /** The lock, or who holds it now (undefined when the file names nobody yet). */
-function tryLock(instance: string, name: LockName): InstanceLock | LockHolder | undefined {
-  const { stateDir } = instancePaths(instance);
-  const file = join(stateDir, name);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+function tryLock(instance: string, file: string): InstanceLock | LockHolder | undefined {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
@@ -155,7 +221,7 @@ function holderText(holder: LockHolder | undefined): string {
 function busy(instance: string, holder: LockHolder | undefined, timeoutMs: number, name: LockName | undefined): LbError {
   const who = holderText(holder);
   if (name === 'agent.lock') return new LbError(`instance ${instance} is already served by an agent: ${who}; one lb serve per instance`, 'EBUSY');
-  return new LbError(`instance ${instance} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`, 'EBUSY');
+  return new LbError(`${label(instance)} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`, 'EBUSY');
 }
 
 /** What the waiting side's message calls the holder: `lb backend add ...` for the CLI. */
@@ -171,6 +237,7 @@ function removeEmptyStateDir(file: string): void {
   const dir = dirname(file);
   try {
     if (readdirSync(dir).length === 0) rmdirSync(dir);
+    // Under the state root: an instance's dir, or .chains.
     if (readdirSync(stateRoot()).length === 0) rmdirSync(stateRoot());
   } catch {
     /* not empty, or gone */

@@ -140,27 +140,42 @@ export function listInstances(): string[] {
 /**
  * The intent of a change in progress: written (durably) before a change touches the kernel and
  * removed once the new state is written. Found by the next writer (under the instance lock, so
- * its writer is gone), it says a change was interrupted between the two: the maps may hold part
- * of it, so the next change rewrites every map instead of only what differs from the state.
+ * its writer is gone), it says a change was interrupted between the two. With a state file (a
+ * re-deploy or hot update was interrupted), the maps may hold part of it, so the next change
+ * rewrites every map instead of only what differs from the state. Without one (a first deploy was
+ * interrupted), the next writer rolls the deploy back (lifecycle/recover.ts) from the pins and from
+ * what the intent records of the changes outside them, rewritten as the deploy makes them.
  */
 export interface Intent {
   pid: number;
   action: string;
   since: string;
+  /** A first deploy: the network namespace of its interfaces. */
+  netns?: string | null;
+  /** A first deploy: sysctls it changed (forwarding), with the values to put back. */
+  restore?: Record<string, string>;
+  /** A first deploy: device changes it made (lifecycle/link-prep.ts), to undo. */
+  links?: LinkChange[];
+  /** A first deploy in chained mode: its chain, slot and (once loaded) program. */
+  chain?: { name: string; slot: number; progId?: number };
 }
 
 const intentFile = (instance: string) => `${instancePaths(instance).stateDir}/intent.json`;
 
-export function writeIntent(instance: string, action: string): void {
+/** Writes (or rewrites, as a first deploy records more of what it changed) the intent, durably. */
+export function writeIntent(instance: string, action: string, record: Omit<Intent, 'pid' | 'action' | 'since'> = {}): void {
   const { stateDir } = instancePaths(instance);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const fd = openSync(intentFile(instance), 'w', 0o600);
+  const tmp = `${intentFile(instance)}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify({ pid: process.pid, action, since: new Date().toISOString() } satisfies Intent) + '\n');
+    writeSync(fd, JSON.stringify({ pid: process.pid, action, since: new Date().toISOString(), ...record } satisfies Intent) + '\n');
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  // Renamed: a rewrite killed half-way leaves the previous record, not a torn one.
+  renameSync(tmp, intentFile(instance));
 }
 
 /** The intent an interrupted change left, if any (a torn one counts as interrupted too). */
