@@ -36,6 +36,7 @@
 #include "lib/stats.h"
 #include "lib/clock.h"
 #include "lib/conntrack.h"
+#include "lib/flowsync.h"
 #include "lib/flood.h"
 #include "lib/fib.h"
 #include "lib/dsr.h"
@@ -58,6 +59,8 @@ const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
 static __always_inline int lb_finish(struct lb_ctx *c, int verdict)
 {
 	lb_count_reason(c->reason);
+	if (CONFIG(flow_sync) && unlikely(c->sync))
+		lb_flowsync_emit(c); /* lib/flowsync.h: the peers hear of the flow */
 	if (c->svc_id != LB_NONE)
 		lb_count_flow(c->svc_id, c->be_id, c->pkt.len, c->new_flow, verdict == XDP_DROP);
 	if (CONFIG(chain_next_slot) != LB_CHAIN_OFF && verdict == XDP_PASS)
@@ -73,10 +76,13 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
 
 	c->svc_id = ct->svc_id;
 	c->be_id = ct->backend_id;
-	if (lb_ct_hit(ct, c->pkt.tcp_flags, c->now) && ct->fwd == LB_FWD_NAT) {
-		ret = lb_snat_verify(c, ct, be);
-		if (ret != LB_CONTINUE)
-			return ret;
+	if (lb_ct_hit(ct, c->pkt.tcp_flags, c->now)) {
+		lb_flowsync_mark(c, ct, 0);
+		if (ct->fwd == LB_FWD_NAT) {
+			ret = lb_snat_verify(c, ct, be);
+			if (ret != LB_CONTINUE)
+				return ret;
+		}
 	}
 	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd == LB_FWD_DSR, &nh);
 	if (ret != LB_CONTINUE)
@@ -168,6 +174,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 			return XDP_DROP;
 		}
 	} else {
+		lb_flowsync_mark(c, ct, 1);
 		ret = lb_ct_store(c, ct);
 		if (ret != LB_CONTINUE)
 			return ret;
@@ -284,6 +291,7 @@ int xdp_lb(struct xdp_md *ctx)
 	c.svc_id = LB_NONE;
 	c.be_id = LB_NONE;
 	c.new_flow = 0;
+	c.sync = 0;
 	c.now = 0;
 	c.pkt.len = 0;
 	return lb_finish(&c, lb_pipeline(&c));

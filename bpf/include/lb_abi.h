@@ -77,6 +77,9 @@
 #define LB_MAP_VIP_NETS "lb_vip_nets"   /* LPM trie, struct lb_net_key -> struct lb_addr_info (large prefix VIPs) */
 #define LB_MAP_SVC_NETS "lb_svc_nets"   /* LPM trie, struct lb_svc_net_key -> struct lb_svc (their services) */
 #define LB_MAP_QUIC_IDS "lb_quic_ids"   /* struct lb_quic_key -> __u32 backend id (QUIC server ids) */
+#define LB_MAP_FLOWSYNC "lb_flowsync"   /* RINGBUF of struct lb_sync_rec (cluster flow sync, lib/flowsync.h);
+					 * pinned beside the others but outside the layout: a new pin */
+#define LB_MAP_FLOWSYNC_RATE "lb_flowsync_rate" /* per-CPU, one entry: struct lb_flood (records per second) */
 
 /* Chaining with other XDP programs ("shared mode", bpf/README.md): a root program (progs/xdp_root)
  * is attached and tail-calls slot 0 of its PROG_ARRAY LB_MAP_ROOT_PROGS; each program in a slot
@@ -241,6 +244,24 @@ struct lb_flow {
 /* lb_ct.flags: set in lb_ct_syn entries (half-open flows) only; 0 in lb_ct. */
 #define LB_CT_F_REPLIED 0x01 /* nat: the backend answered (a reply other than an RST passed the LB):
 			      * the client's next non-SYN packet completes the handshake */
+/* Cluster flow sync (lib/flowsync.h), lb_ct entries only (half-open ones use LB_CT_F_REPLIED): */
+#define LB_CT_F_SYNC_ODD 0x02    /* the flow was last sent to the peers in an odd sync period */
+#define LB_CT_F_SYNC_CLOSED 0x04 /* its close was sent */
+#define LB_CT_F_SYNCED 0x08      /* written by the agent from a peer's record, not by this node */
+
+/* A record of lb_flowsync: a flow the peers should track (LB_SYNC_OPEN: created or still alive) or
+ * stop tracking soon (LB_SYNC_CLOSING: a FIN or RST was seen). Backend and service are this node's
+ * ids: the agent turns them into addresses, which are the same on every node (ids are not). */
+#define LB_SYNC_OPEN 1
+#define LB_SYNC_CLOSING 2
+struct lb_sync_rec {
+	struct lb_flow flow;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u8 kind; /* LB_SYNC_* */
+	__u8 fwd;  /* LB_FWD_* */
+	__u8 pad[2];
+};
 
 struct lb_ct {
 	__u32 backend_id;
@@ -381,6 +402,9 @@ enum lb_reason {
 				   * its connection id's server id names (a migrated client): lib/quic.h */
 	LB_R_QUIC_UNKNOWN,        /* counted in addition: a QUIC short header whose server id no backend of
 				   * the service has: the strategy chose */
+	LB_R_SYNC_SENT,           /* counted in addition: a flow record was put in lb_flowsync (cluster sync) */
+	LB_R_SYNC_DROPPED,        /* counted in addition: a flow record was not (ring full, or past
+				   * flow_sync_rate on this CPU) */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */
@@ -405,6 +429,7 @@ _Static_assert(sizeof(struct lb_counters) == 32, "lb_counters");
 _Static_assert(sizeof(struct lb_flood) == 16, "lb_flood");
 _Static_assert(sizeof(struct lb_frag_key) == 40, "lb_frag_key");
 _Static_assert(sizeof(struct lb_frag) == 16, "lb_frag");
+_Static_assert(sizeof(struct lb_sync_rec) == 52, "lb_sync_rec");
 _Static_assert(LB_R_MAX <= LB_REASON_SLOTS, "lb_reasons is full: bump LB_REASON_SLOTS and LB_LAYOUT_VERSION");
 #endif
 

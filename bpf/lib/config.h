@@ -67,4 +67,12 @@ const volatile struct lb_addr encap_src6
 	LB_CONFIG_TAG("ip6ip6: outer source addresses are this /96 prefix + 32 bits of flow hash") =
 	{ { 0x00000001, 0, 0, 0 } }; /* 100::/64 (RFC 6666, discard only), network order */
 
+/* cluster flow sync (lib/flowsync.h) */
+DECLARE_CONFIG(__u32, flow_sync, 0,
+	       "1: cluster flow sync: records of lb_ct flows go to lb_flowsync for the agent (0: off, no cost)");
+DECLARE_CONFIG(__u32, flow_sync_shift, 33,
+	       "a live flow is re-sent to the peers once per 2^this ns (33: 8.6 s); two periods must stay below the shortest idle timeout");
+DECLARE_CONFIG(__u32, flow_sync_rate, 100000,
+	       "flow records per second per CPU past which they are dropped (counted: sync_dropped)");
+
 #endif /* __LB_CONFIG_H */

@@ -26,6 +26,20 @@
 #define LB_FLOOD_RATE 1     /* past ct_new_rate: flood mode */
 #define LB_FLOOD_PRESSURE 2 /* past ct_syn_churn: the half-open table churns */
 
+/* Count one event in @f's one-second window of the coarse clock (a new window when it is over, or
+ * when the clock reads before its start); the count so far, this one included. Also used by
+ * lib/flowsync.h's rate bound. */
+static __always_inline __u64 lb_window_count(struct lb_flood *f, __u64 now)
+{
+	if ((__s64)(now - f->window_ns) >= (__s64)LB_NSEC_PER_SEC || now < f->window_ns) {
+		f->window_ns = now;
+		f->count = 1;
+	} else {
+		f->count += 1;
+	}
+	return f->count;
+}
+
 /**
  * lb_flood_hit - count one conntrack miss of service traffic on this CPU.
  * @c: the packet (c->now: coarse clock)
@@ -44,12 +58,7 @@ static __always_inline int lb_flood_hit(struct lb_ctx *c)
 	f = bpf_map_lookup_elem(&lb_flood, &zero);
 	if (!f)
 		return 0;
-	if ((__s64)(c->now - f->window_ns) >= (__s64)LB_NSEC_PER_SEC || c->now < f->window_ns) {
-		f->window_ns = c->now;
-		f->count = 1;
-	} else {
-		f->count += 1;
-	}
+	lb_window_count(f, c->now);
 	if (CONFIG(ct_new_rate) && f->count > CONFIG(ct_new_rate))
 		return LB_FLOOD_RATE;
 	return CONFIG(ct_syn_churn) && f->count > CONFIG(ct_syn_churn) ? LB_FLOOD_PRESSURE : 0;

@@ -33,6 +33,7 @@
 #include "lib/maps.h"
 #include "lib/stats.h"
 #include "lib/conntrack.h"
+#include "lib/flowsync.h"
 #include "lib/fib.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -77,6 +78,7 @@ static __always_inline int lb_half_promote(struct lb_ctx *c, struct lb_ct *hct, 
 		nct->state = LB_CT_CLOSING;
 		nct->close_reason = LB_CT_CLOSE_FIN;
 	}
+	lb_flowsync_mark(c, nct, 1); /* the flow enters lb_ct: the peers hear of it */
 	if (bpf_map_update_elem(&lb_ct, &c->pkt.flow, nct, BPF_ANY)) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;

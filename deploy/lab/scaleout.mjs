@@ -4,16 +4,19 @@
 //
 //   client1..K ── edge 198.18.1.0/24 ── router ── core 198.18.0.0/24 ── lb1..N (198.18.0.2..), http1..M (198.18.0.11..)
 //
-//   node deploy/lab/scaleout.mjs up [--nodes 2] [--backends 2] [--clients 1] [--bgp] [--dir /tmp/xdp-lb-scaleout]
+//   node deploy/lab/scaleout.mjs up [--nodes 2] [--backends 2] [--clients 1] [--bgp] [--sync] [--dir /tmp/xdp-lb-scaleout]
 //   node deploy/lab/scaleout.mjs down [--dir /tmp/xdp-lb-scaleout]
 //
 // `up` builds the lab (it stays up after the script exits), writes one lb.yaml per node into the
 // directory (lb1.yaml, ...: the same services and seed on every node) and prints the commands
 // that run the agents. Without --bgp the router gets a static ECMP route over every node; with
 // --bgp it runs BIRD 2 on the router and on each node from deploy/bgp/, and the route is what the
-// nodes' agents announce. `down` undeploys the nodes' instances and removes the lab.
+// nodes' agents announce. With --sync each file gets a `cluster` section (the nodes' agents share
+// their flows, keyed by a random key in DIR/cluster.key). `down` undeploys the nodes' instances and
+// removes the lab.
 // Needs root and a built workspace (bash scripts/bootstrap.sh); --bgp needs bird2.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +40,7 @@ const { positionals, values: o } = parseArgs({
     backends: { type: 'string', default: '2' },
     clients: { type: 'string', default: '1' },
     bgp: { type: 'boolean', default: false },
+    sync: { type: 'boolean', default: false },
     dir: { type: 'string', default: '/tmp/xdp-lb-scaleout' },
     prefix: { type: 'string', default: 'xlb' },
   },
@@ -98,6 +102,10 @@ ${o.bgp ? `announce:
     socket: ${join(dir, `bird-lb${n}.ctl`)}
     protocol: xdp_lb_vips
   drainFile: ${join(dir, `drain-lb${n}`)}
+` : ''}${o.sync ? `cluster:
+  listen: ${lbAddress(n)}:7946
+  peers: [${Array.from({ length: nodes }, (_, i) => `${lbAddress(i + 1)}:7946`).join(', ')}]
+  keyFile: ${join(dir, 'cluster.key')}
 ` : ''}`;
 
 function render(file, values) {
@@ -112,6 +120,7 @@ async function up() {
   const lab = await Lab.up(topology(), { persistent: true, prefix: o.prefix });
   const ns = Object.fromEntries(lab.hosts.map((h) => [h.name, h.netns.name]));
   writeFileSync(join(dir, 'lab.json'), `${JSON.stringify({ id: lab.id, netns: ns, nodes }, null, 2)}\n`);
+  if (o.sync) writeFileSync(join(dir, 'cluster.key'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   for (let n = 1; n <= nodes; n++) writeFileSync(join(dir, `lb${n}.yaml`), yaml(n));
   const router = lab.host('router');
   if (o.bgp) {
@@ -174,7 +183,7 @@ try {
   if (positionals[0] === 'up') await up();
   else if (positionals[0] === 'down') down();
   else {
-    console.error('usage: node deploy/lab/scaleout.mjs up|down [--nodes N] [--backends M] [--clients K] [--bgp] [--dir DIR]');
+    console.error('usage: node deploy/lab/scaleout.mjs up|down [--nodes N] [--backends M] [--clients K] [--bgp] [--sync] [--dir DIR]');
     process.exitCode = 2;
   }
 } catch (e) {

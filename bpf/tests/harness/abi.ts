@@ -77,6 +77,8 @@ export const REASONS = [
   'ICMP_TOO_BIG',
   'QUIC_ROUTED',
   'QUIC_UNKNOWN',
+  'SYNC_SENT',
+  'SYNC_DROPPED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -92,7 +92,10 @@ export type Knobs = Partial<Record<
   | 'encap_src6'
   | 'icmp_too_big_rate'
   | 'gue_port'
-  | 'vip_nets',
+  | 'vip_nets'
+  | 'flow_sync'
+  | 'flow_sync_shift'
+  | 'flow_sync_rate',
   number | bigint | Buffer
 >>;
 

@@ -94,7 +94,7 @@ describe('report', () => {
 
   it('unknown benchmark names are refused with the list of known ones', () => {
     expect(() => selectBenchmarks(['per-packet', 'nope'])).toThrow(/unknown benchmark\(s\): nope \(known: per-packet, spread/);
-    expect(selectBenchmarks([]).map((b) => b.name)).toEqual(['per-packet', 'spread', 'disruption', 'control-plane', 'e2e', 'packet-rate']);
+    expect(selectBenchmarks([]).map((b) => b.name)).toEqual(['per-packet', 'spread', 'disruption', 'control-plane', 'e2e', 'packet-rate', 'flow-sync']);
   });
 });
 

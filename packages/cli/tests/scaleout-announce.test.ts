@@ -69,6 +69,12 @@ describe('node health', () => {
     expect(nodeHealth(input([], []), 'any')).toEqual({ healthy: false, reason: 'data plane not attached' });
   });
 
+  it('waits for what the node waits for (cluster sync\'s pull at start) however healthy it is', () => {
+    const why = "pulling the live flows from the cluster's peers (started)";
+    expect(nodeHealth({ ...input([up('198.18.0.11:80')]), waiting: why }, 'any')).toEqual({ healthy: false, reason: why });
+    expect(nodeHealth({ ...input([up('198.18.0.11:80')]), waiting: undefined }, 'any')).toEqual({ healthy: true, reason: 'healthy' });
+  });
+
   it('counts a checked backend once it has passed its checks; unchecked services by their active backends', () => {
     // web is checked: before the first check nothing counts; dns and v6 are not checked.
     const fresh = [up('198.18.0.11:80', { checked: false }), up('198.18.0.12:80', { checked: false })];

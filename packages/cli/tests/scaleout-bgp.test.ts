@@ -12,31 +12,17 @@
 //      and it withdraws; when the way is back it announces again. The drain file does the same.
 //   4. A stopped agent leaves the announcement (the data plane keeps forwarding too).
 // Skipped, with the reason, where bird2 is not installed (scripts/bootstrap.sh installs it).
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, birdCommands, createLogger } from '@xdp-lb/core';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { type KeepAliveClient, type Lab, type LabProcess, openKeepAlive } from '@xdp-lb/netlab';
 import { type LogLine, useAgentEnv, waitFor } from './serve-support.js';
-import { backendAddress, lbAddress, ROUTER_CORE, scaleoutTopology, VIP, vipNextHops } from './scaleout-support.js';
+import { backendAddress, BIRD, birdConfig, birdSocket, scaleoutTopology, startBird, VIP, vipNextHops } from './scaleout-support.js';
 
 const env = useAgentEnv();
-const BGP_DIR = fileURLToPath(new URL('../../../deploy/bgp/', import.meta.url));
-const BIRD = ['/usr/sbin/bird', '/usr/bin/bird', '/usr/local/sbin/bird'].find((p) => existsSync(p));
 const BACKENDS = [1, 2].map(backendAddress);
-const ROUTER_AS = 65000;
-const LB_AS = 65001;
-
-/** deploy/bgp/<file> with its {{NAME}} placeholders filled; logs to stderr (the lab captures it). */
-function renderBird(file: string, values: Record<string, string>): string {
-  let text = readFileSync(join(BGP_DIR, file), 'utf8').replace('log syslog all;', 'log stderr all;');
-  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`{{${k}}}`, v);
-  const left = /\{\{[A-Z_]+\}\}/.exec(text);
-  if (left) throw new Error(`${file}: ${left[0]} not filled`);
-  return text;
-}
 
 /** Waits for a log line (the agent logs JSON to stderr) matching `re`. */
 async function logged(p: LabProcess, re: RegExp): Promise<void> {
@@ -69,7 +55,7 @@ function nodeFile(instance: string, socket: string, drainFile: string): Record<s
 
 (BIRD ? describeLab : describe.skip)(`scale-out over BGP: BIRD 2 on two LB nodes and a router${BIRD ? '' : ' [skipped: bird2 is not installed (apt-get install bird2)]'}`, () => {
   let lab: Lab;
-  const sock = (host: string) => join(env.dir, `bird-${host}.ctl`);
+  const sock = (host: string) => birdSocket(env.dir, host);
   const drainFile = (n: number) => join(env.dir, `drain-lb${n}`);
   const inst: Record<number, string> = {};
   let serve1: LabProcess;
@@ -92,31 +78,8 @@ function nodeFile(instance: string, socket: string, drainFile: string): Record<s
 
   it('starts BIRD on the router and on each node from deploy/bgp', async () => {
     lab = await env.lab(scaleoutTopology({ lbs: 2, backends: 2, clients: 2 }));
-    const start = (host: string, conf: string) => {
-      const file = join(env.dir, `bird-${host}.conf`);
-      writeFileSync(file, conf);
-      // bird -p: the rendered template parses.
-      return lab.host(host).exec([BIRD!, '-p', '-c', file]).then(() =>
-        lab.host(host).spawn([BIRD!, '-f', '-c', file, '-s', sock(host), '-P', join(env.dir, `bird-${host}.pid`)], { label: `bird ${host}` }),
-      );
-    };
-    await start('router', renderBird('bird-router.conf', {
-      ROUTER_ID: ROUTER_CORE,
-      LOCAL_ADDRESS: ROUTER_CORE,
-      LOCAL_AS: String(ROUTER_AS),
-      VIP_RANGE: '198.18.2.0/24',
-      NEIGHBORS: [1, 2].map((n) => `protocol bgp lb${n} from lbnode { neighbor ${lbAddress(n)} as ${LB_AS}; }`).join('\n'),
-    }));
-    for (const n of [1, 2]) {
-      await start(`lb${n}`, renderBird('bird-lb-node.conf', {
-        ROUTER_ID: lbAddress(n),
-        LOCAL_ADDRESS: lbAddress(n),
-        LOCAL_AS: String(LB_AS),
-        ROUTER_ADDRESS: ROUTER_CORE,
-        ROUTER_AS: String(ROUTER_AS),
-        VIP_ROUTES: `  route ${VIP}/32 blackhole;`,
-      }));
-    }
+    // bird -p in startBird: the rendered templates parse.
+    for (const h of ['router', 'lb1', 'lb2']) await startBird(lab, env.dir, h, birdConfig(h, 2));
     for (const h of ['router', 'lb1', 'lb2']) await waitFor(`BIRD's socket on ${h}`, () => existsSync(sock(h)), 10_000);
     // BIRD alone announces nothing: the VIP protocol starts disabled.
     const [p] = await birdCommands(sock('lb1'), ['show protocols xdp_lb_vips']);

@@ -10,7 +10,10 @@
 // next hops by their five-tuple (net.ipv4.fib_multipath_hash_policy=1). Each LB node runs the XDP
 // data plane in dsr mode: it only rewrites MACs towards a backend on the core segment; backends
 // hold the VIP on lo and answer the client through the router directly.
-import type { LabHost, LabSpec, HostSpec } from '@xdp-lb/netlab';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab, LabHost, LabProcess, LabSpec, HostSpec } from '@xdp-lb/netlab';
 
 export const VIP = '198.18.2.10';
 export const ROUTER_CORE = '198.18.0.1';
@@ -140,3 +143,54 @@ export async function udpFlows(client: LabHost, ports: readonly number[], timeou
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// BGP: BIRD 2 from deploy/bgp's templates on the router and the LB nodes
+
+const BGP_DIR = fileURLToPath(new URL('../../../deploy/bgp/', import.meta.url));
+/** BIRD 2's binary, or undefined where bird2 is not installed (the BGP suites skip, saying so). */
+export const BIRD = ['/usr/sbin/bird', '/usr/bin/bird', '/usr/local/sbin/bird'].find((p) => existsSync(p));
+export const ROUTER_AS = 65000;
+export const LB_AS = 65001;
+
+/** deploy/bgp/<file> with its {{NAME}} placeholders filled; logs to stderr (the lab captures it). */
+export function renderBird(file: string, values: Record<string, string>): string {
+  let text = readFileSync(join(BGP_DIR, file), 'utf8').replace('log syslog all;', 'log stderr all;');
+  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`{{${k}}}`, v);
+  const left = /\{\{[A-Z_]+\}\}/.exec(text);
+  if (left) throw new Error(`${file}: ${left[0]} not filled`);
+  return text;
+}
+
+/** BIRD's control socket of `host` in `dir`. */
+export const birdSocket = (dir: string, host: string) => join(dir, `bird-${host}.ctl`);
+
+/** The config of `host` ('router' peering with nodes 1..`nodes`, or 'lbN'), rendered from deploy/bgp. */
+export function birdConfig(host: string, nodes: number): string {
+  if (host === 'router') {
+    return renderBird('bird-router.conf', {
+      ROUTER_ID: ROUTER_CORE,
+      LOCAL_ADDRESS: ROUTER_CORE,
+      LOCAL_AS: String(ROUTER_AS),
+      VIP_RANGE: '198.18.2.0/24',
+      NEIGHBORS: Array.from({ length: nodes }, (_, i) => `protocol bgp lb${i + 1} from lbnode { neighbor ${lbAddress(i + 1)} as ${LB_AS}; }`).join('\n'),
+    });
+  }
+  const n = Number(host.slice(2));
+  return renderBird('bird-lb-node.conf', {
+    ROUTER_ID: lbAddress(n),
+    LOCAL_ADDRESS: lbAddress(n),
+    LOCAL_AS: String(LB_AS),
+    ROUTER_ADDRESS: ROUTER_CORE,
+    ROUTER_AS: String(ROUTER_AS),
+    VIP_ROUTES: `  route ${VIP}/32 blackhole;`,
+  });
+}
+
+/** Checks (bird -p) and starts BIRD on `host` in the foreground, its files in `dir`. */
+export async function startBird(lab: Lab, dir: string, host: string, conf: string): Promise<LabProcess> {
+  const file = join(dir, `bird-${host}.conf`);
+  writeFileSync(file, conf);
+  await lab.host(host).exec([BIRD!, '-p', '-c', file]);
+  return lab.host(host).spawn([BIRD!, '-f', '-c', file, '-s', birdSocket(dir, host), '-P', join(dir, `bird-${host}.pid`)], { label: `bird ${host}` });
+}

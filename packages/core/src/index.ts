@@ -37,3 +37,6 @@ export { ProcessProber, type Prober, type ProbeRequest, type ProbeResult } from 
 export { Announcer, nodeHealth, vipPrefixes, type AnnounceContext, type AnnounceDriver, type AnnounceStatus, type NodeHealth, type NodeHealthInput } from './agent/announce.js';
 export { BirdDriver, birdCommands, type BirdReply } from './agent/announce-bird.js';
 export { CommandDriver } from './agent/announce-command.js';
+export { ClusterSync, type ClusterStatus } from './agent/cluster/sync.js';
+export { FlowTable, type InsertResult } from './agent/cluster/flows.js';
+export * as SyncProtocol from './agent/cluster/protocol.js';

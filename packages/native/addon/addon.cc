@@ -1,4 +1,4 @@
-// addon.cc - the one registration point: the four handle classes, the free functions and the
+// addon.cc - the one registration point: the handle classes, the free functions and the
 // constants, plus libbpf's print callback (see libbpf_log.h).
 #include <napi.h>
 
@@ -8,6 +8,7 @@
 #include "bpf_object.h"
 #include "bpf_program.h"
 #include "libbpf_log.h"
+#include "ring_buffer.h"
 #include "module_functions.h"
 
 namespace xlb {
@@ -26,12 +27,15 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   data->bpfMap = Napi::Persistent(bpfMap);
   data->bpfProgram = Napi::Persistent(bpfProgram);
   data->bpfLink = Napi::Persistent(bpfLink);
+  Napi::Function ringBuffer = RingBuffer::Init(env);
+  data->ringBuffer = Napi::Persistent(ringBuffer);
 
   exports.DefineProperties({
       Napi::PropertyDescriptor::Value("BpfObject", bpfObject, napi_enumerable),
       Napi::PropertyDescriptor::Value("BpfMap", bpfMap, napi_enumerable),
       Napi::PropertyDescriptor::Value("BpfProgram", bpfProgram, napi_enumerable),
       Napi::PropertyDescriptor::Value("BpfLink", bpfLink, napi_enumerable),
+      Napi::PropertyDescriptor::Value("RingBuffer", ringBuffer, napi_enumerable),
   });
   RegisterXdpFunctions(env, exports);
   RegisterNetnsFunctions(env, exports);

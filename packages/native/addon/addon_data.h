@@ -11,6 +11,7 @@ struct AddonData {
   Napi::FunctionReference bpfMap;
   Napi::FunctionReference bpfProgram;
   Napi::FunctionReference bpfLink;
+  Napi::FunctionReference ringBuffer;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

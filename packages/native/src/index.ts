@@ -45,6 +45,10 @@ export type BpfMap = T.BpfMap;
 export const BpfProgram: T.BpfProgramStatic = binding.BpfProgram;
 export type BpfProgram = T.BpfProgram;
 
+/** The reader of a ringbuf map: `RingBuffer.open(map)`, then `consume()` on a timer. */
+export const RingBuffer: T.RingBufferStatic = binding.RingBuffer;
+export type RingBuffer = T.RingBuffer;
+
 /** A bpf_link: `BpfLink.attachXdp()`, `BpfLink.fromPinned()` or `BpfLink.fromId()`. */
 export const BpfLink: T.BpfLinkStatic = binding.BpfLink;
 export type BpfLink = T.BpfLink;

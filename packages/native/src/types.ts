@@ -375,6 +375,26 @@ export interface BpfLink {
   dispose(): void;
 }
 
+/**
+ * The reader of a BPF_MAP_TYPE_RINGBUF map (libbpf's ring_buffer over the map's mmapped pages).
+ * It holds its own dup of the map's fd, so it outlives the BpfMap it was opened from.
+ */
+export interface RingBuffer {
+  readonly disposed: boolean;
+  /** The records in the ring now, oldest first, each a copy (at most `max`; the rest stay). Never blocks. */
+  consume(max?: number): Buffer[];
+  /** Unmaps the ring and closes its fd. */
+  dispose(): void;
+}
+
+export interface RingBufferStatic {
+  /** Not constructible from JS (throws TypeError): use RingBuffer.open(map). */
+  new (internal: never): RingBuffer;
+  readonly prototype: RingBuffer;
+  /** Opens the ring of `map` (a ringbuf map: of a loaded object, pinned, or by id). */
+  open(map: BpfMap): RingBuffer;
+}
+
 export interface AttachXdpOptions {
   mode: XdpMode;
 }
@@ -572,6 +592,7 @@ export interface NativeBinding {
   BpfMap: BpfMapStatic;
   BpfProgram: BpfProgramStatic;
   BpfLink: BpfLinkStatic;
+  RingBuffer: RingBufferStatic;
   xdpQuery(ifindex: number): XdpQueryResult;
   xdpAttachNetlink(ifindex: number, program: BpfProgram, mode: XdpMode, flags?: number): void;
   xdpDetachNetlink(ifindex: number, mode: XdpMode): void;

@@ -25,6 +25,10 @@ export function renderStatus(s: StatusView): string {
   }
   out.push('');
   out.push(`conntrack ${s.conntrack.entries}/${s.conntrack.max}  half-open ${s.halfOpen.entries}/${s.halfOpen.max}`);
+  if (s.flowSync) {
+    const f = s.flowSync;
+    out.push(`flow sync ${f.listen} with ${f.peers.join(', ')}: ${human(f.recordsSent)} flow records to the agent, ${human(f.recordsDropped)} dropped (the agent's /metrics has the rest)`);
+  }
   const nonzero = Object.entries(s.reasons).filter(([, v]) => v > 0);
   if (nonzero.length) out.push(`verdicts  ${nonzero.map(([k, v]) => `${k}=${human(v)}`).join('  ')}`);
   return out.join('\n');

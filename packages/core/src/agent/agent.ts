@@ -18,6 +18,7 @@ import { requirePrivileges } from '../lifecycle/privileges.js';
 import { readState } from '../state/store.js';
 import { type InstanceLock, lockInstance } from '../state/lock.js';
 import type { AnnounceStatus, NodeHealthInput } from './announce.js';
+import { ClusterSync, type ClusterStatus, readKey } from './cluster/sync.js';
 import { type BackendHealth, type HealthChange, HealthChecker, healthKey } from './health.js';
 import { type Logger, silentLogger } from './logger.js';
 import { renderMetrics } from './metrics.js';
@@ -65,6 +66,8 @@ export interface AgentStatus {
   health: BackendHealth[];
   /** Route announcement (config `announce`); undefined without one. */
   announce?: AnnounceStatus;
+  /** Flow sync with the other LB nodes (config `cluster`); undefined without one. */
+  cluster?: ClusterStatus;
 }
 
 /**
@@ -88,6 +91,7 @@ export class Agent {
   private failOpen = new Set<string>();
   private health: HealthChecker | undefined;
   private announcer: ReturnType<AgentParts['announcer']> | undefined;
+  private cluster: ClusterSync | undefined;
   private server: ReturnType<AgentParts['server']> | undefined;
   private metricsAt: ListenAddress | undefined;
   private watcher: ReturnType<AgentParts['watcher']> | undefined;
@@ -158,6 +162,7 @@ export class Agent {
         this.log,
         (changes) => this.onHealthChange(changes),
       );
+      if (cfg.cluster) readKey(cfg.cluster); // a key that cannot be read changes nothing
       const initiallyDown = await this.downBeforeUs(cfg);
       this.health.configure(cfg, initiallyDown);
       for (const key of initiallyDown) this.log.info('backend stays out of rotation until it passes its checks (it was out when the agent started)', { backend: key.split('\u0000')[1] });
@@ -169,6 +174,7 @@ export class Agent {
       this.fileHash = hash;
       this.noteReload(true, 'start');
       this.running = true;
+      await this.syncCluster(cfg);
       this.announcer = this.parts.announcer(this.log, this.instanceName, () => this.nodeState());
       await this.announcer.configure(cfg);
       if (this.opts.watch) {
@@ -213,8 +219,10 @@ export class Agent {
         if (cfg.instance !== this.instanceName) {
           throw new LbError(`instance changed from ${this.instanceName} to ${cfg.instance}: an agent serves one instance; restart it to switch`, 'EINVAL');
         }
+        if (cfg.cluster) readKey(cfg.cluster);
         const r = await this.apply(cfg, reason, { redeploy: opts.redeploy ?? false, force: opts.force ?? false });
         this.current = cfg;
+        await this.syncCluster(cfg);
         this.fileHash = hash;
         this.health?.configure(cfg);
         await this.announcer?.configure(cfg);
@@ -262,6 +270,7 @@ export class Agent {
       failOpen: [...this.failOpen],
       health: this.health?.view() ?? [],
       ...(this.announcer?.status() ? { announce: this.announcer.status() } : {}),
+      ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
 
@@ -290,7 +299,7 @@ export class Agent {
       inRotation: this.inRotation,
       conntrack: { entries: g?.entries, halfOpen: g?.halfOpen, snatPorts: g?.snatPorts, ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000 },
       agent: { reloads: this.reloads, lastReloadOk: this.last?.ok ?? true, lastReloadTime: this.lastOkTime, startTime: this.startTime },
-    }) + (this.announcer?.metricsText() ?? '');
+    }) + (this.announcer?.metricsText() ?? '') + (this.cluster?.metricsText() ?? '');
   }
 
   /** Recounts the conntrack table now (tests; the gauge otherwise refreshes on its own). */
@@ -365,6 +374,14 @@ export class Agent {
         (s.backends as { address: string; state?: string }[]).filter((b) => b.state !== 'draining').map((b) => healthKey(cfg.services[i]!.name, b.address)),
       ),
     );
+    if (this.cluster && cfg.cluster) {
+      // ids and maps may have changed; a failure here leaves the data plane as applied
+      try {
+        this.cluster.configure(cfg);
+      } catch (e) {
+        this.log.error('cluster sync could not follow the update', { error: e as Error });
+      }
+    }
     void this.announcer?.poke();
     return { action, warnings };
   }
@@ -524,6 +541,7 @@ export class Agent {
       failOpen: [...this.failOpen],
       down: (this.health?.view() ?? []).filter((h) => !h.up).map((h) => ({ service: h.service, backend: h.backend })),
       announce: this.announcer?.status() ?? null,
+      cluster: this.cluster?.status() ?? null,
     };
     return { status: ok ? 200 : 503, contentType: 'application/json', body: `${JSON.stringify(body)}\n` };
   }
@@ -547,12 +565,30 @@ export class Agent {
     on('SIGUSR2', () => void this.undrain('SIGUSR2'));
   }
 
+  /** Starts, stops or keeps cluster flow sync as `cfg` says (docs/operations.md, "Flow sync"). */
+  private async syncCluster(cfg: LbConfig): Promise<void> {
+    if (this.cluster && !cfg.cluster) {
+      this.cluster.stop();
+      this.cluster = undefined;
+      this.log.info('cluster sync stopped');
+    } else if (!this.cluster && cfg.cluster) {
+      const c = new ClusterSync(this.instanceName, new NetnsScope(this.opts.netns).path, this.log);
+      try {
+        await c.start(cfg);
+      } catch (e) {
+        c.stop(); // a socket that cannot be bound (listen not an address of the namespace), ...
+        throw e;
+      }
+      this.cluster = c;
+    }
+  }
+
   /** What the announcement judges the node by (announce.ts nodeHealth). */
   private nodeState(): NodeHealthInput | undefined {
     const state = readState(this.instanceName);
     if (!state || !this.current) return undefined;
     const interfaces = state.interfaces.map((i) => ({ name: i.name, attached: pinnedLinkProgram(i.linkPin) !== null }));
-    return { cfg: this.current, deployed: true, interfaces, health: this.health?.view() ?? [] };
+    return { cfg: this.current, deployed: true, interfaces, health: this.health?.view() ?? [], waiting: this.cluster?.waiting() };
   }
 
   private async teardown(): Promise<void> {
@@ -563,6 +599,7 @@ export class Agent {
     this.gauge?.stop();
     this.health?.stop();
     this.announcer?.stop();
+    this.cluster?.stop();
     await this.server?.close();
     this.agentLock?.release();
     this.agentLock = undefined;

@@ -48,6 +48,8 @@ export interface NodeHealthInput {
   interfaces: readonly { name: string; attached: boolean }[];
   /** The health checker's view (backends of services with checks). */
   health: readonly BackendHealth[];
+  /** Something the node waits for before it may be announced (cluster sync's pull at start). */
+  waiting?: string | undefined;
 }
 
 export interface NodeHealth {
@@ -83,6 +85,7 @@ export function nodeHealth(input: NodeHealthInput, require: AnnounceRequire): No
   if (!input.deployed) return { healthy: false, reason: 'not deployed' };
   const detached = input.interfaces.filter((i) => !i.attached).map((i) => i.name);
   if (input.interfaces.length === 0 || detached.length) return { healthy: false, reason: `data plane not attached${detached.length ? ` on ${detached.join(', ')}` : ''}` };
+  if (input.waiting) return { healthy: false, reason: input.waiting };
   const view = new Map(input.health.map((h) => [`${h.service}\u0000${h.backend}`, h]));
   const sick: string[] = [];
   for (const svc of input.cfg.services) {

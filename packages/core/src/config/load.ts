@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
+import { clusterInput } from './cluster.js';
 import { formatVip } from './prefix.js';
 import { defaultServiceName, type ResolveContext, resolveConfig } from './resolve.js';
 import { ConfigError } from './errors.js';
@@ -60,6 +61,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
       ...(s.quic ? { quic: true } : {}),
     })),
     ...(cfg.announce ? { announce: structuredClone(cfg.announce) } : {}),
+    ...(cfg.cluster ? { cluster: clusterInput(cfg.cluster) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { ANY_PORT, formatEndpoint, notUnicast, parseEndpoint, parseIp } from './address.js';
 import { formatVip, parseVip, serviceText } from './prefix.js';
 import { checkQuic } from './quic.js';
+import { resolveCluster } from './cluster.js';
 import { LB_DEFAULTS, XDP_MODES, type XdpMode } from './defaults.js';
 import { type ConfigIssue, ConfigError, pathOf } from './errors.js';
 import { ConfigInputSchema, type ConfigShape } from './schema.js';
@@ -44,10 +45,11 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
 
+  const cluster = cfg.cluster ? resolveCluster(cfg.cluster, report) : undefined;
   if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
   if (issues.length > 0) throw new ConfigError(issues, source);
   const chain = cfg.chain ? { name: cfg.chain.name, slot: cfg.chain.slot, next: cfg.chain.next } : undefined;
-  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, chain, services, ...(cfg.announce ? { announce: cfg.announce } : {}) };
+  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, chain, services, ...(cfg.announce ? { announce: cfg.announce } : {}), ...(cluster ? { cluster } : {}) };
 }
 
 type Report = (path: string, message: string) => void;

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { ClusterInputSchema } from './cluster.js';
 import { ANNOUNCE_REQUIRE, BACKEND_STATES, FORWARD_MODES, HEALTH_CHECK_TYPES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
 
 /**
@@ -156,6 +157,8 @@ export const ConfigInputSchema = z
     chain: ChainInputSchema.optional(),
     services: z.array(ServiceInputSchema).min(1, 'at least one service'),
     announce: AnnounceInputSchema.optional(),
+    /** Flow sync between the LB nodes of a cluster (config/cluster.ts). */
+    cluster: ClusterInputSchema.optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { IpAddress } from './address.js';
 import type { BackendState, ForwardMode, HealthCheckType, Protocol, XdpMode } from './defaults.js';
+import type { ClusterConfig } from './cluster.js';
 import type { AnnounceConfig, Limits } from './schema.js';
 
 /** A config after resolution and cross-field checks: what the lifecycle applies. */
@@ -14,6 +15,8 @@ export interface LbConfig {
   readonly services: readonly ServiceConfig[];
   /** Route announcement by `lb serve`; undefined: none (only the agent reads it). */
   readonly announce?: AnnounceConfig;
+  /** Flow sync with the other LB nodes (`lb serve`); undefined: off (the data plane emits nothing). */
+  readonly cluster?: ClusterConfig;
 }
 
 export interface InterfaceConfig {

@@ -34,6 +34,9 @@ export const MAPS = {
   quicIds: 'lb_quic_ids',
 } as const;
 
+/** The cluster flow-sync ring (bpf/lib/flowsync.h): pinned beside MAPS, outside the layout. */
+export const FLOWSYNC = 'lb_flowsync';
+
 export const ADDR_VIP = 1 << 0;
 export const ADDR_SNAT = 1 << 1;
 /** With ADDR_VIP: one of its services has port 0 (every port), looked up after the exact key. */
@@ -109,6 +112,8 @@ export const REASONS = [
   'icmp_too_big',
   'quic_routed',
   'quic_unknown',
+  'sync_sent',
+  'sync_dropped',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

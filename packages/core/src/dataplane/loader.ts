@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
-import { LAYOUT_VERSION, MAPS, ROOT_PROGS } from './abi.js';
+import { FLOWSYNC, LAYOUT_VERSION, MAPS, ROOT_PROGS } from './abi.js';
 
 export interface LoadRequest {
   objectPath: string;
@@ -21,6 +21,8 @@ export interface LoadRequest {
   resize?: boolean;
   /** Chained: the chain root's program array, which the program's tail calls must reach. */
   chainArray?: BpfMap;
+  /** Size in bytes of the flow-sync ring (bpf/lib/flowsync.h); it stays as pinned when not given. */
+  flowSyncBytes?: number;
 }
 
 export interface LoadedProgram {
@@ -70,6 +72,7 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
       } else if (name === MAPS.txPorts && existsSync(pin)) reuseDevmapPin(object.map(name), pin);
       else object.map(name).setPinPath(pin);
     }
+    if (object.maps().some((m) => m.name === FLOWSYNC)) pinFlowSync(object.map(FLOWSYNC), join(req.mapPinDir, FLOWSYNC), req.flowSyncBytes);
     if (req.chainArray) object.map(ROOT_PROGS).reuseFd(req.chainArray);
     await object.load();
     return { object, program: object.program(PROGRAM_NAME), missingVariables, resized };
@@ -79,6 +82,18 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     if (!err.message.includes(basename(req.objectPath))) err.message = `load ${basename(req.objectPath)}: ${err.message}`;
     throw err;
   }
+}
+
+/**
+ * The flow-sync ring is pinned beside the maps but outside the layout (MAPS): it holds records in
+ * flight only, so a pin of another size is replaced (its unread records are lost) rather than
+ * refused, and an instance deployed before it existed gets one at its next deploy.
+ */
+function pinFlowSync(map: BpfMap, pin: string, bytes: number | undefined): void {
+  const pinned = pinnedSize(pin);
+  if (pinned !== undefined && bytes !== undefined && pinned !== bytes) rmSync(pin, { force: true });
+  map.setMaxEntries(bytes ?? pinned ?? map.maxEntries);
+  map.setPinPath(pin);
 }
 
 /** max_entries of a pinned map, undefined when there is no pin. */

@@ -38,8 +38,21 @@ export function rodataFor(cfg: LbConfig): Record<string, Buffer> {
     vip_nets: u32(needsVipNets(cfg) ? 1 : 0),
     // Chained: what xdp-lb passes on goes to this slot of the chain (CHAIN_OFF: plain XDP_PASS).
     chain_next_slot: u32(cfg.chain?.next ?? 0xffffffff),
+    // Cluster flow sync (bpf/lib/flowsync.h): records for the agent, a live flow re-sent once per
+    // period; two periods stay below the shortest idle timeout, so a peer's copy never idles out
+    // while the flow lives.
+    flow_sync: u32(cfg.cluster ? 1 : 0),
+    flow_sync_shift: u32(flowSyncShift(cfg)),
     ...(cfg.snat ? { snat_port_min: u32(cfg.snat.portMin), snat_port_max: u32(cfg.snat.portMax) } : {}),
   };
+}
+
+/** The largest period 2^shift ns (at most 2^33, 8.6 s) of which two fit in the shortest idle timeout. */
+export function flowSyncShift(cfg: LbConfig): number {
+  const shortest = Math.min(cfg.limits.tcpTimeoutSec, cfg.limits.udpTimeoutSec) * 1e9;
+  let shift = 33;
+  while (shift > 20 && 2 * 2 ** shift >= shortest) shift--;
+  return shift;
 }
 
 function u64(n: bigint): Buffer {

@@ -104,6 +104,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // whatever NAT table it has.
     snatSize: cfg.snat ? cfg.limits.conntrackSize + halfOpen : (pinnedSize(join(paths.maps, MAPS.snat)) ?? 4096),
     mapPinDir: paths.maps,
+    ...(cfg.cluster ? { flowSyncBytes: cfg.cluster.ringBytes } : {}),
     // A new size: a new table, the entries copied over (below), then the pin moved to it.
     resize: true,
   }).catch((e) => {

@@ -168,7 +168,7 @@ function writtenBy(prev: Desired, strategy: Strategy<any>) {
 }
 
 /** Forwarding mode -> lb_svc.fwd (bpf/include/lb_abi.h LB_FWD_*). */
-const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: abi.FWD_IP6IP6, gue: abi.FWD_GUE } as const;
+export const FWD = { nat: abi.FWD_NAT, dsr: abi.FWD_DSR, ipip: abi.FWD_IPIP, ip6ip6: abi.FWD_IP6IP6, gue: abi.FWD_GUE } as const;
 
 export function svcKey(svc: Pick<ServiceConfig, 'vip' | 'port' | 'protocol'>): abi.SvcKey {
   return { vip: svc.vip, port: svc.port, proto: abi.protoNumber(svc.protocol) };

@@ -48,6 +48,8 @@ export interface StatusView {
   /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
   halfOpen: { entries: number; max: number };
   reasons: Record<string, number>;
+  /** Cluster flow sync (config `cluster`): the sync addresses and the data plane's records so far. */
+  flowSync?: { listen: string; peers: string[]; recordsSent: number; recordsDropped: number };
 }
 
 const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), bytes: Number(c.bytes), newFlows: Number(c.newFlows), drops: Number(c.drops) });
@@ -62,6 +64,7 @@ export function status(instance: string): StatusView {
   const state = requireState(instance);
   checkLayout(instance, instancePaths(instance)); // pins of another layout are never misread
   const reading = readDataplaneOf(state, { slots: true });
+  const { config } = desiredOf(state);
   const ns = new NetnsScope(state.netns);
   const interfaces = ns.run(() =>
     reading.interfaces.map((i) => {
@@ -82,6 +85,7 @@ export function status(instance: string): StatusView {
     backends: svc.backends.map((b) => ({ key: b.key, id: b.id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), slots: b.slots ?? 0, counters: view(b.counters) })),
   }));
   const counted = countConntrack(instance);
+  const reasons: Record<string, number> = Object.fromEntries(reading.reasons.map((r) => [r.reason, Number(r.packets)]));
   return {
     instance,
     strategy: state.strategy.id,
@@ -94,7 +98,10 @@ export function status(instance: string): StatusView {
     services,
     conntrack: { entries: counted.entries, max: reading.conntrackMax },
     halfOpen: { entries: counted.halfOpen, max: reading.halfOpenMax },
-    reasons: Object.fromEntries(reading.reasons.map((r) => [r.reason, Number(r.packets)])),
+    reasons,
+    ...(config.cluster
+      ? { flowSync: { listen: config.cluster.listen.text, peers: config.cluster.peers.map((p) => p.text), recordsSent: reasons['sync_sent'] ?? 0, recordsDropped: reasons['sync_dropped'] ?? 0 } }
+      : {}),
   };
 }
 
