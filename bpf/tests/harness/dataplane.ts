@@ -125,7 +125,8 @@ export class TestDataplane {
   readonly program: BpfProgram;
 
   private constructor(
-    readonly strategy: StrategyId,
+    /** The strategy id, or for an assembled program (several strategies) the label it was loaded with. */
+    readonly strategy: string,
     readonly object: BpfObject,
   ) {
     this.program = object.program('xdp_lb');
@@ -138,7 +139,13 @@ export class TestDataplane {
    * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
   static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
-    const object = BpfObject.open(objectPath(strategy));
+    return TestDataplane.loadObject(objectPath(strategy), strategy, knobs, ctSize, reuse, halfSize);
+  }
+
+  /** As load(), from any object (`label` names it in messages): a program core assembled from several strategies. */
+  static async loadObject(file: string, label: string, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
+    const strategy = label;
+    const object = BpfObject.open(file);
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
       for (const [name, m] of Object.entries(reuse)) object.map(name).reuseFd(m);

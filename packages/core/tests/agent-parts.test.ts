@@ -44,7 +44,7 @@ describe('metrics text', () => {
       instance: 'default',
       strategy: 'hash',
       interfaces: [{ name: 'eth0', requestedMode: 'native', mode: 'native', attached: true, progId: 7 }],
-      services: [{ name: 'we"b', problem: undefined, counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
+      services: [{ name: 'we"b', strategy: 'hash', problem: undefined, counters: counters(10, 2), backends: [{ key: '198.18.0.11:80', state: 'active', counters: counters(8, 2) }, { key: '198.18.0.12:80', state: 'draining', counters: counters(2) }] }],
       reasons: [{ reason: 'tx', packets: 8n }, { reason: 'reason_40', packets: 1n }],
       conntrackMax: 1024,
       halfOpenMax: 1024,
@@ -65,6 +65,7 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_xdp_mode_info{iface="eth0",mode="native",requested="native"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_entries')).toBe(5);
     expect(m.get('xdp_lb_service_up{service="we\\"b"}')).toBe(1);
+    expect(m.get('xdp_lb_service_info{service="we\\"b",strategy="hash"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_max_entries')).toBe(1024);
     expect(m.get('xdp_lb_half_open_entries')).toBe(3);
     expect(m.get('xdp_lb_half_open_max_entries')).toBe(1024);

@@ -15,6 +15,8 @@ export interface DataplaneReading {
   interfaces: { name: string; requestedMode: string; mode: string; attached: boolean; progId: number | null }[];
   services: {
     name: string;
+    /** The service's strategy. */
+    strategy: string;
     /** Why a new flow cannot reach a backend now (lifecycle/serving.ts); undefined: it can. */
     problem: string | undefined;
     counters: abi.Counters;
@@ -46,6 +48,7 @@ export function readDataplane(instance: string): DataplaneReading | undefined {
       const a = allocation.services[serviceIdentity(svc)]!;
       return {
         name: svc.name,
+        strategy: svc.strategy,
         problem: servingProblem(maps, svc, a),
         counters: maps.serviceCounters(a.id),
         backends: svc.backends.map((b) => ({ key: b.key, state: b.state, counters: maps.backendCounters(a.backends[b.key]!.id) })),

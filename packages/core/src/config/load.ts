@@ -54,6 +54,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
       vip: formatEndpoint(s.vip, s.port),
       protocol: s.protocol,
       forward: s.forward,
+      strategy: s.strategy,
       options: { ...s.options },
       backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
       ...(s.health ? { health: healthInput(s.health) } : {}),

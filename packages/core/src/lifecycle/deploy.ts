@@ -13,7 +13,7 @@ import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, 
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, clearIntent, type InstanceState, readState, writeIntent, writeState } from '../state/store.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { ProgramStrategies } from '../strategy/program.js';
 import { LbError } from './errors.js';
 import { checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
 import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
@@ -45,14 +45,14 @@ export interface DeployResult {
  * removes all it created; a re-deploy swaps the program atomically on each link and keeps the
  * pinned maps, conntrack included, so no established flow breaks.
  */
-export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
+export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
   const paths = instancePaths(cfg.instance);
   const prev = readState(cfg.instance);
   if (prev && (prev.netns ?? null) !== ns.name) {
     throw new LbError(`instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`);
   }
-  if (!existsSync(strategy.objectPath)) {
-    throw new LbError(`strategy ${strategy.id}: BPF object ${strategy.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
+  if (!existsSync(strategies.objectPath)) {
+    throw new LbError(`strategies ${strategies.ids.join(', ')}: BPF object ${strategies.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
   }
   if (prev?.chain && cfg.chain && (prev.chain.name !== cfg.chain.name || prev.chain.slot !== cfg.chain.slot)) {
     throw new LbError(`instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`);
@@ -61,7 +61,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   checkSnatPorts(cfg, ns);
   checkSnatOwned(cfg, ns);
   const allocation = allocate(prev?.allocation, cfg, capacity());
-  validateTables(cfg, strategy, allocation);
+  validateTables(cfg, strategies, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
 
   // ---- the kernel changes from here on ----
@@ -77,7 +77,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const halfOpen = halfOpenSize(cfg.limits);
   const { object, program, missingVariables, resized } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
-    objectPath: strategy.objectPath,
+    objectPath: strategies.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
     halfOpenSize: halfOpen,
@@ -109,8 +109,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // The flows so far go into the new tables before the new program runs.
     for (const m of migrations) copyTable(m.pin, m.map);
     const maps = InstanceMaps.fromObject(object);
-    // In full: a re-deploy may load another strategy's object, whose tables read differently.
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
+    // In full: a re-deploy may load a program of other strategies, whose tables read differently.
+    await reconcile(maps, strategies, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
     // Filling the slot is the atomic switch in chained mode (a re-deploy replaces the entry).
@@ -188,7 +188,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       layout: 1,
       instance: cfg.instance,
       config: toInput(cfg),
-      strategy: { id: strategy.id, objectPath: strategy.objectPath },
+      strategy: { id: cfg.strategy, objectPath: strategies.objectPath },
+      strategies: strategies.ids,
       netns: ns.name,
       interfaces: attached,
       allocation,

@@ -13,9 +13,22 @@ export const StrategyContribution = Symbol('StrategyContribution');
 @injectable()
 export class StrategyRegistry {
   private readonly byId = new Map<string, Strategy<any>>();
+  /** The contributed (built-in) strategies: every program carries them (ProgramStrategies). */
+  private readonly contributed: Strategy<any>[] = [];
 
   constructor(@multiInject(StrategyContribution) @optional() contributions: Strategy<any>[] = []) {
-    for (const s of contributions ?? []) this.register(s);
+    for (const s of contributions ?? []) {
+      this.register(s);
+      this.contributed.push(s);
+    }
+  }
+
+  /** Directories of prebuilt programs (assemble.ts), searched before the compile cache. */
+  readonly prebuiltDirs: string[] = [];
+
+  /** The built-in strategies, by id: the first strategies of every program, in this order. */
+  builtins(): Strategy<any>[] {
+    return [...this.contributed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   register(strategy: Strategy<any>): void {
