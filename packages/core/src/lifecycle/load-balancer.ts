@@ -162,6 +162,8 @@ export class LoadBalancer {
     requirePrivileges('update');
     return withInstanceLock(instance, async () => {
       const state = requireState(instance);
+      if (mutation.kind === 'service-add') await this.resolveStrategyOf({ services: [mutation.service] });
+      if (mutation.kind === 'service-strategy') await this.resolveStrategyOf({ strategy: mutation.strategy });
       return update(instance, mutation, await this.programOfState(state), this.context(state.netns));
     }, this.lockOptions);
   }

@@ -48,6 +48,10 @@ export async function update(
   const cfg = resolveConfig(input, ctx);
   const prev = desiredOf(state);
   const fixed = loadTimeChanges(prev.config, cfg, strategies.ids);
+  const missing = [...new Set(cfg.services.map((s) => s.strategy).filter((id) => !strategies.carries(id)))];
+  if (missing.length) {
+    throw new LbError(`strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): run lb deploy with this config to load one that is (a re-deploy keeps conntrack)`, 'EINVAL');
+  }
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
   const allocation = allocate(state.allocation, cfg, capacity());
   validateTables(cfg, strategies, allocation);

@@ -51,20 +51,24 @@ export function strategyCacheDir(): string {
 }
 
 /**
- * The content hash of a program: the unit, every fragment and the headers beside it, the
+ * The content hash of a program: the unit (with each fragment's path as its index: the hash does
+ * not depend on where the packages are installed), every fragment and the headers beside it, the
  * skeleton's headers and cc.sh (the compiler flags). Not the compiler's version, so that a prebuilt
  * program is found on a host without clang; after a compiler upgrade clear the cache.
  */
 export function programKey(unit: string, fragments: readonly string[]): string {
-  const h = createHash('sha256').update(unit);
+  let text = unit;
+  fragments.forEach((f, i) => (text = text.split(f).join(`<fragment ${i}>`)));
+  const h = createHash('sha256').update(text);
   for (const f of fragments) {
-    h.update(f).update(readFileSync(f));
+    h.update(readFileSync(f));
     for (const side of readdirSync(dirname(f)).sort()) {
       const p = join(dirname(f), side);
-      if (side.endsWith('.h') && statSync(p).isFile()) h.update(p).update(readFileSync(p));
+      if (side.endsWith('.h') && statSync(p).isFile()) h.update(side).update(readFileSync(p));
     }
   }
-  for (const f of headerFiles(bpfSourceDir())) h.update(f.slice(bpfSourceDir().length)).update(readFileSync(f));
+  const bpf = bpfSourceDir();
+  for (const f of headerFiles(bpf)) h.update(f.slice(bpf.length)).update(readFileSync(f));
   return h.digest('hex').slice(0, 32);
 }
 
