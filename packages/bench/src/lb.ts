@@ -60,10 +60,11 @@ export class Deployed {
   /**
    * `lb.deploy(config, { netns: <host> })`. The instance's pin directory is registered with the lab
    * first, so even a killed run's pins are removed (by the lab's teardown or the next run's GC).
+   * `lb`: a library composed with other strategies (the program carries the registry's built-ins).
    */
-  static async deploy(lab: Lab, host: string, config: Record<string, unknown> & { instance: string }): Promise<Deployed> {
+  static async deploy(lab: Lab, host: string, config: Record<string, unknown> & { instance: string }, lb: LoadBalancer = loadBalancer()): Promise<Deployed> {
     lab.registerPinDir(instancePaths(config.instance).root);
-    const r = await loadBalancer().deploy(config, { netns: lab.host(host).netns.name });
+    const r = await lb.deploy(config, { netns: lab.host(host).netns.name });
     return new Deployed(config.instance, lab, host, r);
   }
 
