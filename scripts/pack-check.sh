@@ -152,7 +152,7 @@ done
 # strategy fragment compiles from the install alone (clang needed; nothing of this checkout used).
 if command -v clang >/dev/null; then
   cat >"$tmp/fragment.yaml" <<EOF
-strategy: $root/deploy/examples/strategies/subnet-affinity.bpf.c
+strategy: $root/deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c
 interfaces: [lo]
 services:
   - {vip: 198.18.0.10:80, forward: dsr, backends: [198.18.0.11, 198.18.0.12]}

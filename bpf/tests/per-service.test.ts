@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleProgram, type Strategy, type StrategyBackend } from '@xdp-lb/core';
-import { flowHash, SRC_WORDS } from '@xdp-lb/core/strategy';
 import { hash } from '@xdp-lb/strategy-hash';
 import { random } from '@xdp-lb/strategy-random';
 import { roundRobin } from '@xdp-lb/strategy-round-robin';
@@ -24,7 +23,7 @@ if (bpfSkipReason) console.warn(`[bpf per-service] skipped: ${bpfSkipReason}`);
 const VIP = '198.18.0.10';
 const SEED = 0x2545f491;
 const FLOWS = 10_000;
-const SUBNET_AFFINITY = fileURLToPath(new URL('../../deploy/examples/strategies/subnet-affinity.bpf.c', import.meta.url));
+const SUBNET_AFFINITY = fileURLToPath(new URL('../../deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c', import.meta.url));
 const SPORT_MOD = fileURLToPath(new URL('fixtures/sport-mod.bpf.c', import.meta.url));
 const RR_CLASH = fileURLToPath(new URL('fixtures/rr-clash.bpf.c', import.meta.url));
 
@@ -50,16 +49,15 @@ function builtin(s: Strategy<any>, model: boolean): Under {
   };
 }
 
-/** deploy/examples/strategies/subnet-affinity.bpf.c: the hash of the client's /24 (IPv4) as 4 words. */
+/** The example third-party package deploy/examples/strategies/subnet-affinity: its fragment and its own model (index.js). */
+const subnetPkg = (await import(new URL('../../deploy/examples/strategies/subnet-affinity/index.js', import.meta.url).href)) as {
+  strategy: Strategy<{ maxSlots: number }>;
+};
 const subnetAffinity: Under = {
   name: 'subnet-affinity',
   fragment: SUBNET_AFFINITY,
-  table: slotTable,
-  model: (t, c, dport) => {
-    const src = key(c, dport).subarray(0, 16);
-    src[15] = 0; // IPv4-mapped: the /24
-    return t[flowHash(src, SEED, SRC_WORDS) % t.length];
-  },
+  table: (bs) => subnetPkg.strategy.buildTable(bs, { maxSlots: 65536 }),
+  model: (t, c, dport) => subnetPkg.strategy.model!(t, { flowKey: key(c, dport), hashSeed: SEED, random: 0, counter: 0 }, { maxSlots: 65536 }),
 };
 
 /** fixtures/sport-mod.bpf.c: slot[sport % n]. */

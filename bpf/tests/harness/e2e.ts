@@ -7,6 +7,7 @@
  * Call useLbE2e() at module level, before anything uses the LoadBalancer.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLoadBalancer, type DeployResult, type LoadBalancer } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, labToolsSupport, type LabSpec } from '@xdp-lb/netlab';
@@ -38,7 +39,14 @@ export interface LbE2e {
 
 export function useLbE2e(): LbE2e {
   let lbi: LoadBalancer | undefined;
-  const lb = () => (lbi ??= createLoadBalancer([hash, random, roundRobin]));
+  const lb = () => {
+    if (lbi) return lbi;
+    lbi = createLoadBalancer([hash, random, roundRobin]);
+    // The built-ins' program as the CLI prebuilds it (nx run cli:build-bpf), so that no deploy waits
+    // for clang; missing (or of other sources), core compiles it into its cache.
+    lbi.strategies.prebuiltDirs.push(fileURLToPath(new URL('../../../packages/cli/obj', import.meta.url)));
+    return lbi;
+  };
   const iso = useLbIsolation({ name: 'bpf', labPrefix: LAB_PREFIX, undeploy: (inst) => lb().undeploy(inst) });
   return {
     bpffs: iso.bpffs,

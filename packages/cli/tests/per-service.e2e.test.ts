@@ -1,6 +1,6 @@
 // A strategy per service, end to end (issue 16): one interface of the lab's LB carries four NAT
 // services at once, on VIP ports 80-83, of hash, random, round-robin and the example third-party
-// fragment (deploy/examples/strategies/subnet-affinity.bpf.c). Real HTTP from three clients:
+// strategy package (deploy/examples/strategies/subnet-affinity). Real HTTP from three clients:
 // each hash connection reaches the backend the hash model names for its five-tuple (from the slot
 // table the data plane reads), round-robin's connections spread exactly evenly, subnet-affinity
 // sends the clients' /24 to the one backend its model names, random reaches every backend. Then a
@@ -16,7 +16,8 @@ import { backendName, httpLoad, type LoadResult, useE2e } from './helpers/e2e.js
 
 const e2e = useE2e();
 const addr = tutorialAddresses({ clients: 3, backends: 4 });
-const SUBNET_AFFINITY = fileURLToPath(new URL('../../../deploy/examples/strategies/subnet-affinity.bpf.c', import.meta.url));
+/** The example third-party strategy package, named by its folder. */
+const SUBNET_AFFINITY = fileURLToPath(new URL('../../../deploy/examples/strategies/subnet-affinity', import.meta.url));
 const SEED = 0x5eed;
 const PER_CLIENT = 24;
 const SERVICES = [

@@ -23,7 +23,7 @@ const BACKENDS = Array.from({ length: 10 }, (_, i) => backendHost(i));
 const EXAMPLE = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++, dir = dirname(dir)) {
-    const f = join(dir, 'deploy', 'examples', 'strategies', 'subnet-affinity.bpf.c');
+    const f = join(dir, 'deploy', 'examples', 'strategies', 'subnet-affinity', 'bpf', 'subnet-affinity.bpf.c');
     if (existsSync(f)) return f;
   }
   return undefined;

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { assembleProgram } from './assemble.js';
 
@@ -40,6 +41,17 @@ export function fragmentStrategy(ref: string, objectPath?: string): Strategy<z.o
 /** The fragment compiled alone (a program of one strategy), cached by content hash (assemble.ts). */
 export function compileFragment(source: string): string {
   return assembleProgram([source]);
+}
+
+/** Whether a strategy reference is the folder of a strategy package (a package.json in it). */
+export function isPackageDir(ref: string): boolean {
+  return existsSync(join(ref, 'package.json'));
+}
+
+/** The file URL of a strategy package folder's entry (package.json "main", else index.js), for import(). */
+export function packageEntry(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: string };
+  return pathToFileURL(resolve(dir, pkg.main ?? 'index.js')).href;
 }
 
 /** A strategy published as a package: it exports `strategy` (or a default export) implementing Strategy. */

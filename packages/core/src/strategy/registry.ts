@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { injectable, multiInject, optional } from 'inversify';
-import { fragmentStrategy, importStrategyPackage, isFragmentPath } from './external.js';
+import { fragmentStrategy, importStrategyPackage, isFragmentPath, isPackageDir, packageEntry } from './external.js';
 import type { Strategy } from './strategy.js';
 
 /** DI token: every strategy package binds its Strategy object to this (a contribution). */
@@ -54,7 +54,8 @@ export class StrategyRegistry {
     const known = this.byId.get(ref);
     if (known) return known;
     let s: Strategy<any>;
-    if (isFragmentPath(ref)) s = fragmentStrategy(ref, objectPath && existsSync(objectPath) ? objectPath : undefined);
+    if (isPackageDir(ref)) s = await importStrategyPackage(packageEntry(ref));
+    else if (isFragmentPath(ref)) s = fragmentStrategy(ref, objectPath && existsSync(objectPath) ? objectPath : undefined);
     else {
       try {
         s = await importStrategyPackage(ref);
@@ -63,6 +64,8 @@ export class StrategyRegistry {
         throw e;
       }
     }
+    // Known by the reference the config wrote (a path, a package name): services name it so.
+    if (s.id !== ref) s = { ...s, id: ref };
     this.byId.set(ref, s);
     return s;
   }
