@@ -24,9 +24,17 @@ function withObjectDir(s: Strategy<any>): Strategy<any> {
   return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`) } : s;
 }
 
+/** The benchmarks' strategies: every list of ids and every model below derives from this one. */
 export const STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random].map(withObjectDir);
-export type StrategyId = 'hash' | 'round-robin' | 'random';
-export const STRATEGY_IDS: readonly StrategyId[] = ['hash', 'round-robin', 'random'];
+export type StrategyId = string;
+export const STRATEGY_IDS: readonly StrategyId[] = STRATEGIES.map((s) => s.id);
+
+/** A benchmark strategy by id. */
+export function strategyById(id: StrategyId): Strategy<any> {
+  const s = STRATEGIES.find((x) => x.id === id);
+  if (!s) throw new Error(`bench: no strategy ${id} (${STRATEGY_IDS.join(', ')})`);
+  return s;
+}
 
 let lbi: LoadBalancer | undefined;
 
