@@ -108,7 +108,7 @@ function strategyOptionsOf(report: Report, ctx: ResolveContext): (id: string, pa
     if (!schema && !reported.has(id)) {
       reported.add(id);
       const known = ctx.strategyIds?.() ?? [];
-      report(path, `unknown strategy "${id}"${known.length ? ` (one of ${known.join(', ')}, or a path to a .bpf.c fragment)` : ''}`);
+      report(path, `unknown strategy "${id}"${known.length ? ` (one of ${known.join(', ')}, the path of a .bpf.c fragment, or a strategy package)` : ''}`);
     }
     return schema;
   };

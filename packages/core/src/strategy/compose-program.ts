@@ -18,7 +18,7 @@ export async function programFor(registry: StrategyRegistry, cfg: Pick<LbConfig,
   const extra: Strategy<any>[] = [];
   for (const ref of used.filter((id) => !builtinIds.has(id)).sort()) {
     const s = await registry.resolve(ref);
-    if (!s) throw new Error(`unknown strategy "${ref}" (one of ${registry.ids().join(', ')}, or a path to a .bpf.c fragment)`);
+    if (!s) throw new Error(`unknown strategy "${ref}" (one of ${registry.ids().join(', ')}, the path of a .bpf.c fragment, or a strategy package)`);
     extra.push(s);
   }
   const objectOnly = extra.filter((s) => !s.fragmentPath);
