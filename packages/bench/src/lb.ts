@@ -15,13 +15,15 @@ import { random } from '@xdp-lb/strategy-random';
 import { roundRobin } from '@xdp-lb/strategy-round-robin';
 
 /**
- * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` instead of each strategy package's
+ * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` (a program of that one strategy: every
+ * service of an instance must then use it, and per-packet's dispatch comparison is skipped) instead of each strategy package's
  * object (a build of another commit), so two data planes can be measured side by side in
  * alternating runs of the same benchmark. The TypeScript side (tables, models) stays this one's.
  */
 function withObjectDir(s: Strategy<any>): Strategy<any> {
   const dir = process.env['XDP_LB_BENCH_OBJ_DIR'];
-  return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`) } : s;
+  // Without its fragment a strategy runs as the one strategy of its program: that object, as built.
+  return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`), fragmentPath: undefined } : s;
 }
 
 /** The benchmarks' strategies: every list of ids and every model below derives from this one. */
