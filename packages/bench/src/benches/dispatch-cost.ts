@@ -67,6 +67,7 @@ export async function measureDispatch(
   flowBase: number,
   tick: (label: string) => void,
 ): Promise<{ results: DispatchResult[]; flowsUsed: number }> {
+  if (STRATEGIES.some((s) => !s.fragmentPath)) throw new Error('the strategies have no fragments to assemble (XDP_LB_BENCH_OBJ_DIR): skipped');
   const hash = STRATEGIES.find((s) => s.id === 'hash')!;
   const variants: Variant[] = [
     { label: '1 strategy (hash)', strategies: [hash] },
