@@ -22,8 +22,9 @@ const FragmentOptionsSchema = z.object({ maxSlots: z.number().int().min(1).max(1
  * compiled on first use only. Its table is the generic weighted slot table.
  */
 export function fragmentStrategy(ref: string, objectPath?: string): Strategy<z.output<typeof FragmentOptionsSchema>> {
+  // Not checked here: a running instance's strategies are known by reference (hot updates from
+  // another directory need only its table builder); assembling the program checks the file.
   const source = resolve(ref);
-  if (!existsSync(source)) throw new Error(`strategy fragment ${source} does not exist`);
   let compiled = objectPath;
   return {
     id: ref,
