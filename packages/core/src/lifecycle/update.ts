@@ -50,7 +50,7 @@ export async function update(
   const fixed = loadTimeChanges(prev.config, cfg, strategies.ids);
   const missing = [...new Set(cfg.services.map((s) => s.strategy).filter((id) => !strategies.carries(id)))];
   if (missing.length) {
-    throw new LbError(`strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): run lb deploy with this config to load one that is (a re-deploy keeps conntrack)`, 'EINVAL');
+    throw new LbError(`strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): lb deploy of a config that uses it loads a program that carries it (conntrack kept; lb serve re-deploys by itself)`, 'EINVAL');
   }
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
   const allocation = allocate(state.allocation, cfg, capacity());
