@@ -129,6 +129,14 @@ describe('a strategy per service on one interface', () => {
     expect(summary.responses.map((x) => x.seq)).toEqual(summary.responses.map((_x, i) => i + 1));
   });
 
+  it('a strategy the program does not carry is refused by a hot change, in one line, changing nothing', async () => {
+    const other = fileURLToPath(new URL('../../../bpf/tests/fixtures/sport-mod.bpf.c', import.meta.url));
+    await expect(lb().update(instance, { kind: 'service-strategy', service: 'r', strategy: other })).rejects.toThrow(
+      /^strategy .*sport-mod\.bpf\.c is not in the running program \(it carries hash, random, round-robin, .*\): lb deploy of a config that uses it/,
+    );
+    expect(lb().status(instance).services.map((x) => x.strategy)).toEqual(['round-robin', 'random', 'round-robin', SUBNET_AFFINITY]);
+  });
+
   it('undeploy leaves nothing behind', () => {
     lb().undeploy(instance);
     expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
