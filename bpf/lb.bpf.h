@@ -1,24 +1,28 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* lb.bpf.h - the XDP pipeline: parse -> address -> conntrack / service -> select_backend() ->
- * rewrite (dsr or nat) -> forward -> count. Included once, at the end of a strategy fragment that
- * has defined LB_STRATEGY and
+/* lb.bpf.h - the XDP pipeline: parse -> address -> conntrack / service -> the service's strategy
+ * (lib/dispatch.h) -> rewrite (dsr or nat) -> forward -> count. Included once, at the end of a
+ * strategy fragment that has defined LB_STRATEGY and
  *
  *   static __always_inline int select_backend(const struct lb_flow *flow,
  *                                             const struct lb_svc *svc, __u32 *backend_id);
  *
- * (0 and *backend_id set, or a negative errno: no backend). See bpf/README.md.
+ * (0 and *backend_id set, or a negative errno: no backend), or once at the end of a unit that core
+ * assembled from several fragments (lib/dispatch.h). See bpf/README.md.
  *
  * A fragment whose select_backend() is a pure function of the flow and the service's slot table
  * (the same flow always gets the same backend while the table does not change) may also define
  * LB_STRATEGY_STATELESS 1: in flood mode (lib/flood.h) its DSR services then keep taking new flows
  * without conntrack entries instead of refusing them.
  */
+#if defined(LB_ASSEMBLING)
+/* A fragment's own include while core assembles several: the unit includes the skeleton once, last. */
+#else
 #ifdef __LB_BPF_H
 #error "Multiple includes of lb.bpf.h: include it once, at the end of a strategy fragment"
 #endif
 #define __LB_BPF_H
 
-#ifndef LB_STRATEGY
+#if !defined(LB_STRATEGY) && !defined(LB_STRATEGY_LIST)
 #error "Define LB_STRATEGY (the strategy id) and select_backend() before including lb.bpf.h"
 #endif
 #ifndef LB_STRATEGY_STATELESS
@@ -45,12 +49,10 @@
 #include "lib/forward.h"
 #include "lib/reset.h"
 #include "lib/halfopen.h"
+#include "lib/dispatch.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
 #include "lib/quic.h"
-
-/* The object's strategy id, for userspace to check what it loaded (rodata, NUL padded). */
-const volatile char lb_strategy[LB_STRATEGY_LEN] = LB_STRATEGY;
 
 /* Count the packet (its reason, its service and backend) and return its verdict.
  * Chained (chain_next_slot set, bpf/README.md "Chaining with other XDP programs"): what the LB
@@ -122,9 +124,9 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	if (half && !(c->pkt.tcp_flags & LB_TCP_SYN))
 		lb_count_reason(LB_R_CT_MIDSTREAM);
 	/* the half-open table's pressure alone: only what can go stateless does */
-	if (flood == LB_FLOOD_PRESSURE && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT))
+	if (flood == LB_FLOOD_PRESSURE && (!lb_svc_stateless(svc) || svc->fwd == LB_FWD_NAT))
 		flood = 0;
-	if (unlikely(flood || later) && (!LB_STRATEGY_STATELESS || svc->fwd == LB_FWD_NAT)) {
+	if (unlikely(flood || later) && (!lb_svc_stateless(svc) || svc->fwd == LB_FWD_NAT)) {
 		if (later) {
 			c->reason = LB_R_DROP_FRAGMENT;
 			return XDP_DROP;
@@ -134,7 +136,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	}
 	/* QUIC: a migrated client's connection id names its backend (lib/quic.h), draining or not */
 	quic = (svc->flags & LB_SVC_F_QUIC) && lb_quic_route(c, svc->id, &be_id);
-	if (!quic && select_backend(&c->pkt.flow, svc, &be_id) < 0) {
+	if (!quic && lb_select(&c->pkt.flow, svc, &be_id) < 0) {
 		c->reason = LB_R_DROP_NO_BACKEND;
 		return XDP_DROP;
 	}
@@ -298,3 +300,4 @@ int xdp_lb(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+#endif /* LB_ASSEMBLING */

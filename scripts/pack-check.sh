@@ -80,6 +80,8 @@ for d in "${pkgs[@]}"; do need "$d" package.json dist/index.js; done
 need packages/native build/Release/xdp_lb_native.node CMakeLists.txt scripts/build-addon.mjs \
   $(cd packages/native && ls addon/*.cc addon/*.h)
 need packages/cli dist/main.js
+# The built-in strategies' program, prebuilt (cli:build-bpf): an install runs them without clang.
+need packages/cli $(cd packages/cli && ls obj/lb_*.bpf.o)
 need packages/core dist/bpf/lb.bpf.h dist/bpf/scripts/cc.sh dist/bpf/obj/xdp_root.bpf.o dist/bpf/obj/xdp_tx.bpf.o \
   dist/bpf/obj/xdp_ext_target.bpf.o dist/bpf/obj/xdp_ext_member.bpf.o dist/bpf/obj/xdp_pass.bpf.o
 need packages/netlab lab-scripts/keepalive-client.mjs obj/xdp_pass.bpf.o
@@ -103,16 +105,20 @@ if out=$("$lb" --help 2>&1); then
 else
   fail "lb --help failed: $out"
 fi
-node --input-type=module -e '
+# Every strategy package of the workspace (a strategy is its package: none is listed here).
+strategy_pkgs=$(for s in "$root"/packages/strategies/*/; do node -p "require('${s}package.json').name"; done | paste -sd, -)
+STRATEGY_PKGS=$strategy_pkgs node --input-type=module -e '
   const native = await import("@xdp-lb/native");
   if (typeof native.BpfMap !== "function") throw new Error("@xdp-lb/native exports no BpfMap");
   const fs = await import("node:fs");
-  for (const [pkg, name] of [["@xdp-lb/strategy-hash", "hash"], ["@xdp-lb/strategy-round-robin", "roundRobin"], ["@xdp-lb/strategy-random", "random"]]) {
+  for (const pkg of process.env.STRATEGY_PKGS.split(",")) {
     const m = await import(pkg);
-    const s = m[name] ?? Object.values(m).find((v) => v && typeof v === "object" && "objectPath" in v);
+    const s = Object.values(m).find((v) => v && typeof v === "object" && "objectPath" in v);
     if (!s) throw new Error(pkg + ": no strategy export");
-    if (!fs.existsSync(s.objectPath)) throw new Error(pkg + ": its BPF object is missing at " + s.objectPath);
-    if (!s.objectPath.includes("/node_modules/")) throw new Error(pkg + ": object resolved outside the install: " + s.objectPath);
+    for (const f of [s.objectPath, s.fragmentPath]) {
+      if (!f || !fs.existsSync(f)) throw new Error(pkg + ": its BPF object or fragment is missing at " + f);
+      if (!f.includes("/node_modules/")) throw new Error(pkg + ": resolved outside the install: " + f);
+    }
   }
 ' 2>"$tmp/node.err" || fail "the installed packages do not load: $(tail -3 "$tmp/node.err")"
 # The documented step where the prebuilt addon does not fit: build it from the installed sources.
@@ -152,7 +158,7 @@ done
 # strategy fragment compiles from the install alone (clang needed; nothing of this checkout used).
 if command -v clang >/dev/null; then
   cat >"$tmp/fragment.yaml" <<EOF
-strategy: $root/deploy/examples/strategies/subnet-affinity.bpf.c
+strategy: $root/deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c
 interfaces: [lo]
 services:
   - {vip: 198.18.0.10:80, forward: dsr, backends: [198.18.0.11, 198.18.0.12]}

@@ -21,8 +21,11 @@
  * 4: lb_ct_syn, the half-open table (lib/halfopen.h); lb_ct.flags (was padding); NAT leases of
  *    half-open flows carry LB_SNAT_LEASE_HALF. Only adds a map: v2 and v3 pins upgrade in place.
  * 5: lb_vip_nets and lb_svc_nets, prefix VIPs too large to expand (lib/service.h); lb_quic_ids,
- *    QUIC connection-id routing (lib/quic.h). Only adds maps. */
-#define LB_LAYOUT_VERSION 5
+ *    QUIC connection-id routing (lib/quic.h). Only adds maps.
+ * 6: lb_svc.strategy (was padding, read as 0 by older programs): a service's strategy, the index of
+ *    its fragment in the program (lib/dispatch.h). Older pins upgrade in place: a deploy rewrites
+ *    every service before the new program runs, and an older program never read the byte. */
+#define LB_LAYOUT_VERSION 6
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -92,6 +95,11 @@
 /* Name of the rodata variable that stamps each object with its strategy id (char[16], NUL padded). */
 #define LB_STRATEGY_VAR "lb_strategy"
 #define LB_STRATEGY_LEN 16
+/* A program carries up to LB_MAX_STRATEGIES strategy fragments (lib/dispatch.h); fragment i stamps
+ * its id into the rodata variable "lb_strat_<i>" (char[16], NUL padded), the index a service's
+ * lb_svc.strategy names. lb_strategy is the first one's. */
+#define LB_MAX_STRATEGIES 8
+#define LB_STRATEGY_VAR_PREFIX "lb_strat_"
 
 /* An address: IPv6, or IPv4-mapped IPv6 (w[0] = w[1] = 0, w[2] = htonl(0xffff), w[3] = IPv4). */
 struct lb_addr {
@@ -190,7 +198,9 @@ struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
 	__u32 flags; /* LB_SVC_F_* */
 	__u8 fwd;    /* LB_FWD_* */
-	__u8 pad[3];
+	__u8 strategy; /* index of the service's strategy fragment in the program (layout 5; was
+			* padding): lb_strat_<strategy> names it. Read on new flows only. */
+	__u8 pad[2];
 	__u32 snat_first; /* nat: first index in lb_snat_pool this service may use */
 	__u32 snat_count; /* nat: how many consecutive pool entries (0 = all of the pool is unused) */
 };

@@ -34,6 +34,7 @@
 #include "lib/service.h"
 #include "lib/rewrite.h"
 #include "lib/forward.h"
+#include "lib/dispatch.h"
 
 #define LB_ICMP_ECHO_REPLY 0
 #define LB_ICMP_DEST_UNREACH 3
@@ -229,10 +230,10 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q, 
 		/* untracked: a stateless strategy's DSR service places it as it would the flow */
 		struct lb_svc *svc;
 
-		if (!LB_STRATEGY_STATELESS)
+		if (!LB_STATELESS_ANY)
 			return LB_CONTINUE;
 		svc = lb_svc_lookup(&p->flow, flags);
-		if (!svc || svc->fwd == LB_FWD_NAT || select_backend(&p->flow, svc, &be_id) < 0)
+		if (!svc || svc->fwd == LB_FWD_NAT || !lb_svc_stateless(svc) || lb_select(&p->flow, svc, &be_id) < 0)
 			return LB_CONTINUE;
 		be = bpf_map_lookup_elem(&lb_backends, &be_id);
 		s = lb_scratch_get();

@@ -39,7 +39,9 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
 
   it('stamps its strategy id in rodata', () => {
     expect(dp.variable('lb_strategy').toString('latin1').replace(/\0+$/, '')).toBe(strategy);
-    expect(dp.variable('layout_version').readUInt32LE(0)).toBe(5);
+    // the single form: its one fragment is strategy 0 of the program (bpf/lib/dispatch.h)
+    expect(dp.variable('lb_strat_0').toString('latin1').replace(/\0+$/, '')).toBe(strategy);
+    expect(dp.variable('layout_version').readUInt32LE(0)).toBe(6);
   });
 
   describe('passed untouched', () => {

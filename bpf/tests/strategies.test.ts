@@ -8,7 +8,7 @@ import { hash } from '@xdp-lb/strategy-hash';
 import { random } from '@xdp-lb/strategy-random';
 import { roundRobin } from '@xdp-lb/strategy-round-robin';
 import { LB_ADDR_VIP, LB_BE_DRAINING, LB_BE_EMPTY, flowKey } from './harness/abi.js';
-import { backendOf, bpfSkipReason, type StrategyId, TestDataplane } from './harness/dataplane.js';
+import { backendOf, bpfSkipReason, TestDataplane } from './harness/dataplane.js';
 import { clients, tcp } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf strategies] skipped: ${bpfSkipReason}`);
@@ -24,7 +24,7 @@ function backends(weights: number[]): StrategyBackend[] {
 }
 
 /** A DSR service VIP:80 (id 0) over `bs`, its table built by the strategy's own TypeScript. */
-async function setUp(id: StrategyId, bs: StrategyBackend[], options: Record<string, unknown> = {}) {
+async function setUp(id: keyof typeof STRATEGY, bs: StrategyBackend[], options: Record<string, unknown> = {}) {
   const dp = await TestDataplane.load(id, { hash_seed: SEED, ct_refresh_ns: 1_000_000_000 });
   const strategy = STRATEGY[id];
   const opts = strategy.optionsSchema.parse(options) as never;

@@ -181,6 +181,8 @@ export interface SvcValue {
   id: number;
   flags?: number;
   fwd: number;
+  /** The service's strategy: its fragment's index in the program (lb_strat_<i>). */
+  strategy?: number;
   snatFirst?: number;
   snatCount?: number;
 }
@@ -191,6 +193,7 @@ export function svcValue(v: SvcValue): Buffer {
   b.writeUInt32LE(v.id, 0);
   b.writeUInt32LE(v.flags ?? 0, 4);
   b[8] = v.fwd;
+  b[9] = v.strategy ?? 0;
   b.writeUInt32LE(v.snatFirst ?? 0, 12);
   b.writeUInt32LE(v.snatCount ?? 0, 16);
   return b;

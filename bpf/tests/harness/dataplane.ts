@@ -4,6 +4,7 @@
  * slot tables, SNAT pool. Next hops are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks
  * for the FIB.
  */
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, type BpfProgram, MapFlags, MapType, probe, XdpAction } from '@xdp-lb/native';
 import { parseMac } from '@xdp-lb/netlab';
@@ -48,9 +49,14 @@ import {
 } from './abi.js';
 import { MAC } from './frames.js';
 
-export type StrategyId = 'hash' | 'random' | 'round-robin';
+/** A built-in strategy: the name of its package's folder, packages/strategies/<id>/. */
+export type StrategyId = string;
 const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6, gue: LB_FWD_GUE } as const;
-export const STRATEGIES: readonly StrategyId[] = ['hash', 'random', 'round-robin'];
+/** Every strategy package of the workspace (a strategy is its package: adding one adds it to every suite that runs per strategy). */
+export const STRATEGIES: readonly StrategyId[] = readdirSync(fileURLToPath(new URL('../../../packages/strategies/', import.meta.url)), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 /** The strategy's built object; XDP_LB_TEST_OBJ_DIR=<dir> takes `<dir>/lb_<id>.bpf.o` instead (a build of work in progress). */
 export function objectPath(id: StrategyId): string {
@@ -131,7 +137,8 @@ export class TestDataplane {
   readonly program: BpfProgram;
 
   private constructor(
-    readonly strategy: StrategyId,
+    /** The strategy id, or for an assembled program (several strategies) the label it was loaded with. */
+    readonly strategy: string,
     readonly object: BpfObject,
   ) {
     this.program = object.program('xdp_lb');
@@ -144,7 +151,13 @@ export class TestDataplane {
    * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
   static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
-    const object = BpfObject.open(objectPath(strategy));
+    return TestDataplane.loadObject(objectPath(strategy), strategy, knobs, ctSize, reuse, halfSize);
+  }
+
+  /** As load(), from any object (`label` names it in messages): a program core assembled from several strategies. */
+  static async loadObject(file: string, label: string, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
+    const strategy = label;
+    const object = BpfObject.open(file);
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
       for (const [name, m] of Object.entries(reuse)) object.map(name).reuseFd(m);

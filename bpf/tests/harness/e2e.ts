@@ -7,13 +7,11 @@
  * Call useLbE2e() at module level, before anything uses the LoadBalancer.
  */
 import { join } from 'node:path';
-import { createLoadBalancer, type DeployResult, type LoadBalancer } from '@xdp-lb/core';
+import { composeLoadBalancer } from '@xdp-lb/cli';
+import type { DeployResult, LoadBalancer } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, labToolsSupport, type LabSpec } from '@xdp-lb/netlab';
 import { useLbIsolation } from '@xdp-lb/netlab/vitest';
-import { hash } from '@xdp-lb/strategy-hash';
-import { random } from '@xdp-lb/strategy-random';
-import { roundRobin } from '@xdp-lb/strategy-round-robin';
 import { bpfSkipReason } from './dataplane.js';
 
 /** Namespace prefix of this suite's labs: `xlbd<pid>-<hex>-<host>`. */
@@ -38,7 +36,9 @@ export interface LbE2e {
 
 export function useLbE2e(): LbE2e {
   let lbi: LoadBalancer | undefined;
-  const lb = () => (lbi ??= createLoadBalancer([hash, random, roundRobin]));
+  // Composed as the CLI composes it: its built-in strategies (the registry) and its prebuilt
+  // program of them (nx run cli:build-bpf), so that no deploy waits for clang.
+  const lb = () => (lbi ??= composeLoadBalancer());
   const iso = useLbIsolation({ name: 'bpf', labPrefix: LAB_PREFIX, undeploy: (inst) => lb().undeploy(inst) });
   return {
     bpffs: iso.bpffs,

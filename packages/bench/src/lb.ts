@@ -15,18 +15,28 @@ import { random } from '@xdp-lb/strategy-random';
 import { roundRobin } from '@xdp-lb/strategy-round-robin';
 
 /**
- * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` instead of each strategy package's
+ * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` (a program of that one strategy: every
+ * service of an instance must then use it, and per-packet's dispatch comparison is skipped) instead of each strategy package's
  * object (a build of another commit), so two data planes can be measured side by side in
  * alternating runs of the same benchmark. The TypeScript side (tables, models) stays this one's.
  */
 function withObjectDir(s: Strategy<any>): Strategy<any> {
   const dir = process.env['XDP_LB_BENCH_OBJ_DIR'];
-  return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`) } : s;
+  // Without its fragment a strategy runs as the one strategy of its program: that object, as built.
+  return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`), fragmentPath: undefined } : s;
 }
 
+/** The benchmarks' strategies: every list of ids and every model below derives from this one. */
 export const STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random].map(withObjectDir);
-export type StrategyId = 'hash' | 'round-robin' | 'random';
-export const STRATEGY_IDS: readonly StrategyId[] = ['hash', 'round-robin', 'random'];
+export type StrategyId = string;
+export const STRATEGY_IDS: readonly StrategyId[] = STRATEGIES.map((s) => s.id);
+
+/** A benchmark strategy by id. */
+export function strategyById(id: StrategyId): Strategy<any> {
+  const s = STRATEGIES.find((x) => x.id === id);
+  if (!s) throw new Error(`bench: no strategy ${id} (${STRATEGY_IDS.join(', ')})`);
+  return s;
+}
 
 let lbi: LoadBalancer | undefined;
 
@@ -60,10 +70,11 @@ export class Deployed {
   /**
    * `lb.deploy(config, { netns: <host> })`. The instance's pin directory is registered with the lab
    * first, so even a killed run's pins are removed (by the lab's teardown or the next run's GC).
+   * `lb`: a library composed with other strategies (the program carries the registry's built-ins).
    */
-  static async deploy(lab: Lab, host: string, config: Record<string, unknown> & { instance: string }): Promise<Deployed> {
+  static async deploy(lab: Lab, host: string, config: Record<string, unknown> & { instance: string }, lb: LoadBalancer = loadBalancer()): Promise<Deployed> {
     lab.registerPinDir(instancePaths(config.instance).root);
-    const r = await loadBalancer().deploy(config, { netns: lab.host(host).netns.name });
+    const r = await lb.deploy(config, { netns: lab.host(host).netns.name });
     return new Deployed(config.instance, lab, host, r);
   }
 

@@ -5,10 +5,10 @@
  * the data plane), applied to synthetic flows. Used by the spread and disruption benchmarks.
  */
 import { Abi, type StrategyBackend } from '@xdp-lb/core';
-import { FLOW_WORDS, flowHash, hash, pickHash } from '@xdp-lb/strategy-hash';
-import { pickRandom, random, randomDraw } from '@xdp-lb/strategy-random';
-import { pickRoundRobin, roundRobin } from '@xdp-lb/strategy-round-robin';
-import type { StrategyId } from './lb.js';
+import { FLOW_WORDS, flowHash } from '@xdp-lb/core/strategy';
+// The flow's random draw as the data plane makes it (StrategyFlowInput.random): every model gets it.
+import { randomDraw } from '@xdp-lb/strategy-random';
+import { strategyById, type StrategyId } from './lb.js';
 import { prng } from './stats.js';
 
 /** The Maglev table size for N backends: 65537 while it holds 100 slots per backend, else 655373. */
@@ -21,16 +21,16 @@ export function backendSet(n: number, weight: (i: number) => number = () => 1): 
   return Array.from({ length: n }, (_, i) => ({ id: i, key: `198.18.${1 + (i >> 8)}.${i & 255}:80`, weight: weight(i) }));
 }
 
-/** A strategy's table for these backends (hash: M = maglevSize(N) unless given). */
+/** A strategy's options for N backends: a strategy with a table size (Maglev) gets M = maglevSize(N) unless given; the defaults otherwise. */
+export function optionsFor(strategy: StrategyId, n: number, tableSize?: number): unknown {
+  const s = strategyById(strategy);
+  const sized = s.optionsSchema.safeParse({ tableSize: tableSize ?? maglevSize(n) });
+  return sized.success ? sized.data : s.optionsSchema.parse({});
+}
+
+/** A strategy's table for these backends (through its own buildTable). */
 export function buildTable(strategy: StrategyId, backends: readonly StrategyBackend[], tableSize?: number): Uint32Array {
-  switch (strategy) {
-    case 'hash':
-      return hash.buildTable(backends, hash.optionsSchema.parse({ tableSize: tableSize ?? maglevSize(backends.length) }));
-    case 'random':
-      return random.buildTable(backends, random.optionsSchema.parse({}));
-    case 'round-robin':
-      return roundRobin.buildTable(backends, roundRobin.optionsSchema.parse({}));
-  }
+  return strategyById(strategy).buildTable(backends, optionsFor(strategy, backends.length, tableSize));
 }
 
 /**
@@ -64,12 +64,18 @@ export class FlowSet {
    * (by `epoch` x count flows): a flow re-balanced later draws again.
    */
   assign(strategy: StrategyId, table: Uint32Array, epoch = 0): Uint32Array {
+    const s = strategyById(strategy);
+    if (!s.model) throw new Error(`bench: strategy ${strategy} has no reference model`);
+    // The options the table was built with (the model reads the same ones: hash's fields).
+    const options = optionsFor(strategy, 0, table.length);
     const out = new Uint32Array(this.count);
     for (let i = 0; i < this.count; i++) {
-      let b: number | undefined;
-      if (strategy === 'hash') b = pickHash(table, this.keys[i]!, 0, 'five-tuple');
-      else if (strategy === 'random') b = pickRandom(table, randomDraw(FlowSet.T0 + BigInt(epoch) * 1_000_000_000n + BigInt(i * 1000), this.hashes[i]!));
-      else b = pickRoundRobin(table, i + epoch * this.count);
+      const b = s.model(table, {
+        flowKey: this.keys[i]!,
+        hashSeed: 0,
+        random: randomDraw(FlowSet.T0 + BigInt(epoch) * 1_000_000_000n + BigInt(i * 1000), this.hashes[i]!),
+        counter: i + epoch * this.count,
+      }, options);
       out[i] = b ?? 0xffffffff;
     }
     return out;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { createLoadBalancer, type LoadBalancer, type Strategy } from '@xdp-lb/core';
 import { hash } from '@xdp-lb/strategy-hash';
 import { random } from '@xdp-lb/strategy-random';
@@ -11,5 +12,9 @@ export const BUILTIN_STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, r
  * strategies. (The CLI had a copy of that root; a second container setup could only drift.)
  */
 export function composeLoadBalancer(): LoadBalancer {
-  return createLoadBalancer(BUILTIN_STRATEGIES);
+  const lb = createLoadBalancer(BUILTIN_STRATEGIES);
+  // The built-ins' program, prebuilt by `nx run cli:build-bpf` (scripts/build-program.mjs): ../obj
+  // from dist/ (the binary) and from src/ (tests) alike.
+  lb.strategies.prebuiltDirs.push(fileURLToPath(new URL('../obj', import.meta.url)));
+  return lb;
 }

@@ -1,4 +1,8 @@
 import { FORWARD_MODES, FORWARD_MODE_TEXT, splitProtocol, type ConfigInput, type ForwardMode } from '@xdp-lb/core';
+import { BUILTIN_STRATEGIES } from './compose.js';
+
+/** The built-in strategy ids for help texts: the registry's (compose.ts), never a copied list. */
+export const STRATEGY_IDS = BUILTIN_STRATEGIES.map((s) => s.id).join(', ');
 
 /** --forward's help: every mode core knows, with its one line. */
 export const FORWARD_HELP = FORWARD_MODES.map((m) => `${m}: ${FORWARD_MODE_TEXT[m]}`).join('; ');

@@ -1,11 +1,12 @@
 // Model-based test of the control plane against the real kernel (fast-check fc.commands +
 // fc.asyncModelRun): random sequences of re-deploys and hot reloads with edited configs (VIPs,
-// ports, protocols, strategy options), identity edits of one service, service add/remove and
+// ports, protocols, each service's own strategy and its options, drawn per service), identity edits of one service, service add/remove and
 // backend add/remove/drain/activate/weight, applied through the library (what the CLI and the
 // agent call) to an instance deployed in a lab. After every step the kernel is read back through
 // the addon (the pinned lb_services, lb_tables and lb_backends) and compared with what a plain
 // TypeScript model of the config says:
-//   - lb_services holds exactly the model's services (VIP, port, protocol), each naming its id;
+//   - lb_services holds exactly the model's services (VIP, port, protocol), each naming its id
+//     and its strategy (lb_svc.strategy: its index among the program's strategies, as status says);
 //   - each service's slot table names exactly its active backends, each active in lb_backends with
 //     its address and port, in the ratio of their weights (round-robin and random: exactly);
 //   - each draining backend is draining in lb_backends;
@@ -31,6 +32,7 @@ import { BpfMap } from '@xdp-lb/native';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { CLI_MAIN, useE2e } from './helpers/e2e.js';
+import { BUILTIN_STRATEGIES } from '../src/compose.js';
 import { probe } from './helpers/probe.js';
 
 const e2e = useE2e();
@@ -55,10 +57,13 @@ interface MService {
   vip: string;
   port: number;
   protocol: 'tcp' | 'udp';
+  /** The service's own strategy (issue 16: drawn per service; the instance's is only the default). */
+  strategy: Strategy;
   options: Record<string, unknown>;
   backends: MBackend[];
 }
 interface Model {
+  /** The instance's default strategy (every service names its own here). */
   strategy: Strategy;
   services: MService[];
 }
@@ -74,17 +79,21 @@ const optionsArb = (strategy: Strategy): fc.Arbitrary<Record<string, unknown>> =
     ? fc.record({ tableSize: fc.constantFrom(1009, 2003, 4001), hashFields: fc.constantFrom('five-tuple', 'source') })
     : fc.record({ maxSlots: fc.constantFrom(64, 100, 1024) });
 const backendArb = fc.record({ key: fc.constantFrom(...BACKEND_KEYS), weight: fc.integer({ min: 1, max: 5 }), state: fc.constantFrom<'active' | 'draining'>('active', 'active', 'draining') });
-const serviceArb = (strategy: Strategy): fc.Arbitrary<MService> =>
+const STRATEGIES = BUILTIN_STRATEGIES.map((s) => s.id as Strategy);
+/** A strategy and options of it. */
+const strategyArb = fc.constantFrom(...STRATEGIES).chain((strategy) => fc.record({ strategy: fc.constant(strategy), options: optionsArb(strategy) }));
+const serviceArb: fc.Arbitrary<MService> = strategyArb.chain(({ strategy, options }) =>
   fc
     .record({
       vip: fc.constantFrom(...VIPS),
       port: fc.constantFrom(...PORTS),
       protocol: fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp'),
-      options: optionsArb(strategy),
+      strategy: fc.constant(strategy),
+      options: fc.constant(options),
       backends: fc.uniqueArray(backendArb, { minLength: 1, maxLength: 4, selector: (b) => b.key }),
     })
-    .map((s) => (activeOf(s).length ? s : { ...s, backends: [{ ...s.backends[0]!, state: 'active' as const }, ...s.backends.slice(1)] }));
-const servicesArb = (strategy: Strategy) => fc.uniqueArray(serviceArb(strategy), { minLength: 1, maxLength: 3, selector: identity });
+    .map((s) => (activeOf(s).length ? s : { ...s, backends: [{ ...s.backends[0]!, state: 'active' as const }, ...s.backends.slice(1)] })));
+const servicesArb = fc.uniqueArray(serviceArb, { minLength: 1, maxLength: 3, selector: identity });
 
 /** The model as a config the library takes. */
 function configOf(instance: string, m: Model): Record<string, unknown> {
@@ -96,6 +105,7 @@ function configOf(instance: string, m: Model): Record<string, unknown> {
     services: m.services.map((s) => ({
       vip: `${s.vip}:${s.port}`,
       protocol: s.protocol,
+      strategy: s.strategy,
       options: s.options,
       backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
     })),
@@ -111,13 +121,13 @@ interface Real {
 }
 
 /** What the pinned maps say: services by identity, each with its table as backend keys -> slots. */
-async function readKernel(instance: string): Promise<Map<string, { id: number; slots: Map<string, number>; states: Map<string, number> }>> {
+async function readKernel(instance: string): Promise<Map<string, { id: number; strategy: number; slots: Map<string, number>; states: Map<string, number> }>> {
   const dir = instancePaths(instance).maps;
   const services = BpfMap.fromPinned(join(dir, Abi.MAPS.services));
   const tables = BpfMap.fromPinned(join(dir, Abi.MAPS.tables));
   const backends = BpfMap.fromPinned(join(dir, Abi.MAPS.backends));
   try {
-    const out = new Map<string, { id: number; slots: Map<string, number>; states: Map<string, number> }>();
+    const out = new Map<string, { id: number; strategy: number; slots: Map<string, number>; states: Map<string, number> }>();
     for (const k of services.keys()) {
       const key = Abi.decodeSvcKey(k);
       const svc = Abi.decodeSvc(services.lookup(k) as Buffer);
@@ -141,7 +151,7 @@ async function readKernel(instance: string): Promise<Map<string, { id: number; s
           inner.dispose();
         }
       }
-      out.set(ident, { id: svc.id, slots, states });
+      out.set(ident, { id: svc.id, strategy: svc.strategy, slots, states });
     }
     return out;
   } finally {
@@ -184,7 +194,9 @@ async function verify(m: Model, r: Real, step: string): Promise<void> {
     const active = activeOf(s);
     expect([...k.slots.keys()].sort(), `${step}: ${identity(s)}'s table names exactly its active backends`).toEqual(active.map((b) => b.key).sort());
     for (const [key, state] of k.states) expect(state, `${step}: ${identity(s)} ${key} is active in lb_backends`).toBe(Abi.BE_ACTIVE);
-    if (m.strategy !== 'hash') {
+    expect(st.strategies[k.strategy], `${step}: ${identity(s)}'s lb_svc.strategy names its strategy in the program`).toBe(s.strategy);
+    expect(st.services.find((x) => `${x.vip}/${x.protocol}` === identity(s))?.strategy, `${step}: status says ${identity(s)}'s strategy`).toBe(s.strategy);
+    if (s.strategy !== 'hash') {
       // Weights become slot counts divided by their common factor (the sums here stay under maxSlots).
       const g = active.reduce((x, b) => gcd(x, b.weight), 0);
       for (const b of active) expect(k.slots.get(b.key), `${step}: ${identity(s)} ${b.key} weight ${b.weight}`).toBe(b.weight / g);
@@ -253,16 +265,18 @@ class EditIdentity extends ConfigCommand {
   }
 }
 
-class EditOptions extends ConfigCommand {
-  constructor(via: 'deploy' | 'reload', readonly index: number, readonly options: Record<string, unknown>) {
+/** One service's strategy and options (the same strategy: only its options change). Through a
+ * reload, a move between the program's strategies is hot. */
+class EditStrategy extends ConfigCommand {
+  constructor(via: 'deploy' | 'reload', readonly index: number, readonly to: Pick<MService, 'strategy' | 'options'>) {
     super(via);
   }
   get label() {
-    return `service #${this.index} options ${JSON.stringify(this.options)}`;
+    return `service #${this.index} strategy ${this.to.strategy} ${JSON.stringify(this.to.options)}`;
   }
   next(m: Model): MService[] {
     const i = this.index % m.services.length;
-    return m.services.map((s, j) => (j === i ? { ...s, options: this.options } : s));
+    return m.services.map((s, j) => (j === i ? { ...s, ...this.to } : s));
   }
 }
 
@@ -288,7 +302,7 @@ class ServiceAdd extends MutationCommand {
     const s = this.svc;
     await e2e.lb().update(r.instance, {
       kind: 'service-add',
-      service: { vip: `${s.vip}:${s.port}`, protocol: s.protocol, options: s.options, backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })) },
+      service: { vip: `${s.vip}:${s.port}`, protocol: s.protocol, strategy: s.strategy, options: s.options, backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })) },
     });
     m.services.push(structuredClone(s));
   }
@@ -426,20 +440,20 @@ class InterruptedBackendAdd implements Cmd {
 
 const via = fc.constantFrom<'deploy' | 'reload'>('deploy', 'reload');
 const idx = fc.nat({ max: 7 });
-const commandsFor = (strategy: Strategy) =>
+const commands =
   fc.commands<Model, Real, false>(
     [
-      fc.tuple(via, servicesArb(strategy)).map(([v, s]) => new ReplaceServices(v, s)),
+      fc.tuple(via, servicesArb).map(([v, s]) => new ReplaceServices(v, s)),
       fc.tuple(via, idx, fc.record({ vip: fc.constantFrom(...VIPS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
       fc.tuple(via, idx, fc.record({ port: fc.constantFrom(...PORTS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
       fc.tuple(via, idx, fc.record({ protocol: fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp') })).map(([v, i, e]) => new EditIdentity(v, i, e)),
-      fc.tuple(via, idx, optionsArb(strategy)).map(([v, i, o]) => new EditOptions(v, i, o)),
-      serviceArb(strategy).map((s) => new ServiceAdd(s)),
+      fc.tuple(via, idx, strategyArb).map(([v, i, o]) => new EditStrategy(v, i, o)),
+      serviceArb.map((s) => new ServiceAdd(s)),
       idx.map((i) => new ServiceRemove(i)),
       fc.tuple(idx, backendArb).map(([i, b]) => new BackendAdd(i, b)),
       fc.tuple(fc.constantFrom<'remove' | 'drain' | 'activate'>('remove', 'drain', 'activate'), idx, idx).map(([k, i, j]) => new BackendChange(k, i, j)),
       fc.tuple(idx, idx, fc.integer({ min: 1, max: 5 })).map(([i, j, w]) => new BackendChange('weight', i, j, w)),
-      fc.tuple(servicesArb(strategy), fc.constantFrom(...DEPLOY_STEPS)).map(([s, step]) => new InterruptedDeploy(s, step)),
+      fc.tuple(servicesArb, fc.constantFrom(...DEPLOY_STEPS)).map(([s, step]) => new InterruptedDeploy(s, step)),
       fc.tuple(idx, backendArb, fc.constantFrom(...UPDATE_STEPS)).map(([i, b, step]) => new InterruptedBackendAdd(i, { ...b, state: 'active' }, step)),
     ],
     { maxCommands: STEPS },
@@ -456,9 +470,7 @@ describeLab('the control plane against a model of its config', () => {
 
   it(`random sequences of deploys, reloads and hot changes (${RUNS} runs of up to ${STEPS} steps, seed ${SEED})`, async () => {
     console.log(`model test: seed ${SEED} (replay: XDP_LB_MODEL_SEED=${SEED}), ${RUNS} runs of up to ${STEPS} steps`);
-    const arb = fc
-      .constantFrom<Strategy>('hash', 'round-robin', 'random')
-      .chain((strategy) => fc.tuple(fc.constant(strategy), servicesArb(strategy), fc.option(fc.constantFrom(...DEPLOY_STEPS.filter((s) => s !== 'deploy:written'))), commandsFor(strategy)));
+    const arb = fc.tuple(fc.constantFrom(...STRATEGIES), servicesArb, fc.option(fc.constantFrom(...DEPLOY_STEPS.filter((s) => s !== 'deploy:written'))), commands);
     await fc.assert(
       fc.asyncProperty(arb, async ([strategy, services, firstKilled, cmds]) => {
         const instance = e2e.instance('model');

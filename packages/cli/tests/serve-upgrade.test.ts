@@ -3,10 +3,10 @@
 // another layout are never reused, written into nor misread: a re-deploy, a hot update, `lb status`
 // and an agent that would adopt them all refuse with one clear line and leave everything as it
 // was. Pins from before the stamp existed are layout 1 (the only one there was) and are refused
-// the same way by this build (layout 4, since lb_ct_syn). The instance keeps forwarding
-// throughout. Layout 3 is layout 4 without lb_ct_syn (the half-open table), layout 2 is layout 3
-// without lb_addr_slots: an agent's restart (its deploy) upgrades either in place, under an open
-// connection that never notices.
+// the same way by this build (layout 5, since lb_svc.strategy). The instance keeps forwarding
+// throughout. Layout 4 is layout 5 with lb_svc.strategy as padding, layout 3 is layout 4 without
+// lb_ct_syn (the half-open table), layout 2 is layout 3 without lb_addr_slots: an agent's restart
+// (its deploy) upgrades each in place, under an open connection that never notices.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +99,7 @@ describe('pinned maps of another layout are refused, never misread', () => {
   it.each([
     [2, ['lb_addr_slots', 'lb_ct_syn']],
     [3, ['lb_ct_syn']],
+    [4, []],
   ] as const)('layout v%i pins (without %j): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices', async (v, missing) => {
     const lb = env.lb();
     const lbNs = lab.host('lb').netns.name;

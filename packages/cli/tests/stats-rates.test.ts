@@ -6,6 +6,7 @@ import { rates } from '../src/commands/stats.js';
 
 const svc = (name: string, id: number, packets: number): ServiceReading => ({
   name,
+  strategy: 'hash',
   vip: '198.18.0.10:80',
   protocol: 'tcp',
   forward: 'nat',

@@ -9,6 +9,9 @@ export * from './config/schema.js';
 export type * from './config/types.js';
 export type * from './strategy/strategy.js';
 export { StrategyContribution, StrategyRegistry } from './strategy/registry.js';
+// One program, several strategies: the assembled unit (bpf/lib/dispatch.h) and its compile cache.
+export { assembleProgram, assemblyUnit, MAX_STRATEGIES, strategyCacheDir, type AssembleOptions } from './strategy/assemble.js';
+export { ProgramStrategies } from './strategy/program.js';
 export { LoadBalancer } from './lifecycle/load-balancer.js';
 export { LbError } from './lifecycle/errors.js';
 export type { Mutation } from './lifecycle/mutations.js';

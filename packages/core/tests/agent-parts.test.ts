@@ -47,6 +47,7 @@ describe('metrics text', () => {
       services: [
         {
           name: 'we"b',
+          strategy: 'hash',
           vip: '198.18.0.10:80',
           protocol: 'tcp',
           forward: 'nat',
@@ -79,6 +80,7 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_xdp_mode_info{iface="eth0",mode="native",requested="native"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_entries')).toBe(5);
     expect(m.get('xdp_lb_service_up{service="we\\"b"}')).toBe(1);
+    expect(m.get('xdp_lb_service_info{service="we\\"b",strategy="hash"}')).toBe(1);
     expect(m.get('xdp_lb_conntrack_max_entries')).toBe(1024);
     expect(m.get('xdp_lb_half_open_entries')).toBe(3);
     expect(m.get('xdp_lb_half_open_max_entries')).toBe(1024);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BpfObject } from '@xdp-lb/native';
 import { createLoadBalancer } from '../src/index.js';
 
-const fragment = new URL('../../../deploy/examples/strategies/subnet-affinity.bpf.c', import.meta.url).pathname;
+const fragment = new URL('../../../deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c', import.meta.url).pathname;
 const root = process.getuid?.() === 0;
 
 describe.skipIf(!root)('third-party strategy fragment', () => {

@@ -28,6 +28,7 @@ import { BpfObject, XdpAction } from '@xdp-lb/native';
 import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
 import { Wrapper, type WrapMode } from '../wrapper.js';
+import { type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
 import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { median, prng, type Stat, summarize } from '../stats.js';
 import { backendHost, client, flowKey, LB_ADDR, tcpFrame, TestBed, VIP } from '../testbed.js';
@@ -53,10 +54,12 @@ interface Params {
   oneShots: number;
   flows1M: number;
   strategies1M: readonly StrategyId[];
+  /** Passes over the dispatch variants (programs of 1, 3, 4 strategies): dispatch-cost.ts. */
+  dispatchPasses: number;
 }
 
-const QUICK: Params = { rounds: 3, repeat: 200_000, wrapInserts: 5_000, oneShots: 1500, flows1M: 1_000_000, strategies1M: ['hash'] };
-const FULL: Params = { rounds: 7, repeat: 1_000_000, wrapInserts: 5_000, oneShots: 4000, flows1M: 1_000_000, strategies1M: STRATEGY_IDS };
+const QUICK: Params = { rounds: 3, repeat: 200_000, wrapInserts: 5_000, oneShots: 1500, flows1M: 1_000_000, strategies1M: ['hash'], dispatchPasses: 1 };
+const FULL: Params = { rounds: 7, repeat: 1_000_000, wrapInserts: 5_000, oneShots: 4000, flows1M: 1_000_000, strategies1M: STRATEGY_IDS, dispatchPasses: 2 };
 
 type Method = 'repeat' | 'one-shot' | 'wrapper';
 
@@ -90,6 +93,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
   const results: CaseResult[] = [];
   const fills: { strategy: StrategyId; flows: number; seconds: number }[] = [];
   const calibration: { strategy: StrategyId; oneShotPass: number[]; repeatPass: number[] }[] = [];
+  let dispatch: DispatchResult[] = [];
 
   const bed = await TestBed.up(BACKENDS.length);
   const lab = bed.lab;
@@ -105,7 +109,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     const txProg = tx.programs()[0]!;
     const lbMac = bed.mac;
 
-    const steps = STRATEGY_IDS.length * p.rounds + p.strategies1M.length * (p.rounds + 2) + p.rounds;
+    const steps = STRATEGY_IDS.length * p.rounds + p.strategies1M.length * (p.rounds + 2) + p.rounds + 3 * p.dispatchPasses * p.rounds;
     let step = 0;
     const tick = (label: string) => ctx.progress(Math.min(1, ++step / steps), label);
 
@@ -346,6 +350,13 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
         ctx.log(`${strategy}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
+    // What a strategy per service costs: programs of 1, 3 and 4 strategies side by side.
+    try {
+      dispatch = (await measureDispatch(bed, wrap, txProg, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }, flowSeq, tick)).results;
+      for (const d of dispatch) if (!d.verified) warnings.push(`dispatch ${d.label}: reason counters not as expected (${d.reasons})`);
+    } catch (e) {
+      warnings.push(`dispatch: not measured: ${(e as Error).message.split('\n')[0]}`);
+    }
   } finally {
     wrapper?.dispose();
     pass.dispose();
@@ -353,7 +364,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     await bed.destroy();
   }
 
-  return report(p, results, fills, calibration, warnings, ctx);
+  return report(p, results, fills, calibration, warnings, ctx, dispatch);
 }
 
 function methodText(p: Params, x: CaseResult): string {
@@ -374,6 +385,7 @@ function report(
   calibration: { strategy: StrategyId; oneShotPass: number[]; repeatPass: number[] }[],
   warnings: string[],
   ctx: BenchContext,
+  dispatch: readonly DispatchResult[] = [],
 ): Section {
   const find = (s: StrategyId | 'floor', key: string, fwd = 'dsr') => results.find((x) => x.strategy === s && x.kind === key && (s === 'floor' || x.forward === fwd));
   const floor = find('floor', 'xdp-tx');
@@ -388,6 +400,7 @@ function report(
       ],
     },
   ];
+  if (dispatch.length) tables.push(dispatchTable(dispatch, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }));
   const hash = (k: string, f = 'dsr') => find('hash', k, f);
   const headlines: Headline[] = [];
   const target = (metric: string, r: CaseResult | undefined, t: number, ref: number | string) => {
@@ -433,6 +446,8 @@ function report(
   if (gap && hash('established')) {
     summary.push(`The same established DSR packet costs ${h('established')} ns inside a repeat loop and ${gap.ns.median.toFixed(1)} ns one per syscall (cooler caches): one-per-syscall figures are upper bounds.`);
   }
+  const ds = dispatchSummary(dispatch);
+  if (ds) summary.push(ds);
   for (const f of fills) summary.push(`${f.strategy}: ${f.flows.toLocaleString('en-US')} conntrack entries loaded in ${f.seconds.toFixed(1)} s.`);
   const cal = calibration[0];
   return {
@@ -458,7 +473,7 @@ function report(
       },
     ],
     headlines,
-    data: { params: p, results, fills, calibration },
+    data: { params: p, results, fills, calibration, dispatch },
     warnings,
   };
 }

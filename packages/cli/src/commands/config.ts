@@ -13,7 +13,7 @@ export function registerConfig(program: Command, { lb, io }: CommandContext): vo
     .addHelpText('after', '\nExamples:\n  lb config check lb.yaml\n  lb config check lb.yaml --no-interfaces')
     .action(async (file: string, o: { netns?: string; interfaces: boolean }) => {
       const cfg = await lb().checkConfigFile(file, { netns: o.netns ?? null, checkInterfaces: o.interfaces });
-      io.out(`${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), strategy ${cfg.strategy})`);
+      io.out(`${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), ${strategiesText(cfg.services.map((s) => s.strategy))})`);
     });
   config
     .command('dump')
@@ -25,4 +25,10 @@ export function registerConfig(program: Command, { lb, io }: CommandContext): vo
       const cfg = await lb().config(o.instance);
       io.out(o.output === 'json' ? json(toInput(cfg)) : dumpConfigYaml(cfg).trimEnd());
     });
+}
+
+/** "strategy hash", or "strategies hash, round-robin" when the services use several. */
+function strategiesText(ids: readonly string[]): string {
+  const set = [...new Set(ids)];
+  return `${set.length === 1 ? 'strategy' : 'strategies'} ${set.join(', ')}`;
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { httpGet, Lab, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { STRATEGY_IDS } from '../flags.js';
 import { type CommandContext, ExitStatus } from '../program.js';
 import { renderStatus } from '../render/status.js';
 import { table } from '../render/table.js';
@@ -22,7 +23,7 @@ export function registerDemo(program: Command, { lb, io }: CommandContext): void
   program
     .command('demo')
     .description('build the lab, deploy the load balancer, send real HTTP from several clients, show what it did, tear down')
-    .addOption(new Option('--strategy <id>', 'hash, round-robin or random').default('hash'))
+    .addOption(new Option('--strategy <id>', STRATEGY_IDS).default('hash'))
     .addOption(new Option('--forward <mode>', 'nat (the tutorial\'s one-arm full NAT) or dsr').choices(['nat', 'dsr']).default('nat'))
     .addOption(new Option('--mode <mode>', 'XDP mode on the LB\'s interface').choices(['native', 'generic']).default('native'))
     .option('--clients <n>', 'client hosts', '3')

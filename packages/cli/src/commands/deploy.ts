@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { FORWARD_MODES, primaryAddress } from '@xdp-lb/core';
-import { configFromFlags, type DeployFlags, FORWARD_HELP, refuseFlagsWithFile } from '../flags.js';
+import { configFromFlags, type DeployFlags, FORWARD_HELP, refuseFlagsWithFile, STRATEGY_IDS } from '../flags.js';
 import { type CommandContext, outputOption, uninterrupted } from '../program.js';
 import { json } from '../render/table.js';
 
@@ -11,7 +11,7 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
     .command('deploy')
     .description('validate, load the XDP program, fill its maps and attach it (re-deploy: atomic swap, conntrack kept)')
     .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead (an error next to -f)')
-    .option('--strategy <id>', 'backend selection: hash (Maglev), round-robin, random', undefined)
+    .option('--strategy <id>', `the service's backend selection: ${STRATEGY_IDS}, or the path of a .bpf.c fragment (a file's services: their default)`, undefined)
     .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported').choices(['native', 'generic', 'offload', 'auto']))
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
     .option('--vip <addr[/len]:port[/tcp|/udp]>', 'the service address clients connect to (a prefix: every address of it, e.g. 198.18.10.0/28:80; port * for every port)')

@@ -3,7 +3,7 @@ import { human, table } from './table.js';
 
 export function renderStatus(s: StatusView): string {
   const out: string[] = [];
-  out.push(`instance ${s.instance}  strategy ${s.strategy}${s.netns ? `  netns ${s.netns}` : ''}  updated ${s.updatedAt}`);
+  out.push(`instance ${s.instance}  strategies ${s.strategies.join(', ')} (default ${s.strategy})${s.netns ? `  netns ${s.netns}` : ''}  updated ${s.updatedAt}`);
   if (s.chain) out.push(`chain ${s.chain.name}: xdp-lb in slot ${s.chain.slot}; slots in use ${Object.entries(s.chain.slots).map(([k, v]) => `${k}=prog ${v}`).join(' ') || 'none'}`);
   out.push('');
   out.push(table(['IFACE', 'IFINDEX', 'MODE', 'REQUESTED', 'PROG', 'ATTACHED'], s.interfaces.map((i) => [i.name, i.ifindex, i.mode, i.requestedMode, i.progId ?? '-', i.attached ? 'yes' : 'NO'])));
@@ -14,7 +14,7 @@ export function renderStatus(s: StatusView): string {
   for (const svc of s.services) {
     out.push('');
     const addr = `${svc.vip}/${svc.protocol}`;
-    out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}${svc.quic ? '  quic' : ''}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
+    out.push(`service ${svc.name === addr ? addr : `${svc.name}  ${addr}`}  forward ${svc.forward}  strategy ${svc.strategy}${svc.quic ? '  quic' : ''}  packets ${human(svc.counters.packets)}  flows ${human(svc.counters.newFlows)}  drops ${human(svc.counters.drops)}`);
     if (!svc.serving) out.push(`  NOT SERVING: ${svc.problem}`);
     out.push(
       table(

@@ -15,7 +15,7 @@ import { pinnedLinkProgram } from '../dataplane/xdp.js';
 import { LbError } from '../lifecycle/errors.js';
 import { LoadBalancer } from '../lifecycle/load-balancer.js';
 import { requirePrivileges } from '../lifecycle/privileges.js';
-import { readState } from '../state/store.js';
+import { programStrategyIds, readState } from '../state/store.js';
 import { type InstanceLock, lockInstance } from '../state/lock.js';
 import type { AnnounceStatus, NodeHealthInput } from './announce.js';
 import { ClusterSync, type ClusterStatus, readKey } from './cluster/sync.js';
@@ -400,7 +400,7 @@ export class Agent {
     if (detached.length) return `XDP link gone on ${detached.join(', ')}`;
     const applied = this.current;
     if (!applied) return 'first apply';
-    const changed = loadTimeChanges(applied, cfg);
+    const changed = loadTimeChanges(applied, cfg, programStrategyIds(state));
     return changed.length ? `${changed.join(', ')} changed (fixed at load)` : undefined;
   }
 

@@ -35,6 +35,9 @@ export function renderMetrics(m: MetricsInput): string {
     [{ service: s.name, action: 'drop' }, s.counters.drops] as [Labels, bigint],
   ]));
   family('xdp_lb_service_up', 'gauge', 'Whether a new flow of a service can reach one of its backends now, read from the data plane (service entry, slot table, an active backend): 1 yes, 0 no.', svcs.map((s) => [{ service: s.name }, s.problem === undefined ? 1 : 0]));
+  // The strategy as an info series (join on `service`), not a label of every counter: a hot
+  // strategy change must not restart a service's counter series.
+  family('xdp_lb_service_info', 'gauge', "A service's strategy (its own or the instance's default), as a label (always 1).", svcs.map((s) => [{ service: s.name, strategy: s.strategy }, 1]));
   family('xdp_lb_bytes_total', 'counter', 'Bytes (L2 header + IPv4 total length) of the packets of a service.', svcs.map((s) => [{ service: s.name }, s.counters.bytes]));
   family('xdp_lb_new_flows_total', 'counter', 'Flows a service tracked (conntrack entries created, re-selections included).', svcs.map((s) => [{ service: s.name }, s.counters.newFlows]));
   const bes = svcs.flatMap((s) => s.backends.map((be) => ({ s, be, labels: { service: s.name, backend: be.key } })));

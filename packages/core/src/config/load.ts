@@ -55,6 +55,7 @@ export function toInput(cfg: LbConfig): ConfigInput {
       vip: formatVip(s.vip, s.prefix, s.port),
       protocol: s.protocol,
       forward: s.forward,
+      strategy: s.strategy,
       options: { ...s.options },
       backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}) })),
       ...(s.health ? { health: healthInput(s.health) } : {}),

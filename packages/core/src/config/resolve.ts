@@ -39,9 +39,11 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
   // not: the missing interface is then the one problem to report, not a second one about SNAT.
   const interfaceMissing = issues.some((i) => i.path.startsWith('interfaces'));
   const snat = resolveSnat(cfg, report);
-  const optionsSchema = resolveStrategy(cfg, report, ctx);
+  const optionsOf = strategyOptionsOf(report, ctx);
+  // The instance's strategy is the default of its services: unknown, it is reported once, here.
+  optionsOf(cfg.strategy, 'strategy');
   const services = cfg.services
-    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsSchema, snat, interfaceMissing))
+    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsOf(svc.strategy ?? cfg.strategy, svc.strategy ? `services.${i}.strategy` : 'strategy'), svc.strategy ?? cfg.strategy, snat, interfaceMissing))
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
 
@@ -101,14 +103,19 @@ function resolveSnat(cfg: ConfigShape, report: Report): SnatConfig | undefined {
   return { addresses, portMin, portMax };
 }
 
-function resolveStrategy(cfg: ConfigShape, report: Report, ctx: ResolveContext): z.ZodType | undefined {
-  if (!ctx.strategyOptions) return undefined;
-  const schema = ctx.strategyOptions(cfg.strategy);
-  if (!schema) {
-    const known = ctx.strategyIds?.() ?? [];
-    report('strategy', `unknown strategy "${cfg.strategy}"${known.length ? ` (one of ${known.join(', ')}, or a path to a .bpf.c fragment)` : ''}`);
-  }
-  return schema;
+/** The options schema of a strategy (the instance's or a service's), each unknown id reported once, at `path`. */
+function strategyOptionsOf(report: Report, ctx: ResolveContext): (id: string, path: string) => z.ZodType | undefined {
+  const reported = new Set<string>();
+  return (id, path) => {
+    if (!ctx.strategyOptions) return undefined;
+    const schema = ctx.strategyOptions(id);
+    if (!schema && !reported.has(id)) {
+      reported.add(id);
+      const known = ctx.strategyIds?.() ?? [];
+      report(path, `unknown strategy "${id}"${known.length ? ` (one of ${known.join(', ')}, the path of a .bpf.c fragment, or a strategy package)` : ''}`);
+    }
+    return schema;
+  };
 }
 
 function resolveService(
@@ -116,6 +123,7 @@ function resolveService(
   path: string,
   report: Report,
   optionsSchema: z.ZodType | undefined,
+  strategy: string,
   snat: SnatConfig | undefined,
   interfaceMissing: boolean,
 ): ServiceConfig | undefined {
@@ -192,7 +200,7 @@ function resolveService(
     report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
   }
   checkQuic(svc, backends, path, report);
-  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, options, backends, ...(health ? { health } : {}), ...(svc.quic ? { quic: true as const } : {}) };
+  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, strategy, options, backends, ...(health ? { health } : {}), ...(svc.quic ? { quic: true as const } : {}) };
 }
 
 /** Fills the defaults of a health check and checks what spans its fields. */

@@ -47,7 +47,9 @@ export const ServiceInputSchema = z
     vip: z.string().min(1),
     protocol: z.enum(PROTOCOLS).default(LB_DEFAULTS.protocol),
     forward: z.enum(FORWARD_MODES).default(LB_DEFAULTS.forward),
-    /** The strategy's per-service options, validated by the strategy's own schema. */
+    /** The service's strategy (a built-in id or a .bpf.c fragment's path); default the instance's `strategy`. */
+    strategy: z.string().min(1).optional(),
+    /** The service's strategy's options, validated by that strategy's own schema. */
     options: z.record(z.string(), z.unknown()).default({}),
     backends: z.array(BackendInputSchema).min(1, 'a service needs at least one backend'),
     health: HealthCheckInputSchema.optional(),
@@ -147,7 +149,7 @@ export const ChainInputSchema = z
 export const ConfigInputSchema = z
   .object({
     instance: z.string().regex(INSTANCE_NAME, 'lower-case letters, digits, "_" and "-", at most 32').default(LB_DEFAULTS.instance),
-    /** A built-in strategy id, or a path to a strategy fragment (.bpf.c) for a third-party one. */
+    /** The default strategy of the services (each may name its own): a built-in id, or a path to a strategy fragment (.bpf.c) for a third-party one. */
     strategy: z.string().min(1).default(LB_DEFAULTS.strategy),
     /** Equal on every LB node of a cluster, so that all nodes pick the same backend for a flow. */
     hashSeed: z.number().int().min(0).max(0xffffffff).default(LB_DEFAULTS.hashSeed),

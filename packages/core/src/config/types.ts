@@ -6,6 +6,7 @@ import type { AnnounceConfig, Limits } from './schema.js';
 /** A config after resolution and cross-field checks: what the lifecycle applies. */
 export interface LbConfig {
   readonly instance: string;
+  /** The default strategy of the services; each service's own is ServiceConfig.strategy. */
   readonly strategy: string;
   readonly hashSeed: number;
   readonly interfaces: readonly InterfaceConfig[];
@@ -40,6 +41,8 @@ export interface ServiceConfig {
   readonly port: number;
   readonly protocol: Protocol;
   readonly forward: ForwardMode;
+  /** The service's strategy (its own, else the instance's default): picks a backend for each new flow. */
+  readonly strategy: string;
   /** Strategy options after the strategy's schema filled the defaults. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly backends: readonly BackendConfig[];

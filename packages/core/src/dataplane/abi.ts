@@ -6,8 +6,8 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table; 5: lb_vip_nets and lb_svc_nets, large prefix VIPs). */
-export const LAYOUT_VERSION = 5;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table; 5: lb_vip_nets and lb_svc_nets, large prefix VIPs; 6: lb_svc.strategy). */
+export const LAYOUT_VERSION = 6;
 
 export const MAPS = {
   addrs: 'lb_addrs',
@@ -220,6 +220,8 @@ export interface SvcValue {
   id: number;
   flags: number;
   fwd: number;
+  /** The index of the service's strategy in the program (lb_strat_<i>; layout 5, was padding). */
+  strategy: number;
   snatFirst: number;
   snatCount: number;
 }
@@ -229,13 +231,14 @@ export function encodeSvc(v: SvcValue): Buffer {
   b.writeUInt32LE(v.id, 0);
   b.writeUInt32LE(v.flags, 4);
   b.writeUInt8(v.fwd, 8);
+  b.writeUInt8(v.strategy, 9);
   b.writeUInt32LE(v.snatFirst, 12);
   b.writeUInt32LE(v.snatCount, 16);
   return b;
 }
 
 export function decodeSvc(b: Buffer): SvcValue {
-  return { id: b.readUInt32LE(0), flags: b.readUInt32LE(4), fwd: b.readUInt8(8), snatFirst: b.readUInt32LE(12), snatCount: b.readUInt32LE(16) };
+  return { id: b.readUInt32LE(0), flags: b.readUInt32LE(4), fwd: b.readUInt8(8), strategy: b.readUInt8(9), snatFirst: b.readUInt32LE(12), snatCount: b.readUInt32LE(16) };
 }
 
 export interface BackendValue {

@@ -15,7 +15,7 @@ import { instancePaths } from '../state/paths.js';
 import { type AttachedInterface, clearIntent, type InstanceState, type Intent, readState, writeIntent, writeState } from '../state/store.js';
 import { crashPoint } from './crash-point.js';
 import { recoverFirstDeploy } from './recover.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { ProgramStrategies } from '../strategy/program.js';
 import { LbError } from './errors.js';
 import { checkSnatOwned, checkSnatPorts, planInterfaces } from './preflight.js';
 import { type LinkChange, prepareLinks, restoreLinks } from './link-prep.js';
@@ -48,7 +48,7 @@ export interface DeployResult {
  * removes all it created; a re-deploy swaps the program atomically on each link and keeps the
  * pinned maps, conntrack included, so no established flow breaks.
  */
-export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
+export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: NetnsScope, opts: DeployOptions): Promise<DeployResult> {
   const paths = instancePaths(cfg.instance);
   // A first deploy killed before it wrote its state left pins (and attached links) that would
   // make this one refuse: rolled back first, and said.
@@ -57,8 +57,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   if (prev && (prev.netns ?? null) !== ns.name) {
     throw new LbError(`instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`);
   }
-  if (!existsSync(strategy.objectPath)) {
-    throw new LbError(`strategy ${strategy.id}: BPF object ${strategy.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
+  if (!existsSync(strategies.objectPath)) {
+    throw new LbError(`strategies ${strategies.ids.join(', ')}: BPF object ${strategies.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
   }
   if (prev?.chain && cfg.chain && (prev.chain.name !== cfg.chain.name || prev.chain.slot !== cfg.chain.slot)) {
     throw new LbError(`instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`);
@@ -67,8 +67,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const warnings = [...(recovered ? [recovered] : []), ...planWarnings];
   checkSnatPorts(cfg, ns);
   checkSnatOwned(cfg, ns);
-  const allocation = allocate(prev?.allocation, cfg, objectCapacity(strategy.objectPath));
-  validateTables(cfg, strategy, allocation);
+  const allocation = allocate(prev?.allocation, cfg, objectCapacity(strategies.objectPath));
+  validateTables(cfg, strategies, allocation);
   const { upgradeFrom } = checkLayout(cfg.instance, paths, { upgrade: true });
 
   // ---- the kernel changes from here on ----
@@ -93,7 +93,7 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
   const halfOpen = halfOpenSize(cfg.limits);
   const { object, program, missingVariables, resized } = await loadProgram({
     ...(root ? { chainArray: root.array } : {}),
-    objectPath: strategy.objectPath,
+    objectPath: strategies.objectPath,
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
     halfOpenSize: halfOpen,
@@ -128,8 +128,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
     // The flows so far go into the new tables before the new program runs.
     for (const m of migrations) copyTable(m.pin, m.map);
     const maps = InstanceMaps.fromObject(object);
-    // In full: a re-deploy may load another strategy's object, whose tables read differently.
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
+    // In full: a re-deploy may load a program of other strategies, whose tables read differently.
+    await reconcile(maps, strategies, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
     const restore: Record<string, string> = { ...(prev?.restore ?? {}) };
     enableForwarding(ns, cfg, restore);
     record({ restore });
@@ -211,7 +211,8 @@ export async function deploy(cfg: LbConfig, strategy: Strategy<any>, ns: NetnsSc
       layout: 1,
       instance: cfg.instance,
       config: toInput(cfg),
-      strategy: { id: strategy.id, objectPath: strategy.objectPath },
+      strategy: { id: cfg.strategy, objectPath: strategies.objectPath },
+      strategies: strategies.ids,
       netns: ns.name,
       interfaces: attached,
       allocation,

@@ -4,7 +4,7 @@ import type { LbConfig } from '../config/types.js';
 import { type Allocation, serviceIdentity } from '../state/allocation.js';
 import type { InstanceState } from '../state/store.js';
 import { instancePaths } from '../state/paths.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { ProgramStrategies } from '../strategy/program.js';
 import { LbError } from './errors.js';
 import type { Desired } from './reconcile.js';
 
@@ -20,8 +20,12 @@ export function desiredOf(state: InstanceState): Desired {
 }
 
 /** Builds every table once before the kernel is touched, so a builder's refusal changes nothing. */
-export function validateTables(cfg: LbConfig, strategy: Strategy<any>, allocation: Allocation): void {
+export function validateTables(cfg: LbConfig, strategies: ProgramStrategies, allocation: Allocation): void {
   for (const svc of cfg.services) {
+    if (!strategies.carries(svc.strategy)) {
+      throw new LbError(`service ${svc.name}: strategy "${svc.strategy}" is not in the running program (it carries ${strategies.ids.join(', ')}): run lb deploy to load one that does (a re-deploy keeps conntrack)`, 'EINVAL');
+    }
+    const strategy = strategies.of(svc.strategy);
     const alloc = allocation.services[serviceIdentity(svc)]!;
     const active = svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
     try {

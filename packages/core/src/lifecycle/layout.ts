@@ -24,12 +24,15 @@ export function pinnedLayout(paths: InstancePaths): number | undefined {
  * upgrade does. Each is a strict subset of this layout: every map it pinned keeps its name, key,
  * value and size here, and the upgrade only adds maps, which the loader creates and pins, the
  * reconciler fills, and only then the new program is attached (the running old program never
- * reads them). A layout that changes an existing map is not listed: it needs an undeploy.
+ * reads them), or give meaning to a byte that was padding (zero, never read by the older
+ * program) that the full reconcile of the deploy writes before the new program runs. A layout
+ * that changes an existing map otherwise is not listed: it needs an undeploy.
  */
 export const UPGRADES: Readonly<Record<number, string>> = {
-  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, and lb_ct_syn, the half-open table',
-  3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h); established flows stay in lb_ct',
-  4: 'adds lb_vip_nets and lb_svc_nets, the large prefix VIPs (bpf/lib/service.h), and lb_quic_ids, QUIC server ids (bpf/lib/quic.h)',
+  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, lb_ct_syn, the half-open table, and the prefix VIP and QUIC maps; gives each service its strategy',
+  3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h), established flows staying in lb_ct, and the prefix VIP and QUIC maps; gives each service its strategy',
+  4: 'adds lb_vip_nets and lb_svc_nets, the large prefix VIPs (bpf/lib/service.h), and lb_quic_ids, QUIC server ids (bpf/lib/quic.h); gives each service its strategy',
+  5: 'gives each service its strategy (lb_svc.strategy, a padding byte before): every service is rewritten',
 };
 
 /**

@@ -20,7 +20,9 @@ import { undeploy, type UndeployResult } from './undeploy.js';
 import { requireState, requireStateRecovered, update } from './update.js';
 import type { Mutation } from './mutations.js';
 import type { InstanceState } from '../state/store.js';
-import type { Strategy } from '../strategy/strategy.js';
+import { programFor, programOf } from '../strategy/compose-program.js';
+import type { ProgramStrategies } from '../strategy/program.js';
+import { programStrategyIds } from '../state/store.js';
 import { LbError } from './errors.js';
 
 /**
@@ -65,7 +67,11 @@ export class LoadBalancer {
     await this.resolveStrategyOf(input);
     const ctx = this.context(opts.netns ?? null, opts.source);
     if (opts.checkInterfaces === false) delete ctx.interfaceExists;
-    return resolveConfig(input, ctx);
+    const cfg = resolveConfig(input, ctx);
+    // A third-party strategy is checked by compiling the program it joins (once: cached).
+    const builtin = new Set(this.strategies.builtins().map((s) => s.id));
+    if (cfg.services.some((s) => !builtin.has(s.strategy))) await this.program(cfg);
+    return cfg;
   }
 
   async checkConfigFile(file: string, opts: { netns?: string | null; checkInterfaces?: boolean } = {}): Promise<LbConfig> {
@@ -101,7 +107,8 @@ export class LoadBalancer {
     requireBpffs();
     requireNetns(opts.netns ?? null);
     const cfg = await this.checkConfig(input, { netns: opts.netns ?? null, ...(opts.source ? { source: opts.source } : {}) });
-    const run = () => deploy(cfg, this.strategies.get(cfg.strategy), new NetnsScope(opts.netns ?? null), opts);
+    const program = await this.program(cfg);
+    const run = () => deploy(cfg, program, new NetnsScope(opts.netns ?? null), opts);
     // Chained: the chain's lock too (inside the instance's), as lb chain add/remove take it.
     return withInstanceLock(cfg.instance, () => (cfg.chain ? withChainLock(cfg.chain.name, run, this.lockOptions) : run()), this.lockOptions);
   }
@@ -110,16 +117,32 @@ export class LoadBalancer {
     return this.deploy(readConfigFile(file), { ...opts, source: file });
   }
 
-  /** Compiles or imports a third-party strategy named by the config before it is validated. */
+  /** Imports (or finds) the third-party strategies named by the config, its own and its services', before it is validated. */
   private async resolveStrategyOf(input: unknown): Promise<void> {
-    const ref = (input as { strategy?: unknown } | null)?.strategy;
-    if (typeof ref === 'string' && ref) await this.strategies.resolve(ref);
+    const cfg = input as { strategy?: unknown; services?: { strategy?: unknown }[] } | null;
+    const refs = [cfg?.strategy, ...(Array.isArray(cfg?.services) ? cfg.services.map((s) => s?.strategy) : [])];
+    for (const ref of new Set(refs)) if (typeof ref === 'string' && ref) await this.strategies.resolve(ref);
   }
 
-  private async strategyOf(state: InstanceState): Promise<Strategy<any>> {
-    const s = await this.strategies.resolve(state.strategy.id, state.strategy.objectPath);
-    if (!s) throw new LbError(`instance ${state.instance} runs strategy "${state.strategy.id}", which this process cannot load`);
-    return s;
+  /**
+   * The program (its strategies, in fragment order, and its object) a config needs: built-ins and
+   * the third-party strategies its services use, assembled (compiled once, cached).
+   */
+  async program(cfg: Pick<LbConfig, 'services'>): Promise<ProgramStrategies> {
+    try {
+      return await programFor(this.strategies, cfg);
+    } catch (e) {
+      throw e instanceof LbError ? e : new LbError((e as Error).message, 'EINVAL');
+    }
+  }
+
+  /** The program an instance runs. */
+  private async programOfState(state: InstanceState): Promise<ProgramStrategies> {
+    try {
+      return await programOf(this.strategies, programStrategyIds(state), state.strategy.objectPath);
+    } catch (e) {
+      throw new LbError(`instance ${state.instance}: ${(e as Error).message}`);
+    }
   }
 
   /** `force`: also when the state file is damaged (undeploy.ts). */
@@ -167,7 +190,9 @@ export class LoadBalancer {
     requirePrivileges('update');
     return withInstanceLock(instance, async () => {
       const state = requireStateRecovered(instance);
-      return update(instance, mutation, await this.strategyOf(state), this.context(state.netns));
+      if (mutation.kind === 'service-add') await this.resolveStrategyOf({ services: [mutation.service] });
+      if (mutation.kind === 'service-strategy') await this.resolveStrategyOf({ strategy: mutation.strategy });
+      return update(instance, mutation, await this.programOfState(state), this.context(state.netns));
     }, this.lockOptions);
   }
 
@@ -179,15 +204,16 @@ export class LoadBalancer {
     requirePrivileges('reload');
     return withInstanceLock(instance, async () => {
       const state = requireStateRecovered(instance);
-      return update(instance, { kind: 'replace', config: input }, await this.strategyOf(state), this.context(state.netns), opts);
+      await this.resolveStrategyOf(input);
+      return update(instance, { kind: 'replace', config: input }, await this.programOfState(state), this.context(state.netns), opts);
     }, this.lockOptions);
   }
 
   /** The applied config of a running instance. */
   async config(instance = 'default'): Promise<LbConfig> {
     const state = requireState(instance);
-    const strategy = await this.strategyOf(state);
-    return resolveConfig(state.config, { strategyOptions: (id) => (id === state.strategy.id ? strategy.optionsSchema : undefined), source: 'saved state' });
+    const program = await this.programOfState(state);
+    return resolveConfig(state.config, { strategyOptions: (id) => (program.carries(id) ? program.of(id).optionsSchema : undefined), source: 'saved state' });
   }
 
   instances(): string[] {

@@ -7,10 +7,12 @@ import type { LbConfig } from '../config/types.js';
  * change) and by the agent (which re-deploys for it), so the two cannot disagree again (they did on
  * `chain`). Returns the names of those that differ between `a` and `b`.
  */
-export function loadTimeChanges(a: LbConfig, b: LbConfig): string[] {
+export function loadTimeChanges(a: LbConfig, b: LbConfig, carried: readonly string[] = a.services.map((s) => s.strategy)): string[] {
   const out: string[] = [];
   if (a.instance !== b.instance) out.push('instance');
-  if (a.strategy !== b.strategy) out.push('strategy');
+  // `carried`: the strategies of the running program (default: those `a` uses). A service may move
+  // to any of them hot (its lb_svc.strategy); one the program lacks needs a program that has it.
+  if (b.services.some((s) => !carried.includes(s.strategy))) out.push('strategy');
   if (a.hashSeed !== b.hashSeed) out.push('hashSeed');
   if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');

@@ -16,7 +16,9 @@ export type Mutation =
   | { kind: 'backend-activate'; service: string; backend: string }
   | { kind: 'backend-weight'; service: string; backend: string; weight: number }
   | { kind: 'service-add'; service: ServiceInput }
-  | { kind: 'service-remove'; service: string };
+  | { kind: 'service-remove'; service: string }
+  /** The service's strategy and its options (none: the strategy's defaults); hot within the program's strategies. */
+  | { kind: 'service-strategy'; service: string; strategy: string; options?: Record<string, unknown> };
 
 export function applyMutation(input: ConfigInput, m: Mutation): ConfigInput {
   const services = [...(input.services ?? [])];
@@ -28,6 +30,10 @@ export function applyMutation(input: ConfigInput, m: Mutation): ConfigInput {
     return { ...input, services };
   }
   const svc = services[i]!;
+  if (m.kind === 'service-strategy') {
+    services[i] = { ...svc, strategy: m.strategy, options: m.options ?? {} };
+    return { ...input, services };
+  }
   const backends = [...svc.backends];
   if (m.kind === 'backend-add') {
     backends.push(m.backend);

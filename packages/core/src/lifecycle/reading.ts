@@ -29,6 +29,8 @@ export interface DataplaneReading {
 
 export interface ServiceReading {
   name: string;
+  /** The service's strategy. */
+  strategy: string;
   /** "198.18.0.10:80", "198.18.0.10:*" for every port, "198.18.10.0/28:80" for a prefix. */
   vip: string;
   /** Short-header QUIC packets of untracked tuples are routed by connection id. */
@@ -70,6 +72,7 @@ export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}): D
       }
       return {
         name: svc.name,
+        strategy: svc.strategy,
         vip: formatVip(svc.vip, svc.prefix, svc.port),
         protocol: svc.protocol,
         forward: svc.forward,

@@ -2,7 +2,7 @@ import type { ServiceConfig, LbConfig } from '../config/types.js';
 import { planVips, type VipRoles } from '../config/vip-plan.js';
 import type { Allocation } from '../state/allocation.js';
 import { serviceIdentity } from '../state/allocation.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { ProgramStrategies } from '../strategy/program.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
 import { sweepStale } from './sweep.js';
@@ -29,12 +29,12 @@ export interface Desired {
  * the same update; when it had to reuse one, the old service's entry goes first, before the id's
  * new table is written), and counters are zeroed whenever an id changes hands.
  */
-export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, next: Desired, prev: Desired | undefined, opts: { full?: boolean } = {}): Promise<void> {
+export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategies, next: Desired, prev: Desired | undefined, opts: { full?: boolean } = {}): Promise<void> {
   const cfg = next.config;
   // Only what changed is written (a health flip rebuilds one service's table, not every Maglev
   // table of the instance): what `prev` wrote is known exactly, by identity. `full` rewrites
   // everything: after a new program load, and to repair maps that disagree with `prev`.
-  const written = opts.full ? undefined : prev && writtenBy(prev, strategy);
+  const written = opts.full ? undefined : prev && writtenBy(prev, strategies);
   const pool = snatPool(cfg);
   pool.forEach((ip, i) => {
     if (written?.pool[i] !== ip.text) maps.setSnatPool(i, ip);
@@ -80,10 +80,10 @@ export async function reconcile(maps: InstanceMaps, strategy: Strategy<any>, nex
   for (const svc of cfg.services) {
     const identity = serviceIdentity(svc);
     const alloc = next.allocation.services[identity]!;
-    const entry = serviceEntry(svc, alloc, strategy, snatRun);
+    const entry = serviceEntry(svc, alloc, strategies, snatRun);
     values.set(identity, entry.value);
     if (written?.services.get(identity) === JSON.stringify(entry)) continue;
-    await maps.swapTable(alloc.id, strategy.buildTable(entry.active, svc.options));
+    await maps.swapTable(alloc.id, strategies.of(svc.strategy).buildTable(entry.active, svc.options));
     if (prevOwner.get(alloc.id) !== identity) maps.resetServiceCounters(alloc.id);
   }
   // QUIC server ids before the entries that turn the lookup on; the backends they name are written.
@@ -138,9 +138,18 @@ function snatRunOf(pool: readonly ServiceConfig['vip'][]): SnatRun {
 }
 
 /** What a service puts into the maps: its lb_services value and the input of its slot table. */
-function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategy: Strategy<any>, snatRun: SnatRun) {
+function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategies: ProgramStrategies, snatRun: SnatRun) {
+  // A strategy the program does not carry (the previous state's, before a deploy replaced it) writes
+  // index -1: never equal to what is written now, so the service is rewritten.
+  const carried = strategies.carries(svc.strategy);
   return {
-    value: { id: alloc.id, flags: strategy.serviceFlags(svc.options) | (svc.quic ? abi.SVC_F_QUIC : 0), fwd: FWD[svc.forward], ...snatRun(svc) },
+    value: {
+      id: alloc.id,
+      flags: (carried ? strategies.of(svc.strategy).serviceFlags(svc.options) : 0) | (svc.quic ? abi.SVC_F_QUIC : 0),
+      fwd: FWD[svc.forward],
+      strategy: carried ? strategies.index(svc.strategy) : -1,
+      ...snatRun(svc),
+    },
     active: svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight })),
     options: svc.options,
   };
@@ -149,14 +158,14 @@ function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services
 const backendSig = (b: ServiceConfig['backends'][number], gen: number) => `${b.address.text}|${b.port}|${b.state}|${gen}`;
 
 /** Everything `prev` wrote into the maps, by identity, in the form the diff compares. */
-function writtenBy(prev: Desired, strategy: Strategy<any>) {
+function writtenBy(prev: Desired, strategies: ProgramStrategies) {
   const pool = snatPool(prev.config);
   const run = snatRunOf(pool);
   const services = new Map<string, string>();
   const backends = new Map<number, string>();
   for (const svc of prev.config.services) {
     const alloc = prev.allocation.services[serviceIdentity(svc)]!;
-    services.set(serviceIdentity(svc), JSON.stringify(serviceEntry(svc, alloc, strategy, run)));
+    services.set(serviceIdentity(svc), JSON.stringify(serviceEntry(svc, alloc, strategies, run)));
     for (const b of svc.backends) backends.set(alloc.backends[b.key]!.id, backendSig(b, alloc.backends[b.key]!.gen));
   }
   const keys = new Map<string, string>();

@@ -6,6 +6,7 @@ import { NetnsScope } from '../dataplane/netns.js';
 import { occupant } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
+import { programStrategyIds } from '../state/store.js';
 import { desiredOf } from './desired.js';
 import { LbError } from './errors.js';
 import { checkLayout } from './layout.js';
@@ -21,7 +22,10 @@ export interface CounterView {
 
 export interface StatusView {
   instance: string;
+  /** The default strategy of the services. */
   strategy: string;
+  /** The strategies the loaded program carries, in fragment order (a service moves between them hot). */
+  strategies: string[];
   netns: string | null;
   /** Chained mode: the chain, xdp-lb's slot, and the program id in each occupied slot. */
   chain?: { name: string; slot: number; slots: Record<number, number> };
@@ -37,6 +41,8 @@ export interface StatusView {
     forward: string;
     /** QUIC connection-id routing is on (bpf/lib/quic.h). */
     quic?: boolean;
+    /** The service's strategy (its own or the instance's default). */
+    strategy: string;
     id: number;
     /** Whether a new flow can reach a backend now (serving.ts); `problem` says why not. */
     serving: boolean;
@@ -77,6 +83,7 @@ export function status(instance: string): StatusView {
     vip: svc.vip,
     protocol: svc.protocol,
     forward: svc.forward,
+    strategy: svc.strategy,
     ...(svc.quic ? { quic: true } : {}),
     id: svc.id,
     serving: svc.problem === undefined,
@@ -89,6 +96,7 @@ export function status(instance: string): StatusView {
   return {
     instance,
     strategy: state.strategy.id,
+    strategies: programStrategyIds(state),
     netns: state.netns,
     ...(state.chain ? { chain: { name: state.chain.name, slot: state.chain.slot, slots: chainSlots(state.chain.name) } } : {}),
     deployedAt: state.deployedAt,

@@ -9,7 +9,7 @@ import { NetnsScope } from '../dataplane/netns.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { clearIntent, readIntent, readState, writeIntent, writeState, type InstanceState } from '../state/store.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { ProgramStrategies } from '../strategy/program.js';
 import { desiredOf, validateTables } from './desired.js';
 import { pinnedCapacity } from '../dataplane/capacity.js';
 import { LbError } from './errors.js';
@@ -42,13 +42,14 @@ export function requireStateRecovered(instance: string): InstanceState {
  * A hot update: the new config is validated in full, then written into the running maps in the
  * reconciler's safe order (tables swapped whole). The program and conntrack are untouched, so
  * established flows keep their backends; only what the change names moves.
- * Things fixed at load (strategy, interfaces, limits, SNAT ports, hash seed) need a re-deploy.
+ * Things fixed at load (interfaces, limits, SNAT ports, hash seed, a strategy the program does
+ * not carry) need a re-deploy; a service moving to another strategy of the program is hot.
  * Only what changed is written; `rewrite` writes everything (maps that disagree with the state).
  */
 export async function update(
   instance: string,
   mutation: Mutation | { kind: 'replace'; config: unknown },
-  strategy: Strategy<any>,
+  strategies: ProgramStrategies,
   ctx: ResolveContext,
   opts: { rewrite?: boolean } = {},
 ): Promise<{ config: LbConfig; warnings: string[] }> {
@@ -56,11 +57,15 @@ export async function update(
   const input = mutation.kind === 'replace' ? mutation.config : applyMutation(state.config, mutation);
   const cfg = resolveConfig(input, ctx);
   const prev = desiredOf(state);
-  const fixed = loadTimeChanges(prev.config, cfg);
+  const fixed = loadTimeChanges(prev.config, cfg, strategies.ids);
+  const missing = [...new Set(cfg.services.map((s) => s.strategy).filter((id) => !strategies.carries(id)))];
+  if (missing.length) {
+    throw new LbError(`strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): lb deploy of a config that uses it loads a program that carries it (conntrack kept; lb serve re-deploys by itself)`, 'EINVAL');
+  }
   if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
   checkLayout(instance, instancePaths(instance));
   const allocation = allocate(state.allocation, cfg, pinnedCapacity(instancePaths(instance).maps));
-  validateTables(cfg, strategy, allocation);
+  validateTables(cfg, strategies, allocation);
   // Before the tables name anything new: a first IPv6 service needs IPv6 forwarding on the
   // interfaces (a no-op when already on), and a new backend's next hop must be resolved (the data
   // plane cannot trigger ARP/ND itself; its first flows would be dropped as drop_no_neigh).
@@ -84,7 +89,7 @@ export async function update(
   crashPoint('update:intent');
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    await reconcile(maps, strategy, { config: cfg, allocation }, prev, { full: (opts.rewrite ?? false) || !!interrupted });
+    await reconcile(maps, strategies, { config: cfg, allocation }, prev, { full: (opts.rewrite ?? false) || !!interrupted });
   } finally {
     maps.dispose();
   }

@@ -14,7 +14,11 @@ export interface InstanceState {
   instance: string;
   /** The applied config, as input the tool accepts (`lb config dump` prints it). */
   config: ConfigInput;
+  /** The default strategy (the config's) and the loaded program's object. */
   strategy: { id: string; objectPath: string };
+  /** The strategies the loaded program carries, in fragment order (lb_svc.strategy indexes it);
+   * absent in states written before per-service strategies: [strategy.id]. */
+  strategies?: string[];
   /** Network namespace the interfaces live in (a /run/netns name), if not the caller's own. */
   netns: string | null;
   interfaces: AttachedInterface[];
@@ -47,6 +51,7 @@ const StateSchema = z.object({
   instance: z.string(),
   config: z.record(z.string(), z.unknown()),
   strategy: z.object({ id: z.string(), objectPath: z.string() }),
+  strategies: z.array(z.string()).min(1).optional(),
   netns: z.string().nullable(),
   interfaces: z.array(
     z.object({ name: z.string(), ifindex: z.number().int(), requestedMode: z.string(), mode: z.enum(['skb', 'drv', 'hw']), linkPin: z.string() }),
@@ -191,4 +196,9 @@ export function readIntent(instance: string): Intent | undefined {
 
 export function clearIntent(instance: string): void {
   rmSync(intentFile(instance), { force: true });
+}
+
+/** The strategies of an instance's loaded program, in fragment order (lb_svc.strategy indexes it). */
+export function programStrategyIds(state: Pick<InstanceState, 'strategy' | 'strategies'>): string[] {
+  return state.strategies ?? [state.strategy.id];
 }

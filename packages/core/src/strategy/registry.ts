@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { injectable, multiInject, optional } from 'inversify';
-import { fragmentStrategy, importStrategyPackage, isFragmentPath } from './external.js';
+import { fragmentStrategy, importStrategyPackage, isFragmentPath, isPackageDir, packageEntry } from './external.js';
 import type { Strategy } from './strategy.js';
 
 /** DI token: every strategy package binds its Strategy object to this (a contribution). */
@@ -13,9 +13,22 @@ export const StrategyContribution = Symbol('StrategyContribution');
 @injectable()
 export class StrategyRegistry {
   private readonly byId = new Map<string, Strategy<any>>();
+  /** The contributed (built-in) strategies: every program carries them (ProgramStrategies). */
+  private readonly contributed: Strategy<any>[] = [];
 
   constructor(@multiInject(StrategyContribution) @optional() contributions: Strategy<any>[] = []) {
-    for (const s of contributions ?? []) this.register(s);
+    for (const s of contributions ?? []) {
+      this.register(s);
+      this.contributed.push(s);
+    }
+  }
+
+  /** Directories of prebuilt programs (assemble.ts), searched before the compile cache. */
+  readonly prebuiltDirs: string[] = [];
+
+  /** The built-in strategies, by id: the first strategies of every program, in this order. */
+  builtins(): Strategy<any>[] {
+    return [...this.contributed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   register(strategy: Strategy<any>): void {
@@ -41,7 +54,8 @@ export class StrategyRegistry {
     const known = this.byId.get(ref);
     if (known) return known;
     let s: Strategy<any>;
-    if (isFragmentPath(ref)) s = fragmentStrategy(ref, objectPath && existsSync(objectPath) ? objectPath : undefined);
+    if (isPackageDir(ref)) s = await importStrategyPackage(packageEntry(ref));
+    else if (isFragmentPath(ref)) s = fragmentStrategy(ref, objectPath && existsSync(objectPath) ? objectPath : undefined);
     else {
       try {
         s = await importStrategyPackage(ref);
@@ -50,6 +64,8 @@ export class StrategyRegistry {
         throw e;
       }
     }
+    // Known by the reference the config wrote (a path, a package name): services name it so.
+    if (s.id !== ref) s = { ...s, id: ref };
     this.byId.set(ref, s);
     return s;
   }

@@ -42,8 +42,14 @@ export interface Strategy<Options = unknown> {
   readonly description: string;
   /** zod schema of the per-service options; parse() fills defaults. */
   readonly optionsSchema: z.ZodType<Options>;
-  /** Absolute path of the compiled BPF object (skeleton + this fragment). */
+  /** Absolute path of the compiled BPF object (skeleton + this fragment alone). */
   readonly objectPath: string;
+  /**
+   * Absolute path of the BPF C fragment (defines LB_STRATEGY and select_backend()): core
+   * assembles it with the other strategies of a program, so that each service runs its own
+   * (bpf/lib/dispatch.h). A strategy without one runs only as the one strategy of its program.
+   */
+  readonly fragmentPath?: string;
   /**
    * The slot sequence for the active backends (draining ones are left out by the caller):
    * backend ids, one per slot, without the leading count. Must be deterministic for equal input

@@ -19,6 +19,7 @@ export const hash = {
   optionsSchema: HashOptionsSchema,
   // ../obj from src/ (tests, typecheck) and from dist/ (the published bundle) alike.
   objectPath: fileURLToPath(new URL('../obj/lb_hash.bpf.o', import.meta.url)),
+  fragmentPath: fileURLToPath(new URL('../bpf/hash.bpf.c', import.meta.url)),
   buildTable: (backends, options) => buildMaglevTable(backends, options.tableSize),
   serviceFlags: (options) => (options.hashFields === 'source' ? LB_SVC_F_HASH_SRC : options.hashFields === 'destination-port' ? LB_SVC_F_HASH_DPORT : 0),
   model: (table, flow, options) => pickHash(table, flow.flowKey, flow.hashSeed, options.hashFields),

@@ -14,6 +14,7 @@ export const random = {
   optionsSchema: RandomOptionsSchema,
   // ../obj from src/ (tests, typecheck) and from dist/ (the published bundle) alike.
   objectPath: fileURLToPath(new URL('../obj/lb_random.bpf.o', import.meta.url)),
+  fragmentPath: fileURLToPath(new URL('../bpf/random.bpf.c', import.meta.url)),
   buildTable: (backends, options) => buildRandomTable(backends, options.maxSlots),
   serviceFlags: () => 0,
   model: (table, flow) => pickRandom(table, flow.random),

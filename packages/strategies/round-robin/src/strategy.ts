@@ -14,6 +14,7 @@ export const roundRobin = {
   optionsSchema: RoundRobinOptionsSchema,
   // ../obj from src/ (tests, typecheck) and from dist/ (the published bundle) alike.
   objectPath: fileURLToPath(new URL('../obj/lb_round-robin.bpf.o', import.meta.url)),
+  fragmentPath: fileURLToPath(new URL('../bpf/round-robin.bpf.c', import.meta.url)),
   buildTable: (backends, options) => buildRoundRobinTable(backends, options.maxSlots),
   serviceFlags: () => 0,
   model: (table, flow) => pickRoundRobin(table, flow.counter),

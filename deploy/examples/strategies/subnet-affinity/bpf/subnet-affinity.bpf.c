@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* subnet-affinity - an example third-party strategy: every client of one IPv4 /24 (IPv6 /64) goes
- * to the same backend, e.g. for services that keep per-office state. Use it with
- *   lb deploy --strategy deploy/examples/strategies/subnet-affinity.bpf.c ...
- * xdp-lb compiles it with clang once (cached by content hash); its table is the generic weighted
- * slot table. A fragment defines LB_STRATEGY and select_backend(), then includes the skeleton.
+ * to the same backend, e.g. for services that keep per-office state. A service uses it with
+ *   strategy: deploy/examples/strategies/subnet-affinity              (the package: ../index.js)
+ *   strategy: deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c   (the fragment alone)
+ * next to services of the built-in strategies, in one program (bpf/README.md "Writing a strategy").
+ * xdp-lb compiles that program with clang once (cached by content hash); its table is the generic
+ * weighted slot table. A fragment defines LB_STRATEGY and select_backend(), then includes the skeleton.
  */
 #define LB_STRATEGY "subnet-affinity"
 
