@@ -198,7 +198,7 @@ struct lb_svc {
 	__u32 id;    /* 0..LB_MAX_SERVICES-1: index into lb_tables and lb_svc_stats */
 	__u32 flags; /* LB_SVC_F_* */
 	__u8 fwd;    /* LB_FWD_* */
-	__u8 strategy; /* index of the service's strategy fragment in the program (layout 5; was
+	__u8 strategy; /* index of the service's strategy fragment in the program (layout 6; was
 			* padding): lb_strat_<strategy> names it. Read on new flows only. */
 	__u8 pad[2];
 	__u32 snat_first; /* nat: first index in lb_snat_pool this service may use */

@@ -37,7 +37,7 @@ interface Encoder<T> {
 
 const ENCODERS: Encoder<any>[] = [
   { struct: 'lb_svc_key', size: Abi.SIZES.svcKey, base: { vip: ADDR_A, port: 0, proto: 0 }, encode: Abi.encodeSvcKey },
-  { struct: 'lb_svc', size: Abi.SIZES.svc, base: { id: 0, flags: 0, fwd: 0, snatFirst: 0, snatCount: 0 }, encode: Abi.encodeSvc },
+  { struct: 'lb_svc', size: Abi.SIZES.svc, base: { id: 0, flags: 0, fwd: 0, strategy: 0, snatFirst: 0, snatCount: 0 }, encode: Abi.encodeSvc },
   { struct: 'lb_backend', size: Abi.SIZES.backend, base: { addr: ADDR_A, port: 0, state: 0, gen: 0 }, encode: Abi.encodeBackend },
   { struct: 'lb_flow', size: Abi.SIZES.flow, base: { src: ADDR_A, dst: ADDR_A, sport: 0, dport: 0, proto: 0 }, encode: Abi.encodeFlow },
   { struct: 'lb_addr_slot', size: Abi.SIZES.addrSlot, base: { addr: Buffer.alloc(16), flags: 0, state: 0 }, encode: Abi.encodeAddrSlot },

@@ -14,6 +14,8 @@ export interface ResolveContext {
   strategyOptions?: (id: string) => z.ZodType | undefined;
   /** Known strategy ids, for the "unknown strategy" message. */
   strategyIds?: () => readonly string[];
+  /** Why a strategy that is known by reference cannot be used (a fragment file that is gone), if so. */
+  strategyProblem?: (id: string) => string | undefined;
   /** Whether a network interface exists (in the namespace the LB runs in). */
   interfaceExists?: (name: string) => boolean;
   /** Where the text came from, for messages ("lb.yaml", "flags"). */
@@ -108,6 +110,13 @@ function strategyOptionsOf(report: Report, ctx: ResolveContext): (id: string, pa
   const reported = new Set<string>();
   return (id, path) => {
     if (!ctx.strategyOptions) return undefined;
+    // The first thing wrong with a strategy, not its options' mismatches (which follow from it).
+    const problem = ctx.strategyProblem?.(id);
+    if (problem) {
+      if (!reported.has(id)) report(path, problem);
+      reported.add(id);
+      return undefined;
+    }
     const schema = ctx.strategyOptions(id);
     if (!schema && !reported.has(id)) {
       reported.add(id);

@@ -220,7 +220,7 @@ export interface SvcValue {
   id: number;
   flags: number;
   fwd: number;
-  /** The index of the service's strategy in the program (lb_strat_<i>; layout 5, was padding). */
+  /** The index of the service's strategy in the program (lb_strat_<i>; layout 6, was padding). */
   strategy: number;
   snatFirst: number;
   snatCount: number;

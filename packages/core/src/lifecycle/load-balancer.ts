@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
 import { readConfigFile } from '../config/load.js';
 import { type ResolveContext, resolveConfig } from '../config/resolve.js';
@@ -49,6 +50,10 @@ export class LoadBalancer {
     return {
       strategyOptions: (id) => this.strategies.find(id)?.optionsSchema,
       strategyIds: () => this.strategies.ids(),
+      strategyProblem: (id) => {
+        const path = this.strategies.find(id)?.fragmentPath;
+        return path && !existsSync(path) ? `strategy fragment ${path} does not exist` : undefined;
+      },
       interfaceExists: (name) => {
         try {
           return ns.run(() => ifindexOf(name)) > 0;
