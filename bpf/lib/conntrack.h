@@ -22,6 +22,7 @@
 #include "lib/config.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
+#include "lib/encap.h" /* lb_encap_hash */
 
 #define LB_EEXIST 17
 /* Return code (with LB_CONTINUE): the flow's entry was created first by another of its packets
@@ -171,6 +172,8 @@ static __always_inline void lb_ct_init(struct lb_ct *ct, const struct lb_ctx *c,
 	ct->svc_id = svc->id;
 	ct->fwd = svc->fwd;
 	ct->state = LB_CT_OPEN;
+	if (svc->fwd >= LB_FWD_IPIP) /* once per flow, not per packet (lb_encap) */
+		ct->encap_hash = lb_encap_hash(&c->pkt.flow);
 	if (c->pkt.tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) {
 		ct->state = LB_CT_CLOSING;
 		ct->close_reason = lb_ct_close_reason(c->pkt.tcp_flags);
