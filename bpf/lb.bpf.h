@@ -99,7 +99,9 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
  * packet): a TCP packet without SYN (a connection the client believes open) is answered with an RST.
  * TCP flows start half-open, in lb_ct_syn (lib/halfopen.h); @stale: lb_ct holds an entry of this
  * tuple that can no longer be used (expired, closing, backend gone), deleted so that the new
- * flow's later packets do not find it. */
+ * flow's later packets do not find it. The entry is inserted with BPF_NOEXIST (lb_ct_insert), but
+ * over a stale lb_ct entry (UDP): a packet finds its flow's entry created first by another one (a
+ * retransmitted SYN, another CPU's packet) by that insert, and goes by it. */
 static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *svc, int flood, int stale)
 {
 	int half = c->pkt.flow.proto == IPPROTO_TCP;
@@ -108,6 +110,7 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	struct lb_nh *nh;
 	struct lb_scratch *s = lb_scratch_get();
 	struct lb_ct *ct;
+	__u64 ins = !half && stale ? BPF_ANY : BPF_NOEXIST;
 	__u32 be_id = 0;
 	int quic, ret;
 
@@ -130,6 +133,12 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		if (later) {
 			c->reason = LB_R_DROP_FRAGMENT;
 			return XDP_DROP;
+		}
+		/* a SYN's half-open entry was not looked up (lb_vip): a retransmission goes on */
+		if (half && lb_ct_pure_syn(c)) {
+			__builtin_memcpy(&s->key, &c->pkt.flow, sizeof(s->key));
+			if (lb_ct_adopt(s, 1, c->pkt.tcp_flags, c->now, 1))
+				goto existing;
 		}
 		c->reason = LB_R_DROP_FLOOD;
 		return lb_reset_client(c);
@@ -166,18 +175,18 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	if (svc->fwd == LB_FWD_NAT) {
 		lb_mac_copy(ct->peer_mac, c->pkt.eth->h_source);
 		ct->in_ifindex = c->xdp->ingress_ifindex;
-		ret = lb_snat_alloc(c, svc, be, ct, half);
+		ret = lb_snat_alloc(c, svc, be, ct, half, ins);
+		if (ret == LB_EXISTS)
+			goto existing;
 		if (ret != LB_CONTINUE)
 			return ret == XDP_DROP ? lb_reset_client(c) : ret;
 		lb_nat_learn_if_mac(c, nh);
-	} else if (half) {
-		if (bpf_map_update_elem(&lb_ct_syn, &c->pkt.flow, ct, BPF_ANY)) {
-			c->reason = LB_R_DROP_ERROR;
-			return XDP_DROP;
-		}
 	} else {
-		lb_flowsync_mark(c, ct, 1);
-		ret = lb_ct_store(c, ct);
+		if (!half) /* a TCP flow enters lb_ct when its handshake completes (lib/halfopen.h) */
+			lb_flowsync_mark(c, ct, 1);
+		ret = lb_ct_insert(c, s, half, ins);
+		if (ret == LB_EXISTS)
+			goto existing;
 		if (ret != LB_CONTINUE)
 			return ret;
 	}
@@ -188,6 +197,20 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	lb_count_reason(LB_R_CT_NEW);
 	if (half)
 		lb_count_reason(LB_R_CT_HALF_OPEN);
+	goto forward;
+
+existing: /* the flow's entry was there first (lb_ct_insert): *ct is a copy of it */
+	c->svc_id = ct->svc_id;
+	c->be_id = ct->backend_id;
+	be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
+	if (!be) {
+		c->reason = LB_R_DROP_ERROR;
+		return XDP_DROP;
+	}
+	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd == LB_FWD_DSR, &nh);
+	if (ret != LB_CONTINUE)
+		return ret;
+forward:
 	return lb_forward(c, ct, be, nh);
 }
 
@@ -219,8 +242,11 @@ static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 	if (ct && be)
 		return lb_established(c, ct, be);
 	stale = why != 0;
-	if (c->pkt.flow.proto == IPPROTO_TCP) {
-		ret = lb_half(c, &why); /* lb_ct_syn: only after a miss of lb_ct */
+	/* lb_ct_syn: only after a miss of lb_ct, and not for a pure SYN: its insert (BPF_NOEXIST)
+	 * finds a half-open entry of its tuple (a retransmission) without the lookup that every new
+	 * flow would miss */
+	if (c->pkt.flow.proto == IPPROTO_TCP && !lb_ct_pure_syn(c)) {
+		ret = lb_half(c, &why);
 		if (ret != LB_CONTINUE)
 			return ret;
 	}

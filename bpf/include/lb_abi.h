@@ -285,7 +285,11 @@ struct lb_ct {
 	__u8 peer_mac[6];         /* nat: source MAC of the client side, destination of replies */
 	__u8 close_reason;        /* LB_CT_CLOSE_* (TCP); was padding: older entries read 0 */
 	__u8 flags;               /* LB_CT_F_*; was padding (layout 4) */
-	__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
+	union {
+		__u32 in_ifindex; /* nat: interface the client side came in on (replies leave through it) */
+		__u32 encap_hash; /* ipip, ip6ip6, gue: the flow's hash for the outer source (lib/encap.h),
+				   * computed once at creation; 0 in an entry of an older program */
+	};
 	__u32 snat_lease; /* nat: equals the lease of the lb_snat entry this flow owns; 0 in dsr */
 };
 

@@ -21,6 +21,13 @@
 #include "lib/ctx.h"
 #include "lib/config.h"
 #include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/encap.h" /* lb_encap_hash */
+
+#define LB_EEXIST 17
+/* Return code (with LB_CONTINUE): the flow's entry was created first by another of its packets
+ * (lb_ct_insert); the packet goes by that entry. */
+#define LB_EXISTS (-3)
 
 /* Idle timeout of an entry by protocol and state. */
 static __always_inline __u64 lb_ct_timeout(__u8 proto, __u8 state)
@@ -44,30 +51,38 @@ static __always_inline int lb_half_expired(const struct lb_ct *ct, __u64 now)
 	return (__s64)(now - LB_READ_ONCE(ct->seen_ns)) > (__s64)CONFIG(syn_timeout_ns);
 }
 
+/* Why entry @ct (of lb_ct, or of lb_ct_syn when @half) cannot carry a packet of protocol @proto
+ * with @tcp_flags at @now: LB_R_CT_EXPIRED, LB_R_CT_RESELECT, or 0 (it can: *bep is its backend). */
+static __always_inline __u32 lb_ct_why_not(struct lb_ct *ct, __u8 proto, __u8 tcp_flags, __u64 now,
+					   int half, struct lb_backend **bep)
+{
+	struct lb_backend *be;
+
+	if (ct->state == LB_CT_CLOSING && (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN)
+		return LB_R_CT_EXPIRED;
+	if (half ? lb_half_expired(ct, now) : lb_ct_expired(ct, proto, now, 0))
+		return LB_R_CT_EXPIRED;
+	be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
+	if (!be || be->state == LB_BE_EMPTY || be->gen != ct->backend_gen)
+		return LB_R_CT_RESELECT;
+	*bep = be;
+	return 0;
+}
+
 /* May entry @ct (of lb_ct, or of lb_ct_syn when @half) still carry the packet's flow? See
  * lb_ct_lookup. */
 static __always_inline struct lb_ct *lb_ct_usable(struct lb_ctx *c, struct lb_ct *ct,
 						  struct lb_backend **bep, __u32 *why, int half)
 {
-	struct lb_backend *be;
+	__u32 w;
 
 	if (!ct)
 		return NULL;
-	if (ct->state == LB_CT_CLOSING &&
-	    (c->pkt.tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN) {
-		*why = LB_R_CT_EXPIRED;
+	w = lb_ct_why_not(ct, c->pkt.flow.proto, c->pkt.tcp_flags, c->now, half, bep);
+	if (w) {
+		*why = w;
 		return NULL;
 	}
-	if (half ? lb_half_expired(ct, c->now) : lb_ct_expired(ct, c->pkt.flow.proto, c->now, 0)) {
-		*why = LB_R_CT_EXPIRED;
-		return NULL;
-	}
-	be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
-	if (!be || be->state == LB_BE_EMPTY || be->gen != ct->backend_gen) {
-		*why = LB_R_CT_RESELECT;
-		return NULL;
-	}
-	*bep = be;
 	return ct;
 }
 
@@ -157,20 +172,94 @@ static __always_inline void lb_ct_init(struct lb_ct *ct, const struct lb_ctx *c,
 	ct->svc_id = svc->id;
 	ct->fwd = svc->fwd;
 	ct->state = LB_CT_OPEN;
+	if (svc->fwd >= LB_FWD_IPIP) /* once per flow, not per packet (lb_encap) */
+		ct->encap_hash = lb_encap_hash(&c->pkt.flow);
 	if (c->pkt.tcp_flags & (LB_TCP_FIN | LB_TCP_RST)) {
 		ct->state = LB_CT_CLOSING;
 		ct->close_reason = lb_ct_close_reason(c->pkt.tcp_flags);
 	}
 }
 
-/* Store a new entry (replacing an expired one). */
-static __always_inline int lb_ct_store(struct lb_ctx *c, const struct lb_ct *ct)
+/* Is the packet a pure SYN (SYN without ACK: a TCP flow's first packet, or its retransmission)? */
+static __always_inline int lb_ct_pure_syn(const struct lb_ctx *c)
 {
-	if (bpf_map_update_elem(&lb_ct, &c->pkt.flow, ct, BPF_ANY)) {
-		c->reason = LB_R_DROP_ERROR;
-		return XDP_DROP;
+	return c->pkt.flow.proto == IPPROTO_TCP &&
+	       (c->pkt.tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
+}
+
+/**
+ * lb_ct_adopt - go by the flow's entry that another of its packets created first.
+ * @s: this CPU's lb_scratch: s->key is the flow; s->ct is set to a copy of its entry (what the
+ *     packet is forwarded by) when 1 is returned, untouched otherwise
+ * @half: the table: lb_ct_syn (1) or lb_ct (0)
+ * @tcp_flags: the packet's
+ * @now: coarse clock
+ * @count: count why an entry cannot be used (the table was not looked up before: a pure SYN's
+ *	   lb_ct_syn), as when a lookup finds it
+ *
+ * The entry, if usable (lb_ct_why_not), takes the packet as a lookup hit would (lb_ct_hit: a
+ * retransmitted SYN refreshes it). Returns 1, or 0: no usable entry. A global function: verified once, not in every context
+ * that stores a new entry (rare: a retransmitted SYN, two CPUs creating one flow).
+ */
+__noinline int lb_ct_adopt(struct lb_scratch *s, int half, __u8 tcp_flags, __u64 now, int count)
+{
+	struct lb_backend *be = NULL;
+	struct lb_ct *old;
+	__u32 why;
+
+	if (!s)
+		return 0;
+	old = half ? bpf_map_lookup_elem(&lb_ct_syn, &s->key) : bpf_map_lookup_elem(&lb_ct, &s->key);
+	if (!old)
+		return 0;
+	why = lb_ct_why_not(old, s->key.proto, tcp_flags, now, half, &be);
+	if (why) {
+		if (count)
+			lb_count_reason(why);
+		return 0;
 	}
-	return LB_CONTINUE;
+	__builtin_memcpy(&s->ct, old, sizeof(s->ct));
+	lb_ct_hit(old, tcp_flags, now);
+	return 1;
+}
+
+/**
+ * lb_ct_insert - store the new entry of the packet's flow.
+ * @c: the packet (c->pkt.flow is the key)
+ * @s: this CPU's lb_scratch: s->ct is the entry; on LB_EXISTS, replaced by a copy of the flow's
+ *     entry (lb_ct_adopt)
+ * @half: the table: lb_ct_syn (1) or lb_ct (0)
+ * @ins: BPF_NOEXIST (the table had no usable entry of the flow, or was not looked up: a SYN's
+ *	 lb_ct_syn), or BPF_ANY (replacing an entry the lookup found unusable: expired, backend gone)
+ *
+ * BPF_NOEXIST makes the insert the lookup: two CPUs creating one flow (two packets of it at once,
+ * with a strategy that would choose differently) leave one entry, and the loser goes by the
+ * winner's (LB_EXISTS); so does a retransmitted SYN, whose half-open entry is found this way
+ * instead of by a lookup that every new flow would miss (a cold bucket walk). An entry found so
+ * that can no longer be used (expired, closing under a SYN, backend gone) is replaced (its reason
+ * counted once: by the lookup that found it, or by lb_ct_adopt for a pure SYN). Replacing stays BPF_ANY: two CPUs doing it at once each
+ * forward by their own choice and the last write stays (as before; rare: a stale entry and
+ * simultaneous packets of its tuple).
+ * Returns LB_CONTINUE (stored), LB_EXISTS (s->ct is now the flow's entry: forward by it), or
+ * XDP_DROP with LB_R_DROP_ERROR.
+ */
+static __always_inline int lb_ct_insert(struct lb_ctx *c, struct lb_scratch *s, int half, __u64 ins)
+{
+	void *map = half ? (void *)&lb_ct_syn : (void *)&lb_ct;
+	long err;
+
+	err = bpf_map_update_elem(map, &c->pkt.flow, &s->ct, ins);
+	if (likely(!err))
+		return LB_CONTINUE;
+	if (err == -LB_EEXIST) { /* only with BPF_NOEXIST (@ins is no branch: the verifier prunes) */
+		__builtin_memcpy(&s->key, &c->pkt.flow, sizeof(s->key));
+		if (lb_ct_adopt(s, half, c->pkt.tcp_flags, c->now, lb_ct_pure_syn(c)))
+			return LB_EXISTS;
+		if (!bpf_map_update_elem(map, &c->pkt.flow, &s->ct, BPF_ANY))
+			return LB_CONTINUE;
+	}
+	c->reason = LB_R_DROP_ERROR;
+	return XDP_DROP;
 }
 
 #endif /* __LB_CONNTRACK_H */

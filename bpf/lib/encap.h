@@ -96,12 +96,14 @@ static __always_inline void *lb_encap_head(struct lb_ctx *c, int olen, __u32 l2l
  * @be: the backend (its family must be the outer header's)
  * @nh: the next hop towards it
  * @fwd: LB_FWD_IPIP, LB_FWD_IP6IP6 or LB_FWD_GUE
+ * @hash: the flow's lb_encap_hash (its entry's encap_hash); 0: computed here (an entry of an older
+ *	  program)
  *
  * Call after every decision (the verdict is the caller's). Returns LB_CONTINUE, or XDP_DROP with
  * LB_R_DROP_ERROR (the backend's family does not match the mode, the head could not grow).
  */
 static __noinline int lb_encap(struct lb_ctx *c, const struct lb_backend *be, const struct lb_nh *nh,
-			      __u8 fwd)
+			      __u8 fwd, __u32 hash)
 {
 	struct lb_pkt *p = &c->pkt;
 	struct xdp_md *ctx = c->xdp;
@@ -118,7 +120,7 @@ static __noinline int lb_encap(struct lb_ctx *c, const struct lb_backend *be, co
 
 	if (outer6 == lb_addr_is_v4(&be->addr) || (l2len != 14 && l2len != 18))
 		goto error;
-	h = lb_encap_hash(&p->flow);
+	h = hash ? hash : lb_encap_hash(&p->flow);
 	/* The hash, room, then the inner header's fields read where it now sits: few values live at
 	 * once (the unrolled hash, the helper call), so this frame stays small (lb_icmp -> lb_forward -> here is the deepest
 	 * call chain: 512 bytes for all of it). One inlined copy of the head for the four layouts. */

@@ -60,7 +60,7 @@ static __always_inline int lb_forward(struct lb_ctx *c, const struct lb_ct *ct, 
 	verdict = lb_tx_via(c, nh->ifindex);
 	if (verdict == XDP_DROP)
 		return verdict;
-	ret = lb_encap(c, be, nh, fwd);
+	ret = lb_encap(c, be, nh, fwd, ct->encap_hash);
 	return ret == LB_CONTINUE ? verdict : ret;
 
 error:

@@ -198,6 +198,7 @@ struct lb_scratch {
 	struct bpf_fib_lookup fib; /* lb_nh_get */
 	struct lb_ct ct;           /* a new entry (lb_new_flow), or one built without an entry, or a
 				    * promoted one (lb_half_promote) */
+	struct lb_flow key;        /* the flow, for lb_ct_adopt (a global function) */
 	struct lb_flow rk;         /* NAT reverse keys */
 	struct lb_flow client;     /* the client tuple of a reverse entry */
 	struct lb_snat_val val;    /* NAT reverse values */

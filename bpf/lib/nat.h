@@ -55,7 +55,6 @@
 
 #define LB_SNAT_TRIES 8 /* hashed candidates, then as many random ones; a power of two */
 #define LB_SNAT_SALT 0x5a17c0deU /* separates the port hash from the strategies' flow hash */
-#define LB_EEXIST 17
 
 /* Do leases @a and @b name the same flow? (The half-open bit aside: promotion clears it in lb_ct
  * before it does in lb_snat.) Tombstones, BUSY and FREE never equal a flow's lease. */
@@ -294,23 +293,27 @@ __noinline int lb_snat_try(struct lb_scratch *s, int own_only, __u64 now)
  * @be: the chosen backend
  * @ct: the new entry, filled but for the SNAT fields; stored by this function
  * @half: a half-open TCP flow: stored in lb_ct_syn, its lease with LB_SNAT_LEASE_HALF
+ * @ins: how the forward entry is stored (lb_ct_insert: BPF_NOEXIST, or BPF_ANY to replace)
  *
  * Two passes over the LB_SNAT_TRIES hashed candidates: the first takes a free one (BPF_NOEXIST
  * insert) or the flow's own stale one, the second a reclaimable one (lb_snat_take); then
  * LB_SNAT_TRIES random candidates (bpf_get_prandom_u32), each taken if free or reclaimable.
  * Returns LB_CONTINUE, or XDP_DROP with LB_R_DROP_SNAT_EXHAUSTED (every candidate in use or held
  * for TIME_WAIT: the new flow is refused, the client retries and meets other random candidates)
- * or LB_R_DROP_ERROR (no pool configured, map failure).
+ * or LB_R_DROP_ERROR (no pool configured, map failure); or LB_EXISTS: the flow's forward entry
+ * was there first (a retransmitted SYN, another CPU's packet of the flow), the port just taken is
+ * given back (its reverse entry deleted: it was ours, BUSY, and no flow names it).
  */
 static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *svc,
-					 const struct lb_backend *be, struct lb_ct *ct, int half)
+					 const struct lb_backend *be, struct lb_ct *ct, int half,
+					 __u64 ins)
 {
 	const struct lb_flow *flow = &c->pkt.flow;
 	__u32 lo = CONFIG(snat_port_min), hi = CONFIG(snat_port_max);
 	__u32 range = hi >= lo ? hi - lo + 1 : 1;
 	__u32 count = svc->snat_count, first = svc->snat_first;
 	struct lb_scratch *s = lb_scratch_get();
-	struct lb_snat_val *val;
+	struct lb_snat_val *val, *v;
 	struct lb_flow *rk;
 	__u32 h, lease, i;
 	int got;
@@ -329,7 +332,6 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		__u32 hc = pass < 2 ? lb_fmix32(h + (i & (LB_SNAT_TRIES - 1)) * 0x9e3779b9U)
 				    : bpf_get_prandom_u32();
 		__u32 idx = first + (hc & 0xffff) % count;
-		struct lb_snat_val *v;
 		struct lb_addr *sa;
 		__be16 port;
 
@@ -355,15 +357,22 @@ static __always_inline int lb_snat_alloc(struct lb_ctx *c, const struct lb_svc *
 		ct->snat_addr = *sa;
 		ct->snat_port = port;
 		ct->snat_lease = lease;
-		if (bpf_map_update_elem(half ? (void *)&lb_ct_syn : (void *)&lb_ct, flow, ct, BPF_ANY)) {
-			__sync_lock_test_and_set(&v->lease, LB_SNAT_LEASE_FREE);
-			goto error;
-		}
-		__sync_lock_test_and_set(&v->lease, lease);
-		return LB_CONTINUE;
+		goto owned; /* out of the loop: the verifier walks the store once, not per candidate */
 	}
 	c->reason = LB_R_DROP_SNAT_EXHAUSTED;
 	return XDP_DROP;
+owned:
+	got = lb_ct_insert(c, s, half, ins);
+	if (got == LB_EXISTS) {
+		bpf_map_delete_elem(&lb_snat, rk);
+		return LB_EXISTS;
+	}
+	if (got != LB_CONTINUE) {
+		__sync_lock_test_and_set(&v->lease, LB_SNAT_LEASE_FREE);
+		return got;
+	}
+	__sync_lock_test_and_set(&v->lease, lease);
+	return LB_CONTINUE;
 error:
 	c->reason = LB_R_DROP_ERROR;
 	return XDP_DROP;

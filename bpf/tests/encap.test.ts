@@ -101,6 +101,27 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     expect(dp.ct(f)).toMatchObject({ backendId: 1, fwd: LB_FWD_IPIP });
   });
 
+  it('ipip: the outer source is computed once, at flow creation, and stays right when the backend changes', () => {
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 42100, dport: 53, proto: 'udp' };
+    const input = udp({ ...f, payload: 'q' });
+    check(dp, { description: 'first datagram', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4) });
+    expect(dp.ct(f)!.inIfindex, "the entry's encap_hash (the union with in_ifindex)").toBe(encapHash(f));
+    // Re-addressed in place (same id and generation): the flow keeps its entry and cached hash,
+    // the outer destination follows the backend.
+    const moved = '198.18.5.9';
+    dp.setBackend(2, { addr: moved, port: 53 });
+    check(dp, { description: 'backend re-addressed', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', moved), reasons: { TX: 1 } });
+    // Replaced (a new generation): a new entry, its hash computed again.
+    dp.setBackend(2, { addr: BE4, port: 53, gen: 2 });
+    check(dp, { description: 'backend replaced', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4), reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 } });
+    expect(dp.ct(f)).toMatchObject({ backendGen: 2, inIfindex: encapHash(f) });
+    // An entry of an older program (no cached hash): computed per packet, the same outer source.
+    const old = Buffer.from(dp.map('lb_ct').lookup(flowKey(f)) as Buffer);
+    old.writeUInt32LE(0, 48);
+    dp.map('lb_ct').update(flowKey(f), old);
+    check(dp, { description: 'entry without a cached hash', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4), reasons: { TX: 1 } });
+  });
+
   it('ipip: UDP without DF, different flows get different outer sources', () => {
     const srcs = new Set<string>();
     for (let i = 0; i < 20; i++) {

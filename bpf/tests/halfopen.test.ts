@@ -19,6 +19,7 @@ const SNAT = '198.18.0.2';
 const CLIENT = '198.18.1.1';
 const BE1 = '198.18.2.1';
 const SEC = 1_000_000_000n;
+const u32le = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
 
 function setUp(dp: TestDataplane): void {
   dp.addAddr(VIP, LB_ADDR_VIP);
@@ -99,6 +100,22 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     check(dp, { description: 'DSR ACK', input: tcp({ ...d, flags: 'A' }), verdict: 'TX', reasons: { TX: 1, CT_PROMOTED: 1 } });
     expect(dp.halfOpen(df)).toBeNull();
     expect(dp.established(df)).not.toBeNull();
+  });
+
+  it("a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry", () => {
+    // Backend 3 is in no slot table: only the entry that "won" can send the SYN there.
+    dp.setBackend(3, { addr: '198.18.2.3', port: 80 });
+    const first = { src: CLIENT, dst: VIP, sport: 42010, dport: 80 };
+    const d = { src: CLIENT, dst: VIP, sport: 42011, dport: 80 };
+    check(dp, { description: 'a SYN of another flow, for an entry to copy', input: tcp({ ...first, flags: 'S' }), verdict: 'TX' });
+    const won = Buffer.from(dp.map('lb_ct_syn').lookup(flowKey({ ...first, proto: 'tcp' })) as Buffer);
+    won.writeUInt32LE(3, 0); // backend_id
+    won.writeUInt32LE((dp.map('lb_backends').lookup(u32le(3)) as Buffer).readUInt32LE(20), 4); // backend_gen
+    dp.map('lb_ct_syn').update(flowKey({ ...d, proto: 'tcp' }), won);
+    const syn = tcp({ ...d, flags: 'S' });
+    check(dp, { description: 'the SYN: its insert finds the entry', input: syn, verdict: 'TX', output: withMacs(syn, backendMac(3), MAC.lb), reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
+    expect(dp.halfOpen({ ...d, proto: 'tcp' })).toMatchObject({ backendId: 3 });
+    expect(dp.established({ ...d, proto: 'tcp' })).toBeNull();
   });
 
   it('a half-open entry idle past syn_timeout_ns (3 s) is not used: the next packet is a new flow', () => {

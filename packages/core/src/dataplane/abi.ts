@@ -295,6 +295,7 @@ export interface CtValue {
   peerMac: string;
   /** CT_CLOSE_*. */
   closeReason: number;
+  /** nat: the client side's interface; ipip/ip6ip6/gue: the flow's encap_hash (a union). */
   inIfindex: number;
   snatLease: number;
 }
