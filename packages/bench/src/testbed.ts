@@ -44,14 +44,16 @@ export interface TcpFrameSpec {
   dst?: string;
   sport: number;
   dport: number;
+  /** TCP flags in netlab's letters (default 'A': an ACK). */
+  flags?: string;
 }
 
-/** A 64-byte TCP ACK frame (netlab's builder, checksums correct). */
+/** A 64-byte TCP frame, an ACK unless `flags` says otherwise (netlab's builder, checksums correct). */
 export function tcpFrame(o: TcpFrameSpec): Buffer {
   return buildFrame({
     eth: { src: o.smac ?? CLIENT_MAC, dst: o.dmac },
     ipv4: { src: o.src, dst: o.dst ?? VIP, ttl: 64 },
-    tcp: { sport: o.sport, dport: o.dport, flags: 'A', seq: 1, ack: 1 },
+    tcp: { sport: o.sport, dport: o.dport, flags: o.flags ?? 'A', seq: 1, ack: o.flags?.includes('A') === false ? 0 : 1 },
     payload: Buffer.alloc(10, 0x61),
   });
 }

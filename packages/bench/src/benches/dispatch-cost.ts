@@ -98,7 +98,9 @@ export async function measureDispatch(
         const run = (pr: BpfProgram, f: Buffer, n: number) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs;
         const c0 = client(flowSeq++);
         const est = tcpFrame({ dmac: bed.mac, src: c0.src, sport: c0.sport, dport: PORT });
-        bed.inside(() => prog.testRun({ data: est, ctx: bed.ctx(est.length) }));
+        // SYN, then ACK: the flow is in lb_ct (established), so the repeated ACKs only forward.
+        const syn = tcpFrame({ dmac: bed.mac, src: c0.src, sport: c0.sport, dport: PORT, flags: 'S' });
+        bed.inside(() => [syn, est].forEach((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) })));
         for (let r = 0; r < p.rounds; r++) {
           bed.inside(() => {
             let before = dp.reasons();
@@ -109,10 +111,11 @@ export async function measureDispatch(
             const base = flowSeq;
             flowSeq += p.inserts;
             before = dp.reasons();
-            const t = wrap.time(prog, floor, tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: PORT }), { kind: 'distinct', base }, p.inserts, run);
+            // A SYN: a new TCP flow's first packet (an ACK would take the mid-stream path).
+            const t = wrap.time(prog, floor, tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: PORT, flags: 'S' }), { kind: 'distinct', base }, p.inserts, run);
             d = dp.reasonsSince(before);
             a.newNs.push(t.net);
-            a.verified &&= only(d, { tx: p.inserts, ct_new: p.inserts });
+            a.verified &&= only(d, { tx: p.inserts, ct_new: p.inserts, ct_half_open: p.inserts });
             a.reasons = formatReasons(d);
           });
           tick(`dispatch: ${v.label}, pass ${pass + 1}, round ${r + 1}/${p.rounds}`);
