@@ -37,7 +37,12 @@ interface Encoder<T> {
 
 const ENCODERS: Encoder<any>[] = [
   { struct: 'lb_svc_key', size: Abi.SIZES.svcKey, base: { vip: ADDR_A, port: 0, proto: 0 }, encode: Abi.encodeSvcKey },
-  { struct: 'lb_svc', size: Abi.SIZES.svc, base: { id: 0, flags: 0, fwd: 0, strategy: 0, snatFirst: 0, snatCount: 0 }, encode: Abi.encodeSvc },
+  {
+    struct: 'lb_svc',
+    size: Abi.SIZES.svc,
+    base: { id: 0, flags: 0, fwd: 0, strategy: 0, snatFirst: 0, snatCount: 0 },
+    encode: Abi.encodeSvc,
+  },
   { struct: 'lb_backend', size: Abi.SIZES.backend, base: { addr: ADDR_A, port: 0, state: 0, gen: 0 }, encode: Abi.encodeBackend },
   { struct: 'lb_flow', size: Abi.SIZES.flow, base: { src: ADDR_A, dst: ADDR_A, sport: 0, dport: 0, proto: 0 }, encode: Abi.encodeFlow },
   { struct: 'lb_addr_slot', size: Abi.SIZES.addrSlot, base: { addr: Buffer.alloc(16), flags: 0, state: 0 }, encode: Abi.encodeAddrSlot },
@@ -61,7 +66,7 @@ const DECODERS: Decoder[] = [
 /** Comparable text of a decoded field (addresses, buffers and bigints included). */
 const text = (v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : JSON.stringify(v));
 
-describe.skipIf(!!bpfSkipReason)('core codecs against the objects\' BTF', () => {
+describe.skipIf(!!bpfSkipReason)("core codecs against the objects' BTF", () => {
   for (const id of STRATEGIES) {
     describe(`lb_${id}.bpf.o`, () => {
       const layouts = new Map<string, StructLayout>();
@@ -92,7 +97,10 @@ describe.skipIf(!!bpfSkipReason)('core codecs against the objects\' BTF', () => 
             expect(m.bitSize, `${e.struct}.${m.name} is no bitfield`).toBe(0);
             const field = camel(m.name);
             const changed = e.encode({ ...e.base, [field]: other(e.base[field], m.size) });
-            expect(changedBytes(base, changed), `${e.struct}.${m.name} (offset ${m.offset}, ${m.size} bytes): the bytes ${field} writes`).toEqual(range(m.offset, m.size));
+            expect(
+              changedBytes(base, changed),
+              `${e.struct}.${m.name} (offset ${m.offset}, ${m.size} bytes): the bytes ${field} writes`,
+            ).toEqual(range(m.offset, m.size));
           }
         });
       }
@@ -107,7 +115,9 @@ describe.skipIf(!!bpfSkipReason)('core codecs against the objects\' BTF', () => 
             b.fill(0xa5, m.offset, m.offset + m.size);
             const got = d.decode(b);
             const moved = Object.keys(got).filter((k) => text(got[k]) !== text(zero[k]));
-            expect(moved, `${d.struct}.${m.name} (offset ${m.offset}, ${m.size} bytes): the field read from its bytes`).toEqual([camel(m.name)]);
+            expect(moved, `${d.struct}.${m.name} (offset ${m.offset}, ${m.size} bytes): the field read from its bytes`).toEqual([
+              camel(m.name),
+            ]);
           }
         });
       }

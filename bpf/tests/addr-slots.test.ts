@@ -75,24 +75,46 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
   it('a configured address alone in its slot (ONE): handled', () => {
     expect(dp.slot(VIP)).toEqual({ addr: addr(VIP), flags: LB_ADDR_VIP, state: LB_SLOT_ONE });
     check(dp, { description: 'SYN to the VIP', input: syn(VIP, 40000), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
-    check(dp, { description: 'and its flow', input: tcp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80, flags: 'A' }), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+    check(dp, {
+      description: 'and its flow',
+      input: tcp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80, flags: 'A' }),
+      verdict: 'TX',
+      output: dsrTo(1),
+      reasons: { TX: 1 },
+    });
   });
 
   it('an IPv6 address alone in its slot: handled', () => {
     expect(dp.slot(VIP6)).toEqual({ addr: addr(VIP6), flags: LB_ADDR_VIP, state: LB_SLOT_ONE });
-    check(dp, { description: 'SYN to the IPv6 VIP', input: syn(VIP6, 40000, CLIENT6), verdict: 'TX', output: dsrTo(2), reasons: { TX: 1, CT_NEW: 1 } });
+    check(dp, {
+      description: 'SYN to the IPv6 VIP',
+      input: syn(VIP6, 40000, CLIENT6),
+      verdict: 'TX',
+      output: dsrTo(2),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
   });
 
   it('an unconfigured address that hashes to a ONE slot: passed untouched, not ours', () => {
     const [other] = inSlot(dp, dp.slotOf(VIP), [VIP]);
-    check(dp, { description: `SYN to ${other} (slot of ${VIP})`, input: syn(other!, 40001), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: `SYN to ${other} (slot of ${VIP})`,
+      input: syn(other!, 40001),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
   });
 
   it('a ONE slot decides alone: an lb_addrs entry that no slot names is never looked up', () => {
     const [other] = inSlot(dp, dp.slotOf(VIP), [VIP]);
     dp.map('lb_addrs').update(addr(other!), u32(LB_ADDR_VIP));
     try {
-      check(dp, { description: `SYN to ${other}, in lb_addrs behind ${VIP}'s slot`, input: syn(other!, 40002), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+      check(dp, {
+        description: `SYN to ${other}, in lb_addrs behind ${VIP}'s slot`,
+        input: syn(other!, 40002),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      });
     } finally {
       dp.map('lb_addrs').delete(addr(other!));
     }
@@ -109,7 +131,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
     check(dp, { description: `SYN to ${a}`, input: syn(a, 40010), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
     check(dp, { description: `SYN to ${b}`, input: syn(b, 40011), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
     const [third] = inSlot(dp, dp.slotOf(a), [a, b]);
-    check(dp, { description: `SYN to ${third} (same slot, not configured)`, input: syn(third!, 40012), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: `SYN to ${third} (same slot, not configured)`,
+      input: syn(third!, 40012),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
   });
 
   it('one of the two removed: the other alone in the slot (ONE) still works; the removed one is not ours', () => {
@@ -117,9 +144,20 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
     dp.removeService(a, 80, 'tcp');
     dp.removeAddr(a);
     expect(dp.slot(b)).toEqual({ addr: addr(b), flags: LB_ADDR_VIP | LB_ADDR_SNAT, state: LB_SLOT_ONE });
-    check(dp, { description: `${b}'s flow`, input: tcp({ src: CLIENT, dst: b, sport: 40011, dport: 80, flags: 'A' }), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+    check(dp, {
+      description: `${b}'s flow`,
+      input: tcp({ src: CLIENT, dst: b, sport: 40011, dport: 80, flags: 'A' }),
+      verdict: 'TX',
+      output: dsrTo(1),
+      reasons: { TX: 1 },
+    });
     check(dp, { description: `a new flow to ${b}`, input: syn(b, 40013), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
-    check(dp, { description: `${a}'s flow, its address removed`, input: tcp({ src: CLIENT, dst: a, sport: 40010, dport: 80, flags: 'A' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: `${a}'s flow, its address removed`,
+      input: tcp({ src: CLIENT, dst: a, sport: 40010, dport: 80, flags: 'A' }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
   });
 
   it('an address removed (its slot EMPTY): not ours, its tracked flow too', () => {
@@ -127,9 +165,20 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
     dp.removeService(b, 80, 'tcp');
     dp.removeAddr(b);
     expect(dp.slot(b)).toEqual({ addr: Buffer.alloc(16), flags: 0, state: LB_SLOT_EMPTY });
-    check(dp, { description: `${b}'s flow`, input: tcp({ src: CLIENT, dst: b, sport: 40013, dport: 80, flags: 'A' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: `${b}'s flow`,
+      input: tcp({ src: CLIENT, dst: b, sport: 40013, dport: 80, flags: 'A' }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
     check(dp, { description: `SYN to ${b}`, input: syn(b, 40014), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
-    check(dp, { description: `${VIP} is still handled`, input: syn(VIP, 40015), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
+    check(dp, {
+      description: `${VIP} is still handled`,
+      input: syn(VIP, 40015),
+      verdict: 'TX',
+      output: dsrTo(1),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
   });
 });
 
@@ -144,7 +193,11 @@ describe.skipIf(bpfSkipReason !== null)("core's slot hash is the data plane's", 
   // an address ours (a VIP without a service on the port: pass_unsupported instead of not ours).
   const addresses = [
     ...Array.from({ length: 24 }, (_, i) => `${10 + i * 9}.${(i * 37) & 255}.${(i * 101) & 255}.${(i * 53 + 1) & 255}`),
-    ...Array.from({ length: 24 }, (_, i) => `2001:db8:${((i * 4099) & 0xffff).toString(16)}:${i.toString(16)}::${((i * 2654435761) >>> 16).toString(16)}:${(i + 1).toString(16)}`),
+    ...Array.from(
+      { length: 24 },
+      (_, i) =>
+        `2001:db8:${((i * 4099) & 0xffff).toString(16)}:${i.toString(16)}::${((i * 2654435761) >>> 16).toString(16)}:${(i + 1).toString(16)}`,
+    ),
   ];
   it.each(addresses)('%s', (text) => {
     const ip = parseIp(text)!;

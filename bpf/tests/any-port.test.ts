@@ -48,14 +48,28 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('any-port services [%s]
     dp.setBackend(4, { addr: BE, port: 0 });
     dp.setBackend(5, { addr: BE, port: 0 });
     dp.setBackend(6, { addr: BE6, port: 0 });
-    for (const [svc, be] of [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]) dp.setTable(svc!, [be!]);
+    for (const [svc, be] of [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+      [5, 6],
+    ])
+      dp.setTable(svc!, [be!]);
   });
   afterAll(() => dp?.dispose());
 
   it('dsr: every TCP port of the VIP reaches the any-port service, the frame kept (MACs aside)', () => {
     for (const dport of [1, 22, 443, 8080, 65535]) {
       const input = tcp({ src: CLIENT, dst: VIP, sport: 40000, dport, flags: 'S' });
-      check(dp, { description: `SYN to :${dport}`, input, verdict: 'TX', output: withMacs(input, backendMac(1), MAC.lb), reasons: { TX: 1, CT_NEW: 1 } });
+      check(dp, {
+        description: `SYN to :${dport}`,
+        input,
+        verdict: 'TX',
+        output: withMacs(input, backendMac(1), MAC.lb),
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
       expect(dp.ct({ src: CLIENT, dst: VIP, sport: 40000, dport, proto: 'tcp' })).toMatchObject({ svcId: 0, backendId: 1 });
     }
     expect(dp.svcStats(0).newFlows).toBe(5n);
@@ -68,24 +82,54 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('any-port services [%s]
   });
 
   it('the other protocol is not served; nor is an address without LB_ADDR_ANY_PORT', () => {
-    check(dp, { description: 'UDP to the tcp/* VIP', input: udp({ src: CLIENT, dst: VIP, sport: 40002, dport: 53 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
-    check(dp, { description: 'TCP to a VIP without the flag', input: tcp({ src: CLIENT, dst: VIP_NOFLAG, sport: 40003, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
+    check(dp, {
+      description: 'UDP to the tcp/* VIP',
+      input: udp({ src: CLIENT, dst: VIP, sport: 40002, dport: 53 }),
+      verdict: 'PASS',
+      reasons: { PASS_UNSUPPORTED: 1 },
+    });
+    check(dp, {
+      description: 'TCP to a VIP without the flag',
+      input: tcp({ src: CLIENT, dst: VIP_NOFLAG, sport: 40003, dport: 22, flags: 'S' }),
+      verdict: 'PASS',
+      reasons: { PASS_UNSUPPORTED: 1 },
+    });
   });
 
   it('IPv6: udp/* of an IPv6 VIP', () => {
     const input = udp({ src: CLIENT6, dst: VIP6, sport: 40004, dport: 4433, payload: 'quic' });
-    check(dp, { description: 'datagram to :4433', input, verdict: 'TX', output: withMacs(input, backendMac(6), MAC.lb), reasons: { TX: 1, CT_NEW: 1 } });
+    check(dp, {
+      description: 'datagram to :4433',
+      input,
+      verdict: 'TX',
+      output: withMacs(input, backendMac(6), MAC.lb),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
   });
 
   it('nat: the flow keeps its destination port to the backend, and replies come from VIP:that port', () => {
     for (const dport of [8080, 9999]) {
-      const r = check(dp, { description: `SYN to :${dport}`, input: tcp({ src: CLIENT, dst: VIP_NAT, sport: 41000, dport, flags: 'S', payload: 'x' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      const r = check(dp, {
+        description: `SYN to :${dport}`,
+        input: tcp({ src: CLIENT, dst: VIP_NAT, sport: 41000, dport, flags: 'S', payload: 'x' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
       const f = parseFrame(r.data);
       expect(f.ipv4).toMatchObject({ src: SNAT, dst: BE });
       expect(f.tcp!.dport).toBe(dport);
       const p = f.tcp!.sport;
-      expect(dp.ct({ src: CLIENT, dst: VIP_NAT, sport: 41000, dport, proto: 'tcp' })).toMatchObject({ svcId: 2, fwd: LB_FWD_NAT, snatPort: p });
-      expect(dp.snat({ src: BE, dst: SNAT, sport: dport, dport: p, proto: 'tcp' })).toMatchObject({ src: CLIENT, dst: VIP_NAT, sport: 41000, dport });
+      expect(dp.ct({ src: CLIENT, dst: VIP_NAT, sport: 41000, dport, proto: 'tcp' })).toMatchObject({
+        svcId: 2,
+        fwd: LB_FWD_NAT,
+        snatPort: p,
+      });
+      expect(dp.snat({ src: BE, dst: SNAT, sport: dport, dport: p, proto: 'tcp' })).toMatchObject({
+        src: CLIENT,
+        dst: VIP_NAT,
+        sport: 41000,
+        dport,
+      });
       // the established path (ct_refresh_ns 0: the reverse entry is verified on every packet)
       check(dp, {
         description: `data to :${dport}`,
@@ -105,7 +149,11 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('any-port services [%s]
   });
 
   it('nat udp/*: the datagram keeps its port', () => {
-    const r = check(dp, { description: 'datagram to :5000', input: udp({ src: CLIENT, dst: VIP_NAT, sport: 42000, dport: 5000 }), verdict: 'TX' });
+    const r = check(dp, {
+      description: 'datagram to :5000',
+      input: udp({ src: CLIENT, dst: VIP_NAT, sport: 42000, dport: 5000 }),
+      verdict: 'TX',
+    });
     const f = parseFrame(r.data);
     expect(f.ipv4).toMatchObject({ src: SNAT, dst: BE });
     expect(f.udp!.dport).toBe(5000);

@@ -17,7 +17,11 @@ const BE = '198.18.2.1';
 const OTHER = '198.18.0.99'; // not the LB's: passed on
 const FILTERED_PORT = 9999;
 const obj = (name: string) => fileURLToPath(new URL(`../obj/${name}.bpf.o`, import.meta.url));
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
 
 function run(prog: BpfProgram, frame: Buffer): RunResult {
   const ctx = Buffer.alloc(24);
@@ -74,7 +78,9 @@ describe.skipIf(bpfSkipReason !== null)('chaining (shared mode)', () => {
   });
 
   const reached = () => sum(count.map('cp_stats'), 0);
-  const clearSlots = () => { for (let i = 0; i < 4; i++) rootMap.delete(u32(i)); };
+  const clearSlots = () => {
+    for (let i = 0; i < 4; i++) rootMap.delete(u32(i));
+  };
 
   it('root -> filter -> lb -> count_pass: balanced, filtered, passed on', async () => {
     const filter = await member('xdp_filter_sample', rootMap, { filter_udp_port: FILTERED_PORT, chain_next_slot: 1 });
@@ -107,7 +113,10 @@ describe.skipIf(bpfSkipReason !== null)('chaining (shared mode)', () => {
     expect(reached()).toBe(n);
 
     // not ours (another address; a VIP's unserved port): the lb tail-calls slot 2, untouched
-    for (const [frame, reason] of [[notOurs, 'PASS_NOT_OURS'], [vipUnsupported, 'PASS_UNSUPPORTED']] as const) {
+    for (const [frame, reason] of [
+      [notOurs, 'PASS_NOT_OURS'],
+      [vipUnsupported, 'PASS_UNSUPPORTED'],
+    ] as const) {
       n = reached();
       delta = dp.countDelta(() => {
         const r = run(entry, frame);

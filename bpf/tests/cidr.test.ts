@@ -55,7 +55,13 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('prefix VIPs [%s]', (st
   /** A SYN to dst:dport must reach backend svc + 1 with the flow tracked under service `svc`. */
   function expectService(dst: string, dport: number, svc: number, sport = 40000): void {
     const input = tcp({ src: CLIENT, dst, sport, dport, flags: 'S' });
-    check(dp, { description: `SYN to ${dst}:${dport}`, input, verdict: 'TX', output: withMacs(input, backendMac(svc + 1), MAC.lb), reasons: { TX: 1, CT_NEW: 1 } });
+    check(dp, {
+      description: `SYN to ${dst}:${dport}`,
+      input,
+      verdict: 'TX',
+      output: withMacs(input, backendMac(svc + 1), MAC.lb),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
     expect(dp.ct({ src: CLIENT, dst, sport, dport, proto: 'tcp' }), `${dst}:${dport}`).toMatchObject({ svcId: svc, backendId: svc + 1 });
   }
 
@@ -85,15 +91,46 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('prefix VIPs [%s]', (st
 
   it('IPv6: a /64', () => {
     const input = udp({ src: CLIENT6, dst: '2001:db8:20::abcd:1', sport: 40600, dport: 53, payload: 'q' });
-    check(dp, { description: 'datagram into the /64', input, verdict: 'TX', output: withMacs(input, backendMac(6), MAC.lb), reasons: { TX: 1, CT_NEW: 1 } });
+    check(dp, {
+      description: 'datagram into the /64',
+      input,
+      verdict: 'TX',
+      output: withMacs(input, backendMac(6), MAC.lb),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
   });
 
   it('misses: outside every prefix, another protocol, another port of a prefix without any-port', () => {
-    check(dp, { description: 'outside the /24', input: tcp({ src: CLIENT, dst: '198.18.21.1', sport: 40700, dport: 80, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
-    check(dp, { description: 'outside the /30', input: tcp({ src: CLIENT, dst: '198.18.10.4', sport: 40700, dport: 80, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
-    check(dp, { description: 'UDP into the tcp prefix', input: udp({ src: CLIENT, dst: '198.18.20.7', sport: 40701, dport: 80 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
-    check(dp, { description: 'another port of the /64', input: udp({ src: CLIENT6, dst: '2001:db8:20::1', sport: 40702, dport: 54 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
-    check(dp, { description: 'outside the /64', input: udp({ src: CLIENT6, dst: '2001:db8:21::1', sport: 40703, dport: 53 }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: 'outside the /24',
+      input: tcp({ src: CLIENT, dst: '198.18.21.1', sport: 40700, dport: 80, flags: 'S' }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
+    check(dp, {
+      description: 'outside the /30',
+      input: tcp({ src: CLIENT, dst: '198.18.10.4', sport: 40700, dport: 80, flags: 'S' }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
+    check(dp, {
+      description: 'UDP into the tcp prefix',
+      input: udp({ src: CLIENT, dst: '198.18.20.7', sport: 40701, dport: 80 }),
+      verdict: 'PASS',
+      reasons: { PASS_UNSUPPORTED: 1 },
+    });
+    check(dp, {
+      description: 'another port of the /64',
+      input: udp({ src: CLIENT6, dst: '2001:db8:20::1', sport: 40702, dport: 54 }),
+      verdict: 'PASS',
+      reasons: { PASS_UNSUPPORTED: 1 },
+    });
+    check(dp, {
+      description: 'outside the /64',
+      input: udp({ src: CLIENT6, dst: '2001:db8:21::1', sport: 40703, dport: 53 }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
   });
 });
 
@@ -106,8 +143,18 @@ describe.skipIf(bpfSkipReason !== null)('prefix VIPs: the tries are not read wit
   afterAll(() => dp?.dispose());
 
   it('a large prefix is not ours; expanded and exact VIPs are served as ever', () => {
-    check(dp, { description: 'into the /24', input: tcp({ src: CLIENT, dst: '198.18.20.7', sport: 40800, dport: 80, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
-    check(dp, { description: 'exact :443 (LB_ADDR_NET ignored)', input: tcp({ src: CLIENT, dst: EXACT_IN_NET, sport: 40801, dport: 443, flags: 'S' }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
+    check(dp, {
+      description: 'into the /24',
+      input: tcp({ src: CLIENT, dst: '198.18.20.7', sport: 40800, dport: 80, flags: 'S' }),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
+    check(dp, {
+      description: 'exact :443 (LB_ADDR_NET ignored)',
+      input: tcp({ src: CLIENT, dst: EXACT_IN_NET, sport: 40801, dport: 443, flags: 'S' }),
+      verdict: 'PASS',
+      reasons: { PASS_UNSUPPORTED: 1 },
+    });
     const input = tcp({ src: CLIENT, dst: SMALL[1]!, sport: 40802, dport: 80, flags: 'S' });
     check(dp, { description: 'expanded address', input, verdict: 'TX', output: withMacs(input, backendMac(1), MAC.lb) });
   });

@@ -27,10 +27,15 @@ const MIXED_HTTP_PORT = 8082;
 const UPLOAD = 300_000;
 
 /** A TCP sink on the backend: counts what a connection sends and answers the count. */
-const sink = (port: number) => `require('net').createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => s.end(String(n))); s.on('error', () => {}); })
+const sink = (
+  port: number,
+) => `require('net').createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => s.end(String(n))); s.on('error', () => {}); })
   .listen(${port}, '::', () => console.log('{"event":"listening"}'));`;
 /** The client: sends UPLOAD bytes, half-closes, prints the sink's count. */
-const upload = (address: string, port: number) => `const s = require('net').connect(${port}, '${address}', () => { s.end(Buffer.alloc(${UPLOAD}, 120)); });
+const upload = (
+  address: string,
+  port: number,
+) => `const s = require('net').connect(${port}, '${address}', () => { s.end(Buffer.alloc(${UPLOAD}, 120)); });
   let r = ''; s.on('data', (d) => (r += d)); s.on('end', () => { console.log(r); process.exit(0); }); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 
 describe.skipIf(e2eSkipReason !== null)('ipip, ip6ip6 and gue with xdp_decap on the backend; path MTU discovery through them', () => {
@@ -91,14 +96,18 @@ describe.skipIf(e2eSkipReason !== null)('ipip, ip6ip6 and gue with xdp_decap on 
     ['gue (IPv6)', () => addr.vip6!, GUE_SINK_PORT],
     ['4in6 (ip6ip6, IPv4 VIP)', () => addr.vip, MIXED_SINK_PORT],
     ['6in4 (ipip, IPv6 VIP)', () => addr.vip6!, MIXED_SINK_PORT],
-  ] as const)('%s: a 300 kB upload completes after ICMP too-big from the LB', async (_m, vip, port) => {
-    // the path MTU an earlier case learnt for the same VIP (ip6ip6's 1460 fits 6in4's 1480) is forgotten
-    for (const fam of ['-4', '-6']) await lab.host('client1').exec(['ip', fam, 'route', 'flush', 'cache'], { check: false });
-    const before = e2e.lb().status(instance).reasons.icmp_too_big ?? 0;
-    const r = await lab.host('client1').exec([process.execPath, '-e', upload(vip(), port)], { timeoutMs: 20_000, check: false });
-    expect(r.stdout.trim()).toBe(String(UPLOAD));
-    expect((e2e.lb().status(instance).reasons.icmp_too_big ?? 0) - before, 'ICMP too-big sent by the LB').toBeGreaterThan(0);
-  }, 30_000);
+  ] as const)(
+    '%s: a 300 kB upload completes after ICMP too-big from the LB',
+    async (_m, vip, port) => {
+      // the path MTU an earlier case learnt for the same VIP (ip6ip6's 1460 fits 6in4's 1480) is forgotten
+      for (const fam of ['-4', '-6']) await lab.host('client1').exec(['ip', fam, 'route', 'flush', 'cache'], { check: false });
+      const before = e2e.lb().status(instance).reasons.icmp_too_big ?? 0;
+      const r = await lab.host('client1').exec([process.execPath, '-e', upload(vip(), port)], { timeoutMs: 20_000, check: false });
+      expect(r.stdout.trim()).toBe(String(UPLOAD));
+      expect((e2e.lb().status(instance).reasons.icmp_too_big ?? 0) - before, 'ICMP too-big sent by the LB').toBeGreaterThan(0);
+    },
+    30_000,
+  );
 
   it.each([
     ['ipip', () => addr.vip, 80],
@@ -111,7 +120,10 @@ describe.skipIf(e2eSkipReason !== null)('ipip, ip6ip6 and gue with xdp_decap on 
     const r = await httpGet(lab.host('client1'), `http://${host()}:${port}/big?bytes=300000`, { timeoutMs: 15_000 });
     expect(r.status).toBe(200);
     expect(r.bytes).toBe(300_000);
-    const info = JSON.parse((await httpGet(lab.host('client1'), `http://${host()}:${port}/info`, { timeoutMs: 5000 })).body) as { remoteAddress: string; localAddress: string };
+    const info = JSON.parse((await httpGet(lab.host('client1'), `http://${host()}:${port}/info`, { timeoutMs: 5000 })).body) as {
+      remoteAddress: string;
+      localAddress: string;
+    };
     expect([addr.clients[0], addr.clients6![0]]).toContain(info.remoteAddress);
     expect(info.localAddress).toBe(host().replace(/^\[|\]$/g, '')); // the VIP, brackets aside
   });

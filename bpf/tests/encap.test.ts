@@ -9,7 +9,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ifNameToIndex, inNetns, XdpAction } from '@xdp-lb/native';
-import { buildFrame, buildIpPacket, diffFrames, formatIpv4, formatIpv6, labSupport, Netns, parseFrame, verifyChecksums } from '@xdp-lb/netlab';
+import {
+  buildFrame,
+  buildIpPacket,
+  diffFrames,
+  formatIpv4,
+  formatIpv6,
+  labSupport,
+  Netns,
+  parseFrame,
+  verifyChecksums,
+} from '@xdp-lb/netlab';
 import { flowHash } from '@xdp-lb/strategy-hash';
 import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_GUE, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
@@ -31,7 +41,8 @@ const BE6 = '2001:db8:5::1';
 
 /** The data plane's outer-source hash of a flow. */
 const encapHash = (f: Flow) => flowHash(flowKey(f), (SEED ^ ENCAP_SALT) >>> 0, 10);
-const outerSrc4 = (f: Flow) => formatIpv4(Buffer.concat([addr(SRC4).subarray(12, 14), Buffer.from([(encapHash(f) >> 8) & 0xff, encapHash(f) & 0xff])]));
+const outerSrc4 = (f: Flow) =>
+  formatIpv4(Buffer.concat([addr(SRC4).subarray(12, 14), Buffer.from([(encapHash(f) >> 8) & 0xff, encapHash(f) & 0xff])]));
 const outerSrc6 = (f: Flow) => {
   const b = Buffer.from(addr(SRC6));
   b.writeUInt32BE(encapHash(f), 12);
@@ -51,9 +62,36 @@ function encapsulated(inner: Buffer, f: Flow, id: number, outer: 'ipv4' | 'ipv6'
   const proto = gue ? 17 : p.ipv4 ? 4 : 41;
   const l4 = gue ? { udp: { sport: 49152 | (encapHash(f) & 0x3fff), dport: GUE_PORT, checksum: 0 } } : {};
   if (outer === 'ipv4') {
-    return buildFrame({ eth, ...vlan, ipv4: { src: outerSrc4(f), dst: backend, id: p.ipv4?.id ?? 0, df: p.ipv4 ? p.ipv4.df : true, ttl: 64, tos: tc, ...(gue ? {} : { protocol: proto }) }, ...l4, payload: ip });
+    return buildFrame({
+      eth,
+      ...vlan,
+      ipv4: {
+        src: outerSrc4(f),
+        dst: backend,
+        id: p.ipv4?.id ?? 0,
+        df: p.ipv4 ? p.ipv4.df : true,
+        ttl: 64,
+        tos: tc,
+        ...(gue ? {} : { protocol: proto }),
+      },
+      ...l4,
+      payload: ip,
+    });
   }
-  return buildFrame({ eth, ...vlan, ipv6: { src: outerSrc6(f), dst: backend, hopLimit: 64, trafficClass: tc, flowLabel: encapHash(f) & 0xfffff, ...(gue ? {} : { nextHeader: proto }) }, ...l4, payload: ip });
+  return buildFrame({
+    eth,
+    ...vlan,
+    ipv6: {
+      src: outerSrc6(f),
+      dst: backend,
+      hopLimit: 64,
+      trafficClass: tc,
+      flowLabel: encapHash(f) & 0xfffff,
+      ...(gue ? {} : { nextHeader: proto }),
+    },
+    ...l4,
+    payload: ip,
+  });
 }
 
 function knobs(): { hash_seed: number; ct_refresh_ns: number; encap_src4: Buffer; encap_src6: Buffer } {
@@ -93,9 +131,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
 
   it('ipip: IPv4 in IPv4, outer source from the flow hash, DF and TOS copied, the inner packet intact', () => {
     const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41000, dport: 80, proto: 'tcp' };
-    for (const [flags, payload] of [['S', ''], ['A', ''], ['PA', 'GET / HTTP/1.1\r\n\r\n']] as const) {
+    for (const [flags, payload] of [
+      ['S', ''],
+      ['A', ''],
+      ['PA', 'GET / HTTP/1.1\r\n\r\n'],
+    ] as const) {
       const input = tcp({ ...f, flags, payload, tos: 0x28 });
-      const r = check(dp, { description: `${flags}`, input, verdict: 'TX', output: encapsulated(input, f, 1, 'ipv4', BE4), reasons: flags === 'S' ? { TX: 1, CT_NEW: 1 } : { TX: 1 } });
+      const r = check(dp, {
+        description: `${flags}`,
+        input,
+        verdict: 'TX',
+        output: encapsulated(input, f, 1, 'ipv4', BE4),
+        reasons: flags === 'S' ? { TX: 1, CT_NEW: 1 } : { TX: 1 },
+      });
       expect(verifyChecksums(r.data.subarray(14 + 20), { l3Offset: 0 }), 'the inner packet').toEqual([]);
     }
     expect(dp.ct(f)).toMatchObject({ backendId: 1, fwd: LB_FWD_IPIP });
@@ -110,16 +158,34 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     // the outer destination follows the backend.
     const moved = '198.18.5.9';
     dp.setBackend(2, { addr: moved, port: 53 });
-    check(dp, { description: 'backend re-addressed', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', moved), reasons: { TX: 1 } });
+    check(dp, {
+      description: 'backend re-addressed',
+      input,
+      verdict: 'TX',
+      output: encapsulated(input, f, 2, 'ipv4', moved),
+      reasons: { TX: 1 },
+    });
     // Replaced (a new generation): a new entry, its hash computed again.
     dp.setBackend(2, { addr: BE4, port: 53, gen: 2 });
-    check(dp, { description: 'backend replaced', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4), reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 } });
+    check(dp, {
+      description: 'backend replaced',
+      input,
+      verdict: 'TX',
+      output: encapsulated(input, f, 2, 'ipv4', BE4),
+      reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 },
+    });
     expect(dp.ct(f)).toMatchObject({ backendGen: 2, inIfindex: encapHash(f) });
     // An entry of an older program (no cached hash): computed per packet, the same outer source.
     const old = Buffer.from(dp.map('lb_ct').lookup(flowKey(f)) as Buffer);
     old.writeUInt32LE(0, 48);
     dp.map('lb_ct').update(flowKey(f), old);
-    check(dp, { description: 'entry without a cached hash', input, verdict: 'TX', output: encapsulated(input, f, 2, 'ipv4', BE4), reasons: { TX: 1 } });
+    check(dp, {
+      description: 'entry without a cached hash',
+      input,
+      verdict: 'TX',
+      output: encapsulated(input, f, 2, 'ipv4', BE4),
+      reasons: { TX: 1 },
+    });
   });
 
   it('ipip: UDP without DF, different flows get different outer sources', () => {
@@ -163,8 +229,14 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     ] as const;
     for (const { f, be, outer, to, fwd } of cases) {
       for (const [i, payload] of ['first', 'second'].entries()) {
-        const input = f.proto === 'tcp' ? tcp({ ...f, flags: i ? 'PA' : 'S', payload: i ? payload : '', tos: 0x28 }) : udp({ ...f, payload });
-        const r = check(dp, { description: `${f.proto} ${f.src} -> ${to} #${i}`, input, verdict: 'TX', output: encapsulated(input, f, be, outer, to) });
+        const input =
+          f.proto === 'tcp' ? tcp({ ...f, flags: i ? 'PA' : 'S', payload: i ? payload : '', tos: 0x28 }) : udp({ ...f, payload });
+        const r = check(dp, {
+          description: `${f.proto} ${f.src} -> ${to} #${i}`,
+          input,
+          verdict: 'TX',
+          output: encapsulated(input, f, be, outer, to),
+        });
         const innerAt = 14 + (outer === 'ipv6' ? 40 : 20);
         expect(parseFrame(r.data)[outer]!.src, 'outer source from the prefix').toBe(outer === 'ipv6' ? outerSrc6(f) : outerSrc4(f));
         expect(r.data.subarray(innerAt).equals(input.subarray(14)), 'the inner packet byte for byte').toBe(true);
@@ -209,9 +281,24 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
 
   it('an ICMP error about an encapsulated flow reaches its backend encapsulated', () => {
     const f: Flow = { src: CLIENT4, dst: VIP4, sport: 41000, dport: 80, proto: 'tcp' };
-    const quote = buildIpPacket({ ipv4: { src: VIP4, dst: CLIENT4, ttl: 60, df: true }, tcp: { sport: 80, dport: 41000, flags: 'PA' }, payload: 'z'.repeat(100) });
-    const input = buildFrame({ eth: { src: MAC.router, dst: MAC.lb }, ipv4: { src: '198.18.3.254', dst: VIP4, id: 5 }, icmp: { type: 3, code: 4, rest: 1400 }, payload: quote });
-    check(dp, { description: 'frag needed', input, verdict: 'TX', output: encapsulated(input, f, 1, 'ipv4', BE4), reasons: { TX: 1, ICMP_RELAYED: 1 } });
+    const quote = buildIpPacket({
+      ipv4: { src: VIP4, dst: CLIENT4, ttl: 60, df: true },
+      tcp: { sport: 80, dport: 41000, flags: 'PA' },
+      payload: 'z'.repeat(100),
+    });
+    const input = buildFrame({
+      eth: { src: MAC.router, dst: MAC.lb },
+      ipv4: { src: '198.18.3.254', dst: VIP4, id: 5 },
+      icmp: { type: 3, code: 4, rest: 1400 },
+      payload: quote,
+    });
+    check(dp, {
+      description: 'frag needed',
+      input,
+      verdict: 'TX',
+      output: encapsulated(input, f, 1, 'ipv4', BE4),
+      reasons: { TX: 1, ICMP_RELAYED: 1 },
+    });
   });
 });
 
@@ -327,7 +414,8 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
     ns?.deleteSync();
   });
 
-  const frame = (dport: number, sport: number, payload: number, src = CLIENT4, dst = VIP4) => tcp({ src, dst, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) });
+  const frame = (dport: number, sport: number, payload: number, src = CLIENT4, dst = VIP4) =>
+    tcp({ src, dst, sport, dport, flags: 'PA', payload: 'p'.repeat(payload) });
   const inNs = <T>(fn: () => T): T => inNetns(ns.path, fn);
   const run = (dport: number, sport: number, payload: number) => inNs(() => dp.run(frame(dport, sport, payload), ifIn));
 
@@ -342,7 +430,9 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
   it('ipip, egress MTU 1500: 1480 bytes of IP fit; 1481 (DF) get ICMP fragmentation needed, MTU 1480', () => {
     expect(run(80, 40001, 1480 - 40).verdict).toBe('TX');
     const input = frame(80, 40001, 1481 - 40);
-    const r = inNs(() => check(dp, { description: '1481 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1480), reasons: { ICMP_TOO_BIG: 1 } }));
+    const r = inNs(() =>
+      check(dp, { description: '1481 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1480), reasons: { ICMP_TOO_BIG: 1 } }),
+    );
     const icmp = parseFrame(r.data);
     expect(icmp.icmp).toMatchObject({ type: 3, code: 4, rest: 1480 });
     expect(icmp.ipv4).toMatchObject({ src: VIP4, dst: CLIENT4 });
@@ -352,7 +442,9 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
     const input6 = (n: number) => frame(80, 40002, n - 60, CLIENT6, VIP6);
     expect(inNs(() => dp.run(input6(1460), ifIn)).verdict).toBe('TX');
     const input = input6(1461);
-    const r = inNs(() => check(dp, { description: '1461 bytes', input, verdict: 'TX', output: tooBig(input, 1460), reasons: { ICMP_TOO_BIG: 1 } }));
+    const r = inNs(() =>
+      check(dp, { description: '1461 bytes', input, verdict: 'TX', output: tooBig(input, 1460), reasons: { ICMP_TOO_BIG: 1 } }),
+    );
     expect(parseFrame(r.data).icmp6).toMatchObject({ type: 2, code: 0, rest: 1460 });
     expect(parseFrame(r.data).ipv6).toMatchObject({ src: VIP6, dst: CLIENT6 });
   });
@@ -360,7 +452,9 @@ describe.skipIf(nsSkip !== null)('ipip across L3 [hash]', () => {
   it('gue, egress MTU 1500: 1472 bytes fit; 1473 get ICMP fragmentation needed, MTU 1472', () => {
     expect(run(83, 40004, 1472 - 40).verdict).toBe('TX');
     const input = frame(83, 40004, 1473 - 40);
-    inNs(() => check(dp, { description: '1473 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1472), reasons: { ICMP_TOO_BIG: 1 } }));
+    inNs(() =>
+      check(dp, { description: '1473 bytes, DF', input, verdict: 'TX', output: tooBig(input, 1472), reasons: { ICMP_TOO_BIG: 1 } }),
+    );
   });
 
   it('IPv4 without DF (here UDP) is dropped and counted: the client allowed fragmentation, XDP cannot fragment', () => {

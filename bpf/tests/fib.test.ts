@@ -53,7 +53,13 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
     dp.addAddr(VIP, LB_ADDR_VIP);
     dp.addAddr(SNAT, LB_ADDR_SNAT);
     dp.setSnatPool(0, SNAT);
-    const backends: Array<[number, string]> = [[1, '198.18.0.21'], [2, '198.18.0.22'], [3, '198.18.3.31'], [4, '10.99.0.1'], [5, '198.18.5.1']];
+    const backends: Array<[number, string]> = [
+      [1, '198.18.0.21'],
+      [2, '198.18.0.22'],
+      [3, '198.18.3.31'],
+      [4, '10.99.0.1'],
+      [5, '198.18.5.1'],
+    ];
     backends.forEach(([id, ip], i) => {
       dp.setBackend(id, { addr: ip, port: 80, mac: null }); // no static next hop: the FIB decides
       dp.addService({ vip: VIP, port: 81 + i, proto: 'tcp', id: i, fwd: 'dsr' }); // ports 81..85: dsr to backend id
@@ -70,10 +76,22 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
   const syn = (dport: number, sport = 40000) => tcp({ src: CLIENT, dst: VIP, sport, dport, flags: 'S' });
 
   it('a resolved backend on the ingress interface: its MAC from the neighbour table, XDP_TX, cached', () => {
-    checkIn({ description: 'dsr to backend 1', input: syn(81), verdict: 'TX', output: (i) => withMacs(i, backendMac(1), MAC.lb), reasons: { TX: 1, CT_NEW: 1 } });
+    checkIn({
+      description: 'dsr to backend 1',
+      input: syn(81),
+      verdict: 'TX',
+      output: (i) => withMacs(i, backendMac(1), MAC.lb),
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
     const nh = dp.nextHop(1);
     expect(nh).toMatchObject({ ifindex: ifIn });
-    expect(nh.dmac).toEqual(Buffer.from(backendMac(1).split(':').map((x) => parseInt(x, 16))));
+    expect(nh.dmac).toEqual(
+      Buffer.from(
+        backendMac(1)
+          .split(':')
+          .map((x) => parseInt(x, 16)),
+      ),
+    );
     expect(nh.checkedNs).not.toBe(0n);
     expect(nh.checkedNs).not.toBe(LB_NH_STATIC);
   });
@@ -96,12 +114,23 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
   });
 
   it('another interface: dropped until it is in lb_tx_ports, then redirected with its MACs', () => {
-    checkIn({ description: 'dsr to backend 3, out not in lb_tx_ports', input: syn(83), verdict: 'DROP', reasons: { DROP_NO_TX_PORT: 1, CT_NEW: 1 } });
+    checkIn({
+      description: 'dsr to backend 3, out not in lb_tx_ports',
+      input: syn(83),
+      verdict: 'DROP',
+      reasons: { DROP_NO_TX_PORT: 1, CT_NEW: 1 },
+    });
     inNetns(ns.path, () => {
       dp.map('lb_tx_ports').update(u32(ifOut), u32(ifOut));
       dp.map('lb_tx_ports').update(u32(ifIn), u32(ifIn));
     });
-    checkIn({ description: 'dsr to backend 3', input: syn(83, 40001), verdict: 'REDIRECT', output: (i) => withMacs(i, backendMac(3), MAC_OUT), reasons: { REDIRECT: 1, CT_NEW: 1 } });
+    checkIn({
+      description: 'dsr to backend 3',
+      input: syn(83, 40001),
+      verdict: 'REDIRECT',
+      output: (i) => withMacs(i, backendMac(3), MAC_OUT),
+      reasons: { REDIRECT: 1, CT_NEW: 1 },
+    });
   });
 
   it('NAT across interfaces: forward redirected out, the reply redirected back with the client side MAC learned', () => {
@@ -116,7 +145,8 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
   it('out of an interface with a smaller MTU (1400): dsr and nat answer ICMP fragmentation needed, MTU 1400', async () => {
     await ns.sh('ip link set out mtu 1400');
     try {
-      const big = (dport: number, sport: number, ipLen: number) => tcp({ src: CLIENT, dst: VIP, sport, dport, flags: 'PA', payload: 'b'.repeat(ipLen - 40) });
+      const big = (dport: number, sport: number, ipLen: number) =>
+        tcp({ src: CLIENT, dst: VIP, sport, dport, flags: 'PA', payload: 'b'.repeat(ipLen - 40) });
       checkIn({ description: 'dsr, 1400 bytes', input: big(83, 40001, 1400), verdict: 'REDIRECT' });
       const d = big(83, 40001, 1401);
       checkIn({ description: 'dsr, 1401 bytes', input: d, verdict: 'TX', output: tooBig(d, 1400), reasons: { ICMP_TOO_BIG: 1 } });
@@ -124,7 +154,12 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
       const n = big(93, 42000, 1401);
       checkIn({ description: 'nat, 1401 bytes', input: n, verdict: 'TX', output: tooBig(n, 1400), reasons: { ICMP_TOO_BIG: 1 } });
       // out of the ingress interface (XDP_TX), a packet fits: it came in through it
-      checkIn({ description: 'dsr to backend 1, 1500 bytes', input: big(81, 40000, 1500), verdict: 'TX', output: (i) => withMacs(i, backendMac(1), MAC.lb) });
+      checkIn({
+        description: 'dsr to backend 1, 1500 bytes',
+        input: big(81, 40000, 1500),
+        verdict: 'TX',
+        output: (i) => withMacs(i, backendMac(1), MAC.lb),
+      });
     } finally {
       await ns.sh('ip link set out mtu 1500');
     }
@@ -135,22 +170,52 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
     const c = { src: CLIENT, dst: VIP, sport: 43000, dport: 91 };
     const port = checkIn({ description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX' }).data.readUInt16BE(34);
     const fromBe = (flags: string, payload = '', seq?: number) =>
-      tcp({ src: '198.18.0.21', dst: SNAT, sport: 80, dport: port, flags, payload, smac: backendMac(1), dmac: MAC.lb, ...(seq === undefined ? {} : { seq }) });
+      tcp({
+        src: '198.18.0.21',
+        dst: SNAT,
+        sport: 80,
+        dport: port,
+        flags,
+        payload,
+        smac: backendMac(1),
+        dmac: MAC.lb,
+        ...(seq === undefined ? {} : { seq }),
+      });
     checkIn({ description: 'SYN-ACK', input: fromBe('SA'), verdict: 'TX' });
     checkIn({ description: 'ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', reasons: { TX: 1, CT_PROMOTED: 1 } });
     expect(dp.deleteCt({ ...c, proto: 'tcp' })).toBe(true); // evicted by established flows (lb_ct full)
     // no neighbour entry for the client yet: dropped as before
-    checkIn({ description: 'the response, client unresolved', input: fromBe('PA', 'response', 5000), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
+    checkIn({
+      description: 'the response, client unresolved',
+      input: fromBe('PA', 'response', 5000),
+      verdict: 'DROP',
+      reasons: { DROP_SNAT_STALE: 1 },
+    });
     await ns.sh(`ip neigh replace ${CLIENT} lladdr ${MAC.client} dev in nud permanent`);
-    const r = checkIn({ description: 'the response (the backend retransmits)', input: fromBe('PA', 'response', 5000), verdict: 'TX', reasons: { RESET: 1 } });
+    const r = checkIn({
+      description: 'the response (the backend retransmits)',
+      input: fromBe('PA', 'response', 5000),
+      verdict: 'TX',
+      reasons: { RESET: 1 },
+    });
     expectReset(r.data, { src: VIP, dst: CLIENT, sport: 91, dport: 43000, seq: 5000 });
     expect(r.data.subarray(0, 12)).toEqual(Buffer.concat([mac(MAC.client), mac(MAC.lb)]));
-    checkIn({ description: "the backend's RST itself: dropped, never answered", input: fromBe('R', '', 5000), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
+    checkIn({
+      description: "the backend's RST itself: dropped, never answered",
+      input: fromBe('R', '', 5000),
+      verdict: 'DROP',
+      reasons: { DROP_SNAT_STALE: 1 },
+    });
   });
 
   it('a failed refresh keeps the last good next hop', async () => {
     await ns.sh('ip neigh del 198.18.0.21 dev in');
-    checkIn({ description: 'dsr to backend 1, neighbour gone', input: syn(81, 40010), verdict: 'TX', output: (i) => withMacs(i, backendMac(1), MAC.lb) });
+    checkIn({
+      description: 'dsr to backend 1, neighbour gone',
+      input: syn(81, 40010),
+      verdict: 'TX',
+      output: (i) => withMacs(i, backendMac(1), MAC.lb),
+    });
     await ns.sh(`ip neigh replace 198.18.0.21 lladdr ${backendMac(1)} dev in nud permanent`);
   });
 
@@ -159,7 +224,12 @@ describe.skipIf(skip !== null).each(STRATEGIES)('next hop and egress [%s]', (str
     await ns.sh(`ip neigh replace 198.18.0.22 lladdr ${backendMac(2)} dev in nud permanent`);
     checkIn({ description: 'dsr to backend 2', input: syn(82, 40020), verdict: 'DROP', reasons: { DROP_NO_ROUTE: 1 } });
     await ns.sysctl({ 'net.ipv4.conf.in.forwarding': 1 });
-    checkIn({ description: 'dsr to backend 2 with forwarding on', input: syn(82, 40021), verdict: 'TX', output: (i) => withMacs(i, backendMac(2), MAC.lb) });
+    checkIn({
+      description: 'dsr to backend 2 with forwarding on',
+      input: syn(82, 40021),
+      verdict: 'TX',
+      output: (i) => withMacs(i, backendMac(2), MAC.lb),
+    });
   });
 });
 

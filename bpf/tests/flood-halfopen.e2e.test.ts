@@ -42,7 +42,24 @@ async function flood(lab: Lab, vip: string): Promise<{ sent: number; ms: number 
   const runs = await Promise.all(
     Array.from({ length: SENDERS }, (_, k) =>
       client.exec(
-        ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', vip, '--dport', '80', '--seconds', String(FLOOD_SEC), '--offset', String(k * 20_000_000), '--pause-us', '100'],
+        [
+          'python3',
+          SYNFLOOD,
+          '--smac',
+          client.mac!,
+          '--dmac',
+          lab.host('lb').mac!,
+          '--dst',
+          vip,
+          '--dport',
+          '80',
+          '--seconds',
+          String(FLOOD_SEC),
+          '--offset',
+          String(k * 20_000_000),
+          '--pause-us',
+          '100',
+        ],
         { timeoutMs: (FLOOD_SEC + 20) * 1000 },
       ),
     ),
@@ -82,17 +99,23 @@ async function natLab(label: string, backends: number, limits: Record<string, nu
 }
 
 const deltaOf = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(Object.keys(after).filter((k) => (after[k] ?? 0) !== (before[k] ?? 0)).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
+  Object.fromEntries(
+    Object.keys(after)
+      .filter((k) => (after[k] ?? 0) !== (before[k] ?? 0))
+      .map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]),
+  );
 
 describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (issue 15)', () => {
   it('1. conntrack 16384: a 10 MB/s download runs through the flood and its sha256 is right; new clients connect right after', async () => {
     const { addr, lab, instance } = await natLab('fl1', 1, { conntrackSize: 16384 });
     const before = e2e.lb().status(instance).reasons;
     const t0 = Date.now();
-    const download = lab.host('client1').exec(
-      ['sh', '-c', `curl -sS --noproxy '*' --max-time 90 --limit-rate 10M 'http://${addr.vip}/big?bytes=${BIG}' | sha256sum`],
-      { timeoutMs: 100_000, check: false },
-    );
+    const download = lab
+      .host('client1')
+      .exec(['sh', '-c', `curl -sS --noproxy '*' --max-time 90 --limit-rate 10M 'http://${addr.vip}/big?bytes=${BIG}' | sha256sum`], {
+        timeoutMs: 100_000,
+        check: false,
+      });
     await new Promise((r) => setTimeout(r, 2000)); // the download is established and running
     const sent = await flood(lab, addr.vip);
     const reconnectMs = await firstNewConnection(lab, addr.vip, 20_000);
@@ -100,7 +123,9 @@ describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (
     const tookMs = Date.now() - t0;
     const s = e2e.lb().status(instance);
     const delta = deltaOf(before, s.reasons);
-    console.log(`scenario 1: ${sent.sent} SYNs in ${sent.ms} ms (${Math.round(sent.sent / (sent.ms / 1000))}/s); download ${BIG / 1e6} MB in ${tookMs} ms; first new connection ${reconnectMs} ms after the flood; half-open ${JSON.stringify(s.halfOpen)}, conntrack ${JSON.stringify(s.conntrack)}; ${JSON.stringify(delta)}`);
+    console.log(
+      `scenario 1: ${sent.sent} SYNs in ${sent.ms} ms (${Math.round(sent.sent / (sent.ms / 1000))}/s); download ${BIG / 1e6} MB in ${tookMs} ms; first new connection ${reconnectMs} ms after the flood; half-open ${JSON.stringify(s.halfOpen)}, conntrack ${JSON.stringify(s.conntrack)}; ${JSON.stringify(delta)}`,
+    );
     expect(d.code, d.stderr).toBe(0);
     expect(d.stdout.trim().split(/\s+/)[0], 'the download arrived whole').toBe(bigSha256(BIG));
     expect(reconnectMs, 'a new client connects within seconds of the flood').toBeLessThan(10_000);
@@ -116,7 +141,9 @@ describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (
     const reconnectMs = await firstNewConnection(lab, addr.vip, 30_000);
     const s = e2e.lb().status(instance);
     const delta = deltaOf(before, s.reasons);
-    console.log(`scenario 2: ${sent.sent} SYNs in ${sent.ms} ms (${Math.round(sent.sent / (sent.ms / 1000))}/s); first new connection ${reconnectMs} ms after the flood; half-open ${JSON.stringify(s.halfOpen)}; ${JSON.stringify(delta)}`);
+    console.log(
+      `scenario 2: ${sent.sent} SYNs in ${sent.ms} ms (${Math.round(sent.sent / (sent.ms / 1000))}/s); first new connection ${reconnectMs} ms after the flood; half-open ${JSON.stringify(s.halfOpen)}; ${JSON.stringify(delta)}`,
+    );
     expect(reconnectMs, 'a new client connects within seconds of the flood').toBeLessThan(10_000);
     // and keeps connecting: ten in a row
     for (let i = 0; i < 10; i++) expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`, { timeoutMs: 3000 })).status).toBe(200);
@@ -125,10 +152,22 @@ describe.skipIf(e2eSkipReason !== null)('NAT SYN floods and conntrack pressure (
   it('3. conntrack 1024, 2000 idle keep-alive connections: evicted NAT flows carry on or are reset, none hangs, none misdelivered', async () => {
     const { addr, lab, instance } = await natLab('fl3', 3, { conntrackSize: 1024 });
     const before = e2e.lb().status(instance).reasons;
-    const r = await lab.host('client1').exec(['python3', KEEPALIVE_MANY, '--dst', addr.vip, '--conns', '2000', '--idle', '3', '--timeout', '10'], { timeoutMs: 120_000 });
-    const out = JSON.parse(r.stdout.trim()) as { ok: number; moved: number; reset: number; hung: number; bad: number; conns: number; setup_failed: number };
+    const r = await lab
+      .host('client1')
+      .exec(['python3', KEEPALIVE_MANY, '--dst', addr.vip, '--conns', '2000', '--idle', '3', '--timeout', '10'], { timeoutMs: 120_000 });
+    const out = JSON.parse(r.stdout.trim()) as {
+      ok: number;
+      moved: number;
+      reset: number;
+      hung: number;
+      bad: number;
+      conns: number;
+      setup_failed: number;
+    };
     const s = e2e.lb().status(instance);
-    console.log(`scenario 3: ${JSON.stringify(out)}; conntrack ${JSON.stringify(s.conntrack)}; ${JSON.stringify(deltaOf(before, s.reasons))}`);
+    console.log(
+      `scenario 3: ${JSON.stringify(out)}; conntrack ${JSON.stringify(s.conntrack)}; ${JSON.stringify(deltaOf(before, s.reasons))}`,
+    );
     expect(out.conns + out.setup_failed).toBe(2000);
     expect(out.conns, 'connections opened and answered once').toBeGreaterThan(1900);
     expect(out.hung, 'no connection left hanging').toBe(0);

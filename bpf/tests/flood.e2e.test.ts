@@ -60,7 +60,22 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
   const flood = async (offset: number) => {
     const client = lab.host('client1');
     const r = await client.exec(
-      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--offset', String(offset)],
+      [
+        'python3',
+        SYNFLOOD,
+        '--smac',
+        client.mac!,
+        '--dmac',
+        lab.host('lb').mac!,
+        '--dst',
+        addr.vip,
+        '--dport',
+        '80',
+        '--count',
+        String(FLOOD),
+        '--offset',
+        String(offset),
+      ],
       { timeoutMs: 30_000 },
     );
     return JSON.parse(r.stdout.trim()) as { sent: number; ms: number };
@@ -89,7 +104,9 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
     // What reached the LB: a few hundred tracked per CPU and second, the rest refused.
     expect(delta('drop_flood'), JSON.stringify({ sent, before, after })).toBeGreaterThan(FLOOD / 2);
     expect(delta('ct_new') + delta('drop_flood')).toBeGreaterThan(FLOOD * 0.9);
-    console.log(`with the guard: a flood of ${sent.ms} ms; ct_new ${delta('ct_new')} (at most ${ctNewBound(sent.ms)}), drop_flood ${delta('drop_flood')}`);
+    console.log(
+      `with the guard: a flood of ${sent.ms} ms; ct_new ${delta('ct_new')} (at most ${ctNewBound(sent.ms)}), drop_flood ${delta('drop_flood')}`,
+    );
     expect(delta('ct_new'), `a flood of ${sent.ms} ms on ${cpus().length} CPUs`).toBeLessThanOrEqual(ctNewBound(sent.ms));
     expect(longEntry(), 'the long connection is still tracked').toBe(true);
     const rs = await ka.waitForResponses(2, 8000);

@@ -42,7 +42,10 @@ function setFloodWindow(dp: TestDataplane, count: number, agoMs: number | null):
   const v = Buffer.alloc(16);
   if (agoMs !== null) v.writeBigUInt64LE(process.hrtime.bigint() - BigInt(agoMs) * 1_000_000n, 0);
   v.writeBigUInt64LE(BigInt(count), 8);
-  dp.map('lb_flood').update(Buffer.alloc(4), Array.from({ length: numPossibleCpus() }, () => v));
+  dp.map('lb_flood').update(
+    Buffer.alloc(4),
+    Array.from({ length: numPossibleCpus() }, () => v),
+  );
 }
 
 /** The strategy's object with `knobs`: a DSR service on :80 (backend 1), a NAT one on :443 (backend 2), lb_flood's window reset. */
@@ -90,14 +93,33 @@ describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) =
     expect(dp.ct(flow(1002, 80))).not.toBeNull();
   });
 
-  it(stateless ? 'past the threshold: DSR new flows are forwarded by hash, without an entry' : 'past the threshold: DSR new flows are refused (the choice would not be repeated)', () => {
-    for (const sport of [2000, 2001, 2000]) {
-      if (stateless) check(dp, { description: `DSR SYN :${sport}`, input: dsr(sport), verdict: 'TX', output: toBe1, reasons: { TX: 1, FLOOD_STATELESS: 1 } });
-      else check(dp, { description: `DSR SYN :${sport}`, input: dsr(sport), verdict: 'DROP', reasons: { DROP_FLOOD: 1 } });
-      expect(dp.ct(flow(sport, 80))).toBeNull();
-    }
-    if (stateless) check(dp, { description: 'a later packet of such a flow: the same backend', input: dsr(2000, 'PA'), verdict: 'TX', output: toBe1, reasons: { TX: 1, FLOOD_STATELESS: 1 } });
-  });
+  it(
+    stateless
+      ? 'past the threshold: DSR new flows are forwarded by hash, without an entry'
+      : 'past the threshold: DSR new flows are refused (the choice would not be repeated)',
+    () => {
+      for (const sport of [2000, 2001, 2000]) {
+        if (stateless)
+          check(dp, {
+            description: `DSR SYN :${sport}`,
+            input: dsr(sport),
+            verdict: 'TX',
+            output: toBe1,
+            reasons: { TX: 1, FLOOD_STATELESS: 1 },
+          });
+        else check(dp, { description: `DSR SYN :${sport}`, input: dsr(sport), verdict: 'DROP', reasons: { DROP_FLOOD: 1 } });
+        expect(dp.ct(flow(sport, 80))).toBeNull();
+      }
+      if (stateless)
+        check(dp, {
+          description: 'a later packet of such a flow: the same backend',
+          input: dsr(2000, 'PA'),
+          verdict: 'TX',
+          output: toBe1,
+          reasons: { TX: 1, FLOOD_STATELESS: 1 },
+        });
+    },
+  );
 
   it('past the threshold: NAT new flows are refused, no entry and no port taken', () => {
     const snatBefore = [...dp.map('lb_snat').keys()].length;
@@ -143,13 +165,36 @@ describe.skipIf(skip !== null).each(STRATEGIES)('the half-open table under press
     if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
   });
 
-  it(stateless ? 'past ct_syn_churn: DSR new flows go stateless, NAT ones are still tracked' : 'past ct_syn_churn: new flows are still tracked (nothing to go stateless)', () => {
-    for (let i = 0; i < THRESHOLD; i++) check(dp, { description: `SYN ${i}`, input: tcp({ src: CLIENT, dst: VIP, sport: 6000 + i, dport: 80, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
-    const dsr = tcp({ src: CLIENT, dst: VIP, sport: 6100, dport: 80, flags: 'S' });
-    if (stateless) check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', output: withMacs(dsr, backendMac(1), MAC.lb), reasons: { TX: 1, FLOOD_STATELESS: 1 } });
-    else check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
-    check(dp, { description: 'NAT SYN past it: tracked, not refused', input: tcp({ src: CLIENT, dst: VIP, sport: 6101, dport: 443, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
-  });
+  it(
+    stateless
+      ? 'past ct_syn_churn: DSR new flows go stateless, NAT ones are still tracked'
+      : 'past ct_syn_churn: new flows are still tracked (nothing to go stateless)',
+    () => {
+      for (let i = 0; i < THRESHOLD; i++)
+        check(dp, {
+          description: `SYN ${i}`,
+          input: tcp({ src: CLIENT, dst: VIP, sport: 6000 + i, dport: 80, flags: 'S' }),
+          verdict: 'TX',
+          reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 },
+        });
+      const dsr = tcp({ src: CLIENT, dst: VIP, sport: 6100, dport: 80, flags: 'S' });
+      if (stateless)
+        check(dp, {
+          description: 'DSR SYN past it',
+          input: dsr,
+          verdict: 'TX',
+          output: withMacs(dsr, backendMac(1), MAC.lb),
+          reasons: { TX: 1, FLOOD_STATELESS: 1 },
+        });
+      else check(dp, { description: 'DSR SYN past it', input: dsr, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+      check(dp, {
+        description: 'NAT SYN past it: tracked, not refused',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 6101, dport: 443, flags: 'S' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 },
+      });
+    },
+  );
 });
 
 describe.skipIf(bpfSkipReason !== null)('flood guard off', () => {
@@ -161,7 +206,8 @@ describe.skipIf(bpfSkipReason !== null)('flood guard off', () => {
       dp.setBackend(1, { addr: BE1, port: 80 });
       dp.setTable(0, [1]);
       setFloodWindow(dp, 1_000_000, 10);
-      for (let i = 0; i < 5; i++) check(dp, { description: `SYN ${i}`, input: syn80(5000 + i), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      for (let i = 0; i < 5; i++)
+        check(dp, { description: `SYN ${i}`, input: syn80(5000 + i), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
       const v = dp.map('lb_flood').lookup(Buffer.alloc(4)) as Buffer[];
       expect(v.every((b) => b.readBigUInt64LE(8) === 1_000_000n)).toBe(true);
     } finally {

@@ -119,7 +119,7 @@ describe.skipIf(bpfSkipReason)('flow sync records (lb_flowsync)', () => {
     }
   });
 
-  it('nat flows send nothing (they cannot move: the backend answers this node\'s SNAT address)', () => {
+  it("nat flows send nothing (they cannot move: the backend answers this node's SNAT address)", () => {
     on.records();
     on.dp.run(syn(40003, 443));
     on.dp.run(udp({ src: CLIENT, dst: VIP, sport: 40003, dport: 53 }));

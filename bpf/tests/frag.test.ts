@@ -39,11 +39,21 @@ function fragments(pkt: Buffer, cuts: number[], id: number, macs: { src: string;
     const [a, b] = [edges[i]!, edges[i + 1]!];
     const mf = b < body.length;
     if (v6) {
-      const f = buildFrame({ eth: macs, ipv6: { src: p.ipv6!.src, dst: p.ipv6!.dst, hopLimit: 64, extensions: [{ type: 44, fragOffset: a / 8, mf, id }] }, payload: body.subarray(a, b) });
+      const f = buildFrame({
+        eth: macs,
+        ipv6: { src: p.ipv6!.src, dst: p.ipv6!.dst, hopLimit: 64, extensions: [{ type: 44, fragOffset: a / 8, mf, id }] },
+        payload: body.subarray(a, b),
+      });
       f[14 + 40] = proto; // the fragment header's next header: the upper layer
       out.push(f);
     } else {
-      out.push(buildFrame({ eth: macs, ipv4: { src: p.ipv4!.src, dst: p.ipv4!.dst, id, mf, fragOffset: a / 8, protocol: proto, ttl: 64 }, payload: body.subarray(a, b) }));
+      out.push(
+        buildFrame({
+          eth: macs,
+          ipv4: { src: p.ipv4!.src, dst: p.ipv4!.dst, id, mf, fragOffset: a / 8, protocol: proto, ttl: 64 },
+          payload: body.subarray(a, b),
+        }),
+      );
     }
   }
   return out;
@@ -81,7 +91,10 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
 
   beforeAll(async () => {
     dp = await TestDataplane.load(strategy, { ct_refresh_ns: 0 });
-    for (const [n, f] of [[0, V4], [1, V6]] as const) {
+    for (const [n, f] of [
+      [0, V4],
+      [1, V6],
+    ] as const) {
       dp.addAddr(f.vip, LB_ADDR_VIP);
       dp.addAddr(f.snat, LB_ADDR_SNAT);
       dp.setSnatPool(n, f.snat);
@@ -103,7 +116,10 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
   });
   afterAll(() => dp?.dispose());
 
-  describe.each([['IPv4', V4], ['IPv6', V6]] as const)('%s', (_name, F: Fam) => {
+  describe.each([
+    ['IPv4', V4],
+    ['IPv6', V6],
+  ] as const)('%s', (_name, F: Fam) => {
     const v6 = F === V6;
     let nextId = v6 ? 0x10000 : 1;
     const id = () => nextId++;
@@ -115,7 +131,9 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
         const outs = frs.map((fr) => dp.run(fr));
         expect(outs.map((o) => o.verdict)).toEqual(['TX', 'TX', 'TX']);
         const be = backendOf(outs[0]!.data);
-        frs.forEach((fr, k) => expect(outs[k]!.data.equals(withMacs(fr, backendMac(be), MAC.lb)), `datagram ${i} fragment ${k}`).toBe(true));
+        frs.forEach((fr, k) =>
+          expect(outs[k]!.data.equals(withMacs(fr, backendMac(be), MAC.lb)), `datagram ${i} fragment ${k}`).toBe(true),
+        );
         firstFrags += be;
       }
       expect(firstFrags).toBeGreaterThan(0);
@@ -132,7 +150,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
       check(dp, { description: 'later first', input: frs[1]!, verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } });
       const first = dp.run(frs[0]!);
       expect(first.verdict).toBe('TX');
-      check(dp, { description: 'later again', input: frs[1]!, verdict: 'TX', output: withMacs(frs[1]!, backendMac(backendOf(first.data)), MAC.lb) });
+      check(dp, {
+        description: 'later again',
+        input: frs[1]!,
+        verdict: 'TX',
+        output: withMacs(frs[1]!, backendMac(backendOf(first.data)), MAC.lb),
+      });
     });
 
     it('nat: the first fragment carries the rewritten ports and the checksum of the whole datagram; the others their new addresses', () => {
@@ -168,36 +191,81 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('fragments [%s]', (stra
       dp.setTable(10 * (v6 ? 1 : 0) + 2, [10 * (v6 ? 1 : 0) + 2]);
     });
 
-    it('a passed datagram stays passed: a VIP\'s other port, the SNAT address\'s host ports', () => {
+    it("a passed datagram stays passed: a VIP's other port, the SNAT address's host ports", () => {
       const other = fragments(datagram(F.client, F.vip, 36000, 9999, 300), [160], id());
       for (const fr of other) check(dp, { description: 'other port', input: fr, verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
       const host = fragments(datagram(F.client, F.snat, 36000, 22, 300, 'tcp'), [160], id());
       for (const fr of host) check(dp, { description: 'to the host', input: fr, verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
       const unknown = fragments(datagram(F.client, F.snat, 36001, 22, 300, 'tcp'), [160], id());
-      check(dp, { description: 'a later fragment to a SNAT address without its first: the host\'s', input: unknown[1]!, verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+      check(dp, {
+        description: "a later fragment to a SNAT address without its first: the host's",
+        input: unknown[1]!,
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      });
     });
 
-    it(stateless ? 'a later fragment whose flow entry is gone: placed by the hash (stateless)' : 'a later fragment whose flow entry is gone: dropped (no new flow from a later fragment)', () => {
-      const frs = fragments(datagram(F.client, F.vip, 37000, 53, 300), [160], id());
-      const first = dp.run(frs[0]!);
-      dp.deleteCt({ src: F.client, dst: F.vip, sport: 37000, dport: 53, proto: 'udp' });
-      if (stateless) check(dp, { description: 'later', input: frs[1]!, verdict: 'TX', output: withMacs(frs[1]!, backendMac(backendOf(first.data)), MAC.lb), reasons: { TX: 1, FRAGMENT: 1 } });
-      else check(dp, { description: 'later', input: frs[1]!, verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } });
-    });
+    it(
+      stateless
+        ? 'a later fragment whose flow entry is gone: placed by the hash (stateless)'
+        : 'a later fragment whose flow entry is gone: dropped (no new flow from a later fragment)',
+      () => {
+        const frs = fragments(datagram(F.client, F.vip, 37000, 53, 300), [160], id());
+        const first = dp.run(frs[0]!);
+        dp.deleteCt({ src: F.client, dst: F.vip, sport: 37000, dport: 53, proto: 'udp' });
+        if (stateless)
+          check(dp, {
+            description: 'later',
+            input: frs[1]!,
+            verdict: 'TX',
+            output: withMacs(frs[1]!, backendMac(backendOf(first.data)), MAC.lb),
+            reasons: { TX: 1, FRAGMENT: 1 },
+          });
+        else check(dp, { description: 'later', input: frs[1]!, verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } });
+      },
+    );
 
     // IPv6 only (IPv4 has no extension headers): the case exists for v6 alone (not a skip).
-    if (v6) it('an extension header after the fragment header: later fragments still follow', () => {
-      const ident = id();
-      const first = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 0, mf: true, id: ident }, { type: 60, data: [1, 4, 0, 0, 0, 0] }] }, udp: { sport: 39000, dport: 53 }, payload: 'a'.repeat(200) });
-      const later = buildFrame({ eth: IN, ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 27, mf: false, id: ident }] }, payload: 'b'.repeat(100) });
-      later[14 + 40] = 60; // every fragment names what follows the fragment header: destination options
-      const r = check(dp, { description: 'first', input: first, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } });
-      check(dp, { description: 'later', input: later, verdict: 'TX', output: withMacs(later, backendMac(backendOf(r.data)), MAC.lb), reasons: { TX: 1, FRAGMENT: 1 } });
-    });
+    if (v6)
+      it('an extension header after the fragment header: later fragments still follow', () => {
+        const ident = id();
+        const first = buildFrame({
+          eth: IN,
+          ipv6: {
+            src: F.client,
+            dst: F.vip,
+            extensions: [
+              { type: 44, fragOffset: 0, mf: true, id: ident },
+              { type: 60, data: [1, 4, 0, 0, 0, 0] },
+            ],
+          },
+          udp: { sport: 39000, dport: 53 },
+          payload: 'a'.repeat(200),
+        });
+        const later = buildFrame({
+          eth: IN,
+          ipv6: { src: F.client, dst: F.vip, extensions: [{ type: 44, fragOffset: 27, mf: false, id: ident }] },
+          payload: 'b'.repeat(100),
+        });
+        later[14 + 40] = 60; // every fragment names what follows the fragment header: destination options
+        const r = check(dp, { description: 'first', input: first, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } });
+        check(dp, {
+          description: 'later',
+          input: later,
+          verdict: 'TX',
+          output: withMacs(later, backendMac(backendOf(r.data)), MAC.lb),
+          reasons: { TX: 1, FRAGMENT: 1 },
+        });
+      });
 
     it('fragments of other protocols (ICMP): left to the host', () => {
-      const ping = buildIpPacket({ ...(v6 ? { ipv6: { src: F.client, dst: F.vip } } : { ipv4: { src: F.client, dst: F.vip } }), ...(v6 ? { icmp6: { type: 128, id: 1, seq: 1 } } : { icmp: { type: 8, id: 1, seq: 1 } }), payload: 'x'.repeat(300) });
-      for (const fr of fragments(ping, [160], id())) check(dp, { description: 'echo fragment', input: fr, verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
+      const ping = buildIpPacket({
+        ...(v6 ? { ipv6: { src: F.client, dst: F.vip } } : { ipv4: { src: F.client, dst: F.vip } }),
+        ...(v6 ? { icmp6: { type: 128, id: 1, seq: 1 } } : { icmp: { type: 8, id: 1, seq: 1 } }),
+        payload: 'x'.repeat(300),
+      });
+      for (const fr of fragments(ping, [160], id()))
+        check(dp, { description: 'echo fragment', input: fr, verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
     });
   });
 });

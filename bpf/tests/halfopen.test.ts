@@ -19,7 +19,11 @@ const SNAT = '198.18.0.2';
 const CLIENT = '198.18.1.1';
 const BE1 = '198.18.2.1';
 const SEC = 1_000_000_000n;
-const u32le = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const u32le = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
 
 function setUp(dp: TestDataplane): void {
   dp.addAddr(VIP, LB_ADDR_VIP);
@@ -41,8 +45,10 @@ const fromBackend = (port: number, flags: string, payload = '') =>
   tcp({ src: BE1, dst: SNAT, sport: 8443, dport: port, flags, payload, smac: backendMac(1), dmac: MAC.lb });
 const toClient = (sport: number, flags: string, payload = '') =>
   tcp({ src: VIP, dst: CLIENT, sport: 443, dport: sport, flags, payload, smac: MAC.lb, dmac: MAC.client });
-const toBackend = (port: number, flags: string, payload = '') => (_: Buffer) =>
-  tcp({ src: SNAT, dst: BE1, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(1) });
+const toBackend =
+  (port: number, flags: string, payload = '') =>
+  (_: Buffer) =>
+    tcp({ src: SNAT, dst: BE1, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(1) });
 const replyKey = (port: number): Flow => ({ src: BE1, dst: SNAT, sport: 8443, dport: port, proto: 'tcp' });
 
 describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]', (strategy) => {
@@ -59,7 +65,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
   let P = 0;
 
   it('nat: a SYN is tracked in lb_ct_syn, with the half-open bit in both leases', () => {
-    const r = check(dp, { description: 'SYN', input: tcp({ ...c, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    const r = check(dp, {
+      description: 'SYN',
+      input: tcp({ ...c, flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 },
+    });
     P = snatPort(r.data);
     expect(dp.established(cf)).toBeNull();
     const h = dp.halfOpen(cf)!;
@@ -69,7 +80,13 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
   });
 
   it('nat: a client ACK before any answer of the backend does not complete it (a spoofed source never sees the SYN-ACK)', () => {
-    check(dp, { description: 'ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', output: toBackend(P, 'A'), reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
+    check(dp, {
+      description: 'ACK',
+      input: tcp({ ...c, flags: 'A' }),
+      verdict: 'TX',
+      output: toBackend(P, 'A'),
+      reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
+    });
     expect(dp.established(cf)).toBeNull();
     expect(dp.halfOpen(cf)).not.toBeNull();
   });
@@ -81,20 +98,44 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
 
   it("nat: the client's ACK completes the handshake: the entry moves to lb_ct, the bit is cleared on both sides, the port stays", () => {
     const lease = dp.halfOpen(cf)!.snatLease;
-    check(dp, { description: 'ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', output: toBackend(P, 'A'), reasons: { TX: 1, CT_PROMOTED: 1 } });
+    check(dp, {
+      description: 'ACK',
+      input: tcp({ ...c, flags: 'A' }),
+      verdict: 'TX',
+      output: toBackend(P, 'A'),
+      reasons: { TX: 1, CT_PROMOTED: 1 },
+    });
     expect(dp.halfOpen(cf)).toBeNull();
     const e = dp.established(cf)!;
     expect(e).toMatchObject({ snatPort: P, snatLease: (lease & ~LB_SNAT_LEASE_HALF) >>> 0, flags: 0, state: 1 });
     expect(dp.snat(replyKey(P))!.lease).toBe(e.snatLease);
-    check(dp, { description: 'data', input: tcp({ ...c, flags: 'PA', payload: 'GET /' }), verdict: 'TX', output: toBackend(P, 'PA', 'GET /'), reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
-    check(dp, { description: 'reply', input: fromBackend(P, 'PA', 'hello'), verdict: 'TX', output: toClient(41000, 'PA', 'hello'), reasons: { TX: 1 } });
+    check(dp, {
+      description: 'data',
+      input: tcp({ ...c, flags: 'PA', payload: 'GET /' }),
+      verdict: 'TX',
+      output: toBackend(P, 'PA', 'GET /'),
+      reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
+    });
+    check(dp, {
+      description: 'reply',
+      input: fromBackend(P, 'PA', 'hello'),
+      verdict: 'TX',
+      output: toClient(41000, 'PA', 'hello'),
+      reasons: { TX: 1 },
+    });
   });
 
   it('dsr: SYN half-open, the ACK promotes (only the client is seen)', () => {
     const d = { src: CLIENT, dst: VIP, sport: 42000, dport: 80 };
     const df: Flow = { ...d, proto: 'tcp' };
     const syn = tcp({ ...d, flags: 'S' });
-    check(dp, { description: 'DSR SYN', input: syn, verdict: 'TX', output: withMacs(syn, backendMac(2), MAC.lb), reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 } });
+    check(dp, {
+      description: 'DSR SYN',
+      input: syn,
+      verdict: 'TX',
+      output: withMacs(syn, backendMac(2), MAC.lb),
+      reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 },
+    });
     expect(dp.halfOpen(df)).not.toBeNull();
     check(dp, { description: 'DSR SYN again (retransmitted)', input: syn, verdict: 'TX', reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
     check(dp, { description: 'DSR ACK', input: tcp({ ...d, flags: 'A' }), verdict: 'TX', reasons: { TX: 1, CT_PROMOTED: 1 } });
@@ -102,7 +143,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     expect(dp.established(df)).not.toBeNull();
   });
 
-  it("a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry", () => {
+  it('a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry', () => {
     // Backend 3 is in no slot table: only the entry that "won" can send the SYN there.
     dp.setBackend(3, { addr: '198.18.2.3', port: 80 });
     const first = { src: CLIENT, dst: VIP, sport: 42010, dport: 80 };
@@ -113,7 +154,13 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     won.writeUInt32LE((dp.map('lb_backends').lookup(u32le(3)) as Buffer).readUInt32LE(20), 4); // backend_gen
     dp.map('lb_ct_syn').update(flowKey({ ...d, proto: 'tcp' }), won);
     const syn = tcp({ ...d, flags: 'S' });
-    check(dp, { description: 'the SYN: its insert finds the entry', input: syn, verdict: 'TX', output: withMacs(syn, backendMac(3), MAC.lb), reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
+    check(dp, {
+      description: 'the SYN: its insert finds the entry',
+      input: syn,
+      verdict: 'TX',
+      output: withMacs(syn, backendMac(3), MAC.lb),
+      reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
+    });
     expect(dp.halfOpen({ ...d, proto: 'tcp' })).toMatchObject({ backendId: 3 });
     expect(dp.established({ ...d, proto: 'tcp' })).toBeNull();
   });
@@ -122,9 +169,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     const d = { src: CLIENT, dst: VIP, sport: 42001, dport: 80 };
     check(dp, { description: 'DSR SYN', input: tcp({ ...d, flags: 'S' }), verdict: 'TX' });
     dp.ageCt({ ...d, proto: 'tcp' }, 2n * SEC);
-    check(dp, { description: 'SYN after 2 s: the same entry', input: tcp({ ...d, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE } });
+    check(dp, {
+      description: 'SYN after 2 s: the same entry',
+      input: tcp({ ...d, flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
+    });
     dp.ageCt({ ...d, proto: 'tcp' }, 4n * SEC);
-    check(dp, { description: 'SYN after 4 s idle: expired, a new half-open flow', input: tcp({ ...d, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1, CT_HALF_OPEN: 1 } });
+    check(dp, {
+      description: 'SYN after 4 s idle: expired, a new half-open flow',
+      input: tcp({ ...d, flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1, CT_HALF_OPEN: 1 },
+    });
   });
 });
 
@@ -142,12 +199,27 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
   it('a timed-out half-open flow gives its port back at once; its late ACK is reset', async () => {
     const { dp, a, b } = await onePort(51000);
     try {
-      check(dp, { description: 'B while A is half-open and young', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B while A is half-open and young',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageCt({ ...a, proto: 'tcp' }, 4n * SEC);
-      const r = check(dp, { description: 'B, A idle 4 s: the port at once (no TIME_WAIT hold)', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
+      const r = check(dp, {
+        description: 'B, A idle 4 s: the port at once (no TIME_WAIT hold)',
+        input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 },
+      });
       expect(snatPort(r.data)).toBe(20000);
       expect(parseFrame(dp.run(fromBackend(20000, 'SA')).data).ipv4!.dst, "the port's replies go to B").toBe('198.18.1.2');
-      const rst = check(dp, { description: "A's late ACK: no entry, no port: reset", input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1, CT_MIDSTREAM: 1, CT_EXPIRED: 1 } });
+      const rst = check(dp, {
+        description: "A's late ACK: no entry, no port: reset",
+        input: tcp({ ...a, flags: 'A' }),
+        verdict: 'TX',
+        reasons: { RESET: 1, CT_MIDSTREAM: 1, CT_EXPIRED: 1 },
+      });
       expectReset(rst.data, { src: VIP, dst: CLIENT, sport: 443, dport: 51000, seq: 1 });
     } finally {
       dp.dispose();
@@ -165,12 +237,28 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
       dp.addService({ vip: vip6, port: 443, proto: 'tcp', id: 0, fwd: 'nat', snatFirst: 0, snatCount: 1 });
       dp.setBackend(1, { addr: '2001:db8:2::1', port: 8443 });
       dp.setTable(0, [1]);
-      check(dp, { description: 'A SYN takes the only port', input: tcp({ src: client6, dst: vip6, sport: 51000, dport: 443, flags: 'S' }), verdict: 'TX' });
+      check(dp, {
+        description: 'A SYN takes the only port',
+        input: tcp({ src: client6, dst: vip6, sport: 51000, dport: 443, flags: 'S' }),
+        verdict: 'TX',
+      });
       const data = tcp({ src: client6, dst: vip6, sport: 51001, dport: 443, flags: 'PA', payload: 'a request', seq: 7000 });
-      const r = check(dp, { description: 'B data without an entry: no port, reset', input: data, verdict: 'TX', reasons: { RESET: 1, CT_MIDSTREAM: 1 } });
+      const r = check(dp, {
+        description: 'B data without an entry: no port, reset',
+        input: data,
+        verdict: 'TX',
+        reasons: { RESET: 1, CT_MIDSTREAM: 1 },
+      });
       expectReset(r.data, { src: vip6, dst: client6, sport: 443, dport: 51001, seq: 1 });
-      expect(r.data.subarray(0, 12), 'back to the client: MACs swapped').toEqual(Buffer.concat([data.subarray(6, 12), data.subarray(0, 6)]));
-      const syn = check(dp, { description: 'a SYN in its place: dropped (the client retransmits), never reset', input: tcp({ src: client6, dst: vip6, sport: 51002, dport: 443, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      expect(r.data.subarray(0, 12), 'back to the client: MACs swapped').toEqual(
+        Buffer.concat([data.subarray(6, 12), data.subarray(0, 6)]),
+      );
+      const syn = check(dp, {
+        description: 'a SYN in its place: dropped (the client retransmits), never reset',
+        input: tcp({ src: client6, dst: vip6, sport: 51002, dport: 443, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       expect(syn.verdict).toBe('DROP');
     } finally {
       dp.dispose();
@@ -181,7 +269,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
     const { dp, a, b } = await onePort(53000);
     try {
       expect(dp.map('lb_ct_syn').delete(flowKeyOf(a))).toBe(true); // what an LRU eviction does
-      check(dp, { description: 'B takes the port at once', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
+      check(dp, {
+        description: 'B takes the port at once',
+        input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 },
+      });
     } finally {
       dp.dispose();
     }
@@ -217,13 +310,34 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open NAT ports [%
       expect([...dp.map('lb_ct').keys()].length, 'lb_ct: the established flow only').toBe(1);
       expect(dp.established(ef)).toMatchObject({ snatPort: p, snatLease: est.snatLease });
       // the backend speaks first: its reverse entry must have survived too (no repair by a client packet yet)
-      check(dp, { description: 'a reply of the established flow after the flood', input: fromBackend(p, 'PA', 'ok'), verdict: 'TX', output: toClient(55000, 'PA', 'ok'), reasons: { TX: 1 } });
-      check(dp, { description: 'its client', input: tcp({ ...e, flags: 'PA', payload: 'more' }), verdict: 'TX', output: toBackend(p, 'PA', 'more'), reasons: { TX: 1 } });
+      check(dp, {
+        description: 'a reply of the established flow after the flood',
+        input: fromBackend(p, 'PA', 'ok'),
+        verdict: 'TX',
+        output: toClient(55000, 'PA', 'ok'),
+        reasons: { TX: 1 },
+      });
+      check(dp, {
+        description: 'its client',
+        input: tcp({ ...e, flags: 'PA', payload: 'more' }),
+        verdict: 'TX',
+        output: toBackend(p, 'PA', 'more'),
+        reasons: { TX: 1 },
+      });
       const n = { src: '198.18.1.3', dst: VIP, sport: 56000, dport: 443 };
-      const r = check(dp, { description: 'a new client right after the flood', input: tcp({ ...n, flags: 'S', smac: '02:00:00:00:00:03' }), verdict: 'TX' });
+      const r = check(dp, {
+        description: 'a new client right after the flood',
+        input: tcp({ ...n, flags: 'S', smac: '02:00:00:00:00:03' }),
+        verdict: 'TX',
+      });
       const np = snatPort(r.data);
       dp.run(fromBackend(np, 'SA'));
-      check(dp, { description: 'its ACK completes', input: tcp({ ...n, flags: 'A', smac: '02:00:00:00:00:03' }), verdict: 'TX', reasons: { TX: 1, CT_PROMOTED: 1 } });
+      check(dp, {
+        description: 'its ACK completes',
+        input: tcp({ ...n, flags: 'A', smac: '02:00:00:00:00:03' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_PROMOTED: 1 },
+      });
     } finally {
       dp.dispose();
     }

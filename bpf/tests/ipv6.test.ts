@@ -59,7 +59,13 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
       check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       check(dp, { description: 'FIN', input: pkt('FA'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       expect(dp.ct(flow)?.state).toBe(LB_CT_CLOSING);
-      check(dp, { description: 'a new SYN on the closed tuple', input: pkt('S'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } });
+      check(dp, {
+        description: 'a new SYN on the closed tuple',
+        input: pkt('S'),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 },
+      });
     });
 
     it('UDP', () => {
@@ -69,14 +75,20 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
     });
 
     it('VLAN-tagged IPv6: the tag stays', () => {
-      check(dp, { description: 'tagged SYN', input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S', vlan: 42 }), verdict: 'TX', output: dsrTo(1) });
+      check(dp, {
+        description: 'tagged SYN',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S', vlan: 42 }),
+        verdict: 'TX',
+        output: dsrTo(1),
+      });
     });
   });
 
   describe('extension headers', () => {
     const opts = (type: 0 | 60) => ({ type, data: [1, 4, 0, 0, 0, 0] }); // PadN
     const routing = (segmentsLeft: number) => ({ type: 43 as const, data: [4, segmentsLeft, 0, 0, 0, 0] });
-    const withExt = (sport: number, ext: Parameters<typeof tcp>[0]['ext']) => tcp({ src: CLIENT, dst: VIP, sport, dport: 80, flags: 'S', ext });
+    const withExt = (sport: number, ext: Parameters<typeof tcp>[0]['ext']) =>
+      tcp({ src: CLIENT, dst: VIP, sport, dport: 80, flags: 'S', ext });
     /** A frame whose first extension header (16 bytes of destination options) is turned into AH. */
     const withAh = (): Buffer => {
       const f = withExt(42010, [{ type: 60, data: new Array(14).fill(0) }]);
@@ -85,22 +97,87 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
       return f;
     };
     const fixtures: Fixture[] = [
-      { description: 'hop-by-hop options: skipped, forwarded', input: withExt(42001, [opts(0)]), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
-      { description: 'hop-by-hop + destination options', input: withExt(42002, [opts(0), opts(60)]), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
-      { description: 'a routing header with no segments left (the VIP is the final destination)', input: withExt(42003, [routing(0)]), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
-      { description: 'a routing header with segments left: the VIP is a waypoint, the kernel decides', input: withExt(42004, [routing(1)]), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'an atomic fragment (offset 0, no more): whole', input: withExt(42005, [{ type: 44, fragOffset: 0, mf: false, id: 99 }]), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
+      {
+        description: 'hop-by-hop options: skipped, forwarded',
+        input: withExt(42001, [opts(0)]),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1 },
+      },
+      {
+        description: 'hop-by-hop + destination options',
+        input: withExt(42002, [opts(0), opts(60)]),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1 },
+      },
+      {
+        description: 'a routing header with no segments left (the VIP is the final destination)',
+        input: withExt(42003, [routing(0)]),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1 },
+      },
+      {
+        description: 'a routing header with segments left: the VIP is a waypoint, the kernel decides',
+        input: withExt(42004, [routing(1)]),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'an atomic fragment (offset 0, no more): whole',
+        input: withExt(42005, [{ type: 44, fragOffset: 0, mf: false, id: 99 }]),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1 },
+      },
       { description: 'AH: skipped', input: withAh(), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
-      { description: 'six extension headers: still followed', input: withExt(42006, [opts(0), opts(60), opts(60), opts(60), routing(0), opts(60)]), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } },
-      { description: 'seven: more than we follow, untouched', input: withExt(42007, [opts(0), opts(60), opts(60), opts(60), opts(60), opts(60), opts(60)]), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'an extension header cut short', input: truncate(withExt(42008, [opts(0)]), 14 + 40 + 1), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'ESP to a VIP: untouched', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: CLIENT, dst: VIP, nextHeader: 50 }, payload: 'x'.repeat(24) }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'no next header to a VIP: untouched', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: CLIENT, dst: VIP } }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
+      {
+        description: 'six extension headers: still followed',
+        input: withExt(42006, [opts(0), opts(60), opts(60), opts(60), routing(0), opts(60)]),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1, CT_NEW: 1 },
+      },
+      {
+        description: 'seven: more than we follow, untouched',
+        input: withExt(42007, [opts(0), opts(60), opts(60), opts(60), opts(60), opts(60), opts(60)]),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'an extension header cut short',
+        input: truncate(withExt(42008, [opts(0)]), 14 + 40 + 1),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'ESP to a VIP: untouched',
+        input: buildFrame({
+          eth: { src: MAC.client, dst: MAC.lb },
+          ipv6: { src: CLIENT, dst: VIP, nextHeader: 50 },
+          payload: 'x'.repeat(24),
+        }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'no next header to a VIP: untouched',
+        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: CLIENT, dst: VIP } }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
     ];
     for (const f of fixtures) it(f.description, () => check(dp, f));
 
     it('the flow of a packet with extension headers is the same flow without them', () => {
-      check(dp, { description: 'plain ACK of the hop-by-hop flow', input: tcp({ src: CLIENT, dst: VIP, sport: 42001, dport: 80, flags: 'A' }), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+      check(dp, {
+        description: 'plain ACK of the hop-by-hop flow',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 42001, dport: 80, flags: 'A' }),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1 },
+      });
     });
   });
 
@@ -109,18 +186,63 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
       buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: CLIENT, dst, hopLimit: 255 }, icmp6: { type, rest: 0 }, payload });
     const syn = tcp({ src: CLIENT, dst: VIP, sport: 43000, dport: 80, flags: 'S' });
     const fixtures: Fixture[] = [
-      { description: 'neighbour solicitation to the VIP (unicast, NUD)', input: icmp6(VIP, 135), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'neighbour solicitation to the solicited-node group', input: icmp6('ff02::1:ff00:10', 135), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'neighbour advertisement to the SNAT address', input: icmp6(SNAT, 136), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      {
+        description: 'neighbour solicitation to the VIP (unicast, NUD)',
+        input: icmp6(VIP, 135),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'neighbour solicitation to the solicited-node group',
+        input: icmp6('ff02::1:ff00:10', 135),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'neighbour advertisement to the SNAT address',
+        input: icmp6(SNAT, 136),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
       { description: 'router solicitation', input: icmp6('ff02::2', 133), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
       { description: 'router advertisement', input: icmp6('ff02::1', 134), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
       { description: 'echo request to a VIP (icmp_echo off)', input: icmp6(VIP, 128), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'TCP to an IPv6 address that is not ours', input: tcp({ src: CLIENT, dst: OTHER, sport: 43000, dport: 80, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: "a VIP's other port", input: tcp({ src: CLIENT, dst: VIP, sport: 43000, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'SSH to the SNAT address (outside the NAT range)', input: tcp({ src: CLIENT, dst: SNAT, sport: 43000, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'UDP with checksum 0 (forbidden over IPv6)', input: udp({ src: CLIENT, dst: VIP, sport: 43000, dport: 53, noChecksum: true }), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'payload length past the frame', input: mutate(syn, (b) => b.writeUInt16BE(b.readUInt16BE(18) + 1, 18)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'version 4 under the IPv6 EtherType', input: mutate(syn, (b) => (b[14] = (4 << 4) | (b[14]! & 0x0f))), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
+      {
+        description: 'TCP to an IPv6 address that is not ours',
+        input: tcp({ src: CLIENT, dst: OTHER, sport: 43000, dport: 80, flags: 'S' }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: "a VIP's other port",
+        input: tcp({ src: CLIENT, dst: VIP, sport: 43000, dport: 22, flags: 'S' }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'SSH to the SNAT address (outside the NAT range)',
+        input: tcp({ src: CLIENT, dst: SNAT, sport: 43000, dport: 22, flags: 'S' }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'UDP with checksum 0 (forbidden over IPv6)',
+        input: udp({ src: CLIENT, dst: VIP, sport: 43000, dport: 53, noChecksum: true }),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'payload length past the frame',
+        input: mutate(syn, (b) => b.writeUInt16BE(b.readUInt16BE(18) + 1, 18)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'version 4 under the IPv6 EtherType',
+        input: mutate(syn, (b) => (b[14] = (4 << 4) | (b[14]! & 0x0f))),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
       { description: 'cut inside the IPv6 header', input: truncate(syn, 14 + 30), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
       { description: 'cut inside the TCP header', input: truncate(syn, 14 + 40 + 10), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
     ];
@@ -131,27 +253,51 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
     const client = { src: CLIENT, dst: VIP, sport: 44000, dport: 443 };
     const clientFlow: Flow = { ...client, proto: 'tcp' };
     let P = 0;
-    const toBackend = (port: number, flags: string, payload = '') => () =>
-      tcp({ src: SNAT, dst: BE, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(2) });
+    const toBackend =
+      (port: number, flags: string, payload = '') =>
+      () =>
+        tcp({ src: SNAT, dst: BE, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(2) });
     const reply = (port: number, flags: string, payload = '') =>
       tcp({ src: BE, dst: SNAT, sport: 8443, dport: port, flags, payload, smac: backendMac(2), dmac: MAC.lb });
     const toClient = (sport: number, flags: string, payload = '', dst = CLIENT, dmac: string = MAC.client) =>
       tcp({ src: VIP, dst, sport: 443, dport: sport, flags, payload, smac: MAC.lb, dmac });
 
     it('forward: dst -> backend, src -> SNAT address:port, TCP checksum (pseudo-header) patched', () => {
-      const r = check(dp, { description: 'SYN', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      const r = check(dp, {
+        description: 'SYN',
+        input: tcp({ ...client, flags: 'S', payload: 'x' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
       P = parseFrame(r.data).tcp!.sport;
       expect(P).toBeGreaterThanOrEqual(20000);
       expect(P).toBeLessThanOrEqual(29999);
-      check(dp, { description: 'SYN, exact frame', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', output: toBackend(P, 'S', 'x') });
+      check(dp, {
+        description: 'SYN, exact frame',
+        input: tcp({ ...client, flags: 'S', payload: 'x' }),
+        verdict: 'TX',
+        output: toBackend(P, 'S', 'x'),
+      });
       expect(dp.ct(clientFlow)).toMatchObject({ backendId: 2, fwd: LB_FWD_NAT, snatPort: P });
       expect(dp.snat({ src: BE, dst: SNAT, sport: 8443, dport: P, proto: 'tcp' })).toMatchObject({ sport: 44000, dport: 443 });
-      check(dp, { description: 'data', input: tcp({ ...client, flags: 'PA', payload: 'y'.repeat(1000) }), verdict: 'TX', output: toBackend(P, 'PA', 'y'.repeat(1000)), reasons: { TX: 1 } });
+      check(dp, {
+        description: 'data',
+        input: tcp({ ...client, flags: 'PA', payload: 'y'.repeat(1000) }),
+        verdict: 'TX',
+        output: toBackend(P, 'PA', 'y'.repeat(1000)),
+        reasons: { TX: 1 },
+      });
     });
 
     it('reverse: src -> VIP:443, dst -> client', () => {
       check(dp, { description: 'SYN-ACK', input: reply(P, 'SA'), verdict: 'TX', output: toClient(44000, 'SA'), reasons: { TX: 1 } });
-      check(dp, { description: 'data', input: reply(P, 'PA', 'HTTP/1.1 200 OK\r\n\r\n'), verdict: 'TX', output: toClient(44000, 'PA', 'HTTP/1.1 200 OK\r\n\r\n'), reasons: { TX: 1 } });
+      check(dp, {
+        description: 'data',
+        input: reply(P, 'PA', 'HTTP/1.1 200 OK\r\n\r\n'),
+        verdict: 'TX',
+        output: toClient(44000, 'PA', 'HTTP/1.1 200 OK\r\n\r\n'),
+        reasons: { TX: 1 },
+      });
     });
 
     it('extension headers stay in place, addresses and checksum are rewritten', () => {
@@ -160,7 +306,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
         description: 'hop-by-hop data packet',
         input: tcp({ ...client, flags: 'PA', payload: 'ext', ext }),
         verdict: 'TX',
-        output: () => tcp({ src: SNAT, dst: BE, sport: P, dport: 8443, flags: 'PA', payload: 'ext', ext, smac: MAC.lb, dmac: backendMac(2) }),
+        output: () =>
+          tcp({ src: SNAT, dst: BE, sport: P, dport: 8443, flags: 'PA', payload: 'ext', ext, smac: MAC.lb, dmac: backendMac(2) }),
         reasons: { TX: 1 },
       });
     });
@@ -169,17 +316,34 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
       const a = { src: CLIENT, dst: VIP, sport: 45000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 45000, dport: 443 };
       const pa = parseFrame(check(dp, { description: 'A', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' }).data).tcp!.sport;
-      const pb = parseFrame(check(dp, { description: 'B', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX' }).data).tcp!.sport;
+      const pb = parseFrame(
+        check(dp, { description: 'B', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX' }).data,
+      ).tcp!.sport;
       expect(pa).not.toBe(pb);
-      check(dp, { description: 'to B', input: reply(pb, 'SA', 'B'), verdict: 'TX', output: toClient(45000, 'SA', 'B', CLIENT2, '02:00:00:00:00:02') });
+      check(dp, {
+        description: 'to B',
+        input: reply(pb, 'SA', 'B'),
+        verdict: 'TX',
+        output: toClient(45000, 'SA', 'B', CLIENT2, '02:00:00:00:00:02'),
+      });
       check(dp, { description: 'to A', input: reply(pa, 'SA', 'A'), verdict: 'TX', output: toClient(45000, 'SA', 'A') });
     });
 
     it('UDP both ways', () => {
       const q = { src: CLIENT, dst: VIP, sport: 46000, dport: 5353 };
-      const r = check(dp, { description: 'query', input: udp({ ...q, payload: 'question' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      const r = check(dp, {
+        description: 'query',
+        input: udp({ ...q, payload: 'question' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
       const port = parseFrame(r.data).udp!.sport;
-      check(dp, { description: 'query, exact', input: udp({ ...q, payload: 'question' }), verdict: 'TX', output: udp({ src: SNAT, dst: BE, sport: port, dport: 5353, payload: 'question', smac: MAC.lb, dmac: backendMac(3) }) });
+      check(dp, {
+        description: 'query, exact',
+        input: udp({ ...q, payload: 'question' }),
+        verdict: 'TX',
+        output: udp({ src: SNAT, dst: BE, sport: port, dport: 5353, payload: 'question', smac: MAC.lb, dmac: backendMac(3) }),
+      });
       check(dp, {
         description: 'answer',
         input: udp({ src: BE, dst: SNAT, sport: 5353, dport: port, payload: 'answer', smac: backendMac(3), dmac: MAC.lb }),
@@ -196,25 +360,40 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('IPv6 [%s]', (strategy)
       dp.addService({ vip: VIP, port: 8080, proto: 'tcp', id: 9, fwd: 'nat', snatFirst: 0, snatCount: 1 });
       dp.setBackend(9, { addr: '198.18.2.9', port: 80 });
       dp.setTable(9, [9]);
-      check(dp, { description: 'SYN', input: tcp({ src: CLIENT, dst: VIP, sport: 47000, dport: 8080, flags: 'S' }), verdict: 'DROP', reasons: { DROP_ERROR: 1 } });
+      check(dp, {
+        description: 'SYN',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 47000, dport: 8080, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_ERROR: 1 },
+      });
     });
   });
 
   // Only hash has a model flow for flow: the case exists for it alone (not a skip).
-  if (strategy === 'hash') it('the hash strategy picks what its TypeScript model picks, for IPv6 flows', () => {
-    dp.addService({ vip: VIP, port: 81, proto: 'tcp', id: 5, fwd: 'dsr' });
-    const ids = [11, 12, 13, 14, 15];
-    for (const id of ids) dp.setBackend(id, { addr: `2001:db8:2::${id}`, port: 81 });
-    const table = hash.buildTable(ids.map((id) => ({ id, key: `[2001:db8:2::${id}]:81`, weight: 1 })), hash.optionsSchema.parse({}) as never);
-    dp.setTable(5, table);
-    let agree = 0;
-    for (let i = 0; i < 400; i++) {
-      const f: Flow = { src: `2001:db8:1:${((i * 7919) % 65536).toString(16)}::${(i + 1).toString(16)}`, dst: VIP, sport: 1024 + i * 13, dport: 81, proto: 'tcp' };
-      const got = backendOf(dp.run(tcp({ src: f.src, dst: VIP, sport: f.sport, dport: 81, flags: 'S' })).data);
-      if (got === pickHash(table, flowKey(f), SEED)) agree++;
-    }
-    expect(agree).toBe(400);
-  });
+  if (strategy === 'hash')
+    it('the hash strategy picks what its TypeScript model picks, for IPv6 flows', () => {
+      dp.addService({ vip: VIP, port: 81, proto: 'tcp', id: 5, fwd: 'dsr' });
+      const ids = [11, 12, 13, 14, 15];
+      for (const id of ids) dp.setBackend(id, { addr: `2001:db8:2::${id}`, port: 81 });
+      const table = hash.buildTable(
+        ids.map((id) => ({ id, key: `[2001:db8:2::${id}]:81`, weight: 1 })),
+        hash.optionsSchema.parse({}) as never,
+      );
+      dp.setTable(5, table);
+      let agree = 0;
+      for (let i = 0; i < 400; i++) {
+        const f: Flow = {
+          src: `2001:db8:1:${((i * 7919) % 65536).toString(16)}::${(i + 1).toString(16)}`,
+          dst: VIP,
+          sport: 1024 + i * 13,
+          dport: 81,
+          proto: 'tcp',
+        };
+        const got = backendOf(dp.run(tcp({ src: f.src, dst: VIP, sport: f.sport, dport: 81, flags: 'S' })).data);
+        if (got === pickHash(table, flowKey(f), SEED)) agree++;
+      }
+      expect(agree).toBe(400);
+    });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -250,7 +429,11 @@ describe.skipIf(fibSkip !== null)('IPv6 next hop [hash]', () => {
     dp.addAddr(VIP, LB_ADDR_VIP);
     dp.addAddr(SNAT, LB_ADDR_SNAT);
     dp.setSnatPool(0, SNAT);
-    const backends: Array<[number, string]> = [[1, '2001:db8:18::21'], [2, '2001:db8:18::22'], [3, '2001:db8:5::1']];
+    const backends: Array<[number, string]> = [
+      [1, '2001:db8:18::21'],
+      [2, '2001:db8:18::22'],
+      [3, '2001:db8:5::1'],
+    ];
     backends.forEach(([id, ip], i) => {
       dp.setBackend(id, { addr: ip, port: 80, mac: null });
       dp.addService({ vip: VIP, port: 81 + i, proto: 'tcp', id: i, fwd: 'dsr' });

@@ -24,9 +24,19 @@ const l3 = (src: string, dst: string, extra: Record<string, unknown> = {}): Pick
   src.includes(':') ? { ipv6: { src, dst, ...extra } } : { ipv4: { src, dst, id: 0x4321, ...extra } };
 
 /** A UDP frame whose length field says `length` (default: right), its checksum right for what the field covers. */
-function udpFrame(src: string, dst: string, dport: number, o: { payload?: string; length?: number; surplus?: number[]; padding?: number[]; ip?: Record<string, unknown>; sport?: number } = {}): Buffer {
+function udpFrame(
+  src: string,
+  dst: string,
+  dport: number,
+  o: { payload?: string; length?: number; surplus?: number[]; padding?: number[]; ip?: Record<string, unknown>; sport?: number } = {},
+): Buffer {
   const payload = o.payload ?? 'query';
-  const base: FrameSpec = { eth: { src: MAC.client, dst: MAC.lb }, ...l3(src, dst, o.ip), udp: { sport: o.sport ?? 40000, dport }, payload };
+  const base: FrameSpec = {
+    eth: { src: MAC.client, dst: MAC.lb },
+    ...l3(src, dst, o.ip),
+    udp: { sport: o.sport ?? 40000, dport },
+    payload,
+  };
   // The checksum of the datagram the field describes (RFC 768), computed by the builder on the right frame.
   const right = parseFrame(buildFrame(base)).udp!.checksum;
   return buildFrame({
@@ -72,12 +82,30 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
   });
   afterAll(() => dp?.dispose());
 
-  describe.each([['IPv4', V4], ['IPv6', V6]] as const)('UDP length, %s', (_name, F) => {
+  describe.each([
+    ['IPv4', V4],
+    ['IPv6', V6],
+  ] as const)('UDP length, %s', (_name, F) => {
     const fixtures: Fixture[] = [
-      { description: 'nat: length 900, more than the IP packet holds', input: udpFrame(F.client, F.vip, NAT_UDP, { length: 900 }), verdict: 'PASS', reasons: MALFORMED },
-      { description: 'nat: length 4, below the 8-byte header', input: udpFrame(F.client, F.vip, NAT_UDP, { length: 4 }), verdict: 'PASS', reasons: MALFORMED },
+      {
+        description: 'nat: length 900, more than the IP packet holds',
+        input: udpFrame(F.client, F.vip, NAT_UDP, { length: 900 }),
+        verdict: 'PASS',
+        reasons: MALFORMED,
+      },
+      {
+        description: 'nat: length 4, below the 8-byte header',
+        input: udpFrame(F.client, F.vip, NAT_UDP, { length: 4 }),
+        verdict: 'PASS',
+        reasons: MALFORMED,
+      },
       { description: 'nat: length 0', input: udpFrame(F.client, F.vip, NAT_UDP, { length: 0 }), verdict: 'PASS', reasons: MALFORMED },
-      { description: 'nat: one byte more than the IP packet holds', input: udpFrame(F.client, F.vip, NAT_UDP, { length: 8 + 5 + 1 }), verdict: 'PASS', reasons: MALFORMED },
+      {
+        description: 'nat: one byte more than the IP packet holds',
+        input: udpFrame(F.client, F.vip, NAT_UDP, { length: 8 + 5 + 1 }),
+        verdict: 'PASS',
+        reasons: MALFORMED,
+      },
       { description: 'dsr: length 900', input: udpFrame(F.client, F.vip, DSR_UDP, { length: 900 }), verdict: 'PASS', reasons: MALFORMED },
       { description: 'dsr: length 4', input: udpFrame(F.client, F.vip, DSR_UDP, { length: 4 }), verdict: 'PASS', reasons: MALFORMED },
       {
@@ -90,8 +118,18 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
     for (const f of fixtures) it(f.description, () => check(dp, f));
 
     it('the right length: forwarded (the control for the cases above)', () => {
-      check(dp, { description: 'nat', input: udpFrame(F.client, F.vip, NAT_UDP, { sport: 40010 }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
-      check(dp, { description: 'dsr', input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40010 }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      check(dp, {
+        description: 'nat',
+        input: udpFrame(F.client, F.vip, NAT_UDP, { sport: 40010 }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
+      check(dp, {
+        description: 'dsr',
+        input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40010 }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
     });
 
     it('a length below the IP payload (a surplus): forwarded, the surplus as it came', () => {
@@ -107,8 +145,18 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
 
     it('a first fragment counts the whole datagram: its length may pass the fragment, not go below 8', () => {
       const ip = (id: number) => (F === V6 ? { extensions: [{ type: 44, fragOffset: 0, mf: true, id }] } : { mf: true, id });
-      check(dp, { description: 'first fragment, length of the whole datagram', input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40002, length: 8 + 5 + 1200, ip: ip(0x777) }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } });
-      check(dp, { description: 'first fragment, length 4', input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40003, length: 4, ip: ip(0x778) }), verdict: 'PASS', reasons: MALFORMED });
+      check(dp, {
+        description: 'first fragment, length of the whole datagram',
+        input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40002, length: 8 + 5 + 1200, ip: ip(0x777) }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 },
+      });
+      check(dp, {
+        description: 'first fragment, length 4',
+        input: udpFrame(F.client, F.vip, DSR_UDP, { sport: 40003, length: 4, ip: ip(0x778) }),
+        verdict: 'PASS',
+        reasons: MALFORMED,
+      });
     });
   });
 
@@ -116,9 +164,28 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
     it('a small datagram in a padded 60-byte frame: forwarded, the padding kept', () => {
       const input = udpFrame(V4.client, V4.vip, DSR_UDP, { sport: 40100, payload: 'a', padding: Array(60 - 43).fill(0) });
       expect(input.length).toBe(60);
-      const r = check(dp, { description: 'padded', input, verdict: 'TX', output: (i) => { const o = Buffer.from(i); Buffer.from(backendMac(2).split(':').map((x) => parseInt(x, 16))).copy(o, 0); Buffer.from(MAC.lb.split(':').map((x) => parseInt(x, 16))).copy(o, 6); return o; } });
+      const r = check(dp, {
+        description: 'padded',
+        input,
+        verdict: 'TX',
+        output: (i) => {
+          const o = Buffer.from(i);
+          Buffer.from(
+            backendMac(2)
+              .split(':')
+              .map((x) => parseInt(x, 16)),
+          ).copy(o, 0);
+          Buffer.from(MAC.lb.split(':').map((x) => parseInt(x, 16))).copy(o, 6);
+          return o;
+        },
+      });
       expect(r.data.length).toBe(60);
-      check(dp, { description: 'padded, nat', input: udpFrame(V4.client, V4.vip, NAT_UDP, { sport: 40101, payload: 'a', padding: Array(17).fill(0xee) }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      check(dp, {
+        description: 'padded, nat',
+        input: udpFrame(V4.client, V4.vip, NAT_UDP, { sport: 40101, payload: 'a', padding: Array(17).fill(0xee) }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
     });
 
     const fixtures: Fixture[] = [
@@ -148,13 +215,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
       },
       {
         description: 'TCP options reaching into the padding (data offset 6, IP length 20 + 20)',
-        input: ipv4Shortened(tcp({ src: V4.client, dst: V4.vip, sport: 40106, dport: 80, flags: 'S', tcpOptions: [{ kind: 'mss', value: 1460 }] }), 40),
+        input: ipv4Shortened(
+          tcp({ src: V4.client, dst: V4.vip, sport: 40106, dport: 80, flags: 'S', tcpOptions: [{ kind: 'mss', value: 1460 }] }),
+          40,
+        ),
         verdict: 'PASS',
         reasons: MALFORMED,
       },
       {
         description: 'an ICMP echo header in the padding (IP length 20)',
-        input: ipv4Shortened(buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: V4.client, dst: V4.vip }, icmp: { type: 8, id: 1, seq: 1 } }), 20),
+        input: ipv4Shortened(
+          buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: V4.client, dst: V4.vip }, icmp: { type: 8, id: 1, seq: 1 } }),
+          20,
+        ),
         verdict: 'PASS',
         reasons: MALFORMED,
       },
@@ -162,18 +235,27 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('malformed L4 [%s]', (s
     for (const f of fixtures) it(f.description, () => check(dp, f));
   });
 
-  describe.each([['IPv4', V4], ['IPv6', V6]] as const)('the quote of an ICMP error, %s', (_name, F) => {
+  describe.each([
+    ['IPv4', V4],
+    ['IPv6', V6],
+  ] as const)('the quote of an ICMP error, %s', (_name, F) => {
     const v6 = F === V6;
     const unreach = v6 ? { type: 1, code: 4 } : { type: 3, code: 3 };
     let port = 0;
     /** The datagram the LB forwarded to the backend (what the backend's port unreachable quotes). */
     const sent = (o: { length?: number; ip?: Record<string, unknown> } = {}) =>
-      buildIpPacket({ ...l3(F.snat, F.be, o.ip), udp: { sport: port, dport: NAT_UDP, ...(o.length !== undefined ? { length: o.length } : {}) }, payload: 'query' });
+      buildIpPacket({
+        ...l3(F.snat, F.be, o.ip),
+        udp: { sport: port, dport: NAT_UDP, ...(o.length !== undefined ? { length: o.length } : {}) },
+        payload: 'query',
+      });
     const error = (quote: Buffer) =>
       buildFrame({
         eth: { src: backendMac(v6 ? 11 : 1), dst: MAC.lb },
         ...l3(F.be, F.snat),
-        ...(v6 ? { icmp6: { type: unreach.type, code: unreach.code, rest: 0 } } : { icmp: { type: unreach.type, code: unreach.code, rest: 0 } }),
+        ...(v6
+          ? { icmp6: { type: unreach.type, code: unreach.code, rest: 0 } }
+          : { icmp: { type: unreach.type, code: unreach.code, rest: 0 } }),
         payload: quote,
       });
 

@@ -100,8 +100,10 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
   let P = 0;
 
   /** What the backend receives: SNAT:P -> backend:8443, MACs to the backend. */
-  const toBackend = (port: number, flags: string, payload = '') => (_input: Buffer) =>
-    tcp({ src: SNAT, dst: BE1, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(1) });
+  const toBackend =
+    (port: number, flags: string, payload = '') =>
+    (_input: Buffer) =>
+      tcp({ src: SNAT, dst: BE1, sport: port, dport: 8443, flags, payload, smac: MAC.lb, dmac: backendMac(1) });
   /** The backend's reply as it reaches the LB. */
   const reply = (port: number, flags: string, payload = '') =>
     tcp({ src: BE1, dst: SNAT, sport: 8443, dport: port, flags, payload, smac: backendMac(1), dmac: MAC.lb });
@@ -110,11 +112,21 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     tcp({ src: VIP, dst, sport: 443, dport: sport, flags, payload, smac: MAC.lb, dmac });
 
   it('new TCP flow: dst -> backend, src -> SNAT address:port in the range, checksums patched', () => {
-    const r = check(dp, { description: 'SYN', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+    const r = check(dp, {
+      description: 'SYN',
+      input: tcp({ ...client, flags: 'S', payload: 'x' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1 },
+    });
     P = snatPort(r.data);
     expect(P).toBeGreaterThanOrEqual(PORT_MIN);
     expect(P).toBeLessThanOrEqual(PORT_MAX);
-    check(dp, { description: 'SYN, exact frame', input: tcp({ ...client, flags: 'S', payload: 'x' }), verdict: 'TX', output: toBackend(P, 'S', 'x') });
+    check(dp, {
+      description: 'SYN, exact frame',
+      input: tcp({ ...client, flags: 'S', payload: 'x' }),
+      verdict: 'TX',
+      output: toBackend(P, 'S', 'x'),
+    });
     expect(dp.ct(clientFlow)).toMatchObject({ backendId: 1, fwd: LB_FWD_NAT, snatAddr: SNAT, snatPort: P, inIfindex: 1 });
     expect(dp.ct(clientFlow)!.peerMac).toEqual(Buffer.from([2, 0, 0, 0, 0, 1]));
     const rev = dp.snat({ src: BE1, dst: SNAT, sport: 8443, dport: P, proto: 'tcp' });
@@ -123,14 +135,30 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
   });
 
   it('later packets keep the mapping', () => {
-    for (const [flags, payload] of [['A', ''], ['PA', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'], ['A', 'y'.repeat(1000)]] as const) {
-      check(dp, { description: `${flags} ${payload.length}B`, input: tcp({ ...client, flags, payload }), verdict: 'TX', output: toBackend(P, flags, payload), reasons: { TX: 1 } });
+    for (const [flags, payload] of [
+      ['A', ''],
+      ['PA', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'],
+      ['A', 'y'.repeat(1000)],
+    ] as const) {
+      check(dp, {
+        description: `${flags} ${payload.length}B`,
+        input: tcp({ ...client, flags, payload }),
+        verdict: 'TX',
+        output: toBackend(P, flags, payload),
+        reasons: { TX: 1 },
+      });
     }
   });
 
   it('the reply: src -> VIP:443, dst -> client, MACs back to the client side', () => {
     check(dp, { description: 'SYN-ACK', input: reply(P, 'SA'), verdict: 'TX', output: toClient(41000, 'SA'), reasons: { TX: 1 } });
-    check(dp, { description: 'data', input: reply(P, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'), verdict: 'TX', output: toClient(41000, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'), reasons: { TX: 1 } });
+    check(dp, {
+      description: 'data',
+      input: reply(P, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'),
+      verdict: 'TX',
+      output: toClient(41000, 'PA', 'HTTP/1.1 200 OK\r\n\r\nhello'),
+      reasons: { TX: 1 },
+    });
     expect(dp.svcStats(0).packets).toBeGreaterThanOrEqual(5n);
   });
 
@@ -138,7 +166,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     const viaRouter = { src: '203.0.113.7', dst: VIP, sport: 50000, dport: 443 };
     const r = check(dp, { description: 'SYN via router', input: tcp({ ...viaRouter, flags: 'S', smac: MAC.router }), verdict: 'TX' });
     const port = snatPort(r.data);
-    check(dp, { description: 'reply', input: reply(port, 'SA'), verdict: 'TX', output: toClient(50000, 'SA', '', '203.0.113.7', MAC.router) });
+    check(dp, {
+      description: 'reply',
+      input: reply(port, 'SA'),
+      verdict: 'TX',
+      output: toClient(50000, 'SA', '', '203.0.113.7', MAC.router),
+    });
   });
 
   it('FIN from the client, FIN and RST from the backend: delivered, and the entry closes', () => {
@@ -155,7 +188,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
   });
 
   it('a new SYN on the closed tuple is a new flow with a fresh mapping', () => {
-    const r = check(dp, { description: 'SYN again', input: tcp({ ...client, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } });
+    const r = check(dp, {
+      description: 'SYN again',
+      input: tcp({ ...client, flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 },
+    });
     const p = snatPort(r.data);
     // The old port is still owned by the closing entry's grace: the new flow got another one.
     expect(p).not.toBe(P);
@@ -171,10 +209,16 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     expect(fwd.ipv4).toMatchObject({ src: SNAT, dst: BE1 });
     expect(fwd.udp).toMatchObject({ sport: port, dport: 5353 });
     expect(fwd.udp!.checksum).not.toBe(0);
-    const zero = check(dp, { description: 'query without checksum', input: udp({ ...q, payload: 'question', noChecksum: true }), verdict: 'TX' });
+    const zero = check(dp, {
+      description: 'query without checksum',
+      input: udp({ ...q, payload: 'question', noChecksum: true }),
+      verdict: 'TX',
+    });
     expect(parseFrame(zero.data).udp!.checksum).toBe(0);
-    const ans = (noChecksum: boolean) => udp({ src: BE1, dst: SNAT, sport: 5353, dport: port, payload: 'answer', smac: backendMac(2), dmac: MAC.lb, noChecksum });
-    const want = (noChecksum: boolean) => udp({ src: VIP, dst: CLIENT, sport: 5353, dport: 42000, payload: 'answer', smac: MAC.lb, dmac: MAC.client, noChecksum });
+    const ans = (noChecksum: boolean) =>
+      udp({ src: BE1, dst: SNAT, sport: 5353, dport: port, payload: 'answer', smac: backendMac(2), dmac: MAC.lb, noChecksum });
+    const want = (noChecksum: boolean) =>
+      udp({ src: VIP, dst: CLIENT, sport: 5353, dport: 42000, payload: 'answer', smac: MAC.lb, dmac: MAC.client, noChecksum });
     check(dp, { description: 'answer', input: ans(false), verdict: 'TX', output: want(false) });
     check(dp, { description: 'answer without checksum', input: ans(true), verdict: 'TX', output: want(true) });
   });
@@ -183,10 +227,22 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     const a = { src: CLIENT, dst: VIP, sport: 43000, dport: 443 };
     const b = { src: CLIENT2, dst: VIP, sport: 43000, dport: 443 };
     const pa = snatPort(check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX' }).data);
-    const pb = snatPort(check(dp, { description: 'B SYN', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX' }).data);
+    const pb = snatPort(
+      check(dp, { description: 'B SYN', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX' }).data,
+    );
     expect(pa).not.toBe(pb);
-    check(dp, { description: 'reply to B', input: reply(pb, 'SA', 'for B'), verdict: 'TX', output: toClient(43000, 'SA', 'for B', CLIENT2, '02:00:00:00:00:02') });
-    check(dp, { description: 'reply to A', input: reply(pa, 'SA', 'for A'), verdict: 'TX', output: toClient(43000, 'SA', 'for A', CLIENT) });
+    check(dp, {
+      description: 'reply to B',
+      input: reply(pb, 'SA', 'for B'),
+      verdict: 'TX',
+      output: toClient(43000, 'SA', 'for B', CLIENT2, '02:00:00:00:00:02'),
+    });
+    check(dp, {
+      description: 'reply to A',
+      input: reply(pa, 'SA', 'for A'),
+      verdict: 'TX',
+      output: toClient(43000, 'SA', 'for A', CLIENT),
+    });
   });
 
   it('a reply to an unknown SNAT port in the range is passed untouched, never rewritten to a guess', () => {
@@ -194,9 +250,24 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     for (const key of dp.map('lb_snat').keys()) used.add(key.readUInt16BE(34));
     let unknown = PORT_MAX;
     while (used.has(unknown)) unknown--;
-    check(dp, { description: 'reply to an unmapped port', input: reply(unknown, 'SA'), verdict: 'PASS', reasons: { PASS_SNAT_UNKNOWN: 1 } });
-    check(dp, { description: 'to the SNAT address below the range (host traffic)', input: reply(PORT_MIN - 1, 'SA'), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
-    check(dp, { description: 'to the SNAT address above the range (host traffic)', input: reply(PORT_MAX + 1, 'SA'), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } });
+    check(dp, {
+      description: 'reply to an unmapped port',
+      input: reply(unknown, 'SA'),
+      verdict: 'PASS',
+      reasons: { PASS_SNAT_UNKNOWN: 1 },
+    });
+    check(dp, {
+      description: 'to the SNAT address below the range (host traffic)',
+      input: reply(PORT_MIN - 1, 'SA'),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
+    check(dp, {
+      description: 'to the SNAT address above the range (host traffic)',
+      input: reply(PORT_MAX + 1, 'SA'),
+      verdict: 'PASS',
+      reasons: { PASS_NOT_OURS: 1 },
+    });
   });
 
   it('an evicted forward entry with a live reverse entry: the reply is dropped, not misdelivered', () => {
@@ -206,7 +277,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     check(dp, { description: 'reply after the eviction', input: reply(port, 'SA'), verdict: 'DROP', reasons: { DROP_SNAT_STALE: 1 } });
     // The client comes back: its stale port is taken over again (its own hash candidate).
     // A half-open flow's port (its lease has the half-open bit): free once its entry is gone.
-    const again = check(dp, { description: 'the client retransmits', input: tcp({ ...c, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 } });
+    const again = check(dp, {
+      description: 'the client retransmits',
+      input: tcp({ ...c, flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, SNAT_HALF_FREED: 1 },
+    });
     expect(snatPort(again.data)).toBe(port);
     check(dp, { description: 'and its replies flow again', input: reply(port, 'SA'), verdict: 'TX', output: toClient(44000, 'SA') });
   });
@@ -215,8 +291,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat [%s]', (strategy) 
     const c = { src: CLIENT, dst: VIP, sport: 45000, dport: 443 };
     const port = establish(dp, c);
     expect(dp.deleteSnat({ src: BE1, dst: SNAT, sport: 8443, dport: port, proto: 'tcp' })).toBe(true);
-    check(dp, { description: 'reply while the reverse entry is gone', input: reply(port, 'SA'), verdict: 'PASS', reasons: { PASS_SNAT_UNKNOWN: 1 } });
-    check(dp, { description: 'client ACK', input: tcp({ ...c, flags: 'A' }), verdict: 'TX', output: toBackend(port, 'A'), reasons: { TX: 1, SNAT_REPAIRED: 1 } });
+    check(dp, {
+      description: 'reply while the reverse entry is gone',
+      input: reply(port, 'SA'),
+      verdict: 'PASS',
+      reasons: { PASS_SNAT_UNKNOWN: 1 },
+    });
+    check(dp, {
+      description: 'client ACK',
+      input: tcp({ ...c, flags: 'A' }),
+      verdict: 'TX',
+      output: toBackend(port, 'A'),
+      reasons: { TX: 1, SNAT_REPAIRED: 1 },
+    });
     check(dp, { description: 'reply', input: reply(port, 'A'), verdict: 'TX', output: toClient(45000, 'A') });
   });
 
@@ -261,9 +348,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const replyTo = (flags: string, payload: string) =>
         tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags, payload, smac: backendMac(1), dmac: MAC.lb });
       establish(dp, a);
-      check(dp, { description: 'B while A holds the only port', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B while A holds the only port',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.deleteCt({ ...a, proto: 'tcp' });
-      check(dp, { description: 'B right after the eviction: the port is held (TIME_WAIT)', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B right after the eviction: the port is held (TIME_WAIT)',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       // The tombstone as another CPU would stamp it with a coarse clock one tick (4 ms) ahead of
       // this one's (lib/clock.h): still held, not mistaken for one 2^31 units old.
       const rk = flowKey(replyTuple(20000));
@@ -272,14 +369,34 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       expect(lease >>> 31, 'a tombstone lease').toBe(1);
       raw.writeUInt32LE((0x80000000 | ((lease + 4) & 0x7fffffff)) >>> 0, 36);
       dp.map('lb_snat').update(rk, raw);
-      check(dp, { description: 'B, the stamp a tick ahead of its clock: held', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B, the stamp a tick ahead of its clock: held',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageTomb(replyTuple(20000), 60n * SEC);
-      check(dp, { description: 'B, 60 s after the stamp: within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B, 60 s after the stamp: within snat_reuse_ns',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageTomb(replyTuple(20000), 10n * SEC);
-      check(dp, { description: 'B, 70 s after: takes the stale port over', input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      check(dp, {
+        description: 'B, 70 s after: takes the stale port over',
+        input: tcp({ ...b, flags: 'S', smac: '02:00:00:00:00:02' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 },
+      });
       const out = check(dp, { description: 'a reply on the port', input: replyTo('SA', 'for B'), verdict: 'TX' });
       expect(parseFrame(out.data).ipv4!.dst).toBe(CLIENT2);
-      const rst = check(dp, { description: 'A comes back: reset (no port), B keeps the port', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1 } });
+      const rst = check(dp, {
+        description: 'A comes back: reset (no port), B keeps the port',
+        input: tcp({ ...a, flags: 'A' }),
+        verdict: 'TX',
+        reasons: { RESET: 1 },
+      });
       expectReset(rst.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
       expect(parseFrame(dp.run(replyTo('A', 'still B')).data).ipv4!.dst).toBe(CLIENT2);
     } finally {
@@ -292,7 +409,11 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
     // 2 s grace), 20 s (past both, within the 65 s TIME_WAIT hold), 70 s. The clock keeps running
     // between a rewrite and the next packet, so each "not yet" sits a second or more below its limit.
     const dp = await TestDataplane.load(strategy, {
-      snat_port_min: 20000, snat_port_max: 20000, tcp_timeout_ns: 10n * SEC, snat_grace_ns: 2n * SEC, snat_reuse_ns: 65n * SEC,
+      snat_port_min: 20000,
+      snat_port_max: 20000,
+      tcp_timeout_ns: 10n * SEC,
+      snat_grace_ns: 2n * SEC,
+      snat_reuse_ns: 65n * SEC,
     });
     try {
       setUp(dp);
@@ -301,14 +422,34 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const aFlow: Flow = { ...a, proto: 'tcp' };
       establish(dp, a);
       dp.ageCt(aFlow, 11n * SEC);
-      check(dp, { description: 'B, A idle 11 s: past its timeout, within the grace', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B, A idle 11 s: past its timeout, within the grace',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageCt(aFlow, 9n * SEC);
-      check(dp, { description: 'B, A idle 20 s: past timeout + grace, within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B, A idle 20 s: past timeout + grace, within snat_reuse_ns',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageCt(aFlow, 50n * SEC);
-      check(dp, { description: 'B, A idle 70 s: after snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      check(dp, {
+        description: 'B, A idle 70 s: after snat_reuse_ns',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 },
+      });
       const r = dp.run(tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags: 'SA', smac: backendMac(1), dmac: MAC.lb }));
       expect(parseFrame(r.data).ipv4!.dst).toBe(CLIENT2);
-      const rst = check(dp, { description: 'A after its expiry: a new flow, refused (the port is B\'s): reset', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1, CT_EXPIRED: 1 } });
+      const rst = check(dp, {
+        description: "A after its expiry: a new flow, refused (the port is B's): reset",
+        input: tcp({ ...a, flags: 'A' }),
+        verdict: 'TX',
+        reasons: { RESET: 1, CT_EXPIRED: 1 },
+      });
       expectReset(rst.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
     } finally {
       dp.dispose();
@@ -320,21 +461,53 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
     // its port, so the new flow gets the other one, and the old port is left to a stale reverse
     // entry whose flow's last packet is unknown (its forward entry now carries another lease): the
     // first allocator that meets it stamps a tombstone, aged here instead of waiting.
-    const dp = await TestDataplane.load(strategy, { snat_port_min: 20000, snat_port_max: 20001, ct_refresh_ns: 0, snat_reuse_ns: 65n * SEC });
+    const dp = await TestDataplane.load(strategy, {
+      snat_port_min: 20000,
+      snat_port_max: 20001,
+      ct_refresh_ns: 0,
+      snat_reuse_ns: 65n * SEC,
+    });
     try {
       setUp(dp);
       const a = { src: CLIENT, dst: VIP, sport: 55000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 56000, dport: 443 };
       const pa = establish(dp, a);
       check(dp, { description: 'A FIN', input: tcp({ ...a, flags: 'FA' }), verdict: 'TX' });
-      const pa2 = snatPort(check(dp, { description: 'A SYN again', input: tcp({ ...a, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } }).data);
+      const pa2 = snatPort(
+        check(dp, {
+          description: 'A SYN again',
+          input: tcp({ ...a, flags: 'S' }),
+          verdict: 'TX',
+          reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 },
+        }).data,
+      );
       expect(pa2).not.toBe(pa);
-      check(dp, { description: 'B: one port live, the other held', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'B: one port live, the other held',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageTomb(replyTuple(pa), 60n * SEC);
-      check(dp, { description: 'A keeps its new flow going', input: tcp({ ...a, flags: 'A' }), verdict: 'TX', output: tcp({ src: SNAT, dst: BE1, sport: pa2, dport: 8443, flags: 'A', smac: MAC.lb, dmac: backendMac(1) }) });
-      check(dp, { description: 'B, 60 s after the stamp: still within snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
+      check(dp, {
+        description: 'A keeps its new flow going',
+        input: tcp({ ...a, flags: 'A' }),
+        verdict: 'TX',
+        output: tcp({ src: SNAT, dst: BE1, sport: pa2, dport: 8443, flags: 'A', smac: MAC.lb, dmac: backendMac(1) }),
+      });
+      check(dp, {
+        description: 'B, 60 s after the stamp: still within snat_reuse_ns',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_SNAT_EXHAUSTED: 1 },
+      });
       dp.ageTomb(replyTuple(pa), 10n * SEC);
-      const got = check(dp, { description: 'B, 70 s after: after snat_reuse_ns', input: tcp({ ...b, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } });
+      const got = check(dp, {
+        description: 'B, 70 s after: after snat_reuse_ns',
+        input: tcp({ ...b, flags: 'S' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 },
+      });
       expect(snatPort(got.data)).toBe(pa);
     } finally {
       dp.dispose();
@@ -348,9 +521,23 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const flows = [51000, 51001, 51002].map((sport) => ({ src: CLIENT, dst: VIP, sport, dport: 443 }));
       const p0 = establish(dp, flows[0]!);
       dp.deleteCt({ ...flows[0]!, proto: 'tcp' }); // p0 is now reclaimable
-      const p1 = snatPort(check(dp, { description: 'second flow: the free port, no reclaim', input: tcp({ ...flows[1]!, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } }).data);
+      const p1 = snatPort(
+        check(dp, {
+          description: 'second flow: the free port, no reclaim',
+          input: tcp({ ...flows[1]!, flags: 'S' }),
+          verdict: 'TX',
+          reasons: { TX: 1, CT_NEW: 1 },
+        }).data,
+      );
       expect(p1).not.toBe(p0);
-      const p2 = snatPort(check(dp, { description: 'third flow: nothing free, reclaims at once', input: tcp({ ...flows[2]!, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 } }).data);
+      const p2 = snatPort(
+        check(dp, {
+          description: 'third flow: nothing free, reclaims at once',
+          input: tcp({ ...flows[2]!, flags: 'S' }),
+          verdict: 'TX',
+          reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1 },
+        }).data,
+      );
       expect(p2).toBe(p0);
     } finally {
       dp.dispose();
@@ -373,14 +560,21 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
         dp.deleteSnat(replyTuple(port));
       };
       const hold = (port: number) =>
-        dp.map('lb_snat').update(flowKey(replyTuple(port)), snatVal({ src: CLIENT2, dst: VIP, sport: port, dport: 443, lease: 0x1000 + port }));
+        dp
+          .map('lb_snat')
+          .update(flowKey(replyTuple(port)), snatVal({ src: CLIENT2, dst: VIP, sport: port, dport: 443, lease: 0x1000 + port }));
       // The model is the program's: on an empty range T gets its first hashed candidate.
       const first = snatPort(check(dp, { description: 'T on an empty range', input: tcp({ ...t, flags: 'S' }), verdict: 'TX' }).data);
       expect(first).toBe(hashed[0]);
       forget(first);
 
       for (const p of hashed) hold(p);
-      const r = check(dp, { description: 'T, its 8 hashed candidates held', input: tcp({ ...t, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
+      const r = check(dp, {
+        description: 'T, its 8 hashed candidates held',
+        input: tcp({ ...t, flags: 'S' }),
+        verdict: 'TX',
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
       const free = snatPort(r.data);
       expect(hashed).not.toContain(free);
       expect(dp.snat(replyTuple(free))).toMatchObject({ src: CLIENT, sport: 60000, lease: dp.ct(tFlow)!.snatLease });
@@ -416,12 +610,93 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
   type Step = readonly ['client' | 'backend', string];
   const closes: { name: string; steps: Step[]; close: number; olderProgram?: boolean; at: [number, boolean][] }[] = [
     // a half-open flow (never established): its port is free syn_timeout_ns (3 s) after its last packet
-    { name: 'the backend refuses the SYN (RST): free syn_timeout_ns after, not before', steps: [['backend', 'RA']], close: LB_CT_CLOSE_RST, at: [[0, false], [2, false], [4, true]] },
-    { name: 'the client aborts (RST before any FIN): free snat_grace_ns after, not before', steps: [['backend', 'SA'], ['client', 'A'], ['client', 'R']], close: LB_CT_CLOSE_RST, at: [[1, false], [3, true]] },
-    { name: 'closed by FIN: held snat_reuse_ns after its last packet', steps: [['backend', 'SA'], ['client', 'FA'], ['backend', 'FA'], ['client', 'A']], close: LB_CT_CLOSE_FIN, at: [[3, false], [13, false], [60, false], [70, true]] },
-    { name: 'an RST after a FIN: held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['backend', 'FA'], ['client', 'R']], close: LB_CT_CLOSE_FIN, at: [[3, false], [13, false], [60, false], [70, true]] },
-    { name: 'a FIN after the RST (the RST did not end the connection): held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['client', 'R'], ['backend', 'PA'], ['client', 'FA']], close: LB_CT_CLOSE_FIN, at: [[3, false], [60, false], [70, true]] },
-    { name: 'close_reason 0 (an entry of an older program), closed by an RST: held like FIN', steps: [['backend', 'SA'], ['client', 'A'], ['backend', 'RA']], close: LB_CT_CLOSE_RST, olderProgram: true, at: [[3, false], [13, false], [60, false], [70, true]] },
+    {
+      name: 'the backend refuses the SYN (RST): free syn_timeout_ns after, not before',
+      steps: [['backend', 'RA']],
+      close: LB_CT_CLOSE_RST,
+      at: [
+        [0, false],
+        [2, false],
+        [4, true],
+      ],
+    },
+    {
+      name: 'the client aborts (RST before any FIN): free snat_grace_ns after, not before',
+      steps: [
+        ['backend', 'SA'],
+        ['client', 'A'],
+        ['client', 'R'],
+      ],
+      close: LB_CT_CLOSE_RST,
+      at: [
+        [1, false],
+        [3, true],
+      ],
+    },
+    {
+      name: 'closed by FIN: held snat_reuse_ns after its last packet',
+      steps: [
+        ['backend', 'SA'],
+        ['client', 'FA'],
+        ['backend', 'FA'],
+        ['client', 'A'],
+      ],
+      close: LB_CT_CLOSE_FIN,
+      at: [
+        [3, false],
+        [13, false],
+        [60, false],
+        [70, true],
+      ],
+    },
+    {
+      name: 'an RST after a FIN: held like FIN',
+      steps: [
+        ['backend', 'SA'],
+        ['client', 'A'],
+        ['backend', 'FA'],
+        ['client', 'R'],
+      ],
+      close: LB_CT_CLOSE_FIN,
+      at: [
+        [3, false],
+        [13, false],
+        [60, false],
+        [70, true],
+      ],
+    },
+    {
+      name: 'a FIN after the RST (the RST did not end the connection): held like FIN',
+      steps: [
+        ['backend', 'SA'],
+        ['client', 'A'],
+        ['client', 'R'],
+        ['backend', 'PA'],
+        ['client', 'FA'],
+      ],
+      close: LB_CT_CLOSE_FIN,
+      at: [
+        [3, false],
+        [60, false],
+        [70, true],
+      ],
+    },
+    {
+      name: 'close_reason 0 (an entry of an older program), closed by an RST: held like FIN',
+      steps: [
+        ['backend', 'SA'],
+        ['client', 'A'],
+        ['backend', 'RA'],
+      ],
+      close: LB_CT_CLOSE_RST,
+      olderProgram: true,
+      at: [
+        [3, false],
+        [13, false],
+        [60, false],
+        [70, true],
+      ],
+    },
   ];
   it.each(closes)('$name', async ({ steps, close, olderProgram, at }) => {
     const half = !steps.some(([who, flags]) => who === 'client' && flags === 'A'); // never established
@@ -431,7 +706,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
       const a = { src: CLIENT, dst: VIP, sport: 57000, dport: 443 };
       const b = { src: CLIENT2, dst: VIP, sport: 58000, dport: 443 };
       const aFlow: Flow = { ...a, proto: 'tcp' };
-      const fromBackend = (flags: string) => tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags, smac: backendMac(1), dmac: MAC.lb });
+      const fromBackend = (flags: string) =>
+        tcp({ src: BE1, dst: SNAT, sport: 8443, dport: 20000, flags, smac: backendMac(1), dmac: MAC.lb });
       check(dp, { description: 'A SYN', input: tcp({ ...a, flags: 'S' }), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
       for (const [who, flags] of steps) {
         check(dp, { description: `${who} ${flags}`, input: who === 'client' ? tcp({ ...a, flags }) : fromBackend(flags), verdict: 'TX' });
@@ -450,13 +726,23 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('nat port allocation [%
           check(dp, { description: `B, A idle ${sec} s: held`, input, verdict: 'DROP', reasons: { DROP_SNAT_EXHAUSTED: 1 } });
           continue;
         }
-        check(dp, { description: `B, A idle ${sec} s: taken over`, input, verdict: 'TX', reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, ...(half ? { SNAT_HALF_FREED: 1 } : {}) } });
+        check(dp, {
+          description: `B, A idle ${sec} s: taken over`,
+          input,
+          verdict: 'TX',
+          reasons: { TX: 1, CT_NEW: 1, SNAT_RECLAIMED: 1, ...(half ? { SNAT_HALF_FREED: 1 } : {}) },
+        });
         expect(parseFrame(dp.run(fromBackend('SA')).data).ipv4!.dst, "the port's replies go to B").toBe(CLIENT2);
       }
       if (half) {
         // A's half-open entry timed out: its late packet is a flow without an entry that cannot
         // get a port (B has it): answered with an RST, never sent to the backend on B's tuple.
-        const r = check(dp, { description: "A's late packet", input: tcp({ ...a, flags: 'A' }), verdict: 'TX', reasons: { RESET: 1, CT_MIDSTREAM: 1, CT_EXPIRED: 1 } });
+        const r = check(dp, {
+          description: "A's late packet",
+          input: tcp({ ...a, flags: 'A' }),
+          verdict: 'TX',
+          reasons: { RESET: 1, CT_MIDSTREAM: 1, CT_EXPIRED: 1 },
+        });
         expectReset(r.data, { src: VIP, dst: CLIENT, sport: 443, dport: a.sport, seq: 1 });
       } else if (close === LB_CT_CLOSE_RST && !olderProgram) {
         // A stray packet of A after the takeover (its closing entry lives 10 s): older than

@@ -23,7 +23,9 @@ if (bpfSkipReason) console.warn(`[bpf per-service] skipped: ${bpfSkipReason}`);
 const VIP = '198.18.0.10';
 const SEED = 0x2545f491;
 const FLOWS = 10_000;
-const SUBNET_AFFINITY = fileURLToPath(new URL('../../deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c', import.meta.url));
+const SUBNET_AFFINITY = fileURLToPath(
+  new URL('../../deploy/examples/strategies/subnet-affinity/bpf/subnet-affinity.bpf.c', import.meta.url),
+);
 const SPORT_MOD = fileURLToPath(new URL('fixtures/sport-mod.bpf.c', import.meta.url));
 const RR_CLASH = fileURLToPath(new URL('fixtures/rr-clash.bpf.c', import.meta.url));
 
@@ -57,7 +59,8 @@ const subnetAffinity: Under = {
   name: 'subnet-affinity',
   fragment: SUBNET_AFFINITY,
   table: (bs) => subnetPkg.strategy.buildTable(bs, { maxSlots: 65536 }),
-  model: (t, c, dport) => subnetPkg.strategy.model!(t, { flowKey: key(c, dport), hashSeed: SEED, random: 0, counter: 0 }, { maxSlots: 65536 }),
+  model: (t, c, dport) =>
+    subnetPkg.strategy.model!(t, { flowKey: key(c, dport), hashSeed: SEED, random: 0, counter: 0 }, { maxSlots: 65536 }),
 };
 
 /** fixtures/sport-mod.bpf.c: slot[sport % n]. */
@@ -127,7 +130,7 @@ describe.skipIf(bpfSkipReason !== null)('one program, a strategy per service', (
   }, 120_000);
   afterAll(() => dp?.dispose());
 
-  it('stamps each fragment\'s id in rodata, in program order', () => {
+  it("stamps each fragment's id in rodata, in program order", () => {
     unders.forEach((u, i) => expect(dp.variable(`lb_strat_${i}`).toString('latin1').replace(/\0+$/, '')).toBe(u.name));
     expect(dp.variable('lb_strategy').toString('latin1').replace(/\0+$/, '')).toBe('hash');
   });
@@ -138,12 +141,15 @@ describe.skipIf(bpfSkipReason !== null)('one program, a strategy per service', (
     expect(wrong.slice(0, 3), `${u.name}: ${wrong.length} of ${FLOWS} flows off the model`).toEqual([]);
   });
 
-  it('the random service: a uniform draw over its weighted table, not another strategy\'s choice', () => {
+  it("the random service: a uniform draw over its weighted table, not another strategy's choice", () => {
     const got = picks[1]!.map((p) => p.got);
     const share = (id: number) => got.filter((g) => g === id).length / FLOWS;
     for (const b of backends) expect(Math.abs(share(b.id) - b.weight / 10)).toBeLessThan(0.03);
     // the hash model on the same flows agrees only by chance (about 30% with these weights)
-    const sameAsHash = picks[1]!.filter((p) => p.got === hash.model!(tables[1]!, { flowKey: key(p.c, 81), hashSeed: SEED, random: 0, counter: 0 }, hash.optionsSchema.parse({}))).length;
+    const sameAsHash = picks[1]!.filter(
+      (p) =>
+        p.got === hash.model!(tables[1]!, { flowKey: key(p.c, 81), hashSeed: SEED, random: 0, counter: 0 }, hash.optionsSchema.parse({})),
+    ).length;
     expect(sameAsHash / FLOWS).toBeLessThan(0.5);
   });
 

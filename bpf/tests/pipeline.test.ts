@@ -3,7 +3,16 @@
 // forwarding of TCP and UDP flows with conntrack (later packets, FIN then SYN, draining, removal).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFrame, truncate, truncateAt } from '@xdp-lb/netlab';
-import { LB_ADDR_SNAT, LB_ADDR_VIP, LB_BE_ACTIVE, LB_BE_DRAINING, LB_BE_EMPTY, LB_CT_CLOSING, LB_CT_OPEN, LB_FWD_DSR } from './harness/abi.js';
+import {
+  LB_ADDR_SNAT,
+  LB_ADDR_VIP,
+  LB_BE_ACTIVE,
+  LB_BE_DRAINING,
+  LB_BE_EMPTY,
+  LB_CT_CLOSING,
+  LB_CT_OPEN,
+  LB_FWD_DSR,
+} from './harness/abi.js';
 import { backendMac, backendOf, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
@@ -47,28 +56,111 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
   describe('passed untouched', () => {
     const syn = tcp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80, flags: 'S' });
     const fixtures: Fixture[] = [
-      { description: 'TCP to an address that is not ours', input: tcp({ src: CLIENT, dst: OTHER, sport: 40000, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: "a VIP's other port", input: tcp({ src: CLIENT, dst: VIP, sport: 40000, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: "UDP to a VIP's TCP-only port", input: udp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'ARP request for the VIP', input: buildFrame({ eth: { src: MAC.client }, arp: { spa: CLIENT, tpa: VIP } }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
       {
-        description: 'IPv6 to an address that is not ours',
-        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv6: { src: '2001:db8::1', dst: '2001:db8::10' }, tcp: { sport: 40000, dport: 80, flags: 'S' } }),
+        description: 'TCP to an address that is not ours',
+        input: tcp({ src: CLIENT, dst: OTHER, sport: 40000, dport: 22, flags: 'S' }),
         verdict: 'PASS',
         reasons: { PASS_NOT_OURS: 1 },
       },
-      { description: 'ICMP echo to a VIP', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst: VIP }, icmp: { type: 8, id: 1, seq: 1 }, payload: 'ping' }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'ICMP to the host', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst: OTHER }, icmp: { type: 8, id: 1, seq: 1 } }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'SSH to the LB (a SNAT address), port outside the NAT range', input: tcp({ src: CLIENT, dst: HOST, sport: 40000, dport: 22, flags: 'S' }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'two VLAN tags (only one is parsed)', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb, type: 0x88a8 }, vlan: { id: 10, type: 0x8100 }, payload: [0, 20, 0x08, 0x00, 0x45, 0, 0, 20] }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      {
+        description: "a VIP's other port",
+        input: tcp({ src: CLIENT, dst: VIP, sport: 40000, dport: 22, flags: 'S' }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: "UDP to a VIP's TCP-only port",
+        input: udp({ src: CLIENT, dst: VIP, sport: 40000, dport: 80 }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'ARP request for the VIP',
+        input: buildFrame({ eth: { src: MAC.client }, arp: { spa: CLIENT, tpa: VIP } }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'IPv6 to an address that is not ours',
+        input: buildFrame({
+          eth: { src: MAC.client, dst: MAC.lb },
+          ipv6: { src: '2001:db8::1', dst: '2001:db8::10' },
+          tcp: { sport: 40000, dport: 80, flags: 'S' },
+        }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'ICMP echo to a VIP',
+        input: buildFrame({
+          eth: { src: MAC.client, dst: MAC.lb },
+          ipv4: { src: CLIENT, dst: VIP },
+          icmp: { type: 8, id: 1, seq: 1 },
+          payload: 'ping',
+        }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'ICMP to the host',
+        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst: OTHER }, icmp: { type: 8, id: 1, seq: 1 } }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'SSH to the LB (a SNAT address), port outside the NAT range',
+        input: tcp({ src: CLIENT, dst: HOST, sport: 40000, dport: 22, flags: 'S' }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'two VLAN tags (only one is parsed)',
+        input: buildFrame({
+          eth: { src: MAC.client, dst: MAC.lb, type: 0x88a8 },
+          vlan: { id: 10, type: 0x8100 },
+          payload: [0, 20, 0x08, 0x00, 0x45, 0, 0, 20],
+        }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
       // malformed: the kernel decides
       { description: 'IHL 4 (< 5)', input: mutate(syn, (b) => (b[14] = 0x44)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'IHL 15 with a 20-byte header', input: mutate(syn, (b) => (b[14] = 0x4f)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'IP version 5 under the IPv4 EtherType', input: mutate(syn, (b) => (b[14] = 0x55)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'IPv4 total length past the frame', input: mutate(syn, (b) => b.writeUInt16BE(b.readUInt16BE(16) + 1, 16)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'IPv4 total length below the header length', input: mutate(syn, (b) => b.writeUInt16BE(19, 16)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'TCP data offset 4 (< 5)', input: mutate(syn, (b) => (b[14 + 20 + 12] = 4 << 4)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
-      { description: 'TCP data offset past the frame', input: mutate(syn, (b) => (b[14 + 20 + 12] = 15 << 4)), verdict: 'PASS', reasons: { PASS_MALFORMED: 1 } },
+      {
+        description: 'IHL 15 with a 20-byte header',
+        input: mutate(syn, (b) => (b[14] = 0x4f)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'IP version 5 under the IPv4 EtherType',
+        input: mutate(syn, (b) => (b[14] = 0x55)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'IPv4 total length past the frame',
+        input: mutate(syn, (b) => b.writeUInt16BE(b.readUInt16BE(16) + 1, 16)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'IPv4 total length below the header length',
+        input: mutate(syn, (b) => b.writeUInt16BE(19, 16)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'TCP data offset 4 (< 5)',
+        input: mutate(syn, (b) => (b[14 + 20 + 12] = 4 << 4)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
+      {
+        description: 'TCP data offset past the frame',
+        input: mutate(syn, (b) => (b[14 + 20 + 12] = 15 << 4)),
+        verdict: 'PASS',
+        reasons: { PASS_MALFORMED: 1 },
+      },
     ];
     for (const f of fixtures) it(f.description, () => check(dp, f));
 
@@ -96,15 +188,57 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
 
   describe('fragments (policy: every fragment follows its first fragment; details in frag.test.ts)', () => {
     const frag = (dst: string, dport: number, id: number, mf: boolean, fragOffset: number) =>
-      buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, ipv4: { src: CLIENT, dst, id, mf, fragOffset }, udp: { sport: 40002, dport }, payload: 'x'.repeat(32) });
+      buildFrame({
+        eth: { src: MAC.client, dst: MAC.lb },
+        ipv4: { src: CLIENT, dst, id, mf, fragOffset },
+        udp: { sport: 40002, dport },
+        payload: 'x'.repeat(32),
+      });
     const fixtures: Fixture[] = [
-      { description: 'first fragment to a service: forwarded like the flow', input: frag(VIP, 53, 7, true, 0), verdict: 'TX', output: dsrTo(3), reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 } },
-      { description: 'its later fragment: the same backend', input: frag(VIP, 53, 7, false, 5), verdict: 'TX', output: dsrTo(3), reasons: { TX: 1, FRAGMENT: 1 } },
-      { description: 'a later fragment to a VIP without its first fragment: dropped, never guessed', input: frag(VIP, 53, 8, false, 5), verdict: 'DROP', reasons: { DROP_FRAGMENT: 1 } },
-      { description: "first fragment to a VIP's other port: untouched", input: frag(VIP, 9999, 9, true, 0), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'and its later fragment: untouched too', input: frag(VIP, 9999, 9, false, 5), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } },
-      { description: 'fragment to a SNAT address (the host): untouched', input: frag(HOST, 20001, 10, false, 4), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'fragment to a foreign address: untouched', input: frag(OTHER, 53, 11, true, 0), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      {
+        description: 'first fragment to a service: forwarded like the flow',
+        input: frag(VIP, 53, 7, true, 0),
+        verdict: 'TX',
+        output: dsrTo(3),
+        reasons: { TX: 1, CT_NEW: 1, FRAGMENT: 1 },
+      },
+      {
+        description: 'its later fragment: the same backend',
+        input: frag(VIP, 53, 7, false, 5),
+        verdict: 'TX',
+        output: dsrTo(3),
+        reasons: { TX: 1, FRAGMENT: 1 },
+      },
+      {
+        description: 'a later fragment to a VIP without its first fragment: dropped, never guessed',
+        input: frag(VIP, 53, 8, false, 5),
+        verdict: 'DROP',
+        reasons: { DROP_FRAGMENT: 1 },
+      },
+      {
+        description: "first fragment to a VIP's other port: untouched",
+        input: frag(VIP, 9999, 9, true, 0),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'and its later fragment: untouched too',
+        input: frag(VIP, 9999, 9, false, 5),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      },
+      {
+        description: 'fragment to a SNAT address (the host): untouched',
+        input: frag(HOST, 20001, 10, false, 4),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'fragment to a foreign address: untouched',
+        input: frag(OTHER, 53, 11, true, 0),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
     ];
     for (const f of fixtures) it(f.description, () => check(dp, f));
   });
@@ -122,8 +256,19 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       dp.setTable(0, [2]);
       check(dp, { description: 'ACK', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      check(dp, { description: 'a SYN retransmission on an open entry', input: pkt('S'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      check(dp, { description: 'a new flow takes the new table', input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S' }), verdict: 'TX', output: dsrTo(2) });
+      check(dp, {
+        description: 'a SYN retransmission on an open entry',
+        input: pkt('S'),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1 },
+      });
+      check(dp, {
+        description: 'a new flow takes the new table',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S' }),
+        verdict: 'TX',
+        output: dsrTo(2),
+      });
     });
 
     it('FIN closes the entry; a new SYN on the same tuple is a new flow and selects again', () => {
@@ -149,12 +294,30 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       check(dp, { description: 'flow B on backend 1', input: tcp({ ...f3, flags: 'S' }), verdict: 'TX', output: dsrTo(1) });
       dp.setBackend(1, { addr: '198.18.2.1', port: 80, state: LB_BE_DRAINING });
       dp.setTable(0, [2]);
-      check(dp, { description: 'flow A continues on the draining backend', input: tcp({ ...f2, flags: 'A' }), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+      check(dp, {
+        description: 'flow A continues on the draining backend',
+        input: tcp({ ...f2, flags: 'A' }),
+        verdict: 'TX',
+        output: dsrTo(1),
+        reasons: { TX: 1 },
+      });
       check(dp, { description: 'new flows avoid it', input: tcp({ ...flow, sport: 41005, flags: 'S' }), verdict: 'TX', output: dsrTo(2) });
       dp.setBackend(1, { addr: '198.18.2.1', port: 80, state: LB_BE_ACTIVE, gen: 2 });
-      check(dp, { description: 'id 1 given to a new backend (gen 2): flow A is re-balanced', input: tcp({ ...f2, flags: 'A' }), verdict: 'TX', output: dsrTo(2), reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 } });
+      check(dp, {
+        description: 'id 1 given to a new backend (gen 2): flow A is re-balanced',
+        input: tcp({ ...f2, flags: 'A' }),
+        verdict: 'TX',
+        output: dsrTo(2),
+        reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 },
+      });
       dp.setBackend(1, { addr: '198.18.2.1', port: 80, state: LB_BE_EMPTY, gen: 2 });
-      check(dp, { description: 'backend EMPTY: flow B is re-balanced', input: tcp({ ...f3, flags: 'A' }), verdict: 'TX', output: dsrTo(2), reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 } });
+      check(dp, {
+        description: 'backend EMPTY: flow B is re-balanced',
+        input: tcp({ ...f3, flags: 'A' }),
+        verdict: 'TX',
+        output: dsrTo(2),
+        reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1 },
+      });
       dp.setBackend(1, { addr: '198.18.2.1', port: 80, state: LB_BE_ACTIVE, gen: 3 });
       dp.setTable(0, [1]);
     });
@@ -162,7 +325,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
     it('a selected backend that is not ACTIVE refuses the new flow', () => {
       dp.setBackend(4, { addr: '198.18.2.4', port: 80, state: LB_BE_DRAINING });
       dp.setTable(0, [4]);
-      check(dp, { description: 'SYN', input: tcp({ ...flow, sport: 41006, flags: 'S' }), verdict: 'DROP', reasons: { DROP_NO_BACKEND: 1 } });
+      check(dp, {
+        description: 'SYN',
+        input: tcp({ ...flow, sport: 41006, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_NO_BACKEND: 1 },
+      });
       dp.setTable(0, [1]);
     });
 
@@ -170,7 +338,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       const input = udp({ src: CLIENT, dst: VIP, sport: 41000, dport: 53, payload: 'query' });
       check(dp, { description: 'datagram', input, verdict: 'TX', output: dsrTo(3), reasons: { TX: 1, CT_NEW: 1 } });
       check(dp, { description: 'next datagram', input, verdict: 'TX', output: dsrTo(3), reasons: { TX: 1 } });
-      check(dp, { description: 'checksum 0', input: udp({ src: CLIENT, dst: VIP, sport: 41001, dport: 53, noChecksum: true }), verdict: 'TX', output: dsrTo(3) });
+      check(dp, {
+        description: 'checksum 0',
+        input: udp({ src: CLIENT, dst: VIP, sport: 41001, dport: 53, noChecksum: true }),
+        verdict: 'TX',
+        output: dsrTo(3),
+      });
     });
 
     it('VLAN-tagged: the tag stays', () => {
@@ -180,20 +353,40 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
 
     it('IPv4 options and TCP options', () => {
       const input = tcp({
-        src: CLIENT, dst: VIP, sport: 41011, dport: 80, flags: 'S',
+        src: CLIENT,
+        dst: VIP,
+        sport: 41011,
+        dport: 80,
+        flags: 'S',
         ipOptions: [0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x01], // router alert + NOPs
-        tcpOptions: [{ kind: 'mss', value: 1460 }, { kind: 'sackPermitted' }, { kind: 'timestamp', value: 1, echo: 0 }, { kind: 'nop' }, { kind: 'windowScale', shift: 7 }],
+        tcpOptions: [
+          { kind: 'mss', value: 1460 },
+          { kind: 'sackPermitted' },
+          { kind: 'timestamp', value: 1, echo: 0 },
+          { kind: 'nop' },
+          { kind: 'windowScale', shift: 7 },
+        ],
       });
       check(dp, { description: 'options', input, verdict: 'TX', output: dsrTo(1) });
     });
 
     it('a service without backends drops (no backend)', () => {
-      check(dp, { description: 'SYN', input: tcp({ src: CLIENT, dst: VIP, sport: 41012, dport: 8000, flags: 'S' }), verdict: 'DROP', reasons: { DROP_NO_BACKEND: 1 } });
+      check(dp, {
+        description: 'SYN',
+        input: tcp({ src: CLIENT, dst: VIP, sport: 41012, dport: 8000, flags: 'S' }),
+        verdict: 'DROP',
+        reasons: { DROP_NO_BACKEND: 1 },
+      });
     });
 
     it('a removed service: new flows pass untouched', () => {
       dp.removeService(VIP, 53, 'udp');
-      check(dp, { description: 'UDP to the removed service', input: udp({ src: CLIENT, dst: VIP, sport: 41099, dport: 53 }), verdict: 'PASS', reasons: { PASS_UNSUPPORTED: 1 } });
+      check(dp, {
+        description: 'UDP to the removed service',
+        input: udp({ src: CLIENT, dst: VIP, sport: 41099, dport: 53 }),
+        verdict: 'PASS',
+        reasons: { PASS_UNSUPPORTED: 1 },
+      });
       dp.addService({ vip: VIP, port: 53, proto: 'udp', id: 1, fwd: 'dsr' });
     });
 

@@ -25,7 +25,8 @@ interface Info {
   remoteAddress: string;
   localAddress: string;
 }
-const info = async (lab: Lab, url: string): Promise<Info> => JSON.parse((await httpGet(lab.host('client1'), url, { timeoutMs: 5000 })).body) as Info;
+const info = async (lab: Lab, url: string): Promise<Info> =>
+  JSON.parse((await httpGet(lab.host('client1'), url, { timeoutMs: 5000 })).body) as Info;
 
 describe.skipIf(e2eSkipReason !== null)('IPv6 (nat, dsr, ip6ip6) and ipip HTTP through the LB', () => {
   const topo = { clients: 1, backends: 2, ipv6: true, vipOnBackendsLoopback: true, udpEcho: true };
@@ -112,7 +113,12 @@ describe.skipIf(e2eSkipReason !== null)('IPv6 (nat, dsr, ip6ip6) and ipip HTTP t
   });
 
   it('a larger response over each mode (many segments, the checksums right end to end)', async () => {
-    for (const url of [`http://[${VIP6_NAT}]/big?bytes=300000`, `http://[${addr.vip6}]/big?bytes=300000`, `http://[${VIP6_ENCAP}]/big?bytes=300000`, `http://${VIP4_ENCAP}/big?bytes=300000`]) {
+    for (const url of [
+      `http://[${VIP6_NAT}]/big?bytes=300000`,
+      `http://[${addr.vip6}]/big?bytes=300000`,
+      `http://[${VIP6_ENCAP}]/big?bytes=300000`,
+      `http://${VIP4_ENCAP}/big?bytes=300000`,
+    ]) {
       const r = await httpGet(lab.host('client1'), url, { timeoutMs: 10_000 });
       expect(r.status, url).toBe(200);
       expect(r.bytes, url).toBe(300000);
@@ -152,7 +158,10 @@ describe.skipIf(e2eSkipReason !== null)('path MTU discovery through nat (a 1280-
         {
           name: 'client1',
           interfaces: [{ bridge: 'br1', ipv4: '198.18.1.100/24', ipv6: '2001:db8:19::100/64' }],
-          routes: [{ to: '198.18.0.0/24', via: '198.18.1.1' }, { to: '2001:db8:18::/64', via: '2001:db8:19::1' }],
+          routes: [
+            { to: '198.18.0.0/24', via: '198.18.1.1' },
+            { to: '2001:db8:18::/64', via: '2001:db8:19::1' },
+          ],
         },
         {
           name: 'r',
@@ -168,7 +177,10 @@ describe.skipIf(e2eSkipReason !== null)('path MTU discovery through nat (a 1280-
           xdpPassPeer: true,
           ipv4: ['198.18.0.2/24', `${VIP4}/32`],
           ipv6: ['2001:db8:18::2/64', `${VIP6}/128`],
-          routes: [{ to: '198.18.1.0/24', via: '198.18.0.1' }, { to: '2001:db8:19::/64', via: '2001:db8:18::1' }],
+          routes: [
+            { to: '198.18.1.0/24', via: '198.18.0.1' },
+            { to: '2001:db8:19::/64', via: '2001:db8:18::1' },
+          ],
         },
         { name: 'http1', ipv4: '198.18.0.11/24', ipv6: '2001:db8:18::11/64', http: true },
       ],
@@ -186,16 +198,16 @@ describe.skipIf(e2eSkipReason !== null)('path MTU discovery through nat (a 1280-
     });
   });
 
-  it.each([['IPv4', `http://${VIP4}/big?bytes=200000`], ['IPv6', `http://[${VIP6}]/big?bytes=200000`]] as const)(
-    '%s: the backend learns the smaller MTU through the LB and the large response arrives',
-    async (_f, url) => {
-      const before = e2e.lb().status(instance).reasons.icmp_relayed ?? 0;
-      const r = await httpGet(lab.host('client1'), url, { timeoutMs: 15_000 });
-      expect(r.status).toBe(200);
-      expect(r.bytes).toBe(200000);
-      expect((e2e.lb().status(instance).reasons.icmp_relayed ?? 0) - before, 'errors relayed to the backend').toBeGreaterThan(0);
-    },
-  );
+  it.each([
+    ['IPv4', `http://${VIP4}/big?bytes=200000`],
+    ['IPv6', `http://[${VIP6}]/big?bytes=200000`],
+  ] as const)('%s: the backend learns the smaller MTU through the LB and the large response arrives', async (_f, url) => {
+    const before = e2e.lb().status(instance).reasons.icmp_relayed ?? 0;
+    const r = await httpGet(lab.host('client1'), url, { timeoutMs: 15_000 });
+    expect(r.status).toBe(200);
+    expect(r.bytes).toBe(200000);
+    expect((e2e.lb().status(instance).reasons.icmp_relayed ?? 0) - before, 'errors relayed to the backend').toBeGreaterThan(0);
+  });
 });
 
 describe.skipIf(e2eSkipReason !== null)('jumbo frames (MTU 9000)', () => {

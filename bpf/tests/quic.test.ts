@@ -65,7 +65,12 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('QUIC connection-id rou
   /** One datagram from `src` (a fresh port unless given) to dst:443; returns the backend it reached. */
   function send(src: string, payload: number[], reasons: Record<string, number>, dst = VIP, port = sport++): number {
     const input = udp({ src, dst, sport: port, dport: 443, payload });
-    const r = check(dp, { description: `${src}:${port} -> ${dst} [${payload.slice(0, 6).join(',')}]`, input, verdict: 'TX', reasons: { TX: 1, ...reasons } });
+    const r = check(dp, {
+      description: `${src}:${port} -> ${dst} [${payload.slice(0, 6).join(',')}]`,
+      input,
+      verdict: 'TX',
+      reasons: { TX: 1, ...reasons },
+    });
     expect(r.data.subarray(6), 'only the MACs change').toEqual(withMacs(input, backendMac(backendOf(r.data)), MAC.lb).subarray(6));
     return backendOf(r.data);
   }

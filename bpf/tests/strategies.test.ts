@@ -66,7 +66,11 @@ describe.skipIf(bpfSkipReason !== null).each(['hash', 'random', 'round-robin'] a
     for (const c of flows) first.push(send(dp, c, 'S'));
     expect(first.every((b) => b >= 1 && b <= 4)).toBe(true);
     // Interleaved rounds: each flow's later packets come after every other flow's first.
-    for (const [flags, payload] of [['A', ''], ['PA', 'GET / HTTP/1.1\r\n\r\n'], ['FA', '']] as const) {
+    for (const [flags, payload] of [
+      ['A', ''],
+      ['PA', 'GET / HTTP/1.1\r\n\r\n'],
+      ['FA', ''],
+    ] as const) {
       const moved = flows.filter((c, i) => send(dp, c, flags, payload) !== first[i]);
       expect(moved.length, `${flags}: flows that changed backend`).toBe(0);
     }
@@ -101,7 +105,11 @@ describe.skipIf(bpfSkipReason !== null)('hash: the data plane agrees with the Ty
       const flows = clients(FLOWS, 2);
       let disagree = 0;
       for (const c of flows) {
-        const want = hash.model(table, { flowKey: flowKey({ src: c.src, dst: VIP, sport: c.sport, dport: 80, proto: 'tcp' }), hashSeed: SEED, random: 0, counter: 0 }, opts);
+        const want = hash.model(
+          table,
+          { flowKey: flowKey({ src: c.src, dst: VIP, sport: c.sport, dport: 80, proto: 'tcp' }), hashSeed: SEED, random: 0, counter: 0 },
+          opts,
+        );
         if (send(dp, c, 'S') !== want) disagree++;
       }
       expect(disagree).toBe(0);
@@ -131,7 +139,11 @@ describe.skipIf(bpfSkipReason !== null)('hash: the data plane agrees with the Ty
 
       // Tracked flows: all that were not on the removed backend keep their backend.
       const model = (t: Uint32Array, c: { src: string; sport: number }) =>
-        hash.model(t, { flowKey: flowKey({ src: c.src, dst: VIP, sport: c.sport, dport: 80, proto: 'tcp' }), hashSeed: SEED, random: 0, counter: 0 }, opts);
+        hash.model(
+          t,
+          { flowKey: flowKey({ src: c.src, dst: VIP, sport: c.sport, dport: 80, proto: 'tcp' }), hashSeed: SEED, random: 0, counter: 0 },
+          opts,
+        );
       let reselected = 0;
       flows.forEach((c, i) => {
         const now = send(dp, c, 'A');
@@ -171,7 +183,13 @@ describe.skipIf(bpfSkipReason !== null).each(['hash', 'random', 'round-robin'] a
       const draining = 2;
       expect(before.filter((b) => b === draining).length).toBeGreaterThan(0);
       dp.setBackend(draining, { addr: '198.18.2.2', port: 80, state: LB_BE_DRAINING });
-      dp.setTable(0, STRATEGY[id].buildTable(bs.filter((b) => b.id !== draining), opts as never));
+      dp.setTable(
+        0,
+        STRATEGY[id].buildTable(
+          bs.filter((b) => b.id !== draining),
+          opts as never,
+        ),
+      );
       flows.forEach((c, i) => expect(send(dp, c, 'A')).toBe(before[i]));
       const fresh = clients(3000, 6).map((c) => send(dp, c, 'S'));
       expect(fresh.includes(draining)).toBe(false);

@@ -17,7 +17,10 @@ const SNAT = '198.18.0.2';
 const CLIENT = '198.18.1.1';
 const BE = '198.18.2.1';
 
-const syn = (dport: number, sport: number) => ({ ipv4: { src: CLIENT, dst: VIP, id: 9 }, tcp: { sport, dport, flags: 'S' as const, seq: 100 } });
+const syn = (dport: number, sport: number) => ({
+  ipv4: { src: CLIENT, dst: VIP, id: 9 },
+  tcp: { sport, dport, flags: 'S' as const, seq: 100 },
+});
 
 /** Two tags: outer `outer` (TPID), then 802.1Q `inner`, then the IPv4 packet. */
 function twoTags(outer: number, outerId: number, innerId: number, sport: number): Buffer {
@@ -66,14 +69,23 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('VLAN [%s]', (strategy)
     for (const f of fixtures) it(f.description, () => check(dp, f));
 
     it('nat, both ways: the tag of each frame is the tag it came with', () => {
-      const out = check(dp, { description: 'SYN on VLAN 200', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, vlan: { id: 200, pcp: 3 }, ...syn(443, 40002) }), verdict: 'TX' });
+      const out = check(dp, {
+        description: 'SYN on VLAN 200',
+        input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb }, vlan: { id: 200, pcp: 3 }, ...syn(443, 40002) }),
+        verdict: 'TX',
+      });
       const f = parseFrame(out.data);
       expect(f.vlan).toMatchObject({ id: 200, pcp: 3, tpid: 0x8100 });
       expect(f.ipv4).toMatchObject({ src: SNAT, dst: BE });
       const port = f.tcp!.sport;
       const reply = check(dp, {
         description: 'SYN-ACK on VLAN 300',
-        input: buildFrame({ eth: { src: backendMac(2), dst: MAC.lb }, vlan: { id: 300 }, ipv4: { src: BE, dst: SNAT }, tcp: { sport: 8443, dport: port, flags: 'SA', seq: 7, ack: 101 } }),
+        input: buildFrame({
+          eth: { src: backendMac(2), dst: MAC.lb },
+          vlan: { id: 300 },
+          ipv4: { src: BE, dst: SNAT },
+          tcp: { sport: 8443, dport: port, flags: 'SA', seq: 7, ack: 101 },
+        }),
         verdict: 'TX',
       });
       const r = parseFrame(reply.data);
@@ -85,9 +97,28 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('VLAN [%s]', (strategy)
 
   describe('two tags: not parsed, passed untouched (never balanced on the inner tag)', () => {
     const fixtures: Fixture[] = [
-      { description: 'QinQ (802.1ad outer 10, 802.1Q inner 100) with a SYN to a dsr VIP service', input: twoTags(0x88a8, 10, 100, 40010), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: '802.1Q in 802.1Q with a SYN to a dsr VIP service', input: twoTags(0x8100, 10, 100, 40011), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
-      { description: 'the legacy QinQ TPID 0x9100 is not a tag we parse', input: buildFrame({ eth: { src: MAC.client, dst: MAC.lb, type: 0x9100 }, vlan: { id: 10, type: 0x0800 }, payload: buildIpPacket(syn(80, 40012)) }), verdict: 'PASS', reasons: { PASS_NOT_OURS: 1 } },
+      {
+        description: 'QinQ (802.1ad outer 10, 802.1Q inner 100) with a SYN to a dsr VIP service',
+        input: twoTags(0x88a8, 10, 100, 40010),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: '802.1Q in 802.1Q with a SYN to a dsr VIP service',
+        input: twoTags(0x8100, 10, 100, 40011),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
+      {
+        description: 'the legacy QinQ TPID 0x9100 is not a tag we parse',
+        input: buildFrame({
+          eth: { src: MAC.client, dst: MAC.lb, type: 0x9100 },
+          vlan: { id: 10, type: 0x0800 },
+          payload: buildIpPacket(syn(80, 40012)),
+        }),
+        verdict: 'PASS',
+        reasons: { PASS_NOT_OURS: 1 },
+      },
     ];
     for (const f of fixtures) it(f.description, () => check(dp, f));
   });

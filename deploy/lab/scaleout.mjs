@@ -53,14 +53,24 @@ function topology() {
   const hosts = [
     {
       name: 'router',
-      interfaces: [{ bridge: 'core', ipv4: `${ROUTER_CORE}/24` }, { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` }],
+      interfaces: [
+        { bridge: 'core', ipv4: `${ROUTER_CORE}/24` },
+        { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` },
+      ],
       forwarding: true,
       // ECMP by the five-tuple: the connections of one client spread over the nodes.
       sysctls: { 'net.ipv4.fib_multipath_hash_policy': 1 },
     },
   ];
   for (let i = 1; i <= nodes; i++) {
-    hosts.push({ name: `lb${i}`, bridge: 'core', ipv4: `${lbAddress(i)}/24`, forwarding: true, xdpPassPeer: true, routes: [{ to: 'default', via: ROUTER_CORE }] });
+    hosts.push({
+      name: `lb${i}`,
+      bridge: 'core',
+      ipv4: `${lbAddress(i)}/24`,
+      forwarding: true,
+      xdpPassPeer: true,
+      routes: [{ to: 'default', via: ROUTER_CORE }],
+    });
   }
   for (let i = 1; i <= backends; i++) {
     hosts.push({
@@ -69,12 +79,18 @@ function topology() {
       ipv4: `${backendAddress(i)}/24`,
       // dsr: the backends hold the VIP on lo and answer the clients directly, through the router.
       loopback: [VIP],
-      sysctls: { 'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2, 'net.ipv4.conf.eth0.arp_ignore': 1, 'net.ipv4.conf.eth0.arp_announce': 2 },
+      sysctls: {
+        'net.ipv4.conf.all.arp_ignore': 1,
+        'net.ipv4.conf.all.arp_announce': 2,
+        'net.ipv4.conf.eth0.arp_ignore': 1,
+        'net.ipv4.conf.eth0.arp_announce': 2,
+      },
       routes: [{ to: 'default', via: ROUTER_CORE }],
       http: { port: 80 },
     });
   }
-  for (let i = 1; i <= Number(o.clients); i++) hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
+  for (let i = 1; i <= Number(o.clients); i++)
+    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
   return { bridges: [{ name: 'core' }, { name: 'edge' }], hosts };
 }
 
@@ -97,16 +113,24 @@ ${Array.from({ length: backends }, (_, i) => `      - ${backendAddress(i + 1)}`)
       timeoutMs: 300
       rise: 2
       fall: 2
-${o.bgp ? `announce:
+${
+  o.bgp
+    ? `announce:
   bird:
     socket: ${join(dir, `bird-lb${n}.ctl`)}
     protocol: xdp_lb_vips
   drainFile: ${join(dir, `drain-lb${n}`)}
-` : ''}${o.sync ? `cluster:
+`
+    : ''
+}${
+  o.sync
+    ? `cluster:
   listen: ${lbAddress(n)}:7946
   peers: [${Array.from({ length: nodes }, (_, i) => `${lbAddress(i + 1)}:7946`).join(', ')}]
   keyFile: ${join(dir, 'cluster.key')}
-` : ''}`;
+`
+    : ''
+}`;
 
 function render(file, values) {
   let text = readFileSync(join(ROOT, 'deploy/bgp', file), 'utf8');
@@ -132,18 +156,40 @@ async function up() {
       // Without -f BIRD daemonizes; `down` stops it with the lab's namespaces.
       await lab.host(host).exec([bird, '-c', file, '-s', join(dir, `bird-${host}.ctl`), '-P', join(dir, `bird-${host}.pid`)]);
     };
-    await start('router', render('bird-router.conf', {
-      ROUTER_ID: ROUTER_CORE, LOCAL_ADDRESS: ROUTER_CORE, LOCAL_AS: '65000', VIP_RANGE: '198.18.2.0/24',
-      NEIGHBORS: Array.from({ length: nodes }, (_, i) => `protocol bgp lb${i + 1} from lbnode { neighbor ${lbAddress(i + 1)} as 65001; }`).join('\n'),
-    }));
+    await start(
+      'router',
+      render('bird-router.conf', {
+        ROUTER_ID: ROUTER_CORE,
+        LOCAL_ADDRESS: ROUTER_CORE,
+        LOCAL_AS: '65000',
+        VIP_RANGE: '198.18.2.0/24',
+        NEIGHBORS: Array.from(
+          { length: nodes },
+          (_, i) => `protocol bgp lb${i + 1} from lbnode { neighbor ${lbAddress(i + 1)} as 65001; }`,
+        ).join('\n'),
+      }),
+    );
     for (let n = 1; n <= nodes; n++) {
-      await start(`lb${n}`, render('bird-lb-node.conf', {
-        ROUTER_ID: lbAddress(n), LOCAL_ADDRESS: lbAddress(n), LOCAL_AS: '65001', ROUTER_ADDRESS: ROUTER_CORE, ROUTER_AS: '65000',
-        VIP_ROUTES: `  route ${VIP}/32 blackhole;`,
-      }));
+      await start(
+        `lb${n}`,
+        render('bird-lb-node.conf', {
+          ROUTER_ID: lbAddress(n),
+          LOCAL_ADDRESS: lbAddress(n),
+          LOCAL_AS: '65001',
+          ROUTER_ADDRESS: ROUTER_CORE,
+          ROUTER_AS: '65000',
+          VIP_ROUTES: `  route ${VIP}/32 blackhole;`,
+        }),
+      );
     }
   } else {
-    await router.exec(['ip', 'route', 'replace', `${VIP}/32`, ...Array.from({ length: nodes }, (_, i) => ['nexthop', 'via', lbAddress(i + 1)]).flat()]);
+    await router.exec([
+      'ip',
+      'route',
+      'replace',
+      `${VIP}/32`,
+      ...Array.from({ length: nodes }, (_, i) => ['nexthop', 'via', lbAddress(i + 1)]).flat(),
+    ]);
   }
   const lb = existsSync(LB) ? `node ${LB}` : 'lb';
   console.log(lab.describe());

@@ -82,7 +82,19 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const SIZES = { addr: 16, addrInfo: 4, addrSlot: 24, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, counters: 32 } as const;
+export const SIZES = {
+  addr: 16,
+  addrInfo: 4,
+  addrSlot: 24,
+  svcKey: 20,
+  svc: 20,
+  backend: 24,
+  flow: 40,
+  ct: 56,
+  nh: 24,
+  snatVal: 40,
+  counters: 32,
+} as const;
 
 export type Proto = 'tcp' | 'udp';
 export const protoNumber = (p: Proto): number => (p === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP);

@@ -53,7 +53,9 @@ import { MAC } from './frames.js';
 export type StrategyId = string;
 const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6, gue: LB_FWD_GUE } as const;
 /** Every strategy package of the workspace (a strategy is its package: adding one adds it to every suite that runs per strategy). */
-export const STRATEGIES: readonly StrategyId[] = readdirSync(fileURLToPath(new URL('../../../packages/strategies/', import.meta.url)), { withFileTypes: true })
+export const STRATEGIES: readonly StrategyId[] = readdirSync(fileURLToPath(new URL('../../../packages/strategies/', import.meta.url)), {
+  withFileTypes: true,
+})
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
@@ -78,32 +80,34 @@ export const bpfSkipReason: string | null = (() => {
 })();
 
 /** Rodata knobs (bpf/lib/config.h); numbers or bigints, encoded at each variable's own size. */
-export type Knobs = Partial<Record<
-  | 'tcp_timeout_ns'
-  | 'tcp_closing_timeout_ns'
-  | 'udp_timeout_ns'
-  | 'ct_refresh_ns'
-  | 'nh_refresh_ns'
-  | 'snat_grace_ns'
-  | 'snat_reuse_ns'
-  | 'chain_next_slot'
-  | 'filter_udp_port'
-  | 'hash_seed'
-  | 'snat_port_min'
-  | 'snat_port_max'
-  | 'ct_new_rate'
-  | 'icmp_echo'
-  | 'frag_timeout_ns'
-  | 'encap_src4'
-  | 'encap_src6'
-  | 'icmp_too_big_rate'
-  | 'gue_port'
-  | 'vip_nets'
-  | 'flow_sync'
-  | 'flow_sync_shift'
-  | 'flow_sync_rate',
-  number | bigint | Buffer
->>;
+export type Knobs = Partial<
+  Record<
+    | 'tcp_timeout_ns'
+    | 'tcp_closing_timeout_ns'
+    | 'udp_timeout_ns'
+    | 'ct_refresh_ns'
+    | 'nh_refresh_ns'
+    | 'snat_grace_ns'
+    | 'snat_reuse_ns'
+    | 'chain_next_slot'
+    | 'filter_udp_port'
+    | 'hash_seed'
+    | 'snat_port_min'
+    | 'snat_port_max'
+    | 'ct_new_rate'
+    | 'icmp_echo'
+    | 'frag_timeout_ns'
+    | 'encap_src4'
+    | 'encap_src6'
+    | 'icmp_too_big_rate'
+    | 'gue_port'
+    | 'vip_nets'
+    | 'flow_sync'
+    | 'flow_sync_shift'
+    | 'flow_sync_rate',
+    number | bigint | Buffer
+  >
+>;
 
 export const VERDICT: Record<number, string> = {
   [XdpAction.ABORTED]: 'ABORTED',
@@ -150,12 +154,25 @@ export class TestDataplane {
    * lb_ct_syn `halfSize` (default `ctSize`), and then lb_snat `ctSize + halfSize`.
    * `reuse`: maps of the object replaced by existing ones (bpf_map__reuse_fd) before load.
    */
-  static async load(strategy: StrategyId, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
+  static async load(
+    strategy: StrategyId,
+    knobs: Knobs = {},
+    ctSize = 65536,
+    reuse: Record<string, BpfMap> = {},
+    halfSize?: number,
+  ): Promise<TestDataplane> {
     return TestDataplane.loadObject(objectPath(strategy), strategy, knobs, ctSize, reuse, halfSize);
   }
 
   /** As load(), from any object (`label` names it in messages): a program core assembled from several strategies. */
-  static async loadObject(file: string, label: string, knobs: Knobs = {}, ctSize = 65536, reuse: Record<string, BpfMap> = {}, halfSize?: number): Promise<TestDataplane> {
+  static async loadObject(
+    file: string,
+    label: string,
+    knobs: Knobs = {},
+    ctSize = 65536,
+    reuse: Record<string, BpfMap> = {},
+    halfSize?: number,
+  ): Promise<TestDataplane> {
     const strategy = label;
     const object = BpfObject.open(file);
     try {
@@ -264,9 +281,10 @@ export class TestDataplane {
   setBackend(id: number, b: BackendSpec): void {
     this.map('lb_backends').update(u32(id), backendValue(b));
     const mac = b.mac === undefined ? backendMac(id) : b.mac;
-    const nh: NhValue = mac === null
-      ? { dmac: Buffer.alloc(6), smac: Buffer.alloc(6), ifindex: 0, checkedNs: 0n }
-      : { dmac: parseMac(mac), smac: parseMac(MAC.lb), ifindex: b.ifindex ?? 1, checkedNs: LB_NH_STATIC };
+    const nh: NhValue =
+      mac === null
+        ? { dmac: Buffer.alloc(6), smac: Buffer.alloc(6), ifindex: 0, checkedNs: 0n }
+        : { dmac: parseMac(mac), smac: parseMac(MAC.lb), ifindex: b.ifindex ?? 1, checkedNs: LB_NH_STATIC };
     this.map('lb_nh').update(u32(id), nhValue(nh));
   }
 
@@ -389,7 +407,8 @@ export class TestDataplane {
     const m = this.map('lb_snat');
     const raw = m.lookup(flowKey(reply)) as Buffer | null;
     const lease = raw?.readUInt32LE(36) ?? 0;
-    if (!raw || lease >>> 31 !== 1 || lease === 0xffffffff) throw new Error(`ageTomb: ${JSON.stringify(reply)} holds no tombstone (lease ${lease})`);
+    if (!raw || lease >>> 31 !== 1 || lease === 0xffffffff)
+      throw new Error(`ageTomb: ${JSON.stringify(reply)} holds no tombstone (lease ${lease})`);
     let aged = (0x80000000 | ((lease - Number(ns >> 20n)) & 0x7fffffff)) >>> 0;
     if (aged === 0xffffffff) aged -= 1; // never LB_SNAT_LEASE_BUSY (lb_snat_tomb does the same)
     raw.writeUInt32LE(aged, 36);

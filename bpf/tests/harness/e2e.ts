@@ -18,10 +18,12 @@ import { bpfSkipReason } from './dataplane.js';
 export const LAB_PREFIX = 'xlbd';
 
 /** Why the lab suites cannot run here (null: they can). */
-export const e2eSkipReason: string | null = bpfSkipReason ?? (() => {
-  const s = labToolsSupport();
-  return s.ok ? null : (s.reason ?? 'lab tools missing');
-})();
+export const e2eSkipReason: string | null =
+  bpfSkipReason ??
+  (() => {
+    const s = labToolsSupport();
+    return s.ok ? null : (s.reason ?? 'lab tools missing');
+  })();
 
 export interface LbE2e {
   readonly bpffs: string;

@@ -55,13 +55,27 @@ export function check(dp: TestDataplane, f: Fixture): RunResult {
  * packet answered had an ACK: `seq` is that ACK number) or RST+ACK (`ack` given), no payload.
  * Checksums are verified by check().
  */
-export function expectReset(frame: Buffer, want: { src: string; dst: string; sport: number; dport: number; seq: number; ack?: number }): void {
+export function expectReset(
+  frame: Buffer,
+  want: { src: string; dst: string; sport: number; dport: number; seq: number; ack?: number },
+): void {
   const f = parseFrame(frame);
   const ip = f.ipv4 ?? f.ipv6;
   expect(ip, 'an IP packet').toBeDefined();
-  expect({ src: ip!.src, dst: ip!.dst, sport: f.tcp?.sport, dport: f.tcp?.dport, seq: f.tcp?.seq }).toEqual({ src: want.src, dst: want.dst, sport: want.sport, dport: want.dport, seq: want.seq });
+  expect({ src: ip!.src, dst: ip!.dst, sport: f.tcp?.sport, dport: f.tcp?.dport, seq: f.tcp?.seq }).toEqual({
+    src: want.src,
+    dst: want.dst,
+    sport: want.sport,
+    dport: want.dport,
+    seq: want.seq,
+  });
   const fl = f.tcp!.flags;
-  expect({ rst: fl.rst, ack: fl.ack, syn: fl.syn, fin: fl.fin }, 'RST flags').toEqual({ rst: true, ack: want.ack !== undefined, syn: false, fin: false });
+  expect({ rst: fl.rst, ack: fl.ack, syn: fl.syn, fin: fl.fin }, 'RST flags').toEqual({
+    rst: true,
+    ack: want.ack !== undefined,
+    syn: false,
+    fin: false,
+  });
   if (want.ack !== undefined) expect(f.tcp!.ack).toBe(want.ack);
   expect(f.payload?.length ?? 0, 'no payload').toBe(0);
 }

@@ -32,16 +32,43 @@ export interface TcpFrame {
 }
 
 /** The L3 layer of a frame: IPv4 (id 0x1234, DF) or IPv6 by the source address's family. */
-function l3(f: { src: string; dst: string; ipOptions?: number[]; ext?: Ipv6Extension[]; ttl?: number; tos?: number; id?: number; df?: boolean }): Pick<FrameSpec, 'ipv4' | 'ipv6'> {
-  if (isIPv6(f.src)) return { ipv6: { src: f.src, dst: f.dst, hopLimit: f.ttl ?? 64, trafficClass: f.tos ?? 0, ...(f.ext ? { extensions: f.ext } : {}) } };
-  return { ipv4: { src: f.src, dst: f.dst, id: f.id ?? 0x1234, df: f.df ?? true, ttl: f.ttl ?? 64, tos: f.tos ?? 0, ...(f.ipOptions ? { options: f.ipOptions } : {}) } };
+function l3(f: {
+  src: string;
+  dst: string;
+  ipOptions?: number[];
+  ext?: Ipv6Extension[];
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  df?: boolean;
+}): Pick<FrameSpec, 'ipv4' | 'ipv6'> {
+  if (isIPv6(f.src))
+    return { ipv6: { src: f.src, dst: f.dst, hopLimit: f.ttl ?? 64, trafficClass: f.tos ?? 0, ...(f.ext ? { extensions: f.ext } : {}) } };
+  return {
+    ipv4: {
+      src: f.src,
+      dst: f.dst,
+      id: f.id ?? 0x1234,
+      df: f.df ?? true,
+      ttl: f.ttl ?? 64,
+      tos: f.tos ?? 0,
+      ...(f.ipOptions ? { options: f.ipOptions } : {}),
+    },
+  };
 }
 
 export function tcp(f: TcpFrame): Buffer {
   const spec: FrameSpec = {
     eth: { src: f.smac ?? MAC.client, dst: f.dmac ?? MAC.lb },
     ...l3(f),
-    tcp: { sport: f.sport, dport: f.dport, flags: f.flags ?? 'A', seq: f.seq ?? 1000, ack: 1, ...(f.tcpOptions ? { options: f.tcpOptions } : {}) },
+    tcp: {
+      sport: f.sport,
+      dport: f.dport,
+      flags: f.flags ?? 'A',
+      seq: f.seq ?? 1000,
+      ack: 1,
+      ...(f.tcpOptions ? { options: f.tcpOptions } : {}),
+    },
     payload: f.payload ?? '',
   };
   if (f.vlan !== undefined) spec.vlan = { id: f.vlan };
@@ -106,6 +133,19 @@ export function tooBig(input: Buffer, mtu: number): Buffer {
   const quote = input.subarray(p.offsets.l3!, p.offsets.l3! + 128);
   const eth = { src: p.eth.dst, dst: p.eth.src };
   const vlan = p.vlan ? { vlan: { id: p.vlan.id } } : {};
-  if (p.ipv4) return buildFrame({ eth, ...vlan, ipv4: { src: p.ipv4.dst, dst: p.ipv4.src, id: 0, df: false, ttl: 64, tos: 0xc0 }, icmp: { type: 3, code: 4, rest: mtu }, payload: quote });
-  return buildFrame({ eth, ...vlan, ipv6: { src: p.ipv6!.dst, dst: p.ipv6!.src, hopLimit: 64 }, icmp6: { type: 2, code: 0, rest: mtu }, payload: quote });
+  if (p.ipv4)
+    return buildFrame({
+      eth,
+      ...vlan,
+      ipv4: { src: p.ipv4.dst, dst: p.ipv4.src, id: 0, df: false, ttl: 64, tos: 0xc0 },
+      icmp: { type: 3, code: 4, rest: mtu },
+      payload: quote,
+    });
+  return buildFrame({
+    eth,
+    ...vlan,
+    ipv6: { src: p.ipv6!.dst, dst: p.ipv6!.src, hopLimit: 64 },
+    icmp6: { type: 2, code: 0, rest: mtu },
+    payload: quote,
+  });
 }

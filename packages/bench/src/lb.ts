@@ -72,7 +72,12 @@ export class Deployed {
    * first, so even a killed run's pins are removed (by the lab's teardown or the next run's GC).
    * `lb`: a library composed with other strategies (the program carries the registry's built-ins).
    */
-  static async deploy(lab: Lab, host: string, config: Record<string, unknown> & { instance: string }, lb: LoadBalancer = loadBalancer()): Promise<Deployed> {
+  static async deploy(
+    lab: Lab,
+    host: string,
+    config: Record<string, unknown> & { instance: string },
+    lb: LoadBalancer = loadBalancer(),
+  ): Promise<Deployed> {
     lab.registerPinDir(instancePaths(config.instance).root);
     const r = await lb.deploy(config, { netns: lab.host(host).netns.name });
     return new Deployed(config.instance, lab, host, r);

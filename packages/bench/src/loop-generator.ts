@@ -63,7 +63,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Turns on threaded NAPI for a device inside a namespace (sysfs is per namespace: `ip netns exec` mounts it). */
 function setThreaded(ns: string, dev: string): void {
   const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', `echo 1 > /sys/class/net/${dev}/threaded`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`threaded NAPI on ${dev}: ${(r.stderr || r.stdout).trim() || `exit ${r.status}`} (needs a kernel with /sys/class/net/<dev>/threaded, 5.12+)`);
+  if (r.status !== 0)
+    throw new Error(
+      `threaded NAPI on ${dev}: ${(r.stderr || r.stdout).trim() || `exit ${r.status}`} (needs a kernel with /sys/class/net/<dev>/threaded, 5.12+)`,
+    );
 }
 
 /** The pid of a device's NAPI thread (`napi/<dev>-<id>`), the newest if several. */
@@ -105,7 +108,11 @@ export class LoopGenerator {
   /** The generator on one CPU, the program under test on another (the same one on a 1-CPU machine). */
   readonly cpus: { gen: number; test: number };
 
-  private constructor(private readonly ends: LoopEnds, obj: BpfObject, link: BpfLink) {
+  private constructor(
+    private readonly ends: LoopEnds,
+    obj: BpfObject,
+    link: BpfLink,
+  ) {
     this.obj = obj;
     this.link = link;
     this.ctl = obj.map('loop_ctl');
@@ -127,7 +134,8 @@ export class LoopGenerator {
         gen_sport: u16(f.sport),
         gen_dport: u16(f.dport),
         gen_frame_len: u32(f.length),
-      })) obj.setVariable(k, v);
+      }))
+        obj.setVariable(k, v);
       await obj.load();
       const ifindex = inNetns(ends.gen.netns.path, () => ifNameToIndex(ends.genDev));
       const link = inNetns(ends.gen.netns.path, () => BpfLink.attachXdp(obj.program('xdp_loop'), ifindex, { mode: 'drv' }));
@@ -154,7 +162,12 @@ export class LoopGenerator {
   /** Sends `count` frames from the tested side's device to the generator (python3, AF_PACKET). */
   private async inject(count: number): Promise<void> {
     const { test, testDev, frame } = this.ends;
-    const hex = Buffer.concat([frame.smac, frame.dmac, Buffer.from([INJECT_ETHERTYPE >> 8, INJECT_ETHERTYPE & 0xff]), Buffer.alloc(frame.length - 14)]).toString('hex');
+    const hex = Buffer.concat([
+      frame.smac,
+      frame.dmac,
+      Buffer.from([INJECT_ETHERTYPE >> 8, INJECT_ETHERTYPE & 0xff]),
+      Buffer.alloc(frame.length - 14),
+    ]).toString('hex');
     const script = `import socket\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind((${JSON.stringify(testDev)}, 0))\nf = bytes.fromhex(${JSON.stringify(hex)})\nfor _ in range(${count}): s.send(f)\n`;
     await test.exec(['python3', '-c', script]);
   }

@@ -42,7 +42,9 @@ export function machineLine(m: Machine): string {
 
 /** Busy and total CPU time of the whole machine so far, in seconds (from /proc/stat). */
 export function cpuTimes(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu '));
   if (!line) throw new Error('no cpu line in /proc/stat');
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)

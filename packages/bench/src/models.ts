@@ -44,7 +44,10 @@ export class FlowSet {
   /** Arrival time of flow i (ns): 1M new flows per second from t = 1000 s. */
   static readonly T0 = 1_000_000_000_000n;
 
-  constructor(readonly count: number, seed = 1) {
+  constructor(
+    readonly count: number,
+    seed = 1,
+  ) {
     const rand = prng(seed);
     const vip = { text: '198.18.0.10', family: 4 as const };
     this.keys = new Array<Uint8Array>(count);
@@ -70,12 +73,16 @@ export class FlowSet {
     const options = optionsFor(strategy, 0, table.length);
     const out = new Uint32Array(this.count);
     for (let i = 0; i < this.count; i++) {
-      const b = s.model(table, {
-        flowKey: this.keys[i]!,
-        hashSeed: 0,
-        random: randomDraw(FlowSet.T0 + BigInt(epoch) * 1_000_000_000n + BigInt(i * 1000), this.hashes[i]!),
-        counter: i + epoch * this.count,
-      }, options);
+      const b = s.model(
+        table,
+        {
+          flowKey: this.keys[i]!,
+          hashSeed: 0,
+          random: randomDraw(FlowSet.T0 + BigInt(epoch) * 1_000_000_000n + BigInt(i * 1000), this.hashes[i]!),
+          counter: i + epoch * this.count,
+        },
+        options,
+      );
       out[i] = b ?? 0xffffffff;
     }
     return out;

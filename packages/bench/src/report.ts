@@ -102,11 +102,19 @@ export function renderReport(r: Results): string {
 export function renderSummary(r: Results, dir: string): string {
   const out: string[] = [];
   const rows = headlineRows(r.benchmarks);
-  if (rows.length) out.push(textTable(HEADLINE_HEADERS.filter((h) => h !== 'spread'), rows.map((x) => [x[0]!, x[1]!, x[2]!, x[4]!, x[5]!])));
+  if (rows.length)
+    out.push(
+      textTable(
+        HEADLINE_HEADERS.filter((h) => h !== 'spread'),
+        rows.map((x) => [x[0]!, x[1]!, x[2]!, x[4]!, x[5]!]),
+      ),
+    );
   for (const n of r.notes) out.push(`note: ${n}`);
   const other = r.benchmarks.filter((b) => b.status !== 'ok');
   for (const b of other) out.push(`${b.name}: ${b.status}: ${b.reason ?? ''}`);
   for (const b of r.benchmarks) for (const w of b.warnings) out.push(`${b.name}: warning: ${w}`);
-  out.push(`results: ${dir}/report.md (${r.benchmarks.reduce((n, b) => n + b.charts.length, 0)} charts, results.json) in ${Math.round(r.seconds)} s`);
+  out.push(
+    `results: ${dir}/report.md (${r.benchmarks.reduce((n, b) => n + b.charts.length, 0)} charts, results.json) in ${Math.round(r.seconds)} s`,
+  );
   return out.join('\n');
 }

@@ -57,7 +57,13 @@ export function selectBenchmarks(names: readonly string[] = []): Benchmark[] {
 }
 
 function defaultCommand(o: BenchOptions): string {
-  return ['lb bench', ...(o.names ?? []), ...(o.quick ? ['--quick'] : []), ...(o.outDir ? ['--out', o.outDir] : []), ...(o.updateReadme === true ? ['--update-readme'] : [])].join(' ');
+  return [
+    'lb bench',
+    ...(o.names ?? []),
+    ...(o.quick ? ['--quick'] : []),
+    ...(o.outDir ? ['--out', o.outDir] : []),
+    ...(o.updateReadme === true ? ['--update-readme'] : []),
+  ].join(' ');
 }
 
 function freshDir(parent: string, base: string): string {
@@ -82,7 +88,10 @@ async function isolated<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    for (const [k, v] of [['XDP_LB_BPFFS', saved.bpffs], ['XDP_LB_STATE_DIR', saved.state]] as const) {
+    for (const [k, v] of [
+      ['XDP_LB_BPFFS', saved.bpffs],
+      ['XDP_LB_STATE_DIR', saved.state],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -123,7 +132,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     for (const b of benches) {
       const weight = quick ? b.seconds.quick : b.seconds.full;
       const t0 = Date.now();
-      const base = { name: b.name, title: b.title, summary: [], method: [], tables: [], charts: [], headlines: [], warnings: [], data: null };
+      const base = {
+        name: b.name,
+        title: b.title,
+        summary: [],
+        method: [],
+        tables: [],
+        charts: [],
+        headlines: [],
+        warnings: [],
+        data: null,
+      };
       const why = b.unavailable();
       if (why) {
         progress.log(`${b.name}: skipped: ${why}`);

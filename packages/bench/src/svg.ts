@@ -121,7 +121,15 @@ function barChart(c: BarChart, foot: readonly string[]): string {
   }
 
   const out = header(height, c.title);
-  if (hasLegend) out.push(...legend(left, 62, groups.map((g) => g || 'other'), groups.map((g) => color(g))));
+  if (hasLegend)
+    out.push(
+      ...legend(
+        left,
+        62,
+        groups.map((g) => g || 'other'),
+        groups.map((g) => color(g)),
+      ),
+    );
   for (const t of ticks) {
     out.push(`<line x1="${r(x(t))}" y1="${r(top - 4)}" x2="${r(x(t))}" y2="${r(axisY)}" stroke="#e4e4e4"/>`);
     out.push(text(x(t), axisY + 14, fmtNum(t), 'text-anchor="middle" fill="#555" font-size="11"'));
@@ -133,7 +141,9 @@ function barChart(c: BarChart, foot: readonly string[]): string {
     const x0 = log ? left : x(0);
     const x1 = x(b.value);
     out.push(text(left - 8, y + 14, b.label, 'text-anchor="end" fill="#222"'));
-    out.push(`<rect x="${r(x0)}" y="${r(y + 3)}" width="${r(Math.max(1, x1 - x0))}" height="15" fill="${color(b.group)}"><title>${esc(`${b.label}: ${b.text ?? fmtNum(b.value)}`)}</title></rect>`);
+    out.push(
+      `<rect x="${r(x0)}" y="${r(y + 3)}" width="${r(Math.max(1, x1 - x0))}" height="15" fill="${color(b.group)}"><title>${esc(`${b.label}: ${b.text ?? fmtNum(b.value)}`)}</title></rect>`,
+    );
     let end = x1;
     if (b.lo !== undefined && b.hi !== undefined && b.hi > b.lo) {
       const [wl, wh] = [x(b.lo), x(b.hi)];
@@ -147,7 +157,9 @@ function barChart(c: BarChart, foot: readonly string[]): string {
   });
   for (const ref of c.refs ?? []) {
     const rx = x(ref.value);
-    out.push(`<line x1="${r(rx)}" y1="${r(top - 6)}" x2="${r(rx)}" y2="${r(axisY)}" stroke="#c0392b" stroke-width="1.2" stroke-dasharray="5 4"/>`);
+    out.push(
+      `<line x1="${r(rx)}" y1="${r(top - 6)}" x2="${r(rx)}" y2="${r(axisY)}" stroke="#c0392b" stroke-width="1.2" stroke-dasharray="5 4"/>`,
+    );
     out.push(text(rx, top - 9, ref.label, 'text-anchor="middle" fill="#c0392b" font-size="10"'));
   }
   out.push(...footer(axisY + 52, foot), '</svg>');
@@ -171,7 +183,14 @@ function histogram(c: HistogramChart, foot: readonly string[]): string {
   const barW = (binW * 0.85) / Math.max(1, c.series.length);
 
   const out = header(height, c.title);
-  out.push(...legend(left, 50, c.series.map((s) => s.label), PALETTE));
+  out.push(
+    ...legend(
+      left,
+      50,
+      c.series.map((s) => s.label),
+      PALETTE,
+    ),
+  );
   for (const t of yt) {
     out.push(`<line x1="${left}" y1="${r(y(t))}" x2="${r(left + plotW)}" y2="${r(y(t))}" stroke="#e4e4e4"/>`);
     out.push(text(left - 6, y(t) + 4, fmtNum(t), 'text-anchor="end" fill="#555" font-size="11"'));
@@ -180,7 +199,9 @@ function histogram(c: HistogramChart, foot: readonly string[]): string {
     s.counts.forEach((n, b) => {
       if (n <= 0) return;
       const bx = left + b * binW + binW * 0.075 + si * barW;
-      out.push(`<rect x="${r(bx)}" y="${r(y(n))}" width="${r(Math.max(0.8, barW))}" height="${r(axisY - y(n))}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.label}: ${n} in [${fmtNum(c.edges[b]!)}, ${fmtNum(c.edges[b + 1]!)})`)}</title></rect>`);
+      out.push(
+        `<rect x="${r(bx)}" y="${r(y(n))}" width="${r(Math.max(0.8, barW))}" height="${r(axisY - y(n))}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.label}: ${n} in [${fmtNum(c.edges[b]!)}, ${fmtNum(c.edges[b + 1]!)})`)}</title></rect>`,
+      );
     });
   });
   const every = Math.max(1, Math.ceil(nb / 12));
@@ -214,7 +235,15 @@ function lineChart(c: LineChart, foot: readonly string[]): string {
   const py = (v: number) => axisY - ((v - y0) / (y1 - y0 || 1)) * plotH;
 
   const out = header(height, c.title);
-  out.push(...legend(left, 50, c.series.map((s) => s.label), PALETTE, c.series.map((s) => Boolean(s.dashed))));
+  out.push(
+    ...legend(
+      left,
+      50,
+      c.series.map((s) => s.label),
+      PALETTE,
+      c.series.map((s) => Boolean(s.dashed)),
+    ),
+  );
   for (const t of yt) {
     out.push(`<line x1="${left}" y1="${r(py(t))}" x2="${r(left + plotW)}" y2="${r(py(t))}" stroke="#e4e4e4"/>`);
     out.push(text(left - 6, py(t) + 4, fmtNum(t), 'text-anchor="end" fill="#555" font-size="11"'));
@@ -231,7 +260,9 @@ function lineChart(c: LineChart, foot: readonly string[]): string {
     out.push(`<polyline points="${pts}" fill="none" stroke="${col}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     if (!s.dashed) {
       for (const [a, b] of s.points) {
-        out.push(`<circle cx="${r(px(a))}" cy="${r(py(b))}" r="3" fill="${col}"><title>${esc(`${s.label}: ${fmtNum(a)} -> ${fmtNum(b)}`)}</title></circle>`);
+        out.push(
+          `<circle cx="${r(px(a))}" cy="${r(py(b))}" r="3" fill="${col}"><title>${esc(`${s.label}: ${fmtNum(a)} -> ${fmtNum(b)}`)}</title></circle>`,
+        );
       }
     }
   });

@@ -75,7 +75,11 @@ export class TestBed {
     const lab = await Lab.up({ hosts: [{ name: 'lb', ipv4: [`${LB_ADDR}/24`, `${VIP}/32`], forwarding: true }] }, { prefix: 'xlbb' });
     try {
       const host = lab.host('lb');
-      const bed = new TestBed(lab, host, inNetns(host.netns.path, () => ifNameToIndex('eth0')));
+      const bed = new TestBed(
+        lab,
+        host,
+        inNetns(host.netns.path, () => ifNameToIndex('eth0')),
+      );
       await bed.addBackends(0, backends);
       return bed;
     } catch (e) {
@@ -86,7 +90,9 @@ export class TestBed {
 
   /** Neighbour entries for backends [from, from + count). */
   async addBackends(from: number, count: number): Promise<void> {
-    const lines = Array.from({ length: count }, (_, i) => backendHost(from + i)).map((b) => `neigh replace ${b.ip} lladdr ${b.mac} dev eth0 nud permanent`);
+    const lines = Array.from({ length: count }, (_, i) => backendHost(from + i)).map(
+      (b) => `neigh replace ${b.ip} lladdr ${b.mac} dev eth0 nud permanent`,
+    );
     if (lines.length) await this.host.exec(['ip', '-batch', '-'], { input: lines.join('\n') });
   }
 

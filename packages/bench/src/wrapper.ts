@@ -48,7 +48,14 @@ export class Wrapper {
    * `target` minus the wrapper around `floor` (same R, same mode, same frame). `run` executes a
    * test run (inside the right namespace) and returns durationNs.
    */
-  time(target: BpfProgram, floor: BpfProgram, frame: Buffer, mode: WrapMode, repeat: number, run: (prog: BpfProgram, frame: Buffer, repeat: number) => number): { net: number; gross: number; floor: number } {
+  time(
+    target: BpfProgram,
+    floor: BpfProgram,
+    frame: Buffer,
+    mode: WrapMode,
+    repeat: number,
+    run: (prog: BpfProgram, frame: Buffer, repeat: number) => number,
+  ): { net: number; gross: number; floor: number } {
     if (frame.length !== WRAP_LEN) throw new Error(`the wrapper restores ${WRAP_LEN}-byte frames, got ${frame.length}`);
     this.frame.update(u32(0), frame);
     const setMode = () => {

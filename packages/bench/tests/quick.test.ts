@@ -16,7 +16,16 @@ const kernel = kernelProblem();
 
 /** packet-rate measured the LB for real: frames came back, none was lost, the generator's ceiling beside each rate. */
 function expectRealRates(data: unknown): void {
-  const { results } = data as { results: { key: string; kind: string; mpps: { median: number; n: number }; genCeilingMpps: { median: number }; frames: number; alive: number }[] };
+  const { results } = data as {
+    results: {
+      key: string;
+      kind: string;
+      mpps: { median: number; n: number };
+      genCeilingMpps: { median: number };
+      frames: number;
+      alive: number;
+    }[];
+  };
   const lb = results.filter((r) => r.kind === 'lb');
   expect(lb.map((r) => r.key)).toEqual(expect.arrayContaining(['lb-hash-dsr-one', 'lb-hash-dsr-new']));
   expect(results.map((r) => r.key)).toContain('hairpin');

@@ -14,7 +14,16 @@ const results: Results = {
   startedAt: '2026-01-02T03:04:05.000Z',
   finishedAt: '2026-01-02T03:05:05.000Z',
   seconds: 60,
-  machine: { cores: 2, cpuModel: 'Test CPU', kernel: '6.18.0', node: 'v20.19.0', memoryGiB: 8, hostname: 'h', loadStart: 0.1, loadEnd: 0.2 },
+  machine: {
+    cores: 2,
+    cpuModel: 'Test CPU',
+    kernel: '6.18.0',
+    node: 'v20.19.0',
+    memoryGiB: 8,
+    hostname: 'h',
+    loadStart: 0.1,
+    loadEnd: 0.2,
+  },
   notes: ['not installed: haproxy (the cases that need them are skipped): apt-get install haproxy'],
   benchmarks: [
     {
@@ -28,12 +37,31 @@ const results: Results = {
       charts: [{ file: 'per-packet.svg', title: 'Per packet', kind: 'bar' }],
       headlines: [
         { metric: 'hash, established', value: 38, unit: 'ns', spread: '37–41', target: { value: 40, better: 'lower', text: '≤ 40 ns' } },
-        { metric: 'forwarded', value: 8.1, unit: 'Mpps', ratio: { value: 0.81, of: 'the hairpin' }, target: { value: 7, better: 'higher', text: '≥ 7' } },
+        {
+          metric: 'forwarded',
+          value: 8.1,
+          unit: 'Mpps',
+          ratio: { value: 0.81, of: 'the hairpin' },
+          target: { value: 7, better: 'higher', text: '≥ 7' },
+        },
       ],
       warnings: [],
       data: { anything: [1, 2, 3] },
     },
-    { name: 'e2e', title: 'End to end', status: 'skipped', reason: 'missing wrk: apt-get install wrk', seconds: 0, summary: [], method: [], tables: [], charts: [], headlines: [], warnings: [], data: null },
+    {
+      name: 'e2e',
+      title: 'End to end',
+      status: 'skipped',
+      reason: 'missing wrk: apt-get install wrk',
+      seconds: 0,
+      summary: [],
+      method: [],
+      tables: [],
+      charts: [],
+      headlines: [],
+      warnings: [],
+      data: null,
+    },
   ],
 };
 
@@ -41,7 +69,12 @@ describe('report', () => {
   it('the schema accepts a run and rejects a broken one', () => {
     expect(ResultsSchema.parse(results)).toEqual(results);
     expect(() => ResultsSchema.parse({ ...results, schema: 'other' })).toThrow();
-    expect(() => ResultsSchema.parse({ ...results, benchmarks: [{ ...results.benchmarks[0], charts: [{ file: '../x.svg', title: 't', kind: 'bar' }] }] })).toThrow();
+    expect(() =>
+      ResultsSchema.parse({
+        ...results,
+        benchmarks: [{ ...results.benchmarks[0], charts: [{ file: '../x.svg', title: 't', kind: 'bar' }] }],
+      }),
+    ).toThrow();
   });
 
   it('report.md names the command, the machine, each benchmark, its figures and how to reproduce it', () => {
@@ -94,7 +127,15 @@ describe('report', () => {
 
   it('unknown benchmark names are refused with the list of known ones', () => {
     expect(() => selectBenchmarks(['per-packet', 'nope'])).toThrow(/unknown benchmark\(s\): nope \(known: per-packet, spread/);
-    expect(selectBenchmarks([]).map((b) => b.name)).toEqual(['per-packet', 'spread', 'disruption', 'control-plane', 'e2e', 'packet-rate', 'flow-sync']);
+    expect(selectBenchmarks([]).map((b) => b.name)).toEqual([
+      'per-packet',
+      'spread',
+      'disruption',
+      'control-plane',
+      'e2e',
+      'packet-rate',
+      'flow-sync',
+    ]);
   });
 });
 

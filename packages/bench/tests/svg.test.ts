@@ -39,9 +39,57 @@ describe('SVG writer', () => {
       ],
       refs: [{ value: 40, label: 'target 40 ns' }],
     },
-    { kind: 'bar', file: 'log.svg', title: 'log bars', unit: 'ms', spread: 's', log: true, bars: [{ label: 'a', value: 0.5 }, { label: 'b', value: 300, lo: 200, hi: 400 }] },
-    { kind: 'histogram', file: 'h.svg', title: 'load', xLabel: 'x', yLabel: 'backends', spread: 'exact', edges: [0.9, 0.95, 1, 1.05, 1.1], series: [{ label: 'hash', counts: [1, 5, 6, 2] }, { label: 'rr', counts: [0, 0, 14, 0] }] },
-    { kind: 'line', file: 'l.svg', title: 'remapped', xLabel: 'removed', yLabel: '%', spread: 'exact', series: [{ label: 'hash', points: [[0, 0], [1, 1.5], [2, 3]] }, { label: 'ideal', points: [[0, 0], [2, 2]], dashed: true }] },
+    {
+      kind: 'bar',
+      file: 'log.svg',
+      title: 'log bars',
+      unit: 'ms',
+      spread: 's',
+      log: true,
+      bars: [
+        { label: 'a', value: 0.5 },
+        { label: 'b', value: 300, lo: 200, hi: 400 },
+      ],
+    },
+    {
+      kind: 'histogram',
+      file: 'h.svg',
+      title: 'load',
+      xLabel: 'x',
+      yLabel: 'backends',
+      spread: 'exact',
+      edges: [0.9, 0.95, 1, 1.05, 1.1],
+      series: [
+        { label: 'hash', counts: [1, 5, 6, 2] },
+        { label: 'rr', counts: [0, 0, 14, 0] },
+      ],
+    },
+    {
+      kind: 'line',
+      file: 'l.svg',
+      title: 'remapped',
+      xLabel: 'removed',
+      yLabel: '%',
+      spread: 'exact',
+      series: [
+        {
+          label: 'hash',
+          points: [
+            [0, 0],
+            [1, 1.5],
+            [2, 3],
+          ],
+        },
+        {
+          label: 'ideal',
+          points: [
+            [0, 0],
+            [2, 2],
+          ],
+          dashed: true,
+        },
+      ],
+    },
   ];
 
   it.each(charts.map((c) => [c.kind, c] as const))('%s chart is well-formed SVG carrying the title, data and footer', (_k, c) => {
@@ -63,7 +111,16 @@ describe('SVG writer', () => {
   it('copes with empty and degenerate data', () => {
     const empty = renderSvg({ kind: 'bar', file: 'e.svg', title: 'nothing', unit: 'x', spread: '', bars: [] });
     expect(checkXml(empty).root).toBe('svg');
-    const zeros = renderSvg({ kind: 'histogram', file: 'z.svg', title: 'z', xLabel: 'x', yLabel: 'y', spread: '', edges: [0, 1], series: [{ label: 's', counts: [0] }] });
+    const zeros = renderSvg({
+      kind: 'histogram',
+      file: 'z.svg',
+      title: 'z',
+      xLabel: 'x',
+      yLabel: 'y',
+      spread: '',
+      edges: [0, 1],
+      series: [{ label: 's', counts: [0] }],
+    });
     expect(checkXml(zeros).root).toBe('svg');
     expect(zeros).not.toContain('NaN');
   });

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { BUILTIN_STRATEGIES } from '../dist/index.js';
 
 const obj = fileURLToPath(new URL('../obj', import.meta.url));
-const fragments = createLoadBalancer(BUILTIN_STRATEGIES).strategies.builtins().map((s) => s.fragmentPath);
+const fragments = createLoadBalancer(BUILTIN_STRATEGIES)
+  .strategies.builtins()
+  .map((s) => s.fragmentPath);
 const out = assembleProgram(fragments, { cacheDir: obj });
 console.log(`built-in strategies' program: ${out}`);

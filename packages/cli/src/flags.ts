@@ -35,7 +35,11 @@ export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => 
   const { vip, protocol: proto } = splitProtocol(f.vip!);
   const forward = f.forward ?? 'nat';
   const interfaces = f.iface!.map((i) => (i.includes(':') ? i : f.mode ? `${i}:${f.mode}` : i));
-  const snatAddrs = f.snat?.length ? f.snat : forward === 'nat' ? [defaultSnat(f.iface![0]!.split(':')[0]!)].filter((x): x is string => !!x) : [];
+  const snatAddrs = f.snat?.length
+    ? f.snat
+    : forward === 'nat'
+      ? [defaultSnat(f.iface![0]!.split(':')[0]!)].filter((x): x is string => !!x)
+      : [];
   return {
     ...(f.instance ? { instance: f.instance } : {}),
     ...(f.strategy ? { strategy: f.strategy } : {}),
@@ -43,10 +47,24 @@ export function configFromFlags(f: DeployFlags, defaultSnat: (iface: string) => 
     ...(f.conntrackSize !== undefined ? { limits: { conntrackSize: Number(f.conntrackSize) } } : {}),
     interfaces,
     ...(f.chainSlot !== undefined
-      ? { chain: { slot: Number(f.chainSlot), ...(f.chainNext !== undefined ? { next: Number(f.chainNext) } : {}), ...(f.chainName ? { name: f.chainName } : {}) } }
+      ? {
+          chain: {
+            slot: Number(f.chainSlot),
+            ...(f.chainNext !== undefined ? { next: Number(f.chainNext) } : {}),
+            ...(f.chainName ? { name: f.chainName } : {}),
+          },
+        }
       : {}),
     ...(snatAddrs.length ? { snat: { addresses: snatAddrs, ...(f.snatPorts ? { ports: f.snatPorts } : {}) } } : {}),
-    services: [{ vip, ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}), forward: forward as ForwardMode, options: parseOptions(f.opt ?? []), backends: f.backend! }],
+    services: [
+      {
+        vip,
+        ...(proto ? { protocol: proto as 'tcp' | 'udp' } : {}),
+        forward: forward as ForwardMode,
+        options: parseOptions(f.opt ?? []),
+        backends: f.backend!,
+      },
+    ],
   };
 }
 
@@ -75,7 +93,10 @@ const FLAG_NAMES: Record<keyof DeployFlags, string> = {
  */
 export function refuseFlagsWithFile(f: DeployFlags): void {
   const given = (Object.keys(FLAG_NAMES) as (keyof DeployFlags)[]).filter((k) => f[k] !== undefined).map((k) => FLAG_NAMES[k]);
-  if (given.length) throw new UsageError(`${given.join(', ')} cannot be used with -f: the file says ${given.length > 1 ? 'them' : 'it'} (edit the file, or deploy from flags without -f)`);
+  if (given.length)
+    throw new UsageError(
+      `${given.join(', ')} cannot be used with -f: the file says ${given.length > 1 ? 'them' : 'it'} (edit the file, or deploy from flags without -f)`,
+    );
 }
 
 /** `--opt tableSize=65537 --opt hashFields=source`: numbers and booleans are typed. */
@@ -92,5 +113,5 @@ export function parseOptions(pairs: readonly string[]): Record<string, unknown> 
 
 /** A usage error: the CLI shows help and exits 2. */
 export class UsageError extends Error {
-  override name = "UsageError";
+  override name = 'UsageError';
 }

@@ -34,7 +34,8 @@ describe.skipIf(!root)('any-port services', () => {
     expect([...seen8080].every((s) => /^http\d-8080$/.test(s))).toBe(true);
     expect((await httpGet(client, `http://${a.vip}/`, { timeoutMs: 3000 })).body.trim()).toMatch(/^http\d$/);
     // :9090 has its own service, to the first backend only
-    for (let i = 0; i < 4; i++) expect((await httpGet(client, `http://${a.vip}:9090/`, { timeoutMs: 3000 })).body.trim()).toBe('http1-9090');
+    for (let i = 0; i < 4; i++)
+      expect((await httpGet(client, `http://${a.vip}:9090/`, { timeoutMs: 3000 })).body.trim()).toBe('http1-9090');
 
     const status = e2e.lb().status(instance);
     const any = status.services.find((s) => s.vip === `${a.vip}:*`);

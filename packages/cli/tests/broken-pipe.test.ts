@@ -9,7 +9,10 @@ import { EXIT_BROKEN_PIPE, guardBrokenPipe } from '../src/broken-pipe.js';
 import { CLI_MAIN } from './helpers/e2e.js';
 
 /** Runs the built `lb` with its stdout or stderr a pipe whose read end this process closes at once. */
-function runWithClosedPipe(which: 'stdout' | 'stderr', ...argv: string[]): Promise<{ code: number | null; signal: string | null; other: string }> {
+function runWithClosedPipe(
+  which: 'stdout' | 'stderr',
+  ...argv: string[]
+): Promise<{ code: number | null; signal: string | null; other: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_MAIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     const closed = which === 'stdout' ? child.stdout : child.stderr;
@@ -44,7 +47,14 @@ describe.skipIf(!built)('lb with a closed output pipe', () => {
   });
 
   it('lb --help | head -1 in a shell with pipefail: the first line, lb exits 141, no stack trace', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI_MAIN}" --help | head -c 0; echo "status \${PIPESTATUS[0]}"; "${process.execPath}" "${CLI_MAIN}" --help | head -1`], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${CLI_MAIN}" --help | head -c 0; echo "status \${PIPESTATUS[0]}"; "${process.execPath}" "${CLI_MAIN}" --help | head -1`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`status ${EXIT_BROKEN_PIPE}\nUsage: lb [options] [command]\n`);
   });

@@ -57,11 +57,17 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
     // Refused first, with nothing changed: xdp-lb's slot, a missing program, a variable it lacks.
     const refusals: [string[], RegExp][] = [
       [['chain', 'add', chain, '0', FILTER_OBJ], /^lb: slot 0 of chain \S+ is xdp-lb's \(instance \S+\): choose a free slot$/],
-      [['chain', 'add', chain, '1', FILTER_OBJ, '--program', 'nope'], /^lb: \S+xdp_filter_sample\.bpf\.o has no program nope \(it has: xdp_filter_sample\)$/],
+      [
+        ['chain', 'add', chain, '1', FILTER_OBJ, '--program', 'nope'],
+        /^lb: \S+xdp_filter_sample\.bpf\.o has no program nope \(it has: xdp_filter_sample\)$/,
+      ],
       [['chain', 'add', chain, '1', FILTER_OBJ, '--set', 'no_such_var=1'], /^lb: \S+ has no global variable no_such_var \(it has: /],
       [['chain', 'add', chain, '1', FILTER_OBJ, '--next', '1'], /^lb: next slot 1 is the member's own slot/],
       [['chain', 'add', 'nochain', '1', FILTER_OBJ], /^lb: chain nochain does not exist/],
-      [['chain', 'remove', chain, '0'], /^lb: slot 0 of chain \S+ is xdp-lb's \(instance \S+\): it leaves the chain with lb undeploy --instance \S+$/],
+      [
+        ['chain', 'remove', chain, '0'],
+        /^lb: slot 0 of chain \S+ is xdp-lb's \(instance \S+\): it leaves the chain with lb undeploy --instance \S+$/,
+      ],
       [['chain', 'remove', chain, '5'], /^lb: slot 5 of chain \S+ is empty$/],
     ];
     for (const [argv, err] of refusals) {
@@ -77,7 +83,11 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
     try {
       const r = await lbInProcess('chain', 'add', chain, '1', FILTER_OBJ);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(new RegExp(`^lb: chain ${chain} is locked: pid ${process.pid} .*; waiting up to 0.3 s\\nlb: chain ${chain} is locked by another command: pid ${process.pid} \\(.*\\) holds it since \\S+; gave up after 0.3 s \\(XDP_LB_LOCK_TIMEOUT\\)$`));
+      expect(r.err).toMatch(
+        new RegExp(
+          `^lb: chain ${chain} is locked: pid ${process.pid} .*; waiting up to 0.3 s\\nlb: chain ${chain} is locked by another command: pid ${process.pid} \\(.*\\) holds it since \\S+; gave up after 0.3 s \\(XDP_LB_LOCK_TIMEOUT\\)$`,
+        ),
+      );
       expect(Object.keys(e2e.lb().chains(chain)[0]!.slots)).toHaveLength(1);
     } finally {
       delete process.env.XDP_LB_LOCK_TIMEOUT;
@@ -87,8 +97,14 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
     expect(add.err).toBe('');
     expect(add.out).toMatch(new RegExp(`^chain ${chain}: slot 1 runs program \\d+ \\(xdp_filter_samp`));
     const again = await lbInProcess('chain', 'add', chain, '1', FILTER_OBJ);
-    expect(again.err).toMatch(/holds program \d+ \(xdp_filter_samp\S*\): remove it first \(lb chain remove \S+ 1\) or replace it \(--replace, atomic\)$/);
-    const status = JSON.parse((await lbInProcess('chain', 'status', chain, '-o', 'json')).out) as { name: string; rootProgId: number; slots: { slot: number; name: string; owner: string }[] }[];
+    expect(again.err).toMatch(
+      /holds program \d+ \(xdp_filter_samp\S*\): remove it first \(lb chain remove \S+ 1\) or replace it \(--replace, atomic\)$/,
+    );
+    const status = JSON.parse((await lbInProcess('chain', 'status', chain, '-o', 'json')).out) as {
+      name: string;
+      rootProgId: number;
+      slots: { slot: number; name: string; owner: string }[];
+    }[];
     expect(status).toEqual([
       {
         name: chain,
@@ -148,7 +164,12 @@ describe.skipIf(process.getuid?.() !== 0)('chained with another XDP program', ()
     expect(await udpRequest(client, { address: a.lb, port: 9999, timeoutMs: 1500 })).toBe('lb');
     const removed = await lbInProcess('chain', 'remove', chain, '0');
     expect(removed.out).toMatch(/^chain \S+: slot 0 emptied \(program \d+\)$/);
-    expect(e2e.lb().chains(chain)[0]!.slots.map((x) => x.slot)).toEqual([1]);
+    expect(
+      e2e
+        .lb()
+        .chains(chain)[0]!
+        .slots.map((x) => x.slot),
+    ).toEqual([1]);
     e2e.lb().undeploy(instance);
     expect(e2e.lb().chains()).toEqual([]);
   });

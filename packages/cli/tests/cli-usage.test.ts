@@ -39,7 +39,19 @@ describe('lb usage', () => {
   });
 
   it('reports an unknown strategy as one config line, exit 1, before touching the kernel', async () => {
-    const r = await lb('deploy', '--strategy', 'fastest', '--iface', 'lo', '--vip', '198.18.0.10:80', '--backend', '198.18.0.11', '--forward', 'dsr');
+    const r = await lb(
+      'deploy',
+      '--strategy',
+      'fastest',
+      '--iface',
+      'lo',
+      '--vip',
+      '198.18.0.10:80',
+      '--backend',
+      '198.18.0.11',
+      '--forward',
+      'dsr',
+    );
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^lb: strategy  unknown strategy "fastest" \(one of hash, random, round-robin/);
   });
@@ -74,18 +86,33 @@ describe('lb usage', () => {
 describe('flags to config', () => {
   it('builds the one-service config, NAME:MODE overriding --mode, SNAT defaulting to the interface', () => {
     const cfg = configFromFlags(
-      { iface: ['eth0', 'eth1:generic'], mode: 'native', vip: '198.18.0.10:53/udp', backend: ['198.18.0.11@2'], opt: ['tableSize=251', 'hashFields=source'] },
+      {
+        iface: ['eth0', 'eth1:generic'],
+        mode: 'native',
+        vip: '198.18.0.10:53/udp',
+        backend: ['198.18.0.11@2'],
+        opt: ['tableSize=251', 'hashFields=source'],
+      },
       (i) => (i === 'eth0' ? '198.18.0.2' : undefined),
     );
     expect(cfg).toEqual({
       interfaces: ['eth0:native', 'eth1:generic'],
       snat: { addresses: ['198.18.0.2'] },
-      services: [{ vip: '198.18.0.10:53', protocol: 'udp', forward: 'nat', options: { tableSize: 251, hashFields: 'source' }, backends: ['198.18.0.11@2'] }],
+      services: [
+        {
+          vip: '198.18.0.10:53',
+          protocol: 'udp',
+          forward: 'nat',
+          options: { tableSize: 251, hashFields: 'source' },
+          backends: ['198.18.0.11@2'],
+        },
+      ],
     });
   });
 
   it('a prefix VIP: its /LEN is part of the VIP, a trailing /udp the protocol', () => {
-    const vip = (text: string) => configFromFlags({ iface: ['eth0'], vip: text, backend: ['198.18.0.11'], forward: 'dsr' }, () => undefined).services[0];
+    const vip = (text: string) =>
+      configFromFlags({ iface: ['eth0'], vip: text, backend: ['198.18.0.11'], forward: 'dsr' }, () => undefined).services[0];
     expect(vip('198.18.10.0/28:80')).toMatchObject({ vip: '198.18.10.0/28:80' });
     expect(vip('198.18.10.0/28:80')!.protocol).toBeUndefined();
     expect(vip('[2001:db8:10::/120]:*/udp')).toMatchObject({ vip: '[2001:db8:10::/120]:*', protocol: 'udp' });

@@ -52,14 +52,36 @@ describe('lb: the happy path of every command, on one instance', () => {
   it('deploy from flags (the built binary): SNAT defaults to the interface address', async () => {
     lab.registerPinDir(`${e2e.bpffs}/${instance}`);
     const r = await lbBinary([
-      'deploy', '--netns', ns, '--instance', instance, '--iface', 'eth0', '--mode', 'generic',
-      '--strategy', 'round-robin', '--vip', VIP, '--backend', B1, '--backend', B2, '--conntrack-size', '65536',
-      '--snat-ports', e2e.snatPorts(),
+      'deploy',
+      '--netns',
+      ns,
+      '--instance',
+      instance,
+      '--iface',
+      'eth0',
+      '--mode',
+      'generic',
+      '--strategy',
+      'round-robin',
+      '--vip',
+      VIP,
+      '--backend',
+      B1,
+      '--backend',
+      B2,
+      '--conntrack-size',
+      '65536',
+      '--snat-ports',
+      e2e.snatPorts(),
     ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     // and the device change deploy made (the veth peer's TX VLAN offload: docs/operations.md)
-    expect(r.out).toMatch(new RegExp(`^deployed instance ${instance}\\n  eth0 \\(ifindex \\d+\\): generic XDP, program \\d+\\n  eth0's veth peer \\S+ \\(netns \\S+\\): txvlan, tx-vlan-stag-hw-insert off; restored at undeploy$`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `^deployed instance ${instance}\\n  eth0 \\(ifindex \\d+\\): generic XDP, program \\d+\\n  eth0's veth peer \\S+ \\(netns \\S+\\): txvlan, tx-vlan-stag-hw-insert off; restored at undeploy$`,
+      ),
+    );
     const cfg = JSON.parse((await lbInProcess('config', 'dump', '--instance', instance, '-o', 'json')).out);
     expect(cfg.snat.addresses).toEqual([addr.lb]);
     expect(cfg.interfaces).toEqual([{ name: 'eth0', mode: 'generic' }]);
@@ -94,7 +116,9 @@ describe('lb: the happy path of every command, on one instance', () => {
     const st = JSON.parse(lines[0]!);
     expect(typeof st.time).toBe('string');
     expect(st.services).toHaveLength(1);
-    expect(st.services[0]).toEqual(expect.objectContaining({ pps: expect.any(Number), bps: expect.any(Number), flowsPerSec: expect.any(Number) }));
+    expect(st.services[0]).toEqual(
+      expect.objectContaining({ pps: expect.any(Number), bps: expect.any(Number), flowsPerSec: expect.any(Number) }),
+    );
     expect(st.services[0].backends.map((b: { backend: string; state: string }) => [b.backend, b.state])).toEqual([
       [`${B1}:80`, 'active'],
       [`${B2}:80`, 'active'],
@@ -147,7 +171,20 @@ describe('lb: the happy path of every command, on one instance', () => {
   });
 
   it('service add and remove: a second VIP port is balanced, then passed to the host again', async () => {
-    const add = await lbInProcess('service', 'add', '--vip', `${addr.vip}:8080`, '--backend', `${B1}:80`, '--backend', `${B3}:80`, '--name', 'alt', '--instance', instance);
+    const add = await lbInProcess(
+      'service',
+      'add',
+      '--vip',
+      `${addr.vip}:8080`,
+      '--backend',
+      `${B1}:80`,
+      '--backend',
+      `${B3}:80`,
+      '--name',
+      'alt',
+      '--instance',
+      instance,
+    );
     expect(add.err).toBe('');
     expect(add.code).toBe(0);
     const r = await httpGet(lab.host('client2'), `http://${addr.vip}:8080/`, { timeoutMs: 3000 });
@@ -183,7 +220,9 @@ describe('lb: the happy path of every command, on one instance', () => {
     expect((await lbInProcess('config', 'dump', '--instance', instance)).out).toBe(dump);
     const after = JSON.parse((await lbInProcess('status', '--instance', instance, '-o', 'json')).out);
     expect(after.services.map((s: { backends: unknown }) => s.backends)).toEqual(
-      before.services.map((s: { backends: { counters: unknown }[] }) => s.backends.map((b) => expect.objectContaining({ ...b, counters: expect.anything() }))),
+      before.services.map((s: { backends: { counters: unknown }[] }) =>
+        s.backends.map((b) => expect.objectContaining({ ...b, counters: expect.anything() })),
+      ),
     );
     expect(after.conntrack.entries).toBeGreaterThan(0); // kept across the re-deploy
     expect(Object.keys(await spread(4)).sort()).toEqual(['http1', 'http3']);
@@ -202,7 +241,7 @@ describe('lb: the happy path of every command, on one instance', () => {
 });
 
 describe('lb deploy -f: a fresh deploy from a file (the built binary)', () => {
-  it('deploys the file\'s services, weights and states; undeploy removes it', async () => {
+  it("deploys the file's services, weights and states; undeploy removes it", async () => {
     const instance = e2e.instance('file');
     lab.registerPinDir(`${e2e.bpffs}/${instance}`);
     const file = join(tmp, 'lb.yaml');
@@ -258,7 +297,7 @@ describe('lb deploy -f: a fresh deploy from a file (the built binary)', () => {
 describe('lb: clear failures', () => {
   const flags = (instance: string, ...more: string[]) => ['--netns', ns, '--instance', instance, '--vip', VIP, '--backend', B1, ...more];
 
-  it('a bad flag: exit 2, the error and the command\'s help', async () => {
+  it("a bad flag: exit 2, the error and the command's help", async () => {
     const r = await lbBinary(['deploy', '--iface', 'eth0', '--colour', 'red']);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
@@ -294,11 +333,7 @@ describe('lb: clear failures', () => {
   });
 
   it('not root: exit 1, one line naming the missing capabilities', async () => {
-    for (const argv of [
-      ['deploy', '--iface', 'lo', '--vip', VIP, '--backend', B1, '--forward', 'dsr'],
-      ['status'],
-      ['undeploy'],
-    ]) {
+    for (const argv of [['deploy', '--iface', 'lo', '--vip', VIP, '--backend', B1, '--forward', 'dsr'], ['status'], ['undeploy']]) {
       const r = await lbBinary(argv, { asNobody: true });
       expect(r.code, argv.join(' ')).toBe(1);
       expect(oneLine(r)).toMatch(new RegExp(`^lb: ${argv[0]}: needs CAP_BPF and CAP_NET_ADMIN`));
@@ -329,7 +364,10 @@ describe('lb: clear failures', () => {
     const still = await lbHost.exec(['ip', '-d', 'link', 'show', 'dev', 'eth0']);
     expect(still.stdout).toMatch(/xdpgeneric/);
 
-    const forced = await lbBinary(['deploy', ...flags(instance, '--iface', 'eth0', '--mode', 'generic', '--snat-ports', e2e.snatPorts(), '--force')]);
+    const forced = await lbBinary([
+      'deploy',
+      ...flags(instance, '--iface', 'eth0', '--mode', 'generic', '--snat-ports', e2e.snatPorts(), '--force'),
+    ]);
     expect(forced.code).toBe(0);
     expect(oneLine(forced)).toMatch(/^lb: warning: replacing XDP program \d+ on eth0: detach then attach, not atomic/);
     const s = JSON.parse((await lbInProcess('status', '--instance', instance, '-o', 'json')).out);
@@ -356,7 +394,9 @@ describe('lb lab (the built binary)', () => {
     expect(info.hosts.map((h) => h.name).sort()).toEqual(['client1', 'http1', 'lb']);
     for (const h of info.hosts) expect(listNetns()).toContain(h.netns);
     // The lab works after the command exited: its backend answers its client.
-    const r = await httpGet(LabClass.attach(id).host('client1'), `http://${info.hosts.find((h) => h.name === 'http1')!.ipv4}/`, { timeoutMs: 3000 });
+    const r = await httpGet(LabClass.attach(id).host('client1'), `http://${info.hosts.find((h) => h.name === 'http1')!.ipv4}/`, {
+      timeoutMs: 3000,
+    });
     expect(r.body.trim()).toBe('http1');
 
     const st = await lbBinary(['lab', 'status', '-o', 'json']);

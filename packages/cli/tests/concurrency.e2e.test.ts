@@ -37,14 +37,29 @@ describeLab('one writer per instance', () => {
   });
 
   const lb = async (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> => {
-    const r = await exec([process.execPath, bundle, ...args], { check: false, timeoutMs: 120_000, cwd: '/', env: { ...process.env, ...extraEnv } });
+    const r = await exec([process.execPath, bundle, ...args], {
+      check: false,
+      timeoutMs: 120_000,
+      cwd: '/',
+      env: { ...process.env, ...extraEnv },
+    });
     return { code: r.code ?? -1, out: r.stdout.trim(), err: r.stderr.trim() };
   };
   const deployed = async (instance: string, backends: string[]) => {
     lab.registerPinDir(`${env.bpffs}/${instance}`);
-    await env.lb().deploy({ instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ vip: `${VIP}:80`, backends }] }, { netns: lbNs });
+    await env
+      .lb()
+      .deploy(
+        { instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ vip: `${VIP}:80`, backends }] },
+        { netns: lbNs },
+      );
   };
-  const backendKeys = (instance: string) => env.lb().status(instance).services[0]!.backends.map((b) => b.key).sort();
+  const backendKeys = (instance: string) =>
+    env
+      .lb()
+      .status(instance)
+      .services[0]!.backends.map((b) => b.key)
+      .sort();
 
   it('20 concurrent lb backend add: every one that exits 0 is in effect, the others name the lock', async () => {
     const instance = env.instance('conc-add');
@@ -52,18 +67,31 @@ describeLab('one writer per instance', () => {
     const adds = Array.from({ length: 20 }, (_, i) => `${addr.backends[i % 3]}:${8001 + i}`);
     const runs = await Promise.all(adds.map((b) => lb(['backend', 'add', `${VIP}:80`, b, '-i', instance])));
     const ok = adds.filter((_, i) => runs[i]!.code === 0);
-    const waiting = new RegExp(`^lb: instance ${instance} is locked: pid \\d+ \\(lb backend add .*\\) holds it since \\S+; waiting up to 30 s$`);
+    const waiting = new RegExp(
+      `^lb: instance ${instance} is locked: pid \\d+ \\(lb backend add .*\\) holds it since \\S+; waiting up to 30 s$`,
+    );
     for (const [i, r] of runs.entries()) {
       const lines = r.err ? r.err.split('\n').filter((l) => !l.startsWith('lb: warning: next hop')) : [];
       if (r.code === 0) expect(r.out).toBe(`added ${adds[i]} (${VIP}:80)`);
-      else expect(lines.pop()).toMatch(new RegExp(`^lb: instance ${instance} is locked by another command: pid \\d+ \\(lb .*\\) holds it since \\S+; gave up after \\d+ s \\(XDP_LB_LOCK_TIMEOUT\\)$`));
+      else
+        expect(lines.pop()).toMatch(
+          new RegExp(
+            `^lb: instance ${instance} is locked by another command: pid \\d+ \\(lb .*\\) holds it since \\S+; gave up after \\d+ s \\(XDP_LB_LOCK_TIMEOUT\\)$`,
+          ),
+        );
       // A writer that has to wait says so once, naming the holder.
       expect(lines.length, r.err).toBeLessThanOrEqual(1);
       for (const l of lines) expect(l).toMatch(waiting);
     }
     expect(runs.filter((r) => r.err).length, 'most of them waited').toBeGreaterThan(5);
     // Under the default 30 s wait, 20 short updates all get their turn.
-    expect(ok.length, runs.map((r) => r.err).filter(Boolean).join('\n')).toBe(20);
+    expect(
+      ok.length,
+      runs
+        .map((r) => r.err)
+        .filter(Boolean)
+        .join('\n'),
+    ).toBe(20);
     expect(backendKeys(instance)).toEqual([`${addr.backends[0]}:80`, ...ok].sort());
     const st = env.lb().status(instance);
     for (const b of st.services[0]!.backends) expect(b.slots, `${b.key} is in the table`).toBeGreaterThan(0);
@@ -79,8 +107,14 @@ describeLab('one writer per instance', () => {
       expect(r.code).toBe(1);
       const [wait, gaveUp, ...more] = r.err.split('\n');
       expect(more).toEqual([]);
-      expect(wait).toMatch(new RegExp(`^lb: instance ${instance} is locked: pid ${process.pid} \\(.+\\) holds it since \\S+; waiting up to 1 s$`));
-      expect(gaveUp).toMatch(new RegExp(`^lb: instance ${instance} is locked by another command: pid ${process.pid} \\(.+\\) holds it since \\S+; gave up after 1 s \\(XDP_LB_LOCK_TIMEOUT\\)$`));
+      expect(wait).toMatch(
+        new RegExp(`^lb: instance ${instance} is locked: pid ${process.pid} \\(.+\\) holds it since \\S+; waiting up to 1 s$`),
+      );
+      expect(gaveUp).toMatch(
+        new RegExp(
+          `^lb: instance ${instance} is locked by another command: pid ${process.pid} \\(.+\\) holds it since \\S+; gave up after 1 s \\(XDP_LB_LOCK_TIMEOUT\\)$`,
+        ),
+      );
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
       expect(backendKeys(instance)).toEqual([`${addr.backends[0]}:80`]);
       const u = await lb(['undeploy', '-i', instance], { XDP_LB_LOCK_TIMEOUT: '0' });
@@ -98,33 +132,56 @@ describeLab('one writer per instance', () => {
     const instance = env.instance('conc-deploy');
     lab.registerPinDir(`${env.bpffs}/${instance}`);
     const sets = [[0], [1], [2]].map((idx) => idx.map((i) => addr.backends[i]!));
-    const files = sets.map((backends, i) => env.writeConfig(`conc-deploy-${i}`, { instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ vip: `${VIP}:80`, backends }] }));
+    const files = sets.map((backends, i) =>
+      env.writeConfig(`conc-deploy-${i}`, {
+        instance,
+        interfaces: ['eth0'],
+        snat: { addresses: [addr.lb] },
+        services: [{ vip: `${VIP}:80`, backends }],
+      }),
+    );
     const runs = await Promise.all(files.map((f) => lb(['deploy', '-f', f, '--netns', lbNs])));
     for (const r of runs) expect(r.code, r.err).toBe(0);
     expect(runs.filter((r) => r.out.startsWith('deployed instance')).length, 'exactly one first deploy').toBe(1);
     const st = env.lb().status(instance);
     const keys = st.services[0]!.backends.map((b) => b.key);
     expect(sets.map((s) => s.map((b) => `${b}:80`))).toContainEqual(keys);
-    const to = probe({ netns: lbNs, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: VIP, port: 80, protocol: 'tcp' });
+    const to = probe(
+      { netns: lbNs, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! },
+      { vip: VIP, port: 80, protocol: 'tcp' },
+    );
     expect(to.verdict).toMatch(/^(TX|REDIRECT)$/);
   }, 120_000);
 
   it('a second lb serve for an instance is refused; the lock dies with a killed agent', async () => {
     const instance = env.instance('conc-serve');
     lab.registerPinDir(`${env.bpffs}/${instance}`);
-    const file = env.writeConfig('conc-serve', { instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ vip: `${VIP}:80`, backends: [addr.backends[0]] }] });
+    const file = env.writeConfig('conc-serve', {
+      instance,
+      interfaces: ['eth0'],
+      snat: { addresses: [addr.lb] },
+      services: [{ vip: `${VIP}:80`, backends: [addr.backends[0]] }],
+    });
     const serving = (p: LabProcess) =>
-      waitFor(`${p.label} serving`, () => {
-        if (!p.running) throw new Error(`${p.label} exited: ${p.stderr().slice(-2000)}`);
-        return p.stderr().includes('"msg":"serving"');
-      }, 30_000);
+      waitFor(
+        `${p.label} serving`,
+        () => {
+          if (!p.running) throw new Error(`${p.label} exited: ${p.stderr().slice(-2000)}`);
+          return p.stderr().includes('"msg":"serving"');
+        },
+        30_000,
+      );
     const args = ['-f', file, '--netns', lbNs, '--metrics', 'off', '--log', 'json'];
     const first = env.spawnServe(args);
     await serving(first);
     const second = await lb(['serve', ...args]);
     expect(second.code).toBe(1);
     expect(second.err.split('\n').filter((l) => !l.startsWith('{'))).toEqual([
-      expect.stringMatching(new RegExp(`^lb: instance ${instance} is already served by an agent: pid ${first.pid} \\(lb serve -f .*\\) holds it since \\S+; one lb serve per instance$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^lb: instance ${instance} is already served by an agent: pid ${first.pid} \\(lb serve -f .*\\) holds it since \\S+; one lb serve per instance$`,
+        ),
+      ),
     ]);
     await first.kill('SIGKILL', 500);
     const third = env.spawnServe(args);

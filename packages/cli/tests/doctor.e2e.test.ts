@@ -49,7 +49,19 @@ describe.skipIf(process.getuid?.() !== 0)('lb doctor', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as Report;
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.id)).toEqual(['privileges', 'bpf', 'xdp', 'jit', 'btf', 'bpffs', 'live-frames', 'chain', 'libxdp', 'lockdown', 'clang']);
+    expect(report.checks.map((c) => c.id)).toEqual([
+      'privileges',
+      'bpf',
+      'xdp',
+      'jit',
+      'btf',
+      'bpffs',
+      'live-frames',
+      'chain',
+      'libxdp',
+      'lockdown',
+      'clang',
+    ]);
     expect(byId(report, 'chain')).toMatchObject({ status: 'ok', detail: expect.stringContaining('chain: {name, slot, next}') });
     const kernel = await kernelLoadsExtensions();
     const libxdp = byId(report, 'libxdp');
@@ -72,7 +84,7 @@ describe.skipIf(process.getuid?.() !== 0)('lb doctor', () => {
     expect(missing.out).toMatch(/interface xlbnope0\s+FAIL\s+no such interface/);
   });
 
-  it('names libxdp\'s dispatcher on an interface, and deploy refuses it with what to do instead', async () => {
+  it("names libxdp's dispatcher on an interface, and deploy refuses it with what to do instead", async () => {
     const opts = { clients: 1, backends: 1 };
     const a = tutorialAddresses(opts);
     const lab = await e2e.lab(tutorialTopology(opts));
@@ -95,9 +107,23 @@ describe.skipIf(process.getuid?.() !== 0)('lb doctor', () => {
       expect(iface.detail).toContain('xdp-loader unload eth0 --all');
 
       const instance = e2e.instance('libxdp');
-      const dep = await lbInProcess('deploy', '--instance', instance, '--netns', ns.name, '--iface', 'eth0', '--vip', `${a.vip}:80`, '--backend', a.backends[0]!);
+      const dep = await lbInProcess(
+        'deploy',
+        '--instance',
+        instance,
+        '--netns',
+        ns.name,
+        '--iface',
+        'eth0',
+        '--vip',
+        `${a.vip}:80`,
+        '--backend',
+        a.backends[0]!,
+      );
       expect(dep.code).toBe(1);
-      expect(dep.err).toMatch(new RegExp(`^lb: interface eth0 has XDP program ${progId}, libxdp's dispatcher .*chain mode \\(chain: \\{name, slot, next\\}\\)$`));
+      expect(dep.err).toMatch(
+        new RegExp(`^lb: interface eth0 has XDP program ${progId}, libxdp's dispatcher .*chain mode \\(chain: \\{name, slot, next\\}\\)$`),
+      );
       // Refused before anything was touched: the dispatcher still holds the interface, nothing is pinned.
       expect(inNetns(ns.path, () => xdpQuery(ifindex)).progId).toBe(progId);
       expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });

@@ -58,7 +58,15 @@ describeLab('a service that cannot serve is reported', () => {
     const instance = env.instance('truth-status');
     lab.registerPinDir(`${env.bpffs}/${instance}`);
     await env.lb().deploy(config(instance), { netns: lab.host('lb').netns.name });
-    expect(env.lb().status(instance).services.map((s) => [s.name, s.serving])).toEqual([['web', true], ['alt', true]]);
+    expect(
+      env
+        .lb()
+        .status(instance)
+        .services.map((s) => [s.name, s.serving]),
+    ).toEqual([
+      ['web', true],
+      ['alt', true],
+    ]);
     const [web, alt] = env.lb().status(instance).services;
     dropTable(instance, web!.id);
     let r = await lbInProcess('status', '-i', instance, '-o', 'json');
@@ -72,7 +80,9 @@ describeLab('a service that cannot serve is reported', () => {
     r = await lbInProcess('status', '-i', instance);
     expect(r.out).toContain('  NOT SERVING: 0 slots');
     drainInKernel(instance, alt!.backends[0]!.id);
-    expect(env.lb().status(instance).services[1]!.problem).toBe('no backend in rotation in the data plane (its table names a backend that is not active)');
+    expect(env.lb().status(instance).services[1]!.problem).toBe(
+      'no backend in rotation in the data plane (its table names a backend that is not active)',
+    );
   }, 60_000);
 
   it('the agent: xdp_lb_service_up 0 and /healthz 503 naming the service', async () => {
@@ -89,20 +99,25 @@ describeLab('a service that cannot serve is reported', () => {
       expect(metric(m, 'xdp_lb_service_up', { service: 'alt' })).toBe(1);
       const h = await t.get('/healthz');
       expect(h.status).toBe(503);
-      expect(JSON.parse(h.body)).toEqual(expect.objectContaining({ status: 'unavailable', notServing: [{ service: 'web', problem: expect.stringMatching(/^0 slots/) }] }));
+      expect(JSON.parse(h.body)).toEqual(
+        expect.objectContaining({ status: 'unavailable', notServing: [{ service: 'web', problem: expect.stringMatching(/^0 slots/) }] }),
+      );
     } finally {
       await t.agent.stop();
     }
   }, 60_000);
 
-  it('the agent\'s resync rewrites the maps of a service that cannot serve', async () => {
+  it("the agent's resync rewrites the maps of a service that cannot serve", async () => {
     const instance = env.instance('truth-resync');
     const file = env.writeConfig('truth-resync', config(instance));
     const t = await env.startAgent(lab, file, { resyncMs: 300 });
     try {
       dropTable(instance, env.lb().status(instance).services[0]!.id);
       await waitFor('the resync repairs the service', () => env.lb().status(instance).services[0]!.serving, 10_000);
-      expect(t.logs.some((l) => l.msg.startsWith('service cannot serve although the applied config says it can') && l.service === 'web'), t.logText()).toBe(true);
+      expect(
+        t.logs.some((l) => l.msg.startsWith('service cannot serve although the applied config says it can') && l.service === 'web'),
+        t.logText(),
+      ).toBe(true);
       expect(metric(await t.scrape(), 'xdp_lb_service_up', { service: 'web' })).toBe(1);
       expect((await t.get('/healthz')).status).toBe(200);
     } finally {

@@ -30,104 +30,107 @@ const CASES: Case[] = [
   { strategy: 'round-robin', mode: 'generic', forward: 'dsr' },
 ];
 
-describe.each(CASES.map((c) => [`${c.strategy} / ${c.mode} / ${c.forward}`, c] as const))('a long-lived connection survives (%s)', (_n, c) => {
-  let lab: Lab;
-  let ka: KeepAliveClient | undefined;
-  let instance: string;
-  let firstProg = 0;
-  /** The backend serving the long-lived connection, and the one removed in step 2. */
-  let mine = '';
-  let other = '';
-  let seen = 0;
+describe.each(CASES.map((c) => [`${c.strategy} / ${c.mode} / ${c.forward}`, c] as const))(
+  'a long-lived connection survives (%s)',
+  (_n, c) => {
+    let lab: Lab;
+    let ka: KeepAliveClient | undefined;
+    let instance: string;
+    let firstProg = 0;
+    /** The backend serving the long-lived connection, and the one removed in step 2. */
+    let mine = '';
+    let other = '';
+    let seen = 0;
 
-  /** A few more responses must arrive after each step, all from `mine`. */
-  async function keepsGoing(step: string): Promise<void> {
-    const rs = await ka!.waitForResponses(seen + 3, 5000).catch((e: Error) => {
-      throw new Error(`after ${step}: ${e.message}`);
+    /** A few more responses must arrive after each step, all from `mine`. */
+    async function keepsGoing(step: string): Promise<void> {
+      const rs = await ka!.waitForResponses(seen + 3, 5000).catch((e: Error) => {
+        throw new Error(`after ${step}: ${e.message}`);
+      });
+      seen = rs.length;
+      expect([...new Set(rs.map((r) => r.body.trim()))], `backends that answered the connection, after ${step}`).toEqual([mine]);
+    }
+
+    afterAll(async () => {
+      if (ka?.process.running) await ka.stop();
     });
-    seen = rs.length;
-    expect([...new Set(rs.map((r) => r.body.trim()))], `backends that answered the connection, after ${step}`).toEqual([mine]);
-  }
 
-  afterAll(async () => {
-    if (ka?.process.running) await ka.stop();
-  });
-
-  it('deploys and opens the connection', async () => {
-    lab = await e2e.lab(tutorialTopology({ clients: 2, backends: 4, vipOnBackendsLoopback: c.forward === 'dsr' }));
-    instance = e2e.instance(`ka-${c.forward}`);
-    const r = await e2e.deploy(lab, {
-      instance,
-      strategy: c.strategy,
-      interfaces: [`eth0:${c.mode}`],
-      limits: { conntrackSize: 65536 },
-      ...(c.forward === 'nat' ? { snat: { addresses: [addr.lb] } } : {}),
-      services: [{ vip: service, forward: c.forward, backends: addr.backends.slice(0, 3) }],
+    it('deploys and opens the connection', async () => {
+      lab = await e2e.lab(tutorialTopology({ clients: 2, backends: 4, vipOnBackendsLoopback: c.forward === 'dsr' }));
+      instance = e2e.instance(`ka-${c.forward}`);
+      const r = await e2e.deploy(lab, {
+        instance,
+        strategy: c.strategy,
+        interfaces: [`eth0:${c.mode}`],
+        limits: { conntrackSize: 65536 },
+        ...(c.forward === 'nat' ? { snat: { addresses: [addr.lb] } } : {}),
+        services: [{ vip: service, forward: c.forward, backends: addr.backends.slice(0, 3) }],
+      });
+      firstProg = r.interfaces[0]!.progId;
+      ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
+      seen = (await ka.waitForResponses(3)).length;
+      mine = ka.responses()[0]!.body.trim();
+      expect(['http1', 'http2', 'http3']).toContain(mine);
+      other = ['http1', 'http2', 'http3'].find((n) => n !== mine)!;
+      await keepsGoing('connect');
     });
-    firstProg = r.interfaces[0]!.progId;
-    ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
-    seen = (await ka.waitForResponses(3)).length;
-    mine = ka.responses()[0]!.body.trim();
-    expect(['http1', 'http2', 'http3']).toContain(mine);
-    other = ['http1', 'http2', 'http3'].find((n) => n !== mine)!;
-    await keepsGoing('connect');
-  });
 
-  it('1. adding a backend', async () => {
-    await e2e.lb().update(instance, { kind: 'backend-add', service, backend: addr.backends[3]! });
-    await keepsGoing('backend add');
-  });
+    it('1. adding a backend', async () => {
+      await e2e.lb().update(instance, { kind: 'backend-add', service, backend: addr.backends[3]! });
+      await keepsGoing('backend add');
+    });
 
-  it('2. removing another backend', async () => {
-    await e2e.lb().update(instance, { kind: 'backend-remove', service, backend: byName(other) });
-    await keepsGoing(`backend remove ${other}`);
-  });
+    it('2. removing another backend', async () => {
+      await e2e.lb().update(instance, { kind: 'backend-remove', service, backend: byName(other) });
+      await keepsGoing(`backend remove ${other}`);
+    });
 
-  it('3. draining its own backend; new connections avoid the drained backend', async () => {
-    const lb = e2e.lb();
-    await lb.update(instance, { kind: 'backend-drain', service, backend: byName(mine) });
-    await keepsGoing(`backend drain ${mine}`);
-    const s = lb.status(instance);
-    expect(s.services[0]!.backends.map((b) => [backendName(b.key), b.state]).sort()).toEqual(
-      ['http1', 'http2', 'http3', 'http4'].filter((n) => n !== other).map((n) => [n, n === mine ? 'draining' : 'active']),
-    );
-    const fresh = await httpLoad(lab.host('client2'), { address: addr.vip, count: 30 });
-    expect(fresh.errorSamples).toEqual([]);
-    expect(fresh.ok).toBe(30);
-    expect(fresh.byBackend[mine], `new connections after the drain: ${JSON.stringify(fresh.byBackend)}`).toBeUndefined();
-    expect(fresh.byBackend[other], 'the removed backend').toBeUndefined();
-    await keepsGoing('new connections');
-  });
+    it('3. draining its own backend; new connections avoid the drained backend', async () => {
+      const lb = e2e.lb();
+      await lb.update(instance, { kind: 'backend-drain', service, backend: byName(mine) });
+      await keepsGoing(`backend drain ${mine}`);
+      const s = lb.status(instance);
+      expect(s.services[0]!.backends.map((b) => [backendName(b.key), b.state]).sort()).toEqual(
+        ['http1', 'http2', 'http3', 'http4'].filter((n) => n !== other).map((n) => [n, n === mine ? 'draining' : 'active']),
+      );
+      const fresh = await httpLoad(lab.host('client2'), { address: addr.vip, count: 30 });
+      expect(fresh.errorSamples).toEqual([]);
+      expect(fresh.ok).toBe(30);
+      expect(fresh.byBackend[mine], `new connections after the drain: ${JSON.stringify(fresh.byBackend)}`).toBeUndefined();
+      expect(fresh.byBackend[other], 'the removed backend').toBeUndefined();
+      await keepsGoing('new connections');
+    });
 
-  it('4. a re-deploy of the program (atomic link update, conntrack kept)', async () => {
-    const lb = e2e.lb();
-    expect(lb.status(instance).conntrack.entries).toBeGreaterThan(0);
-    const again = await e2e.deploy(lab, { ...toInput(await lb.config(instance)), instance });
-    expect(again.redeploy).toBe(true);
-    expect(again.interfaces[0]!.progId).not.toBe(firstProg);
-    await keepsGoing('re-deploy');
-    const after = lb.status(instance);
-    expect(after.interfaces).toEqual([expect.objectContaining({ progId: again.interfaces[0]!.progId, attached: true, mode: c.mode })]);
-    // The drain and the removal survived the re-deploy: new connections still avoid both.
-    const fresh = await httpLoad(lab.host('client2'), { address: addr.vip, count: 15 });
-    expect(fresh.errorSamples).toEqual([]);
-    expect(fresh.byBackend[mine]).toBeUndefined();
-    expect(fresh.byBackend[other]).toBeUndefined();
-    await keepsGoing('new connections after the re-deploy');
-  });
+    it('4. a re-deploy of the program (atomic link update, conntrack kept)', async () => {
+      const lb = e2e.lb();
+      expect(lb.status(instance).conntrack.entries).toBeGreaterThan(0);
+      const again = await e2e.deploy(lab, { ...toInput(await lb.config(instance)), instance });
+      expect(again.redeploy).toBe(true);
+      expect(again.interfaces[0]!.progId).not.toBe(firstProg);
+      await keepsGoing('re-deploy');
+      const after = lb.status(instance);
+      expect(after.interfaces).toEqual([expect.objectContaining({ progId: again.interfaces[0]!.progId, attached: true, mode: c.mode })]);
+      // The drain and the removal survived the re-deploy: new connections still avoid both.
+      const fresh = await httpLoad(lab.host('client2'), { address: addr.vip, count: 15 });
+      expect(fresh.errorSamples).toEqual([]);
+      expect(fresh.byBackend[mine]).toBeUndefined();
+      expect(fresh.byBackend[other]).toBeUndefined();
+      await keepsGoing('new connections after the re-deploy');
+    });
 
-  it('the connection never broke and always reached the same backend', async () => {
-    const summary = await ka!.stop();
-    expect(summary.closed, JSON.stringify(summary.closed)).toBeUndefined();
-    expect(summary.timeouts).toBe(0);
-    expect(summary.bodies.map((b) => b.trim())).toEqual([mine]);
-    expect(summary.responses.length).toBeGreaterThanOrEqual(15);
-    // Every response, in order: no request was lost on the way.
-    expect(summary.responses.map((r) => r.seq)).toEqual(summary.responses.map((_r, i) => i + 1));
-  });
+    it('the connection never broke and always reached the same backend', async () => {
+      const summary = await ka!.stop();
+      expect(summary.closed, JSON.stringify(summary.closed)).toBeUndefined();
+      expect(summary.timeouts).toBe(0);
+      expect(summary.bodies.map((b) => b.trim())).toEqual([mine]);
+      expect(summary.responses.length).toBeGreaterThanOrEqual(15);
+      // Every response, in order: no request was lost on the way.
+      expect(summary.responses.map((r) => r.seq)).toEqual(summary.responses.map((_r, i) => i + 1));
+    });
 
-  it('undeploy leaves nothing behind', () => {
-    e2e.lb().undeploy(instance);
-    expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
-  });
-});
+    it('undeploy leaves nothing behind', () => {
+      e2e.lb().undeploy(instance);
+      expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });
+    });
+  },
+);

@@ -30,7 +30,14 @@ const D: Svc[] = [
   { vip: '198.18.0.10', port: 8080, protocol: 'udp', backends: [b3] },
   { vip: '198.18.0.30', port: 443, protocol: 'tcp', backends: [b1, b3] },
 ];
-const STEPS: [string, Svc[]][] = [['A', A], ['B (VIP)', B], ['A again', A], ['C (port)', C], ['D (protocol, +1)', D], ['A again', A]];
+const STEPS: [string, Svc[]][] = [
+  ['A', A],
+  ['B (VIP)', B],
+  ['A again', A],
+  ['C (port)', C],
+  ['D (protocol, +1)', D],
+  ['A again', A],
+];
 
 describeLab('service identity edits', () => {
   let lab: Lab;
@@ -38,13 +45,19 @@ describeLab('service identity edits', () => {
   const check = async (instance: string, services: Svc[], step: string) => {
     const st = e2e.lb().status(instance);
     const target: ProbeTarget = { netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! };
-    expect(st.services.map((s) => `${s.vip}/${s.protocol}`), step).toEqual(services.map((s) => `${s.vip}:${s.port}/${s.protocol}`));
+    expect(
+      st.services.map((s) => `${s.vip}/${s.protocol}`),
+      step,
+    ).toEqual(services.map((s) => `${s.vip}:${s.port}/${s.protocol}`));
     for (const [i, s] of services.entries()) {
       const view = st.services[i]!;
       for (let n = 0; n < 4; n++) {
         const r = probe(target, s);
         expect(r.verdict, `${step}: a new flow to ${view.vip}/${s.protocol}`).toMatch(/^(TX|REDIRECT)$/);
-        expect(s.backends.map((b) => `${b}:${s.port}`), `${step}: ${view.vip} forwards to its own backends`).toContain(r.to);
+        expect(
+          s.backends.map((b) => `${b}:${s.port}`),
+          `${step}: ${view.vip} forwards to its own backends`,
+        ).toContain(r.to);
       }
       for (const b of view.backends) expect(b.slots, `${step}: ${view.vip} backend ${b.key} is in its table`).toBeGreaterThan(0);
       expect(view.counters.packets, `${step}: ${view.vip} starts with its own counters`).toBe(0);
@@ -75,7 +88,7 @@ describeLab('service identity edits', () => {
     }
   }, 120_000);
 
-  it('hot reloads A -> B -> A -> C -> D -> A (the agent\'s path): the same', async () => {
+  it("hot reloads A -> B -> A -> C -> D -> A (the agent's path): the same", async () => {
     lab ??= await e2e.lab(tutorialTopology({ clients: 1, backends: 3 }));
     const instance = e2e.instance('ident-reload');
     const first = config(instance, A, e2e.snatPorts());
@@ -96,7 +109,10 @@ describeLab('only what changed is written', () => {
   const tableIds = (instance: string) => {
     const m = BpfMap.fromPinned(join(instancePaths(instance).maps, Abi.MAPS.tables));
     try {
-      return e2e.lb().status(instance).services.map((s) => (m.lookup(Abi.u32(s.id)) as Buffer).readUInt32LE(0));
+      return e2e
+        .lb()
+        .status(instance)
+        .services.map((s) => (m.lookup(Abi.u32(s.id)) as Buffer).readUInt32LE(0));
     } finally {
       m.dispose();
     }

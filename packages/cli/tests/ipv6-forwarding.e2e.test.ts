@@ -8,7 +8,7 @@ import { useE2e } from './helpers/e2e.js';
 const e2e = useE2e();
 const root = process.getuid?.() === 0;
 
-describe.skipIf(!root)('IPv6 forwarding is deploy\'s job', () => {
+describe.skipIf(!root)("IPv6 forwarding is deploy's job", () => {
   it('turns IPv6 forwarding on for an IPv6 service, serves HTTP over IPv6, and restores it on undeploy', async () => {
     const opts = { clients: 1, backends: 2, ipv6: true, lbForwarding: false };
     const a = tutorialAddresses(opts);

@@ -91,7 +91,10 @@ async function exercise(c: Combo): Promise<void> {
   const total = CLIENTS * PER_CLIENT;
   const seen = mergeCounts(results);
   const names = addr.backends.map(backendName);
-  expect(Object.keys(seen).every((n) => names.includes(n)), JSON.stringify(seen)).toBe(true);
+  expect(
+    Object.keys(seen).every((n) => names.includes(n)),
+    JSON.stringify(seen),
+  ).toBe(true);
   const count = (n: string) => seen[n] ?? 0;
 
   // The forwarding mode, as the backends saw it.
@@ -151,9 +154,11 @@ describe('strategies x modes x forwarding (lean cover)', () => {
 });
 
 // The full matrix runs behind a flag (CI runs the lean cover above); say so rather than skip silently.
-if (!FULL_MATRIX) console.warn(`[matrix] the full matrix (${FULL.length} combinations) runs with XDP_LB_FULL_MATRIX=1; the lean cover above ran`);
-else describe('strategies x modes x forwarding (full matrix, XDP_LB_FULL_MATRIX=1)', () => {
-  it.each(FULL.map((c) => [name(c), c] as const))('%s', async (_n, c) => {
-    await exercise(c);
+if (!FULL_MATRIX)
+  console.warn(`[matrix] the full matrix (${FULL.length} combinations) runs with XDP_LB_FULL_MATRIX=1; the lean cover above ran`);
+else
+  describe('strategies x modes x forwarding (full matrix, XDP_LB_FULL_MATRIX=1)', () => {
+    it.each(FULL.map((c) => [name(c), c] as const))('%s', async (_n, c) => {
+      await exercise(c);
+    });
   });
-});

@@ -78,10 +78,16 @@ const optionsArb = (strategy: Strategy): fc.Arbitrary<Record<string, unknown>> =
   strategy === 'hash'
     ? fc.record({ tableSize: fc.constantFrom(1009, 2003, 4001), hashFields: fc.constantFrom('five-tuple', 'source') })
     : fc.record({ maxSlots: fc.constantFrom(64, 100, 1024) });
-const backendArb = fc.record({ key: fc.constantFrom(...BACKEND_KEYS), weight: fc.integer({ min: 1, max: 5 }), state: fc.constantFrom<'active' | 'draining'>('active', 'active', 'draining') });
+const backendArb = fc.record({
+  key: fc.constantFrom(...BACKEND_KEYS),
+  weight: fc.integer({ min: 1, max: 5 }),
+  state: fc.constantFrom<'active' | 'draining'>('active', 'active', 'draining'),
+});
 const STRATEGIES = BUILTIN_STRATEGIES.map((s) => s.id as Strategy);
 /** A strategy and options of it. */
-const strategyArb = fc.constantFrom(...STRATEGIES).chain((strategy) => fc.record({ strategy: fc.constant(strategy), options: optionsArb(strategy) }));
+const strategyArb = fc
+  .constantFrom(...STRATEGIES)
+  .chain((strategy) => fc.record({ strategy: fc.constant(strategy), options: optionsArb(strategy) }));
 const serviceArb: fc.Arbitrary<MService> = strategyArb.chain(({ strategy, options }) =>
   fc
     .record({
@@ -92,7 +98,8 @@ const serviceArb: fc.Arbitrary<MService> = strategyArb.chain(({ strategy, option
       options: fc.constant(options),
       backends: fc.uniqueArray(backendArb, { minLength: 1, maxLength: 4, selector: (b) => b.key }),
     })
-    .map((s) => (activeOf(s).length ? s : { ...s, backends: [{ ...s.backends[0]!, state: 'active' as const }, ...s.backends.slice(1)] })));
+    .map((s) => (activeOf(s).length ? s : { ...s, backends: [{ ...s.backends[0]!, state: 'active' as const }, ...s.backends.slice(1)] })),
+);
 const servicesArb = fc.uniqueArray(serviceArb, { minLength: 1, maxLength: 3, selector: identity });
 
 /** The model as a config the library takes. */
@@ -121,7 +128,9 @@ interface Real {
 }
 
 /** What the pinned maps say: services by identity, each with its table as backend keys -> slots. */
-async function readKernel(instance: string): Promise<Map<string, { id: number; strategy: number; slots: Map<string, number>; states: Map<string, number> }>> {
+async function readKernel(
+  instance: string,
+): Promise<Map<string, { id: number; strategy: number; slots: Map<string, number>; states: Map<string, number> }>> {
   const dir = instancePaths(instance).maps;
   const services = BpfMap.fromPinned(join(dir, Abi.MAPS.services));
   const tables = BpfMap.fromPinned(join(dir, Abi.MAPS.tables));
@@ -192,10 +201,15 @@ async function verify(m: Model, r: Real, step: string): Promise<void> {
   for (const s of m.services) {
     const k = kernel.get(identity(s))!;
     const active = activeOf(s);
-    expect([...k.slots.keys()].sort(), `${step}: ${identity(s)}'s table names exactly its active backends`).toEqual(active.map((b) => b.key).sort());
+    expect([...k.slots.keys()].sort(), `${step}: ${identity(s)}'s table names exactly its active backends`).toEqual(
+      active.map((b) => b.key).sort(),
+    );
     for (const [key, state] of k.states) expect(state, `${step}: ${identity(s)} ${key} is active in lb_backends`).toBe(Abi.BE_ACTIVE);
     expect(st.strategies[k.strategy], `${step}: ${identity(s)}'s lb_svc.strategy names its strategy in the program`).toBe(s.strategy);
-    expect(st.services.find((x) => `${x.vip}/${x.protocol}` === identity(s))?.strategy, `${step}: status says ${identity(s)}'s strategy`).toBe(s.strategy);
+    expect(
+      st.services.find((x) => `${x.vip}/${x.protocol}` === identity(s))?.strategy,
+      `${step}: status says ${identity(s)}'s strategy`,
+    ).toBe(s.strategy);
     if (s.strategy !== 'hash') {
       // Weights become slot counts divided by their common factor (the sums here stay under maxSlots).
       const g = active.reduce((x, b) => gcd(x, b.weight), 0);
@@ -203,11 +217,16 @@ async function verify(m: Model, r: Real, step: string): Promise<void> {
     }
     for (const b of s.backends) {
       const vip = `${s.vip}:${s.port}/${s.protocol}`;
-      expect(states.get(`${vip} ${b.key}`), `${step}: ${vip} ${b.key} is ${b.state} in lb_backends`).toBe(b.state === 'active' ? Abi.BE_ACTIVE : Abi.BE_DRAINING);
+      expect(states.get(`${vip} ${b.key}`), `${step}: ${vip} ${b.key} is ${b.state} in lb_backends`).toBe(
+        b.state === 'active' ? Abi.BE_ACTIVE : Abi.BE_DRAINING,
+      );
     }
     const p = probe(target, s);
     expect(p.verdict, `${step}: a new flow to ${identity(s)}`).toMatch(/^(TX|REDIRECT)$/);
-    expect(active.map((b) => b.key), `${step}: ${identity(s)} forwards to one of its active backends`).toContain(p.to);
+    expect(
+      active.map((b) => b.key),
+      `${step}: ${identity(s)} forwards to one of its active backends`,
+    ).toContain(p.to);
   }
 }
 
@@ -215,7 +234,7 @@ async function verify(m: Model, r: Real, step: string): Promise<void> {
 // The commands.
 
 type Cmd = fc.AsyncCommand<Model, Real, false>;
-const pick = <T,>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
+const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length]!;
 
 /** Applies `edit` to a copy of the model, then the whole config through deploy or reload. */
 abstract class ConfigCommand implements Cmd {
@@ -238,7 +257,10 @@ abstract class ConfigCommand implements Cmd {
 }
 
 class ReplaceServices extends ConfigCommand {
-  constructor(via: 'deploy' | 'reload', readonly services: MService[]) {
+  constructor(
+    via: 'deploy' | 'reload',
+    readonly services: MService[],
+  ) {
     super(via);
   }
   get label() {
@@ -251,7 +273,11 @@ class ReplaceServices extends ConfigCommand {
 
 /** The A -> B -> A edit: one service's VIP, port or protocol changes, the rest stays. */
 class EditIdentity extends ConfigCommand {
-  constructor(via: 'deploy' | 'reload', readonly index: number, readonly edit: Partial<Pick<MService, 'vip' | 'port' | 'protocol'>>) {
+  constructor(
+    via: 'deploy' | 'reload',
+    readonly index: number,
+    readonly edit: Partial<Pick<MService, 'vip' | 'port' | 'protocol'>>,
+  ) {
     super(via);
   }
   get label() {
@@ -268,7 +294,11 @@ class EditIdentity extends ConfigCommand {
 /** One service's strategy and options (the same strategy: only its options change). Through a
  * reload, a move between the program's strategies is hot. */
 class EditStrategy extends ConfigCommand {
-  constructor(via: 'deploy' | 'reload', readonly index: number, readonly to: Pick<MService, 'strategy' | 'options'>) {
+  constructor(
+    via: 'deploy' | 'reload',
+    readonly index: number,
+    readonly to: Pick<MService, 'strategy' | 'options'>,
+  ) {
     super(via);
   }
   get label() {
@@ -302,7 +332,13 @@ class ServiceAdd extends MutationCommand {
     const s = this.svc;
     await e2e.lb().update(r.instance, {
       kind: 'service-add',
-      service: { vip: `${s.vip}:${s.port}`, protocol: s.protocol, strategy: s.strategy, options: s.options, backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })) },
+      service: {
+        vip: `${s.vip}:${s.port}`,
+        protocol: s.protocol,
+        strategy: s.strategy,
+        options: s.options,
+        backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state })),
+      },
     });
     m.services.push(structuredClone(s));
   }
@@ -329,7 +365,10 @@ class ServiceRemove extends MutationCommand {
 }
 
 class BackendAdd extends MutationCommand {
-  constructor(readonly index: number, readonly backend: MBackend) {
+  constructor(
+    readonly index: number,
+    readonly backend: MBackend,
+  ) {
     super();
   }
   check(m: Readonly<Model>) {
@@ -337,7 +376,11 @@ class BackendAdd extends MutationCommand {
   }
   async apply(m: Model, r: Real) {
     const s = pick(m.services, this.index);
-    await e2e.lb().update(r.instance, { kind: 'backend-add', service: identity(s), backend: { address: this.backend.key, weight: this.backend.weight, state: this.backend.state } });
+    await e2e.lb().update(r.instance, {
+      kind: 'backend-add',
+      service: identity(s),
+      backend: { address: this.backend.key, weight: this.backend.weight, state: this.backend.state },
+    });
     s.backends.push({ ...this.backend });
   }
   toString() {
@@ -347,7 +390,12 @@ class BackendAdd extends MutationCommand {
 
 /** remove, drain, activate or weight of backend #j of service #i. */
 class BackendChange extends MutationCommand {
-  constructor(readonly kind: 'remove' | 'drain' | 'activate' | 'weight', readonly index: number, readonly bindex: number, readonly weight = 1) {
+  constructor(
+    readonly kind: 'remove' | 'drain' | 'activate' | 'weight',
+    readonly index: number,
+    readonly bindex: number,
+    readonly weight = 1,
+  ) {
     super();
   }
   check(m: Readonly<Model>) {
@@ -380,7 +428,12 @@ class BackendChange extends MutationCommand {
 
 /** `lb ...argv` as a process that SIGKILLs itself at `step`; the kill is asserted. */
 function killedAt(step: CrashStep, argv: string[]): void {
-  const r = spawnSync(process.execPath, [CLI_MAIN, ...argv], { env: { ...process.env, XDP_LB_CRASH_AT: step }, encoding: 'utf8', timeout: 60_000, cwd: '/' });
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...argv], {
+    env: { ...process.env, XDP_LB_CRASH_AT: step },
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: '/',
+  });
   expect(r.signal, `lb ${argv.join(' ')} with XDP_LB_CRASH_AT=${step}: killed there (exit ${r.status}: ${r.stderr})`).toBe('SIGKILL');
 }
 
@@ -405,7 +458,10 @@ const UPDATE_STEPS = CRASH_STEPS.filter((s) => s.startsWith('update:'));
 
 /** A re-deploy with new services, SIGKILLed at `step`. The next command checks the recovery. */
 class InterruptedDeploy implements Cmd {
-  constructor(readonly services: MService[], readonly step: CrashStep) {}
+  constructor(
+    readonly services: MService[],
+    readonly step: CrashStep,
+  ) {}
   check() {
     return true;
   }
@@ -414,7 +470,10 @@ class InterruptedDeploy implements Cmd {
     killedDeploy(r, next, this.step);
     // Only a deploy that wrote its state has happened; before that the old config holds.
     if (this.step === 'deploy:written') m.services = next.services;
-    expect(await stateServices(r.instance), `${this.toString()}: the state holds the ${this.step === 'deploy:written' ? 'new' : 'old'} config`).toEqual(m.services.map(identity).sort());
+    expect(
+      await stateServices(r.instance),
+      `${this.toString()}: the state holds the ${this.step === 'deploy:written' ? 'new' : 'old'} config`,
+    ).toEqual(m.services.map(identity).sort());
   }
   toString() {
     return `deploy killed at ${this.step}: services ${JSON.stringify(this.services.map(identity))}`;
@@ -423,7 +482,11 @@ class InterruptedDeploy implements Cmd {
 
 /** `lb backend add`, SIGKILLed at `step` (before its state is written: the old config holds). */
 class InterruptedBackendAdd implements Cmd {
-  constructor(readonly index: number, readonly backend: MBackend, readonly step: CrashStep) {}
+  constructor(
+    readonly index: number,
+    readonly backend: MBackend,
+    readonly step: CrashStep,
+  ) {}
   check(m: Readonly<Model>) {
     return !pick(m.services, this.index).backends.some((b) => b.key === this.backend.key);
   }
@@ -431,7 +494,12 @@ class InterruptedBackendAdd implements Cmd {
     const s = pick(m.services, this.index);
     killedAt(this.step, ['backend', 'add', identity(s), `${this.backend.key}@${this.backend.weight}`, '-i', r.instance]);
     expect(await stateServices(r.instance)).toEqual(m.services.map(identity).sort());
-    expect((await e2e.lb().config(r.instance)).services.find((x) => `${x.vip.text}:${x.port}/${x.protocol}` === identity(s))!.backends.map((b) => b.key), `${this.toString()}: the old config holds`).not.toContain(this.backend.key);
+    expect(
+      (await e2e.lb().config(r.instance)).services
+        .find((x) => `${x.vip.text}:${x.port}/${x.protocol}` === identity(s))!
+        .backends.map((b) => b.key),
+      `${this.toString()}: the old config holds`,
+    ).not.toContain(this.backend.key);
   }
   toString() {
     return `backend add #${this.index} ${this.backend.key}@${this.backend.weight} killed at ${this.step}`;
@@ -440,24 +508,27 @@ class InterruptedBackendAdd implements Cmd {
 
 const via = fc.constantFrom<'deploy' | 'reload'>('deploy', 'reload');
 const idx = fc.nat({ max: 7 });
-const commands =
-  fc.commands<Model, Real, false>(
-    [
-      fc.tuple(via, servicesArb).map(([v, s]) => new ReplaceServices(v, s)),
-      fc.tuple(via, idx, fc.record({ vip: fc.constantFrom(...VIPS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
-      fc.tuple(via, idx, fc.record({ port: fc.constantFrom(...PORTS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
-      fc.tuple(via, idx, fc.record({ protocol: fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp') })).map(([v, i, e]) => new EditIdentity(v, i, e)),
-      fc.tuple(via, idx, strategyArb).map(([v, i, o]) => new EditStrategy(v, i, o)),
-      serviceArb.map((s) => new ServiceAdd(s)),
-      idx.map((i) => new ServiceRemove(i)),
-      fc.tuple(idx, backendArb).map(([i, b]) => new BackendAdd(i, b)),
-      fc.tuple(fc.constantFrom<'remove' | 'drain' | 'activate'>('remove', 'drain', 'activate'), idx, idx).map(([k, i, j]) => new BackendChange(k, i, j)),
-      fc.tuple(idx, idx, fc.integer({ min: 1, max: 5 })).map(([i, j, w]) => new BackendChange('weight', i, j, w)),
-      fc.tuple(servicesArb, fc.constantFrom(...DEPLOY_STEPS)).map(([s, step]) => new InterruptedDeploy(s, step)),
-      fc.tuple(idx, backendArb, fc.constantFrom(...UPDATE_STEPS)).map(([i, b, step]) => new InterruptedBackendAdd(i, { ...b, state: 'active' }, step)),
-    ],
-    { maxCommands: STEPS },
-  );
+const commands = fc.commands<Model, Real, false>(
+  [
+    fc.tuple(via, servicesArb).map(([v, s]) => new ReplaceServices(v, s)),
+    fc.tuple(via, idx, fc.record({ vip: fc.constantFrom(...VIPS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
+    fc.tuple(via, idx, fc.record({ port: fc.constantFrom(...PORTS) })).map(([v, i, e]) => new EditIdentity(v, i, e)),
+    fc.tuple(via, idx, fc.record({ protocol: fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp') })).map(([v, i, e]) => new EditIdentity(v, i, e)),
+    fc.tuple(via, idx, strategyArb).map(([v, i, o]) => new EditStrategy(v, i, o)),
+    serviceArb.map((s) => new ServiceAdd(s)),
+    idx.map((i) => new ServiceRemove(i)),
+    fc.tuple(idx, backendArb).map(([i, b]) => new BackendAdd(i, b)),
+    fc
+      .tuple(fc.constantFrom<'remove' | 'drain' | 'activate'>('remove', 'drain', 'activate'), idx, idx)
+      .map(([k, i, j]) => new BackendChange(k, i, j)),
+    fc.tuple(idx, idx, fc.integer({ min: 1, max: 5 })).map(([i, j, w]) => new BackendChange('weight', i, j, w)),
+    fc.tuple(servicesArb, fc.constantFrom(...DEPLOY_STEPS)).map(([s, step]) => new InterruptedDeploy(s, step)),
+    fc
+      .tuple(idx, backendArb, fc.constantFrom(...UPDATE_STEPS))
+      .map(([i, b, step]) => new InterruptedBackendAdd(i, { ...b, state: 'active' }, step)),
+  ],
+  { maxCommands: STEPS },
+);
 
 describeLab('the control plane against a model of its config', () => {
   let lab: Lab;
@@ -468,29 +539,42 @@ describeLab('the control plane against a model of its config', () => {
     for (const i of e2e.lb().instances()) e2e.lb().undeploy(i);
   });
 
-  it(`random sequences of deploys, reloads and hot changes (${RUNS} runs of up to ${STEPS} steps, seed ${SEED})`, async () => {
-    console.log(`model test: seed ${SEED} (replay: XDP_LB_MODEL_SEED=${SEED}), ${RUNS} runs of up to ${STEPS} steps`);
-    const arb = fc.tuple(fc.constantFrom(...STRATEGIES), servicesArb, fc.option(fc.constantFrom(...DEPLOY_STEPS.filter((s) => s !== 'deploy:written'))), commands);
-    await fc.assert(
-      fc.asyncProperty(arb, async ([strategy, services, firstKilled, cmds]) => {
-        const instance = e2e.instance('model');
-        const model: Model = { strategy, services: structuredClone(services) };
-        const real: Real = { instance, lab };
-        try {
-          lab.registerPinDir(`${e2e.bpffs}/${instance}`);
-          // A first deploy killed part-way: the deploy after it rolls it back and deploys.
-          if (firstKilled) killedDeploy(real, model, firstKilled);
-          await e2e.deploy(lab, configOf(instance, model) as never);
-          await verify(model, real, `${firstKilled ? `(first deploy killed at ${firstKilled}) ` : ''}deploy ${strategy} ${JSON.stringify(services.map(identity))}`);
-          await fc.asyncModelRun(() => ({ model, real }), cmds);
-          // The command after the last one: recovers from an interruption there too.
-          await e2e.lb().reload(instance, configOf(instance, model));
-          await verify(model, real, 'a reload after the run');
-        } finally {
-          if (e2e.lb().instances().includes(instance)) e2e.lb().undeploy(instance);
-        }
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: !SHRINK, verbose: 1 },
-    );
-  }, LONG ? 3_600_000 : 300_000);
+  it(
+    `random sequences of deploys, reloads and hot changes (${RUNS} runs of up to ${STEPS} steps, seed ${SEED})`,
+    async () => {
+      console.log(`model test: seed ${SEED} (replay: XDP_LB_MODEL_SEED=${SEED}), ${RUNS} runs of up to ${STEPS} steps`);
+      const arb = fc.tuple(
+        fc.constantFrom(...STRATEGIES),
+        servicesArb,
+        fc.option(fc.constantFrom(...DEPLOY_STEPS.filter((s) => s !== 'deploy:written'))),
+        commands,
+      );
+      await fc.assert(
+        fc.asyncProperty(arb, async ([strategy, services, firstKilled, cmds]) => {
+          const instance = e2e.instance('model');
+          const model: Model = { strategy, services: structuredClone(services) };
+          const real: Real = { instance, lab };
+          try {
+            lab.registerPinDir(`${e2e.bpffs}/${instance}`);
+            // A first deploy killed part-way: the deploy after it rolls it back and deploys.
+            if (firstKilled) killedDeploy(real, model, firstKilled);
+            await e2e.deploy(lab, configOf(instance, model) as never);
+            await verify(
+              model,
+              real,
+              `${firstKilled ? `(first deploy killed at ${firstKilled}) ` : ''}deploy ${strategy} ${JSON.stringify(services.map(identity))}`,
+            );
+            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            // The command after the last one: recovers from an interruption there too.
+            await e2e.lb().reload(instance, configOf(instance, model));
+            await verify(model, real, 'a reload after the run');
+          } finally {
+            if (e2e.lb().instances().includes(instance)) e2e.lb().undeploy(instance);
+          }
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: !SHRINK, verbose: 1 },
+      );
+    },
+    LONG ? 3_600_000 : 300_000,
+  );
 });

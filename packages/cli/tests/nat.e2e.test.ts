@@ -64,7 +64,9 @@ describe('NAT mode end to end', () => {
 
   it('tells apart three clients using the same source port at the same moment', async () => {
     const port = 40123;
-    const rs = await Promise.all(clientNames.map((c) => httpGet(lab.host(c), `http://${addr.vip}/info`, { timeoutMs: 3000, localPort: port })));
+    const rs = await Promise.all(
+      clientNames.map((c) => httpGet(lab.host(c), `http://${addr.vip}/info`, { timeoutMs: 3000, localPort: port })),
+    );
     made += rs.length;
     const mappings = new Set<string>();
     for (const r of rs) {
@@ -84,7 +86,9 @@ describe('NAT mode end to end', () => {
   it('carries 5,100 short connections from three clients in parallel with no failure and no misdelivery', async () => {
     const perClient = 1700;
     const started = Date.now();
-    const loads = Promise.all(clientNames.map((c) => httpLoad(lab.host(c), { address: addr.vip, count: perClient, concurrency: 8, timeoutMs: 5000 })));
+    const loads = Promise.all(
+      clientNames.map((c) => httpLoad(lab.host(c), { address: addr.vip, count: perClient, concurrency: 8, timeoutMs: 5000 })),
+    );
     // Meanwhile, the LB host's own service and ping keep working.
     await new Promise((r) => setTimeout(r, 300));
     const own = await httpGet(lab.host('client1'), `http://${addr.lb}:8080/`, { timeoutMs: 3000 });
@@ -93,7 +97,9 @@ describe('NAT mode end to end', () => {
     const results = await loads;
     const seconds = (Date.now() - started) / 1000;
     made += clientNames.length * perClient;
-    console.log(`5,100 connections in ${seconds.toFixed(1)} s: ${JSON.stringify(mergeCounts(results))} slow ${results.map((r) => r.slow).join(',')} max ${results.map((r) => r.maxMs).join(',')}`);
+    console.log(
+      `5,100 connections in ${seconds.toFixed(1)} s: ${JSON.stringify(mergeCounts(results))} slow ${results.map((r) => r.slow).join(',')} max ${results.map((r) => r.maxMs).join(',')}`,
+    );
     for (const r of results) {
       expect(r.errorSamples, r.tag).toEqual([]);
       expect(r.misdelivered, r.tag).toBe(0);
@@ -113,13 +119,15 @@ describe('NAT mode end to end', () => {
     // later) and count a second new flow. Since a14b109 a port goes to another client only 65 s
     // after its last packet, so within this test snat_reclaimed is 0 and the count exact.
     expect(extra, JSON.stringify({ made, served, flows, reasons: s.reasons })).toBeGreaterThanOrEqual(0);
-    expect(extra, `extra new flows beyond the SNAT reclaims: ${JSON.stringify(s.reasons)}`).toBeLessThanOrEqual(s.reasons.snat_reclaimed ?? 0);
+    expect(extra, `extra new flows beyond the SNAT reclaims: ${JSON.stringify(s.reasons)}`).toBeLessThanOrEqual(
+      s.reasons.snat_reclaimed ?? 0,
+    );
     for (const [name, n] of Object.entries(served)) expect(flows[name], name).toBeGreaterThanOrEqual(n);
     expect(Object.values(flows).reduce((a, b) => a + b, 0)).toBe(s.services[0]!.counters.newFlows);
     expect(Object.entries(s.reasons).filter(([k, v]) => (k.startsWith('drop_') || k === 'pass_snat_unknown') && v > 0)).toEqual([]);
   });
 
-  it('keeps TCP to the LB host\'s own address and ping working while deployed', async () => {
+  it("keeps TCP to the LB host's own address and ping working while deployed", async () => {
     for (const c of clientNames) {
       const own = await httpGet(lab.host(c), `http://${addr.lb}:8080/`, { timeoutMs: 3000 });
       expect(own.body.trim()).toBe('lb-itself');
@@ -202,7 +210,8 @@ describe('NAT: SNAT port reuse', () => {
     expect(tw).toContain(s);
     // 3. Another client whose first candidate is s.
     let pu = 32768;
-    while (snatCandidate(a.clients[1]!, pu, a.vip, 80, 0) !== s) if (++pu > 60999) throw new Error('no source port maps to the stale SNAT port');
+    while (snatCandidate(a.clients[1]!, pu, a.vip, 80, 0) !== s)
+      if (++pu > 60999) throw new Error('no source port maps to the stale SNAT port');
     const got = (await info('client2', pu)).remotePort;
     expect(tw, `client2:${pu} was given SNAT port ${got}, which http1 holds in TIME_WAIT`).not.toContain(got);
     e2e.lb().undeploy(instance);

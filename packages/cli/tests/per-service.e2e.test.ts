@@ -34,7 +34,10 @@ describe('a strategy per service on one interface', () => {
   let ka: KeepAliveClient | undefined;
   const lb = () => e2e.lb();
   /** The backend names of a service's slot table, slot by slot, as the data plane reads it. */
-  const slots = (svc: string) => lb().table(instance, svc).map((k) => backendName(k!));
+  const slots = (svc: string) =>
+    lb()
+      .table(instance, svc)
+      .map((k) => backendName(k!));
   /** Connections from every client to `port` at once; each client's [source port, backend] records. */
   const fromClients = (port: number, count = PER_CLIENT) =>
     Promise.all(addr.clients.map((_c, i) => httpLoad(lab.host(`client${i + 1}`), { address: addr.vip, port, count, records: true })));
@@ -56,7 +59,13 @@ describe('a strategy per service on one interface', () => {
       interfaces: ['eth0:generic'],
       limits: { conntrackSize: 65536 },
       snat: { addresses: [addr.lb], ports: e2e.snatPorts() },
-      services: SERVICES.map((s) => ({ name: s.name, vip: `${addr.vip}:${s.port}`, forward: 'nat', strategy: s.strategy, backends: addr.backends.map((b) => `${b}:80`) })),
+      services: SERVICES.map((s) => ({
+        name: s.name,
+        vip: `${addr.vip}:${s.port}`,
+        forward: 'nat',
+        strategy: s.strategy,
+        backends: addr.backends.map((b) => `${b}:80`),
+      })),
     });
     progId = r.interfaces[0]!.progId;
     const s = lb().status(instance);
@@ -82,15 +91,17 @@ describe('a strategy per service on one interface', () => {
   it('round-robin: new connections spread exactly evenly over its table', async () => {
     const rs = await fromClients(82);
     okAll(rs, 3 * PER_CLIENT);
-    const counts = Object.values(rs.reduce<Record<string, number>>((m, r) => {
-      for (const [, b] of r.records!) m[b] = (m[b] ?? 0) + 1;
-      return m;
-    }, {}));
+    const counts = Object.values(
+      rs.reduce<Record<string, number>>((m, r) => {
+        for (const [, b] of r.records!) m[b] = (m[b] ?? 0) + 1;
+        return m;
+      }, {}),
+    );
     expect(counts.length).toBe(4);
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
   });
 
-  it('subnet-affinity (third-party): the clients\' /24 goes to the backend its model names', async () => {
+  it("subnet-affinity (third-party): the clients' /24 goes to the backend its model names", async () => {
     const rs = await fromClients(83, 8);
     okAll(rs, 24);
     const table = slots('sa');
@@ -134,7 +145,11 @@ describe('a strategy per service on one interface', () => {
     await expect(lb().update(instance, { kind: 'service-strategy', service: 'r', strategy: other })).rejects.toThrow(
       /^strategy .*sport-mod\.bpf\.c is not in the running program \(it carries hash, random, round-robin, .*\): lb deploy of a config that uses it/,
     );
-    expect(lb().status(instance).services.map((x) => x.strategy)).toEqual(['round-robin', 'random', 'round-robin', SUBNET_AFFINITY]);
+    expect(
+      lb()
+        .status(instance)
+        .services.map((x) => x.strategy),
+    ).toEqual(['round-robin', 'random', 'round-robin', SUBNET_AFFINITY]);
   });
 
   it('undeploy leaves nothing behind', () => {

@@ -56,11 +56,18 @@ describe.skipIf(!root)('prefix VIPs', () => {
     expect(seen, 'the /24 spreads its flows again').toEqual(new Set(['http1', 'http2']));
     for (let i = 0; i < 4; i++) expect(await get('198.18.10.5')).toBe('http2');
     expect(await get('198.18.10.6')).toMatch(/^http[12]$/);
-    const after = new Map(e2e.lb().status(instance).services.map((s) => [s.vip, s]));
+    const after = new Map(
+      e2e
+        .lb()
+        .status(instance)
+        .services.map((s) => [s.vip, s]),
+    );
     expect(after.get(`${LARGE}:80`)!.counters.newFlows).toBe(3 + 6);
     expect(after.get(`${SMALL}:80`)!.counters.newFlows).toBe(4 + 1);
     // Removing the only large prefix turns the data plane's prefix lookup off: a load-time change
-    await expect(e2e.lb().update(instance, { kind: 'service-remove', service: `${LARGE}:80` })).rejects.toThrow(/prefix lookup off\) changed: these are fixed at load; run lb deploy/);
+    await expect(e2e.lb().update(instance, { kind: 'service-remove', service: `${LARGE}:80` })).rejects.toThrow(
+      /prefix lookup off\) changed: these are fixed at load; run lb deploy/,
+    );
 
     e2e.lb().undeploy(instance);
     expect(e2e.leftovers(instance)).toEqual({ pins: [], state: false });

@@ -41,7 +41,8 @@ describe.skipIf(!root)('QUIC connection-id routing', () => {
       ],
     });
     const c = lab.host('client1');
-    const replies = async (payload: string) => (await udpRequests(c, { address: a.vip, port: 7000, payload, count: 8, timeoutMs: 2000 })).map((r) => (r.ok ? r.reply : r.error));
+    const replies = async (payload: string) =>
+      (await udpRequests(c, { address: a.vip, port: 7000, payload, count: 8, timeoutMs: 2000 })).map((r) => (r.ok ? r.reply : r.error));
     expect(await replies(shortHeader(0x108))).toEqual(Array(8).fill('http2'));
     expect(await replies(shortHeader(0x104))).toEqual(Array(8).fill('http1'));
     const spread = new Set(await replies(shortHeader(0x999)));

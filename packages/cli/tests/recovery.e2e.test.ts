@@ -30,7 +30,12 @@ describeLab('recovery', () => {
     for (const i of env.lb().instances()) env.lb().undeploy(i, { force: true });
   });
 
-  const config = (instance: string) => ({ instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ vip: `${addr.vip}:80`, backends: addr.backends }] });
+  const config = (instance: string) => ({
+    instance,
+    interfaces: ['eth0'],
+    snat: { addresses: [addr.lb] },
+    services: [{ vip: `${addr.vip}:80`, backends: addr.backends }],
+  });
   const deploy = async (instance: string) => {
     lab.registerPinDir(`${env.bpffs}/${instance}`);
     return env.lb().deploy(config(instance), { netns: lbNs });
@@ -41,7 +46,9 @@ describeLab('recovery', () => {
     const instance = env.instance('damaged');
     await deploy(instance);
     writeFileSync(stateFile(instance), '{"layout": 1, "instance": "');
-    const named = new RegExp(`^lb: state file ${stateFile(instance).replace(/[.]/g, '\\.')} is damaged \\(.+\\): lb undeploy --force --instance ${instance} removes the instance from its pins alone$`);
+    const named = new RegExp(
+      `^lb: state file ${stateFile(instance).replace(/[.]/g, '\\.')} is damaged \\(.+\\): lb undeploy --force --instance ${instance} removes the instance from its pins alone$`,
+    );
     for (const argv of [['status'], ['config', 'dump'], ['backend', 'drain', `${addr.vip}:80`, addr.backends[0]!], ['undeploy']]) {
       const r = await lbInProcess(...argv, '-i', instance);
       expect(r.code, argv.join(' ')).toBe(1);
@@ -52,7 +59,9 @@ describeLab('recovery', () => {
     const r = await lbInProcess('undeploy', '--force', '-i', instance);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
-    expect(r.err).toMatch(/^lb: warning: damaged state file \S+ ignored: the sysctls \(forwarding\) and device settings .* it recorded are left as they are/);
+    expect(r.err).toMatch(
+      /^lb: warning: damaged state file \S+ ignored: the sysctls \(forwarding\) and device settings .* it recorded are left as they are/,
+    );
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
     expect(env.lb().instances()).not.toContain(instance);
   }, 60_000);
@@ -63,7 +72,9 @@ describeLab('recovery', () => {
     rmSync(stateFile(instance)); // what a deploy of an older version, killed, left
     const st = await lbInProcess('status', '-i', instance);
     expect(st.code).toBe(1);
-    expect(st.err).toBe(`lb: instance ${instance} is not deployed, but pins of it remain under ${env.bpffs}/${instance} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`);
+    expect(st.err).toBe(
+      `lb: instance ${instance} is not deployed, but pins of it remain under ${env.bpffs}/${instance} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`,
+    );
     const r = await lbInProcess('undeploy', '-i', instance);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`undeployed instance ${instance} (detached from eth0)`);
@@ -76,13 +87,20 @@ describeLab('recovery', () => {
   const killedFirstDeploy = async (instance: string, step: string) => {
     lab.registerPinDir(`${env.bpffs}/${instance}`);
     const file = env.writeConfig(instance, config(instance));
-    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: `lb deploy (crash at ${step})`, env: { ...process.env, XDP_LB_CRASH_AT: step } });
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], {
+      label: `lb deploy (crash at ${step})`,
+      env: { ...process.env, XDP_LB_CRASH_AT: step },
+    });
     const exit = await p.exited;
     expect(exit.signal, `${step}: ${p.stderr()}`).toBe('SIGKILL');
     expect(existsSync(join(env.stateDir, instance, 'intent.json')), `${step}: its intent is left`).toBe(true);
     return file;
   };
-  const rolledBack = (instance: string) => new RegExp(`^lb: warning: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\((detached from eth0, )?pins removed(, sysctls restored)?\\)$`, 'm');
+  const rolledBack = (instance: string) =>
+    new RegExp(
+      `^lb: warning: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\((detached from eth0, )?pins removed(, sysctls restored)?\\)$`,
+      'm',
+    );
 
   for (const step of ['deploy:intent', 'deploy:loaded', 'deploy:filled', 'deploy:attached']) {
     it(`a first deploy killed at ${step}: the next deploy rolls it back, says so, and deploys`, async () => {
@@ -94,7 +112,10 @@ describeLab('recovery', () => {
       if (step === 'deploy:attached') expect(r.err).toMatch(/rolled back \(detached from eth0, pins removed/);
       expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
       const s = env.lb().status(instance);
-      const out = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+      const out = probe(
+        { netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! },
+        { vip: addr.vip, port: 80, protocol: 'tcp' },
+      );
       expect(out.verdict).toMatch(/^(TX|REDIRECT)$/);
     }, 60_000);
   }
@@ -105,7 +126,11 @@ describeLab('recovery', () => {
     expect(await xdpInterfaces(lab.host('lb'))).toEqual(['eth0']);
     const r = await lbInProcess('backend', 'add', `${addr.vip}:80`, addr.backends[0]!, '-i', instance);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`^lb: instance ${instance} is not deployed: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\(detached from eth0, pins removed(, sysctls restored)?\\)$`));
+    expect(r.err).toMatch(
+      new RegExp(
+        `^lb: instance ${instance} is not deployed: a first deploy of instance ${instance} \\(pid \\d+, since \\S+\\) was interrupted: rolled back \\(detached from eth0, pins removed(, sysctls restored)?\\)$`,
+      ),
+    );
     expect(await xdpInterfaces(lab.host('lb'))).toEqual([]);
     expect(existsSync(`${env.bpffs}/${instance}`)).toBe(false);
     expect(existsSync(join(env.stateDir, instance))).toBe(false);
@@ -127,7 +152,10 @@ describeLab('recovery', () => {
     await deploy(instance);
     const before = env.lb().status(instance).conntrack.max;
     const file = env.writeConfig(instance, { ...config(instance), limits: { conntrackSize: 32768 } });
-    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: 'lb deploy (crash at deploy:attached)', env: { ...process.env, XDP_LB_CRASH_AT: 'deploy:attached' } });
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], {
+      label: 'lb deploy (crash at deploy:attached)',
+      env: { ...process.env, XDP_LB_CRASH_AT: 'deploy:attached' },
+    });
     expect((await p.exited).signal, p.stderr()).toBe('SIGKILL');
     // The new program runs on the link, the pins still name the old table and the state the old
     // config: neither whole. The next deploy of the file finishes the change.
@@ -136,8 +164,14 @@ describeLab('recovery', () => {
     expect(r.code, r.err).toBe(0);
     const s = env.lb().status(instance);
     expect(s.conntrack.max).toBe(32768);
-    expect(readdirSync(instancePaths(instance).maps).filter((n) => n.endsWith('_new')), 'no half-migrated table pin is left').toEqual([]);
-    const out = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+    expect(
+      readdirSync(instancePaths(instance).maps).filter((n) => n.endsWith('_new')),
+      'no half-migrated table pin is left',
+    ).toEqual([]);
+    const out = probe(
+      { netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! },
+      { vip: addr.vip, port: 80, protocol: 'tcp' },
+    );
     expect(out.verdict).toMatch(/^(TX|REDIRECT)$/);
     expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
   }, 60_000);
@@ -145,7 +179,13 @@ describeLab('recovery', () => {
   it('a change interrupted between its map writes and its state: the next one rewrites every map', async () => {
     const instance = env.instance('intent');
     lab.registerPinDir(`${env.bpffs}/${instance}`);
-    const two = { ...config(instance), services: [{ vip: `${addr.vip}:80`, backends: addr.backends }, { vip: `${addr.vip}:443`, backends: addr.backends }] };
+    const two = {
+      ...config(instance),
+      services: [
+        { vip: `${addr.vip}:80`, backends: addr.backends },
+        { vip: `${addr.vip}:443`, backends: addr.backends },
+      ],
+    };
     await env.lb().deploy(two, { netns: lbNs });
     expect(existsSync(join(env.stateDir, instance, 'intent.json')), 'a completed deploy leaves no intent').toBe(false);
     // What a `lb backend ...` killed half-way leaves: its intent, and maps that are neither the old
@@ -154,11 +194,19 @@ describeLab('recovery', () => {
     const tables = BpfMap.fromPinned(join(instancePaths(instance).maps, Abi.MAPS.tables));
     tables.delete(Abi.u32(svc443.id));
     tables.dispose();
-    writeFileSync(join(env.stateDir, instance, 'intent.json'), JSON.stringify({ pid: 4242, action: 'backend-add', since: '2026-01-01T00:00:00.000Z' }));
+    writeFileSync(
+      join(env.stateDir, instance, 'intent.json'),
+      JSON.stringify({ pid: 4242, action: 'backend-add', since: '2026-01-01T00:00:00.000Z' }),
+    );
     const r = await lbInProcess('backend', 'drain', `${addr.vip}:80`, addr.backends[0]!, '-i', instance);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toBe('lb: warning: a change (backend-add, pid 4242, 2026-01-01T00:00:00.000Z) was interrupted: every map is rewritten');
-    expect(env.lb().status(instance).services.map((s) => s.serving)).toEqual([true, true]);
+    expect(
+      env
+        .lb()
+        .status(instance)
+        .services.map((s) => s.serving),
+    ).toEqual([true, true]);
     expect(existsSync(join(env.stateDir, instance, 'intent.json'))).toBe(false);
   }, 60_000);
 
@@ -168,18 +216,28 @@ describeLab('recovery', () => {
     const file = env.writeConfig('sigint', config(instance));
     // Held here, so that the deploy is surely inside its uninterrupted part when the signal comes.
     const lock = await lockInstance(instance);
-    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], { label: 'lb deploy', env: { ...process.env } });
+    const p = new LabProcess([process.execPath, await env.cliBundle(), 'deploy', '-f', file, '--netns', lbNs], {
+      label: 'lb deploy',
+      env: { ...process.env },
+    });
     try {
       await waitFor('the deploy waits for the lock', () => p.stderr().includes('waiting up to'), 30_000);
       process.kill(p.pid, 'SIGINT');
-      await waitFor('the interrupt is said', () => p.stderr().includes('SIGINT: finishing the deploy first (interrupt again to exit at once)'), 10_000);
+      await waitFor(
+        'the interrupt is said',
+        () => p.stderr().includes('SIGINT: finishing the deploy first (interrupt again to exit at once)'),
+        10_000,
+      );
       lock.release();
       await waitFor('the deploy exits', () => !p.running, 30_000);
       const exit = await p.exited;
       expect(exit.code, p.stderr()).toBe(0);
       expect(p.stdout()).toMatch(new RegExp(`^deployed instance ${instance}`));
       const s = env.lb().status(instance);
-      const r = probe({ netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! }, { vip: addr.vip, port: 80, protocol: 'tcp' });
+      const r = probe(
+        { netns: lbNs, ifindex: s.interfaces[0]!.ifindex, progId: s.interfaces[0]!.progId! },
+        { vip: addr.vip, port: 80, protocol: 'tcp' },
+      );
       expect(r.verdict).toMatch(/^(TX|REDIRECT)$/);
     } finally {
       lock.release();

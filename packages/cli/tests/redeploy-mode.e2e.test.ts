@@ -24,7 +24,10 @@ describeLab('re-deploy with another XDP mode', () => {
       instance,
       interfaces: [{ name: 'eth0', mode }],
       snat: { addresses: [addr.lb], ports },
-      services: [{ vip: `${addr.vip}:80`, backends: addr.backends }, { vip: `${addr.vip}:53`, protocol: 'udp', backends: addr.backends }],
+      services: [
+        { vip: `${addr.vip}:80`, backends: addr.backends },
+        { vip: `${addr.vip}:53`, protocol: 'udp', backends: addr.backends },
+      ],
     });
     const check = (mode: string) => {
       const st = e2e.lb().status(instance);
@@ -42,7 +45,9 @@ describeLab('re-deploy with another XDP mode', () => {
       expect(ct).toBeGreaterThan(0);
       const gen = await e2e.deploy(lab, cfg('generic'));
       expect(gen.interfaces.map((i) => i.mode)).toEqual(['generic']);
-      expect(gen.warnings).toContainEqual(expect.stringMatching(/^interface eth0: XDP mode native -> generic: re-attached \(detach, then attach: not atomic/));
+      expect(gen.warnings).toContainEqual(
+        expect.stringMatching(/^interface eth0: XDP mode native -> generic: re-attached \(detach, then attach: not atomic/),
+      );
       expect(check('generic')).toBeGreaterThan(ct); // the first probe's entry is still there
       const auto = await e2e.deploy(lab, cfg('auto'));
       expect(auto.warnings.filter((w) => /re-attached/.test(w))).toEqual([]);
@@ -81,7 +86,10 @@ describeLab('re-deploy with another table size', () => {
     const flows = () => {
       const st = e2e.lb().status(instance);
       for (let i = 0; i < 20; i++) {
-        const r = probe({ netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! }, { vip: addr.vip, port: 53, protocol: 'udp' });
+        const r = probe(
+          { netns: lab.host('lb').netns.name, ifindex: st.interfaces[0]!.ifindex, progId: st.interfaces[0]!.progId! },
+          { vip: addr.vip, port: 53, protocol: 'udp' },
+        );
         expect(r.verdict).toMatch(/^(TX|REDIRECT)$/);
       }
       return e2e.lb().status(instance).conntrack.entries;
@@ -90,12 +98,21 @@ describeLab('re-deploy with another table size', () => {
       await e2e.deploy(lab, cfg(65536));
       const before = flows();
       expect(before).toBeGreaterThanOrEqual(20);
-      for (const [from, to] of [[65536, 16384], [16384, 131072]] as const) {
+      for (const [from, to] of [
+        [65536, 16384],
+        [16384, 131072],
+      ] as const) {
         const r = await e2e.deploy(lab, cfg(to));
-        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^limits\\.conntrackSize ${from} -> ${to}: a new table, \\d+ entries copied into it`)));
+        expect(r.warnings).toContainEqual(
+          expect.stringMatching(new RegExp(`^limits\\.conntrackSize ${from} -> ${to}: a new table, \\d+ entries copied into it`)),
+        );
         // The NAT table holds established and half-open flows: conntrackSize + conntrackSize / 8.
-        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^the NAT table ${from * 1.125} -> ${to * 1.125}: a new table`)));
-        expect(r.warnings).toContainEqual(expect.stringMatching(new RegExp(`^limits\\.halfOpenSize ${from / 8} -> ${to / 8}: a new table`)));
+        expect(r.warnings).toContainEqual(
+          expect.stringMatching(new RegExp(`^the NAT table ${from * 1.125} -> ${to * 1.125}: a new table`)),
+        );
+        expect(r.warnings).toContainEqual(
+          expect.stringMatching(new RegExp(`^limits\\.halfOpenSize ${from / 8} -> ${to / 8}: a new table`)),
+        );
         expect(pinnedMax(instance, Abi.MAPS.ct)).toBe(to);
         expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(to * 1.125);
         expect(pinnedMax(instance, Abi.MAPS.ctSyn)).toBe(to / 8);
@@ -113,11 +130,20 @@ describeLab('re-deploy with another table size', () => {
   it('adding NAT to an instance deployed without it sizes its NAT table to conntrackSize + halfOpenSize', async () => {
     const lab: Lab = await e2e.lab(tutorialTopology({ clients: 1, backends: 2 }));
     const instance = e2e.instance('natsize');
-    const dsr = { instance, interfaces: ['eth0'], limits: { conntrackSize: 65536 }, services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }] };
+    const dsr = {
+      instance,
+      interfaces: ['eth0'],
+      limits: { conntrackSize: 65536 },
+      services: [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }],
+    };
     try {
       await e2e.deploy(lab, dsr);
       expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(4096);
-      const nat = { ...dsr, snat: { addresses: [addr.lb], ports: e2e.snatPorts() }, services: [{ vip: `${addr.vip}:80`, backends: addr.backends }] };
+      const nat = {
+        ...dsr,
+        snat: { addresses: [addr.lb], ports: e2e.snatPorts() },
+        services: [{ vip: `${addr.vip}:80`, backends: addr.backends }],
+      };
       const r = await e2e.deploy(lab, nat);
       expect(r.warnings).toContainEqual(expect.stringMatching(/^the NAT table 4096 -> 73728: a new table/));
       expect(pinnedMax(instance, Abi.MAPS.snat)).toBe(73728);

@@ -5,13 +5,30 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Announcer, type BackendHealth, ConfigError, birdCommands, createLogger, type LbConfig, nodeHealth, resolveConfig, toInput, vipPrefixes } from '@xdp-lb/core';
+import {
+  Announcer,
+  type BackendHealth,
+  ConfigError,
+  birdCommands,
+  createLogger,
+  type LbConfig,
+  nodeHealth,
+  resolveConfig,
+  toInput,
+  vipPrefixes,
+} from '@xdp-lb/core';
 
 const base = {
   interfaces: ['eth0'],
   services: [
     { name: 'web', vip: '198.18.2.10:80', forward: 'dsr', backends: ['198.18.0.11', '198.18.0.12'], health: { type: 'tcp' } },
-    { name: 'dns', vip: '198.18.2.11:53', protocol: 'udp', forward: 'dsr', backends: ['198.18.0.11', { address: '198.18.0.12', state: 'draining' }] },
+    {
+      name: 'dns',
+      vip: '198.18.2.11:53',
+      protocol: 'udp',
+      forward: 'dsr',
+      backends: ['198.18.0.11', { address: '198.18.0.12', state: 'draining' }],
+    },
     { name: 'v6', vip: '[2001:db8:2::10]:80', forward: 'dsr', backends: ['2001:db8::11'] },
   ],
 };
@@ -31,15 +48,24 @@ describe('the announce section', () => {
     const cfg = resolve({ announce: { bird: {} } });
     expect(cfg.announce).toEqual({ bird: { socket: '/run/bird/bird.ctl', protocol: 'xdp_lb_vips' }, require: 'any', intervalMs: 1000 });
     expect(resolveConfig(toInput(cfg))).toEqual(cfg);
-    const cmd = resolve({ announce: { command: { up: ['/bin/true'], down: ['/bin/false'] }, require: 'all', drainFile: '/run/xdp-lb/drain' } });
-    expect(cmd.announce).toEqual({ command: { up: ['/bin/true'], down: ['/bin/false'], timeoutMs: 5000 }, require: 'all', intervalMs: 1000, drainFile: '/run/xdp-lb/drain' });
+    const cmd = resolve({
+      announce: { command: { up: ['/bin/true'], down: ['/bin/false'] }, require: 'all', drainFile: '/run/xdp-lb/drain' },
+    });
+    expect(cmd.announce).toEqual({
+      command: { up: ['/bin/true'], down: ['/bin/false'], timeoutMs: 5000 },
+      require: 'all',
+      intervalMs: 1000,
+      drainFile: '/run/xdp-lb/drain',
+    });
     expect(resolveConfig(toInput(cmd))).toEqual(cmd);
     expect(toInput(resolve({})).announce).toBeUndefined();
   });
 
   it('refuses what makes no sense, one line per problem', () => {
     expect(problems({ announce: {} })).toEqual(['announce  give exactly one of announce.bird and announce.command']);
-    expect(problems({ announce: { bird: {}, command: { up: ['a'], down: ['b'] } } })).toEqual(['announce  give exactly one of announce.bird and announce.command']);
+    expect(problems({ announce: { bird: {}, command: { up: ['a'], down: ['b'] } } })).toEqual([
+      'announce  give exactly one of announce.bird and announce.command',
+    ]);
     expect(problems({ announce: { bird: { socket: 'bird.ctl', protocol: 'no-dashes' } } })).toEqual([
       "announce.bird.socket  an absolute path (BIRD's control socket)",
       'announce.bird.protocol  a BIRD protocol name (letters, digits, "_")',
@@ -58,18 +84,31 @@ describe('the announce section', () => {
 
 describe('node health', () => {
   const cfg = resolve({});
-  const up = (backend: string, over: Partial<BackendHealth> = {}): BackendHealth => ({ service: 'web', backend, up: true, checked: true, successes: 1, failures: 0, checks: { ok: 1, fail: 0, inconclusive: 0 }, since: 0, ...over });
+  const up = (backend: string, over: Partial<BackendHealth> = {}): BackendHealth => ({
+    service: 'web',
+    backend,
+    up: true,
+    checked: true,
+    successes: 1,
+    failures: 0,
+    checks: { ok: 1, fail: 0, inconclusive: 0 },
+    since: 0,
+    ...over,
+  });
   const attached = [{ name: 'eth0', attached: true }];
   const input = (health: BackendHealth[], interfaces = attached, deployed = true) => ({ cfg, deployed, interfaces, health });
 
   it('needs the data plane deployed and attached everywhere', () => {
     expect(nodeHealth(input([up('198.18.0.11:80')]), 'any')).toEqual({ healthy: true, reason: 'healthy' });
     expect(nodeHealth(input([], attached, false), 'any')).toEqual({ healthy: false, reason: 'not deployed' });
-    expect(nodeHealth(input([], [...attached, { name: 'eth1', attached: false }]), 'any')).toEqual({ healthy: false, reason: 'data plane not attached on eth1' });
+    expect(nodeHealth(input([], [...attached, { name: 'eth1', attached: false }]), 'any')).toEqual({
+      healthy: false,
+      reason: 'data plane not attached on eth1',
+    });
     expect(nodeHealth(input([], []), 'any')).toEqual({ healthy: false, reason: 'data plane not attached' });
   });
 
-  it('waits for what the node waits for (cluster sync\'s pull at start) however healthy it is', () => {
+  it("waits for what the node waits for (cluster sync's pull at start) however healthy it is", () => {
     const why = "pulling the live flows from the cluster's peers (started)";
     expect(nodeHealth({ ...input([up('198.18.0.11:80')]), waiting: why }, 'any')).toEqual({ healthy: false, reason: why });
     expect(nodeHealth({ ...input([up('198.18.0.11:80')]), waiting: undefined }, 'any')).toEqual({ healthy: true, reason: 'healthy' });
@@ -82,10 +121,16 @@ describe('node health', () => {
     expect(nodeHealth(input(fresh), 'any')).toEqual({ healthy: true, reason: 'healthy (no healthy backend in web)' });
     const down = [up('198.18.0.11:80', { up: false }), up('198.18.0.12:80', { up: false })];
     expect(nodeHealth(input(down), 'all').healthy).toBe(false);
-    expect(nodeHealth(input([up('198.18.0.11:80', { up: false }), up('198.18.0.12:80')]), 'all')).toEqual({ healthy: true, reason: 'healthy' });
+    expect(nodeHealth(input([up('198.18.0.11:80', { up: false }), up('198.18.0.12:80')]), 'all')).toEqual({
+      healthy: true,
+      reason: 'healthy',
+    });
     // Only web: with every backend down the node is not healthy, whatever `require` says.
     const only = { ...cfg, services: [cfg.services[0]!] } as LbConfig;
-    expect(nodeHealth({ cfg: only, deployed: true, interfaces: attached, health: down }, 'any')).toEqual({ healthy: false, reason: 'no healthy backend in web' });
+    expect(nodeHealth({ cfg: only, deployed: true, interfaces: attached, health: down }, 'any')).toEqual({
+      healthy: false,
+      reason: 'no healthy backend in web',
+    });
   });
 });
 
@@ -96,7 +141,11 @@ describe('the Announcer with the command hook', () => {
   const failFlag = join(dir, 'fail');
   // The hook: appends "up|down PREFIXES REASON" to the journal; fails while the flag file exists.
   const hook = join(dir, 'hook.sh');
-  writeFileSync(hook, `#!/bin/sh\n[ -e ${failFlag} ] && { echo "speaker unreachable" >&2; exit 3; }\necho "$XDP_LB_ANNOUNCE $XDP_LB_INSTANCE $XDP_LB_PREFIXES | $XDP_LB_REASON" >> ${journal}\n`, { mode: 0o755 });
+  writeFileSync(
+    hook,
+    `#!/bin/sh\n[ -e ${failFlag} ] && { echo "speaker unreachable" >&2; exit 3; }\necho "$XDP_LB_ANNOUNCE $XDP_LB_INSTANCE $XDP_LB_PREFIXES | $XDP_LB_REASON" >> ${journal}\n`,
+    { mode: 0o755 },
+  );
   const entries = () => (existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').filter(Boolean) : []);
   const logs: Record<string, unknown>[] = [];
   const log = createLogger({ format: 'json', level: 'debug', write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>) });
@@ -105,8 +154,23 @@ describe('the Announcer with the command hook', () => {
   const cfg = resolve({ announce: { command: { up: [hook], down: [hook] }, intervalMs: 60_000, drainFile } });
   let healthy = false;
   let attached = true;
-  const health = (): BackendHealth[] => ['198.18.0.11:80', '198.18.0.12:80'].map((backend) => ({ service: 'web', backend, up: healthy, checked: true, successes: 0, failures: 0, checks: { ok: 0, fail: 0, inconclusive: 0 }, since: 0 }));
-  const a = new Announcer(log, 'edge', () => ({ cfg: { ...cfg, services: [cfg.services[0]!] } as LbConfig, deployed: true, interfaces: [{ name: 'eth0', attached }], health: health() }));
+  const health = (): BackendHealth[] =>
+    ['198.18.0.11:80', '198.18.0.12:80'].map((backend) => ({
+      service: 'web',
+      backend,
+      up: healthy,
+      checked: true,
+      successes: 0,
+      failures: 0,
+      checks: { ok: 0, fail: 0, inconclusive: 0 },
+      since: 0,
+    }));
+  const a = new Announcer(log, 'edge', () => ({
+    cfg: { ...cfg, services: [cfg.services[0]!] } as LbConfig,
+    deployed: true,
+    interfaces: [{ name: 'eth0', attached }],
+    health: health(),
+  }));
   const prefixes = '198.18.2.10/32 198.18.2.11/32 2001:db8:2::10/128';
 
   it('starts withdrawn, announces when healthy, runs the command on changes only', async () => {

@@ -28,7 +28,13 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 /** `nx show projects` with extra flags, as a list (no daemon: the same answer on any machine). */
 const nxProjects = (flags: string[]): string[] =>
-  JSON.parse(execFileSync('npx', ['nx', 'show', 'projects', '--json', ...flags], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } })) as string[];
+  JSON.parse(
+    execFileSync('npx', ['nx', 'show', 'projects', '--json', ...flags], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+    }),
+  ) as string[];
 
 // ---------------------------------------------------------------------------------------------
 // Dockerfile
@@ -85,7 +91,12 @@ function dockerStages(ins: Instruction[]): { args: Record<string, string>; stage
 const aptPackages = (s: Stage) =>
   s.body
     .filter((i) => i.op === 'RUN' && /apt-get install/.test(i.args))
-    .flatMap((i) => i.args.split(/apt-get install/)[1]!.split('&&')[0]!.split(/\s+/))
+    .flatMap((i) =>
+      i.args
+        .split(/apt-get install/)[1]!
+        .split('&&')[0]!
+        .split(/\s+/),
+    )
     .filter((w) => w && !w.startsWith('-'));
 
 /** A stage and the stages it is built FROM, nearest first. */
@@ -107,7 +118,10 @@ describe('deploy/container/Dockerfile', () => {
     const build = stages.find((s) => s.name === 'build')!;
     expect(build).toBeDefined();
     expect(aptPackages(build)).toEqual(expect.arrayContaining(['clang', 'llvm', 'libbpf-dev', 'libelf-dev', 'cmake', 'g++']));
-    const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runs = build.body
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toMatch(/npm ci/);
     expect(runs).toMatch(/nx run-many -t build-bpf build-native build/);
     expect(runs).toMatch(/scripts\/pack-check\.sh --pack-only/);
@@ -119,7 +133,10 @@ describe('deploy/container/Dockerfile', () => {
     expect(base).toMatch(/^node:20[.-]/);
     const pkgs = c.flatMap(aptPackages);
     expect(pkgs).toEqual(expect.arrayContaining(['libbpf1', 'libelf1', 'iproute2', 'ethtool']));
-    expect(pkgs.filter((p) => COMPILERS.includes(p)), 'compilers in the runtime image').toEqual([]);
+    expect(
+      pkgs.filter((p) => COMPILERS.includes(p)),
+      'compilers in the runtime image',
+    ).toEqual([]);
     const copies = c.flatMap((s) => s.body.filter((i) => i.op === 'COPY'));
     expect(copies.map((i) => i.args)).toContain('--from=build /opt/xdp-lb /opt/xdp-lb');
     const entry = c.flatMap((s) => s.body.filter((i) => i.op === 'ENTRYPOINT'));
@@ -152,11 +169,27 @@ describe('deploy/container/Dockerfile', () => {
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
 
-const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63);
+const dns1123 = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .max(63);
 const labelKey = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
-const labels = z.record(labelKey, z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/).max(63));
+const labels = z.record(
+  labelKey,
+  z
+    .string()
+    .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/)
+    .max(63),
+);
 const meta = (namespaced: boolean) =>
-  z.object({ name: dns1123, labels: labels.optional(), annotations: z.record(z.string(), z.string()).optional(), ...(namespaced ? { namespace: dns1123 } : {}) }).strict();
+  z
+    .object({
+      name: dns1123,
+      labels: labels.optional(),
+      annotations: z.record(z.string(), z.string()).optional(),
+      ...(namespaced ? { namespace: dns1123 } : {}),
+    })
+    .strict();
 const quantity = z.union([z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/), z.number()]);
 const resources = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
 const CAPS = ['BPF', 'NET_ADMIN', 'PERFMON', 'SYS_ADMIN', 'NET_RAW', 'ALL'] as const;
@@ -166,16 +199,30 @@ const securityContext = z
     runAsUser: z.number().int().min(0).optional(),
     readOnlyRootFilesystem: z.boolean().optional(),
     allowPrivilegeEscalation: z.boolean().optional(),
-    capabilities: z.object({ add: z.array(z.enum(CAPS)).optional(), drop: z.array(z.enum(CAPS)).optional() }).strict().optional(),
+    capabilities: z
+      .object({ add: z.array(z.enum(CAPS)).optional(), drop: z.array(z.enum(CAPS)).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 const volumeMount = z
-  .object({ name: dns1123, mountPath: z.string().regex(/^\//), readOnly: z.boolean().optional(), mountPropagation: z.enum(['None', 'HostToContainer', 'Bidirectional']).optional() })
+  .object({
+    name: dns1123,
+    mountPath: z.string().regex(/^\//),
+    readOnly: z.boolean().optional(),
+    mountPropagation: z.enum(['None', 'HostToContainer', 'Bidirectional']).optional(),
+  })
   .strict();
 const probe = z
   .object({
-    exec: z.object({ command: z.array(z.string()).min(1) }).strict().optional(),
-    httpGet: z.object({ path: z.string(), port: z.union([z.number(), z.string()]), host: z.string().optional() }).strict().optional(),
+    exec: z
+      .object({ command: z.array(z.string()).min(1) })
+      .strict()
+      .optional(),
+    httpGet: z
+      .object({ path: z.string(), port: z.union([z.number(), z.string()]), host: z.string().optional() })
+      .strict()
+      .optional(),
     periodSeconds: z.number().int().positive().optional(),
     timeoutSeconds: z.number().int().positive().optional(),
     initialDelaySeconds: z.number().int().min(0).optional(),
@@ -199,8 +246,17 @@ const container = z
 const volume = z
   .object({
     name: dns1123,
-    hostPath: z.object({ path: z.string().regex(/^\//), type: z.enum(['', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket']).optional() }).strict().optional(),
-    configMap: z.object({ name: dns1123, items: z.array(z.object({ key: z.string(), path: z.string() }).strict()).optional() }).strict().optional(),
+    hostPath: z
+      .object({
+        path: z.string().regex(/^\//),
+        type: z.enum(['', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket']).optional(),
+      })
+      .strict()
+      .optional(),
+    configMap: z
+      .object({ name: dns1123, items: z.array(z.object({ key: z.string(), path: z.string() }).strict()).optional() })
+      .strict()
+      .optional(),
     emptyDir: z.object({ medium: z.string().optional() }).strict().optional(),
   })
   .strict()
@@ -213,7 +269,18 @@ const podSpec = z
     dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']).optional(),
     priorityClassName: z.string().optional(),
     nodeSelector: labels.optional(),
-    tolerations: z.array(z.object({ key: z.string().optional(), operator: z.enum(['Exists', 'Equal']), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional() }).strict()).optional(),
+    tolerations: z
+      .array(
+        z
+          .object({
+            key: z.string().optional(),
+            operator: z.enum(['Exists', 'Equal']),
+            value: z.string().optional(),
+            effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     terminationGracePeriodSeconds: z.number().int().min(0).optional(),
     initContainers: z.array(container).optional(),
     containers: z.array(container).min(1),
@@ -222,8 +289,17 @@ const podSpec = z
   .strict();
 const KINDS: Record<string, z.ZodType> = {
   'v1/Namespace': z.object({ apiVersion: z.literal('v1'), kind: z.literal('Namespace'), metadata: meta(false) }).strict(),
-  'v1/ServiceAccount': z.object({ apiVersion: z.literal('v1'), kind: z.literal('ServiceAccount'), metadata: meta(true), automountServiceAccountToken: z.boolean().optional() }).strict(),
-  'v1/ConfigMap': z.object({ apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: meta(true), data: z.record(z.string(), z.string()) }).strict(),
+  'v1/ServiceAccount': z
+    .object({
+      apiVersion: z.literal('v1'),
+      kind: z.literal('ServiceAccount'),
+      metadata: meta(true),
+      automountServiceAccountToken: z.boolean().optional(),
+    })
+    .strict(),
+  'v1/ConfigMap': z
+    .object({ apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: meta(true), data: z.record(z.string(), z.string()) })
+    .strict(),
   'apps/v1/DaemonSet': z
     .object({
       apiVersion: z.literal('apps/v1'),
@@ -232,8 +308,22 @@ const KINDS: Record<string, z.ZodType> = {
       spec: z
         .object({
           selector: z.object({ matchLabels: labels }).strict(),
-          updateStrategy: z.object({ type: z.enum(['RollingUpdate', 'OnDelete']), rollingUpdate: z.object({ maxUnavailable: z.union([z.number(), z.string()]).optional(), maxSurge: z.union([z.number(), z.string()]).optional() }).strict().optional() }).strict().optional(),
-          template: z.object({ metadata: z.object({ labels, annotations: z.record(z.string(), z.string()).optional() }).strict(), spec: podSpec }).strict(),
+          updateStrategy: z
+            .object({
+              type: z.enum(['RollingUpdate', 'OnDelete']),
+              rollingUpdate: z
+                .object({
+                  maxUnavailable: z.union([z.number(), z.string()]).optional(),
+                  maxSurge: z.union([z.number(), z.string()]).optional(),
+                })
+                .strict()
+                .optional(),
+            })
+            .strict()
+            .optional(),
+          template: z
+            .object({ metadata: z.object({ labels, annotations: z.record(z.string(), z.string()).optional() }).strict(), spec: podSpec })
+            .strict(),
         })
         .strict(),
     })
@@ -245,7 +335,8 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 /** Every problem of a set of manifests: schema errors and the cross-object rules. */
 function validateManifests(docs: Obj[]): string[] {
   const problems: string[] = [];
-  const find = (kind: string, name: string, ns?: string) => docs.find((d) => d.kind === kind && d.metadata?.name === name && d.metadata?.namespace === ns);
+  const find = (kind: string, name: string, ns?: string) =>
+    docs.find((d) => d.kind === kind && d.metadata?.name === name && d.metadata?.namespace === ns);
   for (const d of docs) {
     const where = `${d.kind ?? '?'}/${d.metadata?.name ?? '?'}`;
     const schema = KINDS[`${d.apiVersion}/${d.kind}`];
@@ -255,14 +346,19 @@ function validateManifests(docs: Obj[]): string[] {
     }
     const r = schema.safeParse(d);
     if (!r.success) for (const i of r.error.issues) problems.push(`${where}: ${i.path.join('.')}: ${i.message}`);
-    if (d.metadata?.namespace && !find('Namespace', d.metadata.namespace)) problems.push(`${where}: namespace ${d.metadata.namespace} is not defined here`);
+    if (d.metadata?.namespace && !find('Namespace', d.metadata.namespace))
+      problems.push(`${where}: namespace ${d.metadata.namespace} is not defined here`);
     if (d.kind !== 'DaemonSet') continue;
     const tpl = d.spec?.template;
-    for (const [k, v] of Object.entries(d.spec?.selector?.matchLabels ?? {})) if (tpl?.metadata?.labels?.[k] !== v) problems.push(`${where}: selector ${k}=${v} does not match the template's labels`);
+    for (const [k, v] of Object.entries(d.spec?.selector?.matchLabels ?? {}))
+      if (tpl?.metadata?.labels?.[k] !== v) problems.push(`${where}: selector ${k}=${v} does not match the template's labels`);
     const spec = tpl?.spec ?? {};
-    if (spec.serviceAccountName && !find('ServiceAccount', spec.serviceAccountName, d.metadata.namespace)) problems.push(`${where}: no ServiceAccount ${spec.serviceAccountName}`);
+    if (spec.serviceAccountName && !find('ServiceAccount', spec.serviceAccountName, d.metadata.namespace))
+      problems.push(`${where}: no ServiceAccount ${spec.serviceAccountName}`);
     const vols = new Map<string, any>((spec.volumes ?? []).map((v: any) => [v.name, v]));
-    for (const v of vols.values()) if (v.configMap && !find('ConfigMap', v.configMap.name, d.metadata.namespace)) problems.push(`${where}: volume ${v.name}: no ConfigMap ${v.configMap.name}`);
+    for (const v of vols.values())
+      if (v.configMap && !find('ConfigMap', v.configMap.name, d.metadata.namespace))
+        problems.push(`${where}: volume ${v.name}: no ConfigMap ${v.configMap.name}`);
     for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
       const sc = c.securityContext ?? {};
       const paths = new Set<string>();
@@ -271,10 +367,12 @@ function validateManifests(docs: Obj[]): string[] {
         if (paths.has(m.mountPath)) problems.push(`${where}: container ${c.name}: ${m.mountPath} mounted twice`);
         paths.add(m.mountPath);
         // The API server's rule: "Bidirectional mount propagation is available only to privileged containers".
-        if (m.mountPropagation === 'Bidirectional' && sc.privileged !== true) problems.push(`${where}: container ${c.name}: Bidirectional propagation needs a privileged container`);
+        if (m.mountPropagation === 'Bidirectional' && sc.privileged !== true)
+          problems.push(`${where}: container ${c.name}: Bidirectional propagation needs a privileged container`);
       }
       // The API server's rule: allowPrivilegeEscalation=false cannot be set with privileged or CAP_SYS_ADMIN.
-      if (sc.allowPrivilegeEscalation === false && (sc.privileged || sc.capabilities?.add?.includes('SYS_ADMIN'))) problems.push(`${where}: container ${c.name}: allowPrivilegeEscalation=false with privileged/SYS_ADMIN is refused`);
+      if (sc.allowPrivilegeEscalation === false && (sc.privileged || sc.capabilities?.add?.includes('SYS_ADMIN')))
+        problems.push(`${where}: container ${c.name}: allowPrivilegeEscalation=false with privileged/SYS_ADMIN is refused`);
     }
   }
   return problems;
@@ -283,7 +381,11 @@ function validateManifests(docs: Obj[]): string[] {
 const manifests = () =>
   readdirSync(join(ROOT, 'deploy/kubernetes'))
     .filter((f) => /\.ya?ml$/.test(f))
-    .flatMap((f) => read(`deploy/kubernetes/${f}`).split(/^---$/m).map((doc) => parseYaml(doc, { uniqueKeys: true } as Parameters<typeof parseYaml>[1]) as Obj | null))
+    .flatMap((f) =>
+      read(`deploy/kubernetes/${f}`)
+        .split(/^---$/m)
+        .map((doc) => parseYaml(doc, { uniqueKeys: true } as Parameters<typeof parseYaml>[1]) as Obj | null),
+    )
     .filter((d): d is Obj => d !== null);
 
 describe('deploy/kubernetes', () => {
@@ -314,13 +416,17 @@ describe('deploy/kubernetes', () => {
     expect(spec.hostNetwork).toBe(true);
     const bpffs = spec.volumes.find((v: any) => v.hostPath?.path === '/sys/fs/bpf');
     expect(bpffs).toBeDefined();
-    const init = spec.initContainers.find((c: any) => c.volumeMounts.some((m: any) => m.name === bpffs.name && m.mountPropagation === 'Bidirectional'));
+    const init = spec.initContainers.find((c: any) =>
+      c.volumeMounts.some((m: any) => m.name === bpffs.name && m.mountPropagation === 'Bidirectional'),
+    );
     expect(init?.securityContext.privileged).toBe(true);
     const [agent] = spec.containers;
     expect(agent.securityContext.privileged).toBe(false);
     expect(agent.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'PERFMON', 'SYS_ADMIN'] });
     expect(agent.volumeMounts.find((m: any) => m.name === bpffs.name).mountPath).toBe('/sys/fs/bpf');
-    expect(spec.volumes.find((v: any) => v.name === agent.volumeMounts.find((m: any) => m.mountPath === '/var/lib/xdp-lb').name).hostPath.path).toBe('/var/lib/xdp-lb');
+    expect(
+      spec.volumes.find((v: any) => v.name === agent.volumeMounts.find((m: any) => m.mountPath === '/var/lib/xdp-lb').name).hostPath.path,
+    ).toBe('/var/lib/xdp-lb');
     expect(agent.args.slice(0, 3)).toEqual(['serve', '-f', '/etc/xdp-lb/lb.yaml']);
   });
 
@@ -328,7 +434,11 @@ describe('deploy/kubernetes', () => {
     const cm = manifests().find((d) => d.kind === 'ConfigMap')!;
     const cfg = await e2e.lb().checkConfig(parseYaml(cm.data['lb.yaml']), { checkInterfaces: false, source: 'ConfigMap xdp-lb-config' });
     expect(cfg.services.map((s) => s.name)).toEqual(['web']);
-    expect(cfg.announce).toMatchObject({ bird: { socket: '/run/bird/bird.ctl', protocol: 'xdp_lb_vips' }, require: 'any', intervalMs: 1000 });
+    expect(cfg.announce).toMatchObject({
+      bird: { socket: '/run/bird/bird.ctl', protocol: 'xdp_lb_vips' },
+      require: 'any',
+      intervalMs: 1000,
+    });
     const ds = manifests().find((d) => d.kind === 'DaemonSet')!;
     const mounts = ds.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.mountPath);
     expect(mounts).toEqual(expect.arrayContaining(['/run/bird', '/run/xdp-lb', '/etc/xdp-lb']));
@@ -343,27 +453,37 @@ const SYSTEMD_ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].fin
 describe('deploy/systemd/xdp-lb.service', () => {
   const unit = read('deploy/systemd/xdp-lb.service');
 
-  it.skipIf(!SYSTEMD_ANALYZE)(`passes systemd-analyze verify${SYSTEMD_ANALYZE ? '' : ' [skipped: systemd-analyze missing (apt-get install systemd)]'}`, async () => {
-    // verify insists that ExecStart's binary exists: a stand-in at a path of our own.
-    const dir = mkdtempSync('/tmp/xlb-unit-');
-    try {
-      writeFileSync(join(dir, 'lb'), '#!/bin/sh\n');
-      chmodSync(join(dir, 'lb'), 0o755);
-      writeFileSync(join(dir, 'xdp-lb.service'), unit.replaceAll('/usr/local/bin/lb', join(dir, 'lb')));
-      const r = await exec([SYSTEMD_ANALYZE!, 'verify', join(dir, 'xdp-lb.service')], { check: false, timeoutMs: 30_000 });
-      // Unknown keys and bad values are only warnings (exit 0): none may be printed either.
-      expect({ code: r.code, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ code: 0, out: '' });
-      // ... and the check does catch them.
-      writeFileSync(join(dir, 'bad.service'), unit.replaceAll('/usr/local/bin/lb', join(dir, 'lb')).replace('Restart=on-failure', 'Restart=sometimes'));
-      const bad = await exec([SYSTEMD_ANALYZE!, 'verify', join(dir, 'bad.service')], { check: false, timeoutMs: 30_000 });
-      expect(bad.stderr).toMatch(/restart specifier/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!SYSTEMD_ANALYZE)(
+    `passes systemd-analyze verify${SYSTEMD_ANALYZE ? '' : ' [skipped: systemd-analyze missing (apt-get install systemd)]'}`,
+    async () => {
+      // verify insists that ExecStart's binary exists: a stand-in at a path of our own.
+      const dir = mkdtempSync('/tmp/xlb-unit-');
+      try {
+        writeFileSync(join(dir, 'lb'), '#!/bin/sh\n');
+        chmodSync(join(dir, 'lb'), 0o755);
+        writeFileSync(join(dir, 'xdp-lb.service'), unit.replaceAll('/usr/local/bin/lb', join(dir, 'lb')));
+        const r = await exec([SYSTEMD_ANALYZE!, 'verify', join(dir, 'xdp-lb.service')], { check: false, timeoutMs: 30_000 });
+        // Unknown keys and bad values are only warnings (exit 0): none may be printed either.
+        expect({ code: r.code, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ code: 0, out: '' });
+        // ... and the check does catch them.
+        writeFileSync(
+          join(dir, 'bad.service'),
+          unit.replaceAll('/usr/local/bin/lb', join(dir, 'lb')).replace('Restart=on-failure', 'Restart=sometimes'),
+        );
+        const bad = await exec([SYSTEMD_ANALYZE!, 'verify', join(dir, 'bad.service')], { check: false, timeoutMs: 30_000 });
+        expect(bad.stderr).toMatch(/restart specifier/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('runs lb serve with only the capabilities it needs and does not detach on stop', () => {
-    const keys = (k: string) => unit.split('\n').filter((l) => l.startsWith(`${k}=`)).map((l) => l.slice(k.length + 1));
+    const keys = (k: string) =>
+      unit
+        .split('\n')
+        .filter((l) => l.startsWith(`${k}=`))
+        .map((l) => l.slice(k.length + 1));
     expect(keys('ExecStart')).toEqual(['/usr/local/bin/lb serve -f /etc/xdp-lb/lb.yaml --log json']);
     expect(keys('CapabilityBoundingSet')).toEqual(['CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_ADMIN']);
     expect(keys('Restart')).toEqual(['on-failure']);
@@ -403,15 +523,18 @@ describe('.github/workflows/ci.yml', () => {
 
   it('every nx project has the three targets the jobs run, but bpf (objects only, no TypeScript)', () => {
     const all = nxProjects([]);
-    for (const t of ['lint', 'typecheck', 'test']) expect(nxProjects([`--with-target=${t}`]).sort(), t).toEqual(all.filter((p) => p !== 'bpf').sort());
+    for (const t of ['lint', 'typecheck', 'test'])
+      expect(nxProjects([`--with-target=${t}`]).sort(), t).toEqual(all.filter((p) => p !== 'bpf').sort());
   });
 
   it('per-package CI is per package: a change selects only what depends on it', () => {
     const affected = (file: string) => nxProjects(['--affected', `--files=${file}`]);
     const netlab = affected('packages/netlab/src/index.ts');
-    for (const p of ['native', 'core', 'strategy-hash', 'strategy-random', 'strategy-round-robin']) expect(netlab, `netlab change selects ${p}`).not.toContain(p);
+    for (const p of ['native', 'core', 'strategy-hash', 'strategy-random', 'strategy-round-robin'])
+      expect(netlab, `netlab change selects ${p}`).not.toContain(p);
     const random = affected('packages/strategies/random/src/model.ts');
-    for (const p of ['strategy-hash', 'strategy-round-robin', 'native', 'netlab']) expect(random, `random change selects ${p}`).not.toContain(p);
+    for (const p of ['strategy-hash', 'strategy-round-robin', 'native', 'netlab'])
+      expect(random, `random change selects ${p}`).not.toContain(p);
     expect(random).toContain('bpf-tests');
   });
 });

@@ -77,7 +77,11 @@ export function scaleoutTopology(o: ScaleoutOptions): LabSpec {
 }
 
 /** The LB nodes' config (one per node: same services, same seed; only the instance differs here). */
-export function nodeConfig(instance: string, backends: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> & { instance: string } {
+export function nodeConfig(
+  instance: string,
+  backends: readonly string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> & { instance: string } {
   return {
     instance,
     strategy: 'hash',
@@ -88,7 +92,14 @@ export function nodeConfig(instance: string, backends: readonly string[], extra:
       // A prime of a few thousand slots (the default is 65537): the same algorithm, and `lb status`
       // (which reads every slot) stays quick enough to call between every step.
       { name: 'web', vip: `${VIP}:80`, forward: 'dsr', options: { tableSize: 4093 }, backends: [...backends] },
-      { name: 'echo', vip: `${VIP}:7000`, protocol: 'udp', forward: 'dsr', options: { tableSize: 4093 }, backends: backends.map((b) => `${b}:7000`) },
+      {
+        name: 'echo',
+        vip: `${VIP}:7000`,
+        protocol: 'udp',
+        forward: 'dsr',
+        options: { tableSize: 4093 },
+        backends: backends.map((b) => `${b}:7000`),
+      },
     ],
     ...extra,
   };
@@ -173,7 +184,10 @@ export function birdConfig(host: string, nodes: number): string {
       LOCAL_ADDRESS: ROUTER_CORE,
       LOCAL_AS: String(ROUTER_AS),
       VIP_RANGE: '198.18.2.0/24',
-      NEIGHBORS: Array.from({ length: nodes }, (_, i) => `protocol bgp lb${i + 1} from lbnode { neighbor ${lbAddress(i + 1)} as ${LB_AS}; }`).join('\n'),
+      NEIGHBORS: Array.from(
+        { length: nodes },
+        (_, i) => `protocol bgp lb${i + 1} from lbnode { neighbor ${lbAddress(i + 1)} as ${LB_AS}; }`,
+      ).join('\n'),
     });
   }
   const n = Number(host.slice(2));
@@ -192,5 +206,7 @@ export async function startBird(lab: Lab, dir: string, host: string, conf: strin
   const file = join(dir, `bird-${host}.conf`);
   writeFileSync(file, conf);
   await lab.host(host).exec([BIRD!, '-p', '-c', file]);
-  return lab.host(host).spawn([BIRD!, '-f', '-c', file, '-s', birdSocket(dir, host), '-P', join(dir, `bird-${host}.pid`)], { label: `bird ${host}` });
+  return lab
+    .host(host)
+    .spawn([BIRD!, '-f', '-c', file, '-s', birdSocket(dir, host), '-P', join(dir, `bird-${host}.pid`)], { label: `bird ${host}` });
 }

@@ -27,7 +27,20 @@ import { BpfMap } from '@xdp-lb/native';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import type { Lab, LabProcess } from '@xdp-lb/netlab';
 import { type LogLine, useAgentEnv, waitFor } from './serve-support.js';
-import { backendAddress, BIRD, birdConfig, birdSocket, clientAddress, lbAddress, routeVip, scaleoutTopology, sleep, startBird, VIP, vipNextHops } from './scaleout-support.js';
+import {
+  backendAddress,
+  BIRD,
+  birdConfig,
+  birdSocket,
+  clientAddress,
+  lbAddress,
+  routeVip,
+  scaleoutTopology,
+  sleep,
+  startBird,
+  VIP,
+  vipNextHops,
+} from './scaleout-support.js';
 
 const env = useAgentEnv();
 const CLIENT = fileURLToPath(new URL('./sync-keepalive.mjs', import.meta.url));
@@ -52,7 +65,9 @@ type Mode = 'static' | 'bgp';
 function suite(mode: Mode): void {
   const title = `cluster flow sync, ${mode === 'static' ? 'static multipath' : 'routes over BGP (BIRD 2)'}: two LB nodes behind ECMP keep every connection through backend changes and node loss`;
   const skip = mode === 'bgp' && !BIRD;
-  (skip ? describe.skip : describeLab)(`${title}${skip ? ' [skipped: bird2 is not installed (apt-get install bird2)]' : ''}`, () => body(mode));
+  (skip ? describe.skip : describeLab)(`${title}${skip ? ' [skipped: bird2 is not installed (apt-get install bird2)]' : ''}`, () =>
+    body(mode),
+  );
 }
 
 function body(mode: Mode): void {
@@ -76,7 +91,12 @@ function body(mode: Mode): void {
 
   const hops = () => vipNextHops(lab.host('router'));
   const waitHops = async (want: number[]) => {
-    await waitFor(`the router's next hops to the VIP ${JSON.stringify(want)}`, async () => JSON.stringify(await hops()) === JSON.stringify(want), 20_000, 50);
+    await waitFor(
+      `the router's next hops to the VIP ${JSON.stringify(want)}`,
+      async () => JSON.stringify(await hops()) === JSON.stringify(want),
+      20_000,
+      50,
+    );
   };
   /** Takes node `victim` out of the route: the route edited, or its agent's withdrawal (BGP). */
   async function withdraw(victim: number): Promise<void> {
@@ -141,7 +161,9 @@ function body(mode: Mode): void {
     for (const c of clients) {
       const seen = c.lines().filter((l) => l.includes('"report"')).length;
       c.write('report\n');
-      const line = await c.waitForLine((l) => l.includes('"report"') && c.lines().filter((x) => x.includes('"report"')).length > seen, { timeoutMs: 5000 });
+      const line = await c.waitForLine((l) => l.includes('"report"') && c.lines().filter((x) => x.includes('"report"')).length > seen, {
+        timeoutMs: 5000,
+      });
       const client = clientAddrs[clients.indexOf(c)]!;
       out.push(...(JSON.parse(line) as { conns: Omit<Conn, 'client'>[] }).conns.map((x) => ({ ...x, client })));
     }
@@ -169,7 +191,10 @@ function body(mode: Mode): void {
   function tracked(what: string, n: number, conns: Conn[], ends: string[] = []): void {
     const entries = webEntries(inst[n]!);
     const missing = conns.filter((c) => !ends.includes(c.backends.at(-1)!) && !entries.has(`${c.client}:${c.port}`));
-    expect(missing.map((c) => `${c.client}:${c.port}`), `${what}: live connections without an entry on lb${n} (${entries.size} entries)`).toEqual([]);
+    expect(
+      missing.map((c) => `${c.client}:${c.port}`),
+      `${what}: live connections without an entry on lb${n} (${entries.size} entries)`,
+    ).toEqual([]);
   }
   const broken = (c: Conn) => c.closed !== null || c.overdue;
 
@@ -226,7 +251,10 @@ function body(mode: Mode): void {
     expect(conns.filter(broken)).toEqual([]);
     expect(new Set(conns.map((c) => c.backends[0])).size, 'connections on every backend').toBe(3);
     const carried = [1, 2].map((n) => env.lb().status(inst[n]!).services[0]!.counters.newFlows);
-    expect(carried.every((x) => x > 0n), `new flows per node: ${carried.join(', ')}`).toBe(true);
+    expect(
+      carried.every((x) => x > 0n),
+      `new flows per node: ${carried.join(', ')}`,
+    ).toBe(true);
     // Each node's flows reached the other: it holds copies (LB_CT_F_SYNCED) of them.
     for (const n of [1, 2]) expect(syncedEntries(inst[n]!), `copies on lb${n}`).toBeGreaterThan(0);
     // `lb status` says flow sync is on, and how many records the data plane handed the agent.
@@ -238,9 +266,12 @@ function body(mode: Mode): void {
   });
 
   it('1. a backend added on every node, then lb1 withdrawn: no connection breaks', () => step('add', [B1, B2, B3, B4], 1));
-  it('2. a backend drained on every node, then lb2 withdrawn: its connections continue too', () => step('drain', [{ address: B1, state: 'draining' }, B2, B3, B4], 2));
-  it('3. a weight changed on every node, then lb1 withdrawn', () => step('weight', [{ address: B1, state: 'draining' }, `${B2}@3`, B3, B4], 1));
-  it('4. a backend removed on every node, then lb2 withdrawn: only its own connections end', () => step('remove', [{ address: B1, state: 'draining' }, `${B2}@3`, B4], 2, ['http3']));
+  it('2. a backend drained on every node, then lb2 withdrawn: its connections continue too', () =>
+    step('drain', [{ address: B1, state: 'draining' }, B2, B3, B4], 2));
+  it('3. a weight changed on every node, then lb1 withdrawn', () =>
+    step('weight', [{ address: B1, state: 'draining' }, `${B2}@3`, B3, B4], 1));
+  it('4. a backend removed on every node, then lb2 withdrawn: only its own connections end', () =>
+    step('remove', [{ address: B1, state: 'draining' }, `${B2}@3`, B4], 2, ['http3']));
 
   it(`5. lb1 hard-killed (${mode === 'static' ? 'route gone' : 'its BIRD SIGKILLed'}, agent stopped, data plane gone): lb2 carries every connection`, async () => {
     const before = (await report()).filter((c) => !broken(c));
@@ -282,7 +313,10 @@ function body(mode: Mode): void {
   it('stops the clients and undeploys both nodes', async () => {
     const conns = await report();
     // Only the connections of the removed backend ended, all in step 4.
-    expect(conns.filter(broken).every((c) => c.backends.at(-1) === 'http3'), JSON.stringify(conns.filter(broken))).toBe(true);
+    expect(
+      conns.filter(broken).every((c) => c.backends.at(-1) === 'http3'),
+      JSON.stringify(conns.filter(broken)),
+    ).toBe(true);
     for (const c of clients) await c.kill('SIGTERM', 2000);
     for (const n of [1, 2]) {
       await agents[n]!.stop();
@@ -345,30 +379,41 @@ function body(mode: Mode): void {
       }
     });
 
-    it('9. in the kernel: a peer\'s flow is inserted (BPF_NOEXIST) and never replaces a live entry of the node\'s own', () => {
+    it("9. in the kernel: a peer's flow is inserted (BPF_NOEXIST) and never replaces a live entry of the node's own", () => {
       const cfg = loadConfigFile(files[2]!);
       const table = new FlowTable(inst[2]!);
       table.refresh(cfg);
       const ct = BpfMap.fromPinned(`${instancePaths(inst[2]!).maps}/lb_ct`);
       try {
-        const own = [...ct.keys()].map((k) => ({ k, v: ct.lookup(k) as Buffer })).find(({ k, v }) => k.readUInt8(36) === 6 && !(v.readUInt8(47) & CT_F_SYNCED) && v.readUInt8(20) === 1);
+        const own = [...ct.keys()]
+          .map((k) => ({ k, v: ct.lookup(k) as Buffer }))
+          .find(({ k, v }) => k.readUInt8(36) === 6 && !(v.readUInt8(47) & CT_F_SYNCED) && v.readUInt8(20) === 1);
         expect(own, 'a live TCP entry lb2 made itself').toBeDefined();
         const b4 = Buffer.alloc(16);
         b4.writeUInt32BE(0xffff, 8);
         b4.writeUInt32BE(0xc612000e, 12); // B4
         const now = process.hrtime.bigint();
         // A peer claims the flow is on B4: lb2's own entry stays, byte for byte.
-        expect(table.insert({ tuple: own!.k.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe('kept-local');
+        expect(table.insert({ tuple: own!.k.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe(
+          'kept-local',
+        );
         expect(ct.lookup(own!.k)).toEqual(own!.v);
         // A flow lb2 does not have: inserted, marked as a peer's, on lb2's id of B4.
         const fresh = Buffer.from(own!.k);
         fresh.writeUInt16BE(1, 32);
-        expect(table.insert({ tuple: fresh.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe('inserted');
+        expect(table.insert({ tuple: fresh.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe(
+          'inserted',
+        );
         const v = ct.lookup(fresh) as Buffer;
-        const b4id = env.lb().status(inst[2]!).services[0]!.backends.find((b) => b.key === `${B4}:80`)!.id;
+        const b4id = env
+          .lb()
+          .status(inst[2]!)
+          .services[0]!.backends.find((b) => b.key === `${B4}:80`)!.id;
         expect([v.readUInt32LE(0), v.readUInt8(20), v.readUInt8(21), v.readUInt8(47) & CT_F_SYNCED]).toEqual([b4id, 1, 1, CT_F_SYNCED]);
         // Again: a copy is refreshed, not duplicated.
-        expect(table.insert({ tuple: fresh.subarray(0, 37), kind: SyncProtocol.KIND_CLOSING, backendAddr: b4, backendPort: 80 }, now + 1n)).toBe('refreshed');
+        expect(
+          table.insert({ tuple: fresh.subarray(0, 37), kind: SyncProtocol.KIND_CLOSING, backendAddr: b4, backendPort: 80 }, now + 1n),
+        ).toBe('refreshed');
         expect((ct.lookup(fresh) as Buffer).readUInt8(20)).toBe(2);
         ct.delete(fresh);
       } finally {

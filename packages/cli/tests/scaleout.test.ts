@@ -27,7 +27,11 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
   /** The backend each UDP flow reached through node 1. */
   let reference: Record<number, string> = {};
 
-  const packets = (n: number, svc: string) => e2e.lb().status(inst[n]!).services.find((s) => s.name === svc)!.counters.packets;
+  const packets = (n: number, svc: string) =>
+    e2e
+      .lb()
+      .status(inst[n]!)
+      .services.find((s) => s.name === svc)!.counters.packets;
 
   it('deploys the same config on three nodes whose histories differ', async () => {
     lab = await e2e.lab(scaleoutTopology({ lbs: 3, backends: 3, clients: 2 }));
@@ -50,20 +54,35 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
     for (const svc of ['web', 'echo']) {
       const tables = NODES.map((n) => lb.table(inst[n]!, svc));
       expect(tables[0]!.length, `${svc}: table size`).toBe(4093);
-      expect(tables[0]!.every((k) => k !== null), `${svc}: every slot names a backend`).toBe(true);
+      expect(
+        tables[0]!.every((k) => k !== null),
+        `${svc}: every slot names a backend`,
+      ).toBe(true);
       expect(new Set(tables[0]).size).toBe(3);
       // Compared slot by slot (not with toEqual on 4093 entries, to keep a failure readable).
       for (const n of [2, 3]) {
         const diff = tables[0]!.findIndex((k, i) => tables[n - 1]![i] !== k);
         expect(diff, `${svc}: first slot where lb${n}'s table differs from lb1's`).toBe(-1);
       }
-      const slots = NODES.map((n) => Object.fromEntries(lb.status(inst[n]!).services.find((s) => s.name === svc)!.backends.map((b) => [b.key, b.slots])));
+      const slots = NODES.map((n) =>
+        Object.fromEntries(
+          lb
+            .status(inst[n]!)
+            .services.find((s) => s.name === svc)!
+            .backends.map((b) => [b.key, b.slots]),
+        ),
+      );
       expect(slots[1]).toEqual(slots[0]);
       expect(slots[2]).toEqual(slots[0]);
     }
     // The ids differ (lb3 allocated its backends in another order), so equal tables are not a
     // coincidence of equal ids.
-    const ids = (n: number) => lb.status(inst[n]!).services.find((s) => s.name === 'web')!.backends.map((b) => `${b.key}=${b.id}`).sort();
+    const ids = (n: number) =>
+      lb
+        .status(inst[n]!)
+        .services.find((s) => s.name === 'web')!
+        .backends.map((b) => `${b.key}=${b.id}`)
+        .sort();
     expect(ids(3)).not.toEqual(ids(1));
   });
 
@@ -77,10 +96,15 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
       seen[n] = await udpFlows(lab.host('client1'), PORTS);
       const carried = NODES.map((m, i) => Number(packets(m, 'echo') - before[i]!));
       // One datagram per flow went through node n and none through the others.
-      expect(carried, `echo packets carried by lb1..3 while the route pointed at lb${n}`).toEqual(NODES.map((m) => (m === n ? PORTS.length : 0)));
+      expect(carried, `echo packets carried by lb1..3 while the route pointed at lb${n}`).toEqual(
+        NODES.map((m) => (m === n ? PORTS.length : 0)),
+      );
     }
     reference = seen[1]!;
-    expect(Object.values(reference).filter((v) => !/^http\d$/.test(v)), 'flows without a backend reply').toEqual([]);
+    expect(
+      Object.values(reference).filter((v) => !/^http\d$/.test(v)),
+      'flows without a backend reply',
+    ).toEqual([]);
     expect(new Set(Object.values(reference)).size, 'the flows spread over the backends').toBe(3);
     expect(seen[2]).toEqual(reference);
     expect(seen[3]).toEqual(reference);
@@ -104,10 +128,13 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
       for (const c of clients) if (c.process.running) await c.stop();
     });
 
-    it('holds connections over all three nodes, moves the busiest node\'s away, and none breaks', async () => {
+    it("holds connections over all three nodes, moves the busiest node's away, and none breaks", async () => {
       const router = lab.host('router');
       await routeVip(router, NODES);
-      for (let i = 0; i < 12; i++) clients.push(await openKeepAlive(lab.host(i % 2 ? 'client2' : 'client1'), { address: VIP, intervalMs: 100, requestTimeoutMs: 2000 }));
+      for (let i = 0; i < 12; i++)
+        clients.push(
+          await openKeepAlive(lab.host(i % 2 ? 'client2' : 'client1'), { address: VIP, intervalMs: 100, requestTimeoutMs: 2000 }),
+        );
       await Promise.all(clients.map((c) => c.waitForResponses(3)));
       const mine = clients.map((c) => c.responses()[0]!.body.trim());
 
@@ -122,7 +149,10 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
       expect(busy[victim - 1], `lb${victim} carries connections`).toBeGreaterThan(0);
 
       const counts = clients.map((c) => c.responses().length);
-      await routeVip(router, NODES.filter((n) => n !== victim));
+      await routeVip(
+        router,
+        NODES.filter((n) => n !== victim),
+      );
       expect(await vipNextHops(router)).not.toContain(victim);
       // Every connection gets at least 10 more answers after the withdrawal.
       await Promise.all(clients.map((c, i) => c.waitForResponses(counts[i]! + 10, 10_000)));
@@ -134,8 +164,14 @@ describeLab('scale-out: three LB nodes behind ECMP (static routes)', () => {
         const s = await c.stop();
         expect(s.closed, `connection ${i}: ${JSON.stringify(s.closed)}`).toBeUndefined();
         expect(s.timeouts, `connection ${i}: timeouts`).toBe(0);
-        expect(s.bodies.map((b) => b.trim()), `connection ${i}: backends that answered it`).toEqual([mine[i]]);
-        expect(s.responses.map((r) => r.seq), `connection ${i}: no answer lost`).toEqual(s.responses.map((_r, k) => k + 1));
+        expect(
+          s.bodies.map((b) => b.trim()),
+          `connection ${i}: backends that answered it`,
+        ).toEqual([mine[i]]);
+        expect(
+          s.responses.map((r) => r.seq),
+          `connection ${i}: no answer lost`,
+        ).toEqual(s.responses.map((_r, k) => k + 1));
       }
       // The nodes that took the connections over created conntrack entries for them (a miss, then
       // the same Maglev choice), in the middle of the connections.

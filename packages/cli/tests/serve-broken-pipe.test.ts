@@ -17,7 +17,12 @@ describe('lb serve with its output pipe closed', () => {
     const lab = await env.lab(tutorialTopology(topo));
     const instance = env.instance('epipe');
     lab.registerPinDir(`${env.bpffs}/${instance}`);
-    const file = env.writeConfig('epipe', { instance, interfaces: ['eth0'], snat: { addresses: [addr.lb] }, services: [{ name: 'web', vip: `${addr.vip}:80`, backends: addr.backends }] });
+    const file = env.writeConfig('epipe', {
+      instance,
+      interfaces: ['eth0'],
+      snat: { addresses: [addr.lb] },
+      services: [{ name: 'web', vip: `${addr.vip}:80`, backends: addr.backends }],
+    });
     const main = await env.cliBundle();
     const args = ['serve', '-f', file, '--netns', lab.host('lb').netns.name, '--metrics', '127.0.0.1:0', '--log', 'json', '-v'];
     // --pdeathsig: the agent dies with this worker whatever happens.

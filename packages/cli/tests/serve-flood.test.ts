@@ -37,7 +37,16 @@ describe.each([
       interfaces: ['eth0'],
       limits: { conntrackSize: 4096, newFlowsPerSec: 300 },
       ...(forward === 'nat' ? { snat: { addresses: [addr.lb] } } : {}),
-      services: [{ name: 'web', vip: `${addr.vip}:80`, forward, options: { tableSize: 1009 }, backends: addr.backends, health: { type: 'tcp', intervalMs: 1000, timeoutMs: 500 } }],
+      services: [
+        {
+          name: 'web',
+          vip: `${addr.vip}:80`,
+          forward,
+          options: { tableSize: 1009 },
+          backends: addr.backends,
+          health: { type: 'tcp', intervalMs: 1000, timeoutMs: 500 },
+        },
+      ],
     });
     t = await env.startAgent(lab, file);
     ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 2500, requestTimeoutMs: 2000 });
@@ -46,7 +55,22 @@ describe.each([
 
     const client = lab.host('client1');
     const r = await client.exec(
-      ['python3', SYNFLOOD, '--smac', client.mac!, '--dmac', lab.host('lb').mac!, '--dst', addr.vip, '--dport', '80', '--count', String(FLOOD), '--offset', '10000'],
+      [
+        'python3',
+        SYNFLOOD,
+        '--smac',
+        client.mac!,
+        '--dmac',
+        lab.host('lb').mac!,
+        '--dst',
+        addr.vip,
+        '--dport',
+        '80',
+        '--count',
+        String(FLOOD),
+        '--offset',
+        '10000',
+      ],
       { timeoutMs: 60_000 },
     );
     expect(JSON.parse(r.stdout.trim())).toMatchObject({ sent: FLOOD });
@@ -60,7 +84,12 @@ describe.each([
     expect(rs[1]!.body).toBe(first.body);
     const flood = d('xdp_lb_reasons_total', { reason: floodReason });
     const tracked = d('xdp_lb_reasons_total', { reason: 'ct_new' });
-    const report = JSON.stringify({ flood, tracked, drops: d('xdp_lb_packets_total', { service: 'web', action: 'drop' }), entries: metric(m1, 'xdp_lb_conntrack_entries') });
+    const report = JSON.stringify({
+      flood,
+      tracked,
+      drops: d('xdp_lb_packets_total', { service: 'web', action: 'drop' }),
+      entries: metric(m1, 'xdp_lb_conntrack_entries'),
+    });
     expect(flood, report).toBeGreaterThan(FLOOD / 2);
     expect(tracked + flood, report).toBeGreaterThan(FLOOD * 0.9);
     expect(tracked, report).toBeLessThan(2000);

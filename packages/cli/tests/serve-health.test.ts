@@ -35,7 +35,12 @@ describe('health checks take a stopped backend out and bring it back', () => {
     file = env.writeConfig('health', config(HEALTH));
     t = await env.startAgent(lab, file);
     await waitFor('first checks', () => t.agent.status().health.every((h) => h.checked && h.up), 5000);
-    expect(t.agent.status().health.map((h) => h.backend).sort()).toEqual(addr.backends.map((a) => `${a}:80`));
+    expect(
+      t.agent
+        .status()
+        .health.map((h) => h.backend)
+        .sort(),
+    ).toEqual(addr.backends.map((a) => `${a}:80`));
   });
 
   it('stopped: out within interval x fall, failures only inside the window; restarted: back after rise', async () => {
@@ -49,7 +54,10 @@ describe('health checks take a stopped backend out and bring it back', () => {
     const tOut = Date.now();
     const m = await t.scrape();
     expect(metric(m, 'xdp_lb_backend_up', { service: 'web', backend: http2 })).toBe(0);
-    expect(t.agent.status().health.find((h) => h.backend === http2)).toMatchObject({ up: false, lastError: expect.stringMatching(/ECONNREFUSED/) });
+    expect(t.agent.status().health.find((h) => h.backend === http2)).toMatchObject({
+      up: false,
+      lastError: expect.stringMatching(/ECONNREFUSED/),
+    });
     await sleep(2000);
 
     await lab.host('http2').startHttpServer();
@@ -60,11 +68,17 @@ describe('health checks take a stopped backend out and bring it back', () => {
     // client may send few requests in a fixed pause), at least 1.5 s.
     const flows0 = metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0;
     await sleep(1500);
-    await waitFor('http2 takes new flows again', async () => (metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0) > flows0, 8000).catch((e: Error) => {
+    await waitFor(
+      'http2 takes new flows again',
+      async () => (metric(await t.scrape(), 'xdp_lb_backend_new_flows_total', { service: 'web', backend: http2 }) ?? 0) > flows0,
+      8000,
+    ).catch((e: Error) => {
       // What the data plane did meanwhile (drops by reason, each backend's state and counters).
       const st = env.lb().status(instance);
       const reasons = Object.entries(st.reasons).filter(([, n]) => n > 0);
-      throw new Error(`${e.message} (log: ${t.logText().slice(-3000)}) (new flows of http2 before: ${flows0}; reasons ${JSON.stringify(reasons)}; backends ${JSON.stringify(st.services[0]!.backends.map((b) => [b.key, b.id, b.state, b.slots, b.counters]))})`);
+      throw new Error(
+        `${e.message} (log: ${t.logText().slice(-3000)}) (new flows of http2 before: ${flows0}; reasons ${JSON.stringify(reasons)}; backends ${JSON.stringify(st.services[0]!.backends.map((b) => [b.key, b.id, b.state, b.slots, b.counters]))})`,
+      );
     });
     await sleep(300);
     const s = await load.stop();
@@ -74,7 +88,7 @@ describe('health checks take a stopped backend out and bring it back', () => {
     // The window: requests under way at the stop or started before the backend was out.
     const inWindow = s.records!.filter((r) => r.t1 >= rel(tStop) && r.t0 <= rel(tOut) + 50);
     const report = `out after ${outMs} ms, back after ${backMs} ms; ${s.sent} requests, ${s.errors} failed (${inWindow.length} in the window); failures: ${JSON.stringify(s.failures.slice(0, 5))}\n${t.logText()}`;
-    console.log(report.split("\n")[0]);
+    console.log(report.split('\n')[0]);
     expect(outMs, report).toBeLessThanOrEqual(HEALTH.intervalMs * HEALTH.fall + SLACK_MS);
     expect(backMs, report).toBeLessThanOrEqual(HEALTH.intervalMs * HEALTH.rise + SLACK_MS);
     expect(s.misdelivered, report).toBe(0);
@@ -83,20 +97,37 @@ describe('health checks take a stopped backend out and bring it back', () => {
     // request under way at the stop may have started any time before it: its start says nothing
     // when the machine is slow) and starts before the backend was out.
     for (const f of s.failures) expect(f.t1, `failure before the stop: ${JSON.stringify(f)}; ${report}`).toBeGreaterThanOrEqual(rel(tStop));
-    for (const f of s.failures) expect(f.t0, `failure after the backend was out: ${JSON.stringify(f)}; ${report}`).toBeLessThanOrEqual(rel(tOut) + 50);
+    for (const f of s.failures)
+      expect(f.t0, `failure after the backend was out: ${JSON.stringify(f)}; ${report}`).toBeLessThanOrEqual(rel(tOut) + 50);
     expect(s.errors, report).toBeLessThanOrEqual(Math.ceil(inWindow.length * 0.6));
-    expect(after.filter((r) => !r.ok), report).toEqual([]);
+    expect(
+      after.filter((r) => !r.ok),
+      report,
+    ).toEqual([]);
     // Out of rotation: no new flow went to http2 until it was back.
     const whileOut = s.records!.filter((r) => r.t0 > rel(tOut) + 50 && r.t1 < rel(tRestart));
     expect(whileOut.length, report).toBeGreaterThan(50);
-    expect(whileOut.filter((r) => r.backend === 'http2'), report).toEqual([]);
+    expect(
+      whileOut.filter((r) => r.backend === 'http2'),
+      report,
+    ).toEqual([]);
     // Back: it takes new flows again.
     const back = s.records!.filter((r) => r.t0 > rel(tBack) + 50);
     expect(back.filter((r) => r.backend === 'http2').length, report).toBeGreaterThan(0);
-    expect(back.every((r) => r.ok), report).toBe(true);
+    expect(
+      back.every((r) => r.ok),
+      report,
+    ).toBe(true);
     const down = t.logs.find((l) => l.msg.startsWith('backend down') && l.backend === http2);
-    expect(down, 'a log line says why the backend went down').toMatchObject({ level: 'warn', service: 'web', reason: expect.stringMatching(/3 failed checks in a row/) });
-    expect(t.logs.find((l) => l.msg.startsWith('backend up') && l.backend === http2), 'a log line says why it came back').toMatchObject({ reason: expect.stringMatching(/2 good checks in a row/) });
+    expect(down, 'a log line says why the backend went down').toMatchObject({
+      level: 'warn',
+      service: 'web',
+      reason: expect.stringMatching(/3 failed checks in a row/),
+    });
+    expect(
+      t.logs.find((l) => l.msg.startsWith('backend up') && l.backend === http2),
+      'a log line says why it came back',
+    ).toMatchObject({ reason: expect.stringMatching(/2 good checks in a row/) });
   });
 
   it('every backend failing its checks: the service stays in rotation (fail open) and says so', async () => {

@@ -29,7 +29,14 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
     snat: { addresses: [addr.lb], ports: '1024-32767' },
     // A Maglev table of 4099 slots (plenty for 4 backends): each change rewrites it whole, and the
     // default 65537 slots cost ~250 ms per change, which would only slow the 150 changes down.
-    services: [{ name: 'web', vip: `${addr.vip}:80`, options: { tableSize: 4099 }, backends: backends.map((b) => ({ address: byName(b.name), ...(b.state ? { state: b.state } : {}) })) }],
+    services: [
+      {
+        name: 'web',
+        vip: `${addr.vip}:80`,
+        options: { tableSize: 4099 },
+        backends: backends.map((b) => ({ address: byName(b.name), ...(b.state ? { state: b.state } : {}) })),
+      },
+    ],
   });
 
   it('keeps every connection on live backends', async () => {
@@ -42,7 +49,8 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
     const link0 = linkInfo(linkPin);
 
     const kas: KeepAliveClient[] = [];
-    for (let i = 0; i < 6; i++) kas.push(await openKeepAlive(lab.host('client2'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 }));
+    for (let i = 0; i < 6; i++)
+      kas.push(await openKeepAlive(lab.host('client2'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 }));
     const owners = await Promise.all(kas.map(async (k) => (await k.waitForResponses(1))[0]!.body.trim()));
     const load = await LoadGen.start(lab.host('client1'), { address: addr.vip, concurrency: 3 });
 
@@ -65,8 +73,14 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
       const how = c % 5 === 4 ? 'watch' : 'reload';
       const gone = present[2]!;
       const next = gone === 'http3' ? 'http4' : 'http3';
-      await apply([...present, next].map((name) => ({ name })), how);
-      await apply([...present, next].map((name) => ({ name, ...(name === gone ? { state: 'draining' as const } : {}) })), how);
+      await apply(
+        [...present, next].map((name) => ({ name })),
+        how,
+      );
+      await apply(
+        [...present, next].map((name) => ({ name, ...(name === gone ? { state: 'draining' as const } : {}) })),
+        how,
+      );
       // The drained backend's last short flows end before it is removed (its flows would then be
       // re-balanced mid-connection): every request started before the drain applied has ended.
       // Waited for, not a fixed pause: a request slowed past any pause by a busy machine would
@@ -74,7 +88,11 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
       await load.settledSince(Date.now());
       present = ['http1', 'http2', next];
       if (c === Math.floor(CYCLES / 2)) timeout = 301; // a load-time setting: the agent re-deploys
-      await apply(present.map((name) => ({ name })), how, c === Math.floor(CYCLES / 2) && how === 'reload' ? 're-deployed' : undefined);
+      await apply(
+        present.map((name) => ({ name })),
+        how,
+        c === Math.floor(CYCLES / 2) && how === 'reload' ? 're-deployed' : undefined,
+      );
     }
     // No new flow met a backend being drained: the tables without it are swapped in before its
     // state says draining (a table that still names it is never read with it draining).
@@ -98,8 +116,14 @@ describe(`hot reconfiguration under load (${CYCLES} cycles of add/drain/remove, 
       const what = `keep-alive ${i} on ${owners[i]}`;
       expect(k.closed, `${what}: ${JSON.stringify(k.closed)}`).toBeUndefined();
       expect(k.timeouts, what).toBe(0);
-      expect(k.bodies.map((b) => b.trim()), what).toEqual([owners[i]]);
-      expect(k.responses.map((r) => r.seq), what).toEqual(k.responses.map((_r, j) => j + 1));
+      expect(
+        k.bodies.map((b) => b.trim()),
+        what,
+      ).toEqual([owners[i]]);
+      expect(
+        k.responses.map((r) => r.seq),
+        what,
+      ).toEqual(k.responses.map((_r, j) => j + 1));
       expect(k.responses.length, what).toBeGreaterThan(cyclesMs / 100 / 2);
     });
     // Re-deploys swapped the program on the same link: never re-attached.

@@ -66,29 +66,32 @@ function one() {
     };
     state.finish = finish;
     let gotResponse = false;
-    const req = http.request({ host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } }, (res) => {
-      gotResponse = true;
-      const chunks = [];
-      // After 'end' this is a no-op; without it, the response was cut short.
-      res.on('close', () => finish(false, { error: 'response cut short', port: req.socket?.localPort }));
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', (e) => finish(false, { error: `response: ${e.code ?? e.message}` }));
-      res.on('end', () => {
-        const port = req.socket?.localPort;
-        let info;
-        try {
-          info = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          return finish(false, { error: `status ${res.statusCode}, not JSON`, port });
-        }
-        if (res.statusCode !== 200) return finish(false, { error: `status ${res.statusCode}`, port });
-        if (info.headers?.['x-req'] !== id) {
-          s.misdelivered++;
-          return finish(false, { error: `answered for ${info.headers?.['x-req']}`, port });
-        }
-        finish(true, { backend: info.name, port });
-      });
-    });
+    const req = http.request(
+      { host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } },
+      (res) => {
+        gotResponse = true;
+        const chunks = [];
+        // After 'end' this is a no-op; without it, the response was cut short.
+        res.on('close', () => finish(false, { error: 'response cut short', port: req.socket?.localPort }));
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', (e) => finish(false, { error: `response: ${e.code ?? e.message}` }));
+        res.on('end', () => {
+          const port = req.socket?.localPort;
+          let info;
+          try {
+            info = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            return finish(false, { error: `status ${res.statusCode}, not JSON`, port });
+          }
+          if (res.statusCode !== 200) return finish(false, { error: `status ${res.statusCode}`, port });
+          if (info.headers?.['x-req'] !== id) {
+            s.misdelivered++;
+            return finish(false, { error: `answered for ${info.headers?.['x-req']}`, port });
+          }
+          finish(true, { backend: info.name, port });
+        });
+      },
+    );
     connectTimer = setTimeout(() => req.destroy(new Error('connect timeout')), connectTimeoutMs);
     req.on('socket', (sock) =>
       sock.once('connect', () => {

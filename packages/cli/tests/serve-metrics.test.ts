@@ -26,8 +26,20 @@ describe('metrics match the traffic sent', () => {
       limits: { conntrackSize: 16384 },
       snat: { addresses: [addr.lb] },
       services: [
-        { name: 'web', vip: `${addr.vip}:80`, options: { tableSize: 1009 }, backends: addr.backends, health: { type: 'tcp', intervalMs: 500, timeoutMs: 300 } },
-        { name: 'echo', vip: `${addr.vip}:7000`, protocol: 'udp', options: { tableSize: 1009 }, backends: addr.backends.map((b) => `${b}:7000`) },
+        {
+          name: 'web',
+          vip: `${addr.vip}:80`,
+          options: { tableSize: 1009 },
+          backends: addr.backends,
+          health: { type: 'tcp', intervalMs: 500, timeoutMs: 300 },
+        },
+        {
+          name: 'echo',
+          vip: `${addr.vip}:7000`,
+          protocol: 'udp',
+          options: { tableSize: 1009 },
+          backends: addr.backends.map((b) => `${b}:7000`),
+        },
       ],
     });
     // A resync every second: it must find nothing to repair (and say nothing) until test 3 breaks something.
@@ -48,7 +60,8 @@ describe('metrics match the traffic sent', () => {
       bytes: d('xdp_lb_bytes_total', { service: name }),
       flows: d('xdp_lb_new_flows_total', { service: name }),
     });
-    const backends = (name: string, port: number, family: string) => addr.backends.map((b) => d(family, { service: name, backend: `${b}:${port}` })).reduce((a, b) => a + b, 0);
+    const backends = (name: string, port: number, family: string) =>
+      addr.backends.map((b) => d(family, { service: name, backend: `${b}:${port}` })).reduce((a, b) => a + b, 0);
 
     const echo = svc('echo');
     expect(echo).toEqual({ forward: 2 * UDP, drop: 0, bytes: UDP * (14 + 20 + 8 + 4) + UDP * (14 + 20 + 8 + 5), flows: UDP });
@@ -68,7 +81,8 @@ describe('metrics match the traffic sent', () => {
     expect(d('xdp_lb_reasons_total', { reason: 'tx' })).toBe(web.forward + echo.forward);
     expect(d('xdp_lb_reasons_total', { reason: 'ct_new' })).toBe(HTTP + UDP);
     expect(d('xdp_lb_reasons_total', { reason: 'redirect' })).toBe(0);
-    for (const r of ['drop_no_backend', 'drop_no_neigh', 'drop_no_route', 'drop_error', 'drop_snat_exhausted', 'drop_snat_stale']) expect(d('xdp_lb_reasons_total', { reason: r }), r).toBe(0);
+    for (const r of ['drop_no_backend', 'drop_no_neigh', 'drop_no_route', 'drop_error', 'drop_snat_exhausted', 'drop_snat_stale'])
+      expect(d('xdp_lb_reasons_total', { reason: r }), r).toBe(0);
 
     // Conntrack: the background count equals a full walk (no traffic in between); the table size.
     expect(metric(m1, 'xdp_lb_conntrack_entries')).toBe(env.lb().status(instance).conntrack.entries);
@@ -80,7 +94,8 @@ describe('metrics match the traffic sent', () => {
     // by FIN: its lease stays until the port is reused, TIME_WAIT-safe).
     expect(metric(m1, 'xdp_lb_half_open_entries')).toBe(env.lb().status(instance).halfOpen.entries);
     expect(metric(m1, 'xdp_lb_half_open_max_entries')).toBe(2048); // conntrackSize / 8
-    const ports = (state: string) => addr.backends.map((b) => metric(m1, 'xdp_lb_snat_ports', { backend: `${b}:80`, state }) ?? 0).reduce((x, y) => x + y, 0);
+    const ports = (state: string) =>
+      addr.backends.map((b) => metric(m1, 'xdp_lb_snat_ports', { backend: `${b}:80`, state }) ?? 0).reduce((x, y) => x + y, 0);
     expect(ports('established') + ports('held')).toBe(HTTP);
     expect(ports('half_open')).toBe(0);
 
@@ -101,7 +116,13 @@ describe('metrics match the traffic sent', () => {
   it('serves /healthz, refuses other paths and methods, listens on loopback only', async () => {
     const hz = await t.get('/healthz');
     expect(hz.status).toBe(200);
-    expect(JSON.parse(hz.body)).toMatchObject({ status: 'ok', instance, deployed: true, interfaces: [{ name: 'eth0', attached: true }], down: [] });
+    expect(JSON.parse(hz.body)).toMatchObject({
+      status: 'ok',
+      instance,
+      deployed: true,
+      interfaces: [{ name: 'eth0', attached: true }],
+      down: [],
+    });
     expect((await t.get('/nope')).status).toBe(404);
     expect((await fetch(`${t.metricsUrl}/metrics`, { method: 'POST' })).status).toBe(405);
     const text = (await t.get('/metrics')).body;
@@ -124,7 +145,9 @@ describe('metrics match the traffic sent', () => {
     expect(JSON.parse(hz.body)).toMatchObject({ status: 'unavailable', interfaces: [{ name: 'eth0', attached: false }] });
     expect(metric(await t.scrape(), 'xdp_lb_xdp_mode_info', { iface: 'eth0', mode: 'native', requested: 'native' })).toBe(0);
     await waitFor('the resync to attach again', async () => (await t.get('/healthz')).status === 200, 5000, 100);
-    expect(t.logs.find((l) => l.msg.startsWith('the data plane is not what was applied'))).toMatchObject({ because: 'XDP link gone on eth0' });
+    expect(t.logs.find((l) => l.msg.startsWith('the data plane is not what was applied'))).toMatchObject({
+      because: 'XDP link gone on eth0',
+    });
     expect(lb.status(instance).interfaces[0]).toMatchObject({ attached: true });
     expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
     // Until then, the resync had found nothing to restore.
@@ -136,12 +159,30 @@ describe('metrics match the traffic sent', () => {
     const peer = lbHost.interfaces[0]!.peer;
     await lab.switchNs.exec(['ip', 'link', 'del', peer]);
     await waitFor('/healthz to notice', async () => (await t.get('/healthz')).status === 503, 3000, 50);
-    await lab.switchNs.exec(['ip', '-batch', '-'], { input: [`link add ${peer} type veth peer name eth0 netns ${lbHost.netns.name}`, `link set ${peer} master br0`, `link set ${peer} up`].join('\n') });
+    await lab.switchNs.exec(['ip', '-batch', '-'], {
+      input: [
+        `link add ${peer} type veth peer name eth0 netns ${lbHost.netns.name}`,
+        `link set ${peer} master br0`,
+        `link set ${peer} up`,
+      ].join('\n'),
+    });
     await lab.switchNs.exec(['ip', 'link', 'set', 'dev', peer, 'xdpdrv', 'obj', xdpPassObjectPath(), 'sec', 'xdp']);
-    await lbHost.exec(['ip', '-batch', '-'], { input: [`link set dev eth0 address ${lbHost.mac}`, `addr add ${addr.lb}/24 dev eth0`, `addr add ${addr.vip}/32 dev eth0`, 'link set dev eth0 up'].join('\n') });
+    await lbHost.exec(['ip', '-batch', '-'], {
+      input: [
+        `link set dev eth0 address ${lbHost.mac}`,
+        `addr add ${addr.lb}/24 dev eth0`,
+        `addr add ${addr.vip}/32 dev eth0`,
+        'link set dev eth0 up',
+      ].join('\n'),
+    });
     await lbHost.exec(['ethtool', '-K', 'eth0', 'tx', 'off']);
     await waitFor('the resync to attach to the new eth0', async () => (await t.get('/healthz')).status === 200, 8000, 100);
     expect(env.lb().status(instance).interfaces[0]).toMatchObject({ name: 'eth0', attached: true });
-    await waitFor('traffic through the new eth0', async () => (await httpGet(lab.host('client1'), `http://${addr.vip}/`).catch(() => ({ status: 0 }))).status === 200, 5000, 200);
+    await waitFor(
+      'traffic through the new eth0',
+      async () => (await httpGet(lab.host('client1'), `http://${addr.vip}/`).catch(() => ({ status: 0 }))).status === 200,
+      5000,
+      200,
+    );
   });
 });

@@ -22,15 +22,28 @@ const addr = tutorialAddresses({ clients: 2, backends: 3 });
 /** Waits for a JSON log line (stderr) of `proc` whose msg matches; returns it. */
 async function logLine(proc: LabProcess, msg: RegExp, after = 0, timeoutMs = 20_000): Promise<Record<string, unknown>> {
   let found: Record<string, unknown> | undefined;
-  await waitFor(`log line ${msg} from ${proc.label}`, () => {
-    if (!proc.running) throw new Error(`${proc.label} exited (${JSON.stringify(proc.exitInfo)}): ${proc.stderr().slice(-3000)}`);
-    const lines = proc.stderr().split('\n').filter((l) => l.startsWith('{')).slice(after);
-    found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => msg.test(String(o.msg)));
-    return found !== undefined;
-  }, timeoutMs, 25);
+  await waitFor(
+    `log line ${msg} from ${proc.label}`,
+    () => {
+      if (!proc.running) throw new Error(`${proc.label} exited (${JSON.stringify(proc.exitInfo)}): ${proc.stderr().slice(-3000)}`);
+      const lines = proc
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .slice(after);
+      found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => msg.test(String(o.msg)));
+      return found !== undefined;
+    },
+    timeoutMs,
+    25,
+  );
   return found!;
 }
-const logCount = (proc: LabProcess) => proc.stderr().split('\n').filter((l) => l.startsWith('{')).length;
+const logCount = (proc: LabProcess) =>
+  proc
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{')).length;
 
 describe('lb serve as a process', () => {
   // Every `lb serve` process of this suite runs the CLI bundled from source (spawnServe).
@@ -48,9 +61,18 @@ describe('lb serve as a process', () => {
     interfaces: ['eth0'],
     limits: { conntrackSize: 65536 },
     snat: { addresses: [addr.lb] },
-    services: [{ name: 'web', vip: `${addr.vip}:80`, options: { tableSize: 1009 }, backends, health: { type: 'tcp', intervalMs: 500, timeoutMs: 300 } }],
+    services: [
+      {
+        name: 'web',
+        vip: `${addr.vip}:80`,
+        options: { tableSize: 1009 },
+        backends,
+        health: { type: 'tcp', intervalMs: 500, timeoutMs: 300 },
+      },
+    ],
   });
-  const serve = (...extra: string[]) => env.spawnServe(['-f', file, '--netns', lbNs, '--metrics', '127.0.0.1:0', '--log', 'json', ...extra]);
+  const serve = (...extra: string[]) =>
+    env.spawnServe(['-f', file, '--netns', lbNs, '--metrics', '127.0.0.1:0', '--log', 'json', ...extra]);
   const serving = async (p: LabProcess) => {
     const l = await logLine(p, /^serving$/);
     metricsUrl = String(l.metrics).replace(/\/metrics$/, '');
@@ -120,7 +142,12 @@ describe('lb serve as a process', () => {
     // Also the watcher would see it; the signal must do it on its own.
     process.kill(b.pid, 'SIGHUP');
     await logLine(b, /^updated/, mark);
-    expect(env.lb().status(instance).services[0]!.backends.map((x) => x.key)).toEqual(addr.backends.map((x) => `${x}:80`));
+    expect(
+      env
+        .lb()
+        .status(instance)
+        .services[0]!.backends.map((x) => x.key),
+    ).toEqual(addr.backends.map((x) => `${x}:80`));
     const good = await snapshotMaps(instance);
 
     mark = logCount(b);
@@ -128,9 +155,18 @@ describe('lb serve as a process', () => {
     process.kill(b.pid, 'SIGHUP');
     const rejected = await logLine(b, /^config rejected/, mark);
     expect(rejected).toMatchObject({ level: 'error', reason: 'SIGHUP' });
-    const lines = b.stderr().split('\n').filter((l) => l.startsWith('{')).slice(mark).map((l) => JSON.parse(l) as { msg: string });
+    const lines = b
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .slice(mark)
+      .map((l) => JSON.parse(l) as { msg: string });
     expect(lines.map((l) => l.msg)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/interfaces .*expected array/i), expect.stringMatching(/services\.0 .*unknown key\(s\) "wat"/), expect.stringMatching(/services\.0\.backends .*at least one backend/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/interfaces .*expected array/i),
+        expect.stringMatching(/services\.0 .*unknown key\(s\) "wat"/),
+        expect.stringMatching(/services\.0\.backends .*at least one backend/),
+      ]),
     );
     expect(await snapshotMaps(instance)).toEqual(good);
     expect(b.running).toBe(true);
@@ -145,10 +181,15 @@ describe('lb serve as a process', () => {
 
     // Fixed (back to what runs): the watcher notices, nothing to apply, the error is cleared.
     env.writeConfig('proc', config(addr.backends));
-    await waitFor('the rejection to clear', async () => {
-      m = parseMetrics(await (await fetch(`${metricsUrl}/metrics`)).text());
-      return metric(m, 'xdp_lb_agent_last_reload_successful') === 1;
-    }, 5000, 100);
+    await waitFor(
+      'the rejection to clear',
+      async () => {
+        m = parseMetrics(await (await fetch(`${metricsUrl}/metrics`)).text());
+        return metric(m, 'xdp_lb_agent_last_reload_successful') === 1;
+      },
+      5000,
+      100,
+    );
     expect(await snapshotMaps(instance)).toEqual(good);
   });
 
@@ -156,7 +197,12 @@ describe('lb serve as a process', () => {
     const p = paths();
     const mode = (f: string) => statSync(f).mode & 0o777;
     for (const d of [env.bpffs, p.root, p.maps, p.links, p.stateDir]) expect(mode(d).toString(8), d).toBe('700');
-    for (const f of [p.stateFile, ...readdirSync(p.maps).map((n) => join(p.maps, n)), ...readdirSync(p.links).map((n) => join(p.links, n)), join(p.root, 'layout')]) {
+    for (const f of [
+      p.stateFile,
+      ...readdirSync(p.maps).map((n) => join(p.maps, n)),
+      ...readdirSync(p.links).map((n) => join(p.links, n)),
+      join(p.root, 'layout'),
+    ]) {
       expect(mode(f) & 0o077, `${f} is ${mode(f).toString(8)}`).toBe(0);
     }
   });
@@ -177,7 +223,11 @@ describe('lb serve as a process', () => {
     // start), and the agent's next resync deployed again.
     const u = await lbInProcess('undeploy', '-i', instance);
     expect(u.code).toBe(1);
-    expect(u.err).toMatch(new RegExp(`^lb: instance ${instance} is served by an agent: pid ${c.pid} \\(.*serve.*\\); stop the agent first \\(lb serve --detach-on-exit undeploys as it stops\\), then undeploy$`));
+    expect(u.err).toMatch(
+      new RegExp(
+        `^lb: instance ${instance} is served by an agent: pid ${c.pid} \\(.*serve.*\\); stop the agent first \\(lb serve --detach-on-exit undeploys as it stops\\), then undeploy$`,
+      ),
+    );
     expect(existsSync(join(paths().stateDir, 'agent.lock'))).toBe(true);
     expect(existsSync(paths().stateFile)).toBe(true);
     const exit = await c.kill('SIGTERM', 5000);

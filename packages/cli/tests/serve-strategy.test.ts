@@ -23,7 +23,7 @@ describe('lb serve: a service moves to another strategy', () => {
     services: [{ name: 'web', vip: `${addr.vip}:80`, strategy, backends: addr.backends.map((b) => `${b}:80`) }],
   });
 
-  it('hot among the program\'s strategies; a new third-party one re-deploys; the connection lives through both', async () => {
+  it("hot among the program's strategies; a new third-party one re-deploys; the connection lives through both", async () => {
     const lab = await env.lab(tutorialTopology({ clients: 2, backends: 3 }));
     const t = await env.startAgent(lab, env.writeConfig('strat', config('hash')));
     const linkPin = `${env.bpffs}/${instance}/links/eth0`;
@@ -36,7 +36,10 @@ describe('lb serve: a service moves to another strategy', () => {
       expect(await t.agent.reload('test')).toMatchObject({ ok: true, action: 'updated' });
       expect(linkInfo(linkPin).progId, 'the same program: nothing loaded, nothing re-attached').toBe(prog0);
       expect(env.lb().status(instance).services[0]!.strategy).toBe('round-robin');
-      const table = env.lb().table(instance, 'web').map((k) => backendName(k!));
+      const table = env
+        .lb()
+        .table(instance, 'web')
+        .map((k) => backendName(k!));
       const r = await httpLoad(lab.host('client2'), { address: addr.vip, count: 9, records: true });
       expect(r.errorSamples).toEqual([]);
       const seq = r.records!.map(([, b]) => b);

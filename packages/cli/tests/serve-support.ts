@@ -142,7 +142,10 @@ export function useAgentEnv(): AgentEnv {
       const main = bundlePath(dir);
       if (!existsSync(main)) throw new Error('call cliBundle() first');
       // --pdeathsig: a worker that dies (even by SIGKILL) takes its agents with it.
-      const p = new LabProcess(['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, main, 'serve', ...args], { label: `lb serve ${args.join(' ')}`, env: { ...process.env } });
+      const p = new LabProcess(['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, main, 'serve', ...args], {
+        label: `lb serve ${args.join(' ')}`,
+        env: { ...process.env },
+      });
       procs.push(p);
       return p;
     },
@@ -166,7 +169,6 @@ function instancesIn(file: string): string[] {
 }
 
 const bundlePath = (dir: string) => join(dir, 'lb-bundle.mjs');
-
 
 // ---------------------------------------------------------------------------------------------
 // Load
@@ -202,14 +204,23 @@ export class LoadGen {
     readonly startedAt: number,
   ) {}
 
-  static async start(host: LabHost, opts: { address: string; port?: number; concurrency?: number; timeoutMs?: number; records?: boolean; pauseMs?: number }): Promise<LoadGen> {
+  static async start(
+    host: LabHost,
+    opts: { address: string; port?: number; concurrency?: number; timeoutMs?: number; records?: boolean; pauseMs?: number },
+  ): Promise<LoadGen> {
     const argv = [
-      process.execPath, LOAD_SCRIPT,
-      '--host', opts.address,
-      '--port', String(opts.port ?? 80),
-      '--concurrency', String(opts.concurrency ?? 4),
-      '--timeout', String(opts.timeoutMs ?? 2000),
-      '--pause', String(opts.pauseMs ?? 0),
+      process.execPath,
+      LOAD_SCRIPT,
+      '--host',
+      opts.address,
+      '--port',
+      String(opts.port ?? 80),
+      '--concurrency',
+      String(opts.concurrency ?? 4),
+      '--timeout',
+      String(opts.timeoutMs ?? 2000),
+      '--pause',
+      String(opts.pauseMs ?? 0),
       ...(opts.records ? ['--records'] : []),
     ];
     const p = host.spawn(argv, { label: `load -> ${opts.address}` });
@@ -235,10 +246,15 @@ export class LoadGen {
    */
   async settledSince(wall: number, timeoutMs = 10_000): Promise<number> {
     const since = wall - this.startedAt;
-    return waitFor(`the requests under way at ${since} ms of the load to end`, () => {
-      const p = this.progress();
-      return p.t > since && (p.oldest === null || p.oldest > since);
-    }, timeoutMs, 10).catch((e: Error) => {
+    return waitFor(
+      `the requests under way at ${since} ms of the load to end`,
+      () => {
+        const p = this.progress();
+        return p.t > since && (p.oldest === null || p.oldest > since);
+      },
+      timeoutMs,
+      10,
+    ).catch((e: Error) => {
       throw new Error(`${e.message} (last progress: ${JSON.stringify(this.progress())})`);
     });
   }
@@ -276,7 +292,9 @@ export async function snapshotMaps(instance: string): Promise<Record<string, Rec
           const inner = BpfMap.fromId(v.readUInt32LE(0));
           try {
             const slots = await inner.lookupBatch();
-            const byIndex = new Map(slots.keys.map((key, i) => [(key as Buffer).readUInt32LE(0), (slots.values[i] as Buffer).readUInt32LE(0)]));
+            const byIndex = new Map(
+              slots.keys.map((key, i) => [(key as Buffer).readUInt32LE(0), (slots.values[i] as Buffer).readUInt32LE(0)]),
+            );
             const n = byIndex.get(0) ?? 0;
             const ids: number[] = [];
             for (let i = 1; i <= n; i++) ids.push(byIndex.get(i)!);
@@ -317,6 +335,8 @@ export async function waitFor(what: string, fn: () => boolean | Promise<boolean>
 
 /** The metric `name{a="x",...}` (labels in the order the agent writes them). */
 export function metric(m: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   return m.get(l ? `${name}{${l}}` : name);
 }

@@ -73,12 +73,16 @@ describe('pinned maps of another layout are refused, never misread', () => {
     const before = { maps: await snapshotMaps(instance), prog: linkInfo(link).progId };
     mess();
     const lbNs = lab.host('lb').netns.name;
-    const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v${found}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}; they cannot be reused: run "lb undeploy --instance ${instance}" first`);
+    const message = new RegExp(
+      `^instance ${instance}: its pinned maps \\(.*\\) have layout v${found}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}; they cannot be reused: run "lb undeploy --instance ${instance}" first`,
+    );
     await expect(lb.deploy(config(addr.backends), { netns: lbNs })).rejects.toThrow(message);
     await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
     expect(() => lb.status(instance)).toThrow(message);
     const agent = new Agent(lb);
-    await expect(agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null })).rejects.toThrow(message);
+    await expect(agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null })).rejects.toThrow(
+      message,
+    );
     expect({ maps: await snapshotMaps(instance), prog: linkInfo(link).progId }).toEqual(before);
     expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
   });
@@ -100,48 +104,64 @@ describe('pinned maps of another layout are refused, never misread', () => {
     [2, ['lb_addr_slots', 'lb_ct_syn']],
     [3, ['lb_ct_syn']],
     [4, []],
-  ] as const)('layout v%i pins (without %j): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices', async (v, missing) => {
-    const lb = env.lb();
-    const lbNs = lab.host('lb').netns.name;
-    const ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
-    try {
-      await ka.waitForResponses(3);
-      const owner = ka.responses()[0]!.body.trim();
-      // What a deployment of the older build pinned: the same maps but the missing ones. (The
-      // running program keeps its own reference to them: it still forwards.)
-      const pins = missing.map((m) => join(instancePaths(instance).maps, m));
-      for (const pin of pins) rmSync(pin);
-      setStamp(v);
-      const link = join(instancePaths(instance).links, 'eth0');
-      const linkId = linkInfo(link).id;
-      const ct = await conntrackKeys();
-      expect(ct.length).toBeGreaterThan(0);
-      const message = new RegExp(`^instance ${instance}: its pinned maps \\(.*\\) have layout v${v}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}: run "lb deploy" with its config \\(or restart lb serve\\) to upgrade them in place \\(conntrack is kept\\)$`);
-      await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
-      expect(() => lb.status(instance)).toThrow(message);
+  ] as const)(
+    'layout v%i pins (without %j): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices',
+    async (v, missing) => {
+      const lb = env.lb();
+      const lbNs = lab.host('lb').netns.name;
+      const ka = await openKeepAlive(lab.host('client1'), { address: addr.vip, intervalMs: 100, requestTimeoutMs: 1500 });
+      try {
+        await ka.waitForResponses(3);
+        const owner = ka.responses()[0]!.body.trim();
+        // What a deployment of the older build pinned: the same maps but the missing ones. (The
+        // running program keeps its own reference to them: it still forwards.)
+        const pins = missing.map((m) => join(instancePaths(instance).maps, m));
+        for (const pin of pins) rmSync(pin);
+        setStamp(v);
+        const link = join(instancePaths(instance).links, 'eth0');
+        const linkId = linkInfo(link).id;
+        const ct = await conntrackKeys();
+        expect(ct.length).toBeGreaterThan(0);
+        const message = new RegExp(
+          `^instance ${instance}: its pinned maps \\(.*\\) have layout v${v}, this xdp-lb uses layout v${Abi.LAYOUT_VERSION}: run "lb deploy" with its config \\(or restart lb serve\\) to upgrade them in place \\(conntrack is kept\\)$`,
+        );
+        await expect(lb.update(instance, { kind: 'backend-remove', service: 'web', backend: addr.backends[1]! })).rejects.toThrow(message);
+        expect(() => lb.status(instance)).toThrow(message);
 
-      const logs: LogLine[] = [];
-      const agent = new Agent(lb);
-      await agent.start({ file: env.writeConfig('upgrade', config(addr.backends)), netns: lbNs, metrics: null, log: createLogger({ format: 'json', level: 'info', write: (l) => logs.push(JSON.parse(l) as LogLine) }) });
-      await agent.stop();
-      expect(logs.find((l) => l.msg.startsWith('re-deployed')), JSON.stringify(logs)).toMatchObject({ upgradedFromLayout: v });
-      expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
-      for (const pin of pins) expect(existsSync(pin), pin).toBe(true);
-      expect(linkInfo(link).id, 'the same link: the program was swapped on it').toBe(linkId);
-      const after = new Set(await conntrackKeys());
-      expect(ct.filter((k) => !after.has(k)), 'conntrack kept').toEqual([]);
-      expect(lb.status(instance).services[0]!.backends.length).toBe(2);
-      // The upgraded program finds the VIP through the new table: the connection carries on and
-      // new ones are served.
-      const n = ka.responses().length;
-      await ka.waitForResponses(n + 5, 5000);
-      expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
-      const s = await ka.stop();
-      expect(s.closed, JSON.stringify(s.closed)).toBeUndefined();
-      expect(s.timeouts).toBe(0);
-      expect(new Set(s.bodies.map((b) => b.trim()))).toEqual(new Set([owner]));
-    } finally {
-      if (ka.process.running) await ka.stop();
-    }
-  });
+        const logs: LogLine[] = [];
+        const agent = new Agent(lb);
+        await agent.start({
+          file: env.writeConfig('upgrade', config(addr.backends)),
+          netns: lbNs,
+          metrics: null,
+          log: createLogger({ format: 'json', level: 'info', write: (l) => logs.push(JSON.parse(l) as LogLine) }),
+        });
+        await agent.stop();
+        expect(
+          logs.find((l) => l.msg.startsWith('re-deployed')),
+          JSON.stringify(logs),
+        ).toMatchObject({ upgradedFromLayout: v });
+        expect(readStamp()).toBe(Abi.LAYOUT_VERSION);
+        for (const pin of pins) expect(existsSync(pin), pin).toBe(true);
+        expect(linkInfo(link).id, 'the same link: the program was swapped on it').toBe(linkId);
+        const after = new Set(await conntrackKeys());
+        expect(
+          ct.filter((k) => !after.has(k)),
+          'conntrack kept',
+        ).toEqual([]);
+        expect(lb.status(instance).services[0]!.backends.length).toBe(2);
+        // The upgraded program finds the VIP through the new table: the connection carries on and
+        // new ones are served.
+        const n = ka.responses().length;
+        await ka.waitForResponses(n + 5, 5000);
+        expect((await httpGet(lab.host('client1'), `http://${addr.vip}/`)).status).toBe(200);
+        const s = await ka.stop();
+        expect(s.closed, JSON.stringify(s.closed)).toBeUndefined();
+        expect(s.timeouts).toBe(0);
+        expect(new Set(s.bodies.map((b) => b.trim()))).toEqual(new Set([owner]));
+      } finally {
+        if (ka.process.running) await ka.stop();
+      }
+    },
+  );
 });

@@ -15,7 +15,15 @@ const svc = (name: string, id: number, packets: number): ServiceReading => ({
   counters: { packets: BigInt(packets), bytes: 0n, newFlows: 0n, drops: 0n },
   backends: [],
 });
-const reading = (services: ServiceReading[]): DataplaneReading => ({ instance: 'default', strategy: 'hash', interfaces: [], services, reasons: [], conntrackMax: 1, halfOpenMax: 1 });
+const reading = (services: ServiceReading[]): DataplaneReading => ({
+  instance: 'default',
+  strategy: 'hash',
+  interfaces: [],
+  services,
+  reasons: [],
+  conntrackMax: 1,
+  halfOpenMax: 1,
+});
 
 describe('lb stats rates', () => {
   it('pairs services by name and id across a removal', () => {

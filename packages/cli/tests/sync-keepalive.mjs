@@ -10,7 +10,9 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
-const { values: o } = parseArgs({ options: { host: { type: 'string' }, interval: { type: 'string', default: '100' }, timeout: { type: 'string', default: '2000' } } });
+const { values: o } = parseArgs({
+  options: { host: { type: 'string' }, interval: { type: 'string', default: '100' }, timeout: { type: 'string', default: '2000' } },
+});
 const interval = Number(o.interval);
 const timeoutMs = Number(o.timeout);
 const conns = [];
@@ -41,7 +43,10 @@ function open() {
         if (end < 0) return;
         const len = Number(/\r\ncontent-length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
         if (buf.length < end + 4 + len) return;
-        const body = buf.subarray(end + 4, end + 4 + len).toString().trim();
+        const body = buf
+          .subarray(end + 4, end + 4 + len)
+          .toString()
+          .trim();
         buf = buf.subarray(end + 4 + len);
         c.waiting = false;
         c.answers += 1;
@@ -73,7 +78,14 @@ rl.on('line', async (line) => {
     process.stdout.write(`${JSON.stringify({ event: 'opened', total: conns.length })}\n`);
   } else if (cmd === 'report') {
     const now = performance.now();
-    const report = conns.map((c) => ({ port: c.port, backends: c.backends, answers: c.answers, maxWaitMs: Math.max(c.maxWaitMs, c.waiting ? Math.round(now - c.sentAt) : 0), closed: c.closed, overdue: c.waiting && now - c.sentAt > timeoutMs }));
+    const report = conns.map((c) => ({
+      port: c.port,
+      backends: c.backends,
+      answers: c.answers,
+      maxWaitMs: Math.max(c.maxWaitMs, c.waiting ? Math.round(now - c.sentAt) : 0),
+      closed: c.closed,
+      overdue: c.waiting && now - c.sentAt > timeoutMs,
+    }));
     process.stdout.write(`${JSON.stringify({ event: 'report', conns: report })}\n`);
   }
 });

@@ -22,9 +22,12 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   let lab: Lab;
   const peerFeatures = async (): Promise<Record<string, string>> => {
     const r = await lab.switchNs.exec(['ethtool', '-k', lab.host('lb').interfaces[0]!.peer]);
-    return Object.fromEntries([...r.stdout.matchAll(/^(tx-checksumming|tx-vlan-offload|tx-vlan-stag-hw-insert): (on|off)/gm)].map((m) => [m[1]!, m[2]!]));
+    return Object.fromEntries(
+      [...r.stdout.matchAll(/^(tx-checksumming|tx-vlan-offload|tx-vlan-stag-hw-insert): (on|off)/gm)].map((m) => [m[1]!, m[2]!]),
+    );
   };
-  const peerXdp = async (): Promise<boolean> => /\bxdp\b/.test((await lab.switchNs.exec(['ip', 'link', 'show', 'dev', lab.host('lb').interfaces[0]!.peer])).stdout);
+  const peerXdp = async (): Promise<boolean> =>
+    /\bxdp\b/.test((await lab.switchNs.exec(['ip', 'link', 'show', 'dev', lab.host('lb').interfaces[0]!.peer])).stdout);
 
   const doctorDetail = async (iface: string): Promise<{ status: string; detail: string }> => {
     const r = await lbInProcess('doctor', '--iface', iface, '--netns', lab.host('lb').netns.name, '-o', 'json');
@@ -36,12 +39,15 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   const vlanCheck = async (label: string): Promise<void> => {
     const client = lab.host('client1');
     const lbMac = lab.host('lb').interfaces[0]!.mac;
-    const udpPacket = (marker: string) => buildFrame({ ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41001, dport: 7000 }, payload: marker }).subarray(14);
+    const udpPacket = (marker: string) =>
+      buildFrame({ ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41001, dport: 7000 }, payload: marker }).subarray(14);
     const datagram = (marker: string, tags: 'single' | 'qinq') =>
       buildFrame({
         eth: { src: client.interfaces[0]!.mac, dst: lbMac, ...(tags === 'qinq' ? { type: 0x88a8 } : {}) },
         ...(tags === 'qinq' ? { vlan: { id: 10, type: 0x8100 } } : { vlan: { id: 100 } }),
-        ...(tags === 'qinq' ? { payload: Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), udpPacket(marker)]) } : { ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41000, dport: 7000 }, payload: marker }),
+        ...(tags === 'qinq'
+          ? { payload: Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), udpPacket(marker)]) }
+          : { ipv4: { src: addr.clients[0]!, dst: addr.vip }, udp: { sport: 41000, dport: 7000 }, payload: marker }),
       });
     const single = `vlan-single-100-${label}`;
     const qinq = `vlan-qinq-10-100-${label}`;
@@ -75,7 +81,9 @@ describe('native XDP on a veth left as the kernel makes it', () => {
   it('lb doctor explains what native mode on this veth needs and what deploy does', async () => {
     const detail = await doctorDetail('eth0');
     expect(detail.status).toBe('ok');
-    expect(detail.detail).toContain(`veth, peer ${lab.host('lb').interfaces[0]!.peer} in netns ${lab.switchNs.name} (no XDP program; tx, txvlan, tx-vlan-stag-hw-insert on)`);
+    expect(detail.detail).toContain(
+      `veth, peer ${lab.host('lb').interfaces[0]!.peer} in netns ${lab.switchNs.name} (no XDP program; tx, txvlan, tx-vlan-stag-hw-insert on)`,
+    );
     expect(detail.detail).toContain('deploy does that (xdp_pass when the peer has none, costing TCP retransmits');
   });
 
@@ -103,12 +111,16 @@ describe('native XDP on a veth left as the kernel makes it', () => {
       });
 
       it('prepared the peer: xdp_pass, TX checksum and VLAN offload off, and said so', async () => {
-        expect(links.join('\n')).toMatch(/eth0's veth peer \S+ \(netns \S+\): tx, txvlan, tx-vlan-stag-hw-insert off, xdp_pass attached \(program \d+\); restored at undeploy/);
+        expect(links.join('\n')).toMatch(
+          /eth0's veth peer \S+ \(netns \S+\): tx, txvlan, tx-vlan-stag-hw-insert off, xdp_pass attached \(program \d+\); restored at undeploy/,
+        );
         expect(await peerXdp()).toBe(true);
         expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'off', 'tx-vlan-offload': 'off', 'tx-vlan-stag-hw-insert': 'off' });
         const peer = lab.host('lb').interfaces[0]!.peer;
         const st = await lbInProcess('status', '--instance', instance);
-        expect(st.out).toContain(`device ${peer} (netns ${lab.switchNs.name}): tx, txvlan, tx-vlan-stag-hw-insert off (deploy's change, undone at undeploy)`);
+        expect(st.out).toContain(
+          `device ${peer} (netns ${lab.switchNs.name}): tx, txvlan, tx-vlan-stag-hw-insert off (deploy's change, undone at undeploy)`,
+        );
         expect(st.out).toMatch(new RegExp(`device ${peer} \\(netns ${lab.switchNs.name}\\): xdp_pass program \\d+ \\(deploy's change`));
       });
 
@@ -118,7 +130,9 @@ describe('native XDP on a veth left as the kernel makes it', () => {
         expect([...seen].sort()).toEqual(['http1', 'http2']);
       });
 
-      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', () => vlanCheck('native'));
+      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', () =>
+        vlanCheck('native'),
+      );
     });
   }
 
@@ -160,7 +174,9 @@ describe('native XDP on a veth left as the kernel makes it', () => {
       await lbHost.exec(['ip', 'link', 'set', 'xv0', 'up']);
       const doc = await doctorDetail('xv0');
       expect(doc.status).toBe('warn');
-      expect(doc.detail).toMatch(/veth; its peer is in network namespace nsid \d+, which has no \/run\/netns name xdp-lb can enter: native mode is refused/);
+      expect(doc.detail).toMatch(
+        /veth; its peer is in network namespace nsid \d+, which has no \/run\/netns name xdp-lb can enter: native mode is refused/,
+      );
       const instance = e2e.instance('veth-lost');
       const svc = [{ vip: `${addr.vip}:80`, forward: 'dsr', backends: addr.backends }];
       await expect(e2e.deploy(lab, { instance, strategy: 'hash', interfaces: ['xv0:native'], services: svc })).rejects.toThrow(

@@ -27,17 +27,45 @@ export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
 export { checkInstanceName, instancePaths } from './state/paths.js';
 export { CRASH_STEPS, type CrashStep } from './lifecycle/crash-point.js';
-export { InstanceLock, lockChain, lockInstance, lockTimeoutMs, runningAgent, type LockHolder, type LockName, type LockOptions } from './state/lock.js';
+export {
+  InstanceLock,
+  lockChain,
+  lockInstance,
+  lockTimeoutMs,
+  runningAgent,
+  type LockHolder,
+  type LockName,
+  type LockOptions,
+} from './state/lock.js';
 export { primaryAddress } from './dataplane/netns.js';
 export { slotCounts, sortBackends, weightedSlotTable } from './strategy/kit.js';
 export { AgentParts, realAgentParts } from './agent/parts.js';
 export { Agent, type AgentOptions, type AgentStatus, type ApplyAction, type ReloadResult } from './agent/agent.js';
-export { createLogger, silentLogger, LOG_FORMATS, LOG_LEVELS, type Logger, type LogFields, type LogFormat, type LoggerOptions, type LogLevel } from './agent/logger.js';
+export {
+  createLogger,
+  silentLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type Logger,
+  type LogFields,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+} from './agent/logger.js';
 export { DEFAULT_METRICS_ADDRESS, parseListenAddress, type ListenAddress } from './agent/server.js';
 export { parseMetrics, renderMetrics, type MetricsInput } from './agent/metrics.js';
 export { HealthChecker, healthKey, type BackendHealth, type HealthChange } from './agent/health.js';
 export { ProcessProber, type Prober, type ProbeRequest, type ProbeResult } from './agent/prober.js';
-export { Announcer, nodeHealth, vipPrefixes, type AnnounceContext, type AnnounceDriver, type AnnounceStatus, type NodeHealth, type NodeHealthInput } from './agent/announce.js';
+export {
+  Announcer,
+  nodeHealth,
+  vipPrefixes,
+  type AnnounceContext,
+  type AnnounceDriver,
+  type AnnounceStatus,
+  type NodeHealth,
+  type NodeHealthInput,
+} from './agent/announce.js';
 export { BirdDriver, birdCommands, type BirdReply } from './agent/announce-bird.js';
 export { CommandDriver } from './agent/announce-command.js';
 export { ClusterSync, type ClusterStatus } from './agent/cluster/sync.js';

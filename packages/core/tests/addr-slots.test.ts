@@ -116,7 +116,8 @@ describe('planAddrSlots: what the table says at the end', () => {
     const addrs = [A('198.18.0.10'), A('198.18.0.2', abi.ADDR_SNAT), A('2001:db8::10', abi.ADDR_VIP | abi.ADDR_SNAT)];
     const r = change(SLOTS, [], addrs);
     expect(r.writes).toHaveLength(3);
-    for (const a of addrs) expect(r.table[abi.addrSlot(a.addr, SLOTS)]).toEqual({ addr: Buffer.from(a.addr), flags: a.flags, state: abi.SLOT_ONE });
+    for (const a of addrs)
+      expect(r.table[abi.addrSlot(a.addr, SLOTS)]).toEqual({ addr: Buffer.from(a.addr), flags: a.flags, state: abi.SLOT_ONE });
     expect(r.table.filter((s) => s.state !== abi.SLOT_EMPTY)).toHaveLength(3);
   });
 
@@ -194,7 +195,7 @@ describe('planAddrSlots: the order of writes (torn reads never turn away an addr
     // 4 slots, 12 addresses: every slot goes through EMPTY, ONE and SHARED over and over.
     const pool = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? `2001:db8::${i.toString(16)}` : `10.0.${i}.${i * 7}`));
     let seed = 12345;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const pick = () => pool.filter(() => rand() < 0.4).map((ip) => A(ip, 1 + Math.floor(rand() * 3)));
     let before = pick();
     for (let round = 0; round < 400; round++) {

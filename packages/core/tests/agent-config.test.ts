@@ -20,18 +20,30 @@ const problems = (input: unknown) => {
 
 describe('services[].health', () => {
   it('fills every default (tcp, 2 s, 1 s, rise 2, fall 3) and leaves services without it unchecked', () => {
-    expect(resolveConfig(base({})).services[0]!.health).toEqual({ type: 'tcp', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3, path: '/', expectStatus: 200 });
+    expect(resolveConfig(base({})).services[0]!.health).toEqual({
+      type: 'tcp',
+      intervalMs: 2000,
+      timeoutMs: 1000,
+      rise: 2,
+      fall: 3,
+      path: '/',
+      expectStatus: 200,
+    });
     expect(resolveConfig(base()).services[0]!.health).toBeUndefined();
     expect(LB_DEFAULTS.health.type).toBe('tcp');
   });
 
   it('takes an http check with path, status and port', () => {
-    const h = resolveConfig(base({ type: 'http', path: '/health', expectStatus: 204, port: 8080, intervalMs: 500, timeoutMs: 200, rise: 1, fall: 5 })).services[0]!.health;
+    const h = resolveConfig(
+      base({ type: 'http', path: '/health', expectStatus: 204, port: 8080, intervalMs: 500, timeoutMs: 200, rise: 1, fall: 5 }),
+    ).services[0]!.health;
     expect(h).toEqual({ type: 'http', path: '/health', expectStatus: 204, port: 8080, intervalMs: 500, timeoutMs: 200, rise: 1, fall: 5 });
   });
 
   it('reports every problem with its path', () => {
-    expect(problems(base({ type: 'icmp', intervalMs: 50, rise: 0, fall: 101, port: 0, expectStatus: 99, path: 'health', bogus: 1 })).sort()).toEqual([
+    expect(
+      problems(base({ type: 'icmp', intervalMs: 50, rise: 0, fall: 101, port: 0, expectStatus: 99, path: 'health', bogus: 1 })).sort(),
+    ).toEqual([
       'services.0.health  unknown key(s) "bogus" (see docs/config.md)',
       expect.stringMatching(/^services\.0\.health\.expectStatus  /),
       expect.stringMatching(/^services\.0\.health\.fall  /),
@@ -41,7 +53,9 @@ describe('services[].health', () => {
       expect.stringMatching(/^services\.0\.health\.rise  /),
       expect.stringMatching(/^services\.0\.health\.type  /),
     ]);
-    expect(problems(base({ timeoutMs: 3000 }))).toEqual(['services.0.health.timeoutMs  timeout 3000 ms is longer than the interval 2000 ms']);
+    expect(problems(base({ timeoutMs: 3000 }))).toEqual([
+      'services.0.health.timeoutMs  timeout 3000 ms is longer than the interval 2000 ms',
+    ]);
     expect(problems(base({ type: 'tcp', path: '/x', expectStatus: 200 })).sort()).toEqual([
       'services.0.health.expectStatus  expectStatus is for http checks (type: http)',
       'services.0.health.path  path is for http checks (type: http)',

@@ -2,7 +2,17 @@
 // backend down, rise successes bring it back, inconclusive results (the checker could not run)
 // count for nothing, changes of one moment are reported together, a reload keeps what it knew.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HealthChange, HealthChecker, healthKey, type LbConfig, type Prober, type ProbeRequest, type ProbeResult, resolveConfig, silentLogger } from '../src/index.js';
+import {
+  type HealthChange,
+  HealthChecker,
+  healthKey,
+  type LbConfig,
+  type Prober,
+  type ProbeRequest,
+  type ProbeResult,
+  resolveConfig,
+  silentLogger,
+} from '../src/index.js';
 
 /** Answers each probe with the next scripted result for its address (then keeps the last). */
 class ScriptedProber implements Prober {
@@ -24,8 +34,14 @@ const bad: ProbeResult = { ok: false, ms: 1, error: 'ECONNREFUSED' };
 const what: ProbeResult = { ok: false, ms: 0, error: 'checker exited', inconclusive: true };
 
 /** A config whose checks run every 10 ms (below the schema's minimum: the checker takes any). */
-function cfg(health: Partial<NonNullable<LbConfig['services'][number]['health']>> | null = {}, backends = ['198.18.0.11', '198.18.0.12']): LbConfig {
-  const c = resolveConfig({ interfaces: ['eth0'], services: [{ name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends, ...(health ? { health: {} } : {}) }] });
+function cfg(
+  health: Partial<NonNullable<LbConfig['services'][number]['health']>> | null = {},
+  backends = ['198.18.0.11', '198.18.0.12'],
+): LbConfig {
+  const c = resolveConfig({
+    interfaces: ['eth0'],
+    services: [{ name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends, ...(health ? { health: {} } : {}) }],
+  });
   if (!health) return c;
   const svc = c.services[0]!;
   return { ...c, services: [{ ...svc, health: { ...svc.health!, intervalMs: 10, timeoutMs: 5, ...health } }] };
@@ -92,7 +108,12 @@ describe('HealthChecker', () => {
     await until(() => changes.length === 1);
     checker!.configure(cfg({ fall: 1, intervalMs: 20 }, ['198.18.0.11', '198.18.0.13']));
     expect(checker!.isUp('web', '198.18.0.11:80')).toBe(false);
-    expect(checker!.view().map((h) => h.backend).sort()).toEqual(['198.18.0.11:80', '198.18.0.13:80']);
+    expect(
+      checker!
+        .view()
+        .map((h) => h.backend)
+        .sort(),
+    ).toEqual(['198.18.0.11:80', '198.18.0.13:80']);
     await until(() => p.calls.some((c) => c.address === '198.18.0.13'));
     checker!.configure(cfg(null));
     expect(checker!.view()).toEqual([]);
@@ -102,7 +123,14 @@ describe('HealthChecker', () => {
     const p = new ScriptedProber({ '198.18.0.11': [ok], '198.18.0.12': [ok] });
     start(p, cfg({ type: 'http', path: '/health', expectStatus: 204, port: 8080 }));
     await until(() => p.calls.length >= 2);
-    expect(p.calls[0]).toEqual({ type: 'http', address: expect.stringMatching(/^198\.18\.0\.1[12]$/), port: 8080, timeoutMs: 5, path: '/health', expectStatus: 204 });
+    expect(p.calls[0]).toEqual({
+      type: 'http',
+      address: expect.stringMatching(/^198\.18\.0\.1[12]$/),
+      port: 8080,
+      timeoutMs: 5,
+      path: '/health',
+      expectStatus: 204,
+    });
     checker!.stop();
     expect(p.closed).toBe(true);
     const n = p.calls.length;

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Container } from 'inversify';
-import { Agent, coreModule, createLogger, LoadBalancer, parseListenAddress, parseMetrics, renderMetrics, type MetricsInput } from '../src/index.js';
+import {
+  Agent,
+  coreModule,
+  createLogger,
+  LoadBalancer,
+  parseListenAddress,
+  parseMetrics,
+  renderMetrics,
+  type MetricsInput,
+} from '../src/index.js';
 import { FileWatcher } from '../src/agent/watch.js';
 
 const at = () => new Date('2026-01-02T03:04:05.678Z');
@@ -60,19 +69,40 @@ describe('metrics text', () => {
           ],
         },
       ],
-      reasons: [{ reason: 'tx', packets: 8n }, { reason: 'reason_40', packets: 1n }],
+      reasons: [
+        { reason: 'tx', packets: 8n },
+        { reason: 'reason_40', packets: 1n },
+      ],
       conntrackMax: 1024,
       halfOpenMax: 1024,
     },
-    health: [{ service: 'we"b', backend: '198.18.0.12:80', up: false, checked: true, successes: 0, failures: 3, checks: { ok: 4, fail: 3, inconclusive: 0 }, since: 0 }],
+    health: [
+      {
+        service: 'we"b',
+        backend: '198.18.0.12:80',
+        up: false,
+        checked: true,
+        successes: 0,
+        failures: 3,
+        checks: { ok: 4, fail: 3, inconclusive: 0 },
+        since: 0,
+      },
+    ],
     inRotation: new Set(['we"b\u0000198.18.0.11:80']),
-    conntrack: { entries: 5, ageSeconds: 1.5, halfOpen: 3, snatPorts: new Map([['198.18.0.11:80', { established: 4, halfOpen: 2, held: 1 }]]) },
+    conntrack: {
+      entries: 5,
+      ageSeconds: 1.5,
+      halfOpen: 3,
+      snatPorts: new Map([['198.18.0.11:80', { established: 4, halfOpen: 2, held: 1 }]]),
+    },
     agent: { reloads: { ok: 2, error: 1 }, lastReloadOk: false, lastReloadTime: 1_700_000_000_000, startTime: 1_699_999_999_000 },
   };
 
   it('renders the families with HELP and TYPE, escaped labels, forward = packets - drops', () => {
     const text = renderMetrics(input);
-    expect(text).toContain('# TYPE xdp_lb_packets_total counter\nxdp_lb_packets_total{service="we\\"b",action="forward"} 8\nxdp_lb_packets_total{service="we\\"b",action="drop"} 2\n');
+    expect(text).toContain(
+      '# TYPE xdp_lb_packets_total counter\nxdp_lb_packets_total{service="we\\"b",action="forward"} 8\nxdp_lb_packets_total{service="we\\"b",action="drop"} 2\n',
+    );
     const m = parseMetrics(text);
     expect(m.get('xdp_lb_backend_up{service="we\\"b",backend="198.18.0.12:80"}')).toBe(0);
     expect(m.get('xdp_lb_backend_up{service="we\\"b",backend="198.18.0.11:80"}')).toBe(1);
@@ -90,8 +120,11 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_reasons_total{reason="reason_40"}')).toBe(1);
     expect(m.get('xdp_lb_health_checks_total{service="we\\"b",backend="198.18.0.12:80",result="fail"}')).toBe(3);
     expect(m.get('xdp_lb_agent_last_reload_successful')).toBe(0);
-    expect(m.get('xdp_lb_build_info{version="0.1.0",strategy="hash",layout="2",lb_instance="default",node="v20.0.0",kernel="6.1"}')).toBe(1);
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) xdp_lb_\w+ .+|xdp_lb_\w+(\{[^}]*\})? -?[\d.e+]+)$/);
+    expect(m.get('xdp_lb_build_info{version="0.1.0",strategy="hash",layout="2",lb_instance="default",node="v20.0.0",kernel="6.1"}')).toBe(
+      1,
+    );
+    for (const line of text.trimEnd().split('\n'))
+      expect(line).toMatch(/^(# (HELP|TYPE) xdp_lb_\w+ .+|xdp_lb_\w+(\{[^}]*\})? -?[\d.e+]+)$/);
   });
 
   it('xdp_lb_service_up is 0 for a service that cannot serve', () => {
@@ -155,7 +188,7 @@ describe('file watcher', () => {
 });
 
 describe('composition', () => {
-  it('coreModule gives a new Agent per request, driving the container\'s LoadBalancer', () => {
+  it("coreModule gives a new Agent per request, driving the container's LoadBalancer", () => {
     const c = new Container();
     c.load(coreModule);
     const a = c.get(Agent);

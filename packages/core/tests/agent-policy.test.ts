@@ -24,7 +24,10 @@ function check(input: unknown): LbConfig {
   const shaped = structuredClone(input) as { services: { health?: Record<string, unknown> }[] };
   for (const s of shaped.services) if (s.health) Object.assign(s.health, { intervalMs: 100, timeoutMs: 10 });
   const c = resolveConfig(shaped);
-  return { ...c, services: c.services.map((s) => (s.health ? { ...s, health: { ...s.health, intervalMs: 5, timeoutMs: 3, fall: 2, rise: 1 } } : s)) };
+  return {
+    ...c,
+    services: c.services.map((s) => (s.health ? { ...s, health: { ...s.health, intervalMs: 5, timeoutMs: 3, fall: 2, rise: 1 } } : s)),
+  };
 }
 
 /** The LoadBalancer the agent drives, as far as it drives it: calls recorded, state kept on disk. */
@@ -38,7 +41,18 @@ class FakeLb {
     const prev = readState(cfg.instance);
     this.calls.push({ op: 'deploy', input: toInput(cfg) });
     const now = new Date().toISOString();
-    writeState({ layout: 1, instance: cfg.instance, config: toInput(cfg), strategy: { id: cfg.strategy, objectPath: '/none' }, netns: null, interfaces: [], allocation: { nextGen: 1, services: {} }, restore: {}, deployedAt: now, updatedAt: now });
+    writeState({
+      layout: 1,
+      instance: cfg.instance,
+      config: toInput(cfg),
+      strategy: { id: cfg.strategy, objectPath: '/none' },
+      netns: null,
+      interfaces: [],
+      allocation: { nextGen: 1, services: {} },
+      restore: {},
+      deployedAt: now,
+      updatedAt: now,
+    });
     return { instance: cfg.instance, redeploy: !!prev, interfaces: [], warnings: [], links: [] };
   }
   async reload(instance: string, input: unknown) {
@@ -67,10 +81,27 @@ class FakeProber {
 function fakeParts(prober: FakeProber): AgentParts {
   return {
     prober: () => prober,
-    announcer: () => ({ configure: async () => {}, poke: async () => {}, withdraw: async () => {}, drain: async () => {}, undrain: async () => {}, status: () => undefined, metricsText: () => '', stop: () => {} }),
+    announcer: () => ({
+      configure: async () => {},
+      poke: async () => {},
+      withdraw: async () => {},
+      drain: async () => {},
+      undrain: async () => {},
+      status: () => undefined,
+      metricsText: () => '',
+      stop: () => {},
+    }),
     server: () => ({ listen: async (a) => a, close: async () => {} }),
     watcher: () => ({ start: () => {}, stop: () => {} }),
-    gauge: () => ({ start: () => {}, stop: () => {}, refresh: async () => 0, entries: 0, halfOpen: 0, snatPorts: undefined, updatedAt: undefined }),
+    gauge: () => ({
+      start: () => {},
+      stop: () => {},
+      refresh: async () => 0,
+      entries: 0,
+      halfOpen: 0,
+      snatPorts: undefined,
+      updatedAt: undefined,
+    }),
   };
 }
 
@@ -89,7 +120,8 @@ afterEach(async () => agent?.stop());
 async function startAgent(services: unknown[], extra: Record<string, unknown> = {}) {
   const instance = `policy${n++}`;
   const file = join(root, `${instance}.json`);
-  const write = (s: unknown[], e: Record<string, unknown> = extra) => writeFileSync(file, JSON.stringify({ instance, interfaces: ['eth0'], services: s, ...e }));
+  const write = (s: unknown[], e: Record<string, unknown> = extra) =>
+    writeFileSync(file, JSON.stringify({ instance, interfaces: ['eth0'], services: s, ...e }));
   write(services);
   const lb = new FakeLb();
   const prober = new FakeProber();
@@ -99,9 +131,10 @@ async function startAgent(services: unknown[], extra: Record<string, unknown> = 
 }
 
 const web = (backends: unknown[]) => [{ name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends, health: { type: 'tcp' } }];
-const states = (input: ReturnType<typeof toInput>) => Object.fromEntries((input.services[0]!.backends as { address: string; state?: string }[]).map((b) => [b.address, b.state ?? 'active']));
+const states = (input: ReturnType<typeof toInput>) =>
+  Object.fromEntries((input.services[0]!.backends as { address: string; state?: string }[]).map((b) => [b.address, b.state ?? 'active']));
 
-describe.skipIf(process.getuid?.() !== 0)('the agent\'s policy', () => {
+describe.skipIf(process.getuid?.() !== 0)("the agent's policy", () => {
   it('deploys at start; a failing backend leaves the rotation by a hot update and comes back', async () => {
     const { lb, prober, agent, started } = await startAgent(web(['198.18.0.11', '198.18.0.12']));
     expect(started.action).toBe('deployed');

@@ -8,7 +8,15 @@ import { describeLab, useLab } from '@xdp-lb/netlab/vitest';
 import { ProcessProber } from '../src/index.js';
 
 describeLab('ProcessProber', () => {
-  const ref = useLab({ hosts: [{ name: 'probe', ipv4: '198.18.0.101/24' }, { name: 'web', ipv4: '198.18.0.11/24', http: true }] }, { prefix: 'xlbp' });
+  const ref = useLab(
+    {
+      hosts: [
+        { name: 'probe', ipv4: '198.18.0.101/24' },
+        { name: 'web', ipv4: '198.18.0.11/24', http: true },
+      ],
+    },
+    { prefix: 'xlbp' },
+  );
   const inside = (lab: Lab, host: string) => new ProcessProber(`/run/netns/${lab.host(host).netns.name}`);
 
   it('checks TCP and HTTP from inside the namespace it was given', async () => {
@@ -28,7 +36,10 @@ describeLab('ProcessProber', () => {
       expect(httpOk).toMatchObject({ ok: true, status: 200 });
       expect(wrongStatus).toMatchObject({ ok: false, status: 404, error: 'status 404' });
       // Loopback of the namespace the checker runs in: only web's has a server on :80.
-      expect(await p.probe({ type: 'tcp', address: '127.0.0.1', port: 80, timeoutMs: 500 })).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      expect(await p.probe({ type: 'tcp', address: '127.0.0.1', port: 80, timeoutMs: 500 })).toMatchObject({
+        ok: false,
+        error: 'ECONNREFUSED',
+      });
       const w = inside(ref.lab, 'web');
       try {
         expect(await w.probe({ type: 'tcp', address: '127.0.0.1', port: 80, timeoutMs: 500 })).toMatchObject({ ok: true });
@@ -38,7 +49,11 @@ describeLab('ProcessProber', () => {
     } finally {
       p.close();
     }
-    expect(await p.probe({ type: 'tcp', address: '198.18.0.11', port: 80, timeoutMs: 500 })).toMatchObject({ ok: false, inconclusive: true, error: 'checker closed' });
+    expect(await p.probe({ type: 'tcp', address: '198.18.0.11', port: 80, timeoutMs: 500 })).toMatchObject({
+      ok: false,
+      inconclusive: true,
+      error: 'checker closed',
+    });
   });
 
   it('is inconclusive, not failing, when it cannot run', async () => {
@@ -59,7 +74,10 @@ describe('ProcessProber in its own namespace', () => {
     const p = new ProcessProber(null);
     try {
       // Nothing listens on this loopback port of the test's own namespace.
-      expect(await p.probe({ type: 'tcp', address: '127.0.0.1', port: 1, timeoutMs: 500 })).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+      expect(await p.probe({ type: 'tcp', address: '127.0.0.1', port: 1, timeoutMs: 500 })).toMatchObject({
+        ok: false,
+        error: 'ECONNREFUSED',
+      });
     } finally {
       p.close();
     }

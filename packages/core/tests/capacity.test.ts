@@ -35,11 +35,16 @@ describe.skipIf(process.getuid?.() !== 0)('capacity from the maps', () => {
     pinMap(MAPS.svcNets, 7, 1 /* HASH: only max_entries is read */);
     const cap = pinnedCapacity(dir);
     expect(cap).toEqual({ maxServices: 3, maxBackends: 5, vip: { serviceKeys: 8, addresses: 40, nets: 7 } });
-    const services = (n: number) => Array.from({ length: n }, (_, i) => ({ vip: `198.18.0.10:${80 + i}`, forward: 'dsr', backends: ['198.18.0.11'] }));
+    const services = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ vip: `198.18.0.10:${80 + i}`, forward: 'dsr', backends: ['198.18.0.11'] }));
     expect(Object.keys(allocate(undefined, resolveConfig({ interfaces: ['eth0'], services: services(3) }), cap).services)).toHaveLength(3);
-    expect(() => allocate(undefined, resolveConfig({ interfaces: ['eth0'], services: services(4) }), cap)).toThrow('too many services: the data plane holds at most 3');
+    expect(() => allocate(undefined, resolveConfig({ interfaces: ['eth0'], services: services(4) }), cap)).toThrow(
+      'too many services: the data plane holds at most 3',
+    );
     // A /28 takes 16 service keys and addresses: more than this lb_services holds.
     const prefix = [{ vip: '198.18.10.0/28:80', forward: 'dsr', backends: ['198.18.0.11'] }];
-    expect(() => allocate(undefined, resolveConfig({ interfaces: ['eth0'], services: prefix }), cap)).toThrow('the services need 16 service keys, the data plane holds 8');
+    expect(() => allocate(undefined, resolveConfig({ interfaces: ['eth0'], services: prefix }), cap)).toThrow(
+      'the services need 16 service keys, the data plane holds 8',
+    );
   });
 });

@@ -6,7 +6,20 @@ import { parseConfigText, toInput } from '../src/config/load.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { REDACTED_KEY } from '../src/config/cluster.js';
 import { PeerQueue } from '../src/agent/cluster/queue.js';
-import { decode, encode, HEADER, MAC, MAX_DATAGRAM, MAX_RECORDS, MsgType, RECORD, ReplayWindow, senderId, WINDOW, type WireFlow } from '../src/agent/cluster/protocol.js';
+import {
+  decode,
+  encode,
+  HEADER,
+  MAC,
+  MAX_DATAGRAM,
+  MAX_RECORDS,
+  MsgType,
+  RECORD,
+  ReplayWindow,
+  senderId,
+  WINDOW,
+  type WireFlow,
+} from '../src/agent/cluster/protocol.js';
 
 const KEY = Buffer.from('k'.repeat(40));
 const flow = (i: number): WireFlow => {
@@ -32,13 +45,23 @@ describe('cluster sync protocol', () => {
     const m = decode(KEY, d);
     expect(m).toMatchObject({ type: MsgType.Flows, sender: 7, epoch: 3, seq: 99n });
     expect(typeof m !== 'string' && m.flows).toEqual(flows);
-    expect(decode(KEY, encode(KEY, { type: MsgType.Pull, sender: 1, epoch: 1, seq: 1n, requestId: 42, flows: [] }))).toMatchObject({ type: MsgType.Pull, requestId: 42, flows: [] });
-    expect(decode(KEY, encode(KEY, { type: MsgType.PullEnd, sender: 1, epoch: 1, seq: 2n, requestId: 42, total: 1234, flows: [] }))).toMatchObject({ requestId: 42, total: 1234 });
-    expect(decode(KEY, encode(KEY, { type: MsgType.PullFlows, sender: 1, epoch: 1, seq: 3n, requestId: 5, flows: [flow(1)] }))).toMatchObject({ requestId: 5, flows: [flow(1)] });
+    expect(decode(KEY, encode(KEY, { type: MsgType.Pull, sender: 1, epoch: 1, seq: 1n, requestId: 42, flows: [] }))).toMatchObject({
+      type: MsgType.Pull,
+      requestId: 42,
+      flows: [],
+    });
+    expect(
+      decode(KEY, encode(KEY, { type: MsgType.PullEnd, sender: 1, epoch: 1, seq: 2n, requestId: 42, total: 1234, flows: [] })),
+    ).toMatchObject({ requestId: 42, total: 1234 });
+    expect(
+      decode(KEY, encode(KEY, { type: MsgType.PullFlows, sender: 1, epoch: 1, seq: 3n, requestId: 5, flows: [flow(1)] })),
+    ).toMatchObject({ requestId: 5, flows: [flow(1)] });
   });
 
   it('refuses more records than fit one datagram', () => {
-    expect(() => encode(KEY, { type: MsgType.Flows, sender: 1, epoch: 1, seq: 1n, flows: Array.from({ length: MAX_RECORDS + 1 }, (_, i) => flow(i)) })).toThrow(/at most/);
+    expect(() =>
+      encode(KEY, { type: MsgType.Flows, sender: 1, epoch: 1, seq: 1n, flows: Array.from({ length: MAX_RECORDS + 1 }, (_, i) => flow(i)) }),
+    ).toThrow(/at most/);
   });
 
   it('calls a wrong key, an altered byte or a truncated datagram forged or malformed, parsing nothing', () => {
@@ -116,7 +139,9 @@ services:
     expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n`)).toThrow(/exactly one of cluster\.key and cluster\.keyFile/);
     expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.2]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/no peer besides this node/);
     expect(() => load(`  listen: lb1\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n`)).toThrow(/cluster\.listen.*not an IP address/);
-    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n  ringBytes: 5000\n`)).toThrow(/power of two/);
+    expect(() => load(`  listen: 198.18.0.2\n  peers: [198.18.0.3]\n  key: ${'a'.repeat(32)}\n  ringBytes: 5000\n`)).toThrow(
+      /power of two/,
+    );
   });
 });
 
@@ -141,7 +166,7 @@ describe('cluster sync queue (per peer)', () => {
     expect(q.length).toBe(350);
   });
 
-  it('says the sync lag: the oldest waiting item\'s age', () => {
+  it("says the sync lag: the oldest waiting item's age", () => {
     const q = new PeerQueue<string>(10, 1000);
     expect(q.lag(5)).toBe(0);
     q.push('a', 100);
@@ -149,7 +174,7 @@ describe('cluster sync queue (per peer)', () => {
     expect(q.lag(400)).toBe(300);
   });
 
-  it('shares its tokens with what is sent besides the queue (a pull\'s answer)', () => {
+  it("shares its tokens with what is sent besides the queue (a pull's answer)", () => {
     const q = new PeerQueue<number>(10, 1000);
     q.refill(0);
     q.refill(20);

@@ -33,7 +33,10 @@ describe('config', () => {
     const cfg = resolveConfig(good, ctx);
     expect(cfg.instance).toBe('default');
     expect(cfg.strategy).toBe('hash');
-    expect(cfg.interfaces).toEqual([{ name: 'eth0', mode: 'native' }, { name: 'eth1', mode: 'generic' }]);
+    expect(cfg.interfaces).toEqual([
+      { name: 'eth0', mode: 'native' },
+      { name: 'eth1', mode: 'generic' },
+    ]);
     expect(cfg.snat).toMatchObject({ portMin: 20000, portMax: 29999 });
     const [web, dns] = cfg.services;
     expect(web!.name).toBe('198.18.0.10:80/tcp');
@@ -66,26 +69,48 @@ describe('config', () => {
     const cfg = resolveConfig({ ...input, snat: { addresses: ['198.18.0.2', '2001:db8::2'] } }, ctx);
     const [all, web, udp6, nat] = cfg.services;
     expect([all!.name, all!.port]).toEqual(['198.18.0.10:*/tcp', 0]);
-    expect(all!.backends.map((b) => [b.key, b.port])).toEqual([['198.18.0.11:*', 0], ['198.18.0.12:*', 0]]);
+    expect(all!.backends.map((b) => [b.key, b.port])).toEqual([
+      ['198.18.0.11:*', 0],
+      ['198.18.0.12:*', 0],
+    ]);
     expect(web!.port).toBe(80);
     expect([udp6!.name, udp6!.backends[0]!.key]).toEqual(['[2001:db8::10]:*/udp', '[2001:db8::11]:*']);
     expect(nat!.backends[0]!.port).toBe(0);
     expect(parseConfigText(dumpConfigYaml(cfg), ctx)).toEqual(cfg);
   });
 
-  it('gue: either family (the outer header takes the backend\'s), the port from limits.guePort', () => {
-    const cfg = resolveConfig({ interfaces: ['eth0'], limits: { guePort: 9886 }, services: [
-      { vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] },
-      { vip: '[2001:db8::10]:80', forward: 'gue', backends: ['[2001:db8::11]'] },
-    ] }, ctx);
+  it("gue: either family (the outer header takes the backend's), the port from limits.guePort", () => {
+    const cfg = resolveConfig(
+      {
+        interfaces: ['eth0'],
+        limits: { guePort: 9886 },
+        services: [
+          { vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] },
+          { vip: '[2001:db8::10]:80', forward: 'gue', backends: ['[2001:db8::11]'] },
+        ],
+      },
+      ctx,
+    );
     expect(cfg.services.map((s) => s.forward)).toEqual(['gue', 'gue']);
     expect(cfg.limits.guePort).toBe(9886);
-    expect(resolveConfig({ interfaces: ['eth0'], services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }] }, ctx).limits.guePort).toBe(6080);
-    expect(problems({ interfaces: ['eth0'], limits: { guePort: 0 }, services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }] }).join('\n')).toMatch(/^limits.guePort/);
+    expect(
+      resolveConfig({ interfaces: ['eth0'], services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }] }, ctx).limits
+        .guePort,
+    ).toBe(6080);
+    expect(
+      problems({
+        interfaces: ['eth0'],
+        limits: { guePort: 0 },
+        services: [{ vip: '198.18.0.10:80', forward: 'gue', backends: ['198.18.0.11'] }],
+      }).join('\n'),
+    ).toMatch(/^limits.guePort/);
   });
 
   it('accepts IPv6 endpoints in brackets', () => {
-    const cfg = resolveConfig({ interfaces: ['eth0'], services: [{ vip: '[2001:DB8::10]:443', forward: 'dsr', backends: ['[2001:db8:0::11]:443'] }] }, ctx);
+    const cfg = resolveConfig(
+      { interfaces: ['eth0'], services: [{ vip: '[2001:DB8::10]:443', forward: 'dsr', backends: ['[2001:db8:0::11]:443'] }] },
+      ctx,
+    );
     expect(cfg.services[0]!.vip.text).toBe('2001:db8::10');
     expect(cfg.services[0]!.backends[0]!.key).toBe('[2001:db8::11]:443');
   });
@@ -100,24 +125,66 @@ describe('config', () => {
     [{ ...good, strategy: 'fastest' }, /^strategy  unknown strategy "fastest" \(one of hash/],
     [{ ...good, services: [{ vip: '198.18.0.10', backends: ['198.18.0.11'] }] }, /^services.0.vip  "198.18.0.10" needs a port/],
     [{ ...good, services: [{ vip: '198.18.0.10:65536', backends: ['198.18.0.11'] }] }, /^services.0.vip  port "65536"/],
-    [{ ...good, services: [{ vip: '198.18.0.10:0', backends: ['198.18.0.11'] }] }, /^services.0.vip  port 0 in "198.18.0.10:0" is not a port; for every port write 198.18.0.10:\*$/],
-    [{ ...good, services: [{ vip: '198.18.0.10:*', backends: ['198.18.0.11:8080'] }] }, /^services.0.backends.0  service 198.18.0.10:\* serves every port and its flows keep theirs: write backend 198.18.0.11 without a port$/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11:*'] }] }, /^services.0.backends.0  backend port "\*" is for services on every port/],
-    [{ ...good, services: [{ vip: '198.18.0.10:*', forward: 'dsr', backends: ['198.18.0.11'], health: {} }] }, /^services.0.health.port  a service on every port has no backend port to check: set health.port$/],
-    [{ ...good, services: [{ vip: '198.18.0.10:*', backends: ['198.18.0.11'] }, { vip: '198.18.0.10:*', backends: ['198.18.0.12'] }] }, /^services.1  service 198.18.0.10:\*\/tcp is defined twice/],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:0', backends: ['198.18.0.11'] }] },
+      /^services.0.vip  port 0 in "198.18.0.10:0" is not a port; for every port write 198.18.0.10:\*$/,
+    ],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:*', backends: ['198.18.0.11:8080'] }] },
+      /^services.0.backends.0  service 198.18.0.10:\* serves every port and its flows keep theirs: write backend 198.18.0.11 without a port$/,
+    ],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11:*'] }] },
+      /^services.0.backends.0  backend port "\*" is for services on every port/,
+    ],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:*', forward: 'dsr', backends: ['198.18.0.11'], health: {} }] },
+      /^services.0.health.port  a service on every port has no backend port to check: set health.port$/,
+    ],
+    [
+      {
+        ...good,
+        services: [
+          { vip: '198.18.0.10:*', backends: ['198.18.0.11'] },
+          { vip: '198.18.0.10:*', backends: ['198.18.0.12'] },
+        ],
+      },
+      /^services.1  service 198.18.0.10:\*\/tcp is defined twice/,
+    ],
     [{ ...good, services: [{ vip: 'web:80', backends: ['198.18.0.11'] }] }, /^services.0.vip  "web:80" is not an IP address/],
     [{ ...good, services: [{ vip: '198.18.0.10:80', backends: [] }] }, /^services.0.backends  a service needs at least one backend/],
     [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11@0'] }] }, /^services.0.backends.0  weight "0"/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: [{ address: '198.18.0.11', weight: -2 }] }] }, /^services.0.backends.0.weight/],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', backends: [{ address: '198.18.0.11', weight: -2 }] }] },
+      /^services.0.backends.0.weight/,
+    ],
     [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['2001:db8::1'] }] }, /is IPv6 but the VIP 198.18.0.10 is IPv4/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11', '198.18.0.11:80'] }] }, /backend 198.18.0.11:80 is listed twice/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11:8080'] }] }, /dsr forwarding cannot change the port/],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11', '198.18.0.11:80'] }] },
+      /backend 198.18.0.11:80 is listed twice/,
+    ],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11:8080'] }] },
+      /dsr forwarding cannot change the port/,
+    ],
     [{ ...good, snat: undefined }, /^services.0.forward  forward "nat" needs a "snat" section/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'ipip', backends: ['198.18.0.11:8080'] }] }, /ipip forwarding cannot change the port/],
-    [{ ...good, services: [{ vip: '[2001:db8::10]:80', forward: 'ipip', backends: ['[2001:db8::11]'] }] }, /forward "ipip" needs IPv4 backends/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', forward: 'ip6ip6', backends: ['198.18.0.11'] }] }, /forward "ip6ip6" needs IPv6 backends/],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', forward: 'ipip', backends: ['198.18.0.11:8080'] }] },
+      /ipip forwarding cannot change the port/,
+    ],
+    [
+      { ...good, services: [{ vip: '[2001:db8::10]:80', forward: 'ipip', backends: ['[2001:db8::11]'] }] },
+      /forward "ipip" needs IPv4 backends/,
+    ],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', forward: 'ip6ip6', backends: ['198.18.0.11'] }] },
+      /forward "ip6ip6" needs IPv6 backends/,
+    ],
     [{ ...good, services: [good.services[0], good.services[0]] }, /^services.1  service 198.18.0.10:80\/tcp is defined twice/],
-    [{ ...good, services: [{ vip: '198.18.0.10:80', options: { tableSize: 'big' }, backends: ['198.18.0.11'] }] }, /^services.0.options.tableSize/],
+    [
+      { ...good, services: [{ vip: '198.18.0.10:80', options: { tableSize: 'big' }, backends: ['198.18.0.11'] }] },
+      /^services.0.options.tableSize/,
+    ],
     [{ ...good, snat: { addresses: ['198.18.0.2'], ports: '30000-20000' } }, /^snat.ports  port range/],
     [{ ...good, limits: { conntrackSize: 'lots' } }, /^limits.conntrackSize/],
     [{ ...good, instance: 'Bad Name' }, /^instance  lower-case/],

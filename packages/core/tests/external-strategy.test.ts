@@ -15,7 +15,11 @@ describe.skipIf(!root)('third-party strategy fragment', () => {
 
   it('is compiled once, cached by content, validated like a built-in, and loads in the kernel', async () => {
     const lb = createLoadBalancer([]);
-    const input = { strategy: fragment, interfaces: ['lo'], services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11@2', '198.18.0.12'] }] };
+    const input = {
+      strategy: fragment,
+      interfaces: ['lo'],
+      services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11@2', '198.18.0.12'] }],
+    };
     const cfg = await lb.checkConfig(input);
     expect(cfg.strategy).toBe(fragment);
     const s = lb.strategies.get(fragment);
@@ -27,7 +31,17 @@ describe.skipIf(!root)('third-party strategy fragment', () => {
     expect(again.strategies.get(fragment).objectPath).toBe(s.objectPath);
     expect(statSync(s.objectPath).mtimeMs).toBe(mtime);
     // Generic weighted slot table: weight 2 gives two slots.
-    expect(Array.from(s.buildTable([{ id: 7, key: '198.18.0.11:80', weight: 2 }, { id: 9, key: '198.18.0.12:80', weight: 1 }], cfg.services[0]!.options))).toEqual([7, 7, 9]);
+    expect(
+      Array.from(
+        s.buildTable(
+          [
+            { id: 7, key: '198.18.0.11:80', weight: 2 },
+            { id: 9, key: '198.18.0.12:80', weight: 1 },
+          ],
+          cfg.services[0]!.options,
+        ),
+      ),
+    ).toEqual([7, 7, 9]);
     const obj = BpfObject.open(s.objectPath);
     try {
       await obj.load();
@@ -40,6 +54,12 @@ describe.skipIf(!root)('third-party strategy fragment', () => {
   it('reports a compile error in one line, before anything is loaded', async () => {
     const bad = join(cache, 'broken.bpf.c');
     (await import('node:fs')).writeFileSync(bad, 'this is not C;\n');
-    await expect(createLoadBalancer([]).checkConfig({ strategy: bad, interfaces: ['lo'], services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11'] }] })).rejects.toThrow(/^compile .*broken\.bpf\.c: .*error/);
+    await expect(
+      createLoadBalancer([]).checkConfig({
+        strategy: bad,
+        interfaces: ['lo'],
+        services: [{ vip: '198.18.0.10:80', forward: 'dsr', backends: ['198.18.0.11'] }],
+      }),
+    ).rejects.toThrow(/^compile .*broken\.bpf\.c: .*error/);
   });
 });

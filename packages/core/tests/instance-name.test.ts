@@ -17,7 +17,9 @@ const lb = createLoadBalancer([]);
 
 describe('instance names', () => {
   it.each(BAD)('%j is refused by instancePaths with one line naming it', (name) => {
-    expect(() => instancePaths(name)).toThrow(/^instance name ".*" is not valid: 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit$/);
+    expect(() => instancePaths(name)).toThrow(
+      /^instance name ".*" is not valid: 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit$/,
+    );
   });
 
   it('accepts names of the config schema', () => {

@@ -9,7 +9,11 @@ const ctx: ResolveContext = {
   strategyIds: () => ['hash', 'random'],
   interfaceExists: () => true,
 };
-const base = { interfaces: ['eth0'], snat: { addresses: ['198.18.0.2'] }, services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11'] }] };
+const base = {
+  interfaces: ['eth0'],
+  snat: { addresses: ['198.18.0.2'] },
+  services: [{ vip: '198.18.0.10:80', backends: ['198.18.0.11'] }],
+};
 const cfg = (over: Record<string, unknown>) => resolveConfig({ ...base, ...over }, ctx);
 
 describe('loadTimeChanges', () => {
@@ -19,8 +23,15 @@ describe('loadTimeChanges', () => {
     // a strategy the running program lacks needs a deploy; one it carries is a hot change
     expect(loadTimeChanges(a, cfg({ strategy: 'random' }))).toEqual(['strategy']);
     expect(loadTimeChanges(a, cfg({ strategy: 'random' }), ['hash', 'random'])).toEqual([]);
-    expect(loadTimeChanges(a, cfg({ services: [{ vip: '198.18.0.10:80', strategy: 'random', backends: ['198.18.0.11'] }] }), ['hash', 'random'])).toEqual([]);
-    expect(loadTimeChanges(a, cfg({ services: [{ vip: '198.18.0.10:80', strategy: './x.bpf.c', backends: ['198.18.0.11'] }] }), ['hash', 'random'])).toEqual(['strategy']);
+    expect(
+      loadTimeChanges(a, cfg({ services: [{ vip: '198.18.0.10:80', strategy: 'random', backends: ['198.18.0.11'] }] }), ['hash', 'random']),
+    ).toEqual([]);
+    expect(
+      loadTimeChanges(a, cfg({ services: [{ vip: '198.18.0.10:80', strategy: './x.bpf.c', backends: ['198.18.0.11'] }] }), [
+        'hash',
+        'random',
+      ]),
+    ).toEqual(['strategy']);
     expect(loadTimeChanges(a, cfg({ hashSeed: 7 }))).toEqual(['hashSeed']);
     expect(loadTimeChanges(a, cfg({ interfaces: ['eth0:generic'] }))).toEqual(['interfaces']);
     expect(loadTimeChanges(a, cfg({ limits: { conntrackSize: 4096 } }))).toEqual(['limits']);

@@ -31,7 +31,9 @@ describe('NetnsScope sysctls in a namespace', () => {
     ns.sysctlWrite('net.ipv4.conf.lo.forwarding', want);
     expect(ns.sysctlRead('net.ipv4.conf.lo.forwarding')).toBe(want);
     expect(host()).toBe(before);
-    expect(execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-n', 'net.ipv4.conf.lo.forwarding'], { encoding: 'utf8' }).trim()).toBe(want);
+    expect(execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-n', 'net.ipv4.conf.lo.forwarding'], { encoding: 'utf8' }).trim()).toBe(
+      want,
+    );
   });
 
   it('reaches an interface whose name has a dot', () => {

@@ -40,18 +40,27 @@ describe('prefix VIP syntax', () => {
     expect(cfg.services[0]!.prefix).toBe(28);
     expect(vipPrefixes(cfg), 'announced as prefixes').toEqual(['198.18.10.0/28', '2001:db8:10::/64']);
     expect(parseConfigText(dumpConfigYaml(cfg), ctx)).toEqual(cfg);
-    expect(problems([{ vip: '198.18.10.1/28:80', backends: ['198.18.0.11'] }])).toEqual(['services.0.vip  "198.18.10.1/28:80" has host bits set: the prefix is 198.18.10.0/28']);
-    expect(problems([{ vip: '224.0.0.0/8:80', backends: ['198.18.0.11'] }])[0]).toMatch(/^services.0.vip  224.0.0.0 is a multicast address/);
-    expect(problems([{ vip: '198.18.10.0/28:80', backends: ['198.18.0.11'] }, { vip: '198.18.10.0/28:80', backends: ['198.18.0.12'] }])).toEqual([
-      'services.1  service 198.18.10.0/28:80/tcp is defined twice (also services.0)',
+    expect(problems([{ vip: '198.18.10.1/28:80', backends: ['198.18.0.11'] }])).toEqual([
+      'services.0.vip  "198.18.10.1/28:80" has host bits set: the prefix is 198.18.10.0/28',
     ]);
+    expect(problems([{ vip: '224.0.0.0/8:80', backends: ['198.18.0.11'] }])[0]).toMatch(
+      /^services.0.vip  224.0.0.0 is a multicast address/,
+    );
+    expect(
+      problems([
+        { vip: '198.18.10.0/28:80', backends: ['198.18.0.11'] },
+        { vip: '198.18.10.0/28:80', backends: ['198.18.0.12'] },
+      ]),
+    ).toEqual(['services.1  service 198.18.10.0/28:80/tcp is defined twice (also services.0)']);
   });
 
   it('refuses VIPs that would not fit the data plane, saying what takes the room', () => {
     // 40 /28s x 16 addresses = 640 service keys > 512
     const many = Array.from({ length: 40 }, (_, i) => ({ vip: `198.18.${100 + i}.0/28:80`, forward: 'dsr', backends: ['198.18.0.11'] }));
     const cap = { maxServices: 100, maxBackends: 100, vip: { serviceKeys: 512, addresses: 1024, nets: 256 } };
-    expect(() => allocate(undefined, resolve(many), cap)).toThrow('the services need 640 service keys, the data plane holds 512 (prefix VIPs of up to 16 addresses take one per address)');
+    expect(() => allocate(undefined, resolve(many), cap)).toThrow(
+      'the services need 640 service keys, the data plane holds 512 (prefix VIPs of up to 16 addresses take one per address)',
+    );
     expect(Object.keys(allocate(undefined, resolve(many.slice(0, 32)), cap).services), '32 x 16 = 512 keys fit').toHaveLength(32);
   });
 });
@@ -87,6 +96,8 @@ describe('what the maps hold (planVips)', () => {
     const small = resolve([{ vip: '198.18.10.0/28:80', forward: 'dsr', backends: ['198.18.0.11'] }]);
     const large = resolve([{ vip: '198.18.10.0/27:80', forward: 'dsr', backends: ['198.18.0.11'] }]);
     expect([needsVipNets(small), needsVipNets(large)]).toEqual([false, true]);
-    expect(loadTimeChanges(small, large)).toEqual(["services (a prefix VIP of more than 16 addresses turns the data plane's prefix lookup on)"]);
+    expect(loadTimeChanges(small, large)).toEqual([
+      "services (a prefix VIP of more than 16 addresses turns the data plane's prefix lookup on)",
+    ]);
   });
 });

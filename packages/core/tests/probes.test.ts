@@ -41,8 +41,12 @@ describe('explaining extension probes', () => {
       "this kernel refuses to load extension (freplace) programs (EPERM), which libxdp's dispatcher needs: xdp-loader/libxdp multi-program mode cannot work here; " +
         'to run xdp-lb next to other XDP programs use its chain mode (chain: {name, slot, next}: a root program and tail calls)',
     );
-    expect(explainExtensions({ ok: false, stage: 'attach', code: 'EINVAL', detail: 'x' })).toMatch(/^this kernel refuses to attach extension \(freplace\) programs \(EINVAL\)/);
-    expect(explainExtensions({ ok: false, stage: 'run', detail: 'x' })).toMatch(/^this kernel does not run extension \(freplace\) programs, which/);
+    expect(explainExtensions({ ok: false, stage: 'attach', code: 'EINVAL', detail: 'x' })).toMatch(
+      /^this kernel refuses to attach extension \(freplace\) programs \(EINVAL\)/,
+    );
+    expect(explainExtensions({ ok: false, stage: 'run', detail: 'x' })).toMatch(
+      /^this kernel does not run extension \(freplace\) programs, which/,
+    );
     expect(explainExtensions({ ok: true, detail: 'x' })).toMatch(/^extension programs work: libxdp's dispatcher/);
   });
 });

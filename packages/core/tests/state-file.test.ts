@@ -29,7 +29,9 @@ const put = (text: string) => {
   writeFileSync(file, text);
 };
 const refusal = (why: string) =>
-  new RegExp(`^state file ${file.replace(/[.]/g, '\\.')} is damaged \\(${why}\\): lb undeploy --force --instance st removes the instance from its pins alone$`);
+  new RegExp(
+    `^state file ${file.replace(/[.]/g, '\\.')} is damaged \\(${why}\\): lb undeploy --force --instance st removes the instance from its pins alone$`,
+  );
 
 describe('state file', () => {
   it('round-trips, and leaves no temporary file', () => {
@@ -45,8 +47,12 @@ describe('state file', () => {
     ['a field of the wrong type', JSON.stringify({ ...good, interfaces: 'eth0' }), /interfaces: .*expected array/],
     ['a missing field', JSON.stringify({ ...good, allocation: undefined }), /allocation: .*expected object/],
     ['an unknown kernel mode', JSON.stringify({ ...good, interfaces: [{ ...good.interfaces[0], mode: 'fast' }] }), /interfaces\.0\.mode: /],
-    ['a negative id', JSON.stringify({ ...good, allocation: { nextGen: 1, services: { x: { id: -1, backends: {} } } } }), /allocation\.services\.x\.id: /],
-    ['another instance\'s state', JSON.stringify({ ...good, instance: 'other' }), /it is the state of instance "other"/],
+    [
+      'a negative id',
+      JSON.stringify({ ...good, allocation: { nextGen: 1, services: { x: { id: -1, backends: {} } } } }),
+      /allocation\.services\.x\.id: /,
+    ],
+    ["another instance's state", JSON.stringify({ ...good, instance: 'other' }), /it is the state of instance "other"/],
   ])('%s: one LbError naming the file and lb undeploy --force', (_n, text, why) => {
     put(text);
     let err: Error | undefined;

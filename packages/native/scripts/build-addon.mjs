@@ -9,7 +9,19 @@
 // C++ wrappers of node-addon-api (both dependencies of @xdp-lb/native). The repository itself
 // builds with `npx nx run native:build-native` (cmake-js); both write the same file.
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -84,7 +96,8 @@ function run(cmd, args, options = {}) {
 
 /** Does the addon at `path` load in a fresh node? null when it does, else the first line of why not. */
 function loadError(path) {
-  const probe = 'try { require(process.argv[1]) } catch (e) { process.stderr.write(String(e && e.message).split("\\n")[0]); process.exit(1) }';
+  const probe =
+    'try { require(process.argv[1]) } catch (e) { process.stderr.write(String(e && e.message).split("\\n")[0]); process.exit(1) }';
   const r = spawnSync(process.execPath, ['-e', probe, path], { encoding: 'utf8' });
   if (r.status === 0) return null;
   return r.stderr.trim().split('\n')[0] || `node exited with ${r.status ?? r.signal}`;
@@ -111,7 +124,8 @@ function checkPrerequisites() {
   if (!cmake || cmake.status !== 0) missing.push({ apt: 'cmake', why: 'cmake' });
   else {
     const v = /version (\d+)\.(\d+)/.exec(cmake.stdout);
-    if (v && !versionAtLeast([Number(v[1]), Number(v[2])], MIN_CMAKE)) missing.push({ apt: 'cmake', why: `cmake >= ${MIN_CMAKE.join('.')} (found ${v[1]}.${v[2]})` });
+    if (v && !versionAtLeast([Number(v[1]), Number(v[2])], MIN_CMAKE))
+      missing.push({ apt: 'cmake', why: `cmake >= ${MIN_CMAKE.join('.')} (found ${v[1]}.${v[2]})` });
   }
   // The build tool: make (cmake's default generator), else ninja.
   if (!hasMake && !hasNinja) missing.push({ apt: 'make', why: 'make' });
@@ -177,7 +191,10 @@ function main() {
     die(`cannot build the addon: missing ${missing.map((m) => m.why).join(', ')}; install with: apt-get install ${apt.join(' ')}`);
   }
   const npmMissing = checkNodeDependencies();
-  if (npmMissing.length) die(`cannot build the addon: the npm package(s) ${npmMissing.join(', ')} are missing next to @xdp-lb/native; reinstall it (npm install)`);
+  if (npmMissing.length)
+    die(
+      `cannot build the addon: the npm package(s) ${npmMissing.join(', ')} are missing next to @xdp-lb/native; reinstall it (npm install)`,
+    );
   // Before half a minute of compiling: can the result be put in place?
   let dir = dirname(target);
   while (!existsSync(dir)) dir = dirname(dir);
@@ -202,8 +219,10 @@ function main() {
     }
   };
   step(`configuring (cmake, in ${work})`, [
-    '-S', pkgRoot,
-    '-B', join(work, 'cmake'),
+    '-S',
+    pkgRoot,
+    '-B',
+    join(work, 'cmake'),
     ...generator,
     '-DCMAKE_BUILD_TYPE=Release',
     `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${out}`,

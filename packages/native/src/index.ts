@@ -63,8 +63,7 @@ export const xdpQuery: (ifindex: number) => T.XdpQueryResult = binding.xdpQuery;
  * bpf_xdp_attach: the legacy netlink attach (no link object; stays until detached).
  * @param flags extra XDP_FLAGS_* bits, e.g. XdpFlags.UPDATE_IF_NOEXIST.
  */
-export const xdpAttachNetlink: (ifindex: number, program: BpfProgram, mode: T.XdpMode, flags?: number) => void =
-  binding.xdpAttachNetlink;
+export const xdpAttachNetlink: (ifindex: number, program: BpfProgram, mode: T.XdpMode, flags?: number) => void = binding.xdpAttachNetlink;
 
 /** bpf_xdp_detach of a netlink attachment in `mode` (a link-held program fails with EBUSY). */
 export const xdpDetachNetlink: (ifindex: number, mode: T.XdpMode) => void = binding.xdpDetachNetlink;

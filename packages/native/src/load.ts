@@ -36,7 +36,9 @@ function loadBinding(): NativeBinding {
   const { paths, override } = candidates();
   const found = paths.filter((p) => existsSync(p));
   if (found.length === 0) {
-    const where = override ? `XDP_LB_NATIVE_ADDON=${paths[0]} does not exist` : `the native addon is not built (looked for ${paths.join(', ')})`;
+    const where = override
+      ? `XDP_LB_NATIVE_ADDON=${paths[0]} does not exist`
+      : `the native addon is not built (looked for ${paths.join(', ')})`;
     throw new Error(`@xdp-lb/native: ${where}; ${HOW_TO_BUILD}`);
   }
   const require = createRequire(import.meta.url);

@@ -35,12 +35,7 @@ export interface BpfSystemError extends Error {
 
 /** Codes of errors about a handle's life cycle rather than the kernel. */
 export type LifecycleErrorCode =
-  | 'ERR_LB_DISPOSED'
-  | 'ERR_LB_NOT_LOADED'
-  | 'ERR_LB_ALREADY_LOADED'
-  | 'ERR_LB_LOAD_FAILED'
-  | 'ERR_LB_NOT_FOUND'
-  | 'ERR_LB_INCOMPATIBLE';
+  'ERR_LB_DISPOSED' | 'ERR_LB_NOT_LOADED' | 'ERR_LB_ALREADY_LOADED' | 'ERR_LB_LOAD_FAILED' | 'ERR_LB_NOT_FOUND' | 'ERR_LB_INCOMPATIBLE';
 
 // ---- BpfObject ----
 

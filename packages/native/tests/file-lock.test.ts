@@ -33,7 +33,14 @@ describe('flock', () => {
 
   it('a killed holder leaves no lock behind', async () => {
     const file = join(dir, 'b');
-    const child = spawn(process.execPath, ['-e', `const n = require(${JSON.stringify(ADDON)}); const fd = require('fs').openSync(${JSON.stringify(file)}, 'w'); n.flock(fd, 'exclusive'); console.log('held'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const n = require(${JSON.stringify(ADDON)}); const fd = require('fs').openSync(${JSON.stringify(file)}, 'w'); n.flock(fd, 'exclusive'); console.log('held'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((res) => child.stdout!.once('data', () => res()));
     const fd = openSync(file, 'r');
     try {

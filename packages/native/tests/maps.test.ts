@@ -3,14 +3,7 @@
 // pins, and the size checks at the boundary.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BPF_EXIST,
-  BPF_NOEXIST,
-  BpfMap,
-  BpfObject,
-  MapType,
-  numPossibleCpus,
-} from '@xdp-lb/native';
+import { BPF_EXIST, BPF_NOEXIST, BpfMap, BpfObject, MapType, numPossibleCpus } from '@xdp-lb/native';
 import { fixture, u32, u64 } from './helpers/fixtures.js';
 import { ethernetFrame } from './helpers/packets.js';
 import { createPinDir, type PinDir } from './helpers/pins.js';

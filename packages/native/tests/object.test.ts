@@ -26,7 +26,7 @@ describe.skipIf(bpfSkipReason !== null)('BpfObject', () => {
   });
   afterAll(() => pins?.remove());
 
-  it('reads a struct\'s layout from BTF; null for a struct it does not have', () => {
+  it("reads a struct's layout from BTF; null for a struct it does not have", () => {
     const obj = BpfObject.open(fixture('config_verdict'));
     try {
       expect(obj.structLayout('pair')).toEqual({
@@ -221,7 +221,12 @@ describe.skipIf(bpfSkipReason !== null)('BpfObject', () => {
   it('lists programs and maps; unknown names list what exists', () => {
     const obj = BpfObject.open(fixture('config_verdict'));
     try {
-      expect(obj.programs().map((p) => p.name).sort()).toEqual(['xdp_from_map', 'xdp_verdict']);
+      expect(
+        obj
+          .programs()
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(['xdp_from_map', 'xdp_verdict']);
       expect(obj.maps().map((m) => m.name)).toEqual(expect.arrayContaining(['t_hash', 't_array', 't_percpu', 't_lru']));
       expect(() => obj.program('nope')).toThrow(/program 'nope' not found in config_verdict\.bpf\.o \(programs: .*xdp_verdict/);
       expect(() => obj.map('nope')).toThrow(expect.objectContaining({ code: 'ERR_LB_NOT_FOUND' }));

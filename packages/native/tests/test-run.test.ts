@@ -28,7 +28,8 @@ describe.skipIf(bpfSkipReason !== null)('BpfProgram.testRun', () => {
     const fixtureObj = BpfObject.open(fixture('live_frames'));
     await fixtureObj.load();
     const live = fixtureObj.program('xdp_drop_all');
-    const run = () => live.testRun({ data: ethernetFrame({ dst: LB, src: CLIENT, etherType: 0x88b5 }), flags: TestRunFlags.XDP_LIVE_FRAMES });
+    const run = () =>
+      live.testRun({ data: ethernetFrame({ dst: LB, src: CLIENT, etherType: 0x88b5 }), flags: TestRunFlags.XDP_LIVE_FRAMES });
     if (p.liveFrames) {
       expect(p.liveFramesErrno).toBeUndefined();
       expect(run).not.toThrow();

@@ -63,50 +63,47 @@ describe.skipIf(netnsSkipReason !== null)('XDP attach on a veth in a private net
     expect(() => ifNameToIndex(ns.a)).toThrow(expect.objectContaining({ code: 'ENODEV' }));
   });
 
-  it.each(['skb', 'drv'] as XdpMode[])(
-    '%s mode: link attach, pin, reopen and update from a second process, detach',
-    (mode) => {
-      const linkPin = pins.at(`link-${mode}`);
-      const programPin = pins.at(`second-${mode}`);
-      const { ifindex, link } = inNetns(ns.path, () => {
-        const ifindex = ifNameToIndex(ns.a);
-        const link = BpfLink.attachXdp(first, ifindex, { mode });
-        links.push(link);
-        return { ifindex, link };
-      });
-      const linkId = link.info().id;
-      expect(link.info()).toMatchObject({ progId: first.id, ifindex });
-      expect(query(ifindex)).toMatchObject({ mode, progId: first.id, [`${mode}ProgId`]: first.id, attachment: 'link', linkId });
+  it.each(['skb', 'drv'] as XdpMode[])('%s mode: link attach, pin, reopen and update from a second process, detach', (mode) => {
+    const linkPin = pins.at(`link-${mode}`);
+    const programPin = pins.at(`second-${mode}`);
+    const { ifindex, link } = inNetns(ns.path, () => {
+      const ifindex = ifNameToIndex(ns.a);
+      const link = BpfLink.attachXdp(first, ifindex, { mode });
+      links.push(link);
+      return { ifindex, link };
+    });
+    const linkId = link.info().id;
+    expect(link.info()).toMatchObject({ progId: first.id, ifindex });
+    expect(query(ifindex)).toMatchObject({ mode, progId: first.id, [`${mode}ProgId`]: first.id, attachment: 'link', linkId });
 
-      link.pin(linkPin);
-      second.pin(programPin);
-      const r = child.run('reopen-link.mjs', [linkPin, programPin]);
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      const report = JSON.parse(r.stdout);
-      expect(report.before).toMatchObject({ id: linkId, progId: first.id, ifindex });
-      expect(report.after).toMatchObject({ id: linkId, progId: second.id, ifindex });
-      // The pinned link outlived the second process and runs what it swapped in.
-      expect(query(ifindex)).toMatchObject({ mode, progId: second.id, attachment: 'link', linkId });
+    link.pin(linkPin);
+    second.pin(programPin);
+    const r = child.run('reopen-link.mjs', [linkPin, programPin]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.before).toMatchObject({ id: linkId, progId: first.id, ifindex });
+    expect(report.after).toMatchObject({ id: linkId, progId: second.id, ifindex });
+    // The pinned link outlived the second process and runs what it swapped in.
+    expect(query(ifindex)).toMatchObject({ mode, progId: second.id, attachment: 'link', linkId });
 
-      // Compare-and-swap update from this process: only if the link still runs `second`.
-      link.update(first, { expectedProgram: second });
-      expect(query(ifindex).progId).toBe(first.id);
-      expect(() => link.update(second, { expectedProgram: second })).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    // Compare-and-swap update from this process: only if the link still runs `second`.
+    link.update(first, { expectedProgram: second });
+    expect(query(ifindex).progId).toBe(first.id);
+    expect(() => link.update(second, { expectedProgram: second })).toThrow(expect.objectContaining({ code: 'EPERM' }));
 
-      link.detach();
-      expect(query(ifindex)).toMatchObject({ mode: 'none', progId: 0, attachment: null });
-      expect(link.info().ifindex).toBe(0);
-      expect(() => link.update(second)).toThrow(expect.objectContaining({ code: 'ENOLINK' }));
+    link.detach();
+    expect(query(ifindex)).toMatchObject({ mode: 'none', progId: 0, attachment: null });
+    expect(link.info().ifindex).toBe(0);
+    expect(() => link.update(second)).toThrow(expect.objectContaining({ code: 'ENOLINK' }));
 
-      link.unpin();
-      second.unpin(programPin);
-      link.dispose();
-      expect(existsSync(linkPin)).toBe(false);
-      expect(existsSync(programPin)).toBe(false);
-      expect(() => link.info()).toThrow(expect.objectContaining({ code: 'ERR_LB_DISPOSED' }));
-    },
-  );
+    link.unpin();
+    second.unpin(programPin);
+    link.dispose();
+    expect(existsSync(linkPin)).toBe(false);
+    expect(existsSync(programPin)).toBe(false);
+    expect(() => link.info()).toThrow(expect.objectContaining({ code: 'ERR_LB_DISPOSED' }));
+  });
 
   it('an unpinned link lives as long as its fd: dispose detaches', () => {
     const ifindex = ifindexOf(ns.a);
@@ -149,38 +146,41 @@ describe.skipIf(netnsSkipReason !== null)('XDP attach on a veth in a private net
     expect(query(ifindex).mode).toBe('none');
   });
 
-  it.skipIf(liveFramesSkipReason !== null)('live frames: XDP_TX from a test run goes out of veth a and reaches the program on its peer b', async () => {
-    const live = BpfObject.open(fixture('live_frames'));
-    try {
-      await live.load();
-      const frame = ethernetFrame({ dst: '02:00:00:00:00:0b', src: '02:00:00:00:00:0a', etherType: 0x88b5 });
-      const frames = 64;
-      inNetns(ns.path, () => {
-        const xa = ifNameToIndex(ns.a);
-        const xb = ifNameToIndex(ns.b);
-        // veth hands XDP_TX'd frames only to a peer that runs an XDP program in native mode.
-        links.push(BpfLink.attachXdp(live.program('xdp_count_probe'), xb, { mode: 'drv' }));
-        const result = live.program('xdp_tx_all').testRun({
-          data: frame,
-          repeat: frames,
-          ctx: xdpMd({ packetLength: frame.length, ingressIfindex: xa }),
-          flags: TestRunFlags.XDP_LIVE_FRAMES,
+  it.skipIf(liveFramesSkipReason !== null)(
+    'live frames: XDP_TX from a test run goes out of veth a and reaches the program on its peer b',
+    async () => {
+      const live = BpfObject.open(fixture('live_frames'));
+      try {
+        await live.load();
+        const frame = ethernetFrame({ dst: '02:00:00:00:00:0b', src: '02:00:00:00:00:0a', etherType: 0x88b5 });
+        const frames = 64;
+        inNetns(ns.path, () => {
+          const xa = ifNameToIndex(ns.a);
+          const xb = ifNameToIndex(ns.b);
+          // veth hands XDP_TX'd frames only to a peer that runs an XDP program in native mode.
+          links.push(BpfLink.attachXdp(live.program('xdp_count_probe'), xb, { mode: 'drv' }));
+          const result = live.program('xdp_tx_all').testRun({
+            data: frame,
+            repeat: frames,
+            ctx: xdpMd({ packetLength: frame.length, ingressIfindex: xa }),
+            flags: TestRunFlags.XDP_LIVE_FRAMES,
+          });
+          expect(result.data).toBeNull();
         });
-        expect(result.data).toBeNull();
-      });
-      // The peer processes the frames in its NAPI poll, shortly after the run returns.
-      const counter = live.map('t_probe_rx');
-      const deadline = Date.now() + 3000;
-      let received = 0n;
-      while (Date.now() < deadline) {
-        received = (counter.lookup(u32(0)) as Buffer).readBigUInt64LE(0);
-        if (received >= BigInt(frames)) break;
-        await new Promise((r) => setTimeout(r, 20));
+        // The peer processes the frames in its NAPI poll, shortly after the run returns.
+        const counter = live.map('t_probe_rx');
+        const deadline = Date.now() + 3000;
+        let received = 0n;
+        while (Date.now() < deadline) {
+          received = (counter.lookup(u32(0)) as Buffer).readBigUInt64LE(0);
+          if (received >= BigInt(frames)) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(received).toBe(BigInt(frames));
+      } finally {
+        links.pop()?.dispose();
+        live.dispose();
       }
-      expect(received).toBe(BigInt(frames));
-    } finally {
-      links.pop()?.dispose();
-      live.dispose();
-    }
-  });
+    },
+  );
 });

@@ -39,7 +39,9 @@ let waiting = false;
 let stopping = false;
 
 const hostHeader = values.host.includes(':') ? `[${values.host}]` : values.host;
-const request = Buffer.from(`GET ${values.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: keep-alive\r\nUser-Agent: netlab-keepalive\r\n\r\n`);
+const request = Buffer.from(
+  `GET ${values.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: keep-alive\r\nUser-Agent: netlab-keepalive\r\n\r\n`,
+);
 
 const sock = net.connect({ host: values.host, port: Number(values.port) });
 sock.setNoDelay(true);
@@ -50,7 +52,13 @@ const connectTimer = setTimeout(() => {
 
 sock.on('connect', () => {
   clearTimeout(connectTimer);
-  emit({ event: 'connected', localAddress: sock.localAddress, localPort: sock.localPort, remoteAddress: sock.remoteAddress, remotePort: sock.remotePort });
+  emit({
+    event: 'connected',
+    localAddress: sock.localAddress,
+    localPort: sock.localPort,
+    remoteAddress: sock.remoteAddress,
+    remotePort: sock.remotePort,
+  });
   send();
 });
 

@@ -50,7 +50,14 @@ function ask(sock, seq) {
       clearTimeout(timer);
       sock.off('message', onMessage);
       const from = rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
-      resolve({ seq, ok: true, reply: msg.toString('utf8'), from, localPort: sock.address().port, ms: Math.round((performance.now() - started) * 1000) / 1000 });
+      resolve({
+        seq,
+        ok: true,
+        reply: msg.toString('utf8'),
+        from,
+        localPort: sock.address().port,
+        ms: Math.round((performance.now() - started) * 1000) / 1000,
+      });
     }
     sock.on('message', onMessage);
     sock.send(Buffer.from(values.payload), port, host);

@@ -34,7 +34,9 @@ function startChild(mode: string, prefix = PREFIX): Child {
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('close', (code, signal) => r({ code, signal })),
+  );
   const report = new Promise<{ id: string; pid: number }>((resolve, reject) => {
     child.stdout.on('data', () => {
       const line = out.split('\n').find((l) => l.startsWith('{"id"'));
@@ -59,7 +61,15 @@ describeLab('cleanup', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'netlab-cleanup-'));
     bundle = join(dir, 'netlab.mjs');
-    await build({ entryPoints: [here('../src/index.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'silent' });
+    await build({
+      entryPoints: [here('../src/index.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

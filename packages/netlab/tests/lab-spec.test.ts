@@ -57,7 +57,12 @@ describe('tutorialTopology', () => {
       clients: ['198.18.0.101', '198.18.0.102'],
     });
     const v6 = tutorialAddresses({ ipv6: true });
-    expect(v6).toMatchObject({ lb6: '2001:db8:18::2', vip6: '2001:db8:18::10', backends6: ['2001:db8:18::11', '2001:db8:18::12'], clients6: ['2001:db8:18::101'] });
+    expect(v6).toMatchObject({
+      lb6: '2001:db8:18::2',
+      vip6: '2001:db8:18::10',
+      backends6: ['2001:db8:18::11', '2001:db8:18::12'],
+      clients6: ['2001:db8:18::101'],
+    });
   });
 
   it('builds the hosts: clients, lb with VIP, forwarding and xdp_pass peer, backends with HTTP', () => {

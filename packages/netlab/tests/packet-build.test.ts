@@ -17,7 +17,6 @@ import {
   type FrameSpec,
 } from '../src/index.js';
 
-
 describe('addresses', () => {
   it('parses and formats MACs and IPv4', () => {
     expect(parseMac('02:00:C6:12:00:0b').toString('hex')).toBe('0200c612000b');
@@ -48,24 +47,35 @@ describe('buildFrame', () => {
       eth: { src: '02:00:c6:12:00:65', dst: '02:00:c6:12:00:0b' },
       ipv4: { src: '198.18.0.101', dst: '198.18.0.11', id: 0x1234, df: true },
       tcp: {
-        sport: 40000, dport: 80, seq: 0x01020304, flags: 'S', window: 64240,
+        sport: 40000,
+        dport: 80,
+        seq: 0x01020304,
+        flags: 'S',
+        window: 64240,
         options: [
-          { kind: 'mss', value: 1460 }, { kind: 'sackPermitted' }, { kind: 'timestamp', value: 1, echo: 0 },
-          { kind: 'nop' }, { kind: 'windowScale', shift: 7 },
+          { kind: 'mss', value: 1460 },
+          { kind: 'sackPermitted' },
+          { kind: 'timestamp', value: 1, echo: 0 },
+          { kind: 'nop' },
+          { kind: 'windowScale', shift: 7 },
         ],
       },
     });
     expect(f.length).toBe(74);
     expect(f.subarray(0, 14).toString('hex')).toBe('0200c612000b0200c61200650800');
     expect(f.subarray(14, 34).toString('hex')).toBe('4500003c123440004006' + f.subarray(24, 26).toString('hex') + 'c6120065c612000b');
-    expect(f.subarray(34, 54).toString('hex')).toBe('9c40005001020304' + '00000000' + 'a002faf0' + f.subarray(50, 52).toString('hex') + '0000');
+    expect(f.subarray(34, 54).toString('hex')).toBe(
+      '9c40005001020304' + '00000000' + 'a002faf0' + f.subarray(50, 52).toString('hex') + '0000',
+    );
     expect(f.subarray(54).toString('hex')).toBe('020405b4' + '0402' + '080a0000000100000000' + '01' + '030307');
     expect(verifyChecksums(f)).toEqual([]);
   });
 
   it('computes the IPv4 header checksum of the classic example', () => {
     // The worked example of Wikipedia's "Internet checksum" article: checksum 0xb861.
-    const ip = buildIpPacket({ ipv4: { src: '192.168.0.1', dst: '192.168.0.199', id: 0, df: true, ttl: 64, protocol: 17, totalLength: 0x73 } });
+    const ip = buildIpPacket({
+      ipv4: { src: '192.168.0.1', dst: '192.168.0.199', id: 0, df: true, ttl: 64, protocol: 17, totalLength: 0x73 },
+    });
     expect(ip.subarray(0, 20).toString('hex')).toBe('4500007300004000' + '4011b861c0a80001c0a800c7');
   });
 
@@ -77,28 +87,47 @@ describe('buildFrame', () => {
     const v6 = parseFrame(buildFrame({ ipv6: { src: '2001:db8::1', dst: '2001:db8::2' }, tcp: { sport: 1, dport: 2 } }));
     expect(v6.eth.type).toBe(0x86dd);
     expect(v6.ipv6).toMatchObject({ nextHeader: 6, payloadLength: 20, hopLimit: 64, version: 6 });
-    const tagged = buildFrame({ vlan: { id: 100, pcp: 5, dei: true }, ipv4: { src: '198.18.0.1', dst: '198.18.0.2' }, icmp: { type: 8, id: 1, seq: 2 } });
+    const tagged = buildFrame({
+      vlan: { id: 100, pcp: 5, dei: true },
+      ipv4: { src: '198.18.0.1', dst: '198.18.0.2' },
+      icmp: { type: 8, id: 1, seq: 2 },
+    });
     expect(tagged.subarray(12, 18).toString('hex')).toBe('8100b0640800');
     expect(parseFrame(tagged).vlan).toEqual({ tpid: 0x8100, pcp: 5, dei: true, id: 100, type: 0x0800 });
   });
 
   it('round-trips every layer through the parser', () => {
     const specs: FrameSpec[] = [
-      { ipv4: { src: '198.18.0.101', dst: '198.18.0.10', tos: 0xb8, id: 7, ttl: 3, df: true }, tcp: { sport: 1, dport: 65535, seq: 0xffffffff, ack: 5, flags: 'FSRPAUEC', window: 0, urgent: 9 }, payload: 'x'.repeat(101) },
+      {
+        ipv4: { src: '198.18.0.101', dst: '198.18.0.10', tos: 0xb8, id: 7, ttl: 3, df: true },
+        tcp: { sport: 1, dport: 65535, seq: 0xffffffff, ack: 5, flags: 'FSRPAUEC', window: 0, urgent: 9 },
+        payload: 'x'.repeat(101),
+      },
       { ipv4: { src: '198.18.0.1', dst: '198.18.0.2', options: [0x94, 0x04, 0, 0] }, udp: { sport: 53, dport: 5353 }, payload: [1, 2, 3] },
       { ipv4: { src: '198.18.0.1', dst: '198.18.0.2', mf: true, id: 99 }, udp: { sport: 1, dport: 2 }, payload: 'first fragment' },
       { ipv4: { src: '198.18.0.1', dst: '198.18.0.2', fragOffset: 185, protocol: 17 }, payload: 'later fragment' },
-      { ipv6: { src: '2001:db8:18::101', dst: '2001:db8:18::10', trafficClass: 0x2e, flowLabel: 0xabcde, hopLimit: 1 }, udp: { sport: 9, dport: 7000 }, payload: 'v6' },
+      {
+        ipv6: { src: '2001:db8:18::101', dst: '2001:db8:18::10', trafficClass: 0x2e, flowLabel: 0xabcde, hopLimit: 1 },
+        udp: { sport: 9, dport: 7000 },
+        payload: 'v6',
+      },
       { ipv6: { src: 'fe80::1', dst: 'ff02::1' }, icmp6: { type: 135, code: 0, rest: 0 }, payload: parseIpv6('2001:db8::5') },
       {
         ipv6: {
-          src: '2001:db8::1', dst: '2001:db8::2',
-          extensions: [{ type: 0, data: [5, 2, 0, 0, 1, 0] }, { type: 44, fragOffset: 0, mf: true, id: 0xdeadbeef }],
+          src: '2001:db8::1',
+          dst: '2001:db8::2',
+          extensions: [
+            { type: 0, data: [5, 2, 0, 0, 1, 0] },
+            { type: 44, fragOffset: 0, mf: true, id: 0xdeadbeef },
+          ],
         },
         tcp: { sport: 4, dport: 5, flags: 'PA' },
         payload: 'behind two extension headers',
       },
-      { vlan: { id: 4095, tpid: 0x88a8 }, arp: { op: 'reply', spa: '198.18.0.2', tpa: '198.18.0.101', sha: '02:00:c6:12:00:02', tha: '02:00:c6:12:00:65' } },
+      {
+        vlan: { id: 4095, tpid: 0x88a8 },
+        arp: { op: 'reply', spa: '198.18.0.2', tpa: '198.18.0.101', sha: '02:00:c6:12:00:02', tha: '02:00:c6:12:00:65' },
+      },
       { eth: { type: 0x88b5 }, payload: 'raw ethernet' },
     ];
     for (const spec of specs) {
@@ -115,9 +144,29 @@ describe('buildFrame', () => {
   });
 
   it('parses TCP options into objects, and keeps odd ones raw so rebuilding stays exact', () => {
-    const opts = [{ kind: 'sack' as const, blocks: [[1, 2], [3, 4]] as Array<[number, number]> }, { kind: 30, data: [1, 2] }, { kind: 'eol' as const }];
+    const opts = [
+      {
+        kind: 'sack' as const,
+        blocks: [
+          [1, 2],
+          [3, 4],
+        ] as Array<[number, number]>,
+      },
+      { kind: 30, data: [1, 2] },
+      { kind: 'eol' as const },
+    ];
     const f = parseFrame(buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2' }, tcp: { sport: 1, dport: 2, options: opts } }));
-    expect(f.tcp?.options).toEqual([{ kind: 'sack', blocks: [[1, 2], [3, 4]] }, { kind: 30, data: Buffer.from([1, 2]) }, { kind: 'eol' }]);
+    expect(f.tcp?.options).toEqual([
+      {
+        kind: 'sack',
+        blocks: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      { kind: 30, data: Buffer.from([1, 2]) },
+      { kind: 'eol' },
+    ]);
     const odd = buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2' }, tcp: { sport: 1, dport: 2, options: [2, 9, 1, 1] } }); // length runs past the end
     const parsedOdd = parseFrame(odd);
     expect(Buffer.isBuffer(parsedOdd.tcp?.options)).toBe(true);
@@ -146,7 +195,11 @@ describe('buildFrame', () => {
   it('sends a computed UDP checksum of zero as 0xffff (RFC 768)', () => {
     // Find a payload whose checksum computes to zero, then check it is transmitted as all ones.
     for (let i = 0; i < 0x10000; i++) {
-      const spec = { ipv4: { src: '198.18.0.1', dst: '198.18.0.2' }, udp: { sport: 1, dport: 2 }, payload: [i >> 8, i & 0xff] } satisfies FrameSpec;
+      const spec = {
+        ipv4: { src: '198.18.0.1', dst: '198.18.0.2' },
+        udp: { sport: 1, dport: 2 },
+        payload: [i >> 8, i & 0xff],
+      } satisfies FrameSpec;
       const f = parseFrame(buildFrame(spec));
       if (f.udp?.checksum === 0xffff) {
         expect(verifyChecksums(buildFrame(spec))).toEqual([]);
@@ -160,7 +213,9 @@ describe('buildFrame', () => {
     expect(() => buildFrame({ ipv4: { src: '1.1.1.1', dst: '1.1.1.2' }, ipv6: { src: '::1', dst: '::2' } })).toThrow(TypeError);
     expect(() => buildFrame({ tcp: { sport: 1, dport: 2 } })).toThrow(/needs ipv4 or ipv6/);
     expect(() => buildFrame({ ipv6: { src: '::1', dst: '::2' }, icmp: { type: 8 } })).toThrow(/icmp6/);
-    expect(() => buildFrame({ ipv4: { src: '1.1.1.1', dst: '1.1.1.2' }, tcp: { sport: 1, dport: 2 }, udp: { sport: 1, dport: 2 } })).toThrow(TypeError);
+    expect(() =>
+      buildFrame({ ipv4: { src: '1.1.1.1', dst: '1.1.1.2' }, tcp: { sport: 1, dport: 2 }, udp: { sport: 1, dport: 2 } }),
+    ).toThrow(TypeError);
     expect(() => tcpFlagBits('SX')).toThrow(/unknown TCP flag/);
   });
 
@@ -173,18 +228,33 @@ describe('buildFrame', () => {
 });
 
 describe('parseFrame on short and odd input', () => {
-  const full = buildFrame({ ipv4: { src: '198.18.0.101', dst: '198.18.0.10' }, tcp: { sport: 1000, dport: 80, flags: 'S' }, payload: 'hello' });
+  const full = buildFrame({
+    ipv4: { src: '198.18.0.101', dst: '198.18.0.10' },
+    tcp: { sport: 1000, dport: 80, flags: 'S' },
+    payload: 'hello',
+  });
 
   it('names the layer that was cut short and never throws', () => {
     const expectations: Array<[number, string | undefined]> = [
-      [0, 'eth'], [13, 'eth'], [14, 'ipv4'], [33, 'ipv4'], [34, 'tcp'], [53, 'tcp'], [54, undefined], [full.length, undefined],
+      [0, 'eth'],
+      [13, 'eth'],
+      [14, 'ipv4'],
+      [33, 'ipv4'],
+      [34, 'tcp'],
+      [53, 'tcp'],
+      [54, undefined],
+      [full.length, undefined],
     ];
     for (const [n, layer] of expectations) expect(parseFrame(truncate(full, n)).truncated, `${n} bytes`).toBe(layer);
     for (let n = 0; n <= full.length; n++) expect(() => parseFrame(truncate(full, n))).not.toThrow();
   });
 
   it('takes the payload from the IP length and the rest as padding', () => {
-    const short = buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2' }, udp: { sport: 1, dport: 2 }, padding: new Array(18).fill(0) });
+    const short = buildFrame({
+      ipv4: { src: '198.18.0.1', dst: '198.18.0.2' },
+      udp: { sport: 1, dport: 2 },
+      padding: new Array(18).fill(0),
+    });
     expect(short.length).toBe(60);
     const f = parseFrame(short);
     expect(f.payload.length).toBe(0);
@@ -200,7 +270,9 @@ describe('parseFrame on short and odd input', () => {
   });
 
   it('does not look for L4 headers in later fragments', () => {
-    const f = parseFrame(buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2', fragOffset: 1, protocol: 6 }, payload: 'not a tcp header at all' }));
+    const f = parseFrame(
+      buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2', fragOffset: 1, protocol: 6 }, payload: 'not a tcp header at all' }),
+    );
     expect(f.tcp).toBeUndefined();
     expect(f.payload.toString()).toBe('not a tcp header at all');
   });

@@ -27,7 +27,11 @@ describe('diffFrames', () => {
   });
 
   it('names the fields that differ with both values', () => {
-    const actual = buildFrame({ ...spec, eth: { ...spec.eth, dst: '02:00:c6:12:00:0b' }, ipv4: { ...spec.ipv4, dst: '198.18.0.11', ttl: 63 } });
+    const actual = buildFrame({
+      ...spec,
+      eth: { ...spec.eth, dst: '02:00:c6:12:00:0b' },
+      ipv4: { ...spec.ipv4, dst: '198.18.0.11', ttl: 63 },
+    });
     const diff = diffFrames(actual, frame) as string;
     expect(diff).toMatch(/eth\.dst\s+@0\+6\s+expected 02:00:c6:12:00:02\s+actual 02:00:c6:12:00:0b/);
     expect(diff).toMatch(/ipv4\.ttl\s+@22\+1\s+expected 64\s+actual 63/);
@@ -49,13 +53,17 @@ describe('diffFrames', () => {
 
   it('throws with the diff from assertFrameEqual', () => {
     const other = buildFrame({ ...spec, tcp: { ...spec.tcp, dport: 81 } });
-    expect(() => assertFrameEqual(other, frame, 'rewritten packet')).toThrow(/rewritten packet\n[\s\S]*tcp\.dport\s+@36\+2\s+expected 80\s+actual 81/);
+    expect(() => assertFrameEqual(other, frame, 'rewritten packet')).toThrow(
+      /rewritten packet\n[\s\S]*tcp\.dport\s+@36\+2\s+expected 80\s+actual 81/,
+    );
   });
 });
 
 describe('summarizeFrame', () => {
   it('reads like tcpdump', () => {
-    expect(summarizeFrame(frame)).toBe('02:00:c6:12:00:65 > 02:00:c6:12:00:02 IPv4 198.18.0.101:40000 > 198.18.0.10:80 TCP [S] seq 7 ack 0 len 5');
+    expect(summarizeFrame(frame)).toBe(
+      '02:00:c6:12:00:65 > 02:00:c6:12:00:02 IPv4 198.18.0.101:40000 > 198.18.0.10:80 TCP [S] seq 7 ack 0 len 5',
+    );
     const v6 = buildFrame({ ipv6: { src: '2001:db8::1', dst: '2001:db8::2' }, udp: { sport: 1, dport: 2 } });
     expect(summarizeFrame(v6)).toContain('IPv6 [2001:db8::1]:1 > [2001:db8::2]:2 UDP');
     expect(summarizeFrame(truncateAt(frame, 'tcp', 3))).toContain('(truncated in tcp)');

@@ -18,7 +18,17 @@ const fixtures = (JSON.parse(readFileSync(new URL('./fixtures/kernel-frames.json
 describe('verifyChecksums on frames the kernel sent', () => {
   it('has a varied fixture set', () => {
     const kinds = fixtures.map((f) => f.what).join('\n');
-    for (const k of ['arp', 'ipv4 options', 'fragment first', 'fragment later', 'tcp syn', 'ipv6 / tcp', 'ipv6 / udp', 'icmp6 135', 'udp zero checksum']) {
+    for (const k of [
+      'arp',
+      'ipv4 options',
+      'fragment first',
+      'fragment later',
+      'tcp syn',
+      'ipv6 / tcp',
+      'ipv6 / udp',
+      'icmp6 135',
+      'udp zero checksum',
+    ]) {
       expect(kinds).toContain(k);
     }
   });
@@ -96,7 +106,11 @@ describe('verifyChecksums from the RFCs', () => {
   });
 
   it('does not judge the L4 checksum of a fragment', () => {
-    const first = buildFrame({ ipv4: { src: '198.18.0.1', dst: '198.18.0.2', mf: true }, udp: { sport: 1, dport: 2, checksum: 0x1111 }, payload: 'part' });
+    const first = buildFrame({
+      ipv4: { src: '198.18.0.1', dst: '198.18.0.2', mf: true },
+      udp: { sport: 1, dport: 2, checksum: 0x1111 },
+      payload: 'part',
+    });
     expect(verifyChecksums(first)).toEqual([]);
   });
 
@@ -132,7 +146,9 @@ describe('verifier and builder agree', () => {
         ...(six
           ? { ipv6: { src: v6(), dst: v6(), hopLimit: rnd(256), flowLabel: rnd(0x100000) } }
           : { ipv4: { src: v4(), dst: v4(), ttl: rnd(256), id: rnd(0x10000), options: rnd(3) === 0 ? bytes(rnd(40)) : [] } }),
-        ...(l4 === 0 ? { tcp: { sport: rnd(0x10000), dport: rnd(0x10000), seq: rnd(2 ** 31), flags: rnd(256), options: bytes(rnd(40)) } } : {}),
+        ...(l4 === 0
+          ? { tcp: { sport: rnd(0x10000), dport: rnd(0x10000), seq: rnd(2 ** 31), flags: rnd(256), options: bytes(rnd(40)) } }
+          : {}),
         ...(l4 === 1 ? { udp: { sport: rnd(0x10000), dport: rnd(0x10000) } } : {}),
         ...(l4 === 2 ? { [six ? 'icmp6' : 'icmp']: { type: rnd(256), code: rnd(256), rest: rnd(2 ** 31) } } : {}),
         payload: bytes(rnd(300)),

@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { flowHash, SRC_WORDS, weightedSlotTable } from '@xdp-lb/core/strategy';
 import { z } from 'zod';
 
-const OptionsSchema = z.strictObject({ maxSlots: z.number().int().min(1).max(1 << 20).default(65536) });
+const OptionsSchema = z.strictObject({
+  maxSlots: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(65536),
+});
 
 /**
  * The model of select_backend(): lb_hash_words over the client's address with its host part zeroed

@@ -71,7 +71,12 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
         builds.push({ strategy: 'hash', n, tableSize: m, ms: null, refused: (e as Error).message.split('.')[0]! });
         continue;
       }
-      builds.push({ strategy: 'hash', n, tableSize: m, ms: summarize(Array.from({ length: rounds }, () => timeMs(() => buildTable('hash', backends, m)))) });
+      builds.push({
+        strategy: 'hash',
+        n,
+        tableSize: m,
+        ms: summarize(Array.from({ length: rounds }, () => timeMs(() => buildTable('hash', backends, m)))),
+      });
     }
   }
   for (const strategy of STRATEGY_IDS.filter((s) => s !== 'hash')) {
@@ -79,26 +84,53 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
       ctx.progress((0.5 * job++) / jobs, `${strategy} build, N=${n}`);
       const backends = backendSet(n, (i) => 1 + (i % 4));
       const table = buildTable(strategy, backends);
-      builds.push({ strategy: `${strategy} (weights 1:2:3:4)`, n, tableSize: table.length, ms: summarize(Array.from({ length: rounds }, () => timeMs(() => buildTable(strategy, backends)))) });
+      builds.push({
+        strategy: `${strategy} (weights 1:2:3:4)`,
+        n,
+        tableSize: table.length,
+        ms: summarize(Array.from({ length: rounds }, () => timeMs(() => buildTable(strategy, backends)))),
+      });
     }
   }
 
   let latency: LatencyRow[] = [];
   let rate = NaN;
   let noNeigh: number[] = [];
-  const why = kernelProblem() ?? missingObjects(['bench']) ?? (missingTools([TOOLS.python3]).length ? 'python3 is missing (apt-get install python3)' : null);
+  const why =
+    kernelProblem() ??
+    missingObjects(['bench']) ??
+    (missingTools([TOOLS.python3]).length ? 'python3 is missing (apt-get install python3)' : null);
   if (why) warnings.push(`backend-add latency not measured: ${why}`);
   else ({ latency, rate, noNeigh } = await addLatency(ctx, rounds, warnings));
 
-  const fmt = (s: Stat | null) => (s ? (s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)) : '—');
+  const fmt = (s: Stat | null) =>
+    s ? (s.n > 1 ? `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : s.median.toFixed(2)) : '—';
   const maglev = (n: number, m: number) => builds.find((b) => b.strategy === 'hash' && b.n === n && b.tableSize === m);
   const headlines: Headline[] = [];
   const big = maglev(1000, 655373);
-  if (big?.ms) headlines.push({ metric: 'Maglev table build, N=1000, M=655373 (TypeScript)', value: big.ms.median, unit: 'ms', spread: `${big.ms.min.toFixed(1)}–${big.ms.max.toFixed(1)} over ${big.ms.n} builds`, target: { value: 20, better: 'lower', text: '< 20 ms (the paper\'s C++: 1.8 ms at M = 65537)' } });
+  if (big?.ms)
+    headlines.push({
+      metric: 'Maglev table build, N=1000, M=655373 (TypeScript)',
+      value: big.ms.median,
+      unit: 'ms',
+      spread: `${big.ms.min.toFixed(1)}–${big.ms.max.toFixed(1)} over ${big.ms.n} builds`,
+      target: { value: 20, better: 'lower', text: "< 20 ms (the paper's C++: 1.8 ms at M = 65537)" },
+    });
   const small = maglev(100, 65537);
-  if (small?.ms) headlines.push({ metric: 'Maglev table build, N=100, M=65537', value: small.ms.median, unit: 'ms', spread: `${small.ms.min.toFixed(2)}–${small.ms.max.toFixed(2)} over ${small.ms.n} builds` });
+  if (small?.ms)
+    headlines.push({
+      metric: 'Maglev table build, N=100, M=65537',
+      value: small.ms.median,
+      unit: 'ms',
+      spread: `${small.ms.min.toFixed(2)}–${small.ms.max.toFixed(2)} over ${small.ms.n} builds`,
+    });
   for (const l of latency) {
-    headlines.push({ metric: `${l.via === 'cli' ? '`lb backend add` process' : 'LoadBalancer.update (backend-add)'} -> first packet on the new backend`, value: l.firstPacketMs.median, unit: 'ms', spread: `${l.firstPacketMs.min.toFixed(1)}–${l.firstPacketMs.max.toFixed(1)} over ${l.firstPacketMs.n} rounds` });
+    headlines.push({
+      metric: `${l.via === 'cli' ? '`lb backend add` process' : 'LoadBalancer.update (backend-add)'} -> first packet on the new backend`,
+      value: l.firstPacketMs.median,
+      unit: 'ms',
+      spread: `${l.firstPacketMs.min.toFixed(1)}–${l.firstPacketMs.max.toFixed(1)} over ${l.firstPacketMs.n} rounds`,
+    });
   }
 
   const tables: TableSpec[] = [
@@ -106,29 +138,53 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
       title: 'Table build time, ms (median of the builds, min–max)',
       headers: ['strategy', 'backends', 'table slots', 'build ms'],
       rows: builds.map((b) => [b.strategy, b.n, b.tableSize ?? '—', b.refused ? `refused: ${b.refused}` : fmt(b.ms)]),
-      notes: [`${rounds} builds each after one warm-up build, in this process (Node ${ctx.machine.node}). Maglev refuses M < 100 N (slot share max/mean would exceed 1.01).`],
+      notes: [
+        `${rounds} builds each after one warm-up build, in this process (Node ${ctx.machine.node}). Maglev refuses M < 100 N (slot share max/mean would exceed 1.01).`,
+      ],
     },
   ];
   if (latency.length) {
     tables.push({
       title: 'From `lb backend add` to the first packet on the new backend, ms (median, min–max)',
       headers: ['how', 'call returned', 'first packet at the new backend'],
-      rows: latency.map((l) => [l.via === 'cli' ? '`lb backend add` (a new Node process)' : 'LoadBalancer.update (library)', fmt(l.callMs), fmt(l.firstPacketMs)]),
-      notes: [`New flows arrive at about ${Math.round(rate).toLocaleString('en-US')} per second, a third of them mapped to the new backend once it is in the table: the first one comes within ~${(3000 / rate).toFixed(2)} ms of the switch.`],
+      rows: latency.map((l) => [
+        l.via === 'cli' ? '`lb backend add` (a new Node process)' : 'LoadBalancer.update (library)',
+        fmt(l.callMs),
+        fmt(l.firstPacketMs),
+      ]),
+      notes: [
+        `New flows arrive at about ${Math.round(rate).toLocaleString('en-US')} per second, a third of them mapped to the new backend once it is in the table: the first one comes within ~${(3000 / rate).toFixed(2)} ms of the switch.`,
+      ],
     });
   }
-  const bars = builds.filter((b) => b.ms).map((b) => ({ label: `${b.strategy}, N=${b.n}, ${b.tableSize} slots`, value: b.ms!.median, lo: b.ms!.min, hi: b.ms!.max, group: b.strategy.split(' ')[0]!, text: `${b.ms!.median.toFixed(2)} ms` }));
+  const bars = builds
+    .filter((b) => b.ms)
+    .map((b) => ({
+      label: `${b.strategy}, N=${b.n}, ${b.tableSize} slots`,
+      value: b.ms!.median,
+      lo: b.ms!.min,
+      hi: b.ms!.max,
+      group: b.strategy.split(' ')[0]!,
+      text: `${b.ms!.median.toFixed(2)} ms`,
+    }));
   return {
     summary: [
-      `Maglev builds in ${NS.map((n) => `${fmt(maglev(n, 65537)?.ms ?? null)} ms (N=${n}, M=65537)`).filter((x) => !x.startsWith('—')).join(', ')}; at M=655373: ${NS.map((n) => `${maglev(n, 655373)?.ms?.median.toFixed(1) ?? '—'} ms (N=${n})`).join(', ')}.`,
-      ...latency.map((l) => `${l.via === 'cli' ? 'Starting `lb backend add`' : 'Calling LoadBalancer.update'}: the first packet reaches the new backend after ${l.firstPacketMs.median.toFixed(1)} ms (the call itself takes ${l.callMs.median.toFixed(1)} ms).`),
+      `Maglev builds in ${NS.map((n) => `${fmt(maglev(n, 65537)?.ms ?? null)} ms (N=${n}, M=65537)`)
+        .filter((x) => !x.startsWith('—'))
+        .join(', ')}; at M=655373: ${NS.map((n) => `${maglev(n, 655373)?.ms?.median.toFixed(1) ?? '—'} ms (N=${n})`).join(', ')}.`,
+      ...latency.map(
+        (l) =>
+          `${l.via === 'cli' ? 'Starting `lb backend add`' : 'Calling LoadBalancer.update'}: the first packet reaches the new backend after ${l.firstPacketMs.median.toFixed(1)} ms (the call itself takes ${l.callMs.median.toFixed(1)} ms).`,
+      ),
       ...(noNeigh.some((n) => n > 0)
-        ? [`While a backend was being added, the data plane dropped ${noNeigh.join(', ')} new flows per round as drop_no_neigh: the new backend is in the table before its neighbour entry is resolved (update primes neighbours after the table switch), so its first flows wait for ARP.`]
+        ? [
+            `While a backend was being added, the data plane dropped ${noNeigh.join(', ')} new flows per round as drop_no_neigh: the new backend is in the table before its neighbour entry is resolved (update primes neighbours after the table switch), so its first flows wait for ARP.`,
+          ]
         : []),
     ],
     method: [
       `Table builds: each strategy's buildTable (the function core calls on every change) on N backends with keys 198.18.x.y:80; ${rounds} timed builds after a warm-up, median reported.`,
-      'Backend add: the tutorial\'s lab (1 client, 3 backends), the hash strategy deployed by core in native mode with a DSR UDP service on backends 1 and 2. The client sends a paced stream of new flows (raw frames, a new source address or port each: lab-scripts/flow-sender.py). xdp_stamp (packages/bench/bpf/bench.bpf.c) on backend 3 records the kernel monotonic time of the first frame it gets. Each round: add backend 3, wait for the stamp, remove it again, let in-flight frames drain, reset the stamp.',
+      "Backend add: the tutorial's lab (1 client, 3 backends), the hash strategy deployed by core in native mode with a DSR UDP service on backends 1 and 2. The client sends a paced stream of new flows (raw frames, a new source address or port each: lab-scripts/flow-sender.py). xdp_stamp (packages/bench/bpf/bench.bpf.c) on backend 3 records the kernel monotonic time of the first frame it gets. Each round: add backend 3, wait for the stamp, remove it again, let in-flight frames drain, reset the stamp.",
       'Library: from just before LoadBalancer.update to the stamp. CLI: from just before spawning `node <lb> backend add` (Node start-up, module loading, the update) to the stamp.',
     ],
     tables,
@@ -150,7 +206,11 @@ async function runControlPlane(ctx: BenchContext): Promise<Section> {
   };
 }
 
-async function addLatency(ctx: BenchContext, rounds: number, warnings: string[]): Promise<{ latency: LatencyRow[]; rate: number; noNeigh: number[] }> {
+async function addLatency(
+  ctx: BenchContext,
+  rounds: number,
+  warnings: string[],
+): Promise<{ latency: LatencyRow[]; rate: number; noNeigh: number[] }> {
   const topo = { clients: 1, backends: 3, vipOnBackendsLoopback: true, http: false };
   const a = tutorialAddresses(topo);
   const lab = await Lab.up(tutorialTopology(topo), { prefix: 'xlbb' });
@@ -182,7 +242,26 @@ async function addLatency(ctx: BenchContext, rounds: number, warnings: string[])
       services: [{ name: 'udp', vip: `${a.vip}:${DPORT}`, protocol: 'udp', forward: 'dsr', backends: a.backends.slice(0, 2) }],
     });
     const c = lab.host('client1');
-    sender = c.spawn(['python3', '-u', join(packageRoot(), 'lab-scripts', 'flow-sender.py'), '--iface', 'eth0', '--src-mac', c.mac!, '--dst-mac', lab.host('lb').mac!, '--dst', a.vip, '--dport', String(DPORT), '--rate', '20000'], { label: 'flow sender' });
+    sender = c.spawn(
+      [
+        'python3',
+        '-u',
+        join(packageRoot(), 'lab-scripts', 'flow-sender.py'),
+        '--iface',
+        'eth0',
+        '--src-mac',
+        c.mac!,
+        '--dst-mac',
+        lab.host('lb').mac!,
+        '--dst',
+        a.vip,
+        '--dport',
+        String(DPORT),
+        '--rate',
+        '20000',
+      ],
+      { label: 'flow sender' },
+    );
     await sender.waitForLine(/"event": ?"ready"/);
     const t0 = Date.now();
     const svcBefore = dp.reasons().ct_new;
@@ -219,7 +298,11 @@ async function addLatency(ctx: BenchContext, rounds: number, warnings: string[])
       for (let r = 0; r < rounds; r++) {
         ctx.progress(0.8 + (0.2 * r) / rounds, `backend add, CLI process, round ${r + 1}/${rounds}`);
         const t = process.hrtime.bigint();
-        const proc = lab.host('lb').spawn([process.execPath, ctx.cliMain, 'backend', 'add', 'udp', a.backends[2]!, '--instance', dp.instance], { label: 'lb backend add' });
+        const proc = lab
+          .host('lb')
+          .spawn([process.execPath, ctx.cliMain, 'backend', 'add', 'udp', a.backends[2]!, '--instance', dp.instance], {
+            label: 'lb backend add',
+          });
         const stamped = waitStamp(t);
         const exit = await proc.exited;
         cli.call.push(Number(process.hrtime.bigint() - t) / 1e6);

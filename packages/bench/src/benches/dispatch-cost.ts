@@ -67,12 +67,15 @@ export async function measureDispatch(
   flowBase: number,
   tick: (label: string) => void,
 ): Promise<{ results: DispatchResult[]; flowsUsed: number }> {
-  if (STRATEGIES.some((s) => !s.fragmentPath)) throw new Error('the strategies have no fragments to assemble (XDP_LB_BENCH_OBJ_DIR): skipped');
+  if (STRATEGIES.some((s) => !s.fragmentPath))
+    throw new Error('the strategies have no fragments to assemble (XDP_LB_BENCH_OBJ_DIR): skipped');
   const hash = STRATEGIES.find((s) => s.id === 'hash')!;
   const variants: Variant[] = [
     { label: '1 strategy (hash)', strategies: [hash] },
     { label: `${STRATEGIES.length} strategies (built-ins)`, strategies: STRATEGIES },
-    ...(EXAMPLE ? [{ label: `${STRATEGIES.length + 1} strategies (built-ins + subnet-affinity)`, strategies: STRATEGIES, extra: EXAMPLE }] : []),
+    ...(EXAMPLE
+      ? [{ label: `${STRATEGIES.length + 1} strategies (built-ins + subnet-affinity)`, strategies: STRATEGIES, extra: EXAMPLE }]
+      : []),
   ];
   const acc = variants.map(() => ({ carried: [] as string[], newNs: [] as number[], estNs: [] as number[], verified: true, reasons: '' }));
   let flowSeq = flowBase;
@@ -81,16 +84,23 @@ export async function measureDispatch(
   for (let pass = 0; pass < p.passes; pass++) {
     for (const [vi, v] of variants.entries()) {
       const lb = createLoadBalancer(v.strategies);
-      const dp = await Deployed.deploy(bed.lab, 'lb', {
-        instance: instanceName(`pd-${vi}`),
-        strategy: 'hash',
-        interfaces: ['eth0:generic'],
-        limits: { conntrackSize: 1 << 18, newFlowsPerSec: 0 },
-        services: [
-          { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
-          ...(v.extra ? [{ name: 'extra', vip: `${VIP}:${EXTRA_PORT}`, forward: 'dsr', strategy: v.extra, backends: BACKENDS.map((b) => b.ip) }] : []),
-        ],
-      }, lb);
+      const dp = await Deployed.deploy(
+        bed.lab,
+        'lb',
+        {
+          instance: instanceName(`pd-${vi}`),
+          strategy: 'hash',
+          interfaces: ['eth0:generic'],
+          limits: { conntrackSize: 1 << 18, newFlowsPerSec: 0 },
+          services: [
+            { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
+            ...(v.extra
+              ? [{ name: 'extra', vip: `${VIP}:${EXTRA_PORT}`, forward: 'dsr', strategy: v.extra, backends: BACKENDS.map((b) => b.ip) }]
+              : []),
+          ],
+        },
+        lb,
+      );
       try {
         const a = acc[vi]!;
         a.carried = lb.status(dp.instance).strategies;
@@ -112,7 +122,14 @@ export async function measureDispatch(
             flowSeq += p.inserts;
             before = dp.reasons();
             // A SYN: a new TCP flow's first packet (an ACK would take the mid-stream path).
-            const t = wrap.time(prog, floor, tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: PORT, flags: 'S' }), { kind: 'distinct', base }, p.inserts, run);
+            const t = wrap.time(
+              prog,
+              floor,
+              tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: PORT, flags: 'S' }),
+              { kind: 'distinct', base },
+              p.inserts,
+              run,
+            );
             d = dp.reasonsSince(before);
             a.newNs.push(t.net);
             a.verified &&= only(d, { tx: p.inserts, ct_new: p.inserts, ct_half_open: p.inserts });
@@ -128,7 +145,14 @@ export async function measureDispatch(
   return {
     results: variants.map((v, i) => {
       const a = acc[i]!;
-      return { label: v.label, carried: a.carried, newFlow: summarize(a.newNs), established: summarize(a.estNs), verified: a.verified, reasons: a.reasons };
+      return {
+        label: v.label,
+        carried: a.carried,
+        newFlow: summarize(a.newNs),
+        established: summarize(a.estNs),
+        verified: a.verified,
+        reasons: a.reasons,
+      };
     }),
     flowsUsed: flowSeq - flowBase,
   };
@@ -140,9 +164,18 @@ export function dispatchTable(results: readonly DispatchResult[], p: DispatchPar
   const diff = (x: Stat, y: Stat | undefined) => (y ? `${x.median - y.median >= 0 ? '+' : ''}${(x.median - y.median).toFixed(1)}` : '—');
   const fmt = (s: Stat) => (s.n > 1 ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})` : s.median.toFixed(1));
   return {
-    title: 'Dispatch: a hash DSR service in programs carrying 1, every built-in, and the built-ins + one third-party strategy (ns per packet)',
+    title:
+      'Dispatch: a hash DSR service in programs carrying 1, every built-in, and the built-ins + one third-party strategy (ns per packet)',
     headers: ['program', 'strategies', 'new flow (wrapper)', 'vs 1 strategy', 'established (repeat)', 'vs 1 strategy', 'reason counters'],
-    rows: results.map((r) => [r.label, r.carried.join(', '), fmt(r.newFlow), diff(r.newFlow, one?.newFlow), fmt(r.established), diff(r.established, one?.established), `${r.verified ? '' : 'UNEXPECTED: '}${r.reasons}`]),
+    rows: results.map((r) => [
+      r.label,
+      r.carried.join(', '),
+      fmt(r.newFlow),
+      diff(r.newFlow, one?.newFlow),
+      fmt(r.established),
+      diff(r.established, one?.established),
+      `${r.verified ? '' : 'UNEXPECTED: '}${r.reasons}`,
+    ]),
     notes: [
       `Each program deployed by core in turn, ${p.passes} pass(es) over the programs, ${p.rounds} rounds each: new flows by the wrapper method (${p.inserts.toLocaleString('en-US')} distinct tuples per round), one established flow by repeat ${p.repeat.toLocaleString('en-US')}; median (min–max) over all rounds.`,
       'A new flow calls lb_select (a global function) and switches on lb_svc.strategy; an established flow never reaches it: its difference is noise. Reported, not asserted.',

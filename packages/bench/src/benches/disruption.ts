@@ -86,12 +86,22 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     const before = lineFlows.assign(strategy, buildTable(strategy, backends));
     const pts: [number, number][] = [];
     for (let k = 0; k <= maxK; k++) {
-      ctx.progress(0.4 + (0.3 * (STRATEGY_IDS.indexOf(strategy) * (maxK + 1) + k)) / (STRATEGY_IDS.length * (maxK + 1)), `${strategy}: ${k} of ${lineN} removed`);
+      ctx.progress(
+        0.4 + (0.3 * (STRATEGY_IDS.indexOf(strategy) * (maxK + 1) + k)) / (STRATEGY_IDS.length * (maxK + 1)),
+        `${strategy}: ${k} of ${lineN} removed`,
+      );
       await yield_();
       // Remove every 5th backend first (spread over the key order), then the others.
       const order = backends.map((b) => b.id).sort((a, b) => (a % 5) - (b % 5) || a - b);
       const gone = new Set(order.slice(0, k));
-      const after = lineFlows.assign(strategy, buildTable(strategy, backends.filter((b) => !gone.has(b.id))), k === 0 ? 0 : 1);
+      const after = lineFlows.assign(
+        strategy,
+        buildTable(
+          strategy,
+          backends.filter((b) => !gone.has(b.id)),
+        ),
+        k === 0 ? 0 : 1,
+      );
       pts.push([k, movedShare(before, after) * 100]);
     }
     lines.set(strategy, pts);
@@ -118,22 +128,50 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     });
   }
   const worst = tracked.reduce((m, t) => Math.max(m, t.movedAfterAdd, t.movedAfterRemove), 0);
-  if (tracked.length) headlines.push({ metric: 'tracked flows moved by a backend add/remove (all strategies, real program)', value: worst, unit: 'flows', target: { value: 0, better: 'lower', text: 'must be 0' } });
+  if (tracked.length)
+    headlines.push({
+      metric: 'tracked flows moved by a backend add/remove (all strategies, real program)',
+      value: worst,
+      unit: 'flows',
+      target: { value: 0, better: 'lower', text: 'must be 0' },
+    });
 
   const tables: TableSpec[] = [
     {
       title: 'Untracked flows that change backend (1M flows, models)',
       headers: ['strategy', 'N', 'change', 'flows moved', 'ideal', 'moved / ideal'],
       rows: rows.map((r) => [r.strategy, r.n, r.change, pct(r.moved), pct(r.ideal), (r.moved / r.ideal).toFixed(2)]),
-      notes: ['ideal: only the flows of the removed backend (1/N), or the new backend\'s share (1/(N+1)). A re-balanced random or round-robin flow picks afresh: it lands elsewhere with probability 1 - 1/N.'],
+      notes: [
+        "ideal: only the flows of the removed backend (1/N), or the new backend's share (1/(N+1)). A re-balanced random or round-robin flow picks afresh: it lands elsewhere with probability 1 - 1/N.",
+      ],
     },
   ];
   if (tracked.length) {
     tables.push({
       title: 'Tracked flows (the real program, BPF_PROG_TEST_RUN; changes made with lb.update)',
-      headers: ['strategy', 'flows', 'backends', 'tracked moved after add', 'untracked moved after add', 'tracked moved after remove (survivors)', 'flows of the removed backend re-balanced', 'untracked moved after remove'],
-      rows: tracked.map((t) => [t.strategy, t.flows, `${t.backends} -> ${t.backends + 1} -> ${t.backends}`, t.movedAfterAdd, `${t.untrackedMovedAfterAdd} (${pct(t.untrackedMovedAfterAdd / t.flows)})`, t.movedAfterRemove, `${t.rebalanced} of ${t.removedBackendFlows}`, `${t.untrackedMovedAfterRemove} (${pct(t.untrackedMovedAfterRemove / t.flows)})`]),
-      notes: ['Untracked: the same flows sent again after deleting their conntrack entries (what a flow without conntrack would see). A removed backend\'s flows cannot stay: the data plane re-balances them (ct_reselect).'],
+      headers: [
+        'strategy',
+        'flows',
+        'backends',
+        'tracked moved after add',
+        'untracked moved after add',
+        'tracked moved after remove (survivors)',
+        'flows of the removed backend re-balanced',
+        'untracked moved after remove',
+      ],
+      rows: tracked.map((t) => [
+        t.strategy,
+        t.flows,
+        `${t.backends} -> ${t.backends + 1} -> ${t.backends}`,
+        t.movedAfterAdd,
+        `${t.untrackedMovedAfterAdd} (${pct(t.untrackedMovedAfterAdd / t.flows)})`,
+        t.movedAfterRemove,
+        `${t.rebalanced} of ${t.removedBackendFlows}`,
+        `${t.untrackedMovedAfterRemove} (${pct(t.untrackedMovedAfterRemove / t.flows)})`,
+      ]),
+      notes: [
+        "Untracked: the same flows sent again after deleting their conntrack entries (what a flow without conntrack would see). A removed backend's flows cannot stay: the data plane re-balances them (ct_reselect).",
+      ],
     });
   }
   return {
@@ -147,7 +185,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     method: [
       `Models: ${flowsN.toLocaleString('en-US')} seeded synthetic flows assigned by each strategy's table builder and reference model before and after the change; a flow whose backend differs counts as moved. Random and round-robin flows re-balanced after the change draw again (random: a clock 1 s later; round-robin: the next counter values).`,
       `Line chart: N = ${lineN}, backends removed one at a time (every 5th key first), ${lineFlows.count.toLocaleString('en-US')} flows, compared with the state before any removal; the ideal is k/N.`,
-      'Tracked flows: the strategy\'s object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows\' conntrack entries deleted, then sent again.',
+      "Tracked flows: the strategy's object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows' conntrack entries deleted, then sent again.",
     ],
     tables,
     charts: [
@@ -159,7 +197,11 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
         yLabel: '% of flows remapped',
         series: [
           ...STRATEGY_IDS.map((s) => ({ label: s, points: lines.get(s)! })),
-          { label: 'ideal (k/N)', points: Array.from({ length: maxK + 1 }, (_, k) => [k, (100 * k) / lineN] as [number, number]), dashed: true },
+          {
+            label: 'ideal (k/N)',
+            points: Array.from({ length: maxK + 1 }, (_, k) => [k, (100 * k) / lineN] as [number, number]),
+            dashed: true,
+          },
         ],
         spread: `exact for one seeded set of ${lineFlows.count.toLocaleString('en-US')} flows (deterministic models; no rounds)`,
       },
@@ -185,7 +227,9 @@ async function trackedFlows(ctx: BenchContext, warnings: string[]): Promise<Trac
           strategy,
           interfaces: ['eth0:generic'],
           limits: { conntrackSize: 65536, newFlowsPerSec: 0 },
-          services: [{ name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends: Array.from({ length: N }, (_, i) => backendHost(i).ip) }],
+          services: [
+            { name: 'web', vip: '198.18.0.10:80', forward: 'dsr', backends: Array.from({ length: N }, (_, i) => backendHost(i).ip) },
+          ],
         });
         try {
           const prog = dp.program('eth0');
@@ -194,7 +238,8 @@ async function trackedFlows(ctx: BenchContext, warnings: string[]): Promise<Trac
           const frames = clients.map((c) => tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: 80 }));
           const send = (): number[] => bed.inside(() => frames.map((f) => backendIndexOf(bed.run(prog, f).data as Buffer)));
           const forget = () => clients.forEach((c) => ct.delete(flowKey(c.src, c.sport, 80)));
-          const diff = (a: number[], b: number[], only?: (i: number) => boolean) => a.filter((x, i) => (!only || only(i)) && x !== b[i]).length;
+          const diff = (a: number[], b: number[], only?: (i: number) => boolean) =>
+            a.filter((x, i) => (!only || only(i)) && x !== b[i]).length;
 
           const first = send();
           if (first.some((b) => b < 0 || b >= N)) warnings.push(`${strategy}: some flows were not forwarded to a backend`);

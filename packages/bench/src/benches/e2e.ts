@@ -187,13 +187,20 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
   const a = tutorialAddresses(topo);
   const dir = mkdtempSync(join(tmpdir(), 'xlbb-e2e-'));
   const lab = await Lab.up(tutorialTopology(topo), { prefix: 'xlbb' });
-  const samples = new Map<string, { rps: number[]; p50: number[]; p99: number[]; cpu: number[]; errors: number; requests: number; reasons?: string }>();
+  const samples = new Map<
+    string,
+    { rps: number[]; p50: number[]; p99: number[]; cpu: number[]; errors: number; requests: number; reasons?: string }
+  >();
   try {
     const client = lab.host('client1');
     const lbHost = lab.host('lb');
     // The LB host forwards on the interface packets came in by (nftables): no ICMP redirects, or
     // the client would learn to go to the backends directly.
-    await lbHost.sysctl({ 'net.ipv4.conf.all.send_redirects': 0, 'net.ipv4.conf.default.send_redirects': 0, 'net.ipv4.conf.eth0.send_redirects': 0 });
+    await lbHost.sysctl({
+      'net.ipv4.conf.all.send_redirects': 0,
+      'net.ipv4.conf.default.send_redirects': 0,
+      'net.ipv4.conf.eth0.send_redirects': 0,
+    });
     for (const [i, b] of a.backends.entries()) {
       const name = `http${i + 1}`;
       const conf = join(dir, `${name}.conf`);
@@ -204,7 +211,9 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
     const lua = join(dir, 'report.lua');
     writeFileSync(lua, WRK_LUA);
     const wrk = async (url: string, threads: number, conns: number): Promise<WrkOut> => {
-      const r = await client.exec(['wrk', `-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--timeout', '2s', '-s', lua, url], { timeoutMs: (seconds + 30) * 1000 });
+      const r = await client.exec(['wrk', `-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--timeout', '2s', '-s', lua, url], {
+        timeoutMs: (seconds + 30) * 1000,
+      });
       const line = r.stdout.split('\n').find((l) => l.startsWith('{"requests"'));
       if (!line) throw new Error(`wrk gave no summary: ${r.stdout.slice(-300)} ${r.stderr.slice(-300)}`);
       return JSON.parse(line) as WrkOut;
@@ -235,9 +244,17 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
         obj.setVariable('bare_mac0', parseMac(macs[0]!));
         obj.setVariable('bare_mac1', parseMac(macs[1]!));
         await obj.load();
-        const link = inNetns(lbHost.netns.path, () => BpfLink.attachXdp(obj.program('xdp_bare'), ifNameToIndex('eth0'), { mode: c.mode === 'native' ? 'drv' : 'skb' }));
+        const link = inNetns(lbHost.netns.path, () =>
+          BpfLink.attachXdp(obj.program('xdp_bare'), ifNameToIndex('eth0'), { mode: c.mode === 'native' ? 'drv' : 'skb' }),
+        );
         await waitHttp(client, url);
-        return { url, teardown: async () => { link.dispose(); obj.dispose(); } };
+        return {
+          url,
+          teardown: async () => {
+            link.dispose();
+            obj.dispose();
+          },
+        };
       }
       if (c.kind === 'nft') {
         await lbHost.exec(['nft', '-f', '-'], { input: nftConf(a.vip, a.backends) });
@@ -266,8 +283,21 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
         out = {
           requests: x.requests + y.requests,
           duration_us: Math.max(x.duration_us, y.duration_us),
-          errors: { connect: x.errors.connect + y.errors.connect, read: x.errors.read + y.errors.read, write: x.errors.write + y.errors.write, status: x.errors.status + y.errors.status, timeout: x.errors.timeout + y.errors.timeout },
-          latency_us: { p50: (x.latency_us.p50 + y.latency_us.p50) / 2, p90: (x.latency_us.p90 + y.latency_us.p90) / 2, p99: Math.max(x.latency_us.p99, y.latency_us.p99), p999: Math.max(x.latency_us.p999, y.latency_us.p999), mean: (x.latency_us.mean + y.latency_us.mean) / 2, max: Math.max(x.latency_us.max, y.latency_us.max) },
+          errors: {
+            connect: x.errors.connect + y.errors.connect,
+            read: x.errors.read + y.errors.read,
+            write: x.errors.write + y.errors.write,
+            status: x.errors.status + y.errors.status,
+            timeout: x.errors.timeout + y.errors.timeout,
+          },
+          latency_us: {
+            p50: (x.latency_us.p50 + y.latency_us.p50) / 2,
+            p90: (x.latency_us.p90 + y.latency_us.p90) / 2,
+            p99: Math.max(x.latency_us.p99, y.latency_us.p99),
+            p999: Math.max(x.latency_us.p999, y.latency_us.p999),
+            mean: (x.latency_us.mean + y.latency_us.mean) / 2,
+            max: Math.max(x.latency_us.max, y.latency_us.max),
+          },
         };
       } else out = await wrk(url, 2, 100);
       return { out, cpuS: cpuTimes().busy - t0.busy };
@@ -317,7 +347,18 @@ async function runE2e(ctx: BenchContext): Promise<Section> {
     .map((c) => {
       const s = samples.get(c.key)!;
       if (s.errors > 0.01 * s.requests) warnings.push(`${c.label}: ${s.errors} errors in ${s.requests} requests`);
-      return { key: c.key, label: c.label, kind: c.kind, rps: summarize(s.rps), p50Ms: summarize(s.p50), p99Ms: summarize(s.p99), cpuUsPerRequest: summarize(s.cpu), errors: s.errors, requests: s.requests, ...(s.reasons ? { reasons: s.reasons } : {}) };
+      return {
+        key: c.key,
+        label: c.label,
+        kind: c.kind,
+        rps: summarize(s.rps),
+        p50Ms: summarize(s.p50),
+        p99Ms: summarize(s.p99),
+        cpuUsPerRequest: summarize(s.cpu),
+        errors: s.errors,
+        requests: s.requests,
+        ...(s.reasons ? { reasons: s.reasons } : {}),
+      };
     });
   return report(results, rounds, seconds, warnings, ctx);
 }
@@ -337,8 +378,15 @@ function report(results: E2eResult[], rounds: number, seconds: number, warnings:
       value: r.rps.median,
       unit: 'req/s',
       spread: `${k(r.rps.min)}–${k(r.rps.max)} over ${r.rps.n} rounds; ${r.cpuUsPerRequest.median.toFixed(1)} µs CPU/request`,
-      ratio: { value: r.rps.median / direct.rps.median, of: `direct (${k(direct.rps.median)} req/s)${nft ? `; ${(r.rps.median / nft.rps.median).toFixed(2)}x nftables` : ''}${ha ? `; ${(r.rps.median / ha.rps.median).toFixed(2)}x HAProxy` : ''}` },
-      target: { value: 0.85 * direct.rps.median, better: 'higher', text: `≥ 0.85x direct (${k(0.85 * direct.rps.median)}) and ahead of nftables and HAProxy` },
+      ratio: {
+        value: r.rps.median / direct.rps.median,
+        of: `direct (${k(direct.rps.median)} req/s)${nft ? `; ${(r.rps.median / nft.rps.median).toFixed(2)}x nftables` : ''}${ha ? `; ${(r.rps.median / ha.rps.median).toFixed(2)}x HAProxy` : ''}`,
+      },
+      target: {
+        value: 0.85 * direct.rps.median,
+        better: 'higher',
+        text: `≥ 0.85x direct (${k(0.85 * direct.rps.median)}) and ahead of nftables and HAProxy`,
+      },
     });
   }
   // Against the ceiling of the topology: a forwarder that does nothing but rewrite MACs (dsr), same mode.
@@ -354,26 +402,68 @@ function report(results: E2eResult[], rounds: number, seconds: number, warnings:
     });
   }
   if (direct) {
-    for (const alt of [nft, ha]) if (alt) headlines.push({ metric: `HTTP req/s, ${alt.label}`, value: alt.rps.median, unit: 'req/s', ratio: { value: alt.rps.median / direct.rps.median, of: 'direct' }, spread: `${alt.cpuUsPerRequest.median.toFixed(1)} µs CPU/request` });
-    headlines.push({ metric: 'HTTP req/s, direct to both backends', value: direct.rps.median, unit: 'req/s', spread: `${direct.cpuUsPerRequest.median.toFixed(1)} µs CPU/request` });
+    for (const alt of [nft, ha])
+      if (alt)
+        headlines.push({
+          metric: `HTTP req/s, ${alt.label}`,
+          value: alt.rps.median,
+          unit: 'req/s',
+          ratio: { value: alt.rps.median / direct.rps.median, of: 'direct' },
+          spread: `${alt.cpuUsPerRequest.median.toFixed(1)} µs CPU/request`,
+        });
+    headlines.push({
+      metric: 'HTTP req/s, direct to both backends',
+      value: direct.rps.median,
+      unit: 'req/s',
+      spread: `${direct.cpuUsPerRequest.median.toFixed(1)} µs CPU/request`,
+    });
   }
-  const group = (r: E2eResult) => (r.kind === 'lb' ? 'xdp-lb' : r.kind === 'direct' ? 'direct' : r.kind === 'bare' ? 'bare XDP forwarder' : r.kind === 'nft' ? 'nftables' : 'HAProxy');
-  const bars: Bar[] = results.map((r) => ({ label: r.label, value: r.rps.median, lo: r.rps.min, hi: r.rps.max, group: group(r), text: `${k(r.rps.median)}${direct ? ` (${(r.rps.median / direct.rps.median).toFixed(2)}x)` : ''}` }));
-  const cpuBars: Bar[] = results.map((r) => ({ label: r.label, value: r.cpuUsPerRequest.median, lo: r.cpuUsPerRequest.min, hi: r.cpuUsPerRequest.max, group: group(r), text: `${r.cpuUsPerRequest.median.toFixed(1)} µs` }));
+  const group = (r: E2eResult) =>
+    r.kind === 'lb'
+      ? 'xdp-lb'
+      : r.kind === 'direct'
+        ? 'direct'
+        : r.kind === 'bare'
+          ? 'bare XDP forwarder'
+          : r.kind === 'nft'
+            ? 'nftables'
+            : 'HAProxy';
+  const bars: Bar[] = results.map((r) => ({
+    label: r.label,
+    value: r.rps.median,
+    lo: r.rps.min,
+    hi: r.rps.max,
+    group: group(r),
+    text: `${k(r.rps.median)}${direct ? ` (${(r.rps.median / direct.rps.median).toFixed(2)}x)` : ''}`,
+  }));
+  const cpuBars: Bar[] = results.map((r) => ({
+    label: r.label,
+    value: r.cpuUsPerRequest.median,
+    lo: r.cpuUsPerRequest.min,
+    hi: r.cpuUsPerRequest.max,
+    group: group(r),
+    text: `${r.cpuUsPerRequest.median.toFixed(1)} µs`,
+  }));
   const best = results.filter((r) => r.kind === 'lb').sort((x, y) => y.rps.median - x.rps.median)[0];
   const fmt = (s: Stat, d = 0) => (s.n > 1 ? `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : s.median.toFixed(d));
   return {
     summary: [
       direct ? `Direct to both backends: ${k(direct.rps.median)} req/s.` : 'Direct: not measured.',
-      best && direct ? `Best through xdp-lb: ${best.label}, ${k(best.rps.median)} req/s = ${(best.rps.median / direct.rps.median).toFixed(2)}x direct${nft ? `, ${(best.rps.median / nft.rps.median).toFixed(2)}x nftables` : ''}${ha ? `, ${(best.rps.median / ha.rps.median).toFixed(2)}x HAProxy` : ''}.` : '',
-      bare && dsrNative ? `Against the bare XDP forwarder in the LB's place (native, dsr, ${k(bare.rps.median)} req/s): xdp-lb hash dsr ${(dsrNative.rps.median / bare.rps.median).toFixed(2)}x.` : '',
-      nft && direct ? `nftables DNAT + masquerade: ${(nft.rps.median / direct.rps.median).toFixed(2)}x direct; HAProxy: ${ha ? (ha.rps.median / direct.rps.median).toFixed(2) : '—'}x direct.` : '',
+      best && direct
+        ? `Best through xdp-lb: ${best.label}, ${k(best.rps.median)} req/s = ${(best.rps.median / direct.rps.median).toFixed(2)}x direct${nft ? `, ${(best.rps.median / nft.rps.median).toFixed(2)}x nftables` : ''}${ha ? `, ${(best.rps.median / ha.rps.median).toFixed(2)}x HAProxy` : ''}.`
+        : '',
+      bare && dsrNative
+        ? `Against the bare XDP forwarder in the LB's place (native, dsr, ${k(bare.rps.median)} req/s): xdp-lb hash dsr ${(dsrNative.rps.median / bare.rps.median).toFixed(2)}x.`
+        : '',
+      nft && direct
+        ? `nftables DNAT + masquerade: ${(nft.rps.median / direct.rps.median).toFixed(2)}x direct; HAProxy: ${ha ? (ha.rps.median / direct.rps.median).toFixed(2) : '—'}x direct.`
+        : '',
     ].filter(Boolean),
     method: [
       `The tutorial's lab: client1, lb and http1-2 on one bridge (veths, TX checksum offload off). Each backend runs nginx with one worker process answering \`GET /\` with a short body (keep-alive). wrk -t2 -c100 -d${seconds}s from client1 (direct: two wrk of -t1 -c50, one per backend).`,
-      'xdp-lb: deployed by core on lb:eth0 (conntrack 65536 entries); nat = one-arm full NAT with the LB\'s address as SNAT address; dsr = backends hold the VIP on lo. nftables: prerouting DNAT to the backends (numgen round-robin) + postrouting masquerade on the LB host, kernel forwarding and conntrack. HAProxy 2.6: mode tcp, roundrobin, default threads. No ICMP redirects from the LB host.',
-      'Bare XDP forwarder: xdp_bare (packages/bench/bpf/bench.bpf.c) on lb:eth0 in the LB\'s place: TCP to the VIP goes to one of the two backends by source address and port, no state, only the MACs rewritten (XDP_TX), as dsr does. It is the ceiling of an XDP forwarder on this topology.',
-      'Why nat and dsr give about the same req/s here: the run is bound by the client (wrk) and the two one-worker nginx backends, which share the machine\'s cores with the LB: each request costs tens of µs of their CPU (see CPU µs/request), the LB\'s XDP program well under 1 µs per packet. dsr\'s replies bypass the LB, which saves the LB\'s share of the work, a few percent of the total, so the difference stays within the rounds\' spread; it shows where the LB\'s core is the bottleneck (packet-rate).',
+      "xdp-lb: deployed by core on lb:eth0 (conntrack 65536 entries); nat = one-arm full NAT with the LB's address as SNAT address; dsr = backends hold the VIP on lo. nftables: prerouting DNAT to the backends (numgen round-robin) + postrouting masquerade on the LB host, kernel forwarding and conntrack. HAProxy 2.6: mode tcp, roundrobin, default threads. No ICMP redirects from the LB host.",
+      "Bare XDP forwarder: xdp_bare (packages/bench/bpf/bench.bpf.c) on lb:eth0 in the LB's place: TCP to the VIP goes to one of the two backends by source address and port, no state, only the MACs rewritten (XDP_TX), as dsr does. It is the ceiling of an XDP forwarder on this topology.",
+      "Why nat and dsr give about the same req/s here: the run is bound by the client (wrk) and the two one-worker nginx backends, which share the machine's cores with the LB: each request costs tens of µs of their CPU (see CPU µs/request), the LB's XDP program well under 1 µs per packet. dsr's replies bypass the LB, which saves the LB's share of the work, a few percent of the total, so the difference stays within the rounds' spread; it shows where the LB's core is the bottleneck (packet-rate).",
       `${rounds} rounds; each round runs every case once, in a new order (set up, measure, tear down). Medians reported, min–max as spread. Latency percentiles are wrk's (per round, then the median of the rounds; direct: the mean of the two wrk's p50 and the larger p99).`,
       `CPU per request: the whole machine's busy CPU time (/proc/stat: user, system, irq, softirq; ${ctx.machine.cores} cores) during the run, divided by the requests served: client, backends and LB together. Other work on the machine is included too (load ${ctx.machine.loadStart.toFixed(2)} at the start).`,
     ],
@@ -381,7 +471,16 @@ function report(results: E2eResult[], rounds: number, seconds: number, warnings:
       {
         title: 'HTTP through each setup (median of the rounds, min–max)',
         headers: ['setup', 'req/s', 'x direct', 'p50 ms', 'p99 ms', 'CPU µs/request', 'errors', 'LB reason counters (last round)'],
-        rows: results.map((r) => [r.label, fmt(r.rps), direct ? (r.rps.median / direct.rps.median).toFixed(2) : '—', fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1), r.errors, r.reasons ?? '—']),
+        rows: results.map((r) => [
+          r.label,
+          fmt(r.rps),
+          direct ? (r.rps.median / direct.rps.median).toFixed(2) : '—',
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          fmt(r.cpuUsPerRequest, 1),
+          r.errors,
+          r.reasons ?? '—',
+        ]),
       },
     ],
     charts: [

@@ -43,14 +43,23 @@ export const flowSync: Benchmark = {
 };
 
 function udpFrame(dmac: string, src: string, sport: number): Buffer {
-  return buildFrame({ eth: { src: '02:00:c6:13:00:01', dst: dmac }, ipv4: { src, dst: VIP, ttl: 64 }, udp: { sport, dport: UDP_PORT }, payload: Buffer.alloc(10, 0x61) });
+  return buildFrame({
+    eth: { src: '02:00:c6:13:00:01', dst: dmac },
+    ipv4: { src, dst: VIP, ttl: 64 },
+    udp: { sport, dport: UDP_PORT },
+    payload: Buffer.alloc(10, 0x61),
+  });
 }
 
 async function runFlowSync(ctx: BenchContext): Promise<Section> {
   const p = ctx.quick ? QUICK : FULL;
   const bed = await TestBed.up(BACKENDS.length);
   const pass = BpfObject.open(objects.xdpPass());
-  const samples: Record<string, Record<'off' | 'on', number[]>> = { established: { off: [], on: [] }, 'tcp-enters-ct': { off: [], on: [] }, 'udp-new': { off: [], on: [] } };
+  const samples: Record<string, Record<'off' | 'on', number[]>> = {
+    established: { off: [], on: [] },
+    'tcp-enters-ct': { off: [], on: [] },
+    'udp-new': { off: [], on: [] },
+  };
   const checks: string[] = [];
   let seq = 1 << 20;
   try {
@@ -67,7 +76,13 @@ async function runFlowSync(ctx: BenchContext): Promise<Section> {
           limits: { conntrackSize: 1 << 18, newFlowsPerSec: 0 },
           services: [
             { name: 'tcp', vip: `${VIP}:${TCP_PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
-            { name: 'udp', vip: `${VIP}:${UDP_PORT}`, protocol: 'udp', forward: 'dsr', backends: BACKENDS.map((b) => `${b.ip}:${UDP_PORT}`) },
+            {
+              name: 'udp',
+              vip: `${VIP}:${UDP_PORT}`,
+              protocol: 'udp',
+              forward: 'dsr',
+              backends: BACKENDS.map((b) => `${b.ip}:${UDP_PORT}`),
+            },
           ],
           // The sync addresses matter only to the agent; deploy turns the data plane's records on.
           ...(v === 'on' ? { cluster: { listen: '198.18.0.2', peers: ['198.18.0.3'], key: 'bench-key-0123456789abcdefghijklmnop' } } : {}),
@@ -102,7 +117,8 @@ async function runFlowSync(ctx: BenchContext): Promise<Section> {
             const promote = flows.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
             delta = d.reasonsSince(before);
             samples['tcp-enters-ct']![v].push(median(promote) - offset);
-            if ((delta.ct_promoted ?? 0) !== flows.length || (delta.sync_sent ?? 0) !== (v === 'on' ? flows.length : 0)) checks.push(`tcp enters ct (${v}): ${formatReasons(delta)}`);
+            if ((delta.ct_promoted ?? 0) !== flows.length || (delta.sync_sent ?? 0) !== (v === 'on' ? flows.length : 0))
+              checks.push(`tcp enters ct (${v}): ${formatReasons(delta)}`);
             drain();
             // UDP flows: each datagram a new flow.
             const dgrams = Array.from({ length: p.oneShots }, () => {
@@ -113,7 +129,8 @@ async function runFlowSync(ctx: BenchContext): Promise<Section> {
             const udpNs = dgrams.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
             delta = d.reasonsSince(before);
             samples['udp-new']![v].push(median(udpNs) - offset);
-            if ((delta.ct_new ?? 0) !== dgrams.length || (delta.sync_sent ?? 0) !== (v === 'on' ? dgrams.length : 0)) checks.push(`udp new (${v}): ${formatReasons(delta)}`);
+            if ((delta.ct_new ?? 0) !== dgrams.length || (delta.sync_sent ?? 0) !== (v === 'on' ? dgrams.length : 0))
+              checks.push(`udp new (${v}): ${formatReasons(delta)}`);
           });
         } finally {
           ring?.dispose();
@@ -137,28 +154,47 @@ async function runFlowSync(ctx: BenchContext): Promise<Section> {
   const perDatagram = SyncProtocol.HEADER + SyncProtocol.MAC + SyncProtocol.MAX_RECORDS * SyncProtocol.RECORD + UDP_IP;
   const bytesPerFlow = perDatagram / SyncProtocol.MAX_RECORDS;
   const per10k = (bytesPerFlow * 10_000 * 8) / 1e6;
-  const label: Record<string, string> = { established: 'established packet (no record)', 'tcp-enters-ct': 'TCP flow enters lb_ct (1 record)', 'udp-new': 'UDP new flow (entry + 1 record)' };
+  const label: Record<string, string> = {
+    established: 'established packet (no record)',
+    'tcp-enters-ct': 'TCP flow enters lb_ct (1 record)',
+    'udp-new': 'UDP new flow (entry + 1 record)',
+  };
   return {
     summary: [
-      ...rows.map((r) => `${label[r.kind]}: ${r.off.median.toFixed(1)} ns without sync, ${r.on.median.toFixed(1)} ns with (${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} ns).`),
+      ...rows.map(
+        (r) =>
+          `${label[r.kind]}: ${r.off.median.toFixed(1)} ns without sync, ${r.on.median.toFixed(1)} ns with (${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} ns).`,
+      ),
       `Between nodes: ${bytesPerFlow.toFixed(1)} bytes per new flow and peer (full datagrams), ${per10k.toFixed(2)} Mbit/s per peer at 10,000 new flows/s; a live flow is sent again once per sync period (8.6 s by default).`,
       ...(checks.length ? [`Path checks failed: ${checks.join('; ')}`] : []),
     ],
     method: [
       `The hash object deployed twice by core's LoadBalancer.deploy (dsr, generic mode on a lab veth, 10 backends), without and with \`cluster\`; BPF_PROG_TEST_RUN on ${ctx.machine.cores} cores, 64-byte frames; ${p.rounds} interleaved rounds (the order alternates), medians.`,
       `established: repeat ${p.repeat.toLocaleString('en-US')} of one flow's packet (not a refresh moment: sync adds a test); the others one run per syscall (${p.oneShots} flows a round), minus the empty program's one-shot overhead.`,
-      'The ring is drained between cases, as the agent drains it every cluster.flushMs: records take bpf_ringbuf_output\'s success path. Reason counters confirm every case (ct_promoted, ct_new, sync_sent per record, none without sync).',
+      "The ring is drained between cases, as the agent drains it every cluster.flushMs: records take bpf_ringbuf_output's success path. Reason counters confirm every case (ct_promoted, ct_new, sync_sent per record, none without sync).",
       `Bandwidth: ${SyncProtocol.MAX_RECORDS} records of ${SyncProtocol.RECORD} bytes per datagram, ${SyncProtocol.HEADER}-byte header, ${SyncProtocol.MAC}-byte HMAC, ${UDP_IP} bytes of UDP/IPv4: ${perDatagram} bytes per ${SyncProtocol.MAX_RECORDS} flows, to each peer.`,
     ],
     tables: [
       {
         title: 'ns per packet, without and with flow sync',
         headers: ['case', 'off (median)', 'on (median)', 'on - off', 'off min–max', 'on min–max'],
-        rows: rows.map((r) => [label[r.kind]!, r.off.median.toFixed(1), r.on.median.toFixed(1), r.delta.toFixed(1), `${r.off.min.toFixed(1)}–${r.off.max.toFixed(1)}`, `${r.on.min.toFixed(1)}–${r.on.max.toFixed(1)}`]),
+        rows: rows.map((r) => [
+          label[r.kind]!,
+          r.off.median.toFixed(1),
+          r.on.median.toFixed(1),
+          r.delta.toFixed(1),
+          `${r.off.min.toFixed(1)}–${r.off.max.toFixed(1)}`,
+          `${r.on.min.toFixed(1)}–${r.on.max.toFixed(1)}`,
+        ]),
       },
     ],
     charts: [],
-    headlines: rows.map((r) => ({ metric: `flow sync: ${label[r.kind]} (on - off)`, value: Math.round(r.delta * 10) / 10, unit: 'ns', spread: `off ${r.off.median.toFixed(1)}, on ${r.on.median.toFixed(1)} over ${p.rounds} rounds` })),
+    headlines: rows.map((r) => ({
+      metric: `flow sync: ${label[r.kind]} (on - off)`,
+      value: Math.round(r.delta * 10) / 10,
+      unit: 'ns',
+      spread: `off ${r.off.median.toFixed(1)}, on ${r.on.median.toFixed(1)} over ${p.rounds} rounds`,
+    })),
     data: { params: p, samples, bytesPerFlow, mbitPer10kFlows: per10k, checks },
     ...(checks.length ? { warnings: checks } : {}),
   };

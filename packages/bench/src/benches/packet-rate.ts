@@ -91,9 +91,30 @@ function configs(quick: boolean, nft: boolean): Config[] {
   if (!quick) {
     list.push(
       { key: 'lb-hash-nat-one', label: 'xdp-lb hash, nat, one flow', kind: 'lb', strategy: 'hash', forward: 'nat', flows: 'one' },
-      { key: 'lb-rr-dsr-new', label: 'xdp-lb round-robin, dsr, new flow per packet', kind: 'lb', strategy: 'round-robin', forward: 'dsr', flows: 'new' },
-      { key: 'lb-random-dsr-new', label: 'xdp-lb random, dsr, new flow per packet', kind: 'lb', strategy: 'random', forward: 'dsr', flows: 'new' },
-      { key: 'lb-hash-dsr-1m', label: 'xdp-lb hash, dsr, 1M live flows in turn', kind: 'lb', strategy: 'hash', forward: 'dsr', flows: 'million' },
+      {
+        key: 'lb-rr-dsr-new',
+        label: 'xdp-lb round-robin, dsr, new flow per packet',
+        kind: 'lb',
+        strategy: 'round-robin',
+        forward: 'dsr',
+        flows: 'new',
+      },
+      {
+        key: 'lb-random-dsr-new',
+        label: 'xdp-lb random, dsr, new flow per packet',
+        kind: 'lb',
+        strategy: 'random',
+        forward: 'dsr',
+        flows: 'new',
+      },
+      {
+        key: 'lb-hash-dsr-1m',
+        label: 'xdp-lb hash, dsr, 1M live flows in turn',
+        kind: 'lb',
+        strategy: 'hash',
+        forward: 'dsr',
+        flows: 'million',
+      },
     );
   }
   if (nft) {
@@ -120,7 +141,15 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
   if (nftMissing.length) warnings.push(`nftables DNAT not measured: nft is missing (${aptHint(nftMissing)})`);
   const list = configs(ctx.quick, nftMissing.length === 0);
 
-  const lab = await Lab.up({ hosts: [{ name: 'gen', interfaces: [] }, { name: 'lb', interfaces: [], forwarding: true }] }, { prefix: 'xlbb' });
+  const lab = await Lab.up(
+    {
+      hosts: [
+        { name: 'gen', interfaces: [] },
+        { name: 'lb', interfaces: [], forwarding: true },
+      ],
+    },
+    { prefix: 'xlbb' },
+  );
   const gen = lab.host('gen');
   const lb = lab.host('lb');
   // Short names of this run only: the NAPI threads are found by name (napi/<dev>-<id>, 15 characters).
@@ -146,7 +175,15 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
       genDev,
       test: lb,
       testDev: lbDev,
-      frame: { dmac: parseMac(LB_MAC), smac: parseMac(GEN_MAC), saddr: ip('198.19.0.1'), daddr: ip(VIP), sport: 1024, dport: DPORT, length: FRAME },
+      frame: {
+        dmac: parseMac(LB_MAC),
+        smac: parseMac(GEN_MAC),
+        saddr: ip('198.19.0.1'),
+        daddr: ip(VIP),
+        sport: 1024,
+        dport: DPORT,
+        length: FRAME,
+      },
     });
     const l0 = inNetns(lb.netns.path, () => ifNameToIndex(lbDev));
     const flowsOf = (f: Flows) => (f === 'one' ? 1 : f === 'new' ? 0 : MILLION);
@@ -232,10 +269,17 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
       };
     });
   // A packet rate without the LB's rate is no result: fail the benchmark, saying why.
-  if (!results.some((r) => r.kind === 'lb')) throw new Error(`packet-rate: no sample of the LB was measured: ${warnings.join('; ') || 'no case ran'}`);
+  if (!results.some((r) => r.kind === 'lb'))
+    throw new Error(`packet-rate: no sample of the LB was measured: ${warnings.join('; ') || 'no case ran'}`);
   for (const r of results) {
-    if (r.alive !== LOOP_FRAMES) warnings.push(`${r.label}: ${LOOP_FRAMES - r.alive} of ${LOOP_FRAMES} frames were lost in the loop (last round); its rate is a lower bound`);
-    if (r.generatorBound) warnings.push(`${r.label}: generator-bound: ${r.mpps.median.toFixed(2)} Mpps is within ${GEN_HEADROOM}x of the generator's ceiling (${r.genCeilingMpps.median.toFixed(2)} Mpps); read the tested side's capacity (${r.testCapacityMpps.median.toFixed(2)} Mpps per core) instead`);
+    if (r.alive !== LOOP_FRAMES)
+      warnings.push(
+        `${r.label}: ${LOOP_FRAMES - r.alive} of ${LOOP_FRAMES} frames were lost in the loop (last round); its rate is a lower bound`,
+      );
+    if (r.generatorBound)
+      warnings.push(
+        `${r.label}: generator-bound: ${r.mpps.median.toFixed(2)} Mpps is within ${GEN_HEADROOM}x of the generator's ceiling (${r.genCeilingMpps.median.toFixed(2)} Mpps); read the tested side's capacity (${r.testCapacityMpps.median.toFixed(2)} Mpps per core) instead`,
+      );
   }
   return report(results, rounds, seconds, warnings, ctx);
 }
@@ -260,14 +304,23 @@ async function loadMillion(dp: Deployed, loop: LoopGenerator): Promise<void> {
   for (let base = 1; base < MILLION; base += 65_536) {
     const keys: Buffer[] = [];
     for (let i = base; i < Math.min(MILLION, base + 65_536); i++) keys.push(genFlowKey(i));
-    await ct.updateBatch(keys, keys.map(() => template));
+    await ct.updateBatch(
+      keys,
+      keys.map(() => template),
+    );
   }
 }
 
 async function setupVeth(gen: LabHost, lb: LabHost, genDev: string, lbDev: string): Promise<void> {
   const noV6 = { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 };
   await gen.sysctl(noV6);
-  await lb.sysctl({ ...noV6, 'net.ipv4.conf.all.send_redirects': 0, 'net.ipv4.conf.default.send_redirects': 0, 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 });
+  await lb.sysctl({
+    ...noV6,
+    'net.ipv4.conf.all.send_redirects': 0,
+    'net.ipv4.conf.default.send_redirects': 0,
+    'net.ipv4.conf.all.rp_filter': 0,
+    'net.ipv4.conf.default.rp_filter': 0,
+  });
   await gen.exec(['ip', 'link', 'add', genDev, 'type', 'veth', 'peer', 'name', lbDev, 'netns', lb.netns.name]);
   await gen.exec(['ip', 'link', 'set', genDev, 'address', GEN_MAC, 'up']);
   await lb.exec(['ip', '-batch', '-'], {
@@ -278,7 +331,11 @@ async function setupVeth(gen: LabHost, lb: LabHost, genDev: string, lbDev: strin
       ...BACKENDS.map((b) => `neigh replace ${b} lladdr ${GEN_MAC} dev ${lbDev} nud permanent`),
     ].join('\n'),
   });
-  await lb.sysctl({ [`net.ipv4.conf.${lbDev}.forwarding`]: 1, [`net.ipv4.conf.${lbDev}.send_redirects`]: 0, [`net.ipv4.conf.${lbDev}.rp_filter`]: 0 });
+  await lb.sysctl({
+    [`net.ipv4.conf.${lbDev}.forwarding`]: 1,
+    [`net.ipv4.conf.${lbDev}.send_redirects`]: 0,
+    [`net.ipv4.conf.${lbDev}.rp_filter`]: 0,
+  });
 }
 
 function report(results: RateResult[], rounds: number, seconds: number, warnings: string[], ctx: BenchContext): Section {
@@ -298,16 +355,34 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
       value: one.mpps.median,
       unit: 'Mpps',
       spread: `${one.mpps.min.toFixed(2)}–${one.mpps.max.toFixed(2)} over ${one.mpps.n} rounds${bothFree ? '' : '; generator-bound: see the capacity line'}`,
-      ratio: { value: one.mpps.median / hairpin.mpps.median, of: `the XDP_TX hairpin (${hairpin.mpps.median.toFixed(2)} Mpps${bound(hairpin)})` },
-      ...(bothFree ? { target: { value: 0.7 * hairpin.mpps.median, better: 'higher' as const, text: `≥ 0.7x the hairpin = ${(0.7 * hairpin.mpps.median).toFixed(2)} Mpps` } } : {}),
+      ratio: {
+        value: one.mpps.median / hairpin.mpps.median,
+        of: `the XDP_TX hairpin (${hairpin.mpps.median.toFixed(2)} Mpps${bound(hairpin)})`,
+      },
+      ...(bothFree
+        ? {
+            target: {
+              value: 0.7 * hairpin.mpps.median,
+              better: 'higher' as const,
+              text: `≥ 0.7x the hairpin = ${(0.7 * hairpin.mpps.median).toFixed(2)} Mpps`,
+            },
+          }
+        : {}),
     });
     headlines.push({
-      metric: 'capacity per core, hash dsr, one flow (frames / the LB thread\'s CPU seconds)',
+      metric: "capacity per core, hash dsr, one flow (frames / the LB thread's CPU seconds)",
       value: one.testCapacityMpps.median,
       unit: 'Mpps',
       spread: `${one.testCapacityMpps.min.toFixed(2)}–${one.testCapacityMpps.max.toFixed(2)} over ${one.testCapacityMpps.n} rounds`,
-      ratio: { value: one.testCapacityMpps.median / hairpin.testCapacityMpps.median, of: `the hairpin's capacity (${hairpin.testCapacityMpps.median.toFixed(2)} Mpps)` },
-      target: { value: 0.7 * hairpin.testCapacityMpps.median, better: 'higher', text: `≥ 0.7x the hairpin's = ${(0.7 * hairpin.testCapacityMpps.median).toFixed(2)} Mpps` },
+      ratio: {
+        value: one.testCapacityMpps.median / hairpin.testCapacityMpps.median,
+        of: `the hairpin's capacity (${hairpin.testCapacityMpps.median.toFixed(2)} Mpps)`,
+      },
+      target: {
+        value: 0.7 * hairpin.testCapacityMpps.median,
+        better: 'higher',
+        text: `≥ 0.7x the hairpin's = ${(0.7 * hairpin.testCapacityMpps.median).toFixed(2)} Mpps`,
+      },
     });
   }
   if (one && nft) {
@@ -330,9 +405,27 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
     });
   }
   const newFlow = get('lb-hash-dsr-new');
-  if (newFlow && hairpin) headlines.push({ metric: 'forwarded, hash dsr, new flow per packet', value: newFlow.mpps.median, unit: 'Mpps', ratio: { value: newFlow.mpps.median / hairpin.mpps.median, of: 'the hairpin' } });
-  if (hairpin) headlines.push({ metric: 'XDP_TX hairpin (ceiling)', value: hairpin.mpps.median, unit: 'Mpps', spread: `${hairpin.mpps.min.toFixed(2)}–${hairpin.mpps.max.toFixed(2)}${bound(hairpin)}` });
-  if (one) headlines.push({ metric: "generator's ceiling (same rounds as hash dsr, one flow)", value: one.genCeilingMpps.median, unit: 'Mpps', spread: `${(one.genCeilingMpps.median / one.mpps.median).toFixed(2)}x the rate it measured (${GEN_HEADROOM}x needed)` });
+  if (newFlow && hairpin)
+    headlines.push({
+      metric: 'forwarded, hash dsr, new flow per packet',
+      value: newFlow.mpps.median,
+      unit: 'Mpps',
+      ratio: { value: newFlow.mpps.median / hairpin.mpps.median, of: 'the hairpin' },
+    });
+  if (hairpin)
+    headlines.push({
+      metric: 'XDP_TX hairpin (ceiling)',
+      value: hairpin.mpps.median,
+      unit: 'Mpps',
+      spread: `${hairpin.mpps.min.toFixed(2)}–${hairpin.mpps.max.toFixed(2)}${bound(hairpin)}`,
+    });
+  if (one)
+    headlines.push({
+      metric: "generator's ceiling (same rounds as hash dsr, one flow)",
+      value: one.genCeilingMpps.median,
+      unit: 'Mpps',
+      spread: `${(one.genCeilingMpps.median / one.mpps.median).toFixed(2)}x the rate it measured (${GEN_HEADROOM}x needed)`,
+    });
 
   const bars: Bar[] = results.map((r) => ({
     label: r.label,
@@ -344,25 +437,40 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
   }));
   return {
     summary: [
-      one && hairpin ? `xdp-lb (hash, dsr) forwards ${one.mpps.median.toFixed(2)} Mpps of one flow on one core${bound(one)}, with the generator's ceiling at ${one.genCeilingMpps.median.toFixed(2)} Mpps: ${(one.mpps.median / hairpin.mpps.median).toFixed(2)}x the XDP_TX hairpin (${hairpin.mpps.median.toFixed(2)} Mpps)${nft ? ` and ${(one.mpps.median / nft.mpps.median).toFixed(1)}x nftables DNAT (${nft.mpps.median.toFixed(2)} Mpps)` : ''}.` : 'The LB or the hairpin was not measured.',
+      one && hairpin
+        ? `xdp-lb (hash, dsr) forwards ${one.mpps.median.toFixed(2)} Mpps of one flow on one core${bound(one)}, with the generator's ceiling at ${one.genCeilingMpps.median.toFixed(2)} Mpps: ${(one.mpps.median / hairpin.mpps.median).toFixed(2)}x the XDP_TX hairpin (${hairpin.mpps.median.toFixed(2)} Mpps)${nft ? ` and ${(one.mpps.median / nft.mpps.median).toFixed(1)}x nftables DNAT (${nft.mpps.median.toFixed(2)} Mpps)` : ''}.`
+        : 'The LB or the hairpin was not measured.',
       ...(newFlow ? [`With a new flow in every packet: ${newFlow.mpps.median.toFixed(2)} Mpps (${newFlow.reasons ?? ''}).`] : []),
-      ...(million && one ? [`Cycling through 1M live flows (every packet a conntrack lookup that misses the caches): ${million.mpps.median.toFixed(2)} Mpps, ${(1000 / million.mpps.median - 1000 / one.mpps.median).toFixed(0)} ns more per packet than one flow.`] : []),
+      ...(million && one
+        ? [
+            `Cycling through 1M live flows (every packet a conntrack lookup that misses the caches): ${million.mpps.median.toFixed(2)} Mpps, ${(1000 / million.mpps.median - 1000 / one.mpps.median).toFixed(0)} ns more per packet than one flow.`,
+          ]
+        : []),
     ],
     method: [
-      'Two namespaces joined by one veth pair (generator end <-> LB end), IPv6 off, nothing else on the link. The generator is a closed loop (packages/bench/src/loop-generator.ts): 128 frames are injected once with AF_PACKET; xdp_loop (native, on the generator end) writes every header of every 64-byte (60 + FCS) IPv4/UDP frame for the next flow, counts it and sends it (XDP_TX) to the program under test, and every frame that program sends back comes to xdp_loop again. No BPF_F_TEST_XDP_LIVE_FRAMES is used (this machine\'s kernel refuses it).',
+      "Two namespaces joined by one veth pair (generator end <-> LB end), IPv6 off, nothing else on the link. The generator is a closed loop (packages/bench/src/loop-generator.ts): 128 frames are injected once with AF_PACKET; xdp_loop (native, on the generator end) writes every header of every 64-byte (60 + FCS) IPv4/UDP frame for the next flow, counts it and sends it (XDP_TX) to the program under test, and every frame that program sends back comes to xdp_loop again. No BPF_F_TEST_XDP_LIVE_FRAMES is used (this machine's kernel refuses it).",
       `On the LB end, native mode: the LB deployed by core (UDP service ${VIP}:${DPORT}, 2 backends whose addresses resolve to the generator's MAC), or bpf/obj/xdp_tx.bpf.o (swaps MACs, XDP_TX: the ceiling), or xdp_pass plus an nftables prerouting DNAT rule (numgen over the 2 backends; the kernel forwards the packet back out; conntrack on, DNAT only).`,
       `Each end's NAPI runs in its own thread (threaded NAPI), pinned to CPU ${ctx.machine.cores >= 2 ? '0 (generator) and CPU 1 (program under test)' : '0 (both: one CPU)'} at nice -20 (other work on the machine gets ~1% of those CPUs while they are busy).`,
       'New flow per packet: the SYN-flood guard is off for these cases (limits.newFlowsPerSec: 0), so every packet is a conntrack insert (with the guard on, hash would forward statelessly and random/round-robin would drop).',
       `Rate = frames that came back / wall time (${seconds} s per round after a 200 ms warm-up). The generator's ceiling = the same frames / the generator thread's CPU seconds (/proc/<pid>/schedstat), measured in the same round; a rate within ${GEN_HEADROOM}x of it is marked generator-bound. "Capacity per core" = frames / the tested side's thread CPU seconds.`,
       'When neither side is busy all the time (the "tested side busy" column well below 100%), the wall rate is bound by the loop itself: 128 frames ping-pong between two NAPI threads that sleep and wake each other, so the hairpin and the LB can show the same wall rate. Their capacity per core (CPU time per frame of the tested side) is then the figure that tells them apart, and the one the headlines judge.',
       `${rounds} rounds, cases interleaved in a different order each round, each case set up and torn down per round; median reported, min–max as spread. After each round the loop is stopped and the frames still circulating are counted: 128 means none was lost.`,
-      '1M live flows: conntrack sized 2^21; the entry the data plane made for the generator\'s first flow (a 50 ms run of one flow) is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_loop then sends in turn (in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.',
+      "1M live flows: conntrack sized 2^21; the entry the data plane made for the generator's first flow (a 50 ms run of one flow) is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_loop then sends in turn (in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.",
       'Figures from before the kernel change (bench/results up to 2026-11-25) came from a live-frames generator running everything on one CPU: they are not comparable with these.',
     ],
     tables: [
       {
         title: 'Frames per second forwarded back to the generator, millions (median of the rounds, min–max)',
-        headers: ['case', 'Mpps', 'x hairpin', "generator's ceiling, Mpps", 'capacity per core, Mpps', 'tested side busy', 'frames alive (last round)', 'LB reason counters (last round)'],
+        headers: [
+          'case',
+          'Mpps',
+          'x hairpin',
+          "generator's ceiling, Mpps",
+          'capacity per core, Mpps',
+          'tested side busy',
+          'frames alive (last round)',
+          'LB reason counters (last round)',
+        ],
         rows: results.map((r) => [
           r.label,
           `${fmt(r.mpps)}${bound(r)}`,

@@ -58,8 +58,24 @@ interface Params {
   dispatchPasses: number;
 }
 
-const QUICK: Params = { rounds: 3, repeat: 200_000, wrapInserts: 5_000, oneShots: 1500, flows1M: 1_000_000, strategies1M: ['hash'], dispatchPasses: 1 };
-const FULL: Params = { rounds: 7, repeat: 1_000_000, wrapInserts: 5_000, oneShots: 4000, flows1M: 1_000_000, strategies1M: STRATEGY_IDS, dispatchPasses: 2 };
+const QUICK: Params = {
+  rounds: 3,
+  repeat: 200_000,
+  wrapInserts: 5_000,
+  oneShots: 1500,
+  flows1M: 1_000_000,
+  strategies1M: ['hash'],
+  dispatchPasses: 1,
+};
+const FULL: Params = {
+  rounds: 7,
+  repeat: 1_000_000,
+  wrapInserts: 5_000,
+  oneShots: 4000,
+  flows1M: 1_000_000,
+  strategies1M: STRATEGY_IDS,
+  dispatchPasses: 2,
+};
 
 type Method = 'repeat' | 'one-shot' | 'wrapper';
 
@@ -122,7 +138,16 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
         samples.push(bed.inside(() => txProg.testRun({ data: f, ctx: c, repeat: p.repeat }).durationNs));
         tick('XDP_TX floor');
       }
-      results.push({ strategy: 'floor', forward: '-', kind: 'xdp-tx', label: 'bare XDP_TX (floor)', method: 'repeat', ns: summarize(samples), reasons: '-', verified: true });
+      results.push({
+        strategy: 'floor',
+        forward: '-',
+        kind: 'xdp-tx',
+        label: 'bare XDP_TX (floor)',
+        method: 'repeat',
+        ns: summarize(samples),
+        reasons: '-',
+        verified: true,
+      });
     }
 
     let flowSeq = 1 << 24; // one-shot new flows: beyond the 1M bulk flows' indices
@@ -163,18 +188,49 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
             const a = run1(dsrEst);
             const b = run1(natEst);
             if (a.retval !== XdpAction.TX || b.retval !== XdpAction.TX) {
-              throw new Error(`${strategy}: the first packets were not forwarded (verdicts ${a.retval}, ${b.retval}; reasons ${formatReasons(dp.reasonsSince(first))})`);
+              throw new Error(
+                `${strategy}: the first packets were not forwarded (verdicts ${a.retval}, ${b.retval}; reasons ${formatReasons(dp.reasonsSince(first))})`,
+              );
             }
             const out = parseFrame(b.data as Buffer);
             const backend = BACKENDS.find((x) => x.ip === out.ipv4?.dst);
             if (!out.tcp || !backend) throw new Error(`${strategy}: NAT output not understood`);
-            natReply = tcpFrame({ smac: backend.mac, dmac: lbMac, src: backend.ip, dst: LB_ADDR, sport: out.tcp.dport, dport: out.tcp.sport });
+            natReply = tcpFrame({
+              smac: backend.mac,
+              dmac: lbMac,
+              src: backend.ip,
+              dst: LB_ADDR,
+              sport: out.tcp.dport,
+              dport: out.tcp.sport,
+            });
           });
 
           const cal = { strategy, oneShotPass: [] as number[], repeatPass: [] as number[] };
           calibration.push(cal);
-          const acc = new Map<string, { kind: string; forward: 'dsr' | 'nat'; label: string; method: Method; samples: number[]; raw: number[]; reasons: string; verified: boolean }>();
-          const record = (key: string, kind: string, forward: 'dsr' | 'nat', label: string, method: Method, sample: number, raw: number | undefined, delta: Partial<Record<string, number>>, ok: boolean) => {
+          const acc = new Map<
+            string,
+            {
+              kind: string;
+              forward: 'dsr' | 'nat';
+              label: string;
+              method: Method;
+              samples: number[];
+              raw: number[];
+              reasons: string;
+              verified: boolean;
+            }
+          >();
+          const record = (
+            key: string,
+            kind: string,
+            forward: 'dsr' | 'nat',
+            label: string,
+            method: Method,
+            sample: number,
+            raw: number | undefined,
+            delta: Partial<Record<string, number>>,
+            ok: boolean,
+          ) => {
             let a = acc.get(key);
             if (!a) acc.set(key, (a = { kind, forward, label, method, samples: [], raw: [], reasons: '', verified: true }));
             a.samples.push(sample);
@@ -195,13 +251,27 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               cal.oneShotPass.push(median(single));
               cal.repeatPass.push(rep);
 
-              const repeatCase = (key: string, kind: string, forward: 'dsr' | 'nat', label: string, frame: Buffer, expect: (d: Partial<Record<Abi.Reason, number>>) => boolean) => {
+              const repeatCase = (
+                key: string,
+                kind: string,
+                forward: 'dsr' | 'nat',
+                label: string,
+                frame: Buffer,
+                expect: (d: Partial<Record<Abi.Reason, number>>) => boolean,
+              ) => {
                 const before = dp.reasons();
                 const ns = prog.testRun({ data: frame, ctx: bed.ctx(frame.length), repeat: p.repeat }).durationNs;
                 const d = dp.reasonsSince(before);
                 record(key, kind, forward, label, 'repeat', ns, undefined, d, expect(d));
               };
-              const oneShotCase = (key: string, kind: string, forward: 'dsr' | 'nat', label: string, frames: () => Buffer, expect: (d: Partial<Record<Abi.Reason, number>>, n: number) => boolean) => {
+              const oneShotCase = (
+                key: string,
+                kind: string,
+                forward: 'dsr' | 'nat',
+                label: string,
+                frames: () => Buffer,
+                expect: (d: Partial<Record<Abi.Reason, number>>, n: number) => boolean,
+              ) => {
                 const list = Array.from({ length: p.oneShots }, frames);
                 const c = bed.ctx(list[0]!.length);
                 const before = dp.reasons();
@@ -213,9 +283,25 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               const only = (d: Partial<Record<string, number>>, want: Record<string, number>) =>
                 Object.keys(d).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => d[k] === v);
               const R = p.repeat;
-              const wrapperCase = (key: string, kind: string, forward: 'dsr' | 'nat', label: string, frame: Buffer, mode: WrapMode, R2: number, expect: (d: Partial<Record<Abi.Reason, number>>) => boolean) => {
+              const wrapperCase = (
+                key: string,
+                kind: string,
+                forward: 'dsr' | 'nat',
+                label: string,
+                frame: Buffer,
+                mode: WrapMode,
+                R2: number,
+                expect: (d: Partial<Record<Abi.Reason, number>>) => boolean,
+              ) => {
                 const before = dp.reasons();
-                const t = wrap.time(prog, txProg, frame, mode, R2, (pr, f, n) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs);
+                const t = wrap.time(
+                  prog,
+                  txProg,
+                  frame,
+                  mode,
+                  R2,
+                  (pr, f, n) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs,
+                );
                 const d = dp.reasonsSince(before);
                 record(key, kind, forward, label, 'wrapper', t.net, t.gross, d, expect(d));
               };
@@ -227,18 +313,45 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
 
               repeatCase('not-ours', 'not-ours', 'dsr', 'not for us (passed)', foreign, (d) => only(d, { pass_not_ours: R }));
               repeatCase('dsr-est', 'established', 'dsr', 'established flow', dsrEst, (d) => only(d, { tx: R }));
-              oneShotCase('dsr-est-1', 'established (one per syscall)', 'dsr', 'established flow, one per syscall', () => dsrEst, (d, n) => only(d, { tx: n }));
+              oneShotCase(
+                'dsr-est-1',
+                'established (one per syscall)',
+                'dsr',
+                'established flow, one per syscall',
+                () => dsrEst,
+                (d, n) => only(d, { tx: n }),
+              );
               oneShotCase('dsr-new', 'new', 'dsr', 'new flow', newDsr, (d, n) => only(d, { tx: n, ct_new: n }));
               oneShotCase('nat-new', 'new', 'nat', 'new flow', newNat, (d, n) => only(d, { tx: n, ct_new: n }));
-              oneShotCase('nat-est', 'established', 'nat', 'established flow', () => natEst, (d, n) => only(d, { tx: n }));
-              oneShotCase('nat-reply', 'nat-reply', 'nat', 'NAT reply (backend -> client)', () => natReply, (d, n) => only(d, { tx: n }));
+              oneShotCase(
+                'nat-est',
+                'established',
+                'nat',
+                'established flow',
+                () => natEst,
+                (d, n) => only(d, { tx: n }),
+              );
+              oneShotCase(
+                'nat-reply',
+                'nat-reply',
+                'nat',
+                'NAT reply (backend -> client)',
+                () => natReply,
+                (d, n) => only(d, { tx: n }),
+              );
               // The wrapper method (the side-by-side harness's): restore + tail call, its own cost subtracted.
               const W = p.wrapInserts;
               wrapperCase('dsr-est-w', 'established', 'dsr', 'established flow', dsrEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
-              wrapperCase('dsr-new-w', 'new', 'dsr', 'new flow (distinct tuple each)', newDsr(), distinct(W), W, (d) => only(d, { tx: W, ct_new: W }));
-              wrapperCase('nat-new-w', 'new', 'nat', 'new flow (distinct tuple each)', newNat(), distinct(W), W, (d) => only(d, { tx: W, ct_new: W }));
+              wrapperCase('dsr-new-w', 'new', 'dsr', 'new flow (distinct tuple each)', newDsr(), distinct(W), W, (d) =>
+                only(d, { tx: W, ct_new: W }),
+              );
+              wrapperCase('nat-new-w', 'new', 'nat', 'new flow (distinct tuple each)', newNat(), distinct(W), W, (d) =>
+                only(d, { tx: W, ct_new: W }),
+              );
               wrapperCase('nat-est-w', 'established', 'nat', 'established flow', natEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
-              wrapperCase('nat-reply-w', 'nat-reply', 'nat', 'NAT reply (backend -> client)', natReply, { kind: 'same' }, R, (d) => only(d, { tx: R }));
+              wrapperCase('nat-reply-w', 'nat-reply', 'nat', 'NAT reply (backend -> client)', natReply, { kind: 'same' }, R, (d) =>
+                only(d, { tx: R }),
+              );
             });
             tick(`${strategy}: round ${r + 1}/${p.rounds}`);
           }
@@ -268,7 +381,10 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 values.push(vals[i % vals.length]!);
               }
               await ct.updateBatch(keys, values);
-              ctx.progress(Math.min(1, (step + (base + CHUNK) / p.flows1M) / steps), `${strategy}: loading ${p.flows1M.toLocaleString('en-US')} flows into conntrack`);
+              ctx.progress(
+                Math.min(1, (step + (base + CHUNK) / p.flows1M) / steps),
+                `${strategy}: loading ${p.flows1M.toLocaleString('en-US')} flows into conntrack`,
+              );
             }
             fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
             tick(`${strategy}: 1M flows loaded`);
@@ -294,35 +410,86 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 let before = dp.reasons();
                 let ns = sample.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
                 let d = dp.reasonsSince(before);
-                record('dsr-est-1M', 'established-1M', 'dsr', 'established, 1M live flows (random flow each packet)', 'one-shot', median(ns) - offset, median(ns), d, only(d, { tx: sample.length }));
+                record(
+                  'dsr-est-1M',
+                  'established-1M',
+                  'dsr',
+                  'established, 1M live flows (random flow each packet)',
+                  'one-shot',
+                  median(ns) - offset,
+                  median(ns),
+                  d,
+                  only(d, { tx: sample.length }),
+                );
 
                 // The same flow again and again among 1M (its entry stays in cache).
                 before = dp.reasons();
                 const hotNs = prog.testRun({ data: hotFrame, ctx: bed.ctx(hotFrame.length), repeat: p.repeat }).durationNs;
                 d = dp.reasonsSince(before);
-                record('dsr-hot-1M', 'hot-1M', 'dsr', 'established, 1M live flows (one flow repeated)', 'repeat', hotNs, undefined, d, only(d, { tx: p.repeat }));
+                record(
+                  'dsr-hot-1M',
+                  'hot-1M',
+                  'dsr',
+                  'established, 1M live flows (one flow repeated)',
+                  'repeat',
+                  hotNs,
+                  undefined,
+                  d,
+                  only(d, { tx: p.repeat }),
+                );
 
                 // New flows with 1M live ones.
                 const fresh = Array.from({ length: p.oneShots }, newDsr);
                 before = dp.reasons();
                 ns = fresh.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
                 d = dp.reasonsSince(before);
-                record('dsr-new-1M', 'new-1M', 'dsr', 'new flow, 1M live flows', 'one-shot', median(ns) - offset, median(ns), d, only(d, { tx: fresh.length, ct_new: fresh.length }));
+                record(
+                  'dsr-new-1M',
+                  'new-1M',
+                  'dsr',
+                  'new flow, 1M live flows',
+                  'one-shot',
+                  median(ns) - offset,
+                  median(ns),
+                  d,
+                  only(d, { tx: fresh.length, ct_new: fresh.length }),
+                );
 
                 // The wrapper method: the 1M flows visited in a scattered order (611953 is coprime with
                 // 10^6), then new flows among them; its own cost subtracted (see wrapper.ts).
-                const runW = (pr: typeof prog, f: Buffer, n: number) => pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs;
+                const runW = (pr: typeof prog, f: Buffer, n: number) =>
+                  pr.testRun({ data: f, ctx: bed.ctx(f.length), repeat: n }).durationNs;
                 before = dp.reasons();
                 let t = wrap.time(prog, txProg, hotFrame, { kind: 'cycle', flows: p.flows1M, stride: 611_953 }, p.repeat, runW);
                 d = dp.reasonsSince(before);
-                record('dsr-est-1M-w', 'established-1M', 'dsr', 'established, 1M live flows (scattered)', 'wrapper', t.net, t.gross, d, only(d, { tx: p.repeat }));
+                record(
+                  'dsr-est-1M-w',
+                  'established-1M',
+                  'dsr',
+                  'established, 1M live flows (scattered)',
+                  'wrapper',
+                  t.net,
+                  t.gross,
+                  d,
+                  only(d, { tx: p.repeat }),
+                );
                 const W = p.wrapInserts;
                 const base = flowSeq;
                 flowSeq += W;
                 before = dp.reasons();
                 t = wrap.time(prog, txProg, newDsr(), { kind: 'distinct', base }, W, runW);
                 d = dp.reasonsSince(before);
-                record('dsr-new-1M-w', 'new-1M', 'dsr', 'new flow, 1M live flows', 'wrapper', t.net, t.gross, d, only(d, { tx: W, ct_new: W }));
+                record(
+                  'dsr-new-1M-w',
+                  'new-1M',
+                  'dsr',
+                  'new flow, 1M live flows',
+                  'wrapper',
+                  t.net,
+                  t.gross,
+                  d,
+                  only(d, { tx: W, ct_new: W }),
+                );
               });
               tick(`${strategy}: 1M flows, round ${r + 1}/${p.rounds}`);
             }
@@ -352,7 +519,16 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     }
     // What a strategy per service costs: programs of 1, 3 and 4 strategies side by side.
     try {
-      dispatch = (await measureDispatch(bed, wrap, txProg, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }, flowSeq, tick)).results;
+      dispatch = (
+        await measureDispatch(
+          bed,
+          wrap,
+          txProg,
+          { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses },
+          flowSeq,
+          tick,
+        )
+      ).results;
       for (const d of dispatch) if (!d.verified) warnings.push(`dispatch ${d.label}: reason counters not as expected (${d.reasons})`);
     } catch (e) {
       warnings.push(`dispatch: not measured: ${(e as Error).message.split('\n')[0]}`);
@@ -387,20 +563,29 @@ function report(
   ctx: BenchContext,
   dispatch: readonly DispatchResult[] = [],
 ): Section {
-  const find = (s: StrategyId | 'floor', key: string, fwd = 'dsr') => results.find((x) => x.strategy === s && x.kind === key && (s === 'floor' || x.forward === fwd));
+  const find = (s: StrategyId | 'floor', key: string, fwd = 'dsr') =>
+    results.find((x) => x.strategy === s && x.kind === key && (s === 'floor' || x.forward === fwd));
   const floor = find('floor', 'xdp-tx');
   const tables: TableSpec[] = [
     {
       title: 'ns per packet: median of the rounds (min–max)',
       headers: ['strategy', 'forward', 'case', 'method', 'ns/packet', 'reason counters (last round)'],
-      rows: results.map((x) => [x.strategy, x.forward, x.label, methodText(p, x), fmt(x.ns), `${x.verified ? '' : 'UNEXPECTED: '}${x.reasons}`]),
+      rows: results.map((x) => [
+        x.strategy,
+        x.forward,
+        x.label,
+        methodText(p, x),
+        fmt(x.ns),
+        `${x.verified ? '' : 'UNEXPECTED: '}${x.reasons}`,
+      ]),
       notes: [
         `${p.rounds} rounds; a round's figure is the kernel's average over ${p.repeat.toLocaleString('en-US')} repeats, or the median of ${p.oneShots} single runs minus the single-run overhead of an empty program.`,
         'The reason counters are what the data plane counted for the case: every case checks them (tx = forwarded with XDP_TX, ct_new = conntrack entry created, pass_not_ours = passed untouched).',
       ],
     },
   ];
-  if (dispatch.length) tables.push(dispatchTable(dispatch, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }));
+  if (dispatch.length)
+    tables.push(dispatchTable(dispatch, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }));
   const hash = (k: string, f = 'dsr') => find('hash', k, f);
   const headlines: Headline[] = [];
   const target = (metric: string, r: CaseResult | undefined, t: number, ref: number | string) => {
@@ -424,9 +609,21 @@ function report(
     ['hash, established among 1M live flows (dsr), wrapper method', 'established-1M', 'dsr'],
   ] as const) {
     const r = results.find((x) => x.strategy === 'hash' && x.kind === kind && x.forward === fwd && x.method === 'wrapper');
-    if (r) headlines.push({ metric, value: r.ns.median, unit: 'ns', spread: `${r.ns.min.toFixed(1)}–${r.ns.max.toFixed(1)} over ${r.ns.n} rounds` });
+    if (r)
+      headlines.push({
+        metric,
+        value: r.ns.median,
+        unit: 'ns',
+        spread: `${r.ns.min.toFixed(1)}–${r.ns.max.toFixed(1)} over ${r.ns.n} rounds`,
+      });
   }
-  if (floor) headlines.push({ metric: 'bare XDP_TX (floor)', value: floor.ns.median, unit: 'ns', spread: `${floor.ns.min}–${floor.ns.max} over ${floor.ns.n} rounds` });
+  if (floor)
+    headlines.push({
+      metric: 'bare XDP_TX (floor)',
+      value: floor.ns.median,
+      unit: 'ns',
+      spread: `${floor.ns.min}–${floor.ns.max} over ${floor.ns.n} rounds`,
+    });
 
   const bars: Bar[] = results.map((x) => ({
     label: `${x.strategy === 'floor' ? '' : `${x.forward} `}${x.label}`,
@@ -444,11 +641,14 @@ function report(
   );
   const gap = hash('established (one per syscall)');
   if (gap && hash('established')) {
-    summary.push(`The same established DSR packet costs ${h('established')} ns inside a repeat loop and ${gap.ns.median.toFixed(1)} ns one per syscall (cooler caches): one-per-syscall figures are upper bounds.`);
+    summary.push(
+      `The same established DSR packet costs ${h('established')} ns inside a repeat loop and ${gap.ns.median.toFixed(1)} ns one per syscall (cooler caches): one-per-syscall figures are upper bounds.`,
+    );
   }
   const ds = dispatchSummary(dispatch);
   if (ds) summary.push(ds);
-  for (const f of fills) summary.push(`${f.strategy}: ${f.flows.toLocaleString('en-US')} conntrack entries loaded in ${f.seconds.toFixed(1)} s.`);
+  for (const f of fills)
+    summary.push(`${f.strategy}: ${f.flows.toLocaleString('en-US')} conntrack entries loaded in ${f.seconds.toFixed(1)} s.`);
   const cal = calibration[0];
   return {
     summary,

@@ -100,25 +100,44 @@ async function runSpread(ctx: BenchContext): Promise<Section> {
       });
     }
   }
-  if (h1000) headlines.push({ metric: 'hash: flows per backend CV, N=1000, 1M flows', value: h1000.cv * 100, unit: '%', spread: `binomial noise alone: ${pct(h1000.binomialCv)}` });
+  if (h1000)
+    headlines.push({
+      metric: 'hash: flows per backend CV, N=1000, 1M flows',
+      value: h1000.cv * 100,
+      unit: '%',
+      spread: `binomial noise alone: ${pct(h1000.binomialCv)}`,
+    });
 
   return {
     summary: [
-      `Maglev (hash) gives every backend floor(M/N) or ceil(M/N) slots: slot share max/mean ${rows.filter((r) => r.slotMaxOverMean !== undefined).map((r) => `${f3(r.slotMaxOverMean!)} (N=${r.n})`).join(', ')}.`,
+      `Maglev (hash) gives every backend floor(M/N) or ceil(M/N) slots: slot share max/mean ${rows
+        .filter((r) => r.slotMaxOverMean !== undefined)
+        .map((r) => `${f3(r.slotMaxOverMean!)} (N=${r.n})`)
+        .join(', ')}.`,
       `With 1M flows the flow spread of hash and random is the binomial noise of ${flowsN / 1000}/N thousand flows per backend (CV ${pct(find('hash', 1000)?.cv ?? NaN)} vs ${pct(find('hash', 1000)?.binomialCv ?? NaN)} expected at N=1000); round-robin is exact (CV ${pct(find('round-robin', 1000)?.cv ?? NaN)}).`,
       `Weights 1:2:3:4 are honoured: the largest load over its expected share is ${WEIGHTED_NS.map((n) => `${f3(find('hash', n, true)?.maxOverMean ?? NaN)}`).join(', ')} for hash (N=${WEIGHTED_NS.join(', ')}).`,
     ],
     method: [
       `${flowsN.toLocaleString('en-US')} synthetic TCP flows (clients drawn from 198.18.0.0/15 and ports 1024-65535 by a seeded generator: the same flows every run), keys encoded as struct lb_flow by core's codec.`,
-      'Each flow goes through the strategy\'s reference model: hash = pickHash (Maglev table, five-tuple, seed 0), random = pickRandom(randomDraw(t, flow hash)) with t = 1 µs per flow, round-robin = pickRoundRobin(counter = flow index). The packet tests prove the data plane computes the same.',
+      "Each flow goes through the strategy's reference model: hash = pickHash (Maglev table, five-tuple, seed 0), random = pickRandom(randomDraw(t, flow hash)) with t = 1 µs per flow, round-robin = pickRoundRobin(counter = flow index). The packet tests prove the data plane computes the same.",
       `Tables from each strategy's buildTable: hash M = 65537 for N ≤ 655, 655373 above (≥ 100 slots per backend); random and round-robin default maxSlots (65536). Weighted rows: weight 1 + (i mod 4).`,
-      'max/mean and min/mean: flows per backend over the mean (weighted: over the backend\'s expected share). CV: standard deviation / mean of the same. Binomial CV: what independent uniform picks give, sqrt((N-1)/flows).',
+      "max/mean and min/mean: flows per backend over the mean (weighted: over the backend's expected share). CV: standard deviation / mean of the same. Binomial CV: what independent uniform picks give, sqrt((N-1)/flows).",
     ],
     tables: [
       {
         title: 'Flows per backend (1M flows)',
         headers: ['strategy', 'N', 'weights', 'table slots', 'max/mean', 'min/mean', 'CV', 'binomial CV', 'slot max/mean'],
-        rows: rows.map((r) => [r.strategy, r.n, r.weighted ? '1:2:3:4' : 'equal', r.tableSize, f3(r.maxOverMean), f3(r.minOverMean), pct(r.cv), pct(r.binomialCv), r.slotMaxOverMean !== undefined ? f3(r.slotMaxOverMean) : '—']),
+        rows: rows.map((r) => [
+          r.strategy,
+          r.n,
+          r.weighted ? '1:2:3:4' : 'equal',
+          r.tableSize,
+          f3(r.maxOverMean),
+          f3(r.minOverMean),
+          pct(r.cv),
+          pct(r.binomialCv),
+          r.slotMaxOverMean !== undefined ? f3(r.slotMaxOverMean) : '—',
+        ]),
       },
     ],
     charts: [

@@ -7,11 +7,16 @@ export function registerBench(program: Command, { io }: CommandContext): void {
   const list = BENCHMARKS.map((b) => `  ${b.name.padEnd(14)} ${b.title} (~${b.seconds.full} s, --quick ~${b.seconds.quick} s)`).join('\n');
   program
     .command('bench [names...]')
-    .description('measure the load balancer side by side with the alternatives; writes bench/results/<date>-<name>/ (results.json, report.md, SVG charts)')
+    .description(
+      'measure the load balancer side by side with the alternatives; writes bench/results/<date>-<name>/ (results.json, report.md, SVG charts)',
+    )
     .option('--quick', 'fewer rounds and cases: everything in under 3 minutes (the CI smoke test)')
-    .option('--out <dir>', 'parent folder of the results folder (default: the repository\'s bench/results)')
+    .option('--out <dir>', "parent folder of the results folder (default: the repository's bench/results)")
     .option('--update-readme', 'also rewrite the "latest results" section of the repository\'s bench/README.md from this run')
-    .addHelpText('after', `\nBenchmarks (default: all, in this order):\n${list}\n\nExamples:\n  lb bench --quick\n  lb bench per-packet packet-rate\n  lb bench --out /tmp/results`)
+    .addHelpText(
+      'after',
+      `\nBenchmarks (default: all, in this order):\n${list}\n\nExamples:\n  lb bench --quick\n  lb bench per-packet packet-rate\n  lb bench --out /tmp/results`,
+    )
     .action(async (names: string[], o: { quick?: boolean; out?: string; updateReadme?: boolean }) => {
       const r = await runBench({
         names,

@@ -38,7 +38,9 @@ const collect = (v: string, acc: string[] = []) => [...acc, v];
 export function registerChain(program: Command, { lb, io }: CommandContext): void {
   const chain = program
     .command('chain')
-    .description('XDP chains shared with other programs (firewalls, DDoS filters): what runs in each slot, and other programs put next to xdp-lb')
+    .description(
+      'XDP chains shared with other programs (firewalls, DDoS filters): what runs in each slot, and other programs put next to xdp-lb',
+    )
     .addHelpText(
       'after',
       `
@@ -55,7 +57,7 @@ Examples:
 
   chain
     .command('status')
-    .description('every chain (or one): the root, and each slot\'s program and owner (an xdp-lb instance, or external)')
+    .description("every chain (or one): the root, and each slot's program and owner (an xdp-lb instance, or external)")
     .argument('[name]', 'one chain')
     .addOption(outputOption())
     .addHelpText('after', '\nExamples:\n  lb chain status\n  lb chain status edge -o json')
@@ -70,7 +72,7 @@ Examples:
     .argument('<name>', 'the chain')
     .argument('<slot>', 'the slot (0-15)')
     .argument('<object>', 'the BPF object file')
-    .option('--program <name>', 'the program to use (default: the object\'s only XDP program)')
+    .option('--program <name>', "the program to use (default: the object's only XDP program)")
     .option('--next <slot>', 'the slot it passes packets on to (sets its chain_next_slot); without it, it ends the chain')
     .option('--set <name=value>', 'set a global variable of the object before load (repeatable)', collect)
     .option('--replace', 'replace the external program in the slot (atomic)')
@@ -86,29 +88,35 @@ Examples:
   lb chain add edge 0 bpf/obj/xdp_filter_sample.bpf.o --next 1 --set filter_udp_port=9999
   lb chain add edge 2 host_fw.o --program xdp_fw --replace`,
     )
-    .action(async (name: string, slot: string, object: string, opts: { program?: string; next?: string; set?: string[]; replace?: boolean }) => {
-      const added = await lb().chainAdd(
-        {
-          chain: name,
-          slot: slotArg('slot', slot),
-          objectPath: resolve(object),
-          ...(opts.program ? { program: opts.program } : {}),
-          ...(opts.next !== undefined ? { next: slotArg('--next', opts.next) } : {}),
-          ...(opts.set?.length ? { set: parseSets(opts.set) } : {}),
-        },
-        { replace: opts.replace ?? false },
-      );
-      io.out(`chain ${name}: slot ${added.slot} runs program ${added.progId} (${added.name ?? '?'})${opts.next !== undefined ? `, passing on to slot ${opts.next}` : ''}`);
-    });
+    .action(
+      async (name: string, slot: string, object: string, opts: { program?: string; next?: string; set?: string[]; replace?: boolean }) => {
+        const added = await lb().chainAdd(
+          {
+            chain: name,
+            slot: slotArg('slot', slot),
+            objectPath: resolve(object),
+            ...(opts.program ? { program: opts.program } : {}),
+            ...(opts.next !== undefined ? { next: slotArg('--next', opts.next) } : {}),
+            ...(opts.set?.length ? { set: parseSets(opts.set) } : {}),
+          },
+          { replace: opts.replace ?? false },
+        );
+        io.out(
+          `chain ${name}: slot ${added.slot} runs program ${added.progId} (${added.name ?? '?'})${opts.next !== undefined ? `, passing on to slot ${opts.next}` : ''}`,
+        );
+      },
+    );
 
   chain
     .command('remove')
-    .description('empty an external program\'s slot (xdp-lb\'s own slots leave with lb undeploy)')
+    .description("empty an external program's slot (xdp-lb's own slots leave with lb undeploy)")
     .argument('<name>', 'the chain')
     .argument('<slot>', 'the slot')
     .addHelpText('after', '\nExamples:\n  lb chain remove edge 0')
     .action((name: string, slot: string) => {
       const r = lb().chainRemove(name, slotArg('slot', slot));
-      io.out(`chain ${name}: slot ${r.removed.slot} emptied (program ${r.removed.progId})${r.chainRemoved ? '; it was the last: the chain and its root are gone' : ''}`);
+      io.out(
+        `chain ${name}: slot ${r.removed.slot} emptied (program ${r.removed.progId})${r.chainRemoved ? '; it was the last: the chain and its root are gone' : ''}`,
+      );
     });
 }

@@ -13,7 +13,9 @@ export function registerConfig(program: Command, { lb, io }: CommandContext): vo
     .addHelpText('after', '\nExamples:\n  lb config check lb.yaml\n  lb config check lb.yaml --no-interfaces')
     .action(async (file: string, o: { netns?: string; interfaces: boolean }) => {
       const cfg = await lb().checkConfigFile(file, { netns: o.netns ?? null, checkInterfaces: o.interfaces });
-      io.out(`${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), ${strategiesText(cfg.services.map((s) => s.strategy))})`);
+      io.out(
+        `${file}: ok (${cfg.services.length} service(s), ${cfg.services.reduce((n, s) => n + s.backends.length, 0)} backend(s), ${strategiesText(cfg.services.map((s) => s.strategy))})`,
+      );
     });
   config
     .command('dump')

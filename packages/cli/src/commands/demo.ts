@@ -24,8 +24,8 @@ export function registerDemo(program: Command, { lb, io }: CommandContext): void
     .command('demo')
     .description('build the lab, deploy the load balancer, send real HTTP from several clients, show what it did, tear down')
     .addOption(new Option('--strategy <id>', STRATEGY_IDS).default('hash'))
-    .addOption(new Option('--forward <mode>', 'nat (the tutorial\'s one-arm full NAT) or dsr').choices(['nat', 'dsr']).default('nat'))
-    .addOption(new Option('--mode <mode>', 'XDP mode on the LB\'s interface').choices(['native', 'generic']).default('native'))
+    .addOption(new Option('--forward <mode>', "nat (the tutorial's one-arm full NAT) or dsr").choices(['nat', 'dsr']).default('nat'))
+    .addOption(new Option('--mode <mode>', "XDP mode on the LB's interface").choices(['native', 'generic']).default('native'))
     .option('--clients <n>', 'client hosts', '3')
     .option('--backends <n>', 'web backends', '3')
     .option('--requests <n>', 'HTTP requests per client (each a new connection)', '12')
@@ -80,11 +80,19 @@ export function registerDemo(program: Command, { lb, io }: CommandContext): void
           }),
         );
         const names = lab.hosts.filter((h) => h.name.startsWith('http')).map((h) => h.name);
-        io.out(table(['CLIENT', ...names.map((x) => `-> ${x}`)], [...served].map(([c, row]) => [`${c} (${lab.host(c).ipv4})`, ...names.map((x) => row.get(x) ?? 0)])));
+        io.out(
+          table(
+            ['CLIENT', ...names.map((x) => `-> ${x}`)],
+            [...served].map(([c, row]) => [`${c} (${lab.host(c).ipv4})`, ...names.map((x) => row.get(x) ?? 0)]),
+          ),
+        );
         io.out(`   ${failed === 0 ? 'every request answered' : `${failed} request(s) FAILED`}`);
 
         io.out('== traffic that is not for the load balancer passes untouched');
-        const own = await httpGet(clients[0]!, `http://${a.lb}:8080/`, { timeoutMs: 3000 }).then((x) => x.body.trim(), (e: Error) => `failed: ${e.message}`);
+        const own = await httpGet(clients[0]!, `http://${a.lb}:8080/`, { timeoutMs: 3000 }).then(
+          (x) => x.body.trim(),
+          (e: Error) => `failed: ${e.message}`,
+        );
         io.out(`   HTTP to the LB host's own address ${a.lb}:8080 -> ${own}`);
         io.out(`   ping ${a.lb} -> ${(await ping(clients[0]!, a.lb)) ? 'reply' : 'NO reply'}`);
 

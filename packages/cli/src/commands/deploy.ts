@@ -11,14 +11,26 @@ export function registerDeploy(program: Command, { lb, io }: CommandContext): vo
     .command('deploy')
     .description('validate, load the XDP program, fill its maps and attach it (re-deploy: atomic swap, conntrack kept)')
     .option('-f, --file <lb.yaml>', 'config file (YAML); the flags below build a one-service config instead (an error next to -f)')
-    .option('--strategy <id>', `the service's backend selection: ${STRATEGY_IDS}, or the path of a .bpf.c fragment (a file's services: their default)`, undefined)
-    .addOption(new Option('--mode <mode>', 'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported').choices(['native', 'generic', 'offload', 'auto']))
+    .option(
+      '--strategy <id>',
+      `the service's backend selection: ${STRATEGY_IDS}, or the path of a .bpf.c fragment (a file's services: their default)`,
+      undefined,
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'XDP mode for every --iface: native (driver, the fast path), generic (skb), auto (native, else generic); offload (hw) is refused: not supported',
+      ).choices(['native', 'generic', 'offload', 'auto']),
+    )
     .option('--iface <name[:mode]>', 'interface to attach to (repeatable; NAME:MODE overrides --mode)', collect)
-    .option('--vip <addr[/len]:port[/tcp|/udp]>', 'the service address clients connect to (a prefix: every address of it, e.g. 198.18.10.0/28:80; port * for every port)')
+    .option(
+      '--vip <addr[/len]:port[/tcp|/udp]>',
+      'the service address clients connect to (a prefix: every address of it, e.g. 198.18.10.0/28:80; port * for every port)',
+    )
     .option('--backend <addr[:port][@weight]>', 'a backend (repeatable)', collect)
     .addOption(new Option('--forward <mode>', FORWARD_HELP).choices(FORWARD_MODES))
-    .option('--snat <addr>', 'NAT source address (repeatable; default: the first --iface\'s own address)', collect)
-    .option('--snat-ports <min-max>', 'NAT source port range, outside the host\'s ephemeral range (default 20000-29999)')
+    .option('--snat <addr>', "NAT source address (repeatable; default: the first --iface's own address)", collect)
+    .option('--snat-ports <min-max>', "NAT source port range, outside the host's ephemeral range (default 20000-29999)")
     .option('--opt <key=value>', 'strategy option, e.g. tableSize=65537 or hashFields=source (repeatable)', collect)
     .option('--hash-seed <n>', 'flow hash seed: equal on every LB node of a cluster')
     .option('--conntrack-size <n>', 'conntrack entries (default 1048576)')

@@ -8,7 +8,9 @@ const MARK: Record<DoctorCheck['status'], string> = { ok: 'ok', warn: 'WARN', fa
 export function registerDoctor(program: Command, { lb, io }: CommandContext): void {
   program
     .command('doctor')
-    .description('what this machine lets xdp-lb do, found by trying: privileges, bpf(), XDP, JIT, BTF, bpffs, chain mode, libxdp (extension programs), clang; with --iface, each interface')
+    .description(
+      'what this machine lets xdp-lb do, found by trying: privileges, bpf(), XDP, JIT, BTF, bpffs, chain mode, libxdp (extension programs), clang; with --iface, each interface',
+    )
     .option('--iface <names>', 'also look at these interfaces (comma-separated): driver, MTU, the XDP program holding them now')
     .option('--netns <name>', 'network namespace of the interfaces')
     .addOption(outputOption())
@@ -24,10 +26,19 @@ Examples:
   lb doctor --iface ens5,ens6 -o json`,
     )
     .action(async (opts: { iface?: string; netns?: string; output: string }) => {
-      const interfaces = (opts.iface ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const interfaces = (opts.iface ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const report = await lb().doctor({ interfaces, netns: opts.netns ?? null });
       if (opts.output === 'json') io.out(json(report));
-      else io.out(table(['CHECK', 'RESULT', 'DETAIL'], report.checks.map((c) => [c.title, MARK[c.status], c.detail])));
+      else
+        io.out(
+          table(
+            ['CHECK', 'RESULT', 'DETAIL'],
+            report.checks.map((c) => [c.title, MARK[c.status], c.detail]),
+          ),
+        );
       if (!report.ok) throw new ExitStatus(1);
     });
 }

@@ -8,7 +8,7 @@ import { UsageError } from '../flags.js';
 export function registerLab(program: Command, { io }: CommandContext): void {
   const lab = program
     .command('lab')
-    .description('the tutorial\'s topology (clients, lb, http backends) in network namespaces on a bridge')
+    .description("the tutorial's topology (clients, lb, http backends) in network namespaces on a bridge")
     .addHelpText('after', '\nExamples:\n  lb lab up --clients 2 --backends 3\n  lb lab status\n  lb lab down --all');
   lab
     .command('up')
@@ -23,9 +23,12 @@ export function registerLab(program: Command, { io }: CommandContext): void {
       const l = await Lab.up(tutorialTopology(opts), { persistent: true });
       const a = tutorialAddresses(opts);
       const lbNs = l.host('lb').netns.name;
-      if (o.output === 'json') return io.out(json({ id: l.id, addresses: a, hosts: l.hosts.map((h) => ({ name: h.name, netns: h.netns.name, ipv4: h.ipv4 })) }));
+      if (o.output === 'json')
+        return io.out(json({ id: l.id, addresses: a, hosts: l.hosts.map((h) => ({ name: h.name, netns: h.netns.name, ipv4: h.ipv4 })) }));
       io.out(l.describe());
-      io.out(`\nDeploy into it:\n  lb deploy --netns ${lbNs} --iface eth0 --vip ${a.vip}:80 ${a.backends.map((b) => `--backend ${b}`).join(' ')}`);
+      io.out(
+        `\nDeploy into it:\n  lb deploy --netns ${lbNs} --iface eth0 --vip ${a.vip}:80 ${a.backends.map((b) => `--backend ${b}`).join(' ')}`,
+      );
       io.out(`Then, from a client:\n  nsenter --net=/run/netns/${l.host('client1').netns.name} curl -s http://${a.vip}/`);
       io.out(`Tear down:\n  lb undeploy && lb lab down ${l.id}`);
     });
@@ -39,7 +42,11 @@ export function registerLab(program: Command, { io }: CommandContext): void {
       // user's, a test run's). --all takes only the persistent labs, the ones `lb lab up` makes.
       if (id && o.all) throw new UsageError('give a lab id or --all, not both');
       if (!id && !o.all) throw new UsageError(`which lab? give its id (lb lab status lists them) or --all for every lab made by lb lab up`);
-      const ids = o.all ? Lab.list().filter((m) => m.persistent).map((m) => m.id) : [id!];
+      const ids = o.all
+        ? Lab.list()
+            .filter((m) => m.persistent)
+            .map((m) => m.id)
+        : [id!];
       if (!ids.length) throw new Error('no lab made by lb lab up is up');
       for (const i of ids) {
         Lab.destroyById(i);
@@ -55,6 +62,11 @@ export function registerLab(program: Command, { io }: CommandContext): void {
       const labs = Lab.list();
       if (o.output === 'json') return io.out(json(labs));
       if (!labs.length) return io.out('no lab is up');
-      io.out(table(['ID', 'HOSTS'], labs.map((m) => [m.id, m.hosts.map((h) => h.name).join(' ')])));
+      io.out(
+        table(
+          ['ID', 'HOSTS'],
+          labs.map((m) => [m.id, m.hosts.map((h) => h.name).join(' ')]),
+        ),
+      );
     });
 }

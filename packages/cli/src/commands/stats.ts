@@ -17,7 +17,12 @@ export function rates(a: DataplaneReading, b: DataplaneReading, seconds: number)
       flowsPerSec: rate(prev?.counters.newFlows ?? 0n, svc.counters.newFlows),
       backends: svc.backends.map((be) => {
         const p = prev?.backends.find((x) => x.key === be.key);
-        return { backend: be.key, state: be.state, pps: rate(p?.counters.packets ?? 0n, be.counters.packets), flowsPerSec: rate(p?.counters.newFlows ?? 0n, be.counters.newFlows) };
+        return {
+          backend: be.key,
+          state: be.state,
+          pps: rate(p?.counters.packets ?? 0n, be.counters.packets),
+          flowsPerSec: rate(p?.counters.newFlows ?? 0n, be.counters.newFlows),
+        };
       }),
     };
   });
@@ -34,8 +39,10 @@ export function registerStats(program: Command, { lb, io }: CommandContext): voi
     .addHelpText('after', '\nExamples:\n  lb stats\n  lb stats --count 1 -o json')
     .action(async (opts: { instance: string; interval: string; count?: string; output: string }) => {
       const interval = Number(opts.interval);
-      if (!/^\d+(\.\d+)?$/.test(opts.interval) || interval < 0.1 || interval > 3600) throw new UsageError(`--interval "${opts.interval}" must be a number of seconds from 0.1 to 3600`);
-      if (opts.count !== undefined && (!/^\d+$/.test(opts.count) || Number(opts.count) < 1)) throw new UsageError(`--count "${opts.count}" must be a whole number of refreshes, 1 or more`);
+      if (!/^\d+(\.\d+)?$/.test(opts.interval) || interval < 0.1 || interval > 3600)
+        throw new UsageError(`--interval "${opts.interval}" must be a number of seconds from 0.1 to 3600`);
+      if (opts.count !== undefined && (!/^\d+$/.test(opts.count) || Number(opts.count) < 1))
+        throw new UsageError(`--count "${opts.count}" must be a whole number of refreshes, 1 or more`);
       const count = opts.count !== undefined ? Number(opts.count) : Infinity;
       let stop = false;
       const onInt = () => (stop = true);

@@ -46,7 +46,11 @@ export interface E2e {
    * `lb.deploy(config, { netns: <lab's lb host> })`, after registering the instance's pin dir with
    * the lab, so that even a killed run's leftovers are removed (by the next run's stale-lab GC).
    */
-  deploy(lab: Lab, config: Record<string, unknown> & { instance: string }, opts?: { force?: boolean; host?: string }): Promise<DeployResult>;
+  deploy(
+    lab: Lab,
+    config: Record<string, unknown> & { instance: string },
+    opts?: { force?: boolean; host?: string },
+  ): Promise<DeployResult>;
   /** What an instance left on the host: its pin dir entries and whether its state file exists. */
   leftovers(instance: string): { pins: string[]; state: boolean };
 }
@@ -72,7 +76,10 @@ export function useE2e(): E2e {
     instance: iso.instance,
     leftovers(instance) {
       const dir = `${iso.bpffs}/${instance}`;
-      return { pins: existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [], state: existsSync(`${iso.stateDir}/${instance}`) };
+      return {
+        pins: existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [],
+        state: existsSync(`${iso.stateDir}/${instance}`),
+      };
     },
   };
 }
@@ -166,7 +173,6 @@ export async function bundleCli(out: string): Promise<string> {
   return out;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Traffic
 
@@ -196,13 +202,20 @@ export async function httpLoad(
   opts: { address: string; port?: number; count: number; concurrency?: number; tag?: string; timeoutMs?: number; records?: boolean },
 ): Promise<LoadResult> {
   const argv = [
-    process.execPath, LOAD_CLIENT,
-    '--host', opts.address,
-    '--port', String(opts.port ?? 80),
-    '--count', String(opts.count),
-    '--concurrency', String(opts.concurrency ?? 1),
-    '--tag', opts.tag ?? host.name ?? 'load',
-    '--timeout', String(opts.timeoutMs ?? 3000),
+    process.execPath,
+    LOAD_CLIENT,
+    '--host',
+    opts.address,
+    '--port',
+    String(opts.port ?? 80),
+    '--count',
+    String(opts.count),
+    '--concurrency',
+    String(opts.concurrency ?? 1),
+    '--tag',
+    opts.tag ?? host.name ?? 'load',
+    '--timeout',
+    String(opts.timeoutMs ?? 3000),
     ...(opts.records ? ['--records'] : []),
   ];
   const r = await host.exec(argv, { timeoutMs: 120_000 });

@@ -28,11 +28,17 @@ export function probe(t: ProbeTarget, svc: { vip: string; port: number; protocol
   sport = sport >= 60_000 ? 10_000 : sport + 1;
   const ipv4 = { src: client, dst: svc.vip };
   const frame = Buffer.from(
-    buildFrame(svc.protocol === 'tcp' ? { eth: {}, ipv4, tcp: { sport, dport: svc.port, flags: 'S' } } : { eth: {}, ipv4, udp: { sport, dport: svc.port }, payload: 'probe' }),
+    buildFrame(
+      svc.protocol === 'tcp'
+        ? { eth: {}, ipv4, tcp: { sport, dport: svc.port, flags: 'S' } }
+        : { eth: {}, ipv4, udp: { sport, dport: svc.port }, payload: 'probe' },
+    ),
   );
   const prog = BpfProgram.fromId(t.progId);
   try {
-    const r = inNetns(`/run/netns/${t.netns}`, () => prog.testRun({ data: frame, ctx: xdpMd({ packetLength: frame.length, ingressIfindex: t.ifindex }) }));
+    const r = inNetns(`/run/netns/${t.netns}`, () =>
+      prog.testRun({ data: frame, ctx: xdpMd({ packetLength: frame.length, ingressIfindex: t.ifindex }) }),
+    );
     const verdict = VERDICTS[r.retval] ?? `retval ${r.retval}`;
     if (verdict !== 'TX' && verdict !== 'REDIRECT') return { verdict };
     const out = parseFrame(r.data as Buffer);

@@ -126,7 +126,9 @@ export class Agent {
    * starts watching. Rejects (with a ConfigError or LbError) when it cannot: nothing it started
    * keeps running then, and a data plane that was already deployed is left as it was.
    */
-  async start(options: AgentOptions): Promise<{ instance: string; action: ApplyAction; warnings: string[]; metrics: ListenAddress | undefined }> {
+  async start(
+    options: AgentOptions,
+  ): Promise<{ instance: string; action: ApplyAction; warnings: string[]; metrics: ListenAddress | undefined }> {
     if (this.running || this.startTime) throw new LbError('this agent has been started already (one start per Agent)');
     this.log = options.log ?? silentLogger;
     this.opts = {
@@ -153,7 +155,8 @@ export class Agent {
     this.agentLock = await lockInstance(cfg.instance, { name: 'agent.lock', timeoutMs: 0 });
     try {
       if (this.opts.metrics) {
-        if (!isLoopback(this.opts.metrics.host)) this.log.warn('metrics endpoint listens beyond loopback', { address: fmt(this.opts.metrics) });
+        if (!isLoopback(this.opts.metrics.host))
+          this.log.warn('metrics endpoint listens beyond loopback', { address: fmt(this.opts.metrics) });
         this.server = this.parts.server({ '/metrics': () => this.metricsEndpoint(), '/healthz': () => this.healthzEndpoint() });
         this.metricsAt = await this.server.listen(this.opts.metrics);
       }
@@ -165,7 +168,10 @@ export class Agent {
       if (cfg.cluster) readKey(cfg.cluster); // a key that cannot be read changes nothing
       const initiallyDown = await this.downBeforeUs(cfg);
       this.health.configure(cfg, initiallyDown);
-      for (const key of initiallyDown) this.log.info('backend stays out of rotation until it passes its checks (it was out when the agent started)', { backend: key.split('\u0000')[1] });
+      for (const key of initiallyDown)
+        this.log.info('backend stays out of rotation until it passes its checks (it was out when the agent started)', {
+          backend: key.split('\u0000')[1],
+        });
       const result = await this.enqueue(async () => {
         const r = await this.apply(cfg, 'start', { redeploy: true });
         this.current = cfg;
@@ -181,7 +187,9 @@ export class Agent {
         this.watcher = this.parts.watcher(this.opts.file, () => void this.reload('file changed'), { pollMs: this.opts.pollMs });
         this.watcher.start();
       }
-      this.gauge = this.parts.gauge(this.instanceName, this.opts.conntrackCountMs, (e) => this.log.debug('conntrack count failed', { error: e }));
+      this.gauge = this.parts.gauge(this.instanceName, this.opts.conntrackCountMs, (e) =>
+        this.log.debug('conntrack count failed', { error: e }),
+      );
       this.gauge.start();
       // Also what keeps a process whose only other handles are unref'd (no metrics) alive.
       this.resyncTimer = setInterval(() => void this.enqueue(() => this.resync()), this.opts.resyncMs || 3_600_000);
@@ -217,7 +225,10 @@ export class Agent {
           return { ok: true, action: 'unchanged', warnings: [] };
         }
         if (cfg.instance !== this.instanceName) {
-          throw new LbError(`instance changed from ${this.instanceName} to ${cfg.instance}: an agent serves one instance; restart it to switch`, 'EINVAL');
+          throw new LbError(
+            `instance changed from ${this.instanceName} to ${cfg.instance}: an agent serves one instance; restart it to switch`,
+            'EINVAL',
+          );
         }
         if (cfg.cluster) readKey(cfg.cluster);
         const r = await this.apply(cfg, reason, { redeploy: opts.redeploy ?? false, force: opts.force ?? false });
@@ -252,7 +263,9 @@ export class Agent {
           this.log.error('detach on exit failed', { error: e as Error });
         }
       } else if (wasRunning) {
-        this.log.info('stopped; the data plane keeps forwarding', { detach: 'lb undeploy' + (this.instanceName === 'default' ? '' : ` --instance ${this.instanceName}`) });
+        this.log.info('stopped; the data plane keeps forwarding', {
+          detach: 'lb undeploy' + (this.instanceName === 'default' ? '' : ` --instance ${this.instanceName}`),
+        });
       }
       this.resolveStopped();
     })();
@@ -292,14 +305,30 @@ export class Agent {
   metrics(): string {
     const dp = readDataplane(this.instanceName);
     const g = this.gauge;
-    return renderMetrics({
-      build: { version: VERSION, strategy: dp?.strategy ?? this.current?.strategy ?? '', layout: LAYOUT_VERSION, instance: this.instanceName, node: process.version, kernel: release() },
-      reading: dp,
-      health: this.health?.view() ?? [],
-      inRotation: this.inRotation,
-      conntrack: { entries: g?.entries, halfOpen: g?.halfOpen, snatPorts: g?.snatPorts, ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000 },
-      agent: { reloads: this.reloads, lastReloadOk: this.last?.ok ?? true, lastReloadTime: this.lastOkTime, startTime: this.startTime },
-    }) + (this.announcer?.metricsText() ?? '') + (this.cluster?.metricsText() ?? '');
+    return (
+      renderMetrics({
+        build: {
+          version: VERSION,
+          strategy: dp?.strategy ?? this.current?.strategy ?? '',
+          layout: LAYOUT_VERSION,
+          instance: this.instanceName,
+          node: process.version,
+          kernel: release(),
+        },
+        reading: dp,
+        health: this.health?.view() ?? [],
+        inRotation: this.inRotation,
+        conntrack: {
+          entries: g?.entries,
+          halfOpen: g?.halfOpen,
+          snatPorts: g?.snatPorts,
+          ageSeconds: g?.updatedAt === undefined ? undefined : (Date.now() - g.updatedAt) / 1000,
+        },
+        agent: { reloads: this.reloads, lastReloadOk: this.last?.ok ?? true, lastReloadTime: this.lastOkTime, startTime: this.startTime },
+      }) +
+      (this.announcer?.metricsText() ?? '') +
+      (this.cluster?.metricsText() ?? '')
+    );
   }
 
   /** Recounts the conntrack table now (tests; the gauge otherwise refreshes on its own). */
@@ -332,7 +361,11 @@ export class Agent {
    * instance is not deployed, its links are gone, a load-time setting changed or `redeploy`; a hot
    * update otherwise; nothing when it already says it (unless `force`).
    */
-  private async apply(cfg: LbConfig, reason: string, opts: { redeploy?: boolean; force?: boolean; rewrite?: boolean } = {}): Promise<{ action: ApplyAction; warnings: string[] }> {
+  private async apply(
+    cfg: LbConfig,
+    reason: string,
+    opts: { redeploy?: boolean; force?: boolean; rewrite?: boolean } = {},
+  ): Promise<{ action: ApplyAction; warnings: string[] }> {
     const t0 = performance.now();
     const { input, failOpen } = this.effective(cfg);
     const key = await this.canonical(input);
@@ -366,12 +399,16 @@ export class Agent {
     this.appliedKey = key;
     // Fail-open is reported with the rotation it produced, once the data plane says so (not while
     // the update is in flight, nor when it failed).
-    for (const name of failOpen) if (!this.failOpen.has(name)) this.log.error('every backend of the service fails its health checks: keeping them in rotation (fail open)', { service: name });
+    for (const name of failOpen)
+      if (!this.failOpen.has(name))
+        this.log.error('every backend of the service fails its health checks: keeping them in rotation (fail open)', { service: name });
     for (const name of this.failOpen) if (!failOpen.has(name)) this.log.info('service has healthy backends again', { service: name });
     this.failOpen = failOpen;
     this.inRotation = new Set(
       (input.services ?? []).flatMap((s, i) =>
-        (s.backends as { address: string; state?: string }[]).filter((b) => b.state !== 'draining').map((b) => healthKey(cfg.services[i]!.name, b.address)),
+        (s.backends as { address: string; state?: string }[])
+          .filter((b) => b.state !== 'draining')
+          .map((b) => healthKey(cfg.services[i]!.name, b.address)),
       ),
     );
     if (this.cluster && cfg.cluster) {
@@ -452,7 +489,12 @@ export class Agent {
   private onHealthChange(changes: HealthChange[]): void {
     for (const c of changes) {
       if (c.up) this.log.info('backend up: back in rotation', { service: c.service, backend: c.backend, reason: c.reason });
-      else this.log.warn('backend down: out of rotation (established flows stay)', { service: c.service, backend: c.backend, reason: c.reason });
+      else
+        this.log.warn('backend down: out of rotation (established flows stay)', {
+          service: c.service,
+          backend: c.backend,
+          reason: c.reason,
+        });
     }
     void this.enqueue(async () => {
       // Also during start, once the first apply is done (a change can come before `running`).
@@ -478,15 +520,21 @@ export class Agent {
         return;
       }
       if (state && JSON.stringify(toInput(await this.lb.config(this.instanceName))) !== this.appliedKey) {
-        this.log.warn('the applied config was changed behind the agent (lb backend/service?): restoring the file\'s', {});
+        this.log.warn("the applied config was changed behind the agent (lb backend/service?): restoring the file's", {});
         await this.apply(this.current, 'resync', { force: true });
         return;
       }
       // The kernel's maps can disagree with the applied state (a defect, a hand edit with bpftool):
       // a service that cannot serve although its config says it can is rewritten in full.
-      const broken = (readDataplane(this.instanceName)?.services ?? []).filter((s) => s.problem !== undefined && !this.failOpen.has(s.name));
+      const broken = (readDataplane(this.instanceName)?.services ?? []).filter(
+        (s) => s.problem !== undefined && !this.failOpen.has(s.name),
+      );
       if (broken.length) {
-        for (const b of broken) this.log.warn('service cannot serve although the applied config says it can: rewriting the maps', { service: b.name, problem: b.problem });
+        for (const b of broken)
+          this.log.warn('service cannot serve although the applied config says it can: rewriting the maps', {
+            service: b.name,
+            problem: b.problem,
+          });
         await this.apply(this.current, 'resync', { force: true, rewrite: true });
       }
     } catch (e) {

@@ -43,7 +43,11 @@ export async function birdCommands(socket: string, commands: readonly string[], 
     };
     conn.setEncoding('utf8');
     conn.on('error', (e: NodeJS.ErrnoException) =>
-      fail(new Error(`BIRD control socket ${socket}: ${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'BIRD is not running (no socket)' : e.message}`)),
+      fail(
+        new Error(
+          `BIRD control socket ${socket}: ${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'BIRD is not running (no socket)' : e.message}`,
+        ),
+      ),
     );
     conn.on('close', () => fail(new Error(`BIRD control socket ${socket}: closed by BIRD`)));
     conn.on('data', (chunk: string) => {
@@ -121,7 +125,11 @@ export class BirdDriver implements AnnounceDriver {
     const [r, show] = await birdCommands(this.socket, [`${verb} ${this.protocol}`, `show protocols ${this.protocol}`]);
     if (r!.error) {
       const unknown = r!.code === 9001 && /CF_SYM_UNDEFINED/.test(birdText(r!));
-      throw new Error(unknown ? `BIRD has no protocol "${this.protocol}" (announce.bird.protocol must name a protocol of bird.conf)` : `BIRD: ${verb} ${this.protocol}: ${birdText(r!)}`);
+      throw new Error(
+        unknown
+          ? `BIRD has no protocol "${this.protocol}" (announce.bird.protocol must name a protocol of bird.conf)`
+          : `BIRD: ${verb} ${this.protocol}: ${birdText(r!)}`,
+      );
     }
     const state = birdProtocolState(show!, this.protocol);
     const want = verb === 'enable' ? 'up' : 'down';

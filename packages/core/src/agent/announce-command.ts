@@ -38,7 +38,13 @@ export class CommandDriver implements AnnounceDriver {
         {
           timeout: this.timeoutMs,
           killSignal: 'SIGKILL',
-          env: { ...process.env, XDP_LB_ANNOUNCE: what, XDP_LB_INSTANCE: ctx.instance, XDP_LB_PREFIXES: ctx.prefixes.join(' '), XDP_LB_REASON: ctx.reason },
+          env: {
+            ...process.env,
+            XDP_LB_ANNOUNCE: what,
+            XDP_LB_INSTANCE: ctx.instance,
+            XDP_LB_PREFIXES: ctx.prefixes.join(' '),
+            XDP_LB_REASON: ctx.reason,
+          },
         },
         (err, stdout, stderr) => {
           const out = `${stdout}${stderr}`.trim().split('\n').slice(-3).join('; ');

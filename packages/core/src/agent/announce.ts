@@ -84,7 +84,8 @@ export interface AnnounceStatus {
 export function nodeHealth(input: NodeHealthInput, require: AnnounceRequire): NodeHealth {
   if (!input.deployed) return { healthy: false, reason: 'not deployed' };
   const detached = input.interfaces.filter((i) => !i.attached).map((i) => i.name);
-  if (input.interfaces.length === 0 || detached.length) return { healthy: false, reason: `data plane not attached${detached.length ? ` on ${detached.join(', ')}` : ''}` };
+  if (input.interfaces.length === 0 || detached.length)
+    return { healthy: false, reason: `data plane not attached${detached.length ? ` on ${detached.join(', ')}` : ''}` };
   if (input.waiting) return { healthy: false, reason: input.waiting };
   const view = new Map(input.health.map((h) => [`${h.service}\u0000${h.backend}`, h]));
   const sick: string[] = [];
@@ -99,7 +100,8 @@ export function nodeHealth(input: NodeHealthInput, require: AnnounceRequire): No
   }
   const n = input.cfg.services.length;
   if (require === 'all' && sick.length) return { healthy: false, reason: `no healthy backend in ${sick.join(', ')}` };
-  if (require === 'any' && sick.length === n) return { healthy: false, reason: n === 1 ? `no healthy backend in ${sick[0]}` : 'no healthy backend in any service' };
+  if (require === 'any' && sick.length === n)
+    return { healthy: false, reason: n === 1 ? `no healthy backend in ${sick[0]}` : 'no healthy backend in any service' };
   return { healthy: true, reason: sick.length ? `healthy (no healthy backend in ${sick.join(', ')})` : 'healthy' };
 }
 
@@ -174,11 +176,18 @@ export class Announcer {
     if (!old || methodChanged) {
       this.driver = announceDriver(next);
       this.announced = undefined;
-      this.log.info('announcing the VIPs while healthy', { via: this.driver.describe(), require: next.require, prefixes: this.prefixes.join(' ') });
+      this.log.info('announcing the VIPs while healthy', {
+        via: this.driver.describe(),
+        require: next.require,
+        prefixes: this.prefixes.join(' '),
+      });
     }
     clearInterval(this.timer);
     // A timer drops what its callback returns: a failed evaluation is logged, not left unhandled.
-    this.timer = setInterval(() => void this.poke().catch((e: Error) => this.log.warn('announce evaluation failed', { error: e.message })), next.intervalMs);
+    this.timer = setInterval(
+      () => void this.poke().catch((e: Error) => this.log.warn('announce evaluation failed', { error: e.message })),
+      next.intervalMs,
+    );
     this.timer.unref?.();
     return this.poke();
   }
@@ -261,11 +270,27 @@ export class Announcer {
     const s = this.status();
     if (!s) return '';
     const labels = `{method="${this.driver!.kind}"}`;
-    const fam = (name: string, type: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labels} ${value}\n`;
+    const fam = (name: string, type: string, help: string, value: number) =>
+      `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labels} ${value}\n`;
     return [
-      fam('xdp_lb_announce_up', 'gauge', 'Whether the node announces its VIPs (1) or has withdrawn them (0), as last put in place.', s.announced ? 1 : 0),
-      fam('xdp_lb_announce_healthy', 'gauge', 'Whether the node is healthy enough to announce (data plane attached, a backend that passes its checks).', s.healthy ? 1 : 0),
-      fam('xdp_lb_announce_draining', 'gauge', '1 while the node is drained (SIGUSR1, drain file): withdrawn whatever its health.', s.draining ? 1 : 0),
+      fam(
+        'xdp_lb_announce_up',
+        'gauge',
+        'Whether the node announces its VIPs (1) or has withdrawn them (0), as last put in place.',
+        s.announced ? 1 : 0,
+      ),
+      fam(
+        'xdp_lb_announce_healthy',
+        'gauge',
+        'Whether the node is healthy enough to announce (data plane attached, a backend that passes its checks).',
+        s.healthy ? 1 : 0,
+      ),
+      fam(
+        'xdp_lb_announce_draining',
+        'gauge',
+        '1 while the node is drained (SIGUSR1, drain file): withdrawn whatever its health.',
+        s.draining ? 1 : 0,
+      ),
       fam('xdp_lb_announce_changes_total', 'counter', 'Announcements and withdrawals put in place.', s.changes),
       fam('xdp_lb_announce_errors_total', 'counter', 'Failed attempts to announce or withdraw (retried every interval).', s.errors),
     ].join('');
@@ -317,7 +342,11 @@ export class Announcer {
     } catch (e) {
       this.errors++;
       const msg = (e as Error).message;
-      if (!this.failed || msg !== this.lastError) this.log.error(`could not ${want ? 'announce' : 'withdraw'} the VIPs (retrying every ${cfg.intervalMs} ms)`, { via: driver.describe(), error: msg });
+      if (!this.failed || msg !== this.lastError)
+        this.log.error(`could not ${want ? 'announce' : 'withdraw'} the VIPs (retrying every ${cfg.intervalMs} ms)`, {
+          via: driver.describe(),
+          error: msg,
+        });
       this.failed = true;
       this.lastError = msg;
     }

@@ -70,7 +70,14 @@ export class HealthChecker {
       if (!svc.health) continue;
       for (const b of svc.backends) {
         const key = healthKey(svc.name, b.key);
-        wanted.set(key, { key, service: svc.name, backend: b.key, address: b.address.text, port: svc.health.port ?? b.port, check: svc.health });
+        wanted.set(key, {
+          key,
+          service: svc.name,
+          backend: b.key,
+          address: b.address.text,
+          port: svc.health.port ?? b.port,
+          check: svc.health,
+        });
       }
     }
     for (const [key, t] of this.targets) {
@@ -104,7 +111,16 @@ export class HealthChecker {
   private add(w: Omit<Target, 'state' | 'epoch'>, up: boolean, prev?: BackendHealth): void {
     const state: BackendHealth = prev
       ? { ...prev, successes: 0, failures: 0 }
-      : { service: w.service, backend: w.backend, up, checked: false, successes: 0, failures: 0, checks: { ok: 0, fail: 0, inconclusive: 0 }, since: Date.now() };
+      : {
+          service: w.service,
+          backend: w.backend,
+          up,
+          checked: false,
+          successes: 0,
+          failures: 0,
+          checks: { ok: 0, fail: 0, inconclusive: 0 },
+          since: Date.now(),
+        };
     const t: Target = { ...w, state, epoch: 0 };
     this.targets.set(w.key, t);
     // Spread the first checks over the interval so that backends are not probed in lockstep.

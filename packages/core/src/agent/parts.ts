@@ -14,10 +14,18 @@ import { FileWatcher } from './watch.js';
  */
 export interface AgentParts {
   prober(netnsPath: string | null, onError: (message: string) => void): Prober;
-  announcer(log: Logger, instance: string, evaluate: () => NodeHealthInput | undefined): Pick<Announcer, 'configure' | 'poke' | 'withdraw' | 'drain' | 'undrain' | 'status' | 'metricsText' | 'stop'>;
+  announcer(
+    log: Logger,
+    instance: string,
+    evaluate: () => NodeHealthInput | undefined,
+  ): Pick<Announcer, 'configure' | 'poke' | 'withdraw' | 'drain' | 'undrain' | 'status' | 'metricsText' | 'stop'>;
   server(routes: Record<string, () => Endpoint>): Pick<MetricsServer, 'listen' | 'close'>;
   watcher(file: string, onChange: () => void, options: { pollMs?: number }): Pick<FileWatcher, 'start' | 'stop'>;
-  gauge(instance: string, intervalMs: number, onError: (e: Error) => void): Pick<ConntrackGauge, 'start' | 'stop' | 'refresh' | 'entries' | 'halfOpen' | 'snatPorts' | 'updatedAt'>;
+  gauge(
+    instance: string,
+    intervalMs: number,
+    onError: (e: Error) => void,
+  ): Pick<ConntrackGauge, 'start' | 'stop' | 'refresh' | 'entries' | 'halfOpen' | 'snatPorts' | 'updatedAt'>;
 }
 
 export const AgentParts = Symbol.for('xdp-lb.AgentParts');

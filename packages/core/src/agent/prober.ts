@@ -97,7 +97,10 @@ export class ProcessProber implements Prober {
   private lastSpawn = 0;
 
   /** `netnsPath`: /run/netns/NAME, or null for this process's own namespace. */
-  constructor(private readonly netnsPath: string | null, private readonly onError: (message: string) => void = () => {}) {}
+  constructor(
+    private readonly netnsPath: string | null,
+    private readonly onError: (message: string) => void = () => {},
+  ) {}
 
   probe(req: ProbeRequest): Promise<ProbeResult> {
     if (this.closed) return Promise.resolve({ ok: false, ms: 0, error: 'checker closed', inconclusive: true });

@@ -66,13 +66,22 @@ export class MetricsServer {
       } catch (e) {
         ep = { status: 500, contentType: 'text/plain', body: `${(e as Error).message}\n` };
       }
-      res.writeHead(ep.status, { 'Content-Type': ep.contentType, 'Content-Length': Buffer.byteLength(ep.body), 'Cache-Control': 'no-store' });
+      res.writeHead(ep.status, {
+        'Content-Type': ep.contentType,
+        'Content-Length': Buffer.byteLength(ep.body),
+        'Cache-Control': 'no-store',
+      });
       res.end(req.method === 'HEAD' ? undefined : ep.body);
     });
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: Error & { code?: string }) =>
-        reject(new LbError(`metrics endpoint ${fmt(addr)}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message} (choose another with --metrics, or --metrics off)`, e.code ?? 'ELISTEN')),
+        reject(
+          new LbError(
+            `metrics endpoint ${fmt(addr)}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message} (choose another with --metrics, or --metrics off)`,
+            e.code ?? 'ELISTEN',
+          ),
+        ),
       );
       server.listen(addr.port, addr.host, () => resolve());
     });

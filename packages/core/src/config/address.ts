@@ -108,7 +108,7 @@ function canonicalIpv6(text: string): string {
   const groups = expandIpv6(text.toLowerCase());
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -92,7 +92,7 @@ export function resolveCluster(c: ClusterShape, report: (path: string, message: 
  * Stands in for the key wherever the config is written back (the instance's state, `lb config
  * dump`): the secret stays in the file the agent reads.
  */
-export const REDACTED_KEY = 'redacted: the key is in the agent\'s config file only';
+export const REDACTED_KEY = "redacted: the key is in the agent's config file only";
 
 /** `cluster` as input again (toInput), the key redacted. */
 export function clusterInput(c: ClusterConfig): z.input<typeof ClusterInputSchema> {

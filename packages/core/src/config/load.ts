@@ -48,7 +48,9 @@ export function toInput(cfg: LbConfig): ConfigInput {
     interfaces: cfg.interfaces.map((i) => ({ name: i.name, mode: i.mode })),
     limits: { ...cfg.limits },
     ...(cfg.snat ? { snat: { addresses: cfg.snat.addresses.map((a) => a.text), ports: `${cfg.snat.portMin}-${cfg.snat.portMax}` } } : {}),
-    ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, ...(cfg.chain.next !== undefined ? { next: cfg.chain.next } : {}) } } : {}),
+    ...(cfg.chain
+      ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot, ...(cfg.chain.next !== undefined ? { next: cfg.chain.next } : {}) } }
+      : {}),
     services: cfg.services.map((s) => ({
       // A default name is derived again on load; only a chosen one is written out.
       ...(s.name === defaultServiceName(s) ? {} : { name: s.name }),
@@ -57,7 +59,12 @@ export function toInput(cfg: LbConfig): ConfigInput {
       forward: s.forward,
       strategy: s.strategy,
       options: { ...s.options },
-      backends: s.backends.map((b) => ({ address: b.key, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}) })),
+      backends: s.backends.map((b) => ({
+        address: b.key,
+        weight: b.weight,
+        state: b.state,
+        ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}),
+      })),
       ...(s.health ? { health: healthInput(s.health) } : {}),
       ...(s.quic ? { quic: true } : {}),
     })),

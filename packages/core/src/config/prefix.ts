@@ -35,7 +35,10 @@ export function parseVip(text: string): VipEndpoint {
   const len = Number(lenText);
   if (len > bits) throw new Error(`prefix length /${lenText} in "${text}" is longer than an IPv${ep.address.family} address (/${bits})`);
   if (len === bits) return { ...ep, prefix: undefined };
-  if (len < MIN_PREFIX[ep.address.family]) throw new Error(`prefix /${len} in "${text}" is too large for a VIP (IPv${ep.address.family}: /${MIN_PREFIX[ep.address.family]} or longer)`);
+  if (len < MIN_PREFIX[ep.address.family])
+    throw new Error(
+      `prefix /${len} in "${text}" is too large for a VIP (IPv${ep.address.family}: /${MIN_PREFIX[ep.address.family]} or longer)`,
+    );
   const net = networkOf(ep.address, len);
   if (net.text !== ep.address.text) throw new Error(`"${text}" has host bits set: the prefix is ${net.text}/${len}`);
   return { ...ep, prefix: len };

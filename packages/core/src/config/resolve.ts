@@ -30,7 +30,10 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
   const source = ctx.source ?? 'config';
   const shaped = ConfigInputSchema.safeParse(input);
   if (!shaped.success) {
-    throw new ConfigError(shaped.error.issues.map((i) => ({ path: pathOf(i.path), message: shapeMessage(i) })), source);
+    throw new ConfigError(
+      shaped.error.issues.map((i) => ({ path: pathOf(i.path), message: shapeMessage(i) })),
+      source,
+    );
   }
   const issues: ConfigIssue[] = [];
   const report = (path: string, message: string) => issues.push({ path, message });
@@ -45,15 +48,37 @@ export function resolveConfig(input: unknown, ctx: ResolveContext = {}): LbConfi
   // The instance's strategy is the default of its services: unknown, it is reported once, here.
   optionsOf(cfg.strategy, 'strategy');
   const services = cfg.services
-    .map((svc, i) => resolveService(svc, `services.${i}`, report, optionsOf(svc.strategy ?? cfg.strategy, svc.strategy ? `services.${i}.strategy` : 'strategy'), svc.strategy ?? cfg.strategy, snat, interfaceMissing))
+    .map((svc, i) =>
+      resolveService(
+        svc,
+        `services.${i}`,
+        report,
+        optionsOf(svc.strategy ?? cfg.strategy, svc.strategy ? `services.${i}.strategy` : 'strategy'),
+        svc.strategy ?? cfg.strategy,
+        snat,
+        interfaceMissing,
+      ),
+    )
     .filter((s): s is ServiceConfig => s !== undefined);
   checkServiceUniqueness(services, report);
 
   const cluster = cfg.cluster ? resolveCluster(cfg.cluster, report) : undefined;
-  if (cfg.chain && cfg.chain.next === cfg.chain.slot) report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
+  if (cfg.chain && cfg.chain.next === cfg.chain.slot)
+    report('chain.next', `the next slot must differ from xdp-lb's own slot ${cfg.chain.slot}`);
   if (issues.length > 0) throw new ConfigError(issues, source);
   const chain = cfg.chain ? { name: cfg.chain.name, slot: cfg.chain.slot, next: cfg.chain.next } : undefined;
-  return { instance: cfg.instance, strategy: cfg.strategy, hashSeed: cfg.hashSeed, interfaces, limits: cfg.limits, snat, chain, services, ...(cfg.announce ? { announce: cfg.announce } : {}), ...(cluster ? { cluster } : {}) };
+  return {
+    instance: cfg.instance,
+    strategy: cfg.strategy,
+    hashSeed: cfg.hashSeed,
+    interfaces,
+    limits: cfg.limits,
+    snat,
+    chain,
+    services,
+    ...(cfg.announce ? { announce: cfg.announce } : {}),
+    ...(cluster ? { cluster } : {}),
+  };
 }
 
 type Report = (path: string, message: string) => void;
@@ -121,7 +146,10 @@ function strategyOptionsOf(report: Report, ctx: ResolveContext): (id: string, pa
     if (!schema && !reported.has(id)) {
       reported.add(id);
       const known = ctx.strategyIds?.() ?? [];
-      report(path, `unknown strategy "${id}"${known.length ? ` (one of ${known.join(', ')}, the path of a .bpf.c fragment, or a strategy package)` : ''}`);
+      report(
+        path,
+        `unknown strategy "${id}"${known.length ? ` (one of ${known.join(', ')}, the path of a .bpf.c fragment, or a strategy package)` : ''}`,
+      );
     }
     return schema;
   };
@@ -144,7 +172,12 @@ function resolveService(
     return undefined;
   }
   if (vip.port === undefined) {
-    report(`${path}.vip`, vip.address.family === 6 ? ipv6PortHint(svc.vip) : `"${svc.vip}" needs a port (e.g. ${formatVip(vip.address, vip.prefix, 80)}, or ${formatVip(vip.address, vip.prefix, ANY_PORT)} for every port)`);
+    report(
+      `${path}.vip`,
+      vip.address.family === 6
+        ? ipv6PortHint(svc.vip)
+        : `"${svc.vip}" needs a port (e.g. ${formatVip(vip.address, vip.prefix, 80)}, or ${formatVip(vip.address, vip.prefix, ANY_PORT)} for every port)`,
+    );
     return undefined;
   }
   const port = vip.port;
@@ -160,8 +193,7 @@ function resolveService(
   if (svc.forward === 'nat') {
     if (!snat) {
       if (!interfaceMissing) report(`${path}.forward`, 'forward "nat" needs a "snat" section with at least one SNAT address');
-    }
-    else if (!snat.addresses.some((a) => a.family === vip.address.family)) {
+    } else if (!snat.addresses.some((a) => a.family === vip.address.family)) {
       report(`${path}.forward`, `forward "nat" needs an IPv${vip.address.family} SNAT address for VIP ${vip.address.text}`);
     }
   }
@@ -174,11 +206,17 @@ function resolveService(
     // An any-port service's flows keep their destination port (nat included): a backend port
     // would be ambiguous. A backend "*" belongs to such a service only.
     if (anyPort && b.port !== ANY_PORT) {
-      report(bpath, `service ${formatVip(vip.address, vip.prefix, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`);
+      report(
+        bpath,
+        `service ${formatVip(vip.address, vip.prefix, ANY_PORT)} serves every port and its flows keep theirs: write backend ${b.address.text} without a port`,
+      );
       return;
     }
     if (!anyPort && b.port === ANY_PORT) {
-      report(bpath, `backend port "*" is for services on every port (vip ${formatVip(vip.address, vip.prefix, ANY_PORT)}); give ${b.address.text} a port or none`);
+      report(
+        bpath,
+        `backend port "*" is for services on every port (vip ${formatVip(vip.address, vip.prefix, ANY_PORT)}); give ${b.address.text} a port or none`,
+      );
       return;
     }
     const badBackend = notUnicast(b.address);
@@ -186,7 +224,10 @@ function resolveService(
     // A tunnel carries either family inside an outer header of the backend's (4in6, 6in4: the
     // data plane's encapsulation takes the inner packet as it is); nat and dsr rewrite in place.
     if (b.address.family !== vip.address.family && (svc.forward === 'nat' || svc.forward === 'dsr')) {
-      report(bpath, `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}: ${svc.forward} keeps the family; a tunnel carries one in the other (forward ${b.address.family === 6 ? 'ip6ip6' : 'ipip'} or gue)`);
+      report(
+        bpath,
+        `backend ${b.key} is IPv${b.address.family} but the VIP ${vip.address.text} is IPv${vip.address.family}: ${svc.forward} keeps the family; a tunnel carries one in the other (forward ${b.address.family === 6 ? 'ip6ip6' : 'ipip'} or gue)`,
+      );
     }
     if (svc.forward !== 'nat' && b.port !== port) {
       report(bpath, `${svc.forward} forwarding cannot change the port: backend ${b.key} must listen on the service port ${port}`);
@@ -209,7 +250,19 @@ function resolveService(
     report(`${path}.health.port`, 'a service on every port has no backend port to check: set health.port');
   }
   checkQuic(svc, backends, path, report);
-  return { name, vip: vip.address, ...(prefix !== undefined ? { prefix } : {}), port, protocol: svc.protocol, forward: svc.forward, strategy, options, backends, ...(health ? { health } : {}), ...(svc.quic ? { quic: true as const } : {}) };
+  return {
+    name,
+    vip: vip.address,
+    ...(prefix !== undefined ? { prefix } : {}),
+    port,
+    protocol: svc.protocol,
+    forward: svc.forward,
+    strategy,
+    options,
+    backends,
+    ...(health ? { health } : {}),
+    ...(svc.quic ? { quic: true as const } : {}),
+  };
 }
 
 /** Fills the defaults of a health check and checks what spans its fields. */
@@ -231,7 +284,12 @@ function resolveHealth(h: NonNullable<ConfigShape['services'][number]['health']>
   };
 }
 
-function resolveBackend(entry: string | { address: string; weight?: number; state?: 'active' | 'draining'; quicServerId?: number }, servicePort: number, path: string, report: Report): BackendConfig | undefined {
+function resolveBackend(
+  entry: string | { address: string; weight?: number; state?: 'active' | 'draining'; quicServerId?: number },
+  servicePort: number,
+  path: string,
+  report: Report,
+): BackendConfig | undefined {
   const obj = typeof entry === 'string' ? splitWeight(entry, path, report) : entry;
   if (!obj) return undefined;
   try {
@@ -241,7 +299,13 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
     // `198.18.0.11:2` silently became port 2. Ports below 20 (no service listens there any more)
     // in the short form are taken for such a weight and refused; the object form still says it.
     // ("*", ANY_PORT, is never a weight: resolveService says where it belongs.)
-    if (typeof entry === 'string' && ep.port !== undefined && ep.port !== ANY_PORT && ep.port < AMBIGUOUS_PORT_BELOW && ep.port !== servicePort) {
+    if (
+      typeof entry === 'string' &&
+      ep.port !== undefined &&
+      ep.port !== ANY_PORT &&
+      ep.port < AMBIGUOUS_PORT_BELOW &&
+      ep.port !== servicePort
+    ) {
       const host = formatEndpoint(ep.address, ep.port).replace(/:\d+$/, '');
       report(
         path,
@@ -250,7 +314,14 @@ function resolveBackend(entry: string | { address: string; weight?: number; stat
       return undefined;
     }
     const quic = typeof entry === 'string' || entry.quicServerId === undefined ? {} : { quicServerId: entry.quicServerId };
-    return { address: ep.address, port, weight: obj.weight ?? LB_DEFAULTS.weight, state: obj.state ?? 'active', key: formatEndpoint(ep.address, port), ...quic };
+    return {
+      address: ep.address,
+      port,
+      weight: obj.weight ?? LB_DEFAULTS.weight,
+      state: obj.state ?? 'active',
+      key: formatEndpoint(ep.address, port),
+      ...quic,
+    };
   } catch (e) {
     report(path, (e as Error).message);
     return undefined;
@@ -267,7 +338,10 @@ function ipv6PortHint(text: string): string {
   const cut = t.lastIndexOf(':');
   const head = t.slice(0, cut);
   const tail = t.slice(cut + 1);
-  const meant = /^\d{1,5}$/.test(tail) && parseIp(head.endsWith(':') ? `${head}:` : head) ? ` or [${head.endsWith(':') ? `${head}:` : head}]:${tail} if ${tail} is the port` : '';
+  const meant =
+    /^\d{1,5}$/.test(tail) && parseIp(head.endsWith(':') ? `${head}:` : head)
+      ? ` or [${head.endsWith(':') ? `${head}:` : head}]:${tail} if ${tail} is the port`
+      : '';
   return `"${text}" needs a port, and an IPv6 address with a port takes brackets: [${t}]:PORT${meant}`;
 }
 
@@ -275,7 +349,11 @@ function ipv6PortHint(text: string): string {
 export const AMBIGUOUS_PORT_BELOW = 20;
 
 /** "ADDR[:PORT][@WEIGHT]" -> address text and weight. */
-function splitWeight(text: string, path: string, report: Report): { address: string; weight?: number; state?: 'active' | 'draining' } | undefined {
+function splitWeight(
+  text: string,
+  path: string,
+  report: Report,
+): { address: string; weight?: number; state?: 'active' | 'draining' } | undefined {
   const at = text.lastIndexOf('@');
   if (at < 0) return { address: text };
   const w = text.slice(at + 1);
@@ -296,7 +374,8 @@ function checkServiceUniqueness(services: readonly ServiceConfig[], report: Repo
     if (prev !== undefined) report(`services.${i}`, `service ${key} is defined twice (also services.${prev})`);
     byKey.set(key, i);
     const prevName = byName.get(s.name);
-    if (prevName !== undefined && prev === undefined) report(`services.${i}.name`, `service name "${s.name}" is used twice (also services.${prevName})`);
+    if (prevName !== undefined && prev === undefined)
+      report(`services.${i}.name`, `service name "${s.name}" is used twice (also services.${prevName})`);
     byName.set(s.name, i);
   });
 }

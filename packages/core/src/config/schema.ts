@@ -1,7 +1,16 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { ClusterInputSchema } from './cluster.js';
-import { ANNOUNCE_REQUIRE, BACKEND_STATES, FORWARD_MODES, HEALTH_CHECK_TYPES, INSTANCE_NAME, LB_DEFAULTS, PROTOCOLS, XDP_MODES } from './defaults.js';
+import {
+  ANNOUNCE_REQUIRE,
+  BACKEND_STATES,
+  FORWARD_MODES,
+  HEALTH_CHECK_TYPES,
+  INSTANCE_NAME,
+  LB_DEFAULTS,
+  PROTOCOLS,
+  XDP_MODES,
+} from './defaults.js';
 
 /**
  * Layer 1 of the config: the shape of what a user writes (YAML file or flags), strict so that a
@@ -36,14 +45,20 @@ export const HealthCheckInputSchema = z
     timeoutMs: z.number().int().min(10).max(60_000).default(LB_DEFAULTS.health.timeoutMs),
     rise: z.number().int().min(1).max(100).default(LB_DEFAULTS.health.rise),
     fall: z.number().int().min(1).max(100).default(LB_DEFAULTS.health.fall),
-    path: z.string().regex(/^\/[\x21-\x7e]*$/, 'an absolute path such as /health (no spaces)').optional(),
+    path: z
+      .string()
+      .regex(/^\/[\x21-\x7e]*$/, 'an absolute path such as /health (no spaces)')
+      .optional(),
     expectStatus: z.number().int().min(100).max(599).optional(),
   })
   .strict();
 
 export const ServiceInputSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-", at most 63').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-", at most 63')
+      .optional(),
     vip: z.string().min(1),
     protocol: z.enum(PROTOCOLS).default(LB_DEFAULTS.protocol),
     forward: z.enum(FORWARD_MODES).default(LB_DEFAULTS.forward),
@@ -65,12 +80,27 @@ export const InterfaceInputSchema = z.union([
 
 export const LimitsSchema = z
   .object({
-    conntrackSize: z.number().int().min(1024).max(1 << 26).default(LB_DEFAULTS.limits.conntrackSize),
+    conntrackSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 26)
+      .default(LB_DEFAULTS.limits.conntrackSize),
     /** Half-open TCP flows (bpf/lib/halfopen.h); default conntrackSize / 8, at least 1024. */
-    halfOpenSize: z.number().int().min(1024).max(1 << 26).optional(),
+    halfOpenSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 26)
+      .optional(),
     /** Idle timeout of a half-open TCP flow; its NAT port is free after it. */
     synTimeoutSec: z.number().int().positive().max(120).default(LB_DEFAULTS.limits.synTimeoutSec),
-    tcpTimeoutSec: z.number().int().positive().max(86_400 * 7).default(LB_DEFAULTS.limits.tcpTimeoutSec),
+    tcpTimeoutSec: z
+      .number()
+      .int()
+      .positive()
+      .max(86_400 * 7)
+      .default(LB_DEFAULTS.limits.tcpTimeoutSec),
     tcpClosingTimeoutSec: z.number().int().positive().max(3600).default(LB_DEFAULTS.limits.tcpClosingTimeoutSec),
     udpTimeoutSec: z.number().int().positive().max(86_400).default(LB_DEFAULTS.limits.udpTimeoutSec),
     /** NAT: a closed TCP flow's SNAT port goes to another client only this long after its last packet (> the backends' TIME_WAIT). */
@@ -85,9 +115,15 @@ export const LimitsSchema = z
     /** ICMP too-big messages per second per CPU for packets that do not fit the path to their backend (0: none, dropped). */
     icmpTooBigPerSec: z.number().int().min(0).max(1_000_000).default(LB_DEFAULTS.limits.icmpTooBigPerSec),
     /** ipip outer sources: this /16 (the last two octets are ignored) + 16 bits of a flow hash, for RSS on the backends. */
-    encapSource4: z.string().refine((t) => isIPv4(t), 'an IPv4 address (the /16 prefix of ipip outer sources)').default(LB_DEFAULTS.limits.encapSource4),
+    encapSource4: z
+      .string()
+      .refine((t) => isIPv4(t), 'an IPv4 address (the /16 prefix of ipip outer sources)')
+      .default(LB_DEFAULTS.limits.encapSource4),
     /** ip6ip6 outer sources: this /96 (the last 32 bits are ignored) + 32 bits of a flow hash. */
-    encapSource6: z.string().refine((t) => isIPv6(t), 'an IPv6 address (the /96 prefix of ip6ip6 outer sources)').default(LB_DEFAULTS.limits.encapSource6),
+    encapSource6: z
+      .string()
+      .refine((t) => isIPv6(t), 'an IPv6 address (the /96 prefix of ip6ip6 outer sources)')
+      .default(LB_DEFAULTS.limits.encapSource6),
     /** gue: the outer UDP destination port the backends decapsulate. */
     guePort: z.number().int().min(1).max(65535).default(LB_DEFAULTS.limits.guePort),
   })
@@ -113,8 +149,11 @@ export const AnnounceInputSchema = z
     /** BIRD 2 through its control socket: `enable`/`disable` of a protocol that holds the VIP routes. */
     bird: z
       .object({
-        socket: z.string().regex(/^\//, 'an absolute path (BIRD\'s control socket)').default(LB_DEFAULTS.announce.birdSocket),
-        protocol: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a BIRD protocol name (letters, digits, "_")').default(LB_DEFAULTS.announce.birdProtocol),
+        socket: z.string().regex(/^\//, "an absolute path (BIRD's control socket)").default(LB_DEFAULTS.announce.birdSocket),
+        protocol: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a BIRD protocol name (letters, digits, "_")')
+          .default(LB_DEFAULTS.announce.birdProtocol),
       })
       .strict()
       .optional(),

@@ -15,12 +15,23 @@ export interface VipCapacity {
 }
 
 /** Reports a config whose VIPs would not fit those maps, saying what takes the room. */
-export function checkVipCapacity(services: readonly ServiceConfig[], snatCount: number, cap: VipCapacity, report: (path: string, message: string) => void): void {
+export function checkVipCapacity(
+  services: readonly ServiceConfig[],
+  snatCount: number,
+  cap: VipCapacity,
+  report: (path: string, message: string) => void,
+): void {
   if (!services.some((s) => s.prefix !== undefined)) return; // exact VIPs: the service count limits them (allocation)
   const plan = planVips(services);
   const expanded = services.some((s) => s.prefix !== undefined && isExpanded(s.vip.family, s.prefix));
   const why = expanded ? ` (prefix VIPs of up to ${NET_EXPAND} addresses take one per address)` : '';
-  if (plan.exact.size > cap.serviceKeys) report('services', `the services need ${plan.exact.size} service keys, the data plane holds ${cap.serviceKeys}${why}`);
-  if (plan.addrs.size + snatCount > cap.addresses) report('services', `the VIPs and SNAT addresses are ${plan.addrs.size + snatCount} addresses, the data plane holds ${cap.addresses}${why}`);
-  if (plan.nets.size > cap.nets) report('services', `${plan.nets.size} services on prefixes of more than ${NET_EXPAND} addresses, the data plane holds ${cap.nets}`);
+  if (plan.exact.size > cap.serviceKeys)
+    report('services', `the services need ${plan.exact.size} service keys, the data plane holds ${cap.serviceKeys}${why}`);
+  if (plan.addrs.size + snatCount > cap.addresses)
+    report(
+      'services',
+      `the VIPs and SNAT addresses are ${plan.addrs.size + snatCount} addresses, the data plane holds ${cap.addresses}${why}`,
+    );
+  if (plan.nets.size > cap.nets)
+    report('services', `${plan.nets.size} services on prefixes of more than ${NET_EXPAND} addresses, the data plane holds ${cap.nets}`);
 }

@@ -117,7 +117,20 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const SIZES = { addr: 16, addrInfo: 4, addrSlot: 24, svcKey: 20, svc: 20, backend: 24, flow: 40, ct: 56, nh: 24, snatVal: 40, mac: 8, counters: 32 } as const;
+export const SIZES = {
+  addr: 16,
+  addrInfo: 4,
+  addrSlot: 24,
+  svcKey: 20,
+  svc: 20,
+  backend: 24,
+  flow: 40,
+  ct: 56,
+  nh: 24,
+  snatVal: 40,
+  mac: 8,
+  counters: 32,
+} as const;
 
 export function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -164,7 +177,8 @@ const ADDR_SLOT_MUL = 0x9e3779b1;
  */
 export function addrSlot(addr: Uint8Array, slots: number): number {
   const bits = Math.log2(slots);
-  if (!Number.isInteger(bits) || bits < 1 || bits > 31) throw new RangeError(`lb_addr_slots has ${slots} entries: not a power of two from 2 to 2^31`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 31)
+    throw new RangeError(`lb_addr_slots has ${slots} entries: not a power of two from 2 to 2^31`);
   const v = new DataView(addr.buffer, addr.byteOffset, 16);
   const x = v.getUint32(0, true) ^ v.getUint32(4, true) ^ v.getUint32(8, true) ^ v.getUint32(12, true);
   return Math.imul(x, ADDR_SLOT_MUL) >>> (32 - bits);
@@ -238,7 +252,14 @@ export function encodeSvc(v: SvcValue): Buffer {
 }
 
 export function decodeSvc(b: Buffer): SvcValue {
-  return { id: b.readUInt32LE(0), flags: b.readUInt32LE(4), fwd: b.readUInt8(8), strategy: b.readUInt8(9), snatFirst: b.readUInt32LE(12), snatCount: b.readUInt32LE(16) };
+  return {
+    id: b.readUInt32LE(0),
+    flags: b.readUInt32LE(4),
+    fwd: b.readUInt8(8),
+    strategy: b.readUInt8(9),
+    snatFirst: b.readUInt32LE(12),
+    snatCount: b.readUInt32LE(16),
+  };
 }
 
 export interface BackendValue {
@@ -280,7 +301,13 @@ export function encodeFlow(f: Flow): Buffer {
 }
 
 export function decodeFlow(b: Buffer): Flow {
-  return { src: bytesToIp(b.subarray(0, 16)), dst: bytesToIp(b.subarray(16, 32)), sport: b.readUInt16BE(32), dport: b.readUInt16BE(34), proto: b.readUInt8(36) };
+  return {
+    src: bytesToIp(b.subarray(0, 16)),
+    dst: bytesToIp(b.subarray(16, 32)),
+    sport: b.readUInt16BE(32),
+    dport: b.readUInt16BE(34),
+    proto: b.readUInt8(36),
+  };
 }
 
 export interface CtValue {

@@ -79,7 +79,8 @@ function slotSteps(cur: abi.AddrSlot, here: readonly SlotAddress[]): abi.AddrSlo
     return steps;
   }
   if (cur.state === abi.SLOT_ONE) put({ ...cur, state: abi.SLOT_SHARED });
-  if (cur.state !== abi.SLOT_SHARED || !cur.addr.equals(addr) || cur.flags !== a.flags) put({ addr, flags: a.flags, state: abi.SLOT_SHARED });
+  if (cur.state !== abi.SLOT_SHARED || !cur.addr.equals(addr) || cur.flags !== a.flags)
+    put({ addr, flags: a.flags, state: abi.SLOT_SHARED });
   put({ addr, flags: a.flags, state: abi.SLOT_ONE });
   return steps;
 }

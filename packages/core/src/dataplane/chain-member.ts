@@ -39,7 +39,9 @@ export interface SlotProgram {
 export function listChains(): string[] {
   const root = chainDir('');
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter((n) => existsSync(join(chainDir(n), 'xdp_root'))).sort();
+  return readdirSync(root)
+    .filter((n) => existsSync(join(chainDir(n), 'xdp_root')))
+    .sort();
 }
 
 /** Each occupied slot of a chain with its program's id and name. */
@@ -78,26 +80,43 @@ function validate(obj: BpfObject, req: MemberRequest): string {
   let prog: BpfProgram | undefined;
   if (req.program !== undefined) {
     prog = obj.programs().find((p) => p.name === req.program);
-    if (!prog) throw new Error(`${req.objectPath} has no program ${req.program} (it has: ${obj.programs().map((p) => p.name).join(', ') || 'none'})`);
-    if (prog.type !== ProgType.XDP) throw new Error(`program ${req.program} of ${req.objectPath} is not an XDP program (section ${prog.section})`);
+    if (!prog)
+      throw new Error(
+        `${req.objectPath} has no program ${req.program} (it has: ${
+          obj
+            .programs()
+            .map((p) => p.name)
+            .join(', ') || 'none'
+        })`,
+      );
+    if (prog.type !== ProgType.XDP)
+      throw new Error(`program ${req.program} of ${req.objectPath} is not an XDP program (section ${prog.section})`);
   } else {
     if (xdp.length !== 1) {
-      throw new Error(`${req.objectPath} has ${xdp.length === 0 ? 'no XDP program' : `${xdp.length} XDP programs (${xdp.map((p) => p.name).join(', ')}): name one with --program`}`);
+      throw new Error(
+        `${req.objectPath} has ${xdp.length === 0 ? 'no XDP program' : `${xdp.length} XDP programs (${xdp.map((p) => p.name).join(', ')}): name one with --program`}`,
+      );
     }
     prog = xdp[0]!;
   }
   if (prog.section !== 'xdp') {
-    throw new Error(`program ${prog.name} is SEC("${prog.section}"): a chain's program array takes only plain SEC("xdp") programs, like its root`);
+    throw new Error(
+      `program ${prog.name} is SEC("${prog.section}"): a chain's program array takes only plain SEC("xdp") programs, like its root`,
+    );
   }
   const vars = new Map(obj.variables().map((v) => [v.name, v]));
   if (req.next !== undefined && !vars.has(CHAIN_NEXT_VARIABLE)) {
-    throw new Error(`${req.objectPath} has no ${CHAIN_NEXT_VARIABLE} variable: it cannot pass packets on to slot ${req.next} (without --next it ends the chain)`);
+    throw new Error(
+      `${req.objectPath} has no ${CHAIN_NEXT_VARIABLE} variable: it cannot pass packets on to slot ${req.next} (without --next it ends the chain)`,
+    );
   }
   for (const [name, value] of Object.entries(req.set ?? {})) {
     const v = vars.get(name);
     if (!v) throw new Error(`${req.objectPath} has no global variable ${name} (it has: ${[...vars.keys()].join(', ') || 'none'})`);
     if (v.size > 8 || value < 0n || value >= 1n << BigInt(8 * v.size)) {
-      throw new Error(`${name} is ${v.size} byte(s): ${value} does not fit (an unsigned integer of at most ${Math.min(v.size, 8) * 8} bits)`);
+      throw new Error(
+        `${name} is ${v.size} byte(s): ${value} does not fit (an unsigned integer of at most ${Math.min(v.size, 8) * 8} bits)`,
+      );
     }
   }
   return prog.name;

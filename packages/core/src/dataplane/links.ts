@@ -59,7 +59,8 @@ export function vethPeer(ns: NetnsScope, dev: string): PeerLookup | undefined {
     /* no named namespaces */
   }
   const netns = named.find((n) => n.nsid === l.link_netnsid)?.name;
-  if (!netns) return { unreachable: `its peer is in network namespace nsid ${l.link_netnsid}, which has no /run/netns name xdp-lb can enter` };
+  if (!netns)
+    return { unreachable: `its peer is in network namespace nsid ${l.link_netnsid}, which has no /run/netns name xdp-lb can enter` };
   const peer = ipLinks(new NetnsScope(netns)).find((x) => x.ifindex === l.link_index);
   return peer ? { found: { name: peer.ifname, netns } } : { unreachable: `peer ifindex ${l.link_index} not found in netns ${netns}` };
 }

@@ -48,7 +48,9 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     if (object.variables().some((v) => v.name === 'layout_version')) {
       const built = object.getVariable('layout_version').readUInt32LE(0);
       if (built !== LAYOUT_VERSION) {
-        throw new Error(`the object was built for map layout v${built}, this control plane speaks v${LAYOUT_VERSION} (rebuild: npx nx run-many -t build-bpf build)`);
+        throw new Error(
+          `the object was built for map layout v${built}, this control plane speaks v${LAYOUT_VERSION} (rebuild: npx nx run-many -t build-bpf build)`,
+        );
       }
     }
     const missingVariables: string[] = [];
@@ -59,7 +61,11 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly), unless
     // `resize`: then a new one is made beside it and the caller migrates the entries.
     const resized: LoadedProgram['resized'] = [];
-    for (const [name, want] of [[MAPS.ct, req.conntrackSize], [MAPS.snat, req.snatSize], [MAPS.ctSyn, req.halfOpenSize]] as const) {
+    for (const [name, want] of [
+      [MAPS.ct, req.conntrackSize],
+      [MAPS.snat, req.snatSize],
+      [MAPS.ctSyn, req.halfOpenSize],
+    ] as const) {
       const pinned = pinnedSize(join(req.mapPinDir, name));
       if (pinned !== undefined && pinned !== want && req.resize) resized.push({ name, from: pinned, to: want });
       object.map(name).setMaxEntries(req.resize ? want : (pinned ?? want));

@@ -15,7 +15,10 @@ type MapName = (typeof abi.MAPS)[keyof typeof abi.MAPS];
  * is the reconciler's.
  */
 export class InstanceMaps {
-  private constructor(private readonly maps: Map<MapName, BpfMap>, private readonly owned: boolean) {}
+  private constructor(
+    private readonly maps: Map<MapName, BpfMap>,
+    private readonly owned: boolean,
+  ) {}
 
   static fromObject(obj: BpfObject): InstanceMaps {
     const maps = new Map<MapName, BpfMap>();
@@ -66,7 +69,8 @@ export class InstanceMaps {
       present.set(k.toString('hex'), { addr: k, flags });
     }
     const slots = this.map(abi.MAPS.addrSlots);
-    for (const w of planAddrSlots(await this.addrSlots(), [...present.values()])) slots.update(abi.u32(w.index), abi.encodeAddrSlot(w.value));
+    for (const w of planAddrSlots(await this.addrSlots(), [...present.values()]))
+      slots.update(abi.u32(w.index), abi.encodeAddrSlot(w.value));
     for (const ip of remove) if (!present.has(abi.encodeAddr(ip).toString('hex'))) addrs.delete(abi.encodeAddr(ip));
   }
 
@@ -176,7 +180,10 @@ export class InstanceMaps {
     try {
       // One batch syscall instead of one per slot: a 65537-slot Maglev table goes in ~10 ms, not ~250.
       const values = abi.encodeSlotTable(ids);
-      await inner.updateBatch(values.map((_, i) => abi.u32(i)), values);
+      await inner.updateBatch(
+        values.map((_, i) => abi.u32(i)),
+        values,
+      );
       this.map(abi.MAPS.tables).update(abi.u32(svcId), inner);
     } finally {
       // The outer map holds its own reference; ours can go.
@@ -279,4 +286,3 @@ export class InstanceMaps {
     this.maps.clear();
   }
 }
-

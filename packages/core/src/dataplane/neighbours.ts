@@ -26,7 +26,9 @@ export function primeNeighbours(ns: NetnsScope, addresses: readonly IpAddress[])
   let unresolved = pending;
   while (unresolved.length > 0 && Date.now() < deadline) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    unresolved = unresolved.filter((p) => !/lladdr/.test(ns.exec('ip', ['neigh', 'show', p.via, 'dev', p.dev], { allowFail: true }).stdout));
+    unresolved = unresolved.filter(
+      (p) => !/lladdr/.test(ns.exec('ip', ['neigh', 'show', p.via, 'dev', p.dev], { allowFail: true }).stdout),
+    );
   }
   return unresolved.map((p) => p.addr);
 }

@@ -79,4 +79,3 @@ export function localAddresses(netns: string | null): string[] {
   const r = new NetnsScope(netns).exec('ip', ['-o', 'addr', 'show'], { allowFail: true });
   return [...r.stdout.matchAll(/\binet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!);
 }
-

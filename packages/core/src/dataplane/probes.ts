@@ -75,7 +75,12 @@ export async function probeExtensions(): Promise<ProbeOutcome> {
       return failure('attach', e, 'the kernel loaded an extension program but refused to attach it');
     }
     const verdict = verdictOf(entry);
-    if (verdict !== XDP_TX) return { ok: false, stage: 'run', detail: `an attached extension did not take over its function (verdict ${verdict}, expected ${XDP_TX})` };
+    if (verdict !== XDP_TX)
+      return {
+        ok: false,
+        stage: 'run',
+        detail: `an attached extension did not take over its function (verdict ${verdict}, expected ${XDP_TX})`,
+      };
     return { ok: true, detail: 'an extension program loaded, attached and replaced a global function of an XDP program' };
   } finally {
     link?.dispose();
@@ -104,11 +109,15 @@ export async function probeTailCalls(): Promise<ProbeOutcome> {
     try {
       array.update(abi.u32(0), member.program('xdp_tx'));
     } catch (e) {
-      return failure('attach', e, 'the kernel refused a program in the chain root\'s program array');
+      return failure('attach', e, "the kernel refused a program in the chain root's program array");
     }
     const chained = verdictOf(entry);
     if (empty !== XDP_PASS || chained !== XDP_TX) {
-      return { ok: false, stage: 'run', detail: `the root answered ${empty} with an empty slot and ${chained} with xdp_tx in it (expected ${XDP_PASS}, ${XDP_TX})` };
+      return {
+        ok: false,
+        stage: 'run',
+        detail: `the root answered ${empty} with an empty slot and ${chained} with xdp_tx in it (expected ${XDP_PASS}, ${XDP_TX})`,
+      };
     }
     return { ok: true, detail: 'the chain root passes with an empty slot 0 and runs the program put there (tail call)' };
   } finally {

@@ -51,13 +51,17 @@ export function chains(name?: string): ChainView[] {
 
 function requireChain(name: string): string {
   if (!existsSync(join(chainDir(name), 'xdp_root'))) {
-    throw new LbError(`chain ${name} does not exist (no root pinned at ${chainDir(name)}): deploy xdp-lb with chain: {name: ${name}, slot, next} first`, 'ENOENT');
+    throw new LbError(
+      `chain ${name} does not exist (no root pinned at ${chainDir(name)}): deploy xdp-lb with chain: {name: ${name}, slot, next} first`,
+      'ENOENT',
+    );
   }
   return name;
 }
 
 function requireSlot(what: string, slot: number): void {
-  if (!Number.isInteger(slot) || slot < 0 || slot >= abi.ROOT_SLOTS) throw new LbError(`${what} ${slot}: a slot is 0-${abi.ROOT_SLOTS - 1}`, 'EINVAL');
+  if (!Number.isInteger(slot) || slot < 0 || slot >= abi.ROOT_SLOTS)
+    throw new LbError(`${what} ${slot}: a slot is 0-${abi.ROOT_SLOTS - 1}`, 'EINVAL');
 }
 
 function slotOf(chain: string, slot: number): ChainSlotView | undefined {
@@ -70,7 +74,8 @@ export async function chainAdd(req: MemberRequest, opts: { replace?: boolean } =
   requireSlot('slot', req.slot);
   if (req.next !== undefined) {
     requireSlot('next slot', req.next);
-    if (req.next === req.slot) throw new LbError(`next slot ${req.next} is the member's own slot: a program cannot pass packets on to itself`, 'EINVAL');
+    if (req.next === req.slot)
+      throw new LbError(`next slot ${req.next} is the member's own slot: a program cannot pass packets on to itself`, 'EINVAL');
   }
   const held = slotOf(req.chain, req.slot);
   if (held && held.owner !== 'external') {
@@ -101,7 +106,10 @@ export function chainRemove(chain: string, slot: number): { removed: ChainSlotVi
   const held = slotOf(chain, slot);
   if (!held) throw new LbError(`slot ${slot} of chain ${chain} is empty`, 'ENOENT');
   if (held.owner !== 'external') {
-    throw new LbError(`slot ${slot} of chain ${chain} is xdp-lb's (${held.owner}): it leaves the chain with lb undeploy --instance ${held.owner.slice('instance '.length)}`, 'EBUSY');
+    throw new LbError(
+      `slot ${slot} of chain ${chain} is xdp-lb's (${held.owner}): it leaves the chain with lb undeploy --instance ${held.owner.slice('instance '.length)}`,
+      'EBUSY',
+    );
   }
   leaveChain(chain, slot, held.progId);
   return { removed: held, chainRemoved: !existsSync(chainDir(chain)) };

@@ -9,10 +9,27 @@ import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
 import { rodataFor } from '../dataplane/rodata.js';
-import { attach, detachNetlink, detachPinnedLink, MODE_NAME, pinnedLinkProgram, rollbackLinks, updatePinnedLink, type KernelMode } from '../dataplane/xdp.js';
+import {
+  attach,
+  detachNetlink,
+  detachPinnedLink,
+  MODE_NAME,
+  pinnedLinkProgram,
+  rollbackLinks,
+  updatePinnedLink,
+  type KernelMode,
+} from '../dataplane/xdp.js';
 import { allocate } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
-import { type AttachedInterface, clearIntent, type InstanceState, type Intent, readState, writeIntent, writeState } from '../state/store.js';
+import {
+  type AttachedInterface,
+  clearIntent,
+  type InstanceState,
+  type Intent,
+  readState,
+  writeIntent,
+  writeState,
+} from '../state/store.js';
 import { crashPoint } from './crash-point.js';
 import { recoverFirstDeploy } from './recover.js';
 import type { ProgramStrategies } from '../strategy/program.js';
@@ -55,15 +72,28 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
   const recovered = recoverFirstDeploy(cfg.instance);
   const prev = readState(cfg.instance);
   if (prev && (prev.netns ?? null) !== ns.name) {
-    throw new LbError(`instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`);
+    throw new LbError(
+      `instance ${cfg.instance} is deployed in netns ${prev.netns ?? '(host)'}; undeploy it first or pass the same --netns`,
+    );
   }
   if (!existsSync(strategies.objectPath)) {
-    throw new LbError(`strategies ${strategies.ids.join(', ')}: BPF object ${strategies.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`, 'ENOENT');
+    throw new LbError(
+      `strategies ${strategies.ids.join(', ')}: BPF object ${strategies.objectPath} is missing (run the build: npx nx run-many -t build-bpf)`,
+      'ENOENT',
+    );
   }
   if (prev?.chain && cfg.chain && (prev.chain.name !== cfg.chain.name || prev.chain.slot !== cfg.chain.slot)) {
-    throw new LbError(`instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`);
+    throw new LbError(
+      `instance ${cfg.instance} runs in chain ${prev.chain.name} slot ${prev.chain.slot}: undeploy it before moving it to another chain or slot`,
+    );
   }
-  const { plans, warnings: planWarnings } = planInterfaces(cfg, ns, prev, opts.force ?? false, cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined);
+  const { plans, warnings: planWarnings } = planInterfaces(
+    cfg,
+    ns,
+    prev,
+    opts.force ?? false,
+    cfg.chain ? pinnedRootProgramId(cfg.chain.name) : undefined,
+  );
   const warnings = [...(recovered ? [recovered] : []), ...planWarnings];
   checkSnatPorts(cfg, ns);
   checkSnatOwned(cfg, ns);
@@ -76,7 +106,9 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
   // A first deploy also records, as it goes, what it changes outside its pins, so that the next
   // writer can roll it back if it is killed before its state is written (recover.ts).
   const fresh = !prev;
-  const journal: Omit<Intent, 'pid' | 'action' | 'since'> = fresh ? { netns: ns.name, ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot } } : {}) } : {};
+  const journal: Omit<Intent, 'pid' | 'action' | 'since'> = fresh
+    ? { netns: ns.name, ...(cfg.chain ? { chain: { name: cfg.chain.name, slot: cfg.chain.slot } } : {}) }
+    : {};
   const record = (more: typeof journal) => {
     if (!fresh) return;
     Object.assign(journal, more);
@@ -140,7 +172,11 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
     // The peers are prepared for the mode that will run: a kept link (update) or a chain root
     // (shared) keeps the mode it has.
     const running = (p: (typeof plans)[number]): KernelMode | undefined =>
-      p.action === 'update' ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)?.mode : p.action === 'shared' ? (p.occupant!.mode as KernelMode) : undefined;
+      p.action === 'update'
+        ? prev!.interfaces.find((x) => x.ifindex === p.ifindex)?.mode
+        : p.action === 'shared'
+          ? (p.occupant!.mode as KernelMode)
+          : undefined;
     const prep = prepareLinks(
       ns,
       plans.map((p) => {
@@ -202,10 +238,18 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
       movePin(m.pin, m.map);
       m.moved = true;
       const what = m.name === MAPS.ct ? 'limits.conntrackSize' : m.name === MAPS.ctSyn ? 'limits.halfOpenSize' : 'the NAT table';
-      warnings.push(`${what} ${m.from} -> ${m.to}: a new table, ${copied} entries copied into it (flows created during the copy may be re-balanced${m.to < m.from ? '; a smaller table keeps the most recent ones' : ''})`);
+      warnings.push(
+        `${what} ${m.from} -> ${m.to}: a new table, ${copied} entries copied into it (flows created during the copy may be re-balanced${m.to < m.from ? '; a smaller table keeps the most recent ones' : ''})`,
+      );
     }
-    const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)));
-    if (unresolved.length) warnings.push(`next hop not resolved yet for ${unresolved.join(', ')}: first packets to them are dropped (drop_no_neigh) until it is`);
+    const unresolved = primeNeighbours(
+      ns,
+      cfg.services.flatMap((s) => s.backends.map((b) => b.address)),
+    );
+    if (unresolved.length)
+      warnings.push(
+        `next hop not resolved yet for ${unresolved.join(', ')}: first packets to them are dropped (drop_no_neigh) until it is`,
+      );
     const now = new Date().toISOString();
     const state: InstanceState = {
       layout: 1,
@@ -232,7 +276,13 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
     return {
       instance: cfg.instance,
       redeploy: !fresh,
-      interfaces: attached.map((a) => ({ name: a.name, ifindex: a.ifindex, mode: MODE_NAME[a.mode], kernelMode: a.mode, progId: program.id })),
+      interfaces: attached.map((a) => ({
+        name: a.name,
+        ifindex: a.ifindex,
+        mode: MODE_NAME[a.mode],
+        kernelMode: a.mode,
+        progId: program.id,
+      })),
       warnings,
       links: prep.notes,
       ...(upgradeFrom !== undefined ? { upgradedFrom: upgradeFrom } : {}),

@@ -15,7 +15,10 @@ export function desiredOf(state: InstanceState): Desired {
     return { config: resolveConfig(state.config, { source: file }), allocation: state.allocation };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    throw new LbError(`state file ${file} is damaged (config.${e.lines()[0]}): lb undeploy --force --instance ${state.instance} removes the instance from its pins alone`, 'EBADSTATE');
+    throw new LbError(
+      `state file ${file} is damaged (config.${e.lines()[0]}): lb undeploy --force --instance ${state.instance} removes the instance from its pins alone`,
+      'EBADSTATE',
+    );
   }
 }
 
@@ -23,11 +26,16 @@ export function desiredOf(state: InstanceState): Desired {
 export function validateTables(cfg: LbConfig, strategies: ProgramStrategies, allocation: Allocation): void {
   for (const svc of cfg.services) {
     if (!strategies.carries(svc.strategy)) {
-      throw new LbError(`service ${svc.name}: strategy "${svc.strategy}" is not in the running program (it carries ${strategies.ids.join(', ')}): run lb deploy to load one that does (a re-deploy keeps conntrack)`, 'EINVAL');
+      throw new LbError(
+        `service ${svc.name}: strategy "${svc.strategy}" is not in the running program (it carries ${strategies.ids.join(', ')}): run lb deploy to load one that does (a re-deploy keeps conntrack)`,
+        'EINVAL',
+      );
     }
     const strategy = strategies.of(svc.strategy);
     const alloc = allocation.services[serviceIdentity(svc)]!;
-    const active = svc.backends.filter((b) => b.state === 'active').map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
+    const active = svc.backends
+      .filter((b) => b.state === 'active')
+      .map((b) => ({ id: alloc.backends[b.key]!.id, key: b.key, weight: b.weight }));
     try {
       strategy.buildTable(active, svc.options);
     } catch (e) {

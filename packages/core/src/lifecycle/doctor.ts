@@ -52,27 +52,63 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   checks.push(check('bpf', 'bpf() syscall', p.bpf ? 'ok' : 'fail', p.bpf ? 'maps can be created' : reasonOf(p.reasons, 'bpf()')));
   checks.push(check('xdp', 'XDP programs', p.xdp ? 'ok' : 'fail', p.xdp ? 'the kernel loads XDP programs' : reasonOf(p.reasons, 'XDP')));
   if (p.jit !== undefined) {
-    checks.push(check('jit', 'BPF JIT', p.jit ? 'ok' : 'warn', p.jit ? 'net.core.bpf_jit_enable = 1' : 'net.core.bpf_jit_enable = 0: programs run interpreted, several times slower; chain mode needs the JIT'));
+    checks.push(
+      check(
+        'jit',
+        'BPF JIT',
+        p.jit ? 'ok' : 'warn',
+        p.jit
+          ? 'net.core.bpf_jit_enable = 1'
+          : 'net.core.bpf_jit_enable = 0: programs run interpreted, several times slower; chain mode needs the JIT',
+      ),
+    );
   }
-  checks.push(check('btf', 'kernel BTF', p.btf ? 'ok' : 'info', p.btf ? '/sys/kernel/btf/vmlinux' : 'no /sys/kernel/btf/vmlinux: fine for xdp-lb (its objects need no CO-RE), but extension programs need it'));
+  checks.push(
+    check(
+      'btf',
+      'kernel BTF',
+      p.btf ? 'ok' : 'info',
+      p.btf
+        ? '/sys/kernel/btf/vmlinux'
+        : 'no /sys/kernel/btf/vmlinux: fine for xdp-lb (its objects need no CO-RE), but extension programs need it',
+    ),
+  );
   checks.push(bpffsCheck());
   if (p.xdp) {
     // Only `lb bench` ever used live frames; the load balancer itself never needs them.
-    checks.push(check('live-frames', 'XDP live frames (BPF_F_TEST_XDP_LIVE_FRAMES)', p.liveFrames ? 'ok' : 'info', p.liveFrames
-      ? 'BPF_PROG_RUN can transmit frames'
-      : `refused (${p.liveFramesErrno ?? 'error'}): not needed by xdp-lb; lb bench packet-rate uses its own closed-loop generator instead`));
+    checks.push(
+      check(
+        'live-frames',
+        'XDP live frames (BPF_F_TEST_XDP_LIVE_FRAMES)',
+        p.liveFrames ? 'ok' : 'info',
+        p.liveFrames
+          ? 'BPF_PROG_RUN can transmit frames'
+          : `refused (${p.liveFramesErrno ?? 'error'}): not needed by xdp-lb; lb bench packet-rate uses its own closed-loop generator instead`,
+      ),
+    );
   }
   if (p.bpf && p.xdp && privileged) {
-    checks.push(fromProbe('chain', 'chain mode (tail calls)', await probeTailCalls(), (o) => o.ok
-      ? 'xdp-lb can share an interface with other XDP programs: chain: {name, slot, next} (docs/config.md)'
-      : `chain mode is unavailable: ${o.detail}`));
+    checks.push(
+      fromProbe('chain', 'chain mode (tail calls)', await probeTailCalls(), (o) =>
+        o.ok
+          ? 'xdp-lb can share an interface with other XDP programs: chain: {name, slot, next} (docs/config.md)'
+          : `chain mode is unavailable: ${o.detail}`,
+      ),
+    );
     checks.push(fromProbe('libxdp', 'libxdp dispatcher (freplace)', await probeExtensions(), explainExtensions));
   } else {
     checks.push(check('chain', 'chain mode (tail calls)', 'info', 'not probed: needs the bpf() syscall, XDP and privileges'));
     checks.push(check('libxdp', 'libxdp dispatcher (freplace)', 'info', 'not probed: needs the bpf() syscall, XDP and privileges'));
   }
   const lockdown = lockdownMode();
-  checks.push(check('lockdown', 'kernel lockdown', 'info', lockdown === null ? 'not visible (no /sys/kernel/security/lockdown): the probes above are what counts' : `${lockdown}`));
+  checks.push(
+    check(
+      'lockdown',
+      'kernel lockdown',
+      'info',
+      lockdown === null ? 'not visible (no /sys/kernel/security/lockdown): the probes above are what counts' : `${lockdown}`,
+    ),
+  );
   checks.push(clangCheck());
   for (const name of opts.interfaces ?? []) checks.push(interfaceCheck(name, new NetnsScope(opts.netns ?? null)));
   return { ok: !checks.some((c) => c.status === 'fail'), checks };
@@ -93,7 +129,8 @@ function fromProbe(id: string, title: string, o: ProbeOutcome, explain: (o: Prob
  * interface, or fails). xdp-lb's chain mode needs only a program array.
  */
 export function explainExtensions(o: ProbeOutcome): string {
-  if (o.ok) return 'extension programs work: libxdp\'s dispatcher (xdp-loader) can run here; see bpf/README.md "Chaining" for using xdp-lb next to it';
+  if (o.ok)
+    return 'extension programs work: libxdp\'s dispatcher (xdp-loader) can run here; see bpf/README.md "Chaining" for using xdp-lb next to it';
   const how = o.stage === 'attach' ? 'refuses to attach' : o.stage === 'run' ? 'does not run' : 'refuses to load';
   return (
     `this kernel ${how} extension (freplace) programs${o.code ? ` (${o.code})` : ''}, which libxdp's dispatcher needs: ` +
@@ -117,7 +154,13 @@ function bpffsCheck(): DoctorCheck {
 
 function clangCheck(): DoctorCheck {
   const r = spawnSync('clang', ['--version'], { encoding: 'utf8' });
-  if (r.status !== 0) return check('clang', 'clang', 'info', 'not installed: needed only to compile third-party strategy fragments (apt-get install clang llvm)');
+  if (r.status !== 0)
+    return check(
+      'clang',
+      'clang',
+      'info',
+      'not installed: needed only to compile third-party strategy fragments (apt-get install clang llvm)',
+    );
   const version = /clang version ([\d.]+)/.exec(r.stdout)?.[1] ?? 'installed';
   return check('clang', 'clang', 'ok', `clang ${version}: third-party strategy fragments compile`);
 }
@@ -182,8 +225,15 @@ function linkNote(ns: NetnsScope, name: string): { text: string; warn: boolean }
     if (!f) return { text: 'ethtool -k failed (is ethtool installed?): whether the NIC strips VLAN tags is unknown', warn: true };
     const on = ['rxvlan', 'rx-vlan-stag-hw-parse'].filter((k) => f[k]?.on);
     if (!on.length) return { text: 'VLAN tags reach XDP in the frame', warn: false };
-    if (on.some((k) => f[k]!.fixed)) return { text: `${on.join(', ')} on [fixed]: the NIC strips VLAN tags before XDP sees them (tagged frames are balanced as untagged)`, warn: true };
-    return { text: `${on.join(', ')} on: the NIC would strip VLAN tags before XDP; deploy turns it off (restored at undeploy)`, warn: false };
+    if (on.some((k) => f[k]!.fixed))
+      return {
+        text: `${on.join(', ')} on [fixed]: the NIC strips VLAN tags before XDP sees them (tagged frames are balanced as untagged)`,
+        warn: true,
+      };
+    return {
+      text: `${on.join(', ')} on: the NIC would strip VLAN tags before XDP; deploy turns it off (restored at undeploy)`,
+      warn: false,
+    };
   }
   if ('unreachable' in peer) {
     return {

@@ -3,7 +3,10 @@
  * complete rollback). The CLI prints `lb: <message>` and exits 1.
  */
 export class LbError extends Error {
-  constructor(message: string, readonly code = 'ELB') {
+  constructor(
+    message: string,
+    readonly code = 'ELB',
+  ) {
     super(message);
     this.name = 'LbError';
   }

@@ -46,7 +46,10 @@ export function checkLayout(instance: string, paths: InstancePaths, opts: { upgr
   const what = `instance ${instance}: its pinned maps (${paths.maps}) have layout v${found}, this xdp-lb uses layout v${LAYOUT_VERSION}`;
   if (found in UPGRADES) {
     if (opts.upgrade) return { upgradeFrom: found };
-    throw new LbError(`${what}: run "lb deploy" with its config (or restart lb serve) to upgrade them in place (conntrack is kept)`, 'ELAYOUT');
+    throw new LbError(
+      `${what}: run "lb deploy" with its config (or restart lb serve) to upgrade them in place (conntrack is kept)`,
+      'ELAYOUT',
+    );
   }
   throw new LbError(
     `${what}; they cannot be reused: run "lb undeploy${instance === 'default' ? '' : ` --instance ${instance}`}" first (established flows are re-balanced), or keep the xdp-lb version that deployed it`,

@@ -62,7 +62,9 @@ export function planLink(ns: NetnsScope, name: string, mode: XdpMode, warnings: 
       'EOPNOTSUPP',
     );
   }
-  warnings.push(`interface ${name} is a veth whose peer xdp-lb cannot prepare (${lookup.unreachable}): VLAN tags the peer sends as metadata reach the LB untagged; turn off tx-vlan-offload on the peer if VLANs cross it`);
+  warnings.push(
+    `interface ${name} is a veth whose peer xdp-lb cannot prepare (${lookup.unreachable}): VLAN tags the peer sends as metadata reach the LB untagged; turn off tx-vlan-offload on the peer if VLANs cross it`,
+  );
   return { name, mode: mode === 'auto' ? 'generic' : mode, veth: true };
 }
 
@@ -102,7 +104,13 @@ export function prepareLinks(ns: NetnsScope, plans: readonly LinkPlan[], warning
       const where = `${p.name}'s veth peer ${p.peer.name}${p.peer.netns && p.peer.netns !== ns.name ? ` (netns ${p.peer.netns})` : ''}`;
       const native = p.mode === 'native';
       const done: string[] = [];
-      const off = featuresOff(scope, p.peer.name, native ? ['tx', ...VETH_PEER_VLAN] : VETH_PEER_VLAN, warnings, 'tagged frames reach the LB untagged');
+      const off = featuresOff(
+        scope,
+        p.peer.name,
+        native ? ['tx', ...VETH_PEER_VLAN] : VETH_PEER_VLAN,
+        warnings,
+        'tagged frames reach the LB untagged',
+      );
       if (off.length) {
         changes.push({ netns: p.peer.netns, dev: p.peer.name, features: off }); // recorded at once: undone if what follows fails
         done.push(`${off.join(', ')} off`);

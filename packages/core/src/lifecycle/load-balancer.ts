@@ -115,7 +115,11 @@ export class LoadBalancer {
     const program = await this.program(cfg);
     const run = () => deploy(cfg, program, new NetnsScope(opts.netns ?? null), opts);
     // Chained: the chain's lock too (inside the instance's), as lb chain add/remove take it.
-    return withInstanceLock(cfg.instance, () => (cfg.chain ? withChainLock(cfg.chain.name, run, this.lockOptions) : run()), this.lockOptions);
+    return withInstanceLock(
+      cfg.instance,
+      () => (cfg.chain ? withChainLock(cfg.chain.name, run, this.lockOptions) : run()),
+      this.lockOptions,
+    );
   }
 
   async deployFile(file: string, opts: DeployOptions = {}): Promise<DeployResult> {
@@ -159,7 +163,10 @@ export class LoadBalancer {
         // An agent would lose its lock file and state under it, and deploy again at its next resync.
         const agent = runningAgent(instance);
         if (agent) {
-          throw new LbError(`instance ${instance} is served by an agent: pid ${agent.pid} (${agent.command}); stop the agent first (lb serve --detach-on-exit undeploys as it stops), then undeploy`, 'EBUSY');
+          throw new LbError(
+            `instance ${instance} is served by an agent: pid ${agent.pid} (${agent.command}); stop the agent first (lb serve --detach-on-exit undeploys as it stops), then undeploy`,
+            'EBUSY',
+          );
         }
         const chain = chainOfInstance(instance);
         return chain ? withChainLockSync(chain, () => undeploy(instance, opts), this.lockOptions) : undeploy(instance, opts);
@@ -193,12 +200,16 @@ export class LoadBalancer {
   /** Applies one hot change (backend add/remove/drain/weight, service add/remove). */
   async update(instance: string, mutation: Mutation): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('update');
-    return withInstanceLock(instance, async () => {
-      const state = requireStateRecovered(instance);
-      if (mutation.kind === 'service-add') await this.resolveStrategyOf({ services: [mutation.service] });
-      if (mutation.kind === 'service-strategy') await this.resolveStrategyOf({ strategy: mutation.strategy });
-      return update(instance, mutation, await this.programOfState(state), this.context(state.netns));
-    }, this.lockOptions);
+    return withInstanceLock(
+      instance,
+      async () => {
+        const state = requireStateRecovered(instance);
+        if (mutation.kind === 'service-add') await this.resolveStrategyOf({ services: [mutation.service] });
+        if (mutation.kind === 'service-strategy') await this.resolveStrategyOf({ strategy: mutation.strategy });
+        return update(instance, mutation, await this.programOfState(state), this.context(state.netns));
+      },
+      this.lockOptions,
+    );
   }
 
   /**
@@ -207,18 +218,25 @@ export class LoadBalancer {
    */
   async reload(instance: string, input: unknown, opts: { rewrite?: boolean } = {}): Promise<{ config: LbConfig; warnings: string[] }> {
     requirePrivileges('reload');
-    return withInstanceLock(instance, async () => {
-      const state = requireStateRecovered(instance);
-      await this.resolveStrategyOf(input);
-      return update(instance, { kind: 'replace', config: input }, await this.programOfState(state), this.context(state.netns), opts);
-    }, this.lockOptions);
+    return withInstanceLock(
+      instance,
+      async () => {
+        const state = requireStateRecovered(instance);
+        await this.resolveStrategyOf(input);
+        return update(instance, { kind: 'replace', config: input }, await this.programOfState(state), this.context(state.netns), opts);
+      },
+      this.lockOptions,
+    );
   }
 
   /** The applied config of a running instance. */
   async config(instance = 'default'): Promise<LbConfig> {
     const state = requireState(instance);
     const program = await this.programOfState(state);
-    return resolveConfig(state.config, { strategyOptions: (id) => (program.carries(id) ? program.of(id).optionsSchema : undefined), source: 'saved state' });
+    return resolveConfig(state.config, {
+      strategyOptions: (id) => (program.carries(id) ? program.of(id).optionsSchema : undefined),
+      source: 'saved state',
+    });
   }
 
   instances(): string[] {

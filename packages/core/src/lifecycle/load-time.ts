@@ -17,7 +17,10 @@ export function loadTimeChanges(a: LbConfig, b: LbConfig, carried: readonly stri
   if (JSON.stringify(a.interfaces) !== JSON.stringify(b.interfaces)) out.push('interfaces');
   if (JSON.stringify(a.limits) !== JSON.stringify(b.limits)) out.push('limits');
   if (JSON.stringify(a.chain) !== JSON.stringify(b.chain)) out.push('chain');
-  if (needsVipNets(a) !== needsVipNets(b)) out.push(`services (a prefix VIP of more than ${NET_EXPAND} addresses turns the data plane's prefix lookup ${needsVipNets(b) ? 'on' : 'off'})`);
+  if (needsVipNets(a) !== needsVipNets(b))
+    out.push(
+      `services (a prefix VIP of more than ${NET_EXPAND} addresses turns the data plane's prefix lookup ${needsVipNets(b) ? 'on' : 'off'})`,
+    );
   if (!!a.cluster !== !!b.cluster || a.cluster?.ringBytes !== b.cluster?.ringBytes) out.push('cluster');
   if (a.snat?.portMin !== b.snat?.portMin || a.snat?.portMax !== b.snat?.portMax) out.push('snat.ports');
   return out;

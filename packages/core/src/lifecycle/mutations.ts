@@ -74,7 +74,8 @@ function asObject(b: BackendInput): Exclude<BackendInput, string> {
 /** A backend by "addr:port", or by "addr" when the port is the service's. */
 function findBackend(backends: BackendInput[], ref: string, svc: ServiceInput): number {
   const port = svc.vip.slice(svc.vip.lastIndexOf(':') + 1);
-  const withPort = (a: string) => (/^\[.*\]:\d+$|^[^:]+:\d+$/.test(a) ? a : a.includes(':') && !a.startsWith('[') ? `[${a}]:${port}` : `${a}:${port}`);
+  const withPort = (a: string) =>
+    /^\[.*\]:\d+$|^[^:]+:\d+$/.test(a) ? a : a.includes(':') && !a.startsWith('[') ? `[${a}]:${port}` : `${a}:${port}`;
   const want = withPort(ref);
   const j = backends.findIndex((b) => withPort(asObject(b).address) === want);
   if (j < 0) throw new LbError(`service ${svc.name ?? svc.vip} has no backend ${ref}`, 'ENOENT');

@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import type { LbConfig } from '../config/types.js';
 import { localAddresses, type NetnsScope } from '../dataplane/netns.js';
 import { parseIp } from '../config/address.js';
-import { ifindexOf, KERNEL_MODE, LIBXDP_DISPATCHER, LIBXDP_NOTE, MODE_NAME, occupant, programName, type XdpOccupant } from '../dataplane/xdp.js';
+import {
+  ifindexOf,
+  KERNEL_MODE,
+  LIBXDP_DISPATCHER,
+  LIBXDP_NOTE,
+  MODE_NAME,
+  occupant,
+  programName,
+  type XdpOccupant,
+} from '../dataplane/xdp.js';
 import type { InstanceState } from '../state/store.js';
 import { LbError } from './errors.js';
 import { type LinkPlan, planLink } from './link-prep.js';
@@ -45,7 +54,13 @@ export function mtuOf(ns: NetnsScope, name: string): number | undefined {
  * (link-prep.ts), and the SNAT port range cannot collide with the host's own ephemeral ports.
  * Throws one LbError naming the first problem.
  */
-export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceState | undefined, force: boolean, chainRootId?: number): { plans: InterfacePlan[]; warnings: string[] } {
+export function planInterfaces(
+  cfg: LbConfig,
+  ns: NetnsScope,
+  prev: InstanceState | undefined,
+  force: boolean,
+  chainRootId?: number,
+): { plans: InterfacePlan[]; warnings: string[] } {
   const warnings: string[] = [];
   const plans = ns.run(() =>
     cfg.interfaces.map((iface): InterfacePlan => {
@@ -64,12 +79,16 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
             'EMSGSIZE',
           );
         }
-        if (iface.mode === 'auto') warnings.push(`interface ${iface.name} has MTU ${mtu} (jumbo frames): native XDP is impossible, auto mode attaches in generic mode`);
+        if (iface.mode === 'auto')
+          warnings.push(
+            `interface ${iface.name} has MTU ${mtu} (jumbo frames): native XDP is impossible, auto mode attaches in generic mode`,
+          );
       }
       const link = planLink(ns, iface.name, iface.mode, warnings);
       const occ = occupant(ifindex);
       if (!occ) return { name: iface.name, ifindex, action: 'attach', link };
-      if (chainRootId !== undefined && occ.progId === chainRootId) return { name: iface.name, ifindex, action: 'shared', occupant: occ, link };
+      if (chainRootId !== undefined && occ.progId === chainRootId)
+        return { name: iface.name, ifindex, action: 'shared', occupant: occ, link };
       const ours = prev?.interfaces.find((i) => i.ifindex === ifindex && existsSync(i.linkPin));
       if (ours && occ.attachment === 'link') {
         // The mode the link plan attaches in (auto: generic on a veth; otherwise what it gets).
@@ -90,9 +109,14 @@ export function planInterfaces(cfg: LbConfig, ns: NetnsScope, prev: InstanceStat
         );
       }
       if (!force) {
-        throw new LbError(`interface ${iface.name} already has XDP program ${occ.progId} (${occ.mode}, netlink): refusing to replace it; use --force to replace it (not atomic)`, 'EBUSY');
+        throw new LbError(
+          `interface ${iface.name} already has XDP program ${occ.progId} (${occ.mode}, netlink): refusing to replace it; use --force to replace it (not atomic)`,
+          'EBUSY',
+        );
       }
-      warnings.push(`replacing XDP program ${occ.progId} on ${iface.name}: detach then attach, not atomic (packets pass unfiltered in between)`);
+      warnings.push(
+        `replacing XDP program ${occ.progId} on ${iface.name}: detach then attach, not atomic (packets pass unfiltered in between)`,
+      );
       return { name: iface.name, ifindex, action: 'replace', occupant: occ, link };
     }),
   );
@@ -112,7 +136,12 @@ export function checkSnatOwned(cfg: LbConfig, ns: NetnsScope): void {
   if (foreign.length === 0) return;
   throw new LbError(
     `snat address ${foreign.map((a) => a.text).join(', ')} is not an address of this host${ns.name ? ` (netns ${ns.name})` : ''}: backends' replies would never reach the LB; ` +
-      `use one of its addresses (ip addr), e.g. ${[...own].filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80')).slice(0, 3).join(', ') || 'none found'}`,
+      `use one of its addresses (ip addr), e.g. ${
+        [...own]
+          .filter((a) => !a.startsWith('127.') && a !== '::1' && !a.startsWith('fe80'))
+          .slice(0, 3)
+          .join(', ') || 'none found'
+      }`,
     'EADDRNOTAVAIL',
   );
 }

@@ -10,7 +10,9 @@ const CAP_BPF = 39;
 
 /** Effective capabilities of this process, from /proc/self/status. */
 function effectiveCaps(): bigint {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapEff:'));
   return line ? BigInt(`0x${line.split(/\s+/)[1]}`) : 0n;
 }
 
@@ -39,11 +41,15 @@ export function requireBpffs(): void {
   let dir = bpffsRoot();
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
   if (statfsSync(dir).type === BPF_FS_MAGIC) return;
-  throw new LbError(`${dir} is not a BPF filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or point XDP_LB_BPFFS into one`, 'ENOTSUP');
+  throw new LbError(
+    `${dir} is not a BPF filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or point XDP_LB_BPFFS into one`,
+    'ENOTSUP',
+  );
 }
 
 /** Throws a one-line reason when a named namespace does not exist (else its interfaces look missing). */
 export function requireNetns(netns: string | null): void {
   const p = new NetnsScope(netns).path;
-  if (p !== null && !existsSync(p)) throw new LbError(`no network namespace ${netns} (${p}): ip netns list shows the ones there are`, 'ENOENT');
+  if (p !== null && !existsSync(p))
+    throw new LbError(`no network namespace ${netns} (${p}): ip netns list shows the ones there are`, 'ENOENT');
 }

@@ -41,7 +41,15 @@ export interface ServiceReading {
   /** Why a new flow cannot reach a backend now (serving.ts); undefined: it can. */
   problem: string | undefined;
   counters: abi.Counters;
-  backends: { key: string; id: number; weight: number; state: string; quicServerId?: number; counters: abi.Counters; /** With `slots`: slots of the service's table. */ slots?: number }[];
+  backends: {
+    key: string;
+    id: number;
+    weight: number;
+    state: string;
+    quicServerId?: number;
+    counters: abi.Counters;
+    /** With `slots`: slots of the service's table. */ slots?: number;
+  }[];
 }
 
 export interface ReadOptions {
@@ -82,7 +90,15 @@ export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}): D
         counters: maps.serviceCounters(a.id),
         backends: svc.backends.map((b) => {
           const id = a.backends[b.key]!.id;
-          return { key: b.key, id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), counters: maps.backendCounters(id), ...(slots ? { slots: slots.get(id) ?? 0 } : {}) };
+          return {
+            key: b.key,
+            id,
+            weight: b.weight,
+            state: b.state,
+            ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}),
+            counters: maps.backendCounters(id),
+            ...(slots ? { slots: slots.get(id) ?? 0 } : {}),
+          };
         }),
       };
     });
@@ -92,7 +108,15 @@ export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}): D
       const v = rm.lookup(abi.u32(i)) as Buffer[] | null;
       reasons.push({ reason: abi.REASONS[i] ?? `reason_${i}`, packets: v ? abi.sumU64(v) : 0n });
     }
-    return { instance: state.instance, strategy: state.strategy.id, interfaces, services, reasons, conntrackMax: maps.map(abi.MAPS.ct).maxEntries, halfOpenMax: maps.map(abi.MAPS.ctSyn).maxEntries };
+    return {
+      instance: state.instance,
+      strategy: state.strategy.id,
+      interfaces,
+      services,
+      reasons,
+      conntrackMax: maps.map(abi.MAPS.ct).maxEntries,
+      halfOpenMax: maps.map(abi.MAPS.ctSyn).maxEntries,
+    };
   } finally {
     maps.dispose();
   }

@@ -29,7 +29,13 @@ export interface Desired {
  * the same update; when it had to reuse one, the old service's entry goes first, before the id's
  * new table is written), and counters are zeroed whenever an id changes hands.
  */
-export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategies, next: Desired, prev: Desired | undefined, opts: { full?: boolean } = {}): Promise<void> {
+export async function reconcile(
+  maps: InstanceMaps,
+  strategies: ProgramStrategies,
+  next: Desired,
+  prev: Desired | undefined,
+  opts: { full?: boolean } = {},
+): Promise<void> {
   const cfg = next.config;
   // Only what changed is written (a health flip rebuilds one service's table, not every Maglev
   // table of the instance): what `prev` wrote is known exactly, by identity. `full` rewrites
@@ -42,7 +48,8 @@ export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategie
   const snatRun = snatRunOf(pool);
 
   const prevBackendIds = new Map<number, number>(); // id -> gen, for reset decisions
-  for (const s of Object.values(prev?.allocation.services ?? {})) for (const b of Object.values(s.backends)) prevBackendIds.set(b.id, b.gen);
+  for (const s of Object.values(prev?.allocation.services ?? {}))
+    for (const b of Object.values(s.backends)) prevBackendIds.set(b.id, b.gen);
 
   // Draining backends are written after the tables: a new flow that read a table still naming
   // one (it is being taken out) must find it active, or it is dropped (drop_no_backend) and the
@@ -54,7 +61,8 @@ export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategie
       const { id, gen } = alloc.backends[b.key]!;
       if (prevBackendIds.get(id) !== gen) maps.resetBackendCounters(id);
       if (written?.backends.get(id) === backendSig(b, gen)) continue;
-      const write = () => maps.setBackend(id, { addr: b.address, port: b.port, state: b.state === 'active' ? abi.BE_ACTIVE : abi.BE_DRAINING, gen });
+      const write = () =>
+        maps.setBackend(id, { addr: b.address, port: b.port, state: b.state === 'active' ? abi.BE_ACTIVE : abi.BE_DRAINING, gen });
       if (b.state === 'active') write();
       else drains.push(write);
     }
@@ -89,7 +97,8 @@ export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategie
   // QUIC server ids before the entries that turn the lookup on; the backends they name are written.
   const quicIds = quicIdsOf(next);
   const prevQuic = prev && quicIdsOf(prev);
-  for (const [k, q] of quicIds) if (opts.full || prevQuic?.get(k)?.backendId !== q.backendId) maps.setQuicId(q.svcId, q.serverId, q.backendId);
+  for (const [k, q] of quicIds)
+    if (opts.full || prevQuic?.get(k)?.backendId !== q.backendId) maps.setQuicId(q.svcId, q.serverId, q.backendId);
   // Each service's entries under every key it owns (an exact VIP, the addresses of a small
   // prefix, a large prefix's trie key: config/vip-plan.ts), after every table.
   for (const [k, e] of plan.exact) {
@@ -101,7 +110,10 @@ export async function reconcile(maps: InstanceMaps, strategies: ProgramStrategie
     if (written?.keys.get(`net ${k}`) !== JSON.stringify(v)) maps.setNetService(svcKey(e), e.prefix, v);
   }
   for (const write of drains) write();
-  await maps.writeAddrs([...plan.addrs.values()].map((a) => ({ ip: a.ip, flags: roleFlags(a.roles) })), []);
+  await maps.writeAddrs(
+    [...plan.addrs.values()].map((a) => ({ ip: a.ip, flags: roleFlags(a.roles) })),
+    [],
+  );
   for (const [k, n] of plan.vipNets) {
     const flags = roleFlags(n.roles);
     if (opts.full || !prevPlan || roleFlags(prevPlan.vipNets.get(k)?.roles) !== flags) maps.setVipNet(n.ip, n.prefix, flags);
@@ -134,11 +146,21 @@ function snatPool(cfg: LbConfig): ServiceConfig['vip'][] {
 
 function snatRunOf(pool: readonly ServiceConfig['vip'][]): SnatRun {
   const n4 = pool.filter((a) => a.family === 4).length;
-  return (svc) => (svc.forward !== 'nat' ? { snatFirst: 0, snatCount: 0 } : svc.vip.family === 4 ? { snatFirst: 0, snatCount: n4 } : { snatFirst: n4, snatCount: pool.length - n4 });
+  return (svc) =>
+    svc.forward !== 'nat'
+      ? { snatFirst: 0, snatCount: 0 }
+      : svc.vip.family === 4
+        ? { snatFirst: 0, snatCount: n4 }
+        : { snatFirst: n4, snatCount: pool.length - n4 };
 }
 
 /** What a service puts into the maps: its lb_services value and the input of its slot table. */
-function serviceEntry(svc: ServiceConfig, alloc: Desired['allocation']['services'][string], strategies: ProgramStrategies, snatRun: SnatRun) {
+function serviceEntry(
+  svc: ServiceConfig,
+  alloc: Desired['allocation']['services'][string],
+  strategies: ProgramStrategies,
+  snatRun: SnatRun,
+) {
   // A strategy the program does not carry (the previous state's, before a deploy replaced it) writes
   // index -1: never equal to what is written now, so the service is rewritten.
   const carried = strategies.carries(svc.strategy);
@@ -190,7 +212,8 @@ function quicIdsOf(d: Desired): Map<string, { svcId: number; serverId: number; b
     if (!svc.quic) continue;
     const alloc = d.allocation.services[serviceIdentity(svc)]!;
     for (const b of svc.backends) {
-      if (b.quicServerId !== undefined) out.set(`${alloc.id}|${b.quicServerId}`, { svcId: alloc.id, serverId: b.quicServerId, backendId: alloc.backends[b.key]!.id });
+      if (b.quicServerId !== undefined)
+        out.set(`${alloc.id}|${b.quicServerId}`, { svcId: alloc.id, serverId: b.quicServerId, backendId: alloc.backends[b.key]!.id });
     }
   }
   return out;

@@ -27,7 +27,9 @@ export function recoverFirstDeploy(instance: string): string | undefined {
 
 /** The one line that says a first deploy was rolled back, and what that undid. */
 export function rolledBack(instance: string, intent: Intent | undefined, detached: readonly string[]): string {
-  const what = intent ? `a first deploy of instance ${instance} (pid ${intent.pid}, since ${intent.since})` : `a deploy of instance ${instance} that left no state`;
+  const what = intent
+    ? `a first deploy of instance ${instance} (pid ${intent.pid}, since ${intent.since})`
+    : `a deploy of instance ${instance} that left no state`;
   return `${what} was interrupted: rolled back (${detached.length ? `detached from ${detached.join(', ')}, ` : ''}pins removed${intent?.restore && Object.keys(intent.restore).length ? ', sysctls restored' : ''})`;
 }
 

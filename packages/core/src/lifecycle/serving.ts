@@ -17,7 +17,7 @@ export function servingProblem(maps: InstanceMaps, svc: ServiceConfig, alloc: Se
   const active = svc.backends.filter((b) => b.state === 'active').map((b) => alloc.backends[b.key]?.id);
   if (active.length === 0) return 'no backend in rotation (every backend is draining)';
   const entry = serviceEntryOf(maps, svc, alloc.id);
-  if (!entry) return 'not in the data plane\'s service map: its packets go to the host';
+  if (!entry) return "not in the data plane's service map: its packets go to the host";
   if (entry.id !== alloc.id) return `the service map names table ${entry.id}, not its own ${alloc.id}`;
   const head = maps.tableHead(alloc.id);
   if (!head || head.count === 0) return '0 slots: its table is empty, every new flow is dropped (drop_no_backend)';

@@ -58,7 +58,12 @@ export interface StatusView {
   flowSync?: { listen: string; peers: string[]; recordsSent: number; recordsDropped: number };
 }
 
-const view = (c: abi.Counters): CounterView => ({ packets: Number(c.packets), bytes: Number(c.bytes), newFlows: Number(c.newFlows), drops: Number(c.drops) });
+const view = (c: abi.Counters): CounterView => ({
+  packets: Number(c.packets),
+  bytes: Number(c.bytes),
+  newFlows: Number(c.newFlows),
+  drops: Number(c.drops),
+});
 
 /**
  * Everything `lb status` shows, read live from the kernel (links, maps) and the saved state:
@@ -89,7 +94,15 @@ export function status(instance: string): StatusView {
     serving: svc.problem === undefined,
     ...(svc.problem ? { problem: svc.problem } : {}),
     counters: view(svc.counters),
-    backends: svc.backends.map((b) => ({ key: b.key, id: b.id, weight: b.weight, state: b.state, ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}), slots: b.slots ?? 0, counters: view(b.counters) })),
+    backends: svc.backends.map((b) => ({
+      key: b.key,
+      id: b.id,
+      weight: b.weight,
+      state: b.state,
+      ...(b.quicServerId !== undefined ? { quicServerId: b.quicServerId } : {}),
+      slots: b.slots ?? 0,
+      counters: view(b.counters),
+    })),
   }));
   const counted = countConntrack(instance);
   const reasons: Record<string, number> = Object.fromEntries(reading.reasons.map((r) => [r.reason, Number(r.packets)]));
@@ -108,7 +121,14 @@ export function status(instance: string): StatusView {
     halfOpen: { entries: counted.halfOpen, max: reading.halfOpenMax },
     reasons,
     ...(config.cluster
-      ? { flowSync: { listen: config.cluster.listen.text, peers: config.cluster.peers.map((p) => p.text), recordsSent: reasons['sync_sent'] ?? 0, recordsDropped: reasons['sync_dropped'] ?? 0 } }
+      ? {
+          flowSync: {
+            listen: config.cluster.listen.text,
+            peers: config.cluster.peers.map((p) => p.text),
+            recordsSent: reasons['sync_sent'] ?? 0,
+            recordsDropped: reasons['sync_dropped'] ?? 0,
+          },
+        }
       : {}),
   };
 }
@@ -122,7 +142,11 @@ export function slotTable(instance: string, service: string): (string | null)[] 
   const state = requireState(instance);
   const { config, allocation } = desiredOf(state);
   const svc = config.services.find((s) => s.name === service);
-  if (!svc) throw new LbError(`instance ${instance} has no service ${service} (services: ${config.services.map((s) => s.name).join(', ')})`, 'ENOENT');
+  if (!svc)
+    throw new LbError(
+      `instance ${instance} has no service ${service} (services: ${config.services.map((s) => s.name).join(', ')})`,
+      'ENOENT',
+    );
   const a = allocation.services[serviceIdentity(svc)]!;
   const byId = new Map(svc.backends.map((b) => [a.backends[b.key]!.id, b.key]));
   checkLayout(instance, instancePaths(instance));

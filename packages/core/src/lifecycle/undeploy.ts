@@ -32,9 +32,12 @@ export function undeploy(instance: string, opts: { force?: boolean } = {}): Unde
     state = readState(instance);
   } catch (e) {
     if (!opts.force) throw e;
-    warnings.push(`damaged state file ${paths.stateFile} ignored: the sysctls (forwarding) and device settings (ethtool features, a veth peer's xdp_pass) it recorded are left as they are, and a chain slot it held must be emptied with lb chain remove`);
+    warnings.push(
+      `damaged state file ${paths.stateFile} ignored: the sysctls (forwarding) and device settings (ethtool features, a veth peer's xdp_pass) it recorded are left as they are, and a chain slot it held must be emptied with lb chain remove`,
+    );
   }
-  if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile) && !readIntent(instance)) throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
+  if (!state && !existsSync(paths.root) && !existsSync(paths.stateFile) && !readIntent(instance))
+    throw new LbError(`instance ${instance} is not deployed`, 'ENOENT');
   if (!state) {
     // An interrupted first deploy (its intent says what it changed besides pins), or a damaged
     // state with --force: the pins alone, every link pinned under the instance.

@@ -26,7 +26,10 @@ export function requireState(instance: string): InstanceState {
   if (state) return state;
   const { root } = instancePaths(instance);
   if (existsSync(root)) {
-    throw new LbError(`instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`, 'ENOENT');
+    throw new LbError(
+      `instance ${instance} is not deployed, but pins of it remain under ${root} (an interrupted deploy): the next lb deploy or lb undeploy of it rolls them back`,
+      'ENOENT',
+    );
   }
   throw new LbError(`instance ${instance} is not deployed (lb deploy first)`, 'ENOENT');
 }
@@ -60,9 +63,16 @@ export async function update(
   const fixed = loadTimeChanges(prev.config, cfg, strategies.ids);
   const missing = [...new Set(cfg.services.map((s) => s.strategy).filter((id) => !strategies.carries(id)))];
   if (missing.length) {
-    throw new LbError(`strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): lb deploy of a config that uses it loads a program that carries it (conntrack kept; lb serve re-deploys by itself)`, 'EINVAL');
+    throw new LbError(
+      `strategy ${missing.join(', ')} is not in the running program (it carries ${strategies.ids.join(', ')}): lb deploy of a config that uses it loads a program that carries it (conntrack kept; lb serve re-deploys by itself)`,
+      'EINVAL',
+    );
   }
-  if (fixed.length) throw new LbError(`${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`, 'EINVAL');
+  if (fixed.length)
+    throw new LbError(
+      `${fixed.join(', ')} changed: these are fixed at load; run lb deploy to apply them (a re-deploy keeps conntrack)`,
+      'EINVAL',
+    );
   checkLayout(instance, instancePaths(instance));
   const allocation = allocate(state.allocation, cfg, pinnedCapacity(instancePaths(instance).maps));
   validateTables(cfg, strategies, allocation);
@@ -79,12 +89,16 @@ export async function update(
   // checks keep their neighbours resolved. (Each priming runs `ip` in the namespace: a health flip
   // must not wait for a round of processes.)
   const known = new Set(prev.config.services.flatMap((s) => s.backends.map((b) => b.address.text)));
-  const unresolved = primeNeighbours(ns, cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)));
+  const unresolved = primeNeighbours(
+    ns,
+    cfg.services.flatMap((s) => s.backends.map((b) => b.address)).filter((a) => !known.has(a.text)),
+  );
   const warnings = unresolved.length ? [`next hop not resolved yet for ${unresolved.join(', ')}`] : [];
   // A change interrupted between its map writes and its state (killed, a crash) left maps the
   // state does not describe: this one rewrites them all rather than only what differs.
   const interrupted = readIntent(instance);
-  if (interrupted) warnings.push(`a change (${interrupted.action}, pid ${interrupted.pid}, ${interrupted.since}) was interrupted: every map is rewritten`);
+  if (interrupted)
+    warnings.push(`a change (${interrupted.action}, pid ${interrupted.pid}, ${interrupted.since}) was interrupted: every map is rewritten`);
   writeIntent(instance, mutation.kind);
   crashPoint('update:intent');
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
@@ -98,4 +112,3 @@ export async function update(
   clearIntent(instance);
   return { config: cfg, warnings };
 }
-

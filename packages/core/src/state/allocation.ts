@@ -92,7 +92,7 @@ export function allocate(prev: Allocation | undefined, cfg: LbConfig, cap: Capac
   }
   for (const [key, o] of Object.entries(old)) if (!services[key]) retired[o.id] = now;
   const nextFree = (used: Set<number>, max: number, what: string) => {
-    for (let i = 0; i < max; i++) if (!used.has(i)) return used.add(i), i;
+    for (let i = 0; i < max; i++) if (!used.has(i)) return (used.add(i), i);
     throw new CapacityError(`too many ${what}: the data plane holds at most ${max}`);
   };
   const liveSvc = () => new Set(Object.values(services).map((x) => x.id));

@@ -1,4 +1,18 @@
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { flock } from '../dataplane/flock.js';
 import { LbError } from '../lifecycle/errors.js';
@@ -29,7 +43,11 @@ export class InstanceLock {
   private released = false;
 
   /** `instance`: the instance, or `chain <name>` for a chain's lock (chainLockFile). */
-  constructor(private readonly fd: number, readonly instance: string, readonly file: string) {}
+  constructor(
+    private readonly fd: number,
+    readonly instance: string,
+    readonly file: string,
+  ) {}
 
   /**
    * Lets the next writer in. An instance that is not deployed (after undeploy, or a first deploy
@@ -108,7 +126,12 @@ export interface LockOptions {
 
 /** Takes the instance's lock, waiting (without blocking the event loop) up to `timeoutMs`. */
 export async function lockInstance(instance: string, opts: LockOptions = {}): Promise<InstanceLock> {
-  return acquire(instance, join(instancePaths(instance).stateDir, opts.name ?? 'lock'), opts, async (ms) => new Promise((r) => setTimeout(r, ms)));
+  return acquire(
+    instance,
+    join(instancePaths(instance).stateDir, opts.name ?? 'lock'),
+    opts,
+    async (ms) => new Promise((r) => setTimeout(r, ms)),
+  );
 }
 
 /** The same for synchronous callers (undeploy): sleeps the thread between tries. */
@@ -220,14 +243,19 @@ function holderText(holder: LockHolder | undefined): string {
 
 function busy(instance: string, holder: LockHolder | undefined, timeoutMs: number, name: LockName | undefined): LbError {
   const who = holderText(holder);
-  if (name === 'agent.lock') return new LbError(`instance ${instance} is already served by an agent: ${who}; one lb serve per instance`, 'EBUSY');
-  return new LbError(`${label(instance)} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`, 'EBUSY');
+  if (name === 'agent.lock')
+    return new LbError(`instance ${instance} is already served by an agent: ${who}; one lb serve per instance`, 'EBUSY');
+  return new LbError(
+    `${label(instance)} is locked by another command: ${who}; gave up after ${timeoutMs / 1000} s (XDP_LB_LOCK_TIMEOUT)`,
+    'EBUSY',
+  );
 }
 
 /** What the waiting side's message calls the holder: `lb backend add ...` for the CLI. */
 function commandLine(): string {
   const script = process.argv[1] ? basename(process.argv[1]) : '';
-  const name = process.title && process.title !== 'node' && !process.title.includes('/') ? process.title : script ? `node ${script}` : 'node';
+  const name =
+    process.title && process.title !== 'node' && !process.title.includes('/') ? process.title : script ? `node ${script}` : 'node';
   return [name, ...process.argv.slice(2)].join(' ').slice(0, 200);
 }
 

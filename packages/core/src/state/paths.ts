@@ -32,7 +32,10 @@ export function stateRoot(): string {
 export function checkInstanceName(instance: unknown): string {
   if (typeof instance === 'string' && INSTANCE_NAME.test(instance)) return instance;
   const shown = typeof instance === 'string' ? JSON.stringify(instance) : String(instance);
-  throw new LbError(`instance name ${shown} is not valid: 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit`, 'EINVAL');
+  throw new LbError(
+    `instance name ${shown} is not valid: 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit`,
+    'EINVAL',
+  );
 }
 
 export function instancePaths(instance: string): InstancePaths {

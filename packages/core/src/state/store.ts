@@ -1,4 +1,16 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, existsSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { z } from 'zod';
 import { LbError } from '../lifecycle/errors.js';
 import { dirname } from 'node:path';
@@ -54,16 +66,37 @@ const StateSchema = z.object({
   strategies: z.array(z.string()).min(1).optional(),
   netns: z.string().nullable(),
   interfaces: z.array(
-    z.object({ name: z.string(), ifindex: z.number().int(), requestedMode: z.string(), mode: z.enum(['skb', 'drv', 'hw']), linkPin: z.string() }),
+    z.object({
+      name: z.string(),
+      ifindex: z.number().int(),
+      requestedMode: z.string(),
+      mode: z.enum(['skb', 'drv', 'hw']),
+      linkPin: z.string(),
+    }),
   ),
   allocation: z.object({
     nextGen: z.number().int(),
-    services: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), backends: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), gen: z.number().int() })) })),
+    services: z.record(
+      z.string(),
+      z.object({
+        id: z.number().int().nonnegative(),
+        backends: z.record(z.string(), z.object({ id: z.number().int().nonnegative(), gen: z.number().int() })),
+      }),
+    ),
     retired: z.record(z.string(), z.number()).optional(),
   }),
   chain: z.object({ name: z.string(), slot: z.number().int(), progId: z.number().int() }).optional(),
   // Device changes deploy made (lifecycle/link-prep.ts): undeploy puts each back, so a read must keep them.
-  links: z.array(z.object({ netns: z.string().nullable(), dev: z.string(), features: z.array(z.string()).optional(), xdpPass: z.number().int().optional() })).optional(),
+  links: z
+    .array(
+      z.object({
+        netns: z.string().nullable(),
+        dev: z.string(),
+        features: z.array(z.string()).optional(),
+        xdpPass: z.number().int().optional(),
+      }),
+    )
+    .optional(),
   restore: z.record(z.string(), z.string()),
   deployedAt: z.string(),
   updatedAt: z.string(),
@@ -93,7 +126,10 @@ export function readState(instance: string): InstanceState | undefined {
 }
 
 function damaged(instance: string, file: string, why: string): LbError {
-  return new LbError(`state file ${file} is damaged (${why}): lb undeploy --force --instance ${instance} removes the instance from its pins alone`, 'EBADSTATE');
+  return new LbError(
+    `state file ${file} is damaged (${why}): lb undeploy --force --instance ${instance} removes the instance from its pins alone`,
+    'EBADSTATE',
+  );
 }
 
 /**
@@ -128,7 +164,8 @@ export function removeState(instance: string): void {
   const { stateDir } = instancePaths(instance);
   rmSync(stateDir, { recursive: true, force: true });
   try {
-    if (readdirSync(dirname(stateDir)).length === 0 && dirname(stateDir) === stateRoot()) rmSync(dirname(stateDir), { recursive: true, force: true });
+    if (readdirSync(dirname(stateDir)).length === 0 && dirname(stateDir) === stateRoot())
+      rmSync(dirname(stateDir), { recursive: true, force: true });
   } catch {
     /* the root may not exist */
   }
@@ -136,7 +173,9 @@ export function removeState(instance: string): void {
 
 export function listInstances(): string[] {
   try {
-    return readdirSync(stateRoot()).filter((n) => INSTANCE_NAME.test(n) && existsSync(instancePaths(n).stateFile)).sort();
+    return readdirSync(stateRoot())
+      .filter((n) => INSTANCE_NAME.test(n) && existsSync(instancePaths(n).stateFile))
+      .sort();
   } catch {
     return [];
   }

@@ -17,9 +17,14 @@ export const MAX_STRATEGIES = 8;
 export function assemblyUnit(fragments: readonly string[]): string {
   if (fragments.length === 0) throw new RangeError('a program needs at least one strategy fragment');
   if (fragments.length > MAX_STRATEGIES) {
-    throw new RangeError(`a program carries at most ${MAX_STRATEGIES} strategies (bpf/include/lb_abi.h LB_MAX_STRATEGIES), this one would need ${fragments.length}`);
+    throw new RangeError(
+      `a program carries at most ${MAX_STRATEGIES} strategies (bpf/include/lb_abi.h LB_MAX_STRATEGIES), this one would need ${fragments.length}`,
+    );
   }
-  const out = ['/* Assembled by xdp-lb (packages/core/src/strategy/assemble.ts): one program, several strategies. */', '#define LB_ASSEMBLING 1'];
+  const out = [
+    '/* Assembled by xdp-lb (packages/core/src/strategy/assemble.ts): one program, several strategies. */',
+    '#define LB_ASSEMBLING 1',
+  ];
   fragments.forEach((f, i) => {
     out.push(
       '',
@@ -41,7 +46,13 @@ export function assemblyUnit(fragments: readonly string[]): string {
       '#undef LB_STRATEGY_STATELESS',
     );
   });
-  out.push('', '#undef LB_ASSEMBLING', `#define LB_STRATEGY_LIST(X) ${fragments.map((_, i) => `X(${i})`).join(' ')}`, '#include "lb.bpf.h"', '');
+  out.push(
+    '',
+    '#undef LB_ASSEMBLING',
+    `#define LB_STRATEGY_LIST(X) ${fragments.map((_, i) => `X(${i})`).join(' ')}`,
+    '#include "lb.bpf.h"',
+    '',
+  );
   return out.join('\n');
 }
 

@@ -18,16 +18,27 @@ export async function programFor(registry: StrategyRegistry, cfg: Pick<LbConfig,
   const extra: Strategy<any>[] = [];
   for (const ref of used.filter((id) => !builtinIds.has(id)).sort()) {
     const s = await registry.resolve(ref);
-    if (!s) throw new Error(`unknown strategy "${ref}" (one of ${registry.ids().join(', ')}, the path of a .bpf.c fragment, or a strategy package)`);
+    if (!s)
+      throw new Error(
+        `unknown strategy "${ref}" (one of ${registry.ids().join(', ')}, the path of a .bpf.c fragment, or a strategy package)`,
+      );
     extra.push(s);
   }
   const objectOnly = extra.filter((s) => !s.fragmentPath);
   if (objectOnly.length) {
     if (used.length === 1) return new ProgramStrategies(objectOnly[0]!.objectPath, objectOnly);
-    throw new Error(`strategy "${objectOnly[0]!.id}" ships a compiled object only (no fragmentPath): it cannot share a program with ${used.filter((u) => u !== objectOnly[0]!.id).join(', ')}; give it its own instance`);
+    throw new Error(
+      `strategy "${objectOnly[0]!.id}" ships a compiled object only (no fragmentPath): it cannot share a program with ${used.filter((u) => u !== objectOnly[0]!.id).join(', ')}; give it its own instance`,
+    );
   }
   const list = [...builtins, ...extra];
-  return new ProgramStrategies(assembleProgram(list.map((s) => s.fragmentPath!), { prebuilt: registry.prebuiltDirs }), list);
+  return new ProgramStrategies(
+    assembleProgram(
+      list.map((s) => s.fragmentPath!),
+      { prebuilt: registry.prebuiltDirs },
+    ),
+    list,
+  );
 }
 
 /** The program an instance runs, from its saved strategy ids (fragment order) and object. */

@@ -13,7 +13,16 @@ export function isFragmentPath(ref: string): boolean {
   return ref.endsWith('.c') || ref.startsWith('./') || ref.startsWith('../') || ref.startsWith('/');
 }
 
-const FragmentOptionsSchema = z.object({ maxSlots: z.number().int().min(1).max(1 << 20).default(65536) }).strict();
+const FragmentOptionsSchema = z
+  .object({
+    maxSlots: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .default(65536),
+  })
+  .strict();
 
 /**
  * A third-party strategy given as the path of a BPF C fragment (it defines LB_STRATEGY and

@@ -21,9 +21,13 @@ export function flowKey(f: FlowText): Buffer {
   const src = parseIp(f.src);
   const dst = parseIp(f.dst);
   if (!src || !dst) throw new TypeError(`not an IP address: ${JSON.stringify(src ? f.dst : f.src)}`);
-  for (const [name, port] of [['sport', f.sport], ['dport', f.dport]] as const) {
+  for (const [name, port] of [
+    ['sport', f.sport],
+    ['dport', f.dport],
+  ] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new RangeError(`${name} ${port} is not a port (0-65535)`);
   }
-  if (!Number.isInteger(f.proto) || f.proto < 0 || f.proto > 0xff) throw new RangeError(`proto ${f.proto} is not an IP protocol number (0-255)`);
+  if (!Number.isInteger(f.proto) || f.proto < 0 || f.proto > 0xff)
+    throw new RangeError(`proto ${f.proto} is not an IP protocol number (0-255)`);
   return encodeFlow({ src, dst, sport: f.sport, dport: f.dport, proto: f.proto });
 }

@@ -8,7 +8,10 @@ import type { StrategyBackend } from './strategy.js';
  */
 export function weightedSlotTable(backends: readonly StrategyBackend[], maxSlots = 65536): Uint32Array {
   const sorted = sortBackends(backends);
-  const counts = slotCounts(sorted.map((b) => b.weight), maxSlots);
+  const counts = slotCounts(
+    sorted.map((b) => b.weight),
+    maxSlots,
+  );
   const out = new Uint32Array(counts.reduce((a, c) => a + c, 0));
   let i = 0;
   sorted.forEach((b, j) => out.fill(b.id, i, (i += counts[j]!)));

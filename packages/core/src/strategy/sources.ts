@@ -24,4 +24,3 @@ export function headerFiles(dir: string): string[] {
   }
   return out;
 }
-

@@ -4,7 +4,11 @@ import { expect } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, type LbConfig, resolveConfig, type ResolveContext } from '../../src/index.js';
 
-export const ctx: ResolveContext = { strategyOptions: () => z.object({}).strict(), strategyIds: () => ['hash'], interfaceExists: () => true };
+export const ctx: ResolveContext = {
+  strategyOptions: () => z.object({}).strict(),
+  strategyIds: () => ['hash'],
+  interfaceExists: () => true,
+};
 const base = { interfaces: ['eth0'], snat: { addresses: ['198.18.0.2', '2001:db8::2'] } };
 
 export function resolveServices(services: unknown[]): LbConfig {

@@ -66,11 +66,19 @@ const H = '@@NETLAB-H@@';
 export async function httpGet(host: NetnsLike, url: string, options: HttpGetOptions = {}): Promise<HttpResponse> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const argv = [
-    'curl', '-sS', '--globoff', '--noproxy', '*',
-    '--max-time', (timeoutMs / 1000).toFixed(3),
-    '--connect-timeout', ((options.connectTimeoutMs ?? timeoutMs) / 1000).toFixed(3),
-    '-X', options.method ?? 'GET',
-    '-w', `%{stderr}${W}%{json}${H}%{header_json}`,
+    'curl',
+    '-sS',
+    '--globoff',
+    '--noproxy',
+    '*',
+    '--max-time',
+    (timeoutMs / 1000).toFixed(3),
+    '--connect-timeout',
+    ((options.connectTimeoutMs ?? timeoutMs) / 1000).toFixed(3),
+    '-X',
+    options.method ?? 'GET',
+    '-w',
+    `%{stderr}${W}%{json}${H}%{header_json}`,
   ];
   for (const [k, v] of Object.entries(options.headers ?? {})) argv.push('-H', `${k}: ${v}`);
   if (options.localPort !== undefined) argv.push('--local-port', String(options.localPort));
@@ -187,13 +195,20 @@ export class KeepAliveClient {
 /** Opens the long-lived connection and resolves once it is connected. */
 export async function openKeepAlive(host: NetnsLike, options: KeepAliveOptions): Promise<KeepAliveClient> {
   const argv = [
-    process.execPath, labScript('keepalive-client.mjs'),
-    '--host', options.address,
-    '--port', String(options.port ?? 80),
-    '--path', options.path ?? '/',
-    '--interval', String(options.intervalMs ?? 100),
-    '--timeout', String(options.requestTimeoutMs ?? 2000),
-    '--count', String(options.count ?? 0),
+    process.execPath,
+    labScript('keepalive-client.mjs'),
+    '--host',
+    options.address,
+    '--port',
+    String(options.port ?? 80),
+    '--path',
+    options.path ?? '/',
+    '--interval',
+    String(options.intervalMs ?? 100),
+    '--timeout',
+    String(options.requestTimeoutMs ?? 2000),
+    '--count',
+    String(options.count ?? 0),
   ];
   const proc = host.spawn(argv, { label: `keepalive -> ${options.address}:${options.port ?? 80}` });
   try {
@@ -230,12 +245,18 @@ export async function udpRequests(host: NetnsLike, options: UdpRequestOptions): 
   const count = options.count ?? 1;
   const timeoutMs = options.timeoutMs ?? 2000;
   const argv = [
-    process.execPath, labScript('udp-client.mjs'),
-    '--host', options.address,
-    '--port', String(options.port ?? DEFAULT_UDP_ECHO_PORT),
-    '--count', String(count),
-    '--payload', options.payload ?? 'ping',
-    '--timeout', String(timeoutMs),
+    process.execPath,
+    labScript('udp-client.mjs'),
+    '--host',
+    options.address,
+    '--port',
+    String(options.port ?? DEFAULT_UDP_ECHO_PORT),
+    '--count',
+    String(count),
+    '--payload',
+    options.payload ?? 'ping',
+    '--timeout',
+    String(timeoutMs),
   ];
   if (options.sourcePort !== undefined) argv.push('--source-port', String(options.sourcePort));
   const r = await host.exec(argv, { timeoutMs: count * timeoutMs + 10_000 });

@@ -24,7 +24,8 @@ export function packageRoot(): string {
       }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${fileURLToPath(import.meta.url)}; set XDP_LB_NETLAB_ROOT`);
+    if (up === dir)
+      throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${fileURLToPath(import.meta.url)}; set XDP_LB_NETLAB_ROOT`);
     dir = up;
   }
 }
@@ -42,9 +43,14 @@ export function labScript(name: string): string {
  */
 export function xdpPassObjectPath(explicit?: string): string {
   const shipped = join(packageRoot(), 'obj', 'xdp_pass.bpf.o');
-  const p = explicit ?? process.env['XDP_LB_XDP_PASS_OBJ'] ?? (existsSync(shipped) ? shipped : resolve(packageRoot(), '../../bpf/obj/xdp_pass.bpf.o'));
+  const p =
+    explicit ??
+    process.env['XDP_LB_XDP_PASS_OBJ'] ??
+    (existsSync(shipped) ? shipped : resolve(packageRoot(), '../../bpf/obj/xdp_pass.bpf.o'));
   if (!existsSync(p)) {
-    throw new Error(`xdp_pass object not found at ${p}: build it with \`npx nx run bpf:build-bpf\` (bash bpf/scripts/build.sh), or pass xdpPassObject`);
+    throw new Error(
+      `xdp_pass object not found at ${p}: build it with \`npx nx run bpf:build-bpf\` (bash bpf/scripts/build.sh), or pass xdpPassObject`,
+    );
   }
   return p;
 }

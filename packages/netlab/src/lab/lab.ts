@@ -94,7 +94,14 @@ export class Lab {
   /** A handle on an existing lab (typically a persistent one) from its manifest. */
   static attach(id: string): Lab {
     const m = readManifest(id);
-    if (!m) throw new Error(`no lab ${id} (known: ${Lab.list().map((x) => x.id).join(', ') || 'none'})`);
+    if (!m)
+      throw new Error(
+        `no lab ${id} (known: ${
+          Lab.list()
+            .map((x) => x.id)
+            .join(', ') || 'none'
+        })`,
+      );
     const lab = new Lab(m.id, m.prefix, m.persistent, new Netns(m.switchNetns), {}, m.created);
     lab.namespaces.push(...m.namespaces);
     lab.pinDirs.push(...m.pinDirs);
@@ -269,10 +276,7 @@ export class Lab {
     await host.exec(['ip', '-batch', '-'], { input: lines.join('\n') });
 
     if (!iface.txChecksumOffload) {
-      await Promise.all([
-        host.exec(['ethtool', '-K', name, 'tx', 'off']),
-        this.switchNs.exec(['ethtool', '-K', iface.peer, 'tx', 'off']),
-      ]);
+      await Promise.all([host.exec(['ethtool', '-K', name, 'tx', 'off']), this.switchNs.exec(['ethtool', '-K', iface.peer, 'tx', 'off'])]);
     }
     if (iface.xdpPassPeer) {
       const obj = xdpPassObjectPath(this.options.xdpPassObject);
@@ -290,7 +294,12 @@ export class Lab {
       }
     }
     const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-    const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
+    const table = rows.map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
     return [`lab ${this.id} (switch ${this.switchNs.name}, bridges ${this.bridgeNames.join(', ')})`, ...table].join('\n');
   }
 

@@ -27,11 +27,7 @@ export interface ExecResult {
 export class ExecError extends Error {
   override readonly name = 'ExecError';
   constructor(readonly result: ExecResult) {
-    const why = result.timedOut
-      ? 'timed out'
-      : result.signal
-        ? `killed by ${result.signal}`
-        : `exited with ${result.code}`;
+    const why = result.timedOut ? 'timed out' : result.signal ? `killed by ${result.signal}` : `exited with ${result.code}`;
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
     super(`${formatArgv(result.argv)} ${why}${detail ? `: ${detail}` : ''}`);
   }

@@ -49,7 +49,10 @@ export class LabProcess {
   private exit: ExitInfo | undefined;
   private readonly keepChars: number;
 
-  constructor(readonly argv: readonly string[], options: SpawnOptions = {}) {
+  constructor(
+    readonly argv: readonly string[],
+    options: SpawnOptions = {},
+  ) {
     const [cmd, ...args] = argv;
     if (!cmd) throw new TypeError('spawn: empty argv');
     this.label = options.label ?? argv.join(' ');

@@ -65,7 +65,7 @@ export function formatIpv6(bytes: Uint8Array): string {
   const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

@@ -101,7 +101,11 @@ export function buildIpPacket(input: IpPacketSpec, options: BuildOptions = {}): 
     l4.writeUInt16BE(resolveChecksum(u.checksum, computed), 6);
   } else if (spec.icmp || spec.icmp6) {
     proto = spec.icmp ? IpProto.ICMP : IpProto.ICMPv6;
-    l4 = buildIcmp((spec.icmp ?? spec.icmp6) as IcmpSpec, payload, spec.icmp6 ? pseudoHeader(src, dst, proto, 8 + payload.length) : undefined);
+    l4 = buildIcmp(
+      (spec.icmp ?? spec.icmp6) as IcmpSpec,
+      payload,
+      spec.icmp6 ? pseudoHeader(src, dst, proto, 8 + payload.length) : undefined,
+    );
   } else {
     proto = ipv4 ? (ipv4.protocol ?? 253) : IpProto.NoNext; // 253: RFC 3692 experimentation
     l4 = payload;
@@ -166,9 +170,10 @@ function withoutDerived<T extends FrameSpec>(spec: T): T {
 }
 
 function buildTcp(t: TcpSpec, payload: Buffer, src: Buffer, dst: Buffer): Buffer {
-  const options = Array.isArray(t.options) && t.options.length > 0 && typeof t.options[0] === 'object'
-    ? encodeTcpOptions(t.options as TcpOption[])
-    : bytes(t.options as ByteInput | undefined);
+  const options =
+    Array.isArray(t.options) && t.options.length > 0 && typeof t.options[0] === 'object'
+      ? encodeTcpOptions(t.options as TcpOption[])
+      : bytes(t.options as ByteInput | undefined);
   const opt = padTo4(options, 0);
   const h = Buffer.alloc(20 + opt.length);
   h.writeUInt16BE(t.sport, 0);
@@ -279,7 +284,14 @@ export function encodeTcpOptions(options: readonly TcpOption[]): Buffer {
 
 const FLAG_LETTERS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20, E: 0x40, C: 0x80 };
 const FLAG_NAMES: Array<[keyof TcpFlags, number]> = [
-  ['fin', 0x01], ['syn', 0x02], ['rst', 0x04], ['psh', 0x08], ['ack', 0x10], ['urg', 0x20], ['ece', 0x40], ['cwr', 0x80],
+  ['fin', 0x01],
+  ['syn', 0x02],
+  ['rst', 0x04],
+  ['psh', 0x08],
+  ['ack', 0x10],
+  ['urg', 0x20],
+  ['ece', 0x40],
+  ['cwr', 0x80],
 ];
 
 /** The flag byte for `'SA'`-style letters, a mask, or a flags object. */
@@ -308,7 +320,10 @@ export function tcpFlagsFromBits(bits: number): TcpFlags {
 /** `'SA'`-style letters for a flags object or byte (in the order F S R P A U E C). */
 export function tcpFlagsString(flags: TcpFlags | number): string {
   const bits = typeof flags === 'number' ? flags : tcpFlagBits(flags);
-  return Object.entries(FLAG_LETTERS).filter(([, bit]) => bits & bit).map(([l]) => l).join('');
+  return Object.entries(FLAG_LETTERS)
+    .filter(([, bit]) => bits & bit)
+    .map(([l]) => l)
+    .join('');
 }
 
 function arpOp(op: ArpSpec['op']): number {

@@ -92,7 +92,9 @@ export function diffFrames(actual: Uint8Array, expected: Uint8Array): string | u
     const hit = i < maxLen && !covered.has(i) && differs(i);
     if (hit && runStart < 0) runStart = i;
     if (!hit && runStart >= 0) {
-      out.push(`  ${'bytes'.padEnd(26)} @${runStart}+${i - runStart}  expected ${e.subarray(runStart, i).toString('hex') || '(none)'}  actual ${a.subarray(runStart, i).toString('hex') || '(none)'}`);
+      out.push(
+        `  ${'bytes'.padEnd(26)} @${runStart}+${i - runStart}  expected ${e.subarray(runStart, i).toString('hex') || '(none)'}  actual ${a.subarray(runStart, i).toString('hex') || '(none)'}`,
+      );
       runStart = -1;
     }
   }

@@ -194,7 +194,13 @@ function parseWithLayout(input: Uint8Array, fields: FieldSpan[] | undefined): Fr
       if (l4proto === IpProto.Fragment) {
         if (end < off + 8) return stop('ipv6', off, end);
         const w = b.readUInt16BE(off + 2);
-        const ext: Ipv6Extension = { type: 44, reserved: b[off + 1] as number, fragOffset: w >> 3, mf: (w & 1) !== 0, id: b.readUInt32BE(off + 4) };
+        const ext: Ipv6Extension = {
+          type: 44,
+          reserved: b[off + 1] as number,
+          fragOffset: w >> 3,
+          mf: (w & 1) !== 0,
+          id: b.readUInt32BE(off + 4),
+        };
         ip.extensions.push(ext);
         firstFragment = ext.fragOffset === 0;
         field(`ipv6.ext[${i}]`, off, 8, 'hex');

@@ -48,7 +48,14 @@ export function verifyChecksums(frame: Uint8Array, options: VerifyOptions = {}):
     return x;
   };
   // Checks a region whose checksum field is at `fieldAt`; `extra` is the pseudo-header's sum.
-  const check = (layer: ChecksumProblem['layer'], from: number, to: number, fieldAt: number, extra: number, zeroIsAllOnes: boolean): void => {
+  const check = (
+    layer: ChecksumProblem['layer'],
+    from: number,
+    to: number,
+    fieldAt: number,
+    extra: number,
+    zeroIsAllOnes: boolean,
+  ): void => {
     const found = word(fieldAt);
     const total = fold(addRange(extra, from, to));
     if (total === 0xffff) return;
@@ -144,7 +151,14 @@ export function verifyChecksums(frame: Uint8Array, options: VerifyOptions = {}):
       return lengthProblem('udp', from + 4, `UDP length ${udpLength} does not fit the ${segLen} bytes the IP header gives`);
     }
     if (word(from + 6) === 0) {
-      if (v6) problems.push({ layer: 'udp', field: 'checksum', offset: from + 6, found: 0, message: 'UDP checksum 0 (none) is not allowed over IPv6' });
+      if (v6)
+        problems.push({
+          layer: 'udp',
+          field: 'checksum',
+          offset: from + 6,
+          found: 0,
+          message: 'UDP checksum 0 (none) is not allowed over IPv6',
+        });
       return problems;
     }
     check('udp', from, from + udpLength, from + 6, pseudoSum + udpLength, true);

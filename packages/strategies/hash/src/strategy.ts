@@ -21,6 +21,7 @@ export const hash = {
   objectPath: fileURLToPath(new URL('../obj/lb_hash.bpf.o', import.meta.url)),
   fragmentPath: fileURLToPath(new URL('../bpf/hash.bpf.c', import.meta.url)),
   buildTable: (backends, options) => buildMaglevTable(backends, options.tableSize),
-  serviceFlags: (options) => (options.hashFields === 'source' ? LB_SVC_F_HASH_SRC : options.hashFields === 'destination-port' ? LB_SVC_F_HASH_DPORT : 0),
+  serviceFlags: (options) =>
+    options.hashFields === 'source' ? LB_SVC_F_HASH_SRC : options.hashFields === 'destination-port' ? LB_SVC_F_HASH_DPORT : 0,
   model: (table, flow, options) => pickHash(table, flow.flowKey, flow.hashSeed, options.hashFields),
 } satisfies Strategy<HashOptions>;

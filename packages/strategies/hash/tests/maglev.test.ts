@@ -97,7 +97,10 @@ describe('buildMaglevTable', () => {
       const bs = testBackends(n);
       const before = buildMaglevTable(bs, m);
       for (const gone of [0, Math.floor(n / 2), n - 1]) {
-        const after = buildMaglevTable(bs.filter((_, i) => i !== gone), m);
+        const after = buildMaglevTable(
+          bs.filter((_, i) => i !== gone),
+          m,
+        );
         const moved = changed(before, after);
         // The removed backend's own slots must move: at least its 1/N share.
         expect(moved).toBeGreaterThanOrEqual(Math.floor(m / n) / m);
@@ -111,7 +114,10 @@ describe('buildMaglevTable', () => {
     it('removing 1% of 1000 backends moves under 2% of the slots', () => {
       const bs = testBackends(1000);
       const before = buildMaglevTable(bs, 655373);
-      const after = buildMaglevTable(bs.filter((_, i) => i % 100 !== 7), 655373);
+      const after = buildMaglevTable(
+        bs.filter((_, i) => i % 100 !== 7),
+        655373,
+      );
       expect(changed(before, after)).toBeLessThan(0.02);
     });
 

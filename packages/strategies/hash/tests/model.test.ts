@@ -101,9 +101,7 @@ describe('hash strategy object', () => {
     const options = hash.optionsSchema.parse({ hashFields: 'source' });
     const table = hash.buildTable(testBackends(4), options);
     for (const flowKey of randomFlows(50, 3)) {
-      expect(hash.model(table, { flowKey, hashSeed: SEED, random: 0, counter: 0 }, options)).toBe(
-        pickHash(table, flowKey, SEED, 'source'),
-      );
+      expect(hash.model(table, { flowKey, hashSeed: SEED, random: 0, counter: 0 }, options)).toBe(pickHash(table, flowKey, SEED, 'source'));
     }
   });
 });

@@ -74,7 +74,9 @@ describe('randomDraw', () => {
 
   it('turns consecutive clock values into uniform slots', () => {
     const table = new Uint32Array(10).map((_, i) => i);
-    const hits = tally(Array.from({ length: 100_000 }, (_, i) => pickRandom(table, randomDraw(1_700_000_000_000_000_000n + BigInt(i) * 1000n, 0x1234))!));
+    const hits = tally(
+      Array.from({ length: 100_000 }, (_, i) => pickRandom(table, randomDraw(1_700_000_000_000_000_000n + BigInt(i) * 1000n, 0x1234))!),
+    );
     for (const v of hits.values()) expect(Math.abs(v - 10_000) / 10_000).toBeLessThan(0.05);
   });
 });

@@ -22,7 +22,9 @@ export const RoundRobinOptionsSchema = z.strictObject(
       .number()
       .int({ error: 'maxSlots must be an integer' })
       .min(1, { error: 'maxSlots must be at least 1' })
-      .max(ROUND_ROBIN_MAX_SLOTS, { error: `maxSlots must be at most ${ROUND_ROBIN_MAX_SLOTS} (the smooth sequence costs distinct weights x slots to build)` })
+      .max(ROUND_ROBIN_MAX_SLOTS, {
+        error: `maxSlots must be at most ${ROUND_ROBIN_MAX_SLOTS} (the smooth sequence costs distinct weights x slots to build)`,
+      })
       .default(ROUND_ROBIN_DEFAULTS.maxSlots),
   },
   {

@@ -66,10 +66,7 @@ export function smoothWeightedSequence(weights: readonly number[]): Uint32Array 
  * backend keeping at least one) when they sum to more. Equal weights: each id once, in key order.
  * No backends: an empty table.
  */
-export function buildRoundRobinTable(
-  backends: readonly StrategyBackend[],
-  maxSlots: number = ROUND_ROBIN_DEFAULTS.maxSlots,
-): Uint32Array {
+export function buildRoundRobinTable(backends: readonly StrategyBackend[], maxSlots: number = ROUND_ROBIN_DEFAULTS.maxSlots): Uint32Array {
   const sorted = sortBackends(backends);
   const counts = slotCounts(
     sorted.map((b) => b.weight),

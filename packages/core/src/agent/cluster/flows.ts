@@ -49,7 +49,11 @@ export class FlowTable {
     this.services.clear();
     this.backendsById.clear();
     const sec = 1_000_000_000n;
-    this.timeouts = { tcp: BigInt(cfg.limits.tcpTimeoutSec) * sec, udp: BigInt(cfg.limits.udpTimeoutSec) * sec, closing: BigInt(cfg.limits.tcpClosingTimeoutSec) * sec };
+    this.timeouts = {
+      tcp: BigInt(cfg.limits.tcpTimeoutSec) * sec,
+      udp: BigInt(cfg.limits.udpTimeoutSec) * sec,
+      closing: BigInt(cfg.limits.tcpClosingTimeoutSec) * sec,
+    };
     if (!state) return;
     for (const svc of cfg.services) {
       const alloc = state.allocation.services[serviceIdentity(svc)];
@@ -62,7 +66,11 @@ export class FlowTable {
         backends.set(`${hex(addr)}:${b.port}`, a);
         this.backendsById.set(a.id, { addr, port: b.port, gen: a.gen });
       }
-      this.services.set(`${hex(abi.encodeAddr(svc.vip))}:${svc.port}:${abi.protoNumber(svc.protocol)}`, { id: alloc.id, fwd: FWD[svc.forward], backends });
+      this.services.set(`${hex(abi.encodeAddr(svc.vip))}:${svc.port}:${abi.protoNumber(svc.protocol)}`, {
+        id: alloc.id,
+        fwd: FWD[svc.forward],
+        backends,
+      });
     }
     this.ct?.dispose();
     this.ct = new ConntrackTable(instancePaths(this.instance).maps);

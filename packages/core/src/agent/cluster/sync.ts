@@ -89,12 +89,20 @@ export class ClusterSync {
     this.self = senderId(cfg.listen.text);
     this.epoch = nextEpoch(this.instance);
     this.startedAt = Date.now();
-    this.relay = new UdpRelay(this.netnsPath, (d, from) => this.onDatagram(d, from), (why) => this.log.error('cluster sync socket exited', { why }));
+    this.relay = new UdpRelay(
+      this.netnsPath,
+      (d, from) => this.onDatagram(d, from),
+      (why) => this.log.error('cluster sync socket exited', { why }),
+    );
     await this.relay.start(cfg.listen.address.text, cfg.listen.port);
     this.timer = setInterval(() => this.tick(), cfg.flushMs);
     for (const p of this.peers) this.askPull(p);
     if (cfg.pullTimeoutMs === 0) this.setReady('pullTimeoutMs is 0');
-    this.log.info('cluster sync started', { listen: cfg.listen.text, peers: this.peers.map((p) => p.endpoint.text).join(','), epoch: this.epoch });
+    this.log.info('cluster sync started', {
+      listen: cfg.listen.text,
+      peers: this.peers.map((p) => p.endpoint.text).join(','),
+      epoch: this.epoch,
+    });
   }
 
   /** After every apply: the ids may have changed, a re-deploy may have replaced the maps. */
@@ -130,7 +138,13 @@ export class ClusterSync {
       epoch: this.epoch,
       ready: this.readyAt !== undefined,
       readyAfterMs: this.readyAt === undefined ? undefined : this.readyAt - this.startedAt,
-      peers: this.peers.map((p) => ({ peer: p.endpoint.text, queued: p.queue.length, lagMs: p.queue.lag(Date.now()), pulled: p.pull.done ? p.pull.got : undefined, lost: p.window.lost })),
+      peers: this.peers.map((p) => ({
+        peer: p.endpoint.text,
+        queued: p.queue.length,
+        lagMs: p.queue.lag(Date.now()),
+        pulled: p.pull.done ? p.pull.got : undefined,
+        lost: p.window.lost,
+      })),
       ...this.counters,
     };
   }
@@ -143,15 +157,57 @@ export class ClusterSync {
     };
     const rows = (c: Counter, label: string): [string, number][] => Object.entries(c).map(([k, v]) => [`{${label}="${k}"}`, v]);
     family('xdp_lb_cluster_messages_total', 'sync datagrams sent and accepted', 'counter', rows(this.counters.messages, 'direction'));
-    family('xdp_lb_cluster_records_total', 'flow records read from the data plane, sent, received', 'counter', rows(this.counters.records, 'direction'));
-    family('xdp_lb_cluster_dropped_total', 'flow records not sent (queue full, backend unknown)', 'counter', rows(this.counters.dropped, 'reason'));
-    family('xdp_lb_cluster_rejected_total', 'datagrams refused (forged: wrong HMAC; replay; malformed; unknown sender)', 'counter', rows(this.counters.rejected, 'reason'));
-    family('xdp_lb_cluster_entries_total', 'peer flows by what became of them in conntrack', 'counter', rows(this.counters.entries, 'result'));
-    family('xdp_lb_cluster_lost_messages', 'datagrams of a peer that never arrived (gaps in its sequence numbers)', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.window.lost]));
-    family('xdp_lb_cluster_sync_lag_seconds', 'age of the oldest flow record waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.lag(Date.now()) / 1000]));
-    family('xdp_lb_cluster_queue_records', 'flow records waiting for a peer', 'gauge', this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.length]));
-    family('xdp_lb_cluster_ready', '1 once the pull at start finished (or timed out): the node may be announced', 'gauge', [['', this.readyAt === undefined ? 0 : 1]]);
-    family('xdp_lb_cluster_pull_seconds', 'how long the pull at start took', 'gauge', this.readyAt === undefined ? [] : [['', (this.readyAt - this.startedAt) / 1000]]);
+    family(
+      'xdp_lb_cluster_records_total',
+      'flow records read from the data plane, sent, received',
+      'counter',
+      rows(this.counters.records, 'direction'),
+    );
+    family(
+      'xdp_lb_cluster_dropped_total',
+      'flow records not sent (queue full, backend unknown)',
+      'counter',
+      rows(this.counters.dropped, 'reason'),
+    );
+    family(
+      'xdp_lb_cluster_rejected_total',
+      'datagrams refused (forged: wrong HMAC; replay; malformed; unknown sender)',
+      'counter',
+      rows(this.counters.rejected, 'reason'),
+    );
+    family(
+      'xdp_lb_cluster_entries_total',
+      'peer flows by what became of them in conntrack',
+      'counter',
+      rows(this.counters.entries, 'result'),
+    );
+    family(
+      'xdp_lb_cluster_lost_messages',
+      'datagrams of a peer that never arrived (gaps in its sequence numbers)',
+      'gauge',
+      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.window.lost]),
+    );
+    family(
+      'xdp_lb_cluster_sync_lag_seconds',
+      'age of the oldest flow record waiting for a peer',
+      'gauge',
+      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.lag(Date.now()) / 1000]),
+    );
+    family(
+      'xdp_lb_cluster_queue_records',
+      'flow records waiting for a peer',
+      'gauge',
+      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.length]),
+    );
+    family('xdp_lb_cluster_ready', '1 once the pull at start finished (or timed out): the node may be announced', 'gauge', [
+      ['', this.readyAt === undefined ? 0 : 1],
+    ]);
+    family(
+      'xdp_lb_cluster_pull_seconds',
+      'how long the pull at start took',
+      'gauge',
+      this.readyAt === undefined ? [] : [['', (this.readyAt - this.startedAt) / 1000]],
+    );
     return `${lines.join('\n')}\n`;
   }
 
@@ -167,7 +223,13 @@ export class ClusterSync {
     }
     if (this.readyAt === undefined) {
       if (this.peers.every((p) => p.pull.done)) this.setReady('every peer answered');
-      else if (Date.now() - this.startedAt >= this.cfg.pullTimeoutMs) this.setReady(`timed out after ${this.cfg.pullTimeoutMs} ms waiting for ${this.peers.filter((p) => !p.pull.done).map((p) => p.endpoint.text).join(', ')}`);
+      else if (Date.now() - this.startedAt >= this.cfg.pullTimeoutMs)
+        this.setReady(
+          `timed out after ${this.cfg.pullTimeoutMs} ms waiting for ${this.peers
+            .filter((p) => !p.pull.done)
+            .map((p) => p.endpoint.text)
+            .join(', ')}`,
+        );
     }
   }
 
@@ -210,7 +272,11 @@ export class ClusterSync {
 
   private send(p: Peer, m: Omit<Message, 'sender' | 'epoch' | 'seq'>): void {
     p.seq += 1n;
-    this.relay?.send(p.endpoint.address.text, p.endpoint.port, encode(this.key, { ...m, sender: this.self, epoch: this.epoch, seq: p.seq }));
+    this.relay?.send(
+      p.endpoint.address.text,
+      p.endpoint.port,
+      encode(this.key, { ...m, sender: this.self, epoch: this.epoch, seq: p.seq }),
+    );
     bump(this.counters.messages, 'sent');
     bump(this.counters.records, 'sent', m.flows.length);
   }
@@ -281,7 +347,14 @@ export class ClusterSync {
 }
 
 function newPeer(endpoint: SyncEndpoint, cfg: ClusterConfig): Peer {
-  return { endpoint, id: senderId(endpoint.text), queue: new PeerQueue(cfg.maxQueue, cfg.maxRecordsPerSec), pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 }, window: new ReplayWindow(), seq: 0n };
+  return {
+    endpoint,
+    id: senderId(endpoint.text),
+    queue: new PeerQueue(cfg.maxQueue, cfg.maxRecordsPerSec),
+    pull: { requestId: 0, got: 0, done: false, lastHeard: 0, sentAt: 0 },
+    window: new ReplayWindow(),
+    seq: 0n,
+  };
 }
 
 /** The shared key (config key, or keyFile's first line); throws one line when it cannot be used. */

@@ -44,7 +44,6 @@ process.stdin.on('end', () => process.exit(0));
 
 export type OnDatagram = (data: Buffer, from: { address: string; port: number }) => void;
 
-
 export class UdpRelay {
   private child: ChildProcess | undefined;
   private buf: Buffer = Buffer.alloc(0);
