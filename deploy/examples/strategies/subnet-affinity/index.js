@@ -4,17 +4,10 @@
 // once installed) or by this folder's path; xdp-lb assembles the fragment with the built-ins into
 // one program, and each service picks its own strategy.
 import { fileURLToPath } from 'node:url';
-import { flowHash, SRC_WORDS, weightedSlotTable } from '@xdp-lb/core/strategy';
-import { z } from 'zod';
+import { flowHash, SlotTableOptionsSchema, SRC_WORDS, weightedSlotTable } from '@xdp-lb/core/strategy';
 
-const OptionsSchema = z.strictObject({
-  maxSlots: z
-    .number()
-    .int()
-    .min(1)
-    .max(1 << 20)
-    .default(65536),
-});
+// The generic slot table's options (maxSlots), as core's table builder takes them.
+const OptionsSchema = SlotTableOptionsSchema;
 
 /**
  * The model of select_backend(): lb_hash_words over the client's address with its host part zeroed

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { assembleProgram } from './assemble.js';
 
 export { bpfSourceDir } from './sources.js';
-import { weightedSlotTable } from './slot-table.js';
+import { SlotTableOptionsSchema, weightedSlotTable } from './slot-table.js';
 import type { Strategy } from './strategy.js';
 
 /** Whether a strategy reference names a BPF C fragment on disk rather than an id or a package. */
@@ -13,16 +13,7 @@ export function isFragmentPath(ref: string): boolean {
   return ref.endsWith('.c') || ref.startsWith('./') || ref.startsWith('../') || ref.startsWith('/');
 }
 
-const FragmentOptionsSchema = z
-  .object({
-    maxSlots: z
-      .number()
-      .int()
-      .min(1)
-      .max(1 << 20)
-      .default(65536),
-  })
-  .strict();
+const FragmentOptionsSchema = SlotTableOptionsSchema;
 
 /**
  * A third-party strategy given as the path of a BPF C fragment (it defines LB_STRATEGY and

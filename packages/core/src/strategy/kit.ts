@@ -2,7 +2,7 @@
 // (importing it never loads the native addon, so table builders and models run anywhere).
 export type * from './strategy.js';
 export { slotCounts, sortBackends } from './kit-backends.js';
-export { weightedSlotTable } from './slot-table.js';
+export { SlotTableOptionsSchema, weightedSlotTable } from './slot-table.js';
 // The data plane's flow hash (bpf/include/lb_hash.h) and flow key (struct lb_flow), for every strategy's model.
 export { FLOW_WORDS, SRC_WORDS, flowHash, fmix32, murmur3 } from './flow-hash.js';
 export { flowKey, type FlowText } from './flow-key.js';

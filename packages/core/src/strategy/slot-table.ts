@@ -1,5 +1,16 @@
+import { z } from 'zod';
 import { slotCounts, sortBackends } from './kit-backends.js';
 import type { StrategyBackend } from './strategy.js';
+
+/** The generic slot table's options: a third-party fragment without a table builder of its own takes these. */
+export const SlotTableOptionsSchema = z.strictObject({
+  maxSlots: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(65536),
+});
 
 /**
  * The generic weighted slot table: each backend appears in proportion to its weight (see
