@@ -1,5 +1,5 @@
 import type { ServiceConfig, LbConfig } from '../config/types.js';
-import { planVips, type VipRoles } from '../config/vip-plan.js';
+import { planVips, type VipPlan, type VipRoles } from '../config/vip-plan.js';
 import type { Allocation } from '../state/allocation.js';
 import { serviceIdentity } from '../state/allocation.js';
 import type { ProgramStrategies } from '../strategy/program.js';
@@ -40,7 +40,10 @@ export async function reconcile(
   // Only what changed is written (a health flip rebuilds one service's table, not every Maglev
   // table of the instance): what `prev` wrote is known exactly, by identity. `full` rewrites
   // everything: after a new program load, and to repair maps that disagree with `prev`.
-  const written = opts.full ? undefined : prev && writtenBy(prev, strategies);
+  // The VIP plans of both configs, computed once: the diff, the removals and the sweep read them.
+  const plan = planVips(cfg.services, cfg.snat?.addresses ?? []);
+  const prevPlan = prev && planVips(prev.config.services, prev.config.snat?.addresses ?? []);
+  const written = opts.full ? undefined : prev && writtenBy(prev, prevPlan!, strategies);
   const pool = snatPool(cfg);
   pool.forEach((ip, i) => {
     if (written?.pool[i] !== ip.text) maps.setSnatPool(i, ip);
@@ -68,8 +71,6 @@ export async function reconcile(
     }
   }
 
-  const plan = planVips(cfg.services, cfg.snat?.addresses ?? []);
-  const prevPlan = prev && planVips(prev.config.services, prev.config.snat?.addresses ?? []);
   // Which identity held each service id before this update, and which ids `next` holds.
   const prevOwner = new Map(Object.entries(prev?.allocation.services ?? {}).map(([key, s]) => [s.id, key]));
   const nextIds = new Set(Object.values(next.allocation.services).map((s) => s.id));
@@ -120,7 +121,7 @@ export async function reconcile(
   }
 
   // What no state names (a change killed before it wrote its state) goes too.
-  if (opts.full) await sweepStale(maps, next);
+  if (opts.full) await sweepStale(maps, next, plan);
   if (!prev) return;
   for (const [k, e] of prevPlan!.exact) if (!plan.exact.has(k)) maps.deleteService(svcKey(e));
   for (const [k, e] of prevPlan!.nets) if (!plan.nets.has(k)) maps.deleteNetService(svcKey(e), e.prefix);
@@ -180,7 +181,7 @@ function serviceEntry(
 const backendSig = (b: ServiceConfig['backends'][number], gen: number) => `${b.address.text}|${b.port}|${b.state}|${gen}`;
 
 /** Everything `prev` wrote into the maps, by identity, in the form the diff compares. */
-function writtenBy(prev: Desired, strategies: ProgramStrategies) {
+function writtenBy(prev: Desired, plan: VipPlan, strategies: ProgramStrategies) {
   const pool = snatPool(prev.config);
   const run = snatRunOf(pool);
   const services = new Map<string, string>();
@@ -191,7 +192,6 @@ function writtenBy(prev: Desired, strategies: ProgramStrategies) {
     for (const b of svc.backends) backends.set(alloc.backends[b.key]!.id, backendSig(b, alloc.backends[b.key]!.gen));
   }
   const keys = new Map<string, string>();
-  const plan = planVips(prev.config.services, prev.config.snat?.addresses ?? []);
   const value = (owner: string) => JSON.stringify(JSON.parse(services.get(owner)!).value);
   for (const [k, e] of plan.exact) keys.set(`exact ${k}`, value(e.owner));
   for (const [k, e] of plan.nets) keys.set(`net ${k}`, value(e.owner));

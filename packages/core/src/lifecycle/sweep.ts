@@ -1,4 +1,4 @@
-import { planVips } from '../config/vip-plan.js';
+import type { VipPlan } from '../config/vip-plan.js';
 import * as abi from '../dataplane/abi.js';
 import type { InstanceMaps } from '../dataplane/maps.js';
 import type { Desired } from './reconcile.js';
@@ -10,12 +10,11 @@ import { svcKey } from './reconcile.js';
  * re-deploy that added a service, a hot update) left entries no state names, and the model test
  * (packages/cli/tests/model.e2e.test.ts) found one that outlived every later command. Read back
  * from the maps themselves, in the reconciler's removal order: service entries, then their tables,
- * then backends, then addresses (slots first). The keys kept are the VIP plan's (config/vip-plan.ts:
+ * then backends, then addresses (slots first). The keys kept are `plan`'s (the reconciler's VIP plan of `next`, config/vip-plan.ts:
  * every address of an expanded prefix is a key of its own). A few thousand lookups: only with `full`.
  */
-export async function sweepStale(maps: InstanceMaps, next: Desired): Promise<void> {
+export async function sweepStale(maps: InstanceMaps, next: Desired, plan: VipPlan): Promise<void> {
   const services = maps.map(abi.MAPS.services);
-  const plan = planVips(next.config.services, next.config.snat?.addresses ?? []);
   const keepKeys = new Set([...plan.exact.values()].map((e) => abi.encodeSvcKey(svcKey(e)).toString('hex')));
   for (const k of services.keys()) if (!keepKeys.has(k.toString('hex'))) services.delete(k);
 
