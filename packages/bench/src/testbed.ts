@@ -50,10 +50,11 @@ export interface TcpFrameSpec {
 
 /** A 64-byte TCP frame, an ACK unless `flags` says otherwise (netlab's builder, checksums correct). */
 export function tcpFrame(o: TcpFrameSpec): Buffer {
+  const flags = o.flags ?? 'A';
   return buildFrame({
     eth: { src: o.smac ?? CLIENT_MAC, dst: o.dmac },
     ipv4: { src: o.src, dst: o.dst ?? VIP, ttl: 64 },
-    tcp: { sport: o.sport, dport: o.dport, flags: o.flags ?? 'A', seq: 1, ack: o.flags?.includes('A') === false ? 0 : 1 },
+    tcp: { sport: o.sport, dport: o.dport, flags, seq: 1, ack: flags.includes('A') ? 1 : 0 },
     payload: Buffer.alloc(10, 0x61),
   });
 }
