@@ -208,6 +208,37 @@ const ROWS: Row[] = [
     1,
     /^lb: strategy {2}unknown strategy "fastest"/,
   ],
+  // This session's config fields: refused before any kernel change like the rest.
+  [
+    'unknown strategy of one service',
+    (c) => ['deploy', '-f', c.file('uss', (x) => (svc(x).strategy = 'fastest')), '--netns', c.ns],
+    1,
+    /^lb: services\.0\.strategy {2}unknown strategy "fastest"/,
+  ],
+  [
+    'prefix VIP with host bits',
+    (c) => ['deploy', '-f', c.file('pfx', (x) => (svc(x).vip = '198.18.0.9/28:80')), '--netns', c.ns],
+    1,
+    /^lb: services\.0\.vip {2}"198\.18\.0\.9\/28:80" has host bits set: the prefix is 198\.18\.0\.0\/28$/,
+  ],
+  [
+    'quic on a TCP service',
+    (c) => ['deploy', '-f', c.file('qt', (x) => (svc(x).quic = true)), '--netns', c.ns],
+    1,
+    /^lb: services\.0\.quic {2}QUIC runs over UDP: quic needs protocol: udp$/,
+  ],
+  [
+    'cluster key too short',
+    (c) => [
+      'deploy',
+      '-f',
+      c.file('ck', (x) => (x.cluster = { listen: '198.18.0.2:7946', peers: ['198.18.0.3:7946'], key: 'short' })),
+      '--netns',
+      c.ns,
+    ],
+    1,
+    /^lb: cluster\.key {2}.*at least 32 characters/,
+  ],
   [
     'VIP without port',
     (c) => ['deploy', '-f', c.file('np', (x) => (svc(x).vip = addr.vip)), '--netns', c.ns],
