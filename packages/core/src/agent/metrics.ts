@@ -19,15 +19,27 @@ export interface MetricsInput {
   agent: { reloads: { ok: number; error: number }; lastReloadOk: boolean; lastReloadTime: number | undefined; startTime: number };
 }
 
-type Labels = Record<string, string>;
+export type Labels = Record<string, string>;
+
+/** One metric family in the text exposition: its HELP and TYPE lines, then a line per sample. */
+export function familyLines(
+  name: string,
+  type: 'counter' | 'gauge',
+  help: string,
+  samples: readonly [Labels, number | bigint][],
+): string[] {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...samples.map(([labels, value]) => `${name}${labelText(labels)} ${value.toString()}`),
+  ];
+}
 
 /** Prometheus text exposition (format 0.0.4), the metric names of docs/operations.md. */
 export function renderMetrics(m: MetricsInput): string {
   const out: string[] = [];
-  const family = (name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number | bigint][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) out.push(`${name}${labelText(labels)} ${value.toString()}`);
-  };
+  const family = (name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number | bigint][]) =>
+    out.push(...familyLines(name, type, help, samples));
   const r = m.reading;
   const b = m.build;
   family('xdp_lb_build_info', 'gauge', 'Version of the agent, strategy, map layout and runtime (always 1).', [

@@ -6,6 +6,7 @@ import type { LbConfig } from '../../config/types.js';
 import { type FlowSyncRing, openFlowSyncRing } from '../../dataplane/flowsync.js';
 import { instancePaths } from '../../state/paths.js';
 import type { Logger } from '../logger.js';
+import { familyLines, type Labels } from '../metrics.js';
 import { FlowTable, type InsertResult, monotonicNs } from './flows.js';
 import { decode, encode, MAX_RECORDS, type Message, MsgType, ReplayWindow, senderId, type WireFlow } from './protocol.js';
 import { PeerQueue } from './queue.js';
@@ -151,11 +152,9 @@ export class ClusterSync {
 
   metricsText(): string {
     const lines: string[] = [];
-    const family = (name: string, help: string, type: string, rows: [string, number][]) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
-    };
-    const rows = (c: Counter, label: string): [string, number][] => Object.entries(c).map(([k, v]) => [`{${label}="${k}"}`, v]);
+    const family = (name: string, help: string, type: 'counter' | 'gauge', samples: [Labels, number][]) =>
+      lines.push(...familyLines(name, type, help, samples));
+    const rows = (c: Counter, label: string): [Labels, number][] => Object.entries(c).map(([k, v]) => [{ [label]: k }, v]);
     family('xdp_lb_cluster_messages_total', 'sync datagrams sent and accepted', 'counter', rows(this.counters.messages, 'direction'));
     family(
       'xdp_lb_cluster_records_total',
@@ -185,28 +184,28 @@ export class ClusterSync {
       'xdp_lb_cluster_lost_messages',
       'datagrams of a peer that never arrived (gaps in its sequence numbers)',
       'gauge',
-      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.window.lost]),
+      this.peers.map((p) => [{ peer: p.endpoint.text }, p.window.lost]),
     );
     family(
       'xdp_lb_cluster_sync_lag_seconds',
       'age of the oldest flow record waiting for a peer',
       'gauge',
-      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.lag(Date.now()) / 1000]),
+      this.peers.map((p) => [{ peer: p.endpoint.text }, p.queue.lag(Date.now()) / 1000]),
     );
     family(
       'xdp_lb_cluster_queue_records',
       'flow records waiting for a peer',
       'gauge',
-      this.peers.map((p) => [`{peer="${p.endpoint.text}"}`, p.queue.length]),
+      this.peers.map((p) => [{ peer: p.endpoint.text }, p.queue.length]),
     );
     family('xdp_lb_cluster_ready', '1 once the pull at start finished (or timed out): the node may be announced', 'gauge', [
-      ['', this.readyAt === undefined ? 0 : 1],
+      [{}, this.readyAt === undefined ? 0 : 1],
     ]);
     family(
       'xdp_lb_cluster_pull_seconds',
       'how long the pull at start took',
       'gauge',
-      this.readyAt === undefined ? [] : [['', (this.readyAt - this.startedAt) / 1000]],
+      this.readyAt === undefined ? [] : [[{}, (this.readyAt - this.startedAt) / 1000]],
     );
     return `${lines.join('\n')}\n`;
   }
