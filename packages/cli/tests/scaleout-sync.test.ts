@@ -22,7 +22,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Agent, createLogger, FlowTable, instancePaths, loadConfigFile, SyncProtocol } from '@xdp-lb/core';
+import { Agent, createLogger, FlowTable, instancePaths, loadConfigFile, parseMetrics, SyncProtocol } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import type { Lab, LabProcess } from '@xdp-lb/netlab';
@@ -53,6 +53,12 @@ interface Conn {
   /** The client's address and port: the flow's source. */
   client: string;
   port: number;
+  /**
+   * The client process that holds it. Two processes run on client1 (step 7 adds one), and a port
+   * of a connection that ended (step 4) may be handed to a newer connection of the other process:
+   * address and port alone can name two connections, one dead and one alive.
+   */
+  proc: number;
   backends: string[];
   answers: number;
   maxWaitMs: number;
@@ -164,8 +170,9 @@ function body(mode: Mode): void {
       const line = await c.waitForLine((l) => l.includes('"report"') && c.lines().filter((x) => x.includes('"report"')).length > seen, {
         timeoutMs: 5000,
       });
-      const client = clientAddrs[clients.indexOf(c)]!;
-      out.push(...(JSON.parse(line) as { conns: Omit<Conn, 'client'>[] }).conns.map((x) => ({ ...x, client })));
+      const proc = clients.indexOf(c);
+      const client = clientAddrs[proc]!;
+      out.push(...(JSON.parse(line) as { conns: Omit<Conn, 'client' | 'proc'>[] }).conns.map((x) => ({ ...x, client, proc })));
     }
     return out;
   }
@@ -177,7 +184,7 @@ function body(mode: Mode): void {
   function carriedOn(what: string, before: Conn[], after: Conn[], ends: string[] = []): void {
     for (const b of before) {
       if (ends.includes(b.backends.at(-1)!)) continue;
-      const a = after.find((c) => c.client === b.client && c.port === b.port)!;
+      const a = after.find((c) => c.proc === b.proc && c.port === b.port)!;
       expect(broken(a), `${what}: connection :${b.port} on ${b.backends.join('>')}: ${JSON.stringify(a)}`).toBe(false);
       expect(a.backends, `${what}: connection :${b.port}`).toEqual(b.backends);
       expect(a.answers, `${what}: connection :${b.port} answered since`).toBeGreaterThan(b.answers + 5);
@@ -344,6 +351,10 @@ function body(mode: Mode): void {
       }
       const s = agents[2]!.status().cluster!;
       expect(s.peers[0]!.lost, 'datagrams of lb1 lost on the way to lb2').toBeGreaterThan(0);
+      // The scrape says the same: the loss per peer, and that peer flows were inserted.
+      const m = parseMetrics(agents[2]!.metrics());
+      expect(m.get(`xdp_lb_cluster_lost_messages{peer="${lbAddress(1)}:${PORT}"}`)).toBeGreaterThan(0);
+      expect(m.get('xdp_lb_cluster_entries_total{result="inserted"}')).toBeGreaterThan(0);
     });
 
     it('8. forged datagrams (wrong key) are ignored and counted; nothing is inserted', async () => {
@@ -369,6 +380,7 @@ function body(mode: Mode): void {
       const send = `const s=require('node:dgram').createSocket('udp4');let n=0;const go=()=>s.send(Buffer.from(process.argv[1],'hex'),${PORT},'${lbAddress(2)}',()=>{if(++n<5)go();else s.close();});go();`;
       await lab.host('lb1').exec([process.execPath, '-e', send, forged.toString('hex')]);
       await expect.poll(() => (agents[2]!.status().cluster!.rejected['forged'] ?? 0) - before, { timeout: 3000 }).toBe(5);
+      expect(parseMetrics(agents[2]!.metrics()).get('xdp_lb_cluster_rejected_total{reason="forged"}')).toBe(before + 5);
       const key = Buffer.alloc(40);
       tuple.copy(key);
       const ct = BpfMap.fromPinned(`${instancePaths(inst[2]!).maps}/lb_ct`);
