@@ -13,11 +13,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { metric, type TestAgent, useAgentEnv } from './serve-support.js';
+import { metric, type TestAgent, useAgentEnv } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });
-const SYNFLOOD = fileURLToPath(new URL('../../../bpf/tests/harness/synflood.py', import.meta.url));
+const SYNFLOOD = fileURLToPath(new URL('../../../../bpf/tests/harness/synflood.py', import.meta.url));
 const FLOOD = 20_000;
 
 describe.each([
