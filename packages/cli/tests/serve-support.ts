@@ -10,18 +10,8 @@ import { type AgentEnv as KitAgentEnv, useAgentEnv as useKitAgentEnv } from '@xd
 import { composeLoadBalancer } from '../src/index.js';
 import { bundleCli } from './helpers/e2e.js';
 
-export {
-  type LoadRecord,
-  type LoadSummary,
-  type LogLine,
-  type TestAgent,
-  LoadGen,
-  linkInfo,
-  metric,
-  sleep,
-  snapshotMaps,
-  waitFor,
-} from '@xdp-lb/testkit';
+// Everything of testkit's but what this file composes for the CLI (declared here, so it wins).
+export * from '@xdp-lb/testkit';
 
 export interface AgentEnv extends KitAgentEnv {
   /** `lb serve` as its own process (the CLI bundled from source), in the root namespace. */

@@ -11,20 +11,8 @@ import { exec } from '@xdp-lb/netlab';
 import { type E2e, useE2e as useKitE2e } from '@xdp-lb/testkit';
 import { buildProgram, composeLoadBalancer, run, type Io } from '../../src/index.js';
 
-export {
-  type E2e,
-  type LoadResult,
-  FULL_MATRIX,
-  LAB_PREFIX,
-  backendName,
-  eventually,
-  flowsByBackend,
-  httpLoad,
-  linksOfProgram,
-  mergeCounts,
-  programExists,
-  xdpInterfaces,
-} from '@xdp-lb/testkit';
+// Everything of testkit's but what this file composes for the CLI (declared here, so it wins).
+export * from '@xdp-lb/testkit';
 
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 export const XDP_PASS_OBJ = fileURLToPath(new URL('../../../../bpf/obj/xdp_pass.bpf.o', import.meta.url));
