@@ -2,17 +2,14 @@
 // client's network namespace (`host.exec([process.execPath, thisFile, ...])`). Plain JavaScript,
 // Node built-ins only, so it runs without a build.
 //
-// Every request is a NEW TCP connection (agent: false, Connection: close) to GET /info, which the
-// lab backends answer with their name, the peer address they saw and the request's headers. Each
-// request carries `X-Req: <tag>-<n>`; a response must echo exactly that header, or it counts as a
-// misdelivery (a reply that reached the wrong client connection). A connection not established
-// within `--connect-timeout` ms (default 3000; `--timeout`, Node's idle timeout, only starts once
-// connected) fails with 'connect timeout'; every request ends as ok or an error (sent = ok + errors).
+// Every request is a NEW TCP connection to GET /info carrying `X-Req: <tag>-<n>` (info-request.mjs:
+// misdelivery, `--connect-timeout` default 3000 ms, `--timeout`); every request ends as ok or an
+// error (sent = ok + errors).
 // Prints ONE JSON line:
 //   {"tag","sent","ok","errors","misdelivered","byBackend":{name:n},"peers":{addr:n},
 //    "locals":{addr:n},"slow","maxMs","errorSamples":[...],"records"?:[[localPort,backend],...],"ms"}
-import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { infoRequest } from './info-request.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -58,66 +55,20 @@ const fail = (why) => {
   if (result.errorSamples.length < 10) result.errorSamples.push(why);
 };
 
-function one(n) {
+async function one(n) {
   const id = `${tag}-${n}`;
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    let done = false;
-    let connectTimer;
-    const finish = (f) => {
-      if (done) return;
-      done = true;
-      clearTimeout(connectTimer);
-      const ms = performance.now() - t0;
-      if (ms > 900) result.slow += 1;
-      result.maxMs = Math.max(result.maxMs, Math.round(ms));
-      f();
-      resolve();
-    };
-    let gotResponse = false;
-    const req = http.request(
-      { host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } },
-      (res) => {
-        gotResponse = true;
-        const chunks = [];
-        // After 'end' this is a no-op; without it, the response was cut short.
-        res.on('close', () => finish(() => fail(`${id}: response cut short`)));
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', (e) => finish(() => fail(`${id}: response: ${e.code ?? e.message}`)));
-        res.on('end', () =>
-          finish(() => {
-            const localPort = req.socket?.localPort;
-            let info;
-            try {
-              info = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            } catch {
-              return fail(`${id}: status ${res.statusCode}, body is not JSON`);
-            }
-            if (res.statusCode !== 200) return fail(`${id}: status ${res.statusCode}`);
-            if (info.headers?.['x-req'] !== id) {
-              result.misdelivered += 1;
-              return fail(`${id}: answered for ${info.headers?.['x-req']}`);
-            }
-            result.ok += 1;
-            bump(result.byBackend, info.name);
-            bump(result.peers, info.remoteAddress);
-            bump(result.locals, info.localAddress);
-            if (result.records) result.records.push([localPort, info.name]);
-          }),
-        );
-      },
-    );
-    connectTimer = setTimeout(() => req.destroy(new Error('connect timeout')), connectTimeoutMs);
-    req.on('socket', (sock) => sock.once('connect', () => clearTimeout(connectTimer)));
-    req.setTimeout(timeoutMs, () => {
-      req.destroy(new Error('timeout'));
-    });
-    req.on('error', (e) => finish(() => fail(`${id}: ${e.code ?? e.message}`)));
-    req.on('close', () => {
-      if (!gotResponse) finish(() => fail(`${id}: closed without a response`));
-    });
-    req.end();
-  });
+  const r = await infoRequest({ host: values.host, port: Number(values.port), id, timeoutMs, connectTimeoutMs }).done;
+  if (r.ms > 900) result.slow += 1;
+  result.maxMs = Math.max(result.maxMs, Math.round(r.ms));
+  if (!r.ok) {
+    if (r.misdelivered) result.misdelivered += 1;
+    return fail(`${id}: ${r.error}`);
+  }
+  result.ok += 1;
+  bump(result.byBackend, r.info.name);
+  bump(result.peers, r.info.remoteAddress);
+  bump(result.locals, r.info.localAddress);
+  if (result.records) result.records.push([r.port, r.info.name]);
 }
 
 const started = performance.now();
