@@ -25,6 +25,8 @@ export default tseslint.config(
             { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: ['commander', '@xdp-lb/native'] },
             { sourceTag: 'type:native', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:netlab', onlyDependOnLibsWithTags: [] },
+            // The suites' shared plumbing: below every suite, above what it deploys with.
+            { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:core', 'type:native', 'type:netlab'] },
           ],
         },
       ],

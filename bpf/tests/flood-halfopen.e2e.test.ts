@@ -1,5 +1,5 @@
 // SYN floods against a NAT service end to end (issue 15; bpf/lib/halfopen.h): a lab (client1, lb,
-// http1..3), the real control plane, and two bounded spoofed-SYN senders (harness/synflood.py,
+// http1..3), the real control plane, and two bounded spoofed-SYN senders (netlab's synFlood,
 // sources from 198.19.0.0/16, 10 s each, in parallel) in client1's namespace.
 //   1. conntrackSize 16384, a rate-limited download running (curl --limit-rate 10M of 120 MB):
 //      the download finishes and its sha256 is right (its flow is established: the flood churns
@@ -15,13 +15,12 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { httpGet, type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { httpGet, type Lab, synFlood, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { e2eSkipReason, useLbE2e } from './harness/e2e.js';
 
 if (e2eSkipReason) console.warn(`[bpf flood half-open e2e] skipped: ${e2eSkipReason}`);
 
 const e2e = useLbE2e();
-const SYNFLOOD = fileURLToPath(new URL('./harness/synflood.py', import.meta.url));
 const KEEPALIVE_MANY = fileURLToPath(new URL('./harness/keepalive_many.py', import.meta.url));
 const FLOOD_SEC = 10;
 const SENDERS = 2;
@@ -41,31 +40,17 @@ async function flood(lab: Lab, vip: string): Promise<{ sent: number; ms: number 
   const client = lab.host('client1');
   const runs = await Promise.all(
     Array.from({ length: SENDERS }, (_, k) =>
-      client.exec(
-        [
-          'python3',
-          SYNFLOOD,
-          '--smac',
-          client.mac!,
-          '--dmac',
-          lab.host('lb').mac!,
-          '--dst',
-          vip,
-          '--dport',
-          '80',
-          '--seconds',
-          String(FLOOD_SEC),
-          '--offset',
-          String(k * 20_000_000),
-          '--pause-us',
-          '100',
-        ],
-        { timeoutMs: (FLOOD_SEC + 20) * 1000 },
-      ),
+      synFlood(client, {
+        smac: client.mac!,
+        dmac: lab.host('lb').mac!,
+        dst: vip,
+        seconds: FLOOD_SEC,
+        offset: k * 20_000_000,
+        pauseUs: 100,
+      }),
     ),
   );
-  const rs = runs.map((r) => JSON.parse(r.stdout.trim()) as { sent: number; ms: number });
-  return { sent: rs.reduce((a, r) => a + r.sent, 0), ms: Math.max(...rs.map((r) => r.ms)) };
+  return { sent: runs.reduce((a, r) => a + r.sent, 0), ms: Math.max(...runs.map((r) => r.ms)) };
 }
 
 /** Milliseconds until a new HTTP request through the VIP succeeds (each try: a fresh connection). */

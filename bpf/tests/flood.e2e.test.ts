@@ -9,9 +9,8 @@
 //   - without it (newFlowsPerSec 0, re-deployed: conntrack is kept): the same flood is tracked in
 //     full, in the half-open table (bpf/lib/halfopen.h): the long connection's entry survives it too.
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { type KeepAliveClient, type Lab, openKeepAlive, synFlood, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { flowKey } from './harness/abi.js';
 import { e2eSkipReason, useLbE2e } from './harness/e2e.js';
 
@@ -19,13 +18,12 @@ if (e2eSkipReason) console.warn(`[bpf flood e2e] skipped: ${e2eSkipReason}`);
 
 const e2e = useLbE2e();
 const addr = tutorialAddresses({ clients: 1, backends: 1 });
-const SYNFLOOD = fileURLToPath(new URL('./harness/synflood.py', import.meta.url));
 const FLOOD = 20_000;
 /** limits.newFlowsPerSec of the guarded run (per CPU). */
 const RATE = 300;
 
 /**
- * The most new entries the guard lets through during a flood that took `ms` (as synflood.py
+ * The most new entries the guard lets through during a flood that took `ms` (as netlab's synflood.py
  * measured it): per CPU, RATE in each one-second window of lib/flood.h, and a flood of d seconds
  * meets at most floor(d) + 2 windows per CPU (one may have opened before it, then one per second).
  * 100 ms added for the frames the LB handles after the sender's clock stopped.
@@ -59,26 +57,7 @@ describe.skipIf(e2eSkipReason !== null)('SYN flood with a long connection open (
   };
   const flood = async (offset: number) => {
     const client = lab.host('client1');
-    const r = await client.exec(
-      [
-        'python3',
-        SYNFLOOD,
-        '--smac',
-        client.mac!,
-        '--dmac',
-        lab.host('lb').mac!,
-        '--dst',
-        addr.vip,
-        '--dport',
-        '80',
-        '--count',
-        String(FLOOD),
-        '--offset',
-        String(offset),
-      ],
-      { timeoutMs: 30_000 },
-    );
-    return JSON.parse(r.stdout.trim()) as { sent: number; ms: number };
+    return synFlood(client, { smac: client.mac!, dmac: lab.host('lb').mac!, dst: addr.vip, count: FLOOD, offset });
   };
 
   beforeAll(async () => {

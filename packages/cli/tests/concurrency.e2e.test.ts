@@ -9,7 +9,7 @@ import { afterEach, beforeAll, expect, it } from 'vitest';
 import { lockInstance } from '@xdp-lb/core';
 import { exec, type Lab, type LabProcess, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
-import { probe } from './helpers/probe.js';
+import { probe } from '@xdp-lb/testkit';
 import { useAgentEnv, waitFor } from './serve-support.js';
 
 const env = useAgentEnv();

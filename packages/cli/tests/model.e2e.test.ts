@@ -33,7 +33,7 @@ import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { CLI_MAIN, useE2e } from './helpers/e2e.js';
 import { BUILTIN_STRATEGIES } from '../src/compose.js';
-import { probe } from './helpers/probe.js';
+import { probe } from '@xdp-lb/testkit';
 
 const e2e = useE2e();
 const addr = tutorialAddresses({ clients: 1, backends: 3 });

@@ -12,7 +12,7 @@ import { BpfMap } from '@xdp-lb/native';
 import { type Lab, LabProcess, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { lbInProcess, xdpInterfaces } from './helpers/e2e.js';
-import { probe } from './helpers/probe.js';
+import { probe } from '@xdp-lb/testkit';
 import { useAgentEnv, waitFor } from './serve-support.js';
 
 const env = useAgentEnv();

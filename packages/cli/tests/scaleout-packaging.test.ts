@@ -536,5 +536,11 @@ describe('.github/workflows/ci.yml', () => {
     for (const p of ['strategy-hash', 'strategy-round-robin', 'native', 'netlab'])
       expect(random, `random change selects ${p}`).not.toContain(p);
     expect(random).toContain('bpf-tests');
+    expect(random, 'core-integration deploys every strategy').toContain('core-integration');
+    // core's lab tests (packages/core/integration) never compose with the CLI: a CLI change skips them
+    const cli = affected('packages/cli/src/index.ts');
+    for (const p of ['core', 'core-integration', 'testkit', 'netlab', 'native', 'strategy-hash'])
+      expect(cli, `cli change selects ${p}`).not.toContain(p);
+    expect(affected('packages/core/integration/tests/nat.e2e.test.ts')).toEqual(['core-integration']);
   });
 });

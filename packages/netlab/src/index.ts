@@ -50,6 +50,7 @@ export {
   ping,
   type PingOptions,
 } from './apps/clients.js';
+export { synFlood, type SynFloodOptions } from './apps/synflood.js';
 export { startCapture, Capture, type CaptureOptions, type CapturedFrame, sendFrames, type SendFramesOptions } from './apps/capture.js';
 
 // Packets

@@ -7,6 +7,7 @@ import { BirdDriver } from './announce-bird.js';
 import { CommandDriver } from './announce-command.js';
 import type { BackendHealth } from './health.js';
 import type { Logger } from './logger.js';
+import { familyLines } from './metrics.js';
 
 /**
  * Health-gated route announcement (issue 9): the agent's hook into an existing BGP speaker. The
@@ -269,10 +270,10 @@ export class Announcer {
   metricsText(): string {
     const s = this.status();
     if (!s) return '';
-    const labels = `{method="${this.driver!.kind}"}`;
-    const fam = (name: string, type: string, help: string, value: number) =>
-      `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labels} ${value}\n`;
-    return [
+    const labels = { method: this.driver!.kind };
+    // metrics.ts's familyLines: the one writer of the text exposition (escaping, HELP/TYPE lines).
+    const fam = (name: string, type: 'counter' | 'gauge', help: string, value: number) => familyLines(name, type, help, [[labels, value]]);
+    const lines = [
       fam(
         'xdp_lb_announce_up',
         'gauge',
@@ -293,7 +294,8 @@ export class Announcer {
       ),
       fam('xdp_lb_announce_changes_total', 'counter', 'Announcements and withdrawals put in place.', s.changes),
       fam('xdp_lb_announce_errors_total', 'counter', 'Failed attempts to announce or withdraw (retried every interval).', s.errors),
-    ].join('');
+    ].flat();
+    return `${lines.join('\n')}\n`;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { serviceIdentity } from '../state/allocation.js';
 import { instancePaths } from '../state/paths.js';
 import { type InstanceState, readState } from '../state/store.js';
 import { desiredOf } from './desired.js';
+import type { Desired } from './reconcile.js';
 import { servingProblem } from './serving.js';
 
 /**
@@ -63,8 +64,12 @@ export function readDataplane(instance: string, opts: ReadOptions = {}): Datapla
   return state ? readDataplaneOf(state, opts) : undefined;
 }
 
-export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}): DataplaneReading {
-  const { config, allocation } = desiredOf(state);
+/**
+ * `desired`: the state's config already resolved by the caller (`lb status` needs it too: one
+ * resolution, not two); resolved here when not given.
+ */
+export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}, desired: Desired = desiredOf(state)): DataplaneReading {
+  const { config, allocation } = desired;
   const interfaces = state.interfaces.map((i) => {
     const progId = pinnedLinkProgram(i.linkPin);
     return { name: i.name, ifindex: i.ifindex, requestedMode: i.requestedMode, mode: MODE_NAME[i.mode], attached: progId !== null, progId };

@@ -74,8 +74,9 @@ const view = (c: abi.Counters): CounterView => ({
 export function status(instance: string): StatusView {
   const state = requireState(instance);
   checkLayout(instance, instancePaths(instance)); // pins of another layout are never misread
-  const reading = readDataplaneOf(state, { slots: true });
-  const { config } = desiredOf(state);
+  const desired = desiredOf(state);
+  const reading = readDataplaneOf(state, { slots: true }, desired);
+  const { config } = desired;
   const ns = new NetnsScope(state.netns);
   const interfaces = ns.run(() =>
     reading.interfaces.map((i) => {

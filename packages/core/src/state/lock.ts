@@ -142,11 +142,12 @@ export function lockInstanceSync(instance: string, opts: LockOptions = {}): Inst
 async function acquire(what: string, file: string, opts: LockOptions, sleep: (ms: number) => Promise<void>): Promise<InstanceLock> {
   const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
   const end = Date.now() + timeoutMs;
-  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
+  const notice = waitNotice(what, timeoutMs, opts);
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const r = tryLock(what, file);
     if (r instanceof InstanceLock) return r;
     if (Date.now() >= end) throw busy(what, r, timeoutMs, opts.name);
-    if (first && timeoutMs > 0) opts.onWait?.(`${label(what)} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    notice(r);
     await sleep(delay);
   }
 }
@@ -155,13 +156,30 @@ function acquireSync(what: string, file: string, opts: LockOptions): InstanceLoc
   const timeoutMs = opts.timeoutMs ?? lockTimeoutMs();
   const end = Date.now() + timeoutMs;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (let delay = 5, first = true; ; delay = Math.min(delay * 2, 100), first = false) {
+  const notice = waitNotice(what, timeoutMs, opts);
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const r = tryLock(what, file);
     if (r instanceof InstanceLock) return r;
     if (Date.now() >= end) throw busy(what, r, timeoutMs, opts.name);
-    if (first && timeoutMs > 0) opts.onWait?.(`${label(what)} is locked: ${holderText(r)}; waiting up to ${timeoutMs / 1000} s`);
+    notice(r);
     Atomics.wait(sleeper, 0, 0, delay);
   }
+}
+
+/**
+ * Says once that this writer waits (onWait), naming the holder. A holder writes its name just
+ * after it takes the lock, so a waiter that reads the file in between finds nobody yet: it gives
+ * the name three tries (about 35 ms) to appear before it says "another process".
+ */
+function waitNotice(what: string, timeoutMs: number, opts: LockOptions): (holder: LockHolder | undefined) => void {
+  let tries = 0;
+  let told = false;
+  return (holder) => {
+    tries++;
+    if (told || timeoutMs <= 0 || (holder === undefined && tries < 4)) return;
+    told = true;
+    opts.onWait?.(`${label(what)} is locked: ${holderText(holder)}; waiting up to ${timeoutMs / 1000} s`);
+  };
 }
 
 /** `instance X` or `chain X` in messages. */

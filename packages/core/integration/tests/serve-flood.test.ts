@@ -1,7 +1,7 @@
 // A flood of new flows while a long connection is open, with the agent running the LB from a file
 // that sets the SYN-flood guard (limits.newFlowsPerSec) and a small conntrack table (4096): 20,000
 // spoofed SYNs from many source addresses and ports (198.19.0.0/16, paced so that the veth rings
-// ahead of XDP do not overflow; the bpf suite's bounded flood script). The long connection idles
+// ahead of XDP do not overflow; netlab's bounded synFlood). The long connection idles
 // through the flood and is answered afterwards on the same TCP connection; the agent's metrics
 // show what happened:
 //   - nat: the flood's new flows beyond the rate are refused (drop_flood), the connection's
@@ -10,14 +10,12 @@
 //     (flood_stateless), so it cannot evict anything either.
 // Since layout 4 a flood cannot evict it without the guard either (new flows start in the half-open
 // table: bpf/lib/halfopen.h, bpf/tests/flood.e2e.test.ts); the guard bounds the flood's cost.
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { metric, type TestAgent, useAgentEnv } from './serve-support.js';
+import { type KeepAliveClient, type Lab, openKeepAlive, synFlood, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
+import { metric, type TestAgent, useAgentEnv } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });
-const SYNFLOOD = fileURLToPath(new URL('../../../bpf/tests/harness/synflood.py', import.meta.url));
 const FLOOD = 20_000;
 
 describe.each([
@@ -54,26 +52,15 @@ describe.each([
     const m0 = await t.scrape();
 
     const client = lab.host('client1');
-    const r = await client.exec(
-      [
-        'python3',
-        SYNFLOOD,
-        '--smac',
-        client.mac!,
-        '--dmac',
-        lab.host('lb').mac!,
-        '--dst',
-        addr.vip,
-        '--dport',
-        '80',
-        '--count',
-        String(FLOOD),
-        '--offset',
-        '10000',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    expect(JSON.parse(r.stdout.trim())).toMatchObject({ sent: FLOOD });
+    const r = await synFlood(client, {
+      smac: client.mac!,
+      dmac: lab.host('lb').mac!,
+      dst: addr.vip,
+      count: FLOOD,
+      offset: 10_000,
+      timeoutMs: 60_000,
+    });
+    expect(r).toMatchObject({ sent: FLOOD });
     await t.agent.countConntrack();
     const m1 = await t.scrape();
     const d = (name: string, labels: Record<string, string>) => (metric(m1, name, labels) ?? 0) - (metric(m0, name, labels) ?? 0);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Abi, parseIp } from '@xdp-lb/core';
 import { httpGet, type Lab, type LabHost, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { flowHash, fmix32, FLOW_WORDS } from '@xdp-lb/strategy-hash';
-import { flowsByBackend, httpLoad, mergeCounts, useE2e } from './helpers/e2e.js';
+import { flowsByBackend, httpLoad, mergeCounts, useE2e } from './support.js';
 
 const e2e = useE2e();
 const topo = { clients: 3, backends: 3 };

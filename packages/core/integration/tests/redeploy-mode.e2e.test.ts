@@ -9,8 +9,7 @@ import { Abi, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
-import { useE2e } from './helpers/e2e.js';
-import { probe } from './helpers/probe.js';
+import { useE2e, probe } from './support.js';
 
 const e2e = useE2e();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });

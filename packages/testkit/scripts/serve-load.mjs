@@ -1,18 +1,16 @@
 // Continuous short-connection HTTP load for the agent suites, run with the harness's Node inside a
 // client's network namespace. Plain JavaScript on Node built-ins (runs without a build).
 //
-// `--concurrency` workers each open a NEW TCP connection per request (agent: false,
-// Connection: close) to GET /info with `X-Req: <n>`, until SIGTERM; then in-flight requests finish
-// and ONE summary line is printed. A response must echo its own X-Req (else: misdelivered).
-// A connection not established within `--connect-timeout` ms (default 3000; Node's `--timeout`,
-// an idle timeout, only starts once connected) fails with error 'connect timeout'; a request still
-// under way when the summary is written fails with 'unfinished at stop': sent = ok + errors.
+// `--concurrency` workers each open a NEW TCP connection per request to GET /info with `X-Req: r<n>`
+// (info-request.mjs: misdelivery, `--connect-timeout` default 3000 ms, `--timeout`), until SIGTERM;
+// then in-flight requests finish and ONE summary line is printed. A request still under way when
+// the summary is written fails with 'unfinished at stop': sent = ok + errors.
 // Prints {"event":"started"}, a progress line every 100 ms ({"event":"progress","sent","ok",
 // "errors","t","oldest"}, see `oldest` below), and
 //   {"event":"summary","sent","ok","errors","misdelivered","byBackend","startedAt","failures":[...],"records"?:[...]}
 // where each record is {t0, t1 (ms since start), ok, backend?, error?, port?}.
-import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { infoRequest } from './info-request.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -43,69 +41,33 @@ function one() {
   const id = `r${n++}`;
   const rec = { t0: t(), t1: 0, ok: false };
   s.sent++;
-  const state = { connected: false, finish: null };
+  const state = { connected: false, stop: null };
   inFlight.set(rec, state);
-  return new Promise((resolve) => {
-    let done = false;
-    let connectTimer;
-    const finish = (ok, extra) => {
-      if (done) return;
-      done = true;
-      clearTimeout(connectTimer);
+  const req = infoRequest({
+    host: values.host,
+    port: Number(values.port),
+    id,
+    timeoutMs,
+    connectTimeoutMs,
+    onConnect: () => (state.connected = true),
+    // Counted synchronously: SIGTERM stops what is under way, then writes the summary at once.
+    onEnd: (r) => {
       inFlight.delete(rec);
-      Object.assign(rec, extra, { ok, t1: t() });
-      if (ok) {
+      Object.assign(rec, r.ok ? { backend: r.info.name } : { error: r.error }, r.port !== undefined ? { port: r.port } : {});
+      Object.assign(rec, { ok: r.ok, t1: t() });
+      if (r.ok) {
         s.ok++;
         s.byBackend[rec.backend] = (s.byBackend[rec.backend] ?? 0) + 1;
       } else {
+        if (r.misdelivered) s.misdelivered++;
         s.errors++;
         if (s.failures.length < 500) s.failures.push(rec);
       }
       s.records?.push(rec);
-      resolve();
-    };
-    state.finish = finish;
-    let gotResponse = false;
-    const req = http.request(
-      { host: values.host, port: Number(values.port), path: '/info', agent: false, headers: { 'X-Req': id, Connection: 'close' } },
-      (res) => {
-        gotResponse = true;
-        const chunks = [];
-        // After 'end' this is a no-op; without it, the response was cut short.
-        res.on('close', () => finish(false, { error: 'response cut short', port: req.socket?.localPort }));
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', (e) => finish(false, { error: `response: ${e.code ?? e.message}` }));
-        res.on('end', () => {
-          const port = req.socket?.localPort;
-          let info;
-          try {
-            info = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            return finish(false, { error: `status ${res.statusCode}, not JSON`, port });
-          }
-          if (res.statusCode !== 200) return finish(false, { error: `status ${res.statusCode}`, port });
-          if (info.headers?.['x-req'] !== id) {
-            s.misdelivered++;
-            return finish(false, { error: `answered for ${info.headers?.['x-req']}`, port });
-          }
-          finish(true, { backend: info.name, port });
-        });
-      },
-    );
-    connectTimer = setTimeout(() => req.destroy(new Error('connect timeout')), connectTimeoutMs);
-    req.on('socket', (sock) =>
-      sock.once('connect', () => {
-        state.connected = true;
-        clearTimeout(connectTimer);
-      }),
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => finish(false, { error: e.code ?? e.message, port: req.socket?.localPort }));
-    req.on('close', () => {
-      if (!gotResponse) finish(false, { error: 'closed without a response' });
-    });
-    req.end();
+    },
   });
+  state.stop = req.stop;
+  return req.done;
 }
 
 async function worker() {
@@ -137,7 +99,7 @@ process.on('SIGTERM', async () => {
   // In-flight requests finish (each has its timeouts: connecting, then idle); a stuck one does not
   // hold the summary back, and is counted as failed.
   await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, connectTimeoutMs + timeoutMs + 500))]);
-  for (const st of [...inFlight.values()]) st.finish(false, { error: 'unfinished at stop' });
+  for (const st of [...inFlight.values()]) st.stop('unfinished at stop');
   // A large line: exit only once it is flushed to the pipe.
   process.stdout.write(`${JSON.stringify({ event: 'summary', ...s, startedAt })}\n`, () => process.exit(0));
 });

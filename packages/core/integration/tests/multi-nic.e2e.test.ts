@@ -15,7 +15,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { httpGet, type Lab, type LabSpec, ping } from '@xdp-lb/netlab';
-import { eventually, httpLoad, linksOfProgram, programExists, useE2e, xdpInterfaces } from './helpers/e2e.js';
+import { eventually, httpLoad, linksOfProgram, programExists, useE2e, xdpInterfaces } from './support.js';
 
 const e2e = useE2e();
 

@@ -5,7 +5,7 @@
 // names the services by prefix, and undeploy leaves nothing behind.
 import { describe, expect, it } from 'vitest';
 import { httpGet, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { useE2e } from './support.js';
 
 const e2e = useE2e();
 const root = process.getuid?.() === 0;

@@ -6,7 +6,7 @@
 // families (mode, build, health, conntrack) and the HTTP surface (404, 405, loopback).
 import { describe, expect, it } from 'vitest';
 import { httpGet, type Lab, tutorialAddresses, tutorialTopology, udpRequests, xdpPassObjectPath } from '@xdp-lb/netlab';
-import { metric, type TestAgent, useAgentEnv, waitFor } from './serve-support.js';
+import { metric, type TestAgent, useAgentEnv, waitFor } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });

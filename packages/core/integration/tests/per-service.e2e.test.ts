@@ -12,12 +12,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dumpConfigYaml } from '@xdp-lb/core';
 import { flowHash, flowKey, FLOW_WORDS, SRC_WORDS } from '@xdp-lb/core/strategy';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { backendName, httpLoad, type LoadResult, useE2e } from './helpers/e2e.js';
+import { backendName, httpLoad, type LoadResult, useE2e } from './support.js';
 
 const e2e = useE2e();
 const addr = tutorialAddresses({ clients: 3, backends: 4 });
 /** The example third-party strategy package, named by its folder. */
-const SUBNET_AFFINITY = fileURLToPath(new URL('../../../deploy/examples/strategies/subnet-affinity', import.meta.url));
+const SUBNET_AFFINITY = fileURLToPath(new URL('../../../../deploy/examples/strategies/subnet-affinity', import.meta.url));
 const SEED = 0x5eed;
 const PER_CLIENT = 24;
 const SERVICES = [
@@ -141,7 +141,7 @@ describe('a strategy per service on one interface', () => {
   });
 
   it('a strategy the program does not carry is refused by a hot change, in one line, changing nothing', async () => {
-    const other = fileURLToPath(new URL('../../../bpf/tests/fixtures/sport-mod.bpf.c', import.meta.url));
+    const other = fileURLToPath(new URL('../../../../bpf/tests/fixtures/sport-mod.bpf.c', import.meta.url));
     await expect(lb().update(instance, { kind: 'service-strategy', service: 'r', strategy: other })).rejects.toThrow(
       /^strategy .*sport-mod\.bpf\.c is not in the running program \(it carries hash, random, round-robin, .*\): lb deploy of a config that uses it/,
     );

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { Abi, Agent, createLogger, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { httpGet, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { linkInfo, type LogLine, snapshotMaps, useAgentEnv } from './serve-support.js';
+import { linkInfo, type LogLine, snapshotMaps, useAgentEnv } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 2 });

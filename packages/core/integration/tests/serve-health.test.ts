@@ -8,7 +8,7 @@
 //     open), reported by /healthz and the metrics; fixing the file brings them back.
 import { describe, expect, it } from 'vitest';
 import { type Lab, type LabProcess, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { LoadGen, metric, sleep, type TestAgent, useAgentEnv, waitFor } from './serve-support.js';
+import { LoadGen, metric, sleep, type TestAgent, useAgentEnv, waitFor } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 3 });

@@ -12,7 +12,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { toInput } from '@xdp-lb/core';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { backendName, httpLoad, useE2e } from './helpers/e2e.js';
+import { backendName, httpLoad, useE2e } from './support.js';
 
 const e2e = useE2e();
 

@@ -8,7 +8,7 @@
 // every keep-alive connection on http1/http2 answered every request, in order, from its backend.
 import { describe, expect, it } from 'vitest';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { LoadGen, linkInfo, sleep, type TestAgent, useAgentEnv, waitFor } from './serve-support.js';
+import { LoadGen, linkInfo, sleep, type TestAgent, useAgentEnv, waitFor } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 2, backends: 4 });

@@ -24,7 +24,7 @@ import { prng as draws } from '@xdp-lb/core/strategy';
 import { BpfMap, BpfProgram, inNetns, xdpMd } from '@xdp-lb/native';
 import { buildFrame, type FrameSpec, type Lab, tutorialAddresses, tutorialTopology, verifyChecksums } from '@xdp-lb/netlab';
 import { join } from 'node:path';
-import { useAgentEnv } from './serve-support.js';
+import { useAgentEnv } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 1, backends: 3 });

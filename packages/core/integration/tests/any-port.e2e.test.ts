@@ -4,7 +4,7 @@
 // "VIP:*", a port with its own service keeps it, and undeploy leaves nothing behind.
 import { describe, expect, it } from 'vitest';
 import { httpGet, startHttpServer, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { useE2e } from './support.js';
 
 const e2e = useE2e();
 const root = process.getuid?.() === 0;

@@ -6,12 +6,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { backendName, httpLoad } from './helpers/e2e.js';
-import { linkInfo, useAgentEnv } from './serve-support.js';
+import { backendName, httpLoad, linkInfo, useAgentEnv } from './support.js';
 
 const env = useAgentEnv();
 const addr = tutorialAddresses({ clients: 2, backends: 3 });
-const SUBNET_AFFINITY = fileURLToPath(new URL('../../../deploy/examples/strategies/subnet-affinity', import.meta.url));
+const SUBNET_AFFINITY = fileURLToPath(new URL('../../../../deploy/examples/strategies/subnet-affinity', import.meta.url));
 
 describe('lb serve: a service moves to another strategy', () => {
   const instance = env.instance('strat');

@@ -15,7 +15,7 @@
 // full matrix (3 x 2 x 2) runs with XDP_LB_FULL_MATRIX=1.
 import { describe, expect, it } from 'vitest';
 import { httpGet, type Lab, ping, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { FULL_MATRIX, backendName, eventually, flowsByBackend, httpLoad, mergeCounts, useE2e, xdpInterfaces } from './helpers/e2e.js';
+import { FULL_MATRIX, backendName, eventually, flowsByBackend, httpLoad, mergeCounts, useE2e, xdpInterfaces } from './support.js';
 
 const e2e = useE2e();
 

@@ -6,7 +6,7 @@
 // counters say which were routed by the connection id.
 import { describe, expect, it } from 'vitest';
 import { tutorialAddresses, tutorialTopology, udpRequests } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { useE2e } from './support.js';
 
 const e2e = useE2e();
 const root = process.getuid?.() === 0;

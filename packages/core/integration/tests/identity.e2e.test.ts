@@ -12,8 +12,7 @@ import { describeLab } from '@xdp-lb/netlab/vitest';
 import { join } from 'node:path';
 import { Abi, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
-import { useE2e } from './helpers/e2e.js';
-import { probe, type ProbeTarget } from './helpers/probe.js';
+import { useE2e, probe, type ProbeTarget } from './support.js';
 
 const e2e = useE2e();
 const addr = tutorialAddresses({ clients: 1, backends: 3 });

@@ -3,7 +3,7 @@
 // accept_ra=2), then undeploy must put both back. This lab leaves forwarding OFF on the LB.
 import { describe, expect, it } from 'vitest';
 import { httpGet, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
+import { useE2e } from './support.js';
 
 const e2e = useE2e();
 const root = process.getuid?.() === 0;

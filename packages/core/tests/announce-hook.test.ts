@@ -13,6 +13,7 @@ import {
   createLogger,
   type LbConfig,
   nodeHealth,
+  parseMetrics,
   resolveConfig,
   toInput,
   vipPrefixes,
@@ -185,6 +186,17 @@ describe('the Announcer with the command hook', () => {
     await a.poke();
     expect(entries()).toHaveLength(2);
     expect(a.metricsText()).toMatch(/^xdp_lb_announce_up\{method="command"\} 1$/m);
+    // Every family with its HELP and TYPE, one sample each, and the text parses back.
+    const text = a.metricsText();
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text.match(/^# TYPE xdp_lb_announce_\w+ (gauge|counter)$/gm)).toHaveLength(5);
+    expect(Object.fromEntries(parseMetrics(text))).toEqual({
+      'xdp_lb_announce_up{method="command"}': 1,
+      'xdp_lb_announce_healthy{method="command"}': 1,
+      'xdp_lb_announce_draining{method="command"}': 0,
+      'xdp_lb_announce_changes_total{method="command"}': 2,
+      'xdp_lb_announce_errors_total{method="command"}': 0,
+    });
   });
 
   it('withdraws when the data plane is detached', async () => {
