@@ -18,8 +18,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, birdCommands, createLogger } from '@xdp-lb/core';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { type KeepAliveClient, type Lab, type LabProcess, openKeepAlive } from '@xdp-lb/netlab';
-import { type LogLine, useAgentEnv, waitFor } from './serve-support.js';
-import { backendAddress, BIRD, birdConfig, birdSocket, scaleoutTopology, startBird, VIP, vipNextHops } from './scaleout-support.js';
+import {
+  backendAddress,
+  BIRD,
+  birdConfig,
+  birdSocket,
+  type LogLine,
+  scaleoutTopology,
+  startBird,
+  useAgentEnv,
+  VIP,
+  vipNextHops,
+  waitFor,
+} from './serve-support.js';
 
 const env = useAgentEnv();
 const BACKENDS = [1, 2].map(backendAddress);
