@@ -24,6 +24,7 @@ import {
   birdConfig,
   birdSocket,
   type LogLine,
+  nodeConfig,
   scaleoutTopology,
   startBird,
   useAgentEnv,
@@ -51,23 +52,13 @@ async function logged(p: LabProcess, re: RegExp): Promise<void> {
   );
 }
 
+/** The scale-out lab's node config (testkit's nodeConfig) with web alone, health-checked, announced through BIRD. */
 function nodeFile(instance: string, socket: string, drainFile: string): Record<string, unknown> {
+  const base = nodeConfig(instance, BACKENDS);
+  const [web] = base.services as Record<string, unknown>[];
   return {
-    instance,
-    strategy: 'hash',
-    hashSeed: 7,
-    interfaces: ['eth0:native'],
-    limits: { conntrackSize: 65536 },
-    services: [
-      {
-        name: 'web',
-        vip: `${VIP}:80`,
-        forward: 'dsr',
-        options: { tableSize: 4093 },
-        backends: BACKENDS,
-        health: { type: 'http', path: '/health', intervalMs: 250, timeoutMs: 200, rise: 2, fall: 2 },
-      },
-    ],
+    ...base,
+    services: [{ ...web, health: { type: 'http', path: '/health', intervalMs: 250, timeoutMs: 200, rise: 2, fall: 2 } }],
     announce: { bird: { socket, protocol: 'xdp_lb_vips' }, intervalMs: 250, drainFile },
   };
 }
