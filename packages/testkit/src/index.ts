@@ -50,3 +50,4 @@ export {
   udpFlows,
   vipNextHops,
 } from './scaleout.js';
+export { dropSlotTable } from './break.js';
