@@ -18,8 +18,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Agent, birdCommands, createLogger } from '@xdp-lb/core';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { type KeepAliveClient, type Lab, type LabProcess, openKeepAlive } from '@xdp-lb/netlab';
-import { type LogLine, useAgentEnv, waitFor } from './serve-support.js';
-import { backendAddress, BIRD, birdConfig, birdSocket, scaleoutTopology, startBird, VIP, vipNextHops } from './scaleout-support.js';
+import {
+  backendAddress,
+  BIRD,
+  birdConfig,
+  birdSocket,
+  type LogLine,
+  nodeConfig,
+  scaleoutTopology,
+  startBird,
+  useAgentEnv,
+  VIP,
+  vipNextHops,
+  waitFor,
+} from './serve-support.js';
 
 const env = useAgentEnv();
 const BACKENDS = [1, 2].map(backendAddress);
@@ -40,23 +52,13 @@ async function logged(p: LabProcess, re: RegExp): Promise<void> {
   );
 }
 
+/** The scale-out lab's node config (testkit's nodeConfig) with web alone, health-checked, announced through BIRD. */
 function nodeFile(instance: string, socket: string, drainFile: string): Record<string, unknown> {
+  const base = nodeConfig(instance, BACKENDS);
+  const [web] = base.services as Record<string, unknown>[];
   return {
-    instance,
-    strategy: 'hash',
-    hashSeed: 7,
-    interfaces: ['eth0:native'],
-    limits: { conntrackSize: 65536 },
-    services: [
-      {
-        name: 'web',
-        vip: `${VIP}:80`,
-        forward: 'dsr',
-        options: { tableSize: 4093 },
-        backends: BACKENDS,
-        health: { type: 'http', path: '/health', intervalMs: 250, timeoutMs: 200, rise: 2, fall: 2 },
-      },
-    ],
+    ...base,
+    services: [{ ...web, health: { type: 'http', path: '/health', intervalMs: 250, timeoutMs: 200, rise: 2, fall: 2 } }],
     announce: { bird: { socket, protocol: 'xdp_lb_vips' }, intervalMs: 250, drainFile },
   };
 }

@@ -537,10 +537,13 @@ describe('.github/workflows/ci.yml', () => {
       expect(random, `random change selects ${p}`).not.toContain(p);
     expect(random).toContain('bpf-tests');
     expect(random, 'core-integration deploys every strategy').toContain('core-integration');
-    // core's lab tests (packages/core/integration) never compose with the CLI: a CLI change skips them
+    // core's lab tests (packages/core/integration) and the data-plane suite (bpf/tests) never
+    // compose with the CLI: a CLI change skips them
     const cli = affected('packages/cli/src/index.ts');
-    for (const p of ['core', 'core-integration', 'testkit', 'netlab', 'native', 'strategy-hash'])
+    for (const p of ['core', 'core-integration', 'bpf-tests', 'testkit', 'netlab', 'native', 'strategy-hash'])
       expect(cli, `cli change selects ${p}`).not.toContain(p);
     expect(affected('packages/core/integration/tests/nat.e2e.test.ts')).toEqual(['core-integration']);
+    // the scale-out lab is shared: core's suites (scaleout, scaleout-sync) and the CLI's (scaleout-bgp)
+    expect(affected('packages/testkit/src/scaleout.ts').sort()).toEqual(['cli', 'core-integration', 'testkit']);
   });
 });

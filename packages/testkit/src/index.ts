@@ -33,3 +33,21 @@ export {
   waitFor,
 } from './agent-env.js';
 export { type ProbeResult, type ProbeTarget, VERDICTS, probe } from './probe.js';
+// The scale-out lab: LB nodes behind an ECMP router, static routes or BGP (BIRD 2).
+export {
+  type ScaleoutOptions,
+  BIRD,
+  VIP,
+  backendAddress,
+  birdConfig,
+  birdSocket,
+  clientAddress,
+  lbAddress,
+  nodeConfig,
+  routeVip,
+  scaleoutTopology,
+  startBird,
+  udpFlows,
+  vipNextHops,
+} from './scaleout.js';
+export { dropSlotTable } from './break.js';

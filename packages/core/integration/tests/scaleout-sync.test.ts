@@ -26,7 +26,6 @@ import { Agent, createLogger, FlowTable, instancePaths, loadConfigFile, parseMet
 import { BpfMap } from '@xdp-lb/native';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import type { Lab, LabProcess } from '@xdp-lb/netlab';
-import { type LogLine, useAgentEnv, waitFor } from './serve-support.js';
 import {
   backendAddress,
   BIRD,
@@ -34,13 +33,16 @@ import {
   birdSocket,
   clientAddress,
   lbAddress,
+  type LogLine,
   routeVip,
   scaleoutTopology,
   sleep,
   startBird,
+  useAgentEnv,
   VIP,
   vipNextHops,
-} from './scaleout-support.js';
+  waitFor,
+} from './support.js';
 
 const env = useAgentEnv();
 const CLIENT = fileURLToPath(new URL('./sync-keepalive.mjs', import.meta.url));
@@ -264,7 +266,8 @@ function body(mode: Mode): void {
     ).toBe(true);
     // Each node's flows reached the other: it holds copies (LB_CT_F_SYNCED) of them.
     for (const n of [1, 2]) expect(syncedEntries(inst[n]!), `copies on lb${n}`).toBeGreaterThan(0);
-    // `lb status` says flow sync is on, and how many records the data plane handed the agent.
+    // The status (what `lb status` shows) says flow sync is on, and how many records the data
+    // plane handed the agent.
     for (const n of [1, 2]) {
       const f = env.lb().status(inst[n]!).flowSync!;
       expect(f).toMatchObject({ listen: `${lbAddress(n)}:${PORT}`, peers: [`${lbAddress(3 - n)}:${PORT}`], recordsDropped: 0 });

@@ -2,17 +2,20 @@
 // peer (no XDP program: veth would drop every XDP_TX'd frame), TX checksum offload ON everywhere
 // (local senders' frames carry partial checksums, which native XDP_TX would forward unfinished), TX
 // VLAN offload on (a tag crosses the pair as metadata, outside the frame the program reads).
-//   - deploy prepares the peer (xdp_pass, tx/txvlan off), says so, and HTTP is served in nat and
+//   - doctor explains what native mode on the veth needs; deploy prepares the peer (xdp_pass,
+//     tx/txvlan off), says so (its result, the status' devices), and HTTP is served in nat and
 //     dsr; undeploy puts the peer back as it was;
 //   - a frame never changes VLAN through the LB: a tagged UDP datagram to a NAT VIP reaches the
 //     backend with its tag; a QinQ one is passed to the LB's host, never forwarded;
 //   - auto attaches generic on a veth; a veth whose peer xdp-lb cannot enter is refused in native
 //     mode with the cause and --mode generic.
 // (This kernel has no 802.1Q module, so no VLAN sub-interface: tagged frames are injected raw.)
+// The library's doctor and status are what `lb doctor -o json` and `lb status` print; how the CLI
+// renders the status' device lines is its render-status.test.ts.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFrame, httpGet, type Lab, parseFrame, sendFrames, startCapture, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
-import { lbInProcess, useE2e } from './helpers/e2e.js';
+import { useE2e } from './support.js';
 
 const e2e = useE2e();
 const topo = { clients: 1, backends: 2, lbXdpPassPeer: false, vipOnBackendsLoopback: true, udpEcho: { port: 7000 } };
@@ -30,8 +33,7 @@ describe('native XDP on a veth left as the kernel makes it', () => {
     /\bxdp\b/.test((await lab.switchNs.exec(['ip', 'link', 'show', 'dev', lab.host('lb').interfaces[0]!.peer])).stdout);
 
   const doctorDetail = async (iface: string): Promise<{ status: string; detail: string }> => {
-    const r = await lbInProcess('doctor', '--iface', iface, '--netns', lab.host('lb').netns.name, '-o', 'json');
-    const report = JSON.parse(r.out) as { checks: Array<{ id: string; status: string; detail: string }> };
+    const report = await e2e.lb().doctor({ interfaces: [iface], netns: lab.host('lb').netns.name });
     return report.checks.find((c) => c.id === `interface:${iface}`)!;
   };
 
@@ -78,7 +80,7 @@ describe('native XDP on a veth left as the kernel makes it', () => {
     expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'on', 'tx-vlan-offload': 'on', 'tx-vlan-stag-hw-insert': 'on' });
   });
 
-  it('lb doctor explains what native mode on this veth needs and what deploy does', async () => {
+  it('doctor explains what native mode on this veth needs and what deploy does', async () => {
     const detail = await doctorDetail('eth0');
     expect(detail.status).toBe('ok');
     expect(detail.detail).toContain(
@@ -117,11 +119,11 @@ describe('native XDP on a veth left as the kernel makes it', () => {
         expect(await peerXdp()).toBe(true);
         expect(await peerFeatures()).toEqual({ 'tx-checksumming': 'off', 'tx-vlan-offload': 'off', 'tx-vlan-stag-hw-insert': 'off' });
         const peer = lab.host('lb').interfaces[0]!.peer;
-        const st = await lbInProcess('status', '--instance', instance);
-        expect(st.out).toContain(
-          `device ${peer} (netns ${lab.switchNs.name}): tx, txvlan, tx-vlan-stag-hw-insert off (deploy's change, undone at undeploy)`,
-        );
-        expect(st.out).toMatch(new RegExp(`device ${peer} \\(netns ${lab.switchNs.name}\\): xdp_pass program \\d+ \\(deploy's change`));
+        // The status (`lb status`: "device <peer> (netns <ns>): ... (deploy's change, undone at undeploy)").
+        expect(e2e.lb().status(instance).devices).toEqual([
+          { netns: lab.switchNs.name, dev: peer, features: ['tx', 'txvlan', 'tx-vlan-stag-hw-insert'] },
+          { netns: lab.switchNs.name, dev: peer, xdpPass: expect.any(Number) },
+        ]);
       });
 
       it('serves HTTP through the VIP (checksums complete, frames delivered)', async () => {

@@ -1,15 +1,17 @@
 // The scale-out lab (issue 9): several LB nodes behind a router that spreads the VIP over them
-// with ECMP, backends behind the nodes, clients on the router's other side.
+// with ECMP, backends behind the nodes, clients on the router's other side. Shared by core's
+// suites (packages/core/integration: scaleout, scaleout-sync) and the CLI's (scaleout-bgp runs
+// `lb serve`), hence here.
 //
 //   client1..K  ── edge (198.18.1.0/24) ── router ── core (198.18.0.0/24) ── lb1..N, http1..M
 //   198.18.1.10x          198.18.1.1 / 198.18.0.1      lbN = 198.18.0.(1+N), httpM = 198.18.0.(10+M)
 //
 // The VIP (198.18.2.10) is on no segment: clients reach it through the router, whose route to it
 // has one next hop per LB node that carries it (static `ip route ... nexthop via ...` here, or
-// learned from the nodes over BGP by BIRD in scaleout-bgp.test.ts). The router hashes flows onto
-// next hops by their five-tuple (net.ipv4.fib_multipath_hash_policy=1). Each LB node runs the XDP
-// data plane in dsr mode: it only rewrites MACs towards a backend on the core segment; backends
-// hold the VIP on lo and answer the client through the router directly.
+// learned from the nodes over BGP by BIRD: the CLI's scaleout-bgp, core's scaleout-sync). The
+// router hashes flows onto next hops by their five-tuple (net.ipv4.fib_multipath_hash_policy=1).
+// Each LB node runs the XDP data plane in dsr mode: it only rewrites MACs towards a backend on the
+// core segment; backends hold the VIP on lo and answer the client through the router directly.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,8 +154,6 @@ export async function udpFlows(client: LabHost, ports: readonly number[], timeou
   const r = await client.exec([process.execPath, '-e', script, VIP, JSON.stringify(ports), String(timeoutMs)], { timeoutMs: 60_000 });
   return JSON.parse(r.stdout) as Record<number, string>;
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // BGP: BIRD 2 from deploy/bgp's templates on the router and the LB nodes

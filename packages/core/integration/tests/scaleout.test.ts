@@ -1,6 +1,7 @@
 // Scale-out (issue 9): three LB nodes with the same config behind a router doing ECMP (static
-// multipath routes; scaleout-bgp.test.ts learns them from BIRD). Each node is a lab namespace
-// running the real data plane (dsr, hash) deployed by the library under its own instance name.
+// multipath routes; the CLI's scaleout-bgp.test.ts learns them from BIRD). Each node is a lab
+// namespace running the real data plane (dsr, hash) deployed by the library under its own
+// instance name.
 //   1. The nodes build identical Maglev tables (read back from their pinned maps, as backend keys:
 //      ids are allocated per node and differ when the nodes' histories differ; keys must not).
 //   2. A flow reaches the same backend whichever node carries it (the router pinned to one node
@@ -13,8 +14,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { type KeepAliveClient, type Lab, openKeepAlive } from '@xdp-lb/netlab';
-import { useE2e } from './helpers/e2e.js';
-import { backendAddress, nodeConfig, routeVip, scaleoutTopology, sleep, udpFlows, VIP, vipNextHops } from './scaleout-support.js';
+import { backendAddress, nodeConfig, routeVip, scaleoutTopology, sleep, udpFlows, useE2e, VIP, vipNextHops } from './support.js';
 
 const e2e = useE2e();
 const NODES = [1, 2, 3];
