@@ -3,18 +3,18 @@
 // and a change of the interface's MTU is seen once it is older. In a throwaway namespace (a veth
 // whose MTU the test changes), through BPF_PROG_TEST_RUN; the process is pinned to one CPU so that
 // every run reads the same CPU's cache.
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { labSupport, Netns, parseFrame } from '@xdp-lb/netlab';
 import { addr, LB_ADDR_VIP } from './harness/abi.js';
 import { bpfSkipReason, TestDataplane } from './harness/dataplane.js';
+import { pinToCpu0, tasksetSkipReason } from './harness/cpu.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, tooBig } from './harness/frames.js';
 
 const support = labSupport();
-const skip = bpfSkipReason ?? (support.ok ? null : support.reason!);
+const skip = bpfSkipReason ?? tasksetSkipReason ?? (support.ok ? null : support.reason!);
 if (skip) console.warn(`[bpf mtu-cache] skipped: ${skip}`);
 
 const VIP = '198.18.0.10';
@@ -26,12 +26,10 @@ describe.skipIf(skip !== null)('ipip: the egress MTU cached per CPU [hash]', () 
   let ns: Netns;
   let dp: TestDataplane;
   let ifIn = 0;
-  let mask = '';
+  let unpin: (() => void) | undefined;
 
   beforeAll(async () => {
-    const out = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
-    mask = /:\s*([0-9a-f]+)\s*$/.exec(out.trim())?.[1] ?? '';
-    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'pipe' });
+    unpin = pinToCpu0();
     ns = await Netns.createUnique('bpfmtu');
     await ns.sh(`
       ip link add in type veth peer name in-peer
@@ -53,7 +51,7 @@ describe.skipIf(skip !== null)('ipip: the egress MTU cached per CPU [hash]', () 
   afterAll(() => {
     dp?.dispose();
     ns?.deleteSync();
-    if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
+    unpin?.();
   });
 
   let sport = 45000;

@@ -6,7 +6,7 @@
 // backend of its one lb_ct_syn entry: whichever CPU lost the insert went by the winner's entry. A
 // plain update (last writer wins) fails this: the earlier CPU's packet went to a backend the table
 // no longer names.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,17 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XdpAction } from '@xdp-lb/native';
 import { type Flow, LB_ADDR_VIP, REASONS, u32 } from './harness/abi.js';
 import { bpfSkipReason, TestDataplane } from './harness/dataplane.js';
+import { tasksetSkipReason } from './harness/cpu.js';
 import { clients, tcp } from './harness/frames.js';
 
-const taskset = (() => {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'pipe' });
-    return cpus().length < 2 ? 'fewer than two CPUs' : null;
-  } catch (e) {
-    return `taskset unavailable: ${(e as Error).message}`;
-  }
-})();
-const skip = bpfSkipReason ?? taskset;
+const fewCpus = cpus().length < 2 ? 'fewer than two CPUs' : null;
+const skip = bpfSkipReason ?? tasksetSkipReason ?? fewCpus;
 if (skip) console.warn(`[bpf noexist-race] skipped: ${skip}`);
 
 const VIP = '198.18.0.10';
