@@ -62,9 +62,9 @@ static __always_inline int lb_encap_len(__u8 fwd, const struct lb_backend *be)
 	return fwd == LB_FWD_IPIP ? LB_IPV4_HLEN : fwd == LB_FWD_IP6IP6 ? LB_IPV6_HLEN : 0;
 }
 
-/* Grow the head by @olen (20 to 48) and move the @l2len-byte L2 header (14, or 18 with a VLAN tag)
- * to the new front, with the next hop's MACs and @type as the (inner) EtherType. Returns where the
- * outer IP header goes, or NULL. */
+/* Grow the head by @olen (20 to 48) and write the @l2len-byte L2 header (14, or 18 with a VLAN tag)
+ * at the new front: the next hop's MACs, the packet's VLAN tag, @type as the (inner) EtherType.
+ * Returns where the outer IP header goes, or NULL. */
 static __always_inline void *lb_encap_head(struct lb_ctx *c, int olen, __u32 l2len, __be16 type,
 					   const struct lb_nh *nh)
 {
@@ -79,11 +79,12 @@ static __always_inline void *lb_encap_head(struct lb_ctx *c, int olen, __u32 l2l
 	if (data + olen + 18 > data_end) /* the old L2 header starts olen (>= 20) bytes in: no overlap */
 		return NULL;
 	eth = data;
+	/* Of the old L2 header only a VLAN tag survives: the MACs are the next hop's, the EtherType
+	 * @type. Nothing else is copied. */
 	if (l2len == 14) {
-		__builtin_memcpy(data, data + olen, 14);
 		*(__be16 *)(data + 12) = type;
 	} else {
-		__builtin_memcpy(data, data + olen, 18);
+		*(__u32 *)(data + 12) = *(__u32 *)(data + olen + 12);
 		*(__be16 *)(data + 16) = type;
 	}
 	lb_macs_set(eth, nh);

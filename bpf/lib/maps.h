@@ -206,6 +206,9 @@ struct lb_scratch {
 	struct lb_frag fv;
 	struct lb_flow qflow;      /* the flow quoted by an ICMP error */
 	__u64 toobig_tat;          /* lib/toobig.h: this CPU's ICMP too-big rate limit */
+	__u64 mtu_ns;              /* lib/toobig.h lb_fits: when this CPU last asked for an egress MTU */
+	__u32 mtu_ifindex;         /* ... of which interface (0: never) */
+	__u32 mtu;                 /* ... and the answer (L3 bytes) */
 };
 
 struct {

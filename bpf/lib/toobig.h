@@ -177,21 +177,53 @@ error:
 	return XDP_DROP;
 }
 
+/* lb_fits's question to the device (bpf_check_mtu), its answer cached for this CPU. Not inlined:
+ * the helper's in/out length lives in this frame, not in the callers' (lb_vip_miss is on the
+ * deepest call chain). */
+static __noinline int lb_fits_ask(struct lb_ctx *c, __u32 ifindex, int olen)
+{
+	__u32 len = c->pkt.len - c->pkt.l2len;
+	struct lb_scratch *s;
+	long ret;
+
+	ret = bpf_check_mtu(c->xdp, ifindex, &len, olen, 0);
+	if (ret < 0) /* no such device: len was not touched */
+		return lb_too_big(c, len - olen);
+	s = lb_scratch_get();
+	if (s) { /* len: now the interface's MTU, on either answer */
+		s->mtu_ifindex = ifindex;
+		s->mtu = len;
+		s->mtu_ns = c->now;
+	}
+	if (ret == BPF_MTU_CHK_RET_SUCCESS)
+		return LB_CONTINUE;
+	return lb_too_big(c, len - olen);
+}
+
 /**
  * lb_fits - would the packet, @olen bytes longer, fit the MTU of interface @ifindex?
  * @c: the packet
  * @ifindex: the egress interface
  * @olen: what forwarding adds (an outer header; 0)
  *
+ * The MTU is this CPU's last answer of bpf_check_mtu() for @ifindex (lb_scratch), compared inline,
+ * while it is younger than nh_refresh_ns (the next hop's own refresh period: an MTU change is seen
+ * as late as a new neighbour); otherwise, and for every packet the cached MTU says is too big (the
+ * exact answer, and the too-big reply, come from the helper), the helper asks the device. Per CPU
+ * and not in lb_nh: no write to a shared cache line, no change of the pinned layout; one cached
+ * interface per CPU (an instance's backends are mostly behind one).
+ *
  * Returns LB_CONTINUE, or the verdict of lb_too_big().
  */
 static __always_inline int lb_fits(struct lb_ctx *c, __u32 ifindex, int olen)
 {
 	__u32 len = c->pkt.len - c->pkt.l2len; /* the IP packet: a VLAN tag or padding does not count */
+	struct lb_scratch *s = lb_scratch_get();
 
-	if (bpf_check_mtu(c->xdp, ifindex, &len, olen, 0) == BPF_MTU_CHK_RET_SUCCESS)
+	if (likely(s && s->mtu_ifindex == ifindex &&
+		   (__s64)(c->now - s->mtu_ns) < (__s64)CONFIG(nh_refresh_ns) && len + olen <= s->mtu))
 		return LB_CONTINUE;
-	return lb_too_big(c, len - olen); /* len: now the interface's MTU */
+	return lb_fits_ask(c, ifindex, olen);
 }
 
 #endif /* __LB_TOOBIG_H */

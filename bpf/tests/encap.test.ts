@@ -21,10 +21,10 @@ import {
   verifyChecksums,
 } from '@xdp-lb/netlab';
 import { flowHash } from '@xdp-lb/strategy-hash';
-import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_FWD_GUE, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
+import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_BE_EMPTY, LB_FWD_GUE, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
-import { MAC, tcp, tooBig, udp } from './harness/frames.js';
+import { MAC, tcp, tooBig, udp, withMacs } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf encap] skipped: ${bpfSkipReason}`);
 
@@ -186,6 +186,52 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
       output: encapsulated(input, f, 2, 'ipv4', BE4),
       reasons: { TX: 1 },
     });
+  });
+
+  it("ipip, established TCP: a new next hop is followed at once; a removed backend's flow is not sent on; re-added, it gets a new entry", () => {
+    // What an entry caches is the flow's (the outer-source hash); the backend's address and next hop
+    // are read per packet (lb_backends, lb_nh), so a change there reaches the flow's next packet.
+    const BE = '198.18.5.11';
+    dp.addService({ vip: VIP4, port: 85, proto: 'tcp', id: 10, fwd: 'ipip' });
+    dp.setBackend(11, { addr: BE, port: 85 });
+    dp.setTable(10, [11]);
+    const f: Flow = { src: CLIENT4, dst: VIP4, sport: 43000, dport: 85, proto: 'tcp' };
+    const data = tcp({ ...f, flags: 'PA', payload: 'x' });
+    for (const flags of ['S', 'A']) {
+      const input = tcp({ ...f, flags });
+      check(dp, { description: flags, input, verdict: 'TX', output: encapsulated(input, f, 11, 'ipv4', BE) });
+    }
+    expect(dp.established(f)).toMatchObject({ backendId: 11, inIfindex: encapHash(f) });
+
+    const mac = '02:be:00:00:77:77';
+    dp.setBackend(11, { addr: BE, port: 85, mac });
+    check(dp, {
+      description: 'data after the next hop changed',
+      input: data,
+      verdict: 'TX',
+      output: withMacs(encapsulated(data, f, 11, 'ipv4', BE), mac, MAC.lb),
+      reasons: { TX: 1 },
+    });
+
+    // Removed (as the control plane does: out of the slot table, then EMPTY): the flow's packet
+    // goes nowhere, its entry is not used again.
+    dp.setTable(10, []);
+    dp.setBackend(11, { addr: BE, port: 85, state: LB_BE_EMPTY });
+    check(dp, { description: 'data after the removal', input: data, verdict: 'DROP', reasons: { DROP_NO_BACKEND: 1, CT_RESELECT: 1 } });
+
+    // Re-added under the same id at another address (a new generation): the flow's next packet
+    // makes a new (half-open, picked up mid-stream) entry to it; the outer source is the flow's.
+    const moved = '198.18.5.12';
+    dp.setBackend(11, { addr: moved, port: 85, gen: 2 });
+    dp.setTable(10, [11]);
+    check(dp, {
+      description: 'data after the re-add',
+      input: data,
+      verdict: 'TX',
+      output: encapsulated(data, f, 11, 'ipv4', moved),
+      reasons: { TX: 1, CT_NEW: 1, CT_RESELECT: 1, CT_HALF_OPEN: 1, CT_MIDSTREAM: 1 },
+    });
+    expect(dp.ct(f)).toMatchObject({ backendId: 11, backendGen: 2, inIfindex: encapHash(f) });
   });
 
   it('ipip: UDP without DF, different flows get different outer sources', () => {

@@ -3,23 +3,15 @@
 // flows by hash without conntrack entries, NAT services and DSR services of random / round-robin
 // refuse new flows (drop_flood), and established flows of both modes are untouched. The window is
 // per CPU: the test process is pinned to one CPU (taskset) so that every run counts in one window.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numPossibleCpus } from '@xdp-lb/native';
 import { LB_ADDR_SNAT, LB_ADDR_VIP } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { pinToCpu0, tasksetSkipReason } from './harness/cpu.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
 
-const taskset = (() => {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'pipe' });
-    return null;
-  } catch (e) {
-    return `taskset unavailable: ${(e as Error).message}`;
-  }
-})();
-const skip = bpfSkipReason ?? taskset;
+const skip = bpfSkipReason ?? tasksetSkipReason;
 if (skip) console.warn(`[bpf flood] skipped: ${skip}`);
 
 const VIP = '198.18.0.10';
@@ -28,14 +20,6 @@ const CLIENT = '198.18.1.1';
 const BE1 = '198.18.2.1';
 const BE2 = '198.18.2.2';
 const THRESHOLD = 4;
-
-/** Pins every thread of this process to CPU 0; returns the previous mask (hex) to restore. */
-function pinToCpu0(): string {
-  const out = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
-  const mask = /:\s*([0-9a-f]+)\s*$/.exec(out.trim())?.[1] ?? 'ffffffff';
-  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'pipe' });
-  return mask;
-}
 
 /** lb_flood on every CPU: a window that started `agoMs` ago (CLOCK_MONOTONIC) with `count` misses. */
 function setFloodWindow(dp: TestDataplane, count: number, agoMs: number | null): void {
@@ -66,16 +50,16 @@ async function loadGuarded(strategy: (typeof STRATEGIES)[number], knobs: Record<
 
 describe.skipIf(skip !== null).each(STRATEGIES)('flood guard [%s]', (strategy) => {
   let dp: TestDataplane;
-  let mask = '';
+  let unpin: (() => void) | undefined;
   const stateless = strategy === 'hash';
 
   beforeAll(async () => {
-    mask = pinToCpu0();
+    unpin = pinToCpu0();
     dp = await loadGuarded(strategy, { ct_refresh_ns: 0, ct_new_rate: THRESHOLD });
   });
   afterAll(() => {
     dp?.dispose();
-    if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
+    unpin?.();
   });
 
   const dsr = (sport: number, flags = 'S') => tcp({ src: CLIENT, dst: VIP, sport, dport: 80, flags });
@@ -153,16 +137,16 @@ describe.skipIf(skip !== null).each(STRATEGIES)('the half-open table under press
   // guard: past it, DSR of a stateless strategy (hash) forwards new flows without an entry; NAT and
   // the other strategies keep tracking them (half-open), never refusing.
   let dp: TestDataplane;
-  let mask = '';
+  let unpin: (() => void) | undefined;
   const stateless = strategy === 'hash';
 
   beforeAll(async () => {
-    mask = pinToCpu0();
+    unpin = pinToCpu0();
     dp = await loadGuarded(strategy, { ct_new_rate: 0, ct_syn_churn: THRESHOLD });
   });
   afterAll(() => {
     dp?.dispose();
-    if (mask) execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'pipe' });
+    unpin?.();
   });
 
   it(
