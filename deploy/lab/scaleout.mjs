@@ -21,17 +21,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Lab } from '@xdp-lb/netlab';
+import { Lab, scaleoutAddresses, scaleoutTopology } from '@xdp-lb/netlab';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const LB = join(ROOT, 'packages/cli/dist/main.js');
-export const VIP = '198.18.2.10';
-const ROUTER_CORE = '198.18.0.1';
-const ROUTER_EDGE = '198.18.1.1';
-const lbAddress = (i) => `198.18.0.${1 + i}`;
-const backendAddress = (i) => `198.18.0.${10 + i}`;
-const clientAddress = (i) => `198.18.1.${100 + i}`;
+export const VIP = scaleoutAddresses.vip;
+const { routerCore: ROUTER_CORE, lb: lbAddress, backend: backendAddress } = scaleoutAddresses;
 
 const { positionals, values: o } = parseArgs({
   allowPositionals: true,
@@ -49,50 +45,7 @@ const dir = resolve(o.dir);
 const nodes = Number(o.nodes);
 const backends = Number(o.backends);
 
-function topology() {
-  const hosts = [
-    {
-      name: 'router',
-      interfaces: [
-        { bridge: 'core', ipv4: `${ROUTER_CORE}/24` },
-        { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` },
-      ],
-      forwarding: true,
-      // ECMP by the five-tuple: the connections of one client spread over the nodes.
-      sysctls: { 'net.ipv4.fib_multipath_hash_policy': 1 },
-    },
-  ];
-  for (let i = 1; i <= nodes; i++) {
-    hosts.push({
-      name: `lb${i}`,
-      bridge: 'core',
-      ipv4: `${lbAddress(i)}/24`,
-      forwarding: true,
-      xdpPassPeer: true,
-      routes: [{ to: 'default', via: ROUTER_CORE }],
-    });
-  }
-  for (let i = 1; i <= backends; i++) {
-    hosts.push({
-      name: `http${i}`,
-      bridge: 'core',
-      ipv4: `${backendAddress(i)}/24`,
-      // dsr: the backends hold the VIP on lo and answer the clients directly, through the router.
-      loopback: [VIP],
-      sysctls: {
-        'net.ipv4.conf.all.arp_ignore': 1,
-        'net.ipv4.conf.all.arp_announce': 2,
-        'net.ipv4.conf.eth0.arp_ignore': 1,
-        'net.ipv4.conf.eth0.arp_announce': 2,
-      },
-      routes: [{ to: 'default', via: ROUTER_CORE }],
-      http: { port: 80 },
-    });
-  }
-  for (let i = 1; i <= Number(o.clients); i++)
-    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
-  return { bridges: [{ name: 'core' }, { name: 'edge' }], hosts };
-}
+const topology = () => scaleoutTopology({ lbs: nodes, backends, clients: Number(o.clients) });
 
 const yaml = (n) => `# lb${n} of the scale-out lab: the same file on every node but the instance name (one host here).
 instance: lb${n}

@@ -16,6 +16,7 @@ export { Lab } from './lab/lab.js';
 export { LabHost, type LabInterface } from './lab/host.js';
 export type { BridgeSpec, HostSpec, InterfaceSpec, LabOptions, LabSpec, RouteSpec } from './lab/spec.js';
 export { tutorialTopology, tutorialAddresses, type TutorialOptions, type TutorialAddresses } from './lab/tutorial.js';
+export { scaleoutTopology, scaleoutAddresses, type ScaleoutOptions } from './lab/scaleout.js';
 export { gcStale, type GcReport } from './lab/gc.js';
 export { type LabManifest, STATE_DIR } from './lab/manifest.js';
 export { labSupport, labToolsSupport, type Support } from './lab/support.js';

@@ -1,82 +1,21 @@
-// The scale-out lab (issue 9): several LB nodes behind a router that spreads the VIP over them
-// with ECMP, backends behind the nodes, clients on the router's other side. Shared by core's
-// suites (packages/core/integration: scaleout, scaleout-sync) and the CLI's (scaleout-bgp runs
-// `lb serve`), hence here.
-//
-//   client1..K  ── edge (198.18.1.0/24) ── router ── core (198.18.0.0/24) ── lb1..N, http1..M
-//   198.18.1.10x          198.18.1.1 / 198.18.0.1      lbN = 198.18.0.(1+N), httpM = 198.18.0.(10+M)
-//
-// The VIP (198.18.2.10) is on no segment: clients reach it through the router, whose route to it
-// has one next hop per LB node that carries it (static `ip route ... nexthop via ...` here, or
-// learned from the nodes over BGP by BIRD: the CLI's scaleout-bgp, core's scaleout-sync). The
-// router hashes flows onto next hops by their five-tuple (net.ipv4.fib_multipath_hash_policy=1).
-// Each LB node runs the XDP data plane in dsr mode: it only rewrites MACs towards a backend on the
-// core segment; backends hold the VIP on lo and answer the client through the router directly.
+// The scale-out lab's helpers for the test suites: node configs, routes, clients and BIRD on top
+// of netlab's topology (packages/netlab/src/lab/scaleout.ts: the hosts and addresses, shared with
+// deploy/lab/scaleout.mjs). Shared by core's suites (packages/core/integration: scaleout,
+// scaleout-sync) and the CLI's (scaleout-bgp runs `lb serve`), hence here.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Lab, LabHost, LabProcess, LabSpec, HostSpec } from '@xdp-lb/netlab';
+import { scaleoutAddresses, type Lab, type LabHost, type LabProcess } from '@xdp-lb/netlab';
 
-export const VIP = '198.18.2.10';
-export const ROUTER_CORE = '198.18.0.1';
-export const ROUTER_EDGE = '198.18.1.1';
-export const lbAddress = (i: number) => `198.18.0.${1 + i}`;
-export const backendAddress = (i: number) => `198.18.0.${10 + i}`;
-export const clientAddress = (i: number) => `198.18.1.${100 + i}`;
-
-export interface ScaleoutOptions {
-  lbs: number;
-  backends: number;
-  clients: number;
-  /** Extra setup of the router (e.g. nothing: routes come later). */
-  router?: Partial<HostSpec>;
-}
-
-export function scaleoutTopology(o: ScaleoutOptions): LabSpec {
-  const hosts: HostSpec[] = [];
-  hosts.push({
-    name: 'router',
-    interfaces: [
-      { bridge: 'core', ipv4: `${ROUTER_CORE}/24` },
-      { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` },
-    ],
-    forwarding: true,
-    // ECMP by the five-tuple, as routers in front of L4 load balancers are set up.
-    sysctls: { 'net.ipv4.fib_multipath_hash_policy': 1 },
-    ...o.router,
-  });
-  for (let i = 1; i <= o.lbs; i++) {
-    hosts.push({
-      name: `lb${i}`,
-      bridge: 'core',
-      ipv4: `${lbAddress(i)}/24`,
-      forwarding: true,
-      xdpPassPeer: true,
-      routes: [{ to: 'default', via: ROUTER_CORE }],
-    });
-  }
-  for (let i = 1; i <= o.backends; i++) {
-    hosts.push({
-      name: `http${i}`,
-      bridge: 'core',
-      ipv4: `${backendAddress(i)}/24`,
-      loopback: [VIP],
-      sysctls: {
-        'net.ipv4.conf.all.arp_ignore': 1,
-        'net.ipv4.conf.all.arp_announce': 2,
-        'net.ipv4.conf.eth0.arp_ignore': 1,
-        'net.ipv4.conf.eth0.arp_announce': 2,
-      },
-      routes: [{ to: 'default', via: ROUTER_CORE }],
-      http: { port: 80 },
-      udpEcho: {},
-    });
-  }
-  for (let i = 1; i <= o.clients; i++) {
-    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
-  }
-  return { bridges: [{ name: 'core' }, { name: 'edge' }], hosts };
-}
+export { scaleoutTopology, type ScaleoutOptions } from '@xdp-lb/netlab';
+export const {
+  vip: VIP,
+  routerCore: ROUTER_CORE,
+  routerEdge: ROUTER_EDGE,
+  lb: lbAddress,
+  backend: backendAddress,
+  client: clientAddress,
+} = scaleoutAddresses;
 
 /** The LB nodes' config (one per node: same services, same seed; only the instance differs here). */
 export function nodeConfig(
