@@ -18,9 +18,15 @@ export default tseslint.config(
         {
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:bench'] },
+            {
+              sourceTag: 'type:cli',
+              onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:bench'],
+            },
             // The benchmarks drive programs directly (BPF_PROG_TEST_RUN, live frames), like tests do.
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:native'] },
+            {
+              sourceTag: 'type:bench',
+              onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:native'],
+            },
             { sourceTag: 'type:builtins', onlyDependOnLibsWithTags: ['type:core', 'type:strategy'] },
             // core reaches native only through its dataplane adapter (checked by the rule below).
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
