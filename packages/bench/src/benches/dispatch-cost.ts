@@ -15,9 +15,13 @@ import { type Stat, summarize } from '../stats.js';
 import { backendHost, client, tcpFrame, type TestBed, VIP } from '../testbed.js';
 import type { TableSpec } from '../types.js';
 import type { Wrapper } from '../wrapper.js';
+import { perfProblem } from '../perf-profile.js';
+import { profileWindow, type ProfiledVariant } from './dispatch-profile.js';
 
 const PORT = 80;
 const EXTRA_PORT = 82;
+/** The hash service's Maglev table size: the smallest prime of 100 slots per backend (10). */
+const TABLE_SIZE = 1009;
 const BACKENDS = Array.from({ length: 10 }, (_, i) => backendHost(i));
 /** The example third-party strategy, found above this file (src/ or the bundle in dist/): a checkout of the workspace only. */
 const EXAMPLE = (() => {
@@ -52,6 +56,9 @@ export interface DispatchParams {
   inserts: number;
   /** Passes over the variants (each deploys every variant again): drift shows as a spread. */
   passes: number;
+  /** Profile windows per variant and pass (dispatch-profile.ts; 0: no profile), and new flows per window. */
+  profileWindows: number;
+  profilePackets: number;
 }
 
 /**
@@ -66,7 +73,7 @@ export async function measureDispatch(
   p: DispatchParams,
   flowBase: number,
   tick: (label: string) => void,
-): Promise<{ results: DispatchResult[]; flowsUsed: number }> {
+): Promise<{ results: DispatchResult[]; profiled: ProfiledVariant[]; warnings: string[]; flowsUsed: number }> {
   if (STRATEGIES.some((s) => !s.fragmentPath))
     throw new Error('the strategies have no fragments to assemble (XDP_LB_BENCH_OBJ_DIR): skipped');
   const hash = STRATEGIES.find((s) => s.id === 'hash')!;
@@ -78,6 +85,14 @@ export async function measureDispatch(
       : []),
   ];
   const acc = variants.map(() => ({ carried: [] as string[], newNs: [] as number[], estNs: [] as number[], verified: true, reasons: '' }));
+  const profiled: ProfiledVariant[] = variants.map((v) => ({ label: v.label, carried: [], windows: [] }));
+  const warnings: string[] = [];
+  let profiling = p.profileWindows > 0 && p.profilePackets > 0;
+  const noPerf = profiling ? perfProblem() : null;
+  if (noPerf) {
+    warnings.push(`dispatch profile: not taken: ${noPerf}`);
+    profiling = false;
+  }
   let flowSeq = flowBase;
   const only = (d: Partial<Record<string, number>>, want: Record<string, number>) =>
     Object.keys(d).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => d[k] === v);
@@ -93,7 +108,9 @@ export async function measureDispatch(
           interfaces: ['eth0:generic'],
           limits: { conntrackSize: 1 << 18, newFlowsPerSec: 0 },
           services: [
-            { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
+            // A small Maglev table (1009 slots, 4 KB): the slot the selection reads stays in cache, so
+            // that the selection's own cost does not swing with cache misses the dispatch never causes.
+            { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', options: { tableSize: TABLE_SIZE }, backends: BACKENDS.map((b) => b.ip) },
             ...(v.extra
               ? [{ name: 'extra', vip: `${VIP}:${EXTRA_PORT}`, forward: 'dsr', strategy: v.extra, backends: BACKENDS.map((b) => b.ip) }]
               : []),
@@ -137,6 +154,17 @@ export async function measureDispatch(
           });
           tick(`dispatch: ${v.label}, pass ${pass + 1}, round ${r + 1}/${p.rounds}`);
         }
+        profiled[vi]!.carried = a.carried;
+        for (let w = 0; profiling && w < p.profileWindows; w++) {
+          try {
+            profiled[vi]!.windows.push(await profileWindow(bed, wrap, dp, prog, PORT, est, flowSeq, p.profilePackets));
+          } catch (e) {
+            warnings.push(`dispatch profile: ${(e as Error).message.split('\n')[0]}`);
+            profiling = false;
+          }
+          flowSeq += p.profilePackets;
+          tick(`dispatch: ${v.label}, pass ${pass + 1}, profile ${w + 1}/${p.profileWindows}`);
+        }
       } finally {
         dp.undeploy();
       }
@@ -154,6 +182,8 @@ export async function measureDispatch(
         reasons: a.reasons,
       };
     }),
+    profiled: profiled.every((v) => v.windows.length) ? profiled : [],
+    warnings,
     flowsUsed: flowSeq - flowBase,
   };
 }
@@ -177,7 +207,7 @@ export function dispatchTable(results: readonly DispatchResult[], p: DispatchPar
       `${r.verified ? '' : 'UNEXPECTED: '}${r.reasons}`,
     ]),
     notes: [
-      `Each program deployed by core in turn, ${p.passes} pass(es) over the programs, ${p.rounds} rounds each: new flows by the wrapper method (${p.inserts.toLocaleString('en-US')} distinct tuples per round), one established flow by repeat ${p.repeat.toLocaleString('en-US')}; median (min–max) over all rounds.`,
+      `The hash service has 10 backends and a Maglev table of ${TABLE_SIZE} slots. Each program deployed by core in turn, ${p.passes} pass(es) over the programs, ${p.rounds} rounds each: new flows by the wrapper method (${p.inserts.toLocaleString('en-US')} distinct tuples per round), one established flow by repeat ${p.repeat.toLocaleString('en-US')}; median (min–max) over all rounds.`,
       'A new flow calls lb_select (a global function) and switches on lb_svc.strategy; an established flow never reaches it: its difference is noise. Reported, not asserted.',
     ],
   };
