@@ -1,5 +1,6 @@
 // The registry is the list: every strategy package of the workspace is in it exactly once (a package
-// added without its registration line fails here), and a lookup of an unknown id says which ids exist.
+// added without its registration line fails here), the config reference names each, and a lookup
+// of an unknown id says which ids exist.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,13 @@ describe('the built-in strategies', () => {
 
   it('each carries its fragment, so one program can hold them all', () => {
     for (const s of BUILTIN_STRATEGIES) expect(s.fragmentPath && existsSync(s.fragmentPath), s.id).toBe(true);
+  });
+
+  it("each is named in docs/config.md's `strategy` row (the table users read)", () => {
+    const doc = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| `strategy` |'));
+    expect(row, 'docs/config.md has a `strategy` row').toBeDefined();
+    for (const id of BUILTIN_IDS) expect(row, id).toContain(`\`${id}\``);
   });
 
   it('a lookup finds each by id; an unknown id is one line naming the known ones', () => {
