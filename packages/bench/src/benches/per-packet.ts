@@ -29,8 +29,9 @@ import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
 import { Wrapper, type WrapMode } from '../wrapper.js';
 import { type DispatchParams, type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
-import { dispatchCost, dispatchCostFindings, dispatchCostTable, type ProfiledVariant } from './dispatch-profile.js';
-import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
+import { dispatchCost, dispatchCostFindings, dispatchCostTable, profileDispatch, type ProfiledVariant } from './dispatch-profile.js';
+import { perfProblem } from '../perf-profile.js';
+import { Deployed, formatReasons, instanceName, STRATEGIES, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { median, prng, type Stat, summarize } from '../stats.js';
 import { backendHost, client, flowKey, LB_ADDR, tcpFrame, TestBed, VIP } from '../testbed.js';
 import type { Bar, Benchmark, BenchContext, Headline, Section, TableSpec } from '../types.js';
@@ -57,8 +58,8 @@ interface Params {
   strategies1M: readonly StrategyId[];
   /** Passes over the dispatch variants (programs of 1, 3, 4 strategies): dispatch-cost.ts. */
   dispatchPasses: number;
-  /** Profile windows per dispatch variant and pass, and new flows per window: dispatch-profile.ts. */
-  profileWindows: number;
+  /** Rounds of the dispatch profile (a window of every program each) and new flows per window: dispatch-profile.ts. */
+  profileRounds: number;
   profilePackets: number;
 }
 
@@ -70,8 +71,8 @@ const QUICK: Params = {
   flows1M: 1_000_000,
   strategies1M: ['hash'],
   dispatchPasses: 1,
-  profileWindows: 2,
-  profilePackets: 200_000,
+  profileRounds: 4,
+  profilePackets: 100_000,
 };
 const FULL: Params = {
   rounds: 7,
@@ -80,9 +81,9 @@ const FULL: Params = {
   oneShots: 4000,
   flows1M: 1_000_000,
   strategies1M: STRATEGY_IDS,
-  dispatchPasses: 3,
-  profileWindows: 3,
-  profilePackets: 300_000,
+  dispatchPasses: 2,
+  profileRounds: 12,
+  profilePackets: 150_000,
 };
 
 type Method = 'repeat' | 'one-shot' | 'wrapper';
@@ -138,7 +139,8 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
       STRATEGY_IDS.length * p.rounds +
       p.strategies1M.length * (p.rounds + 2) +
       p.rounds +
-      3 * p.dispatchPasses * (p.rounds + p.profileWindows);
+      3 * p.dispatchPasses * p.rounds +
+      p.profileRounds;
     let step = 0;
     const tick = (label: string) => ctx.progress(Math.min(1, ++step / steps), label);
 
@@ -558,12 +560,22 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     try {
       const m = await measureDispatch(bed, wrap, txProg, dispatchParams(p), flowSeq, tick);
       dispatch = m.results;
-      profiled = m.profiled;
-      warnings.push(...m.warnings);
+      flowSeq += m.flowsUsed;
       for (const d of dispatch) if (!d.verified) warnings.push(`dispatch ${d.label}: reason counters not as expected (${d.reasons})`);
     } catch (e) {
       warnings.push(`dispatch: not measured: ${(e as Error).message.split('\n')[0]}`);
     }
+    // The same, from a CPU profile of lb_select (every program deployed at once, interleaved).
+    const noPerf = perfProblem();
+    if (noPerf) warnings.push(`dispatch profile: not taken: ${noPerf}`);
+    else if (STRATEGIES.every((s) => s.fragmentPath))
+      try {
+        profiled = (await profileDispatch(bed, wrap, { rounds: p.profileRounds, packets: p.profilePackets }, flowSeq, tick)).profiled;
+        if (profiled.some((v) => v.windows.some((w) => !w.verified)))
+          warnings.push('dispatch profile: reason counters not as expected in some window (results.json: dispatchProfile)');
+      } catch (e) {
+        warnings.push(`dispatch profile: ${(e as Error).message.split('\n')[0]}`);
+      }
   } finally {
     wrapper?.dispose();
     pass.dispose();
@@ -580,8 +592,6 @@ function dispatchParams(p: Params): DispatchParams {
     repeat: p.repeat,
     inserts: p.wrapInserts,
     passes: p.dispatchPasses,
-    profileWindows: p.profileWindows,
-    profilePackets: p.profilePackets,
   };
 }
 
