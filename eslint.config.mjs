@@ -1,5 +1,6 @@
 // One lint config for the workspace. The module-boundary rule is what keeps the architecture:
-// cli -> core -> native, strategies -> core, and only cli and tests touch the lab harness.
+// cli -> core -> native, strategies -> core, builtins -> strategies (the one list cli and bench take
+// them from), and only cli and tests touch the lab harness.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -17,9 +18,16 @@ export default tseslint.config(
         {
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab', 'type:bench'] },
+            {
+              sourceTag: 'type:cli',
+              onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:bench'],
+            },
             // The benchmarks drive programs directly (BPF_PROG_TEST_RUN, live frames), like tests do.
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:core', 'type:strategy', 'type:netlab', 'type:native'] },
+            {
+              sourceTag: 'type:bench',
+              onlyDependOnLibsWithTags: ['type:core', 'type:builtins', 'type:strategy', 'type:netlab', 'type:native'],
+            },
+            { sourceTag: 'type:builtins', onlyDependOnLibsWithTags: ['type:core', 'type:strategy'] },
             // core reaches native only through its dataplane adapter (checked by the rule below).
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:native'] },
             { sourceTag: 'type:strategy', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: ['commander', '@xdp-lb/native'] },

@@ -4,8 +4,7 @@
  * slot tables, SNAT pool. Next hops are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks
  * for the FIB.
  */
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { BUILTIN_IDS, builtinStrategy } from '@xdp-lb/builtins';
 import { BpfMap, BpfObject, type BpfProgram, MapFlags, MapType, probe, XdpAction } from '@xdp-lb/native';
 import { parseMac } from '@xdp-lb/netlab';
 import {
@@ -49,22 +48,17 @@ import {
 } from './abi.js';
 import { MAC } from './frames.js';
 
-/** A built-in strategy: the name of its package's folder, packages/strategies/<id>/. */
+/** A built-in strategy's id (@xdp-lb/builtins). */
 export type StrategyId = string;
 const FWD = { dsr: LB_FWD_DSR, nat: LB_FWD_NAT, ipip: LB_FWD_IPIP, ip6ip6: LB_FWD_IP6IP6, gue: LB_FWD_GUE } as const;
-/** Every strategy package of the workspace (a strategy is its package: adding one adds it to every suite that runs per strategy). */
-export const STRATEGIES: readonly StrategyId[] = readdirSync(fileURLToPath(new URL('../../../packages/strategies/', import.meta.url)), {
-  withFileTypes: true,
-})
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
-  .sort();
+/** The built-in strategies, from their registry (a strategy registered there runs in every suite that runs per strategy). */
+export const STRATEGIES: readonly StrategyId[] = [...BUILTIN_IDS].sort();
 
 /** The strategy's built object; XDP_LB_TEST_OBJ_DIR=<dir> takes `<dir>/lb_<id>.bpf.o` instead (a build of work in progress). */
 export function objectPath(id: StrategyId): string {
   const dir = process.env.XDP_LB_TEST_OBJ_DIR;
   if (dir) return `${dir}/lb_${id}.bpf.o`;
-  return fileURLToPath(new URL(`../../../packages/strategies/${id}/obj/lb_${id}.bpf.o`, import.meta.url));
+  return builtinStrategy(id).objectPath;
 }
 
 /** Why kernel-facing tests cannot run here (null: they can). */

@@ -1,19 +1,17 @@
 /**
  * End-to-end plumbing of the data-plane suites: the real control plane (@xdp-lb/core with the
- * three strategy packages) deploying into lab namespaces, isolated as the CLI's suites are (netlab's
+ * built-in strategies' registry) deploying into lab namespaces, isolated as the CLI's suites are (netlab's
  * useLbIsolation): pins and state in directories of this run only (XDP_LB_BPFFS /
  * XDP_LB_STATE_DIR, read by core at call time), and one afterAll that undeploys what is left,
  * destroys the labs and removes both directories, also after a failure.
  * Call useLbE2e() at module level, before anything uses the LoadBalancer.
  */
 import { join } from 'node:path';
+import { BUILTIN_STRATEGIES } from '@xdp-lb/builtins';
 import { createLoadBalancer, type DeployResult, type LoadBalancer } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, labToolsSupport, type LabSpec } from '@xdp-lb/netlab';
 import { useLbIsolation } from '@xdp-lb/netlab/vitest';
-import { hash } from '@xdp-lb/strategy-hash';
-import { random } from '@xdp-lb/strategy-random';
-import { roundRobin } from '@xdp-lb/strategy-round-robin';
 import { bpfSkipReason } from './dataplane.js';
 
 /** Namespace prefix of this suite's labs: `xlbd<pid>-<hex>-<host>`. */
@@ -40,11 +38,11 @@ export interface LbE2e {
 
 export function useLbE2e(): LbE2e {
   let lbi: LoadBalancer | undefined;
-  // Core's composition root with the strategies the CLI ships, in its order: the same program the
+  // Core's composition root with the strategies the CLI ships (their registry): the same program the
   // CLI deploys, assembled once into core's cache (/var/cache/xdp-lb/strategies, shared with
   // core-integration). Not the CLI's composeLoadBalancer: that would make every CLI change select
   // this suite (nx), and nothing here tests the CLI.
-  const lb = () => (lbi ??= createLoadBalancer([hash, roundRobin, random]));
+  const lb = () => (lbi ??= createLoadBalancer(BUILTIN_STRATEGIES));
   const iso = useLbIsolation({ name: 'bpf', labPrefix: LAB_PREFIX, undeploy: (inst) => lb().undeploy(inst) });
   return {
     bpffs: iso.bpffs,

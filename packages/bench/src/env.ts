@@ -85,6 +85,7 @@ export const TOOLS = {
   haproxy: { command: 'haproxy', apt: 'haproxy' },
   nft: { command: 'nft', apt: 'nftables' },
   python3: { command: 'python3', apt: 'python3' },
+  perf: { command: 'perf', apt: 'linux-perf' },
 } as const satisfies Record<string, Tool>;
 
 export function onPath(cmd: string): boolean {

@@ -7,12 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { BUILTIN_STRATEGIES } from '@xdp-lb/builtins';
 import { Abi, createLoadBalancer, instancePaths, type DeployResult, type LoadBalancer, type Strategy } from '@xdp-lb/core';
 import { BpfLink, BpfMap, BpfProgram } from '@xdp-lb/native';
 import type { Lab } from '@xdp-lb/netlab';
-import { hash } from '@xdp-lb/strategy-hash';
-import { random } from '@xdp-lb/strategy-random';
-import { roundRobin } from '@xdp-lb/strategy-round-robin';
 
 /**
  * `$XDP_LB_BENCH_OBJ_DIR=<dir>`: deploy `<dir>/lb_<id>.bpf.o` (a program of that one strategy: every
@@ -26,8 +24,8 @@ function withObjectDir(s: Strategy<any>): Strategy<any> {
   return dir ? { ...s, objectPath: join(dir, `lb_${s.id}.bpf.o`), fragmentPath: undefined } : s;
 }
 
-/** The benchmarks' strategies: every list of ids and every model below derives from this one. */
-export const STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random].map(withObjectDir);
+/** The benchmarks' strategies, the built-ins' registry's: every list of ids and every model derives from it. */
+export const STRATEGIES: readonly Strategy<any>[] = BUILTIN_STRATEGIES.map(withObjectDir);
 export type StrategyId = string;
 export const STRATEGY_IDS: readonly StrategyId[] = STRATEGIES.map((s) => s.id);
 

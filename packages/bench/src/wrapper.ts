@@ -56,6 +56,24 @@ export class Wrapper {
     repeat: number,
     run: (prog: BpfProgram, frame: Buffer, repeat: number) => number,
   ): { net: number; gross: number; floor: number } {
+    const gross = this.gross(target, frame, mode, repeat, run);
+    this.target.update(u32(0), floor);
+    this.seq.update(u32(0), Buffer.alloc(8));
+    const base = run(this.prog, frame, repeat);
+    return { net: gross - base, gross, floor: base };
+  }
+
+  /**
+   * The wrapper around `target` alone (no floor run): what a profile of the target runs, whose
+   * figures come from samples rather than from this duration. Flows start at `mode`'s base.
+   */
+  gross(
+    target: BpfProgram,
+    frame: Buffer,
+    mode: WrapMode,
+    repeat: number,
+    run: (prog: BpfProgram, frame: Buffer, repeat: number) => number,
+  ): number {
     if (frame.length !== WRAP_LEN) throw new Error(`the wrapper restores ${WRAP_LEN}-byte frames, got ${frame.length}`);
     this.frame.update(u32(0), frame);
     const setMode = () => {
@@ -71,16 +89,11 @@ export class Wrapper {
       }
       this.ctl.update(u32(0), v);
     };
-    // Each run starts at n = 0 (per CPU), so both runs see the same flows.
-    const restart = () => this.seq.update(u32(0), Buffer.alloc(8));
     setMode();
     this.target.update(u32(0), target);
-    restart();
-    const gross = run(this.prog, frame, repeat);
-    this.target.update(u32(0), floor);
-    restart();
-    const base = run(this.prog, frame, repeat);
-    return { net: gross - base, gross, floor: base };
+    // Each run starts at n = 0 (per CPU), so the floor's run after it sees the same flows.
+    this.seq.update(u32(0), Buffer.alloc(8));
+    return run(this.prog, frame, repeat);
   }
 
   dispose(): void {

@@ -1,11 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { createLoadBalancer, type LoadBalancer, type Strategy } from '@xdp-lb/core';
-import { hash } from '@xdp-lb/strategy-hash';
-import { random } from '@xdp-lb/strategy-random';
-import { roundRobin } from '@xdp-lb/strategy-round-robin';
+import { BUILTIN_STRATEGIES } from '@xdp-lb/builtins';
+import { createLoadBalancer, type LoadBalancer } from '@xdp-lb/core';
 
-/** The built-in strategies, contributed to core's registry. */
-export const BUILTIN_STRATEGIES: readonly Strategy<any>[] = [hash, roundRobin, random];
+/** The built-in strategies (@xdp-lb/builtins, their one registration), contributed to core's registry. */
+export { BUILTIN_STRATEGIES };
 
 /**
  * The CLI's load balancer: core's one composition root (createLoadBalancer) with the built-in

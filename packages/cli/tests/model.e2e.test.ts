@@ -27,12 +27,12 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BUILTIN_IDS, builtinStrategy } from '@xdp-lb/builtins';
 import { Abi, CRASH_STEPS, type CrashStep, instancePaths } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { type Lab, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import { CLI_MAIN, useE2e } from './helpers/e2e.js';
-import { BUILTIN_STRATEGIES } from '../src/compose.js';
 import { probe } from '@xdp-lb/testkit';
 
 const e2e = useE2e();
@@ -47,7 +47,8 @@ const SHRINK = process.env.XDP_LB_MODEL_SHRINK === '1';
 // ---------------------------------------------------------------------------------------------
 // The model: the config, as plain data.
 
-type Strategy = 'hash' | 'round-robin' | 'random';
+/** A built-in strategy's id (@xdp-lb/builtins). */
+type Strategy = string;
 interface MBackend {
   key: string;
   weight: number;
@@ -74,16 +75,24 @@ const BACKEND_KEYS = addr.backends.flatMap((b) => [`${b}:80`, `${b}:8080`]);
 const identity = (s: Pick<MService, 'vip' | 'port' | 'protocol'>) => `${s.vip}:${s.port}/${s.protocol}`;
 const activeOf = (s: MService) => s.backends.filter((b) => b.state === 'active');
 
-const optionsArb = (strategy: Strategy): fc.Arbitrary<Record<string, unknown>> =>
-  strategy === 'hash'
-    ? fc.record({ tableSize: fc.constantFrom(1009, 2003, 4001), hashFields: fc.constantFrom('five-tuple', 'source') })
-    : fc.record({ maxSlots: fc.constantFrom(64, 100, 1024) });
+/** Options to draw from: each strategy gets those its own schema accepts ({} is its defaults). */
+const OPTION_SAMPLES: Record<string, unknown>[] = [
+  ...[1009, 2003, 4001].flatMap((tableSize) => ['five-tuple', 'source'].map((hashFields) => ({ tableSize, hashFields }))),
+  ...[64, 100, 1024].map((maxSlots) => ({ maxSlots })),
+];
+const optionsArb = (strategy: Strategy): fc.Arbitrary<Record<string, unknown>> => {
+  const schema = builtinStrategy(strategy).optionsSchema;
+  const fits = OPTION_SAMPLES.filter((o) => schema.safeParse(o).success);
+  return fc.constantFrom(...(fits.length ? fits : [{}]));
+};
+/** A strategy whose table is the generic weighted slot table (weights become slot counts). */
+const slotTable = (strategy: Strategy) => builtinStrategy(strategy).optionsSchema.safeParse({ maxSlots: 64 }).success;
 const backendArb = fc.record({
   key: fc.constantFrom(...BACKEND_KEYS),
   weight: fc.integer({ min: 1, max: 5 }),
   state: fc.constantFrom<'active' | 'draining'>('active', 'active', 'draining'),
 });
-const STRATEGIES = BUILTIN_STRATEGIES.map((s) => s.id as Strategy);
+const STRATEGIES = BUILTIN_IDS;
 /** A strategy and options of it. */
 const strategyArb = fc
   .constantFrom(...STRATEGIES)
@@ -210,7 +219,7 @@ async function verify(m: Model, r: Real, step: string): Promise<void> {
       st.services.find((x) => `${x.vip}/${x.protocol}` === identity(s))?.strategy,
       `${step}: status says ${identity(s)}'s strategy`,
     ).toBe(s.strategy);
-    if (s.strategy !== 'hash') {
+    if (slotTable(s.strategy)) {
       // Weights become slot counts divided by their common factor (the sums here stay under maxSlots).
       const g = active.reduce((x, b) => gcd(x, b.weight), 0);
       for (const b of active) expect(k.slots.get(b.key), `${step}: ${identity(s)} ${b.key} weight ${b.weight}`).toBe(b.weight / g);

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLoadBalancer, type Strategy } from '@xdp-lb/core';
+import { createLoadBalancer, type LoadBalancer, type Strategy } from '@xdp-lb/core';
 import type { BpfProgram } from '@xdp-lb/native';
 import { Deployed, formatReasons, instanceName, STRATEGIES } from '../lb.js';
 import { type Stat, summarize } from '../stats.js';
@@ -16,8 +16,10 @@ import { backendHost, client, tcpFrame, type TestBed, VIP } from '../testbed.js'
 import type { TableSpec } from '../types.js';
 import type { Wrapper } from '../wrapper.js';
 
-const PORT = 80;
+export const PORT = 80;
 const EXTRA_PORT = 82;
+/** The hash service's Maglev table size: the smallest prime of 100 slots per backend (10). */
+const TABLE_SIZE = 1009;
 const BACKENDS = Array.from({ length: 10 }, (_, i) => backendHost(i));
 /** The example third-party strategy, found above this file (src/ or the bundle in dist/): a checkout of the workspace only. */
 const EXAMPLE = (() => {
@@ -29,7 +31,55 @@ const EXAMPLE = (() => {
   return undefined;
 })();
 
-interface Variant {
+/** The programs compared: hash alone, every built-in, and the built-ins + the example third-party fragment. */
+export function dispatchVariants(): Variant[] {
+  const hash = STRATEGIES.find((s) => s.id === 'hash')!;
+  return [
+    { label: '1 strategy (hash)', strategies: [hash] },
+    { label: `${STRATEGIES.length} strategies (built-ins)`, strategies: STRATEGIES },
+    ...(EXAMPLE
+      ? [{ label: `${STRATEGIES.length + 1} strategies (built-ins + subnet-affinity)`, strategies: STRATEGIES, extra: EXAMPLE }]
+      : []),
+  ];
+}
+
+/**
+ * Deploys variant `vi` on `iface` of the lab's LB host: the hash DSR service (and the extra one).
+ * `newFlowsPerSec` 0: every new flow takes the stateful path; 1: past the first of each second a
+ * CPU is in flood mode, where the (stateless) hash service forwards new flows without a
+ * conntrack entry: selection without the insert.
+ */
+export async function deployVariant(
+  bed: TestBed,
+  v: Variant,
+  vi: number,
+  iface: string,
+  newFlowsPerSec = 0,
+): Promise<{ lb: LoadBalancer; dp: Deployed }> {
+  const lb = createLoadBalancer(v.strategies);
+  const dp = await Deployed.deploy(
+    bed.lab,
+    'lb',
+    {
+      instance: instanceName(`pd-${vi}`),
+      strategy: 'hash',
+      interfaces: [`${iface}:generic`],
+      limits: { conntrackSize: 1 << 18, newFlowsPerSec },
+      services: [
+        // A small Maglev table (1009 slots, 4 KB): the slot the selection reads stays in cache, so
+        // that the selection's own cost does not swing with cache misses the dispatch never causes.
+        { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', options: { tableSize: TABLE_SIZE }, backends: BACKENDS.map((b) => b.ip) },
+        ...(v.extra
+          ? [{ name: 'extra', vip: `${VIP}:${EXTRA_PORT}`, forward: 'dsr', strategy: v.extra, backends: BACKENDS.map((b) => b.ip) }]
+          : []),
+      ],
+    },
+    lb,
+  );
+  return { lb, dp };
+}
+
+export interface Variant {
   label: string;
   strategies: readonly Strategy<any>[];
   /** A second service of a third-party strategy, so that the program carries it. */
@@ -69,38 +119,14 @@ export async function measureDispatch(
 ): Promise<{ results: DispatchResult[]; flowsUsed: number }> {
   if (STRATEGIES.some((s) => !s.fragmentPath))
     throw new Error('the strategies have no fragments to assemble (XDP_LB_BENCH_OBJ_DIR): skipped');
-  const hash = STRATEGIES.find((s) => s.id === 'hash')!;
-  const variants: Variant[] = [
-    { label: '1 strategy (hash)', strategies: [hash] },
-    { label: `${STRATEGIES.length} strategies (built-ins)`, strategies: STRATEGIES },
-    ...(EXAMPLE
-      ? [{ label: `${STRATEGIES.length + 1} strategies (built-ins + subnet-affinity)`, strategies: STRATEGIES, extra: EXAMPLE }]
-      : []),
-  ];
+  const variants = dispatchVariants();
   const acc = variants.map(() => ({ carried: [] as string[], newNs: [] as number[], estNs: [] as number[], verified: true, reasons: '' }));
   let flowSeq = flowBase;
   const only = (d: Partial<Record<string, number>>, want: Record<string, number>) =>
     Object.keys(d).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => d[k] === v);
   for (let pass = 0; pass < p.passes; pass++) {
     for (const [vi, v] of variants.entries()) {
-      const lb = createLoadBalancer(v.strategies);
-      const dp = await Deployed.deploy(
-        bed.lab,
-        'lb',
-        {
-          instance: instanceName(`pd-${vi}`),
-          strategy: 'hash',
-          interfaces: ['eth0:generic'],
-          limits: { conntrackSize: 1 << 18, newFlowsPerSec: 0 },
-          services: [
-            { name: 'dsr', vip: `${VIP}:${PORT}`, forward: 'dsr', backends: BACKENDS.map((b) => b.ip) },
-            ...(v.extra
-              ? [{ name: 'extra', vip: `${VIP}:${EXTRA_PORT}`, forward: 'dsr', strategy: v.extra, backends: BACKENDS.map((b) => b.ip) }]
-              : []),
-          ],
-        },
-        lb,
-      );
+      const { lb, dp } = await deployVariant(bed, v, vi, 'eth0');
       try {
         const a = acc[vi]!;
         a.carried = lb.status(dp.instance).strategies;
@@ -177,7 +203,7 @@ export function dispatchTable(results: readonly DispatchResult[], p: DispatchPar
       `${r.verified ? '' : 'UNEXPECTED: '}${r.reasons}`,
     ]),
     notes: [
-      `Each program deployed by core in turn, ${p.passes} pass(es) over the programs, ${p.rounds} rounds each: new flows by the wrapper method (${p.inserts.toLocaleString('en-US')} distinct tuples per round), one established flow by repeat ${p.repeat.toLocaleString('en-US')}; median (min–max) over all rounds.`,
+      `The hash service has 10 backends and a Maglev table of ${TABLE_SIZE} slots. Each program deployed by core in turn, ${p.passes} pass(es) over the programs, ${p.rounds} rounds each: new flows by the wrapper method (${p.inserts.toLocaleString('en-US')} distinct tuples per round), one established flow by repeat ${p.repeat.toLocaleString('en-US')}; median (min–max) over all rounds.`,
       'A new flow calls lb_select (a global function) and switches on lb_svc.strategy; an established flow never reaches it: its difference is noise. Reported, not asserted.',
     ],
   };

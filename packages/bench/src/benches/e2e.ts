@@ -14,7 +14,7 @@ import { Abi } from '@xdp-lb/core';
 import { httpGet, Lab, type LabHost, parseIpv4, parseMac, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { aptHint, kernelProblem, missingTools, objects, TOOLS } from '../env.js';
-import { Deployed, formatReasons, instanceName, type StrategyId } from '../lb.js';
+import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { cpuTimes } from '../machine.js';
 import { prng, shuffled, type Stat, summarize } from '../stats.js';
 import type { Bar, Benchmark, BenchContext, Headline, Section } from '../types.js';
@@ -94,7 +94,7 @@ function configs(quick: boolean, nft: boolean, haproxy: boolean): Config[] {
   ];
   if (quick) list.push(lb('hash', 'native', 'nat'), lb('hash', 'native', 'dsr'));
   else {
-    for (const s of ['hash', 'round-robin', 'random'] as const) for (const m of ['native', 'generic'] as const) list.push(lb(s, m, 'nat'));
+    for (const s of STRATEGY_IDS) for (const m of ['native', 'generic'] as const) list.push(lb(s, m, 'nat'));
     list.push(lb('hash', 'native', 'dsr'), lb('hash', 'generic', 'dsr'));
     list.push({ key: 'bare-generic', label: 'bare XDP forwarder (stateless, dsr), generic', kind: 'bare', mode: 'generic' });
   }

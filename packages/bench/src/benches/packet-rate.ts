@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { Lab, type LabHost, parseIpv4, parseMac } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, missingTools, objects, TOOLS, aptHint } from '../env.js';
-import { Deployed, formatReasons, instanceName, type StrategyId } from '../lb.js';
+import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { LOOP_FRAMES, LoopGenerator, type LoopRun } from '../loop-generator.js';
 import { shuffled, prng, type Stat, summarize } from '../stats.js';
 import type { Bar, Benchmark, BenchContext, Headline, Section } from '../types.js';
@@ -91,22 +91,15 @@ function configs(quick: boolean, nft: boolean): Config[] {
   if (!quick) {
     list.push(
       { key: 'lb-hash-nat-one', label: 'xdp-lb hash, nat, one flow', kind: 'lb', strategy: 'hash', forward: 'nat', flows: 'one' },
-      {
-        key: 'lb-rr-dsr-new',
-        label: 'xdp-lb round-robin, dsr, new flow per packet',
+      // Every other strategy's new-flow rate, beside hash's (the registry's strategies).
+      ...STRATEGY_IDS.filter((s) => s !== 'hash').map((strategy): Config => ({
+        key: `lb-${strategy}-dsr-new`,
+        label: `xdp-lb ${strategy}, dsr, new flow per packet`,
         kind: 'lb',
-        strategy: 'round-robin',
+        strategy,
         forward: 'dsr',
         flows: 'new',
-      },
-      {
-        key: 'lb-random-dsr-new',
-        label: 'xdp-lb random, dsr, new flow per packet',
-        kind: 'lb',
-        strategy: 'random',
-        forward: 'dsr',
-        flows: 'new',
-      },
+      })),
       {
         key: 'lb-hash-dsr-1m',
         label: 'xdp-lb hash, dsr, 1M live flows in turn',

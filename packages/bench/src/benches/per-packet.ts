@@ -28,8 +28,10 @@ import { BpfObject, XdpAction } from '@xdp-lb/native';
 import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
 import { Wrapper, type WrapMode } from '../wrapper.js';
-import { type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
-import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
+import { type DispatchParams, type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
+import { dispatchCost, dispatchCostFindings, dispatchCostTable, profileDispatch, type ProfiledVariant } from './dispatch-profile.js';
+import { perfProblem } from '../perf-profile.js';
+import { Deployed, formatReasons, instanceName, STRATEGIES, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { median, prng, type Stat, summarize } from '../stats.js';
 import { backendHost, client, flowKey, LB_ADDR, tcpFrame, TestBed, VIP } from '../testbed.js';
 import type { Bar, Benchmark, BenchContext, Headline, Section, TableSpec } from '../types.js';
@@ -56,6 +58,9 @@ interface Params {
   strategies1M: readonly StrategyId[];
   /** Passes over the dispatch variants (programs of 1, 3, 4 strategies): dispatch-cost.ts. */
   dispatchPasses: number;
+  /** Rounds of the dispatch profile (a window of every program each) and new flows per window: dispatch-profile.ts. */
+  profileRounds: number;
+  profilePackets: number;
 }
 
 const QUICK: Params = {
@@ -66,6 +71,8 @@ const QUICK: Params = {
   flows1M: 1_000_000,
   strategies1M: ['hash'],
   dispatchPasses: 1,
+  profileRounds: 4,
+  profilePackets: 100_000,
 };
 const FULL: Params = {
   rounds: 7,
@@ -75,6 +82,8 @@ const FULL: Params = {
   flows1M: 1_000_000,
   strategies1M: STRATEGY_IDS,
   dispatchPasses: 2,
+  profileRounds: 12,
+  profilePackets: 150_000,
 };
 
 type Method = 'repeat' | 'one-shot' | 'wrapper';
@@ -110,6 +119,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
   const fills: { strategy: StrategyId; flows: number; seconds: number }[] = [];
   const calibration: { strategy: StrategyId; oneShotPass: number[]; repeatPass: number[] }[] = [];
   let dispatch: DispatchResult[] = [];
+  let profiled: ProfiledVariant[] = [];
 
   const bed = await TestBed.up(BACKENDS.length);
   const lab = bed.lab;
@@ -125,7 +135,12 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     const txProg = tx.programs()[0]!;
     const lbMac = bed.mac;
 
-    const steps = STRATEGY_IDS.length * p.rounds + p.strategies1M.length * (p.rounds + 2) + p.rounds + 3 * p.dispatchPasses * p.rounds;
+    const steps =
+      STRATEGY_IDS.length * p.rounds +
+      p.strategies1M.length * (p.rounds + 2) +
+      p.rounds +
+      3 * p.dispatchPasses * p.rounds +
+      p.profileRounds;
     let step = 0;
     const tick = (label: string) => ctx.progress(Math.min(1, ++step / steps), label);
 
@@ -169,22 +184,30 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
         try {
           const prog = dp.program('eth0');
           const run1 = (frame: Buffer) => prog.testRun({ data: frame, ctx: bed.ctx(frame.length) });
-          const newDsr = () => {
+          // A new flow's first packet is a SYN (an ACK of an unknown flow takes the mid-stream path).
+          const newDsr = (flags = 'S') => {
             const c = client(flowSeq++);
-            return tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT });
+            return tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT, flags });
           };
-          const newNat = () => {
+          const newNat = (flags = 'S') => {
             const c = client(flowSeq++);
-            return tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: NAT_PORT });
+            return tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: NAT_PORT, flags });
+          };
+          /** The same flow's SYN (what sets it up before its ACKs run as an established flow). */
+          const synOf = (ack: Buffer) => {
+            const f = parseFrame(ack);
+            return tcpFrame({ dmac: lbMac, src: f.ipv4!.src, sport: f.tcp!.sport, dport: f.tcp!.dport, flags: 'S' });
           };
 
           // One established DSR flow, one NAT flow and its reply tuple.
-          const dsrEst = newDsr();
-          const natEst = newNat();
+          const dsrEst = newDsr('A');
+          const natEst = newNat('A');
           const foreign = tcpFrame({ dmac: lbMac, src: '198.19.255.1', dst: FOREIGN, sport: 4000, dport: DSR_PORT });
           let natReply: Buffer = Buffer.alloc(0);
           const first = dp.reasons();
           bed.inside(() => {
+            run1(synOf(dsrEst));
+            run1(synOf(natEst));
             const a = run1(dsrEst);
             const b = run1(natEst);
             if (a.retval !== XdpAction.TX || b.retval !== XdpAction.TX) {
@@ -321,8 +344,22 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 () => dsrEst,
                 (d, n) => only(d, { tx: n }),
               );
-              oneShotCase('dsr-new', 'new', 'dsr', 'new flow', newDsr, (d, n) => only(d, { tx: n, ct_new: n }));
-              oneShotCase('nat-new', 'new', 'nat', 'new flow', newNat, (d, n) => only(d, { tx: n, ct_new: n }));
+              oneShotCase(
+                'dsr-new',
+                'new',
+                'dsr',
+                'new flow',
+                () => newDsr(),
+                (d, n) => only(d, { tx: n, ct_new: n, ct_half_open: n }),
+              );
+              oneShotCase(
+                'nat-new',
+                'new',
+                'nat',
+                'new flow',
+                () => newNat(),
+                (d, n) => only(d, { tx: n, ct_new: n, ct_half_open: n }),
+              );
               oneShotCase(
                 'nat-est',
                 'established',
@@ -343,10 +380,10 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               const W = p.wrapInserts;
               wrapperCase('dsr-est-w', 'established', 'dsr', 'established flow', dsrEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
               wrapperCase('dsr-new-w', 'new', 'dsr', 'new flow (distinct tuple each)', newDsr(), distinct(W), W, (d) =>
-                only(d, { tx: W, ct_new: W }),
+                only(d, { tx: W, ct_new: W, ct_half_open: W }),
               );
               wrapperCase('nat-new-w', 'new', 'nat', 'new flow (distinct tuple each)', newNat(), distinct(W), W, (d) =>
-                only(d, { tx: W, ct_new: W }),
+                only(d, { tx: W, ct_new: W, ct_half_open: W }),
               );
               wrapperCase('nat-est-w', 'established', 'nat', 'established flow', natEst, { kind: 'same' }, R, (d) => only(d, { tx: R }));
               wrapperCase('nat-reply-w', 'nat-reply', 'nat', 'NAT reply (backend -> client)', natReply, { kind: 'same' }, R, (d) =>
@@ -364,6 +401,8 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
             bed.inside(() => {
               for (let i = 0; i < 10_000 && templates.size < BACKENDS.length; i++) {
                 const c = client(flowSeq++);
+                // SYN then ACK: an established entry (a SYN alone leaves it half-open).
+                run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT, flags: 'S' }));
                 run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT }));
                 const v = ct.lookup(flowKey(c.src, c.sport, DSR_PORT)) as Buffer | null;
                 if (v) templates.set(Abi.decodeCt(v).backendId, Buffer.from(v));
@@ -439,7 +478,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 );
 
                 // New flows with 1M live ones.
-                const fresh = Array.from({ length: p.oneShots }, newDsr);
+                const fresh = Array.from({ length: p.oneShots }, () => newDsr());
                 before = dp.reasons();
                 ns = fresh.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
                 d = dp.reasonsSince(before);
@@ -452,7 +491,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                   median(ns) - offset,
                   median(ns),
                   d,
-                  only(d, { tx: fresh.length, ct_new: fresh.length }),
+                  only(d, { tx: fresh.length, ct_new: fresh.length, ct_half_open: fresh.length }),
                 );
 
                 // The wrapper method: the 1M flows visited in a scattered order (611953 is coprime with
@@ -488,7 +527,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                   t.net,
                   t.gross,
                   d,
-                  only(d, { tx: W, ct_new: W }),
+                  only(d, { tx: W, ct_new: W, ct_half_open: W }),
                 );
               });
               tick(`${strategy}: 1M flows, round ${r + 1}/${p.rounds}`);
@@ -519,20 +558,24 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     }
     // What a strategy per service costs: programs of 1, 3 and 4 strategies side by side.
     try {
-      dispatch = (
-        await measureDispatch(
-          bed,
-          wrap,
-          txProg,
-          { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses },
-          flowSeq,
-          tick,
-        )
-      ).results;
+      const m = await measureDispatch(bed, wrap, txProg, dispatchParams(p), flowSeq, tick);
+      dispatch = m.results;
+      flowSeq += m.flowsUsed;
       for (const d of dispatch) if (!d.verified) warnings.push(`dispatch ${d.label}: reason counters not as expected (${d.reasons})`);
     } catch (e) {
       warnings.push(`dispatch: not measured: ${(e as Error).message.split('\n')[0]}`);
     }
+    // The same, from a CPU profile of lb_select (every program deployed at once, interleaved).
+    const noPerf = perfProblem();
+    if (noPerf) warnings.push(`dispatch profile: not taken: ${noPerf}`);
+    else if (STRATEGIES.every((s) => s.fragmentPath))
+      try {
+        profiled = (await profileDispatch(bed, wrap, { rounds: p.profileRounds, packets: p.profilePackets }, flowSeq, tick)).profiled;
+        if (profiled.some((v) => v.windows.some((w) => !w.verified)))
+          warnings.push('dispatch profile: reason counters not as expected in some window (results.json: dispatchProfile)');
+      } catch (e) {
+        warnings.push(`dispatch profile: ${(e as Error).message.split('\n')[0]}`);
+      }
   } finally {
     wrapper?.dispose();
     pass.dispose();
@@ -540,7 +583,16 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
     await bed.destroy();
   }
 
-  return report(p, results, fills, calibration, warnings, ctx, dispatch);
+  return report(p, results, fills, calibration, warnings, ctx, dispatch, profiled);
+}
+
+function dispatchParams(p: Params): DispatchParams {
+  return {
+    rounds: p.rounds,
+    repeat: p.repeat,
+    inserts: p.wrapInserts,
+    passes: p.dispatchPasses,
+  };
 }
 
 function methodText(p: Params, x: CaseResult): string {
@@ -562,6 +614,7 @@ function report(
   warnings: string[],
   ctx: BenchContext,
   dispatch: readonly DispatchResult[] = [],
+  profiled: readonly ProfiledVariant[] = [],
 ): Section {
   const find = (s: StrategyId | 'floor', key: string, fwd = 'dsr') =>
     results.find((x) => x.strategy === s && x.kind === key && (s === 'floor' || x.forward === fwd));
@@ -584,10 +637,13 @@ function report(
       ],
     },
   ];
-  if (dispatch.length)
-    tables.push(dispatchTable(dispatch, { rounds: p.rounds, repeat: p.repeat, inserts: p.wrapInserts, passes: p.dispatchPasses }));
+  if (dispatch.length) tables.push(dispatchTable(dispatch, dispatchParams(p)));
+  const cost = dispatchCost(profiled);
+  if (cost) tables.push(dispatchCostTable(profiled, cost));
+  const costFindings = cost && dispatchCostFindings(profiled, cost);
   const hash = (k: string, f = 'dsr') => find('hash', k, f);
   const headlines: Headline[] = [];
+  if (costFindings) headlines.push(costFindings.headline);
   const target = (metric: string, r: CaseResult | undefined, t: number, ref: number | string) => {
     if (!r) return;
     headlines.push({
@@ -647,6 +703,7 @@ function report(
   }
   const ds = dispatchSummary(dispatch);
   if (ds) summary.push(ds);
+  if (costFindings) summary.push(costFindings.summary);
   for (const f of fills)
     summary.push(`${f.strategy}: ${f.flows.toLocaleString('en-US')} conntrack entries loaded in ${f.seconds.toFixed(1)} s.`);
   const cal = calibration[0];
@@ -673,7 +730,7 @@ function report(
       },
     ],
     headlines,
-    data: { params: p, results, fills, calibration, dispatch },
+    data: { params: p, results, fills, calibration, dispatch, dispatchProfile: { variants: profiled, cost } },
     warnings,
   };
 }

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { toInput } from '@xdp-lb/core';
 import { type KeepAliveClient, type Lab, openKeepAlive, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { backendName, httpLoad, useE2e } from './support.js';
+import { leanCover } from './strategy-cover.js';
 
 const e2e = useE2e();
 
@@ -20,15 +21,11 @@ const addr = tutorialAddresses({ clients: 2, backends: 4 });
 const byName = (n: string) => addr.backends[Number(n.replace('http', '')) - 1]!;
 const service = `${addr.vip}:80`;
 
-interface Case {
-  strategy: string;
-  mode: 'native' | 'generic';
-  forward: 'nat' | 'dsr';
-}
-const CASES: Case[] = [
-  { strategy: 'hash', mode: 'native', forward: 'nat' },
-  { strategy: 'round-robin', mode: 'generic', forward: 'dsr' },
-];
+// Every built-in strategy (the registry's), alternating native/nat and generic/dsr.
+const CASES = leanCover([
+  { mode: 'native', forward: 'nat' },
+  { mode: 'generic', forward: 'dsr' },
+]);
 
 describe.each(CASES.map((c) => [`${c.strategy} / ${c.mode} / ${c.forward}`, c] as const))(
   'a long-lived connection survives (%s)',

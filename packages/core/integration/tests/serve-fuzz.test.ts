@@ -19,6 +19,7 @@
 // (bpf/README.md "Reasons"), and no internal error (drop_error).
 // The harness shares nothing with bpf/tests/harness (the maps here are the control plane's).
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_IDS } from '@xdp-lb/builtins';
 import { Abi, instancePaths } from '@xdp-lb/core';
 import { prng as draws } from '@xdp-lb/core/strategy';
 import { BpfMap, BpfProgram, inNetns, xdpMd } from '@xdp-lb/native';
@@ -282,11 +283,13 @@ interface Case {
   packets: number;
   newFlowsPerSec?: number;
 }
-const CASES: Case[] = [
-  { strategy: 'hash', packets: Math.round(TOTAL * 0.5) },
-  { strategy: 'round-robin', packets: Math.round(TOTAL * 0.25), newFlowsPerSec: 100 },
-  { strategy: 'random', packets: TOTAL - Math.round(TOTAL * 0.5) - Math.round(TOTAL * 0.25) },
-];
+// Every built-in strategy (the registry's): the first gets half the frames, the others share the
+// rest; the second runs under a new-flow rate limit (the flood guard's paths).
+const CASES: Case[] = BUILTIN_IDS.map((strategy, i, ids) => {
+  const rest = Math.round(TOTAL / 2 / Math.max(1, ids.length - 1));
+  const packets = i === 0 ? TOTAL - rest * (ids.length - 1) : rest;
+  return { strategy, packets, ...(i === 1 ? { newFlowsPerSec: 100 } : {}) };
+});
 
 describe(`${TOTAL} fuzzed frames through the deployed program`, () => {
   let lab: Lab;

@@ -1,0 +1,2 @@
+export { BUILTIN_STRATEGIES } from './builtins.js';
+export { BUILTIN_IDS, builtinStrategy } from './lookup.js';

@@ -1,0 +1,3 @@
+import { tsupConfig } from '../../tsup.config.base.ts';
+
+export default tsupConfig();
