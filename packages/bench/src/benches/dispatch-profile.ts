@@ -23,6 +23,9 @@ import { deployVariant, dispatchVariants, PORT } from './dispatch-cost.js';
 export const PERIOD_NS = 5_000;
 /** Packets per test run inside a profile window. */
 const CHUNK = 50_000;
+/** The repeat figure of a window: the median of REPEAT_RUNS test runs of REPEAT_N packets each. */
+const REPEAT_RUNS = 7;
+const REPEAT_N = 100_000;
 
 export interface ProfileWindow {
   packets: number;
@@ -34,6 +37,12 @@ export interface ProfileWindow {
   totalNs: number;
   /** ns per new flow of each BPF function that had samples (xdp_lb, lb_vip_miss, lb_select, ...). */
   functions: Record<string, number>;
+  /**
+   * ns per packet of the new-flow SYN of one tuple run with repeat (no perf, no wrapper): in flood
+   * mode every iteration is again a new flow forwarded by the strategy alone, so this is the whole
+   * new-flow path without the insert; the median of REPEAT_RUNS runs of REPEAT_N packets.
+   */
+  repeatNs: number;
   /** The established flow's window: packets, and lb_select's samples (must be 0). */
   estPackets: number;
   estSelectSamples: number;
@@ -70,6 +79,11 @@ export async function profileWindow(
   const sel = perPacket(fresh, 'lb_select', packets);
   // Flood mode: every new flow but the first of a second forwarded statelessly (no insert).
   const stateless = (d['flood_stateless'] ?? 0) >= packets - 10 && d['tx'] === packets;
+  // The same SYN again and again (one tuple): every iteration a new flow in flood mode.
+  const rep = dp.reasons();
+  const repeatNs = bed.inside(() => summarize(Array.from({ length: REPEAT_RUNS }, () => run(prog, syn, REPEAT_N))).median);
+  const r = dp.reasonsSince(rep);
+  const repeated = (r['flood_stateless'] ?? 0) >= REPEAT_RUNS * REPEAT_N - 10 && r['tx'] === REPEAT_RUNS * REPEAT_N;
   const mid = dp.reasons();
   const established = await profile(() => bed.inside(() => run(prog, est, packets)), PERIOD_NS);
   const e = dp.reasonsSince(mid);
@@ -82,9 +96,10 @@ export async function profileWindow(
     selectErrNs: sel.errNs,
     totalNs: (fresh.total * PERIOD_NS) / packets,
     functions: bpfFunctions(fresh, packets),
+    repeatNs,
     estPackets: packets,
     estSelectSamples: perPacket(established, 'lb_select', packets).samples,
-    verified: stateless && only(e, { tx: packets }),
+    verified: stateless && repeated && only(e, { tx: packets }),
   };
 }
 
@@ -167,6 +182,14 @@ export interface DispatchCost {
   diff: (Stat | null)[];
   /** Per program after the first: the mean of the per-round differences and its 95% interval (t). */
   diffCi: (Interval | null)[];
+  /**
+   * Per program after the first, without perf: the repeat figure's per-round difference from the
+   * one-strategy program (the whole new-flow path in flood mode), mean and 95% interval, and its spread.
+   */
+  repeatDiffCi: (Interval | null)[];
+  repeatDiff: (Stat | null)[];
+  /** Per program: the repeat figure per window. */
+  repeat: Stat[];
   /** The Poisson error of one window's lb_select figure, ns (median over windows). */
   windowErrNs: number;
   /** lb_select's samples in every established window of every program (must be 0). */
@@ -205,11 +228,16 @@ function pooled(ws: readonly ProfileWindow[], periodNs: number): Pooled {
   return { ns: (samples * periodNs) / packets, errNs: (Math.sqrt(samples) * periodNs) / packets };
 }
 
-/** lb_select of window k minus that of the one-strategy program's window k. */
-function paired(ws: readonly ProfileWindow[], one: readonly ProfileWindow[]): number[] {
+/** Figure `of` (lb_select's by default) of window k minus that of the one-strategy program's window k. */
+function paired(
+  ws: readonly ProfileWindow[],
+  one: readonly ProfileWindow[],
+  of: (w: ProfileWindow) => number = (w) => w.selectNs,
+): number[] {
   const n = Math.min(ws.length, one.length);
-  return Array.from({ length: n }, (_, k) => ws[k]!.selectNs - one[k]!.selectNs);
+  return Array.from({ length: n }, (_, k) => of(ws[k]!) - of(one[k]!));
 }
+const repeatOf = (w: ProfileWindow) => w.repeatNs;
 
 export function dispatchCost(vs: readonly ProfiledVariant[], periodNs = PERIOD_NS): DispatchCost | null {
   if (!vs.length || vs.some((v) => !v.windows.length)) return null;
@@ -222,6 +250,9 @@ export function dispatchCost(vs: readonly ProfiledVariant[], periodNs = PERIOD_N
     select: vs.map((v) => summarize(v.windows.map((w) => w.selectNs))),
     diff: vs.map((v, i) => (i === 0 ? null : summarize(paired(v.windows, one)))),
     diffCi: vs.map((v, i) => (i === 0 ? null : meanInterval(paired(v.windows, one)))),
+    repeatDiffCi: vs.map((v, i) => (i === 0 ? null : meanInterval(paired(v.windows, one, repeatOf)))),
+    repeatDiff: vs.map((v, i) => (i === 0 ? null : summarize(paired(v.windows, one, repeatOf)))),
+    repeat: vs.map((v) => summarize(v.windows.map(repeatOf))),
     windowErrNs: summarize(all.map((w) => w.selectErrNs)).median,
     estSelectSamples: all.reduce((s, w) => s + w.estSelectSamples, 0),
     estPackets: all.reduce((s, w) => s + w.estPackets, 0),
@@ -248,11 +279,15 @@ export function dispatchCostTable(vs: readonly ProfiledVariant[], c: DispatchCos
       'vs 1 strategy per round: median (min to max)',
       'lb_select per window: median (min–max)',
       'lb_select samples (new / established)',
+      'new flow, repeat (flood mode, no perf): median per window (min–max)',
+      'vs 1 strategy, repeat: mean of the rounds (95% interval)',
     ],
     rows: vs.map((v, i) => {
       const s = c.select[i]!;
       const d = c.diff[i];
       const dc = c.diffCi[i];
+      const rp = c.repeat[i]!;
+      const rc = c.repeatDiffCi[i];
       const sel = v.windows.reduce((n, w) => n + w.selectSamples, 0);
       const est = v.windows.reduce((n, w) => n + w.estSelectSamples, 0);
       return [
@@ -263,12 +298,15 @@ export function dispatchCostTable(vs: readonly ProfiledVariant[], c: DispatchCos
         d ? `${f2(d.median)} (${range(d)})` : '—',
         `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`,
         `${sel} / ${est}`,
+        `${rp.median.toFixed(1)} (${rp.min.toFixed(1)}–${rp.max.toFixed(1)})`,
+        rc ? ci(rc) : '—',
       ];
     }),
     notes: [
       `perf record -e cpu-clock -c ${PERIOD_NS.toLocaleString('en-US')} -p <this process>, switched on only around each window (its control FIFO): each sample is ${PERIOD_NS / 1000} µs of CPU time, and a function's ns per packet = its samples x ${PERIOD_NS.toLocaleString('en-US')} / packets (Poisson standard error sqrt(samples) x ${PERIOD_NS.toLocaleString('en-US')} / packets: about ±${c.windowErrNs.toFixed(2)} ns per window). Every program is deployed at once (each attached to a veth of its own in the LB host); each round runs one window per program, the order rotated, each window ${(c.newPackets / vs.length / vs[0]!.windows.length).toLocaleString('en-US')} new flows (SYNs, a distinct tuple each, through the wrapper; in flood mode, limits.newFlowsPerSec 1, so the hash service forwards them without a conntrack insert: selection only) and as many packets of one established flow; ${vs[0]!.windows.length} rounds.`,
       `lb_select is a global function (its own symbol bpf_prog_<tag>_lb_select): the switch on lb_svc.strategy and, inlined, the selected strategy's select_backend(). Only the dispatch differs between the programs, so the difference of lb_select is the cost of dispatching among more strategies. The 95% interval is Student's t on the per-round differences: it holds the load of the machine as well as the sampling error.`,
       "The call itself (the caller's few instructions in lb_vip_miss) is outside lb_select and the same in every program: the one-strategy program calls lb_select too.",
+      `The repeat columns need no profiler: in each window, after the profiled runs, the SYN of one tuple runs ${REPEAT_RUNS} times with repeat ${REPEAT_N.toLocaleString('en-US')} (BPF_PROG_TEST_RUN's own timing, ns per packet, the median of the ${REPEAT_RUNS}); in flood mode every iteration is again a new flow that the strategy forwards without an insert, so this is the whole new-flow path (parse, lb_ct miss, service, flood check, dispatch, selection, forward) in one program against another, the per-round differences cancelling the machine's drift. It is the figure the target is judged on: the cost of a new flow over a single-strategy program.`,
       `Established packets: ${c.estSelectSamples} samples in lb_select over ${c.estPackets.toLocaleString('en-US')} packets (the established path never calls it).`,
     ],
   };
@@ -283,21 +321,23 @@ export function dispatchCostFindings(vs: readonly ProfiledVariant[], c: Dispatch
   const last = vs.length - 1;
   const d = c.diffCi[last];
   const w = c.diff[last];
-  if (!d || !w || last < 1) return null;
-  const verdict =
-    d.hi <= 2
+  const rd = c.repeatDiffCi[last];
+  const rw = c.repeatDiff[last];
+  if (!d || !w || !rd || !rw || last < 1) return null;
+  const verdict = (x: Interval) =>
+    x.hi <= 2
       ? 'within the ~2 ns target: met'
-      : d.lo > 2
+      : x.lo > 2
         ? 'above the ~2 ns target: NOT met'
         : 'the ~2 ns target is inside it: neither met nor refuted by this run';
   return {
-    summary: `Dispatch, from a CPU profile: lb_select costs ${pm(c.pooled[last]!)} ns per new flow in a program of ${vs[last]!.carried.length} strategies and ${pm(c.pooled[0]!)} ns with hash alone; the dispatch, the mean of ${d.n} per-round differences, is ${f2(d.mean)} ns, 95% interval ${f2(d.lo)} to ${f2(d.hi)} ns: ${verdict} (per round ${range(w)} ns). Established packets: ${c.estSelectSamples} samples of lb_select in ${c.estPackets.toLocaleString('en-US')} packets.`,
-    // The headline is the interval's upper end: "met" against the target only when the run shows it.
+    summary: `Dispatch, ${vs[last]!.carried.length} strategies against hash alone, per new flow (flood mode: selection without an insert): timed with repeat, the whole new-flow path differs by ${f2(rd.mean)} ns, 95% interval ${f2(rd.lo)} to ${f2(rd.hi)} ns over ${rd.n} interleaved rounds: ${verdict(rd)} (per round ${range(rw)} ns). From the CPU profile, lb_select costs ${pm(c.pooled[last]!)} ns against ${pm(c.pooled[0]!)} ns; its per-round difference is ${f2(d.mean)} ns, interval ${f2(d.lo)} to ${f2(d.hi)} ns (${verdict(d)}). Established packets: ${c.estSelectSamples} samples of lb_select in ${c.estPackets.toLocaleString('en-US')} packets.`,
+    // The headline is the repeat interval's upper end: "met" against the target only when the run shows it.
     headline: {
-      metric: `dispatch cost per new flow, upper end of its 95% interval (lb_select, ${vs[last]!.carried.length} strategies vs 1)`,
-      value: d.hi,
+      metric: `dispatch cost per new flow, upper end of its 95% interval (new-flow path timed with repeat, ${vs[last]!.carried.length} strategies vs 1)`,
+      value: rd.hi,
       unit: 'ns',
-      spread: `mean ${f2(d.mean)}, interval ${f2(d.lo)} to ${f2(d.hi)} over ${d.n} interleaved rounds (t); per round ${range(w)}`,
+      spread: `mean ${f2(rd.mean)}, interval ${f2(rd.lo)} to ${f2(rd.hi)} over ${rd.n} interleaved rounds (t); per round ${range(rw)}; lb_select from the profile ${f2(d.mean)} (${f2(d.lo)} to ${f2(d.hi)})`,
       target: { value: 2, better: 'lower', text: '~2 ns per new flow (issue 16)' },
     },
   };
