@@ -21,14 +21,7 @@ export const scaleoutAddresses = {
   backend: (i: number) => `198.18.0.${10 + i}`,
   client: (i: number) => `198.18.1.${100 + i}`,
 } as const;
-const {
-  vip: VIP,
-  routerCore: ROUTER_CORE,
-  routerEdge: ROUTER_EDGE,
-  lb: lbAddress,
-  backend: backendAddress,
-  client: clientAddress,
-} = scaleoutAddresses;
+const A = scaleoutAddresses;
 
 export interface ScaleoutOptions {
   lbs: number;
@@ -43,8 +36,8 @@ export function scaleoutTopology(o: ScaleoutOptions): LabSpec {
   hosts.push({
     name: 'router',
     interfaces: [
-      { bridge: 'core', ipv4: `${ROUTER_CORE}/24` },
-      { bridge: 'edge', ipv4: `${ROUTER_EDGE}/24` },
+      { bridge: 'core', ipv4: `${A.routerCore}/24` },
+      { bridge: 'edge', ipv4: `${A.routerEdge}/24` },
     ],
     forwarding: true,
     // ECMP by the five-tuple, as routers in front of L4 load balancers are set up.
@@ -55,31 +48,31 @@ export function scaleoutTopology(o: ScaleoutOptions): LabSpec {
     hosts.push({
       name: `lb${i}`,
       bridge: 'core',
-      ipv4: `${lbAddress(i)}/24`,
+      ipv4: `${A.lb(i)}/24`,
       forwarding: true,
       xdpPassPeer: true,
-      routes: [{ to: 'default', via: ROUTER_CORE }],
+      routes: [{ to: 'default', via: A.routerCore }],
     });
   }
   for (let i = 1; i <= o.backends; i++) {
     hosts.push({
       name: `http${i}`,
       bridge: 'core',
-      ipv4: `${backendAddress(i)}/24`,
-      loopback: [VIP],
+      ipv4: `${A.backend(i)}/24`,
+      loopback: [A.vip],
       sysctls: {
         'net.ipv4.conf.all.arp_ignore': 1,
         'net.ipv4.conf.all.arp_announce': 2,
         'net.ipv4.conf.eth0.arp_ignore': 1,
         'net.ipv4.conf.eth0.arp_announce': 2,
       },
-      routes: [{ to: 'default', via: ROUTER_CORE }],
+      routes: [{ to: 'default', via: A.routerCore }],
       http: { port: 80 },
       udpEcho: {},
     });
   }
   for (let i = 1; i <= o.clients; i++) {
-    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${clientAddress(i)}/24`, routes: [{ to: 'default', via: ROUTER_EDGE }] });
+    hosts.push({ name: `client${i}`, bridge: 'edge', ipv4: `${A.client(i)}/24`, routes: [{ to: 'default', via: A.routerEdge }] });
   }
   return { bridges: [{ name: 'core' }, { name: 'edge' }], hosts };
 }
