@@ -391,6 +391,15 @@ export class TestDataplane {
     m.update(flowKey(flow), raw);
   }
 
+  /** ageCt for the flow's half-open entry (lb_ct_syn), when lb_ct holds one of the tuple too. */
+  ageHalfOpen(flow: Flow, ns: bigint): void {
+    const m = this.map('lb_ct_syn');
+    const raw = m.lookup(flowKey(flow)) as Buffer | null;
+    if (!raw) throw new Error(`ageHalfOpen: no lb_ct_syn entry for ${JSON.stringify(flow)}`);
+    raw.writeBigUInt64LE(raw.readBigUInt64LE(CT_OFF.seenNs) - ns, CT_OFF.seenNs);
+    m.update(flowKey(flow), raw);
+  }
+
   /** Rewrites one byte of a conntrack entry (e.g. close_reason 0, as an older program left it). */
   setCtByte(flow: Flow, offset: number, value: number): void {
     const m = this.ctMapOf(flow);
