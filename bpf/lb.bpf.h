@@ -214,10 +214,23 @@ forward:
 	return lb_forward(c, ct, be, nh);
 }
 
+/* lb_vip_miss's answer to a pure SYN of a NAT service whose tuple has a live lb_ct entry: lb_vip
+ * forwards it by that entry, as before. */
+#define LB_CT_LIVE (-4)
+
 /* A miss of lb_ct (@why: why an entry could not be used, or 0; @stale: lb_ct holds an unusable
  * entry of the flow) to a VIP of roles @flags: the service, if any (lib/service.h: the port's own,
  * else an any-port one), takes a new flow. LB_CONTINUE: no service on this VIP, port and protocol.
- * Not inlined: the established path keeps its stack frame small. */
+ * Not inlined, and called from one place: the established path keeps its stack frame small, and
+ * lb_new_flow is verified in as few states as possible.
+ *
+ * A pure SYN comes here without an lb_ct lookup (lb_vip; @why and @stale 0): for dsr/ipip/ip6ip6/
+ * gue its new half-open entry is inserted with BPF_NOEXIST straight away (lb_ct_insert: a
+ * retransmission finds its own entry by that insert), saving the lookup that every new flow
+ * misses (a cold bucket walk, ~200 ns in a 2^21-bucket table). NAT keeps the lookup first: a
+ * stale entry of the tuple (the previous connection, closing) still owns its SNAT port, which the
+ * new flow's allocation must see held (TIME_WAIT at the backend) before the entry is deleted
+ * (lb_new_flow); a live one still carries the SYN (LB_CT_LIVE), as before. */
 static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale, __u32 flags)
 {
 	struct lb_svc *svc;
@@ -225,32 +238,89 @@ static __noinline int lb_vip_miss(struct lb_ctx *c, __u32 why, int stale, __u32 
 	svc = lb_svc_lookup(&c->pkt.flow, flags);
 	if (!svc)
 		return LB_CONTINUE;
+	if (svc->fwd == LB_FWD_NAT && lb_ct_pure_syn(c)) {
+		struct lb_backend *be = NULL;
+
+		if (lb_ct_established(c, &be, &why) && be)
+			return LB_CT_LIVE;
+		stale = why != 0;
+	}
 	if (why)
 		lb_count_reason(why);
 	return lb_new_flow(c, svc, lb_flood_hit(c), stale);
 }
 
-/* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches. */
+/* Does lb_ct_syn hold a live entry of the packet's tuple, made or refreshed (by a SYN) since @ct,
+ * its CLOSING lb_ct entry, last saw a packet (the close set seen_ns)? Then the client reused the
+ * tuple for a new connection (lb_vip). An older one is a stray: a late duplicate SYN of the closed
+ * connection (lb_vip), whose last packets stay on @ct; an expired one is no connection either. The
+ * coarse clock's tick (ms) makes a duplicate SYN and the FIN within one tick read as a reuse: the
+ * old connection's last ACK then promotes the stray (harmless: the backend in LAST_ACK times out).
+ * Not inlined: off the established path's code. */
+static __noinline int lb_ct_reused(struct lb_ctx *c, struct lb_ct *ct)
+{
+	struct lb_ct *hct = bpf_map_lookup_elem(&lb_ct_syn, &c->pkt.flow);
+
+	return hct && !lb_half_expired(hct, c->now) &&
+	       (__s64)(LB_READ_ONCE(hct->seen_ns) - LB_READ_ONCE(ct->seen_ns)) >= 0;
+}
+
+/* A packet to a VIP: its tracked flow, else a service. LB_CONTINUE: no service matches.
+ *
+ * A pure SYN skips lb_ct (lb_vip_miss): a tuple's new connection starts half-open whatever lb_ct
+ * holds of it. What lb_ct may hold:
+ *  - a CLOSING entry: the previous connection on the tuple closed (a FIN or RST of the client
+ *    passed the LB, or, nat, any of the backend's) and its entry waits out tcp_closing_timeout_ns.
+ *    The new connection's next packets (no SYN) would find it first and go to the old backend,
+ *    so a TCP packet on a live CLOSING entry asks lb_ct_syn first (lb_ct_reused): an entry there
+ *    is the new connection, and the packet goes the way of an lb_ct miss (lb_half: promoted over
+ *    the closing entry, lb_half_promote's BPF_ANY, or forwarded by the half-open entry). The only
+ *    extra cost on the established path is the state test on the entry's line already read; a
+ *    closing flow's last packets pay one lb_ct_syn lookup (usually a miss).
+ *  - an OPEN entry: a late duplicate SYN of the live connection, or a client that reused its
+ *    tuple while the LB still believes the old connection open (dsr/ipip/gue do not see the
+ *    backend's RST or FIN; nat does: its replies pass lb_ct_hit). The SYN gets a half-open entry
+ *    and a fresh choice of backend; the tuple's later packets still find the OPEN entry first and
+ *    go to the old backend. A consistent-hash strategy chooses the old backend again: nothing
+ *    changes. Round-robin/random may choose another: a late duplicate then reaches a backend that
+ *    answers a SYN-ACK the client ignores (its ACK goes on to the old backend; the stray half-open
+ *    entry expires after syn_timeout_ns, and predates the close if the connection closes before:
+ *    lb_ct_reused leaves the last packets on the closing entry), and a client reusing a tuple without a close the LB saw
+ *    is refused by the old backend (RST) and retries. Accepted: rare, and a SYN cannot move an
+ *    established flow (Katran overwrites its entry on every SYN: there a late duplicate moves the
+ *    live connection). NAT keeps its lookup first, so NAT behaves as before. */
 static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 {
 	struct lb_backend *be = NULL;
 	struct lb_ct *ct;
-	__u32 why;
-	int stale, ret;
+	__u32 why = 0;
+	int stale = 0, ret;
 
-	ct = lb_ct_established(c, &be, &why);
-	if (ct && be)
-		return lb_established(c, ct, be);
-	stale = why != 0;
-	/* lb_ct_syn: only after a miss of lb_ct, and not for a pure SYN: its insert (BPF_NOEXIST)
-	 * finds a half-open entry of its tuple (a retransmission) without the lookup that every new
-	 * flow would miss */
-	if (c->pkt.flow.proto == IPPROTO_TCP && !lb_ct_pure_syn(c)) {
-		ret = lb_half(c, &why);
-		if (ret != LB_CONTINUE)
-			return ret;
+	if (!lb_ct_pure_syn(c)) {
+		ct = lb_ct_established(c, &be, &why);
+		if (ct && be && (likely(ct->state != LB_CT_CLOSING) || !lb_ct_reused(c, ct)))
+			goto established;
+		stale = why != 0;
+		/* lb_ct_syn: only after a miss of lb_ct (or a reused tuple's closing entry), and never
+		 * for a pure SYN: its insert (BPF_NOEXIST) finds a half-open entry of its tuple (a
+		 * retransmission) without the lookup that every new flow would miss */
+		if (c->pkt.flow.proto == IPPROTO_TCP) {
+			ret = lb_half(c, &why);
+			if (ret != LB_CONTINUE)
+				return ret;
+		}
 	}
-	return lb_vip_miss(c, why, stale, flags);
+	ret = lb_vip_miss(c, why, stale, flags);
+	if (ret != LB_CT_LIVE)
+		return ret;
+	/* a NAT service's SYN on a live entry (rare): looked up again, by this CPU, a moment later */
+	ct = lb_ct_established(c, &be, &why);
+	if (!ct || !be) {
+		c->reason = LB_R_DROP_ERROR; /* it expired or was evicted meanwhile: the client retries */
+		return XDP_DROP;
+	}
+established:
+	return lb_established(c, ct, be);
 }
 
 /* A TCP or UDP packet to one of our addresses (@flags: its roles): a VIP's flow or service, a NAT

@@ -94,8 +94,9 @@ static __always_inline struct lb_ct *lb_ct_usable(struct lb_ctx *c, struct lb_ct
  *	 closing entry: a new connection on the same tuple) or LB_R_CT_RESELECT (the backend was
  *	 removed: state LB_BE_EMPTY or another generation)
  *
- * A draining backend keeps its flows. The pipeline's first lookup: half-open TCP flows are in
- * lb_ct_syn (lb_half_lookup), looked up only after a miss here.
+ * A draining backend keeps its flows. The pipeline's first lookup, but for a pure SYN of a
+ * non-NAT service (lb_vip): half-open TCP flows are in lb_ct_syn (lb_half_lookup), looked up only
+ * after a miss here or on a CLOSING entry (a reused tuple).
  */
 static __always_inline struct lb_ct *lb_ct_established(struct lb_ctx *c, struct lb_backend **bep,
 						       __u32 *why)

@@ -18,7 +18,8 @@
  *    is free the moment its entry is evicted or times out (nat.h: no TIME_WAIT at the backend for a
  *    connection that never opened), so a flood's ports come back within seconds.
  *  - Cost: the established path is unchanged (one lb_ct lookup); lb_ct_syn is looked up only after
- *    a miss of lb_ct (lb_vip_miss, a TCP packet), i.e. for the handshake's packets, and the reply
+ *    a miss of lb_ct (lb_half, a TCP packet but a pure SYN, whose insert finds its entry), or on a
+ *    CLOSING lb_ct entry (lb_ct_reused: a reused tuple), i.e. for the handshake's packets, and the reply
  *    path looks at it only for a lease with the half-open bit. A promotion is one lb_ct insert, one
  *    compare-and-swap of the reverse entry's lease (nat) and one lb_ct_syn delete, once per flow.
  *  - A client packet that cannot be carried on (flood mode or no SNAT port for a flow without SYN,
@@ -106,7 +107,8 @@ static __always_inline int lb_half_promote(struct lb_ctx *c, struct lb_ct *hct, 
  *
  * Returns a verdict, or LB_CONTINUE (no live half-open entry: a new flow, lb_vip_miss).
  * A subprogram called from lb_vip (not from lb_vip_miss: the deepest call chain stays under the
- * 512-byte stack), and only after a miss of lb_ct: the established path never runs it.
+ * 512-byte stack), and only after a miss of lb_ct or on a reused tuple's closing entry (lb_vip):
+ * the established path never runs it.
  */
 static __noinline int lb_half(struct lb_ctx *c, __u32 *why)
 {

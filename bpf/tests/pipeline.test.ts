@@ -256,13 +256,23 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       dp.setTable(0, [2]);
       check(dp, { description: 'ACK', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+      // A pure SYN is not looked up in lb_ct (lb.bpf.h lb_vip): it gets a half-open entry by the
+      // table; the connection's own packets keep its lb_ct entry.
       check(dp, {
-        description: 'a SYN retransmission on an open entry',
+        description: 'a late duplicate SYN on an open entry: by the table, half-open',
         input: pkt('S'),
+        verdict: 'TX',
+        output: dsrTo(2),
+        reasons: { TX: 1, CT_NEW: 1 },
+      });
+      check(dp, {
+        description: 'data after it: still backend 1',
+        input: pkt('PA', 'more'),
         verdict: 'TX',
         output: dsrTo(1),
         reasons: { TX: 1 },
       });
+      dp.ageHalfOpen(flow, 1_000_000_000n); // a real late duplicate comes more than a clock tick before the close
       check(dp, {
         description: 'a new flow takes the new table',
         input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S' }),
@@ -275,7 +285,21 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       check(dp, { description: 'FIN', input: pkt('FA'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       expect(dp.ct(flow)?.state).toBe(LB_CT_CLOSING);
       check(dp, { description: 'last ACK of the closing flow', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      check(dp, { description: 'new SYN', input: pkt('S'), verdict: 'TX', output: dsrTo(2), reasons: { TX: 1, CT_NEW: 1, CT_EXPIRED: 1 } });
+      // (the duplicate's half-open entry predates the close: not a new connection, lb_ct_reused)
+      check(dp, {
+        description: "new SYN: the duplicate's live half-open entry (the table's choice too)",
+        input: pkt('S'),
+        verdict: 'TX',
+        output: dsrTo(2),
+        reasons: { TX: 1 },
+      });
+      check(dp, {
+        description: 'its ACK: promoted over the closing entry',
+        input: pkt('A'),
+        verdict: 'TX',
+        output: dsrTo(2),
+        reasons: { TX: 1 },
+      });
       expect(dp.ct(flow)).toMatchObject({ backendId: 2, state: LB_CT_OPEN });
       dp.setTable(0, [1]);
     });

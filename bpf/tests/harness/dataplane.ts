@@ -378,9 +378,17 @@ export class TestDataplane {
    * real time since: assert "not yet" with an age that leaves a margin below the limit.
    */
   ageCt(flow: Flow, ns: bigint): void {
-    const m = this.ctMapOf(flow);
+    this.ageIn(this.ctMapOf(flow), flow, ns, 'ageCt: no lb_ct entry');
+  }
+
+  /** ageCt for the flow's half-open entry (lb_ct_syn), when lb_ct holds one of the tuple too. */
+  ageHalfOpen(flow: Flow, ns: bigint): void {
+    this.ageIn(this.map('lb_ct_syn'), flow, ns, 'ageHalfOpen: no lb_ct_syn entry');
+  }
+
+  private ageIn(m: BpfMap, flow: Flow, ns: bigint, missing: string): void {
     const raw = m.lookup(flowKey(flow)) as Buffer | null;
-    if (!raw) throw new Error(`ageCt: no lb_ct entry for ${JSON.stringify(flow)}`);
+    if (!raw) throw new Error(`${missing} for ${JSON.stringify(flow)}`);
     raw.writeBigUInt64LE(raw.readBigUInt64LE(CT_OFF.seenNs) - ns, CT_OFF.seenNs);
     m.update(flowKey(flow), raw);
   }
