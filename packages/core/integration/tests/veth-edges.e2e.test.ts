@@ -132,9 +132,10 @@ describe('native XDP on a veth left as the kernel makes it', () => {
         expect([...seen].sort()).toEqual(['http1', 'http2']);
       });
 
-      it.runIf(forward === 'nat')('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', () =>
-        vlanCheck('native'),
-      );
+      // Once, in the nat pass: the VLAN handling does not depend on the forwarding mode, and a
+      // test defined only there leaves no unexplained skip in the dsr pass.
+      if (forward === 'nat')
+        it('keeps a frame on its VLAN: tagged in, tagged out; QinQ is passed, not forwarded', () => vlanCheck('native'));
     });
   }
 
