@@ -24,8 +24,10 @@
  *    QUIC connection-id routing (lib/quic.h). Only adds maps.
  * 6: lb_svc.strategy (was padding, read as 0 by older programs): a service's strategy, the index of
  *    its fragment in the program (lib/dispatch.h). Older pins upgrade in place: a deploy rewrites
- *    every service before the new program runs, and an older program never read the byte. */
-#define LB_LAYOUT_VERSION 6
+ *    every service before the new program runs, and an older program never read the byte.
+ * 7: lb_ft4, the flow table of IPv4 flows of dsr/ipip/gue services (lib/flowtab.h). Only adds a
+ *    map: older pins upgrade in place (their lb_ct flows are still found, after an lb_ft4 miss). */
+#define LB_LAYOUT_VERSION 7
 
 /* Sizes that shape maps. Override with -D at build time; the control plane reads the real sizes
  * back from the loaded maps, so userspace never hard-codes them. */
@@ -47,6 +49,10 @@
 #endif
 #ifndef LB_CT_SYN_DEFAULT_SIZE
 #define LB_CT_SYN_DEFAULT_SIZE 131072 /* half-open TCP flows (lb_ct_syn); userspace resizes before load */
+#endif
+#ifndef LB_FT_DEFAULT_BUCKETS
+#define LB_FT_DEFAULT_BUCKETS 1 /* lb_ft4 buckets (a power of two); userspace resizes before load and
+				  * sets ft_mask (0: the flow table is off, lb_ft4 is never read) */
 #endif
 #ifndef LB_MAX_IFACES
 #define LB_MAX_IFACES 64
@@ -80,6 +86,8 @@
 #define LB_MAP_VIP_NETS "lb_vip_nets"   /* LPM trie, struct lb_net_key -> struct lb_addr_info (large prefix VIPs) */
 #define LB_MAP_SVC_NETS "lb_svc_nets"   /* LPM trie, struct lb_svc_net_key -> struct lb_svc (their services) */
 #define LB_MAP_QUIC_IDS "lb_quic_ids"   /* struct lb_quic_key -> __u32 backend id (QUIC server ids) */
+#define LB_MAP_FT4 "lb_ft4"           /* __u32 bucket -> struct lb_ft_bucket (IPv4 dsr/ipip/gue flows,
+				       * lib/flowtab.h); BPF_F_MMAPABLE: buckets are cache-line aligned */
 #define LB_MAP_FLOWSYNC "lb_flowsync"   /* RINGBUF of struct lb_sync_rec (cluster flow sync, lib/flowsync.h);
 					 * pinned beside the others but outside the layout: a new pin */
 #define LB_MAP_FLOWSYNC_RATE "lb_flowsync_rate" /* per-CPU, one entry: struct lb_flood (records per second) */
@@ -293,6 +301,44 @@ struct lb_ct {
 	__u32 snat_lease; /* nat: equals the lease of the lb_snat entry this flow owns; 0 in dsr */
 };
 
+/* lb_ft4 (lib/flowtab.h): the flow table of our own design for IPv4 flows of dsr, ipip and gue
+ * services. An ARRAY of buckets of LB_FT_WAYS slots (two cache lines); a flow lives in the bucket
+ * its hash names (lb_ft_hash), in any of its ways. A slot is an lb_ct entry with a 13-byte key and
+ * 16-bit ids; the outer source hash of ipip/gue is the table hash itself, computed per packet
+ * anyway. Everything that does not fit (NAT, IPv6, a full bucket) stays in lb_ct / lb_ct_syn. */
+#define LB_FT_WAYS 4
+#define LB_FT_TICK_SHIFT 20 /* lb_ft_slot.seen: the coarse clock >> 20 (1.05 ms) in a u32: wraps after
+			     * 52 days, ages are compared as signed differences (timeouts < 26 days) */
+#define LB_FT_HALF 3        /* lb_ft_slot.state: a half-open TCP flow (what lb_ct_syn holds elsewhere) */
+#define LB_FT_STATE_MASK 0x0f
+#define LB_FT_CLOSE_SHIFT 4 /* lb_ft_slot.state bits 4-5: LB_CT_CLOSE_* */
+/* lb_ft_way.aux of way LB_FT_OVER: flags of the bucket */
+#define LB_FT_OVER_CT 0x1   /* a flow of this bucket found no slot and went to lb_ct or lb_ct_syn
+			     * (sticky): its pure SYNs take the lb_ct_syn path, as without the table */
+#define LB_FT_SEQ 0         /* the way whose aux is the bucket's sequence (odd: being written) */
+#define LB_FT_OVER 1        /* the way whose aux holds LB_FT_OVER_* */
+struct lb_ft_slot {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP; 0: the slot is free */
+	__u8 state; /* LB_FT_HALF, LB_CT_OPEN or LB_CT_CLOSING | close_reason << LB_FT_CLOSE_SHIFT */
+	__u8 fwd;   /* LB_FWD_DSR, LB_FWD_IPIP or LB_FWD_GUE */
+	__u8 flags; /* LB_CT_F_SYNC_* */
+	__u16 svc_id;
+	__u16 backend_id;
+	__u32 backend_gen;
+	__u32 seen; /* coarse clock >> LB_FT_TICK_SHIFT of the last refresh */
+};
+struct lb_ft_way {
+	__u32 aux; /* way LB_FT_SEQ: the bucket's sequence; way LB_FT_OVER: LB_FT_OVER_*; else 0 */
+	struct lb_ft_slot s;
+};
+struct lb_ft_bucket {
+	struct lb_ft_way w[LB_FT_WAYS];
+};
+
 /* lb_snat value: the client's forward lb_flow key (its proto is the reverse key's proto) and the
  * lease that ties it to exactly one lb_ct entry. Written only by the data plane:
  *  - a lease is a random u32, never 0 (free/abandoned) and never LB_SNAT_LEASE_BUSY;
@@ -419,6 +465,12 @@ enum lb_reason {
 	LB_R_SYNC_SENT,           /* counted in addition: a flow record was put in lb_flowsync (cluster sync) */
 	LB_R_SYNC_DROPPED,        /* counted in addition: a flow record was not (ring full, or past
 				   * flow_sync_rate on this CPU) */
+	LB_R_FT_OVERFLOW,         /* counted in addition: a new flow's lb_ft4 bucket had no slot it may
+				   * take: the flow went to lb_ct / lb_ct_syn (lib/flowtab.h) */
+	LB_R_FT_EVICTED,          /* counted in addition: a live half-open lb_ft4 slot went to a newer SYN
+				   * (as lb_ct_syn's LRU evicts under churn) */
+	LB_R_FT_BUSY,             /* counted in addition: an lb_ft4 bucket stayed locked by another CPU
+				   * past the bounded wait: the packet took the lb_ct path */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */
@@ -444,6 +496,9 @@ _Static_assert(sizeof(struct lb_flood) == 16, "lb_flood");
 _Static_assert(sizeof(struct lb_frag_key) == 40, "lb_frag_key");
 _Static_assert(sizeof(struct lb_frag) == 16, "lb_frag");
 _Static_assert(sizeof(struct lb_sync_rec) == 52, "lb_sync_rec");
+_Static_assert(sizeof(struct lb_ft_slot) == 28, "lb_ft_slot");
+_Static_assert(sizeof(struct lb_ft_bucket) == 128, "lb_ft_bucket");
+_Static_assert(LB_MAX_SERVICES <= 65536 && LB_MAX_BACKENDS <= 65536, "lb_ft_slot ids are 16 bits");
 _Static_assert(LB_R_MAX <= LB_REASON_SLOTS, "lb_reasons is full: bump LB_REASON_SLOTS and LB_LAYOUT_VERSION");
 #endif
 

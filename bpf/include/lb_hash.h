@@ -61,6 +61,33 @@ static __always_inline __u32 lb_hash_words(const __u32 *w, const int n, __u32 se
 #define LB_FLOW_WORDS 10
 #define LB_SRC_WORDS 4
 
+/* lb_ft_hash's seed is hash_seed ^ this: the flow table's bucket index and outer source never line
+ * up with the strategies' flow hash (a strategy's choice does not predict the bucket). */
+#define LB_FT_SALT 0x7f4a7c15U
+
+/**
+ * lb_ft_hash - the flow table's hash of an IPv4 flow (lb_ft4, bpf/lib/flowtab.h): murmur3_x86_32 of
+ * 4 words, bit for bit packages/core/src/dataplane/flowtab.ts. Its low bits name the bucket
+ * (& ft_mask); it is also the outer source hash of the flow's ipip/gue packets (lib/encap.h), so an
+ * lb_ft4 flow keeps no encap_hash: the lookup computes it anyway.
+ * @saddr: source address (network order, as in the packet)
+ * @daddr: destination address
+ * @ports: the source and destination ports as they lie in the TCP/UDP header (sport in the low
+ *	   16 bits of the little-endian word)
+ * @proto: IPPROTO_TCP or IPPROTO_UDP
+ * @seed: rodata hash_seed
+ */
+static __always_inline __u32 lb_ft_hash(__u32 saddr, __u32 daddr, __u32 ports, __u32 proto, __u32 seed)
+{
+	__u32 h = seed ^ LB_FT_SALT;
+
+	h = lb_murmur_step(h, saddr);
+	h = lb_murmur_step(h, daddr);
+	h = lb_murmur_step(h, ports);
+	h = lb_murmur_step(h, proto);
+	return lb_fmix32(h ^ 16U);
+}
+
 /**
  * lb_addr_slot - the lb_addr_slots index of an address (bit for bit packages/core/src/dataplane/
  * abi.ts addrSlot(), and bpf/tests/harness/abi.ts addrSlot()): the XOR of its 4 little-endian

@@ -67,6 +67,9 @@ const volatile struct lb_addr encap_src6
 	LB_CONFIG_TAG("ip6ip6: outer source addresses are this /96 prefix + 32 bits of flow hash") =
 	{ { 0x00000001, 0, 0, 0 } }; /* 100::/64 (RFC 6666, discard only), network order */
 
+DECLARE_CONFIG(__u32, ft_mask, 0,
+	       "lb_ft4's bucket count - 1 (a power of two - 1): IPv4 flows of dsr/ipip/gue services live in the flow table (lib/flowtab.h); 0: off, lb_ft4 is never read");
+
 /* cluster flow sync (lib/flowsync.h) */
 DECLARE_CONFIG(__u32, flow_sync, 0,
 	       "1: cluster flow sync: records of lb_ct flows go to lb_flowsync for the agent (0: off, no cost)");

@@ -107,6 +107,17 @@ struct {
 	__type(value, struct lb_ct);
 } lb_ct_syn SEC(".maps");
 
+/* The flow table of IPv4 dsr/ipip/gue flows (lib/flowtab.h): buckets of LB_FT_WAYS slots.
+ * BPF_F_MMAPABLE: the kernel then page-aligns the values, so a 128-byte bucket is exactly two
+ * cache lines (a plain ARRAY's values start 16 bytes into a line). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, LB_FT_DEFAULT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct lb_ft_bucket);
+} lb_ft4 SEC(".maps");
+
 /* NAT reverse entries: reply tuple (backend -> SNAT address:port) to the client's forward key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
