@@ -10,6 +10,7 @@ import {
   ftTick,
   type FtTuple,
 } from '../src/dataplane/flowtab.js';
+import { putSlot } from './helpers/ft-slot.js';
 
 const v4 = (text: string) => ({ text, family: 4 as const });
 const tuple = (s: string, d: string, sport: number, dport: number, proto: number): FtTuple => ({
@@ -19,28 +20,6 @@ const tuple = (s: string, d: string, sport: number, dport: number, proto: number
   dport,
   proto,
 });
-
-/** A struct lb_ft_slot written at way `way` of `bucket`, as the data plane lays it out (lb_abi.h). */
-function putSlot(
-  bucket: Buffer,
-  way: number,
-  t: FtTuple,
-  v: { state: number; fwd: number; flags?: number; svcId: number; backendId: number; backendGen: number; seen: number },
-) {
-  const o = way * 32 + 4;
-  Buffer.from(t.saddr.text.split('.').map(Number)).copy(bucket, o);
-  Buffer.from(t.daddr.text.split('.').map(Number)).copy(bucket, o + 4);
-  bucket.writeUInt16BE(t.sport, o + 8);
-  bucket.writeUInt16BE(t.dport, o + 10);
-  bucket.writeUInt8(t.proto, o + 12);
-  bucket.writeUInt8(v.state, o + 13);
-  bucket.writeUInt8(v.fwd, o + 14);
-  bucket.writeUInt8(v.flags ?? 0, o + 15);
-  bucket.writeUInt16LE(v.svcId, o + 16);
-  bucket.writeUInt16LE(v.backendId, o + 18);
-  bucket.writeUInt32LE(v.backendGen, o + 20);
-  bucket.writeUInt32LE(v.seen >>> 0, o + 24);
-}
 
 describe('ftHash (lb_ft_hash)', () => {
   // Pinned from bpf/include/lb_hash.h's lb_ft_hash itself, compiled with gcc (words as the
@@ -162,7 +141,7 @@ describe('expiry and counting', () => {
     expect(abi.decodeCt(closing!.value)).toMatchObject({
       backendId: 4,
       backendGen: 7,
-      seenNs: now - (100n << 20n),
+      seenNs: ((now >> 20n) - 100n) << 20n, // the start of its tick
       svcId: 9,
       state: abi.CT_CLOSING,
       fwd: abi.FWD_GUE,
@@ -172,7 +151,12 @@ describe('expiry and counting', () => {
     });
     expect(closing!.value.readUInt8(47)).toBe(0x02);
     expect(half!.halfOpen).toBe(true);
-    expect(abi.decodeCt(half!.value)).toMatchObject({ state: abi.CT_OPEN, seenNs: now, closeReason: 0 });
+    expect(abi.decodeCt(half!.value)).toMatchObject({ state: abi.CT_OPEN, seenNs: (now >> 20n) << 20n, closeReason: 0 });
+    // The same slot, later in the same tick: the same time (a second move pass compares equal).
+    expect(ftSlotToCt(abi.decodeFtBucket(bucket)[0]!, now + 1000n).value).toEqual(closing!.value);
+    // A slot a tick ahead of the clock is stamped now, never in the future (it would read as expired).
+    const ahead = { ...abi.decodeFtBucket(bucket)[1]!, seen: (tick + 1) >>> 0 };
+    expect(abi.decodeCt(ftSlotToCt(ahead, now).value).seenNs).toBe(now);
     expect(half!.value.readUInt8(47)).toBe(0);
   });
 });

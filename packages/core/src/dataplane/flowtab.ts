@@ -133,9 +133,23 @@ export function* readFtBucketsSync(map: BpfMap): Generator<Buffer> {
 }
 
 /**
+ * A slot's seen as a full coarse-clock time in ns: the tick of 64 bits nearest `nowNs` whose low 32
+ * bits are `seen` (its start: at most one tick older than it was), never after `nowNs` (lb_ct ages
+ * are unsigned: a time ahead of the data plane's clock would read as expired). The same slot gives
+ * the same time on every call within that tick's lifetime.
+ */
+export function ftSlotSeenNs(s: abi.FtSlot, nowNs: bigint): bigint {
+  const shift = BigInt(abi.FT_TICK_SHIFT);
+  const tick = (nowNs >> shift) - BigInt((ftTick(nowNs) - s.seen) | 0);
+  const ns = tick << shift;
+  return ns > nowNs ? nowNs : ns;
+}
+
+/**
  * A slot as the lb_ct (or, half-open, lb_ct_syn) entry the data plane would have made for the flow
- * without the table: seen_ns is the slot's age back from `nowNs` (the coarse clock's base, which
- * process.hrtime reads), encap_hash 0 (the data plane computes it on the flow's next packet).
+ * without the table: seen_ns from the slot's tick (ftSlotSeenNs; `nowNs` on the coarse clock's
+ * base, CLOCK_MONOTONIC, which process.hrtime reads), encap_hash 0 (the data plane computes it on
+ * the flow's next packet).
  */
 export function ftSlotToCt(s: abi.FtSlot, nowNs: bigint): { key: Buffer; value: Buffer; halfOpen: boolean } {
   const halfOpen = s.state === abi.FT_HALF;
@@ -144,7 +158,7 @@ export function ftSlotToCt(s: abi.FtSlot, nowNs: bigint): { key: Buffer; value: 
     value: abi.encodeCt({
       backendId: s.backendId,
       backendGen: s.backendGen,
-      seenNs: nowNs - ftSlotAgeNs(s, nowNs),
+      seenNs: ftSlotSeenNs(s, nowNs),
       svcId: s.svcId,
       state: halfOpen ? abi.CT_OPEN : s.state,
       fwd: s.fwd,
