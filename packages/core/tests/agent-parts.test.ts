@@ -75,6 +75,7 @@ describe('metrics text', () => {
       ],
       conntrackMax: 1024,
       halfOpenMax: 1024,
+      flowTableBuckets: 0,
     },
     health: [
       {

@@ -1,6 +1,7 @@
 import type { LbConfig } from '../../config/types.js';
 import * as abi from '../../dataplane/abi.js';
 import { ConntrackTable } from '../../dataplane/flowsync.js';
+import { ftSlotAgeNs } from '../../dataplane/flowtab.js';
 import { FWD } from '../../lifecycle/reconcile.js';
 import { serviceIdentity } from '../../state/allocation.js';
 import { instancePaths } from '../../state/paths.js';
@@ -137,7 +138,8 @@ export class FlowTable {
 
   /**
    * Every live flow a peer could take over (all but nat, not expired, its backend still ours with
-   * the same generation), for a starting peer's pull. Reads lb_ct in batches.
+   * the same generation), for a starting peer's pull. Reads lb_ct and the flow table (lb_ft4's
+   * open slots) in batches.
    */
   async live(now: bigint): Promise<WireFlow[]> {
     if (!this.ct) return [];
@@ -153,6 +155,15 @@ export class FlowTable {
       if (!be || be.gen !== v.readUInt32LE(4)) return;
       out.push({ tuple: Buffer.from(k.subarray(0, 37)), kind: KIND_OPEN, backendAddr: be.addr, backendPort: be.port });
     });
+    for (const b of await this.ct.flowTableBuckets())
+      for (const s of abi.decodeFtBucket(b)) {
+        if (s.fwd === abi.FWD_NAT || s.state !== abi.CT_OPEN) continue;
+        if (ftSlotAgeNs(s, now) > this.timeout(s.proto, s.state)) continue;
+        const be = this.backendsById.get(s.backendId);
+        if (!be || be.gen !== s.backendGen) continue;
+        const tuple = abi.encodeFlow(abi.ftSlotFlow(s)).subarray(0, 37);
+        out.push({ tuple, kind: KIND_OPEN, backendAddr: be.addr, backendPort: be.port });
+      }
     return out;
   }
 }
