@@ -2,13 +2,22 @@
 // where the data plane finds them after its lb_ft4 miss (dataplane/flowtab-move.ts). Real kernel
 // maps of the data plane's shapes: an lb_ft4 ARRAY pinned on bpffs with slots written as the data
 // plane lays them out, and LRU hashes for lb_ct and lb_ct_syn. (The deploy that calls it, with
-// flows the real program made, is core-integration's flowtab.e2e.test.ts.)
+// flows the real program made, is core-integration's flowtab.e2e.test.ts.) And the three readers
+// of a whole table (status's, the agent's chunked one, the batch one) agree on it.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BpfMap } from '@xdp-lb/native';
 import * as abi from '../src/dataplane/abi.js';
-import { flowTimeouts, ftTick, type FtTuple } from '../src/dataplane/flowtab.js';
+import {
+  countFtBuckets,
+  countFtChunked,
+  flowTimeouts,
+  ftTick,
+  type FtTuple,
+  readFtBuckets,
+  readFtBucketsSync,
+} from '../src/dataplane/flowtab.js';
 import { moveFlowTable } from '../src/dataplane/flowtab-move.js';
 import { putSlot } from './helpers/ft-slot.js';
 
@@ -116,6 +125,40 @@ describe.skipIf(process.getuid?.() !== 0)('moving lb_ft4 flows into lb_ct', () =
       ft.dispose();
       ct.dispose();
       syn.dispose();
+    }
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('reading a whole lb_ft4', () => {
+  it('one lookup a bucket, in chunks, or in batches: the same buckets, the same count', async () => {
+    const ft = BpfMap.create({
+      type: ARRAY,
+      keySize: 4,
+      valueSize: abi.SIZES.ftBucket,
+      maxEntries: 3000,
+      flags: BPF_F_MMAPABLE,
+      name: 'lb_ft4',
+    });
+    try {
+      const tick = ftTick(process.hrtime.bigint());
+      const base = { fwd: abi.FWD_DSR, svcId: 1, backendId: 1, backendGen: 1, seen: tick };
+      for (const [i, bucket] of [0, 1023, 1024, 2999].entries()) {
+        const b = Buffer.alloc(abi.SIZES.ftBucket);
+        putSlot(b, 0, tuple(`198.18.2.${i}`, 1), { ...base, state: abi.CT_OPEN });
+        putSlot(b, 3, tuple(`198.18.2.${i}`, 2), { ...base, state: i % 2 ? abi.FT_HALF : abi.CT_CLOSING });
+        ft.update(u32(bucket), b);
+      }
+      const now = process.hrtime.bigint();
+      const want = { established: 6, halfOpen: 2 };
+      const sync = [...readFtBucketsSync(ft)];
+      expect(sync).toHaveLength(3000);
+      expect(countFtBuckets(sync, now, timeouts)).toEqual(want);
+      expect(await countFtChunked(ft, now, timeouts, 1024)).toEqual(want);
+      expect(await countFtChunked(ft, now, timeouts, 7)).toEqual(want);
+      const batch = await readFtBuckets(ft);
+      expect(batch).toEqual(sync);
+    } finally {
+      ft.dispose();
     }
   });
 });

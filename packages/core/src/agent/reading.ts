@@ -1,6 +1,6 @@
 import { formatEndpoint } from '../config/address.js';
 import * as abi from '../dataplane/abi.js';
-import { countFtBuckets, flowTimeouts, readFtBuckets } from '../dataplane/flowtab.js';
+import { countFtChunked, flowTimeouts } from '../dataplane/flowtab.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { desiredOf } from '../lifecycle/desired.js';
 import { instancePaths } from '../state/paths.js';
@@ -19,7 +19,7 @@ export interface SnatPortUse {
  * The count is refreshed in the background every `intervalMs`, walking in chunks between which
  * the event loop runs. A key deleted under the walk can restart the kernel's iteration, so the
  * value is an estimate, capped at the table size; `updatedAt` says how old it is. The flow table's
- * live slots (lb_ft4, read in batches) count into `entries` and `halfOpen` too.
+ * live slots (lb_ft4, read in chunks the same way) count into `entries` and `halfOpen` too.
  */
 export class ConntrackGauge {
   entries: number | undefined;
@@ -96,7 +96,7 @@ export class ConntrackGauge {
       let halfOpen = await this.walk(maps.map(abi.MAPS.ctSyn), () => {});
       const ft4 = maps.map(abi.MAPS.ft4);
       if (ft4.maxEntries > 1) {
-        const ft = countFtBuckets(await readFtBuckets(ft4), process.hrtime.bigint(), flowTimeouts(desiredOf(state).config.limits));
+        const ft = await countFtChunked(ft4, process.hrtime.bigint(), flowTimeouts(desiredOf(state).config.limits), this.chunk);
         entries += ft.established;
         halfOpen += ft.halfOpen;
       }
