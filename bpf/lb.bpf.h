@@ -49,6 +49,7 @@
 #include "lib/forward.h"
 #include "lib/reset.h"
 #include "lib/halfopen.h"
+#include "lib/flowtab.h"
 #include "lib/dispatch.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
@@ -85,6 +86,58 @@ static __always_inline int lb_established(struct lb_ctx *c, struct lb_ct *ct, st
 			if (ret != LB_CONTINUE)
 				return ret;
 		}
+	}
+	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd == LB_FWD_DSR, &nh);
+	if (ret != LB_CONTINUE)
+		return ret;
+	return lb_forward(c, ct, be, nh);
+}
+
+/* A packet of a flow lb_ft4 holds (lib/flowtab.h): lb_established on the slot's copy, and a
+ * half-open slot whose handshake this packet completes is promoted in place (lb_half_promote's
+ * rules: no table move, no delete). What changed goes back to the slot (lb_ft_put): a refresh, a
+ * close, a promotion. Returns a verdict, or LB_CONTINUE: no usable slot, the lb_ct path goes on
+ * (a slot that can no longer be used is counted here, LB_R_CT_EXPIRED or _RESELECT, and the new
+ * flow's insert replaces it). Not inlined: the established lb_ct path keeps its code; verified
+ * once. */
+static __noinline int lb_ft_vip(struct lb_ctx *c)
+{
+	struct lb_scratch *s = lb_scratch_get();
+	struct lb_backend *be = NULL;
+	struct lb_ct *ct;
+	struct lb_nh *nh;
+	int way, half, ret;
+
+	if (!s)
+		return LB_CONTINUE;
+	ct = &s->ct;
+	way = lb_ft_get(s, &c->pkt.flow, c->now);
+	if (way < 0)
+		return LB_CONTINUE;
+	half = way & LB_FT_HALF_BIT;
+	ret = lb_ct_why_not(ct, c->pkt.flow.proto, c->pkt.tcp_flags, c->now, half, &be);
+	if (ret) {
+		lb_count_reason(ret);
+		return LB_CONTINUE;
+	}
+	if (!be)
+		return LB_CONTINUE;
+	c->svc_id = ct->svc_id;
+	c->be_id = ct->backend_id;
+	if (half && lb_half_completes(c, ct)) {
+		ct->flags = 0;
+		ct->seen_ns = c->now;
+		if (c->pkt.tcp_flags & LB_TCP_FIN) {
+			ct->state = LB_CT_CLOSING;
+			ct->close_reason = LB_CT_CLOSE_FIN;
+		}
+		lb_flowsync_mark(c, ct, 1); /* the flow is established: the peers hear of it */
+		lb_ft_put(s, &c->pkt.flow, way & ~LB_FT_HALF_BIT);
+		lb_count_reason(LB_R_CT_PROMOTED);
+	} else if (lb_ct_hit(ct, c->pkt.tcp_flags, c->now)) {
+		if (!half)
+			lb_flowsync_mark(c, ct, 0);
+		lb_ft_put(s, &c->pkt.flow, way);
 	}
 	ret = lb_nh_get(c, ct->backend_id, be, ct->fwd == LB_FWD_DSR, &nh);
 	if (ret != LB_CONTINUE)
@@ -136,6 +189,8 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 		}
 		/* a SYN's half-open entry was not looked up (lb_vip): a retransmission goes on */
 		if (half && lb_ct_pure_syn(c)) {
+			if (lb_ft_on(c) && lb_ft_usable(c))
+				goto existing; /* s->ct is its copy */
 			__builtin_memcpy(&s->key, &c->pkt.flow, sizeof(s->key));
 			if (lb_ct_adopt(s, 1, c->pkt.tcp_flags, c->now, 1))
 				goto existing;
@@ -184,7 +239,14 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 	} else {
 		if (!half) /* a TCP flow enters lb_ct when its handshake completes (lib/halfopen.h) */
 			lb_flowsync_mark(c, ct, 1);
-		ret = lb_ct_insert(c, s, half, ins);
+		ret = LB_FT_FALLBACK;
+		if (lb_ft_on(c)) { /* IPv4: the flow table first (lib/flowtab.h) */
+			s->ft_now = c->now;
+			s->ft_tcp_flags = c->pkt.tcp_flags;
+			ret = lb_ft_insert(s, &c->pkt.flow);
+		}
+		if (ret == LB_FT_FALLBACK)
+			ret = lb_ct_insert(c, s, half, ins);
 		if (ret == LB_EXISTS)
 			goto existing;
 		if (ret != LB_CONTINUE)
@@ -297,6 +359,11 @@ static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 	int stale = 0, ret;
 
 	if (!lb_ct_pure_syn(c)) {
+		if (lb_ft_on(c)) { /* IPv4: the flow table first (lib/flowtab.h), then lb_ct */
+			ret = lb_ft_vip(c);
+			if (ret != LB_CONTINUE)
+				return ret;
+		}
 		ct = lb_ct_established(c, &be, &why);
 		if (ct && be && (likely(ct->state != LB_CT_CLOSING) || !lb_ct_reused(c, ct)))
 			goto established;

@@ -38,15 +38,25 @@
 #define LB_UDP_HLEN 8
 #define LB_GUE_SPORT_BASE 49152 /* gue outer source ports: 49152 + 14 bits of the flow hash */
 
-/* lb_hash_words() of the flow (bit for bit), as a loop (the verifier walks its ten rounds): unrolled,
- * clang hoists all ten loads and spills them, 80 bytes of lb_encap's frame, on the deepest call
- * chain (lb_icmp -> lb_forward -> lb_encap). */
+/* The flow table's hash of an IPv4 flow (lb_hash.h lb_ft_hash; lib/flowtab.h). */
+static __always_inline __u32 lb_ft_hash_of(const struct lb_flow *f)
+{
+	return lb_ft_hash(f->src.w[3], f->dst.w[3], *(const __u32 *)&f->sport, f->proto, CONFIG(hash_seed));
+}
+
+/* The outer-source hash of a flow. IPv4: the flow table's hash, so an lb_ft4 flow (which computes
+ * it for its lookup) and an lb_ct flow (which keeps it in encap_hash) leave with the same outer
+ * source, and four rounds do. IPv6: lb_hash_words() of the flow (bit for bit), as a loop (the
+ * verifier walks its ten rounds): unrolled, clang hoists all ten loads and spills them, 80 bytes of
+ * lb_encap's frame, on the deepest call chain (lb_icmp -> lb_forward -> lb_encap). */
 static __always_inline __u32 lb_encap_hash(const struct lb_flow *f)
 {
 	const __u32 *w = (const __u32 *)f;
 	__u32 h = CONFIG(hash_seed) ^ LB_ENCAP_SALT;
 	int i;
 
+	if (lb_addr_is_v4(&f->src))
+		return lb_ft_hash_of(f);
 #pragma clang loop unroll(disable)
 	for (i = 0; i < LB_FLOW_WORDS; i++)
 		h = lb_murmur_step(h, w[i]);

@@ -29,6 +29,7 @@
 #include "lib/csum.h"
 #include "lib/stats.h"
 #include "lib/conntrack.h"
+#include "lib/flowtab.h"
 #include "lib/fib.h"
 #include "lib/nat.h"
 #include "lib/service.h"
@@ -225,7 +226,11 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q, 
 	p->flow.dport = q->flow->sport;
 	p->flow.proto = q->flow->proto;
 	p->tcp_flags = 0;
-	ct = lb_ct_lookup(c, &be, &why);
+	ct = lb_ft_on(c) ? lb_ft_usable(c) : NULL; /* IPv4: the flow table first */
+	if (ct)
+		be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
+	else
+		ct = lb_ct_lookup(c, &be, &why);
 	if (!ct || !be) {
 		/* untracked: a stateless strategy's DSR service places it as it would the flow */
 		struct lb_svc *svc;

@@ -220,6 +220,8 @@ struct lb_scratch {
 	__u64 mtu_ns;              /* lib/toobig.h lb_fits: when this CPU last asked for an egress MTU */
 	__u32 mtu_ifindex;         /* ... of which interface (0: never) */
 	__u32 mtu;                 /* ... and the answer (L3 bytes) */
+	__u64 ft_now;              /* lib/flowtab.h lb_ft_insert: the packet's clock and TCP flags, */
+	__u32 ft_tcp_flags;        /* read from here, not kept in registers (its frame is small) */
 };
 
 struct {

@@ -22,6 +22,7 @@ import {
 } from '@xdp-lb/netlab';
 import { flowHash } from '@xdp-lb/strategy-hash';
 import { addr, type Flow, flowKey, LB_ADDR_VIP, LB_BE_EMPTY, LB_FWD_GUE, LB_FWD_IP6IP6, LB_FWD_IPIP } from './harness/abi.js';
+import { ftHash } from './harness/flowtab.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, tooBig, udp, withMacs } from './harness/frames.js';
@@ -40,7 +41,8 @@ const BE4 = '198.18.5.1';
 const BE6 = '2001:db8:5::1';
 
 /** The data plane's outer-source hash of a flow. */
-const encapHash = (f: Flow) => flowHash(flowKey(f), (SEED ^ ENCAP_SALT) >>> 0, 10);
+// IPv4: the flow table's hash (lib/encap.h lb_encap_hash), whichever table holds the flow
+const encapHash = (f: Flow) => (f.src.includes(':') ? flowHash(flowKey(f), (SEED ^ ENCAP_SALT) >>> 0, 10) : ftHash(f, SEED));
 const outerSrc4 = (f: Flow) =>
   formatIpv4(Buffer.concat([addr(SRC4).subarray(12, 14), Buffer.from([(encapHash(f) >> 8) & 0xff, encapHash(f) & 0xff])]));
 const outerSrc6 = (f: Flow) => {
@@ -176,6 +178,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('ipip / ip6ip6 [%s]', (
     });
     expect(dp.ct(f)).toMatchObject({ backendGen: 2, inIfindex: encapHash(f) });
     // An entry of an older program (no cached hash): computed per packet, the same outer source.
+    // (lb_ct's: with the flow table on, the flow's slot has no hash to lose: lib/flowtab.h.)
+    if (dp.ft) return;
     const old = Buffer.from(dp.map('lb_ct').lookup(flowKey(f)) as Buffer);
     old.writeUInt32LE(0, 48);
     dp.map('lb_ct').update(flowKey(f), old);

@@ -1,8 +1,9 @@
 // The egress MTU as each CPU caches it (bpf/lib/toobig.h lb_fits, issue 17): ipip packets are
 // compared with this CPU's last answer of bpf_check_mtu() while it is younger than nh_refresh_ns,
-// and a change of the interface's MTU is seen once it is older. In a throwaway namespace (a veth
-// whose MTU the test changes), through BPF_PROG_TEST_RUN; the process is pinned to one CPU so that
-// every run reads the same CPU's cache.
+// and a change of the interface's MTU is seen once it is older; a packet the cached MTU says is too
+// big always asks the device, so a raise is seen at once. In a throwaway namespace (a veth whose
+// MTU the test changes), through BPF_PROG_TEST_RUN; the process is pinned to one CPU so that every
+// run reads the same CPU's cache.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ifNameToIndex, inNetns } from '@xdp-lb/native';
@@ -89,6 +90,22 @@ describe.skipIf(skip !== null)('ipip: the egress MTU cached per CPU [hash]', () 
     await sleep(REFRESH_MS + 200);
     tooBigFor(input(1381), 1380);
     expect(forwarded(input(1380))).toBe(true);
+  });
+
+  it('the MTU raised back to 1500: seen at once (a cached too-big is asked again), and cached anew', async () => {
+    tooBigFor(input(1381), 1380); // the device still says 1400: the cache holds 1400, young
     await ns.sh('ip link set in mtu 1500');
+    // Within nh_refresh_ns of the cached 1400: a packet the cache says is too big is never
+    // answered from it (lb_fits asks the device), so the raise is seen by the very next packet.
+    expect(forwarded(input(1480)), 'the cached 1400 asked again, the device says 1500').toBe(true);
+    // That answer replaced the cached one: lowered again at once (1500 -> 1400 -> 1500 -> 1400),
+    // the CPU compares with the young 1500, as after the first drop. A cache that kept its first
+    // answer (never refreshed while it holds one) would ask the device here and answer too-big.
+    await ns.sh('ip link set in mtu 1400');
+    expect(forwarded(input(1480)), 'the 1500 cached by the last question').toBe(true);
+    await sleep(REFRESH_MS + 200);
+    tooBigFor(input(1381), 1380);
+    await ns.sh('ip link set in mtu 1500');
+    expect(forwarded(input(1480))).toBe(true);
   });
 });

@@ -79,6 +79,9 @@ export const REASONS = [
   'QUIC_UNKNOWN',
   'SYNC_SENT',
   'SYNC_DROPPED',
+  'FT_OVERFLOW',
+  'FT_EVICTED',
+  'FT_BUSY',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -47,6 +47,7 @@ import {
   u64,
 } from './abi.js';
 import { MAC } from './frames.js';
+import { FlowTable } from './flowtab.js';
 
 /** A built-in strategy's id (@xdp-lb/builtins). */
 export type StrategyId = string;
@@ -98,7 +99,8 @@ export type Knobs = Partial<
     | 'vip_nets'
     | 'flow_sync'
     | 'flow_sync_shift'
-    | 'flow_sync_rate',
+    | 'flow_sync_rate'
+    | 'ft_mask',
     number | bigint | Buffer
   >
 >;
@@ -168,6 +170,8 @@ export class TestDataplane {
     halfSize?: number,
   ): Promise<TestDataplane> {
     const strategy = label;
+    // XLB_TEST_FT=1: every suite with the flow table on (bpf/lib/flowtab.h), as core deploys it
+    if (process.env['XLB_TEST_FT'] && knobs.ft_mask === undefined) knobs = { ...knobs, ft_mask: 1023 };
     const object = BpfObject.open(file);
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
@@ -176,6 +180,8 @@ export class TestDataplane {
       object.map('lb_ct_syn').setMaxEntries(halfSize ?? ctSize);
       // as the control plane sizes it: room for the established and the half-open flows' reverse entries
       object.map('lb_snat').setMaxEntries(ctSize + (halfSize ?? 0));
+      // the flow table (bpf/lib/flowtab.h): on when the test sets ft_mask, sized to match it
+      if (knobs.ft_mask !== undefined && Number(knobs.ft_mask) > 0) object.map('lb_ft4').setMaxEntries(Number(knobs.ft_mask) + 1);
       const vars = new Map(object.variables().map((v) => [v.name, v]));
       for (const [name, value] of Object.entries(knobs)) {
         const v = vars.get(name);
@@ -183,12 +189,17 @@ export class TestDataplane {
         object.setVariable(name, Buffer.isBuffer(value) ? value : v.size === 8 ? u64(BigInt(value)) : u32(Number(value)));
       }
       await object.load();
-      return new TestDataplane(strategy, object);
+      const dp = new TestDataplane(strategy, object);
+      if (Number(knobs.ft_mask ?? 0) > 0) dp.ft = new FlowTable(object.map('lb_ft4'), Number(knobs.hash_seed ?? 0));
+      return dp;
     } catch (e) {
       object.dispose();
       throw e;
     }
   }
+
+  /** lb_ft4 when the program was loaded with the flow table on (knob ft_mask), else null. */
+  ft: FlowTable | null = null;
 
   dispose(): void {
     this.object.dispose();
@@ -354,16 +365,26 @@ export class TestDataplane {
     return h ? { ...h, half: true } : null;
   }
 
-  /** The flow's lb_ct entry (an established TCP flow, or UDP). */
+  /** The flow's lb_ct entry (an established TCP flow, or UDP); with the flow table on, its
+   * lb_ft4 slot first (an established one). */
   established(flow: Flow): CtValue | null {
+    const s = this.ftSlot(flow);
+    if (s) return s.half ? null : s;
     const v = this.map('lb_ct').lookup(flowKey(flow));
     return v ? decodeCt(v as Buffer) : null;
   }
 
   /** The flow's lb_ct_syn entry (a half-open TCP flow). */
   halfOpen(flow: Flow): CtValue | null {
+    const s = this.ftSlot(flow);
+    if (s) return s.half ? s : null;
     const v = this.map('lb_ct_syn').lookup(flowKey(flow));
     return v ? decodeCt(v as Buffer) : null;
+  }
+
+  /** The flow's lb_ft4 slot (an IPv4 flow, the flow table on). */
+  ftSlot(flow: Flow): ReturnType<FlowTable['find']> {
+    return this.ft && !flow.src.includes(':') ? this.ft.find(flow) : null;
   }
 
   /** The table that holds the flow's entry (lb_ct first). */
@@ -378,11 +399,13 @@ export class TestDataplane {
    * real time since: assert "not yet" with an age that leaves a margin below the limit.
    */
   ageCt(flow: Flow, ns: bigint): void {
+    if (this.ftSlot(flow)) return this.ft!.age(flow, ns);
     this.ageIn(this.ctMapOf(flow), flow, ns, 'ageCt: no lb_ct entry');
   }
 
   /** ageCt for the flow's half-open entry (lb_ct_syn), when lb_ct holds one of the tuple too. */
   ageHalfOpen(flow: Flow, ns: bigint): void {
+    if (this.ftSlot(flow)?.half) return this.ft!.age(flow, ns);
     this.ageIn(this.map('lb_ct_syn'), flow, ns, 'ageHalfOpen: no lb_ct_syn entry');
   }
 

@@ -201,8 +201,14 @@ struct {
 	__type(value, struct wrap_ctl);
 } wrap_ctl SEC(".maps");
 
+/* The iteration number n of the current run. Not per CPU: BPF_PROG_TEST_RUN yields between
+ * iterations when another task wants the CPU (cond_resched), and the run may go on on another
+ * CPU; a per-CPU counter then started again at 0 there, so "a new flow every time" sent flows
+ * of the same run again (SYNs of its own half-open flows: fewer ct_new and ct_half_open than
+ * iterations, seen on the busy 2-core machine in about one run in ten of 2M iterations). One
+ * run at a time uses it (the benchmarks run serially): a plain increment suffices. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);

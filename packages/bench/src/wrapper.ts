@@ -91,7 +91,8 @@ export class Wrapper {
     };
     setMode();
     this.target.update(u32(0), target);
-    // Each run starts at n = 0 (per CPU), so the floor's run after it sees the same flows.
+    // Each run starts at n = 0 (one counter for every CPU: a run may move CPU), so the floor's run
+    // after it sees the same flows.
     this.seq.update(u32(0), Buffer.alloc(8));
     return run(this.prog, frame, repeat);
   }
