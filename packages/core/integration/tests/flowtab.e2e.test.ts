@@ -48,8 +48,14 @@ describeLab('the flow table', () => {
     }));
     const syn = { ...flows[0]!, sport: 33333, dport: 80, proto: Abi.IPPROTO_TCP };
     /** One packet of `t` through the attached program: where it went (the outer destination: the backend). */
+    let st: ReturnType<ReturnType<typeof e2e.lb>['status']> | undefined; // the attached program, read once per deploy
+    const deploy = async (limits: Record<string, unknown>) => {
+      const r = await e2e.deploy(lab, cfg(limits));
+      st = e2e.lb().status(instance);
+      return r;
+    };
     const send = (t: FlowTab.FtTuple): string => {
-      const st = e2e.lb().status(instance);
+      st ??= e2e.lb().status(instance);
       const ipv4 = { src: t.saddr.text, dst: t.daddr.text };
       const frame = Buffer.from(
         buildFrame(
@@ -61,7 +67,7 @@ describeLab('the flow table', () => {
       const prog = BpfProgram.fromId(st.interfaces[0]!.progId!);
       try {
         const r = inNetns(`/run/netns/${lab.host('lb').netns.name}`, () =>
-          prog.testRun({ data: frame, ctx: xdpMd({ packetLength: frame.length, ingressIfindex: st.interfaces[0]!.ifindex }) }),
+          prog.testRun({ data: frame, ctx: xdpMd({ packetLength: frame.length, ingressIfindex: st!.interfaces[0]!.ifindex }) }),
         );
         expect(VERDICTS[r.retval]).toMatch(/^(TX|REDIRECT)$/);
         return parseFrame(r.data as Buffer).ipv4!.dst;
@@ -75,7 +81,7 @@ describeLab('the flow table', () => {
       Abi.encodeFlow({ src: t.saddr, dst: t.daddr, sport: t.sport, dport: t.dport, proto: t.proto }).toString('hex');
     try {
       // Default: 2 slots per conntrack entry, 4096 / 2 buckets.
-      await e2e.deploy(lab, cfg({}));
+      await deploy({});
       expect(pinnedBuckets()).toBe(2048);
       expect(e2e.lb().status(instance).flowTable).toEqual({ buckets: 2048, established: 0, halfOpen: 0 });
 
@@ -95,16 +101,16 @@ describeLab('the flow table', () => {
           });
         }
       });
-      const st = e2e.lb().status(instance);
-      expect(st.flowTable).toEqual({ buckets: 2048, established: flows.length, halfOpen: 1 });
-      expect(st.conntrack.entries).toBeGreaterThanOrEqual(flows.length);
-      expect(st.halfOpen.entries).toBeGreaterThanOrEqual(1);
+      const counted = e2e.lb().status(instance);
+      expect(counted.flowTable).toEqual({ buckets: 2048, established: flows.length, halfOpen: 1 });
+      expect(counted.conntrack.entries).toBeGreaterThanOrEqual(flows.length);
+      expect(counted.halfOpen.entries).toBeGreaterThanOrEqual(1);
       // Not in lb_ct: the table holds them.
       const before = ctKeys();
       expect(flows.filter((t) => before.has(flowKey(t)))).toEqual([]);
 
       // Another bucket count: a new empty table, the live flows moved to lb_ct, same backends.
-      const r = await e2e.deploy(lab, cfg({ flowTableBuckets: 4096 }));
+      const r = await deploy({ flowTableBuckets: 4096 });
       expect(r.warnings).toContainEqual(
         expect.stringMatching(
           /^limits\.flowTableBuckets 2048 -> 4096: a new, empty flow table; \d+ flows of the old one moved to the conntrack table/,
@@ -122,7 +128,7 @@ describeLab('the flow table', () => {
       // Off: a 1-bucket table, never read; new flows go to lb_ct.
       const fresh = flows.map((t) => ({ ...t, sport: t.sport + 1 }));
       for (const t of fresh) send(t);
-      const off = await e2e.deploy(lab, cfg({ flowTable: false }));
+      const off = await deploy({ flowTable: false });
       expect(off.warnings).toContainEqual(
         expect.stringMatching(/^limits\.flowTable off: the flow table emptied; \d+ flows of the old one moved/),
       );
@@ -135,7 +141,7 @@ describeLab('the flow table', () => {
       expect(ctKeys().has(flowKey(newFlow))).toBe(true);
 
       // On again: a table of the default size, the off table's single bucket replaced.
-      const on = await e2e.deploy(lab, cfg({}));
+      const on = await deploy({});
       expect(on.warnings).toContain('limits.flowTable on: a flow table of 2048 buckets');
       expect(pinnedBuckets()).toBe(2048);
     } finally {
