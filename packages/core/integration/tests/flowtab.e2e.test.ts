@@ -6,7 +6,7 @@
 // through the attached program, in the LB's namespace (as testkit's probe()).
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Abi, FlowTab, instancePaths } from '@xdp-lb/core';
+import { Abi, FlowTab, FlowTable, instancePaths, resolveConfig } from '@xdp-lb/core';
 import { BpfMap, BpfProgram, inNetns, xdpMd } from '@xdp-lb/native';
 import { buildFrame, type Lab, parseFrame, tutorialAddresses, tutorialTopology } from '@xdp-lb/netlab';
 import { describeLab } from '@xdp-lb/netlab/vitest';
@@ -108,6 +108,19 @@ describeLab('the flow table', () => {
       // Not in lb_ct: the table holds them.
       const before = ctKeys();
       expect(flows.filter((t) => before.has(flowKey(t)))).toEqual([]);
+      // A starting cluster peer's pull carries them, each with its backend's address.
+      const table = new FlowTable(instance);
+      try {
+        table.refresh(resolveConfig(cfg({})));
+        const pulled = new Map((await table.live(process.hrtime.bigint())).map((f) => [f.tuple.toString('hex'), f.backendAddr]));
+        for (const t of flows)
+          expect(pulled.get(flowKey(t).slice(0, 74)), `${t.saddr.text}:${t.sport} pulled`).toEqual(
+            Abi.encodeAddr({ text: backendOf.get(flowKey(t))!, family: 4 }),
+          );
+        expect(pulled.has(flowKey(syn).slice(0, 74)), 'a half-open flow is not pulled').toBe(false);
+      } finally {
+        table.close();
+      }
 
       // Another bucket count: a new empty table, the live flows moved to lb_ct, same backends.
       const r = await deploy({ flowTableBuckets: 4096 });
