@@ -353,19 +353,12 @@ export function decodeCt(b: Buffer): CtValue {
 }
 
 /** struct lb_ct as userspace writes it (flows moved from lb_ft4, a peer's flows): dsr/ipip/gue, no NAT fields. */
-export interface CtWrite {
-  backendId: number;
-  backendGen: number;
-  seenNs: bigint;
-  svcId: number;
-  state: number;
-  fwd: number;
-  closeReason: number;
+export type CtWrite = Pick<CtValue, 'backendId' | 'backendGen' | 'seenNs' | 'svcId' | 'state' | 'fwd' | 'closeReason'> & {
   /** LB_CT_F_*. */
   flags: number;
   /** ipip/ip6ip6/gue: the outer source hash; 0: the data plane computes it. */
   encapHash: number;
-}
+};
 
 export function encodeCt(v: CtWrite): Buffer {
   const b = Buffer.alloc(SIZES.ct);

@@ -116,15 +116,17 @@ export class FlowTable {
     const key = Buffer.alloc(abi.SIZES.flow);
     f.tuple.copy(key, 0, 0, 37);
     const closing = f.kind === KIND_CLOSING;
-    const v = Buffer.alloc(abi.SIZES.ct);
-    v.writeUInt32LE(be.id, 0);
-    v.writeUInt32LE(be.gen >>> 0, 4);
-    v.writeBigUInt64LE(now, 8);
-    v.writeUInt32LE(svc.id, 16);
-    v.writeUInt8(closing ? abi.CT_CLOSING : abi.CT_OPEN, 20);
-    v.writeUInt8(svc.fwd, 21);
-    v.writeUInt8(closing ? abi.CT_CLOSE_FIN : 0, 46);
-    v.writeUInt8(CT_F_SYNCED, 47);
+    const v = abi.encodeCt({
+      backendId: be.id,
+      backendGen: be.gen,
+      seenNs: now,
+      svcId: svc.id,
+      state: closing ? abi.CT_CLOSING : abi.CT_OPEN,
+      fwd: svc.fwd,
+      closeReason: closing ? abi.CT_CLOSE_FIN : 0,
+      flags: CT_F_SYNCED,
+      encapHash: 0,
+    });
     if (this.ct.insertNew(key, v)) return 'inserted';
     const old = this.ct.lookup(key);
     if (!old) return this.ct.insertNew(key, v) ? 'inserted' : 'kept-local'; // it went, and came back
