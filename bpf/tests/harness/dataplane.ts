@@ -170,8 +170,9 @@ export class TestDataplane {
     halfSize?: number,
   ): Promise<TestDataplane> {
     const strategy = label;
-    // XLB_TEST_FT=1: every suite with the flow table on (bpf/lib/flowtab.h), as core deploys it
-    if (process.env['XLB_TEST_FT'] && knobs.ft_mask === undefined) knobs = { ...knobs, ft_mask: 1023 };
+    // XLB_TEST_FT=1: every suite with the flow table on (bpf/lib/flowtab.h), sized as core deploys
+    // it: 2 slots per conntrack entry
+    if (process.env['XLB_TEST_FT'] && knobs.ft_mask === undefined) knobs = { ...knobs, ft_mask: Math.max(1024, ctSize / 2) - 1 };
     const object = BpfObject.open(file);
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
