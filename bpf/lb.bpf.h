@@ -368,7 +368,10 @@ static __always_inline int lb_vip(struct lb_ctx *c, __u32 flags)
 	int stale = 0, ret;
 
 	if (!lb_ct_pure_syn(c)) {
-		if (lb_ft_on(c)) { /* IPv4: the flow table first (lib/flowtab.h), then lb_ct */
+		/* IPv4 to a VIP with a dsr/ipip/gue service: the flow table first (lib/flowtab.h),
+		 * then lb_ct. (An insert is its own lookup: a flow inserted before the address's flag
+		 * was set is found by its next packet's insert, lb_vip_miss.) */
+		if (lb_ft_on(c) && (flags & LB_ADDR_FT)) {
 			ret = lb_ft_vip(c);
 			if (ret != LB_CONTINUE)
 				return ret;

@@ -122,6 +122,9 @@ struct lb_addr {
 				    * port of its protocol), looked up after the exact key misses */
 #define LB_ADDR_NET (1U << 3) /* with LB_ADDR_VIP: a large prefix VIP (lb_vip_nets) covers the address:
 			       * its services are looked up in lb_svc_nets after the exact key misses */
+#define LB_ADDR_FT (1U << 4)  /* with LB_ADDR_VIP: a service of it forwards dsr/ipip/ip6ip6/gue, so
+			       * its IPv4 flows may be in lb_ft4 (lib/flowtab.h); without it (NAT only)
+			       * the established path does not look there (layout 7) */
 struct lb_addr_info {
 	__u32 flags;
 };

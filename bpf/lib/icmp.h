@@ -226,7 +226,7 @@ static __always_inline int lb_icmp_to_vip(struct lb_ctx *c, struct lb_quote *q, 
 	p->flow.dport = q->flow->sport;
 	p->flow.proto = q->flow->proto;
 	p->tcp_flags = 0;
-	ct = lb_ft_on(c) ? lb_ft_usable(c) : NULL; /* IPv4: the flow table first */
+	ct = lb_ft_on(c) && (flags & LB_ADDR_FT) ? lb_ft_usable(c) : NULL; /* the flow table first */
 	if (ct)
 		be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
 	else

@@ -6,7 +6,7 @@
 // on other CPUs safe is core's (packages/core/tests/addr-slots.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Abi, parseIp } from '@xdp-lb/core';
-import { addr, LB_ADDR_SNAT, LB_ADDR_VIP, LB_SLOT_EMPTY, LB_SLOT_ONE, LB_SLOT_SHARED, u32 } from './harness/abi.js';
+import { addr, LB_ADDR_FT, LB_ADDR_SNAT, LB_ADDR_VIP, LB_SLOT_EMPTY, LB_SLOT_ONE, LB_SLOT_SHARED, u32 } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
@@ -47,6 +47,8 @@ const syn = (dst: string, sport: number, src = CLIENT) => tcp({ src, dst, sport,
 
 describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (strategy) => {
   let dp: TestDataplane;
+  /** A VIP's flags as the harness writes them (LB_ADDR_FT too with the flow table on). */
+  const vip = () => LB_ADDR_VIP | (dp.ft ? LB_ADDR_FT : 0);
   let pair: [string, string];
 
   beforeAll(async () => {
@@ -73,7 +75,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
   });
 
   it('a configured address alone in its slot (ONE): handled', () => {
-    expect(dp.slot(VIP)).toEqual({ addr: addr(VIP), flags: LB_ADDR_VIP, state: LB_SLOT_ONE });
+    expect(dp.slot(VIP)).toEqual({ addr: addr(VIP), flags: vip(), state: LB_SLOT_ONE });
     check(dp, { description: 'SYN to the VIP', input: syn(VIP, 40000), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1, CT_NEW: 1 } });
     check(dp, {
       description: 'and its flow',
@@ -85,7 +87,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
   });
 
   it('an IPv6 address alone in its slot: handled', () => {
-    expect(dp.slot(VIP6)).toEqual({ addr: addr(VIP6), flags: LB_ADDR_VIP, state: LB_SLOT_ONE });
+    expect(dp.slot(VIP6)).toEqual({ addr: addr(VIP6), flags: vip(), state: LB_SLOT_ONE });
     check(dp, {
       description: 'SYN to the IPv6 VIP',
       input: syn(VIP6, 40000, CLIENT6),
@@ -143,7 +145,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('lb_addr_slots [%s]', (
     const [a, b] = pair;
     dp.removeService(a, 80, 'tcp');
     dp.removeAddr(a);
-    expect(dp.slot(b)).toEqual({ addr: addr(b), flags: LB_ADDR_VIP | LB_ADDR_SNAT, state: LB_SLOT_ONE });
+    expect(dp.slot(b)).toEqual({ addr: addr(b), flags: vip() | LB_ADDR_SNAT, state: LB_SLOT_ONE });
     check(dp, {
       description: `${b}'s flow`,
       input: tcp({ src: CLIENT, dst: b, sport: 40011, dport: 80, flags: 'A' }),

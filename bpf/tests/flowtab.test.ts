@@ -114,6 +114,40 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('the flow table [%s]', 
     expect(keys('lb_ct_syn')).toEqual([]);
   });
 
+  it('a VIP without LB_ADDR_FT (NAT services only, as core flags it) is not looked up in lb_ft4', () => {
+    const f = fresh();
+    check(dp, { description: 'SYN', input: tcp({ ...dir(f), flags: 'S' }), verdict: 'TX', output: toBe(A) });
+    check(dp, {
+      description: 'ACK',
+      input: tcp({ ...dir(f), flags: 'A' }),
+      verdict: 'TX',
+      output: toBe(A),
+      reasons: { TX: 1, CT_PROMOTED: 1 },
+    });
+    dp.addAddrExact(VIP, LB_ADDR_VIP); // the flag gone: the established lookup skips the table
+    try {
+      // the packet misses lb_ct and lb_ct_syn; its new-flow insert finds the slot (the insert is
+      // the lookup) and goes by it: the same backend, a midstream pickup counted
+      dp.setTable(DSR, [B]);
+      check(dp, {
+        description: 'data, flag unset',
+        input: tcp({ ...dir(f), flags: 'PA', payload: 'z' }),
+        verdict: 'TX',
+        output: toBe(A),
+        reasons: { TX: 1, CT_MIDSTREAM: 1 },
+      });
+    } finally {
+      dp.addAddr(VIP, LB_ADDR_VIP);
+    }
+    check(dp, {
+      description: 'data, flag set',
+      input: tcp({ ...dir(f), flags: 'PA', payload: 'z' }),
+      verdict: 'TX',
+      output: toBe(A),
+      reasons: { TX: 1 },
+    });
+  });
+
   it('a UDP flow is established at once; IPv6 and NAT flows never enter lb_ft4', () => {
     const f = { ...fresh(), dport: 53, proto: 'udp' as const };
     check(dp, { description: 'datagram', input: udp(dir(f)), verdict: 'TX', output: toBe(A), reasons: { TX: 1, CT_NEW: 1 } });

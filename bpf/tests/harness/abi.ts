@@ -12,6 +12,8 @@ export const LB_ADDR_SNAT = 1 << 1;
 export const LB_ADDR_ANY_PORT = 1 << 2;
 /** With LB_ADDR_VIP: a large prefix VIP (lb_vip_nets) covers the address. */
 export const LB_ADDR_NET = 1 << 3;
+/** With LB_ADDR_VIP: a dsr/ipip/gue service of it may keep flows in lb_ft4 (the harness sets it for every VIP: addAddr). */
+export const LB_ADDR_FT = 1 << 4;
 export const LB_SLOT_EMPTY = 0;
 export const LB_SLOT_ONE = 1;
 export const LB_SLOT_SHARED = 2;

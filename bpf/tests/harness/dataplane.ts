@@ -22,6 +22,8 @@ import {
   decodeSnatVal,
   type Flow,
   flowKey,
+  LB_ADDR_FT,
+  LB_ADDR_VIP,
   LB_FWD_DSR,
   LB_FWD_GUE,
   LB_FWD_IP6IP6,
@@ -229,6 +231,14 @@ export class TestDataplane {
    * names an address only once lb_addrs holds it). Setting an address again changes its flags.
    */
   addAddr(ip: string, flags: number): void {
+    // with the flow table on, every VIP as if it had a dsr/ipip/gue service (core sets LB_ADDR_FT
+    // only then; unset, the table is not looked up: flowtab.test.ts tests that with addAddrExact)
+    if (this.ft && flags & LB_ADDR_VIP) flags |= LB_ADDR_FT;
+    this.addAddrExact(ip, flags);
+  }
+
+  /** addAddr with exactly these flags. */
+  addAddrExact(ip: string, flags: number): void {
     this.map('lb_addrs').update(addr(ip), u32(flags));
     this.addrs.set(addr(ip).toString('hex'), { ip, flags });
     this.writeSlot(this.slotOf(ip));

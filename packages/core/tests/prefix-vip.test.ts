@@ -81,15 +81,31 @@ describe('what the maps hold (planVips)', () => {
     expect(owner('198.18.10.5', 443)).toBe('198.18.10.0/28:443/tcp');
     expect(plan.nets.size).toBe(0);
     expect(plan.addrs.size).toBe(16);
-    expect(plan.addrs.get('198.18.10.15')!.roles).toEqual({ vip: true, snat: false, anyPort: false, net: false });
+    expect(plan.addrs.get('198.18.10.15')!.roles).toEqual({ vip: true, snat: false, anyPort: false, net: false, ft: true });
   });
 
   it('large prefixes go to the tries; nested ones and the exact addresses inside carry their roles', () => {
     const plan = planVips([svc('198.18.20.0/24:*'), svc('198.18.20.128/25:80'), svc('198.18.20.9:80')], [parseVip('198.18.20.1').address]);
     expect([...plan.nets.keys()]).toEqual(['198.18.20.0/24:*/tcp', '198.18.20.128/25:80/tcp']);
-    expect(plan.vipNets.get('198.18.20.128/25')!.roles).toEqual({ vip: true, snat: false, anyPort: true, net: true });
-    expect(plan.addrs.get('198.18.20.9')!.roles).toEqual({ vip: true, snat: false, anyPort: true, net: true });
-    expect(plan.addrs.get('198.18.20.1')!.roles).toEqual({ vip: true, snat: true, anyPort: true, net: true });
+    expect(plan.vipNets.get('198.18.20.128/25')!.roles).toEqual({ vip: true, snat: false, anyPort: true, net: true, ft: true });
+    expect(plan.addrs.get('198.18.20.9')!.roles).toEqual({ vip: true, snat: false, anyPort: true, net: true, ft: true });
+    expect(plan.addrs.get('198.18.20.1')!.roles).toEqual({ vip: true, snat: true, anyPort: true, net: true, ft: true });
+  });
+
+  it('an address whose services are all nat is not flagged for the flow table; one dsr service flags it', () => {
+    const nat = { ...svc('198.18.30.1:443'), forward: 'nat' } as ServiceConfig;
+    const dsr = { ...svc('198.18.30.1:80'), forward: 'dsr' } as ServiceConfig;
+    expect(planVips([nat]).addrs.get('198.18.30.1')!.roles.ft).toBe(false);
+    expect(planVips([nat, dsr]).addrs.get('198.18.30.1')!.roles.ft).toBe(true);
+    const natNet = { ...svc('198.18.40.0/24:*'), forward: 'nat' } as ServiceConfig;
+    expect(planVips([natNet, { ...svc('198.18.40.7:80'), forward: 'nat' } as ServiceConfig]).addrs.get('198.18.40.7')!.roles.ft).toBe(
+      false,
+    );
+    expect(
+      planVips([{ ...natNet, forward: 'gue' } as ServiceConfig, { ...svc('198.18.40.7:80'), forward: 'nat' } as ServiceConfig]).addrs.get(
+        '198.18.40.7',
+      )!.roles.ft,
+    ).toBe(true);
   });
 
   it('a large prefix turns the data plane knob on: a load-time change', () => {

@@ -54,13 +54,13 @@ describeLab('the flow table', () => {
       st = e2e.lb().status(instance);
       return r;
     };
-    const send = (t: FlowTab.FtTuple): string => {
+    const send = (t: FlowTab.FtTuple, flags = 'S'): string => {
       st ??= e2e.lb().status(instance);
       const ipv4 = { src: t.saddr.text, dst: t.daddr.text };
       const frame = Buffer.from(
         buildFrame(
           t.proto === Abi.IPPROTO_TCP
-            ? { eth: {}, ipv4, tcp: { sport: t.sport, dport: t.dport, flags: 'S' } }
+            ? { eth: {}, ipv4, tcp: { sport: t.sport, dport: t.dport, flags } }
             : { eth: {}, ipv4, udp: { sport: t.sport, dport: t.dport }, payload: 'flowtab' },
         ),
       );
@@ -101,8 +101,18 @@ describeLab('the flow table', () => {
           });
         }
       });
+      // The VIP carries LB_ADDR_FT (its services are ipip): the established path looks in the
+      // table, so an ACK finds the half-open slot and promotes it (without the flag it would miss,
+      // and the insert would find the slot but not promote it).
+      const halfTcp = { ...syn, sport: 33334 };
+      send(halfTcp);
+      send(halfTcp, 'A');
+      withMap(instance, Abi.MAPS.ft4, (m) => {
+        const b = m.lookup(Abi.u32(FlowTab.ftBucketOf(halfTcp, HASH_SEED, 2048))) as Buffer;
+        expect(Abi.decodeFtBucket(b).find((s) => s.sport === halfTcp.sport)?.state, 'promoted in place').toBe(Abi.CT_OPEN);
+      });
       const counted = e2e.lb().status(instance);
-      expect(counted.flowTable).toEqual({ buckets: 2048, established: flows.length, halfOpen: 1 });
+      expect(counted.flowTable).toEqual({ buckets: 2048, established: flows.length + 1, halfOpen: 1 });
       expect(counted.conntrack.entries).toBeGreaterThanOrEqual(flows.length);
       expect(counted.halfOpen.entries).toBeGreaterThanOrEqual(1);
       // Not in lb_ct: the table holds them.

@@ -11,6 +11,12 @@ export interface VipRoles {
   anyPort: boolean;
   /** A large prefix covers it: its services are looked up in the LPM trie after the exact key. */
   net: boolean;
+  /**
+   * One of its services (or one of an enclosing large prefix) forwards dsr/ipip/ip6ip6/gue: its
+   * IPv4 flows may live in the flow table (bpf/lib/flowtab.h), so the data plane looks there. A
+   * NAT-only address is spared that lookup.
+   */
+  ft: boolean;
 }
 
 /** An exact key of lb_services (an exact VIP, or an address of an expanded prefix) and its service. */
@@ -47,7 +53,7 @@ export interface VipPlan {
   vipNets: Map<string, { ip: IpAddress; prefix: number; roles: VipRoles }>;
 }
 
-const NO_ROLES: VipRoles = { vip: false, snat: false, anyPort: false, net: false };
+const NO_ROLES: VipRoles = { vip: false, snat: false, anyPort: false, net: false, ft: false };
 
 export function planVips(services: readonly ServiceConfig[], snat: readonly IpAddress[] = []): VipPlan {
   const plan: VipPlan = { exact: new Map(), nets: new Map(), addrs: new Map(), vipNets: new Map() };
@@ -68,7 +74,7 @@ export function planVips(services: readonly ServiceConfig[], snat: readonly IpAd
     }
     const len = s.prefix ?? hostBits(s.vip.family);
     for (const ip of expandPrefix(s.vip, s.prefix)) {
-      role(ip, { vip: true, anyPort: s.port === ANY_PORT });
+      role(ip, { vip: true, anyPort: s.port === ANY_PORT, ft: s.forward !== 'nat' });
       const key = `${ip.text}|${s.port}|${s.protocol}`;
       if ((ownerLen.get(key) ?? -1) >= len) continue;
       ownerLen.set(key, len);
@@ -78,7 +84,7 @@ export function planVips(services: readonly ServiceConfig[], snat: readonly IpAd
   for (const ip of snat) role(ip, { snat: true });
   // the roles large prefixes lend to what they cover
   for (const s of large) {
-    const lent: Partial<VipRoles> = { vip: true, net: true, anyPort: s.port === ANY_PORT };
+    const lent: Partial<VipRoles> = { vip: true, net: true, anyPort: s.port === ANY_PORT, ft: s.forward !== 'nat' };
     for (const n of plan.vipNets.values()) if (prefixContains(s.vip, s.prefix!, n.ip, n.prefix)) n.roles = merge(n.roles, lent);
     for (const a of plan.addrs.values()) if (prefixContains(s.vip, s.prefix!, a.ip)) a.roles = merge(a.roles, lent);
   }
@@ -86,5 +92,5 @@ export function planVips(services: readonly ServiceConfig[], snat: readonly IpAd
 }
 
 function merge(a: VipRoles, b: Partial<VipRoles>): VipRoles {
-  return { vip: a.vip || !!b.vip, snat: a.snat || !!b.snat, anyPort: a.anyPort || !!b.anyPort, net: a.net || !!b.net };
+  return { vip: a.vip || !!b.vip, snat: a.snat || !!b.snat, anyPort: a.anyPort || !!b.anyPort, net: a.net || !!b.net, ft: a.ft || !!b.ft };
 }

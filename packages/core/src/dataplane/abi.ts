@@ -45,6 +45,8 @@ export const ADDR_SNAT = 1 << 1;
 export const ADDR_ANY_PORT = 1 << 2;
 /** With ADDR_VIP: a large prefix VIP covers the address (its services: lb_svc_nets, after the exact key). */
 export const ADDR_NET = 1 << 3;
+/** With ADDR_VIP: a dsr/ipip/ip6ip6/gue service of it may keep IPv4 flows in lb_ft4 (layout 7); without it the established path does not look there. */
+export const ADDR_FT = 1 << 4;
 /** struct lb_addr_slot states (LB_SLOT_*); the data plane treats any other value as SHARED. */
 export const SLOT_EMPTY = 0;
 export const SLOT_ONE = 1;

@@ -222,5 +222,11 @@ function quicIdsOf(d: Desired): Map<string, { svcId: number; serverId: number; b
 /** An address's (or a large prefix's) roles as lb_addr_info flags. */
 function roleFlags(r: VipRoles | undefined): number {
   if (!r) return 0;
-  return (r.vip ? abi.ADDR_VIP : 0) | (r.snat ? abi.ADDR_SNAT : 0) | (r.anyPort ? abi.ADDR_ANY_PORT : 0) | (r.net ? abi.ADDR_NET : 0);
+  return (
+    (r.vip ? abi.ADDR_VIP : 0) |
+    (r.snat ? abi.ADDR_SNAT : 0) |
+    (r.anyPort ? abi.ADDR_ANY_PORT : 0) |
+    (r.net ? abi.ADDR_NET : 0) |
+    (r.ft ? abi.ADDR_FT : 0)
+  );
 }
