@@ -125,13 +125,7 @@ static __noinline int lb_ft_vip(struct lb_ctx *c)
 	c->svc_id = ct->svc_id;
 	c->be_id = ct->backend_id;
 	if (half && lb_half_completes(c, ct)) {
-		ct->flags = 0;
-		ct->seen_ns = c->now;
-		if (c->pkt.tcp_flags & LB_TCP_FIN) {
-			ct->state = LB_CT_CLOSING;
-			ct->close_reason = LB_CT_CLOSE_FIN;
-		}
-		lb_flowsync_mark(c, ct, 1); /* the flow is established: the peers hear of it */
+		lb_half_established(c, ct);
 		lb_ft_put(s, &c->pkt.flow, way & ~LB_FT_HALF_BIT);
 		lb_count_reason(LB_R_CT_PROMOTED);
 	} else if (lb_ct_hit(ct, c->pkt.tcp_flags, c->now)) {

@@ -47,6 +47,20 @@ static __always_inline int lb_half_completes(const struct lb_ctx *c, const struc
 	       (ct->fwd != LB_FWD_NAT || (ct->flags & LB_CT_F_REPLIED));
 }
 
+/* Half-open entry @ct (a copy) as the established entry this packet makes of it: flags cleared,
+ * refreshed now, closing if the packet has a FIN; the peers hear of the flow (flow sync). For
+ * lb_half_promote and the flow table's promotion in place (lb_ft_vip). */
+static __always_inline void lb_half_established(struct lb_ctx *c, struct lb_ct *ct)
+{
+	ct->flags = 0;
+	ct->seen_ns = c->now;
+	if (c->pkt.tcp_flags & LB_TCP_FIN) {
+		ct->state = LB_CT_CLOSING;
+		ct->close_reason = LB_CT_CLOSE_FIN;
+	}
+	lb_flowsync_mark(c, ct, 1);
+}
+
 /**
  * lb_half_promote - move half-open entry @hct to lb_ct and forward the packet on it.
  * @c: the packet (the client's)
@@ -73,13 +87,7 @@ static __always_inline int lb_half_promote(struct lb_ctx *c, struct lb_ct *hct, 
 	__builtin_memcpy(nct, hct, sizeof(*nct));
 	half_lease = nct->snat_lease;
 	nct->snat_lease &= ~LB_SNAT_LEASE_HALF;
-	nct->flags = 0;
-	nct->seen_ns = c->now;
-	if (c->pkt.tcp_flags & LB_TCP_FIN) {
-		nct->state = LB_CT_CLOSING;
-		nct->close_reason = LB_CT_CLOSE_FIN;
-	}
-	lb_flowsync_mark(c, nct, 1); /* the flow enters lb_ct: the peers hear of it */
+	lb_half_established(c, nct); /* the flow enters lb_ct */
 	if (bpf_map_update_elem(&lb_ct, &c->pkt.flow, nct, BPF_ANY)) {
 		c->reason = LB_R_DROP_ERROR;
 		return XDP_DROP;
