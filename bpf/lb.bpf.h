@@ -244,9 +244,18 @@ static __always_inline int lb_new_flow(struct lb_ctx *c, const struct lb_svc *sv
 			s->ft_now = c->now;
 			s->ft_tcp_flags = c->pkt.tcp_flags;
 			ret = lb_ft_insert(s, &c->pkt.flow);
+			if (unlikely(ret == LB_FT_BUSY)) { /* another CPU holds the bucket: wait, once */
+				lb_ft_wait();
+				ret = lb_ft_insert(s, &c->pkt.flow);
+			}
 		}
 		if (ret == LB_FT_FALLBACK)
 			ret = lb_ct_insert(c, s, half, ins);
+		else if (ret == LB_FT_BUSY) { /* still, after the wait: the client retransmits */
+			lb_count_reason(LB_R_FT_BUSY);
+			c->reason = LB_R_DROP_ERROR;
+			return XDP_DROP;
+		}
 		if (ret == LB_EXISTS)
 			goto existing;
 		if (ret != LB_CONTINUE)

@@ -470,7 +470,8 @@ enum lb_reason {
 	LB_R_FT_EVICTED,          /* counted in addition: a live half-open lb_ft4 slot went to a newer SYN
 				   * (as lb_ct_syn's LRU evicts under churn) */
 	LB_R_FT_BUSY,             /* counted in addition: an lb_ft4 bucket stayed locked by another CPU
-				   * past the bounded wait: the packet took the lb_ct path */
+				   * past the bounded wait: a new flow's packet dropped (DROP_ERROR), a
+				   * refresh skipped */
 	LB_R_MAX
 };
 /* lb_reasons' size: room for reasons appended later, so that its pin stays reusable. */

@@ -20,8 +20,8 @@
  * Concurrency: a sequence lock per bucket, taken by compare-and-swap of way 0's aux (odd: a CPU
  * writes the bucket). Writers (insert, refresh, close, promotion: once per flow or per
  * ct_refresh_ns) take it for a few dozen instructions; XDP runs to completion with bottom halves
- * off, so a holder never sleeps and the wait is bounded (LB_FT_LOCK_TRIES, else the packet takes
- * the lb_ct path: LB_R_FT_BUSY). Readers (every established packet) take no lock: they read the
+ * off, so a holder never sleeps and the wait is bounded (LB_FT_LOCK_TRIES, else LB_R_FT_BUSY: a
+ * new flow's packet is dropped, a refresh skipped). Readers (every established packet) take no lock: they read the
  * sequence, the slot, the sequence again, and retry if it moved. That relies on x86-64's load
  * order (loads are not reordered with older loads; BPF has no read barrier a clang 14 object can
  * use): the control plane turns the table on only on x86-64 (limits.flowTable). The established
@@ -60,10 +60,19 @@
 #include "lb_hash.h"
 
 #define LB_FT_READ_TRIES 4
-#define LB_FT_LOCK_TRIES 16
+/* Lock attempts inline: a holder keeps the bucket for a few hundred instructions, but each failed
+ * attempt of a waiter takes the line from it (the noexist-race test saw 16 attempts run out on 3%
+ * of SYNs with two CPUs inserting the same flows). Past them an insert waits in lb_ft_wait. */
+#define LB_FT_LOCK_TRIES 64
+/* lb_ft_wait: reads of the sequence, about a millisecond: a holder is never preempted in XDP
+ * (bottom halves off) but may be interrupted; under BPF_PROG_TEST_RUN it may be preempted. */
+#define LB_FT_WAIT_READS (1U << 20)
 /* Return codes (with the ways 0..3 and LB_CONTINUE / LB_EXISTS): */
 #define LB_FT_MISS (-8)     /* no slot of the flow */
 #define LB_FT_FALLBACK (-9) /* lb_ft_insert: the flow goes to lb_ct / lb_ct_syn */
+#define LB_FT_BUSY (-10)    /* lb_ft_insert: the bucket stayed locked: the packet is dropped (an
+			     * lb_ct entry made instead could disagree with the slot another CPU
+			     * is writing: the client's retransmission finds the table free) */
 #define LB_FT_HALF_BIT 4    /* lb_ft_get: or-ed into the way of a half-open slot */
 #define LB_FT_MINE 8        /* lb_ft_insert: or-ed into the way of the flow's own slot */
 
@@ -154,7 +163,6 @@ static __always_inline int lb_ft_lock(struct lb_ft_bucket *b)
 		if (!(seq & 1) && __sync_val_compare_and_swap(&b->w[LB_FT_SEQ].aux, seq, seq + 1) == seq)
 			return 1;
 	}
-	lb_count_reason(LB_R_FT_BUSY);
 	return 0;
 }
 
@@ -230,8 +238,12 @@ __noinline int lb_ft_put(struct lb_scratch *s, const struct lb_flow *f, int way)
 	if (!s || !f)
 		return 0;
 	b = lb_ft_bucket_of(lb_ft_hash_of(f));
-	if (!b || !lb_ft_lock(b))
+	if (!b)
 		return 0;
+	if (!lb_ft_lock(b)) {
+		lb_count_reason(LB_R_FT_BUSY);
+		return 0;
+	}
 	sl = &b->w[way & (LB_FT_WAYS - 1)].s;
 	if (lb_ft_match(sl, f))
 		lb_ft_from_ct(sl, &s->ct, way & LB_FT_HALF_BIT);
@@ -279,8 +291,8 @@ static __always_inline void lb_ft_fill(struct lb_ft_slot *sl, const struct lb_fl
  *     until its handshake completes
  * s->ft_now and s->ft_tcp_flags are the packet's clock and TCP flags (0 for UDP).
  *
- * Returns LB_CONTINUE (stored), LB_EXISTS (forward by s->ct), or LB_FT_FALLBACK: the caller
- * stores the entry in lb_ct / lb_ct_syn (lb_ct_insert), as without the table.
+ * Returns LB_CONTINUE (stored), LB_EXISTS (forward by s->ct), LB_FT_FALLBACK: the caller
+ * stores the entry in lb_ct / lb_ct_syn (lb_ct_insert), as without the table; or LB_FT_BUSY.
  */
 __noinline int lb_ft_insert(struct lb_scratch *s, const struct lb_flow *f)
 {
@@ -295,8 +307,12 @@ __noinline int lb_ft_insert(struct lb_scratch *s, const struct lb_flow *f)
 #define tcp_flags (s->ft_tcp_flags)
 	syn = f->proto == IPPROTO_TCP && (tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN;
 	b = lb_ft_bucket_of(lb_ft_hash_of(f));
-	if (!b || !lb_ft_lock(b))
+	if (!b)
 		return LB_FT_FALLBACK;
+	if (!lb_ft_lock(b)) {
+		s->ft_bucket = lb_ft_hash_of(f) & CONFIG(ft_mask); /* for lb_ft_wait */
+		return LB_FT_BUSY;
+	}
 	/* One pass: the flow's own slot (pick | LB_FT_MINE), else the best other: a free or expired
 	 * slot (best ~0, the first), else the longest idle half-open one (best = its age in ticks + 1;
 	 * a SYN may take it). Not unrolled, and few live values: this frame is on the deepest call
@@ -353,6 +369,27 @@ __noinline int lb_ft_insert(struct lb_scratch *s, const struct lb_flow *f)
 	return LB_CONTINUE;
 #undef now
 #undef tcp_flags
+}
+
+/* lb_ft_wait's loop body: stop once the bucket's sequence is even (unlocked). */
+static long lb_ft_wait_step(__u64 i, void *unused)
+{
+	struct lb_scratch *s = lb_scratch_get();
+	struct lb_ft_bucket *b;
+
+	if (!s)
+		return 1;
+	b = bpf_map_lookup_elem(&lb_ft4, &s->ft_bucket);
+	return !b || !(LB_READ_ONCE(b->w[LB_FT_SEQ].aux) & 1);
+}
+
+/* Wait for the bucket lb_ft_insert found locked (s->ft_bucket), for at most LB_FT_WAIT_READS
+ * reads. bpf_loop: one verified body, however long the wait; and its frame is not stacked on
+ * lb_ft_insert's (the caller waits, then inserts again), so the deepest call chain stays within
+ * 512 bytes. */
+static __always_inline void lb_ft_wait(void)
+{
+	bpf_loop(LB_FT_WAIT_READS, lb_ft_wait_step, NULL, 0);
 }
 
 /**

@@ -222,6 +222,7 @@ struct lb_scratch {
 	__u32 mtu;                 /* ... and the answer (L3 bytes) */
 	__u64 ft_now;              /* lib/flowtab.h lb_ft_insert: the packet's clock and TCP flags, */
 	__u32 ft_tcp_flags;        /* read from here, not kept in registers (its frame is small) */
+	__u32 ft_bucket;           /* lb_ft_wait: the bucket lb_ft_insert found locked */
 };
 
 struct {

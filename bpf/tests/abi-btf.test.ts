@@ -61,6 +61,15 @@ const DECODERS: Decoder[] = [
   { struct: 'lb_backend', size: Abi.SIZES.backend, decode: (b) => ({ ...Abi.decodeBackend(b) }) },
   { struct: 'lb_flow', size: Abi.SIZES.flow, decode: (b) => ({ ...Abi.decodeFlow(b) }) },
   { struct: 'lb_addr_slot', size: Abi.SIZES.addrSlot, decode: (b) => ({ ...Abi.decodeAddrSlot(b) }) },
+  // The state byte holds two fields (state, close_reason << 4): compared as one.
+  {
+    struct: 'lb_ft_slot',
+    size: Abi.SIZES.ftSlot,
+    decode: (b) => {
+      const { way: _way, closeReason, ...s } = Abi.decodeFtSlot(b);
+      return { ...s, state: [s.state, closeReason] };
+    },
+  },
 ];
 
 /** Comparable text of a decoded field (addresses, buffers and bigints included). */
@@ -104,6 +113,15 @@ describe.skipIf(!!bpfSkipReason)("core codecs against the objects' BTF", () => {
           }
         });
       }
+
+      it('lays out lb_ft4 buckets as abi.ts reads them: ways of an aux word and a slot', () => {
+        expect(layout('lb_ft_bucket').size).toBe(Abi.SIZES.ftBucket);
+        expect(layout('lb_ft_bucket').members.map((m) => [m.name, m.offset, m.size])).toEqual([['w', 0, Abi.FT_WAYS * Abi.SIZES.ftWay]]);
+        expect(layout('lb_ft_way').members.map((m) => [m.name, m.offset, m.size])).toEqual([
+          ['aux', 0, 4],
+          ['s', 4, Abi.SIZES.ftSlot],
+        ]);
+      });
 
       for (const d of DECODERS) {
         it(`decodes struct ${d.struct} from where the compiler put each member`, () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFrame } from '@xdp-lb/netlab';
 import { type Flow, flowKey, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_F_REPLIED, LB_SNAT_LEASE_HALF } from './harness/abi.js';
-import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { backendMac, bpfSkipReason, FT_MODE, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, expectReset } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
 
@@ -143,27 +143,31 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     expect(dp.established(df)).not.toBeNull();
   });
 
-  it('a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry', () => {
-    // Backend 3 is in no slot table: only the entry that "won" can send the SYN there.
-    dp.setBackend(3, { addr: '198.18.2.3', port: 80 });
-    const first = { src: CLIENT, dst: VIP, sport: 42010, dport: 80 };
-    const d = { src: CLIENT, dst: VIP, sport: 42011, dport: 80 };
-    check(dp, { description: 'a SYN of another flow, for an entry to copy', input: tcp({ ...first, flags: 'S' }), verdict: 'TX' });
-    const won = Buffer.from(dp.map('lb_ct_syn').lookup(flowKey({ ...first, proto: 'tcp' })) as Buffer);
-    won.writeUInt32LE(3, 0); // backend_id
-    won.writeUInt32LE((dp.map('lb_backends').lookup(u32le(3)) as Buffer).readUInt32LE(20), 4); // backend_gen
-    dp.map('lb_ct_syn').update(flowKey({ ...d, proto: 'tcp' }), won);
-    const syn = tcp({ ...d, flags: 'S' });
-    check(dp, {
-      description: 'the SYN: its insert finds the entry',
-      input: syn,
-      verdict: 'TX',
-      output: withMacs(syn, backendMac(3), MAC.lb),
-      reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
-    });
-    expect(dp.halfOpen({ ...d, proto: 'tcp' })).toMatchObject({ backendId: 3 });
-    expect(dp.established({ ...d, proto: 'tcp' })).toBeNull();
-  });
+  // plants an lb_ct_syn entry: with the flow table the SYN's insert is in lb_ft4 (noexist-race.test.ts runs both)
+  it.skipIf(FT_MODE)(
+    'a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry',
+    () => {
+      // Backend 3 is in no slot table: only the entry that "won" can send the SYN there.
+      dp.setBackend(3, { addr: '198.18.2.3', port: 80 });
+      const first = { src: CLIENT, dst: VIP, sport: 42010, dport: 80 };
+      const d = { src: CLIENT, dst: VIP, sport: 42011, dport: 80 };
+      check(dp, { description: 'a SYN of another flow, for an entry to copy', input: tcp({ ...first, flags: 'S' }), verdict: 'TX' });
+      const won = Buffer.from(dp.map('lb_ct_syn').lookup(flowKey({ ...first, proto: 'tcp' })) as Buffer);
+      won.writeUInt32LE(3, 0); // backend_id
+      won.writeUInt32LE((dp.map('lb_backends').lookup(u32le(3)) as Buffer).readUInt32LE(20), 4); // backend_gen
+      dp.map('lb_ct_syn').update(flowKey({ ...d, proto: 'tcp' }), won);
+      const syn = tcp({ ...d, flags: 'S' });
+      check(dp, {
+        description: 'the SYN: its insert finds the entry',
+        input: syn,
+        verdict: 'TX',
+        output: withMacs(syn, backendMac(3), MAC.lb),
+        reasons: { TX: 1, ...NO_HALF_OPEN_CHANGE },
+      });
+      expect(dp.halfOpen({ ...d, proto: 'tcp' })).toMatchObject({ backendId: 3 });
+      expect(dp.established({ ...d, proto: 'tcp' })).toBeNull();
+    },
+  );
 
   it('a half-open entry idle past syn_timeout_ns (3 s) is not used: the next packet is a new flow', () => {
     const d = { src: CLIENT, dst: VIP, sport: 42001, dport: 80 };

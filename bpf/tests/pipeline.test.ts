@@ -13,7 +13,7 @@ import {
   LB_CT_OPEN,
   LB_FWD_DSR,
 } from './harness/abi.js';
-import { backendMac, backendOf, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { backendMac, backendOf, bpfSkipReason, FT_MODE, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
 
@@ -50,7 +50,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
     expect(dp.variable('lb_strategy').toString('latin1').replace(/\0+$/, '')).toBe(strategy);
     // the single form: its one fragment is strategy 0 of the program (bpf/lib/dispatch.h)
     expect(dp.variable('lb_strat_0').toString('latin1').replace(/\0+$/, '')).toBe(strategy);
-    expect(dp.variable('layout_version').readUInt32LE(0)).toBe(6);
+    expect(dp.variable('layout_version').readUInt32LE(0)).toBe(7);
   });
 
   describe('passed untouched', () => {
@@ -252,7 +252,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       expect(dp.ct(flow)).toMatchObject({ backendId: 1, backendGen: 1, svcId: 0, state: LB_CT_OPEN, fwd: LB_FWD_DSR, snatLease: 0 });
     });
 
-    it('later packets stick to the backend, also after the table changes', () => {
+    // its late SYN makes a half-open lb_ct_syn entry; with the flow table it goes by the open slot (flowtab.test.ts)
+    it.skipIf(FT_MODE)('later packets stick to the backend, also after the table changes', () => {
       dp.setTable(0, [2]);
       check(dp, { description: 'ACK', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
@@ -281,7 +282,8 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       });
     });
 
-    it('FIN closes the entry; a new SYN on the same tuple is a new flow and selects again', () => {
+    // its SYN on a closing lb_ct entry counts no CT_EXPIRED; the flow table's in-place replacement does (flowtab.test.ts)
+    it.skipIf(FT_MODE)('FIN closes the entry; a new SYN on the same tuple is a new flow and selects again', () => {
       check(dp, { description: 'FIN', input: pkt('FA'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
       expect(dp.ct(flow)?.state).toBe(LB_CT_CLOSING);
       check(dp, { description: 'last ACK of the closing flow', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });

@@ -74,6 +74,13 @@ export const bpfSkipReason: string | null = (() => {
   }
 })();
 
+/**
+ * XLB_TEST_FT=1: the suites run with the flow table on (bpf/lib/flowtab.h; see loadObject). A test
+ * that states lb_ct's or lb_ct_syn's own behaviour where the flow table differs by design says so
+ * with `it.skipIf(FT_MODE)` and names the flowtab.test.ts test that states the table's.
+ */
+export const FT_MODE = Boolean(process.env['XLB_TEST_FT']);
+
 /** Rodata knobs (bpf/lib/config.h); numbers or bigints, encoded at each variable's own size. */
 export type Knobs = Partial<
   Record<
@@ -170,8 +177,9 @@ export class TestDataplane {
     halfSize?: number,
   ): Promise<TestDataplane> {
     const strategy = label;
-    // XLB_TEST_FT=1: every suite with the flow table on (bpf/lib/flowtab.h), as core deploys it
-    if (process.env['XLB_TEST_FT'] && knobs.ft_mask === undefined) knobs = { ...knobs, ft_mask: 1023 };
+    // XLB_TEST_FT=1: every suite with the flow table on (bpf/lib/flowtab.h), sized as core deploys
+    // it: 2 slots per conntrack entry
+    if (FT_MODE && knobs.ft_mask === undefined) knobs = { ...knobs, ft_mask: Math.max(1024, ctSize / 2) - 1 };
     const object = BpfObject.open(file);
     try {
       // e.g. lb_root_progs: the chain root's array, as the control plane reuses its pin
@@ -418,6 +426,13 @@ export class TestDataplane {
 
   /** Rewrites one byte of a conntrack entry (e.g. close_reason 0, as an older program left it). */
   setCtByte(flow: Flow, offset: number, value: number): void {
+    if (this.ftSlot(flow)) {
+      // a slot has no lb_ct layout: only its flags byte has a place there (lb_ft_slot.flags)
+      if (offset !== CT_OFF.flags) throw new Error(`setCtByte: lb_ft4 slots have no byte ${offset} of struct lb_ct`);
+      return this.ft!.edit(flow, (b, o) => {
+        b[o + 15] = value;
+      });
+    }
     const m = this.ctMapOf(flow);
     const raw = m.lookup(flowKey(flow)) as Buffer;
     raw[offset] = value;
@@ -441,6 +456,7 @@ export class TestDataplane {
   }
 
   deleteCt(flow: Flow): boolean {
+    if (this.ftSlot(flow)) return this.ft!.forget(flow);
     return this.ctMapOf(flow).delete(flowKey(flow));
   }
 

@@ -104,6 +104,15 @@ export class FlowTable {
     this.map.update(u32(index), b);
   }
 
+  /** Frees the flow's slot (proto 0), as if it had never been made. */
+  forget(flow: Flow): boolean {
+    if (!this.find(flow)) return false;
+    this.edit(flow, (b, o) => {
+      b.fill(0, o, o + 28);
+    });
+    return true;
+  }
+
   /** Writes a slot as the data plane would (tests that fill a bucket; nothing runs meanwhile). */
   plant(
     flow: Flow,

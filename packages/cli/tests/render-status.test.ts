@@ -57,4 +57,17 @@ describe('renderStatus', () => {
     expect(out.match(/NOT SERVING/g)).toEqual(['NOT SERVING']);
     expect(out).toMatch(/^service web {2}198\.18\.0\.10\/tcp .*\n {2}NOT SERVING: 0 slots: its table is empty$/m);
   });
+
+  it("shows the flow table's share of the flows, and nothing of it when it is off", () => {
+    const on = renderStatus(
+      view({
+        conntrack: { entries: 12, max: 65536 },
+        halfOpen: { entries: 3, max: 16384 },
+        flowTable: { buckets: 32768, established: 10, halfOpen: 2 },
+      }),
+    ).split('\n');
+    expect(on).toContain('conntrack 12/65536  half-open 3/16384');
+    expect(on).toContain('flow table 32768 buckets x 4: 10 established, 2 half-open (counted above too)');
+    expect(renderStatus(view({}))).not.toMatch(/flow table/);
+  });
 });

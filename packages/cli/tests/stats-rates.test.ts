@@ -23,6 +23,7 @@ const reading = (services: ServiceReading[]): DataplaneReading => ({
   reasons: [],
   conntrackMax: 1,
   halfOpenMax: 1,
+  flowTableBuckets: 0,
 });
 
 describe('lb stats rates', () => {

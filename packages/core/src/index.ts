@@ -25,6 +25,8 @@ export type { ChainSlotView, ChainView } from './lifecycle/chains.js';
 export type { MemberRequest, SlotProgram } from './dataplane/chain-member.js';
 export { coreModule, createLoadBalancer } from './di/module.js';
 export * as Abi from './dataplane/abi.js';
+/** The flow table's hash, bucket and slot expiry (lb_ft4, bpf/lib/flowtab.h), for tests and tools. */
+export * as FlowTab from './dataplane/flowtab.js';
 export { checkInstanceName, instancePaths } from './state/paths.js';
 export { CRASH_STEPS, type CrashStep } from './lifecycle/crash-point.js';
 export {

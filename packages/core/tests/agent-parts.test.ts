@@ -75,6 +75,7 @@ describe('metrics text', () => {
       ],
       conntrackMax: 1024,
       halfOpenMax: 1024,
+      flowTableBuckets: 2048,
     },
     health: [
       {
@@ -114,6 +115,7 @@ describe('metrics text', () => {
     expect(m.get('xdp_lb_conntrack_max_entries')).toBe(1024);
     expect(m.get('xdp_lb_half_open_entries')).toBe(3);
     expect(m.get('xdp_lb_half_open_max_entries')).toBe(1024);
+    expect(m.get('xdp_lb_flow_table_buckets')).toBe(2048);
     expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="established"}')).toBe(4);
     expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="half_open"}')).toBe(2);
     expect(m.get('xdp_lb_snat_ports{backend="198.18.0.11:80",state="held"}')).toBe(1);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { flowTableBuckets } from '../src/config/defaults.js';
 import { ConfigError, dumpConfigYaml, parseConfigText, resolveConfig, type ResolveContext } from '../src/index.js';
 
 const hashOptions = z.object({ tableSize: z.number().int().default(65537) }).strict();
@@ -190,6 +191,47 @@ describe('config', () => {
     [{ ...good, instance: 'Bad Name' }, /^instance  lower-case/],
   ])('rejects bad input %#', (input, expected) => {
     expect(problems(input).join('\n')).toMatch(expected);
+  });
+
+  it('the flow table: on by default on x86-64 only, 2 slots per conntrack entry unless given', () => {
+    const cfg = resolveConfig(good, ctx);
+    expect(cfg.limits.flowTable).toBe(process.arch === 'x64');
+    expect(cfg.limits.flowTableBuckets).toBeUndefined();
+    expect(flowTableBuckets(cfg.limits)).toBe(1 << 19); // conntrackSize 2^20: 2^21 slots
+    expect(flowTableBuckets({ conntrackSize: 4096 })).toBe(2048);
+    expect(flowTableBuckets({ conntrackSize: 3000 })).toBe(2048); // the smallest power of two >= 1500
+    expect(flowTableBuckets({ conntrackSize: 1024 })).toBe(1024); // at least 1024
+    expect(flowTableBuckets({ conntrackSize: 1 << 26 })).toBe(1 << 25);
+    expect(flowTableBuckets({ conntrackSize: 4096, flowTableBuckets: 65536 })).toBe(65536);
+    expect(resolveConfig({ ...good, limits: { flowTable: false, flowTableBuckets: 4096 } }, ctx).limits).toMatchObject({
+      flowTable: false,
+      flowTableBuckets: 4096,
+    });
+  });
+
+  it.each([
+    [3000, /^limits.flowTableBuckets  a power of two \(1024, 2048, 4096, \.\.\.\)/],
+    [512, /^limits.flowTableBuckets  Too small: expected number to be >=1024/],
+    [1 << 26, /^limits.flowTableBuckets  Too big: expected number to be <=33554432/],
+    [1.5, /^limits.flowTableBuckets  .*expected int/],
+    ['many', /^limits.flowTableBuckets  .*number/],
+  ])('refuses limits.flowTableBuckets %j with one line', (n, expected) => {
+    const lines = problems({ ...good, limits: { flowTableBuckets: n } });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+  });
+
+  it('refuses limits.flowTable on a host that is not x86-64, with one line', () => {
+    const arch = Object.getOwnPropertyDescriptor(process, 'arch')!;
+    Object.defineProperty(process, 'arch', { ...arch, value: 'arm64' });
+    try {
+      expect(problems({ ...good, limits: { flowTable: true } })).toEqual([
+        "limits.flowTable  the flow table needs an x86-64 host (its lock-free bucket reads rely on x86-64's ordering of loads); this one is arm64: set limits.flowTable to false",
+      ]);
+      expect(resolveConfig({ ...good, limits: { flowTable: false } }, ctx).limits.flowTable).toBe(false);
+    } finally {
+      Object.defineProperty(process, 'arch', arch);
+    }
   });
 
   it('reports only the missing interface when NAT has no SNAT section to default from it', () => {

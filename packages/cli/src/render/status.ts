@@ -54,6 +54,11 @@ export function renderStatus(s: StatusView): string {
   }
   out.push('');
   out.push(`conntrack ${s.conntrack.entries}/${s.conntrack.max}  half-open ${s.halfOpen.entries}/${s.halfOpen.max}`);
+  // The flow table's flows are counted above too: this is their share, and its size.
+  if (s.flowTable)
+    out.push(
+      `flow table ${s.flowTable.buckets} buckets x 4: ${s.flowTable.established} established, ${s.flowTable.halfOpen} half-open (counted above too)`,
+    );
   if (s.flowSync) {
     const f = s.flowSync;
     out.push(

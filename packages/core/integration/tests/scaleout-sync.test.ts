@@ -16,13 +16,16 @@
 //   7. lost messages        (20% of the sync datagrams dropped): copies arrive with the re-sends
 //   8. forged messages      (wrong key): ignored, counted, nothing inserted
 //   9. in the kernel: a peer's flow lands in lb_ct with BPF_NOEXIST and never replaces a live
-//      entry of the node's own
+//      entry of the node's own (in lb_ct, or a slot of the flow table, which the data plane reads
+//      first and the agent never writes)
 // Before each node leaves, every live connection has an entry on the node that takes it over (its
-// own or a copy of the leaving node's): every moved flow finds its entry, which is what sync is for.
+// own, in the flow table lb_ft4 (limits.flowTable: on) or lb_ct, or a copy of the leaving node's,
+// in lb_ct): every moved flow finds its entry, which is what sync is for. Step 6's pull carries
+// the flow table's flows too.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Agent, createLogger, FlowTable, instancePaths, loadConfigFile, parseMetrics, SyncProtocol } from '@xdp-lb/core';
+import { Abi, Agent, createLogger, FlowTable, instancePaths, loadConfigFile, parseMetrics, SyncProtocol } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
 import { describeLab } from '@xdp-lb/netlab/vitest';
 import type { Lab, LabProcess } from '@xdp-lb/netlab';
@@ -400,21 +403,29 @@ function body(mode: Mode): void {
       table.refresh(cfg);
       const ct = BpfMap.fromPinned(`${instancePaths(inst[2]!).maps}/lb_ct`);
       try {
-        const own = [...ct.keys()]
-          .map((k) => ({ k, v: ct.lookup(k) as Buffer }))
-          .find(({ k, v }) => k.readUInt8(36) === 6 && !(v.readUInt8(47) & CT_F_SYNCED) && v.readUInt8(20) === 1);
-        expect(own, 'a live TCP entry lb2 made itself').toBeDefined();
+        // lb2's own flows are slots of its flow table (limits.flowTable is on by default).
+        const mine = (s: Abi.FtSlot) => s.proto === 6 && s.state === Abi.CT_OPEN;
+        const slot = ftSlots(inst[2]!).find(mine);
+        expect(slot, 'a live TCP slot lb2 made itself').toBeDefined();
+        const tuple = Abi.encodeFlow(Abi.ftSlotFlow(slot!));
         const b4 = Buffer.alloc(16);
         b4.writeUInt32BE(0xffff, 8);
         b4.writeUInt32BE(0xc612000e, 12); // B4
         const now = process.hrtime.bigint();
-        // A peer claims the flow is on B4: lb2's own entry stays, byte for byte.
-        expect(table.insert({ tuple: own!.k.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe(
-          'kept-local',
+        // A peer claims the flow is on B4: the copy goes into lb_ct, as every peer's flow (the agent
+        // never writes a bucket), and lb2's slot, which the data plane reads first, keeps its backend.
+        // Beside the slot, lb_ct holds at most a peer's copy (lb1 had the flow's record from lb2).
+        const copy = ct.lookup(tuple) as Buffer | null;
+        expect(copy === null || (copy.readUInt8(47) & CT_F_SYNCED) !== 0, 'no entry of lb2 itself in lb_ct').toBe(true);
+        expect(table.insert({ tuple: tuple.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe(
+          copy ? 'refreshed' : 'inserted',
         );
-        expect(ct.lookup(own!.k)).toEqual(own!.v);
+        const after = ftSlots(inst[2]!).find((s) => mine(s) && Abi.encodeFlow(Abi.ftSlotFlow(s)).equals(tuple));
+        expect(after && [after.backendId, after.backendGen, after.svcId]).toEqual([slot!.backendId, slot!.backendGen, slot!.svcId]);
+        if (copy) ct.update(tuple, copy);
+        else ct.delete(tuple);
         // A flow lb2 does not have: inserted, marked as a peer's, on lb2's id of B4.
-        const fresh = Buffer.from(own!.k);
+        const fresh = Buffer.from(tuple);
         fresh.writeUInt16BE(1, 32);
         expect(table.insert({ tuple: fresh.subarray(0, 37), kind: SyncProtocol.KIND_OPEN, backendAddr: b4, backendPort: 80 }, now)).toBe(
           'inserted',
@@ -442,19 +453,37 @@ function body(mode: Mode): void {
 suite('static');
 suite('bgp');
 
-/** The instance's live lb_ct entries of web (TCP to port 80) by client "address:port": state and flags. */
-function webEntries(instance: string): Map<string, { state: number; flags: number }> {
+/**
+ * The instance's live entries of web (TCP to port 80, open) by client "address:port": state and
+ * flags, of lb_ct and of the flow table's slots (`slot`: true).
+ */
+function webEntries(instance: string): Map<string, { state: number; flags: number; slot?: true }> {
+  const out = new Map<string, { state: number; flags: number; slot?: true }>();
   const ct = BpfMap.fromPinned(`${instancePaths(instance).maps}/lb_ct`);
   try {
-    const out = new Map<string, { state: number; flags: number }>();
     for (const k of ct.keys()) {
       const v = ct.lookup(k) as Buffer | null;
       if (!v || k.readUInt8(36) !== 6 || k.readUInt16BE(34) !== 80 || v.readUInt8(20) !== 1) continue;
       out.set(`${[12, 13, 14, 15].map((i) => k[i]).join('.')}:${k.readUInt16BE(32)}`, { state: v.readUInt8(20), flags: v.readUInt8(47) });
     }
-    return out;
   } finally {
     ct.dispose();
+  }
+  for (const s of ftSlots(instance))
+    if (s.proto === 6 && s.dport === 80 && s.state === Abi.CT_OPEN)
+      out.set(`${s.saddr.text}:${s.sport}`, { state: s.state, flags: s.flags, slot: true });
+  return out;
+}
+
+/** The live slots of the instance's flow table (lb_ft4). */
+function ftSlots(instance: string): Abi.FtSlot[] {
+  const ft = BpfMap.fromPinned(`${instancePaths(instance).maps}/${Abi.MAPS.ft4}`);
+  try {
+    const out: Abi.FtSlot[] = [];
+    for (let i = 0; i < ft.maxEntries; i++) out.push(...Abi.decodeFtBucket(ft.lookup(Abi.u32(i)) as Buffer));
+    return out;
+  } finally {
+    ft.dispose();
   }
 }
 

@@ -3,10 +3,11 @@
 // another layout are never reused, written into nor misread: a re-deploy, a hot update, `lb status`
 // and an agent that would adopt them all refuse with one clear line and leave everything as it
 // was. Pins from before the stamp existed are layout 1 (the only one there was) and are refused
-// the same way by this build (layout 5, since lb_svc.strategy). The instance keeps forwarding
-// throughout. Layout 4 is layout 5 with lb_svc.strategy as padding, layout 3 is layout 4 without
-// lb_ct_syn (the half-open table), layout 2 is layout 3 without lb_addr_slots: an agent's restart
-// (its deploy) upgrades each in place, under an open connection that never notices.
+// the same way by this build (layout 7, since lb_ft4). The instance keeps forwarding throughout.
+// Layout 6 is layout 7 without lb_ft4 (the flow table), layout 4 is layout 6 with lb_svc.strategy
+// as padding, layout 3 is layout 4 without lb_ct_syn (the half-open table), layout 2 is layout 3
+// without lb_addr_slots: an agent's restart (its deploy) upgrades each in place, under an open
+// connection that never notices.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,9 +102,10 @@ describe('pinned maps of another layout are refused, never misread', () => {
   });
 
   it.each([
-    [2, ['lb_addr_slots', 'lb_ct_syn']],
-    [3, ['lb_ct_syn']],
-    [4, []],
+    [2, ['lb_addr_slots', 'lb_ct_syn', 'lb_ft4']],
+    [3, ['lb_ct_syn', 'lb_ft4']],
+    [4, ['lb_ft4']],
+    [6, ['lb_ft4']],
   ] as const)(
     'layout v%i pins (without %j): refused by a hot update and status with what to run; an agent restart upgrades them in place, the open connection never notices',
     async (v, missing) => {

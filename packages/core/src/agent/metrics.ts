@@ -133,7 +133,7 @@ export function renderMetrics(m: MetricsInput): string {
     family(
       'xdp_lb_conntrack_entries',
       'gauge',
-      'Conntrack entries (an estimate, counted in the background; see xdp_lb_conntrack_entries_age_seconds).',
+      'Established flows: conntrack entries plus the live slots of the flow table (an estimate, counted in the background; see xdp_lb_conntrack_entries_age_seconds).',
       [[{}, m.conntrack.entries]],
     );
     family('xdp_lb_conntrack_entries_age_seconds', 'gauge', 'Age of the xdp_lb_conntrack_entries count.', [
@@ -148,12 +148,16 @@ export function renderMetrics(m: MetricsInput): string {
     family(
       'xdp_lb_half_open_entries',
       'gauge',
-      'Half-open TCP flows (a SYN until its handshake completes; counted with xdp_lb_conntrack_entries).',
+      'Half-open TCP flows (a SYN until its handshake completes), those of the flow table included (counted with xdp_lb_conntrack_entries).',
       [[{}, m.conntrack.halfOpen]],
     );
   if (r)
     family('xdp_lb_half_open_max_entries', 'gauge', 'Size of the half-open table (limits.halfOpenSize at the first deploy).', [
       [{}, r.halfOpenMax],
+    ]);
+  if (r)
+    family('xdp_lb_flow_table_buckets', 'gauge', 'Buckets of 4 slots of the flow table (limits.flowTableBuckets; 0: off).', [
+      [{}, r.flowTableBuckets],
     ]);
   if (m.conntrack.snatPorts) {
     family(

@@ -1,6 +1,8 @@
 import { formatEndpoint } from '../config/address.js';
 import * as abi from '../dataplane/abi.js';
+import { countFtChunked, flowTimeouts } from '../dataplane/flowtab.js';
 import { InstanceMaps } from '../dataplane/maps.js';
+import { desiredOf } from '../lifecycle/desired.js';
 import { instancePaths } from '../state/paths.js';
 import { readState } from '../state/store.js';
 
@@ -16,7 +18,8 @@ export interface SnatPortUse {
  * syscall each (about a second for a full 1M-entry table), so it never happens on the scrape path.
  * The count is refreshed in the background every `intervalMs`, walking in chunks between which
  * the event loop runs. A key deleted under the walk can restart the kernel's iteration, so the
- * value is an estimate, capped at the table size; `updatedAt` says how old it is.
+ * value is an estimate, capped at the table size; `updatedAt` says how old it is. The flow table's
+ * live slots (lb_ft4, read in chunks the same way) count into `entries` and `halfOpen` too.
  */
 export class ConntrackGauge {
   entries: number | undefined;
@@ -83,13 +86,20 @@ export class ConntrackGauge {
     this.walking = true;
     let maps: InstanceMaps | undefined;
     try {
-      if (!readState(this.instance)) {
+      const state = readState(this.instance);
+      if (!state) {
         this.entries = undefined;
         return undefined;
       }
       maps = InstanceMaps.fromPins(instancePaths(this.instance).maps);
-      const entries = await this.walk(maps.map(abi.MAPS.ct), () => {});
-      const halfOpen = await this.walk(maps.map(abi.MAPS.ctSyn), () => {});
+      let entries = await this.walk(maps.map(abi.MAPS.ct), () => {});
+      let halfOpen = await this.walk(maps.map(abi.MAPS.ctSyn), () => {});
+      const ft4 = maps.map(abi.MAPS.ft4);
+      if (ft4.maxEntries > 1) {
+        const ft = await countFtChunked(ft4, process.hrtime.bigint(), flowTimeouts(desiredOf(state).config.limits), this.chunk);
+        entries += ft.established;
+        halfOpen += ft.halfOpen;
+      }
       const snatPorts = new Map<string, SnatPortUse>();
       const snat = maps.map(abi.MAPS.snat);
       await this.walk(snat, (key) => {

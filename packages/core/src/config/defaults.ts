@@ -17,6 +17,14 @@ export const LB_DEFAULTS = {
      * from established flows. Unset: conntrackSize / 8, at least 1024.
      */
     halfOpenSize: undefined as number | undefined,
+    /**
+     * The flow table (lb_ft4, bpf/lib/flowtab.h): IPv4 flows of dsr/ipip/gue services in buckets of
+     * 4 slots, two cache lines per lookup. On by default on x86-64 only: the data plane reads a
+     * bucket without a lock and relies on x86-64's ordering of loads (TSO) for a consistent copy.
+     */
+    flowTable: process.arch === 'x64',
+    /** lb_ft4's buckets (a power of two, at least 1024). Unset: 2 slots per conntrack entry. */
+    flowTableBuckets: undefined as number | undefined,
     /** A half-open flow's idle timeout (rodata syn_timeout_ns); its NAT port is free after it. */
     synTimeoutSec: 3,
     tcpTimeoutSec: 300,
@@ -104,4 +112,20 @@ export const INSTANCE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** limits.halfOpenSize, or its default: conntrackSize / 8, at least 1024. */
 export function halfOpenSize(limits: { conntrackSize: number; halfOpenSize?: number | undefined }): number {
   return limits.halfOpenSize ?? Math.max(1024, Math.floor(limits.conntrackSize / 8));
+}
+
+/** The least number of lb_ft4 buckets limits.flowTableBuckets accepts (128 KiB of table). */
+export const FLOW_TABLE_MIN_BUCKETS = 1024;
+/** The most: 2^25 buckets (4 GiB), room for the default of the largest conntrackSize (2^26). */
+export const FLOW_TABLE_MAX_BUCKETS = 1 << 25;
+
+/**
+ * limits.flowTableBuckets, or its default: the smallest power of two >= conntrackSize / 2 (4 slots
+ * a bucket: 2 slots per conntrack entry, so that a bucket is rarely full), at least 1024.
+ */
+export function flowTableBuckets(limits: { conntrackSize: number; flowTableBuckets?: number | undefined }): number {
+  if (limits.flowTableBuckets !== undefined) return limits.flowTableBuckets;
+  let n = FLOW_TABLE_MIN_BUCKETS;
+  while (n < limits.conntrackSize / 2) n *= 2;
+  return n;
 }

@@ -4,6 +4,8 @@ import { ClusterInputSchema } from './cluster.js';
 import {
   ANNOUNCE_REQUIRE,
   BACKEND_STATES,
+  FLOW_TABLE_MAX_BUCKETS,
+  FLOW_TABLE_MIN_BUCKETS,
   FORWARD_MODES,
   HEALTH_CHECK_TYPES,
   INSTANCE_NAME,
@@ -92,6 +94,26 @@ export const LimitsSchema = z
       .int()
       .min(1024)
       .max(1 << 26)
+      .optional(),
+    /**
+     * The flow table (bpf/lib/flowtab.h): IPv4 flows of dsr/ipip/gue services in lb_ft4's buckets
+     * (NAT, IPv6 and overflow stay in the conntrack table). x86-64 only: the data plane's lock-free
+     * bucket reads rely on x86-64's ordering of loads; default on there, off elsewhere.
+     */
+    flowTable: z
+      .boolean()
+      .default(LB_DEFAULTS.limits.flowTable)
+      .refine((on) => !on || process.arch === 'x64', {
+        error: () =>
+          `the flow table needs an x86-64 host (its lock-free bucket reads rely on x86-64's ordering of loads); this one is ${process.arch}: set limits.flowTable to false`,
+      }),
+    /** lb_ft4's buckets of 4 slots: a power of two; default the smallest >= conntrackSize / 2. */
+    flowTableBuckets: z
+      .number()
+      .int()
+      .min(FLOW_TABLE_MIN_BUCKETS)
+      .max(FLOW_TABLE_MAX_BUCKETS)
+      .refine((n) => (n & (n - 1)) === 0, { message: 'a power of two (1024, 2048, 4096, ...): the bucket is the hash & (buckets - 1)' })
       .optional(),
     /** Idle timeout of a half-open TCP flow; its NAT port is free after it. */
     synTimeoutSec: z.number().int().positive().max(120).default(LB_DEFAULTS.limits.synTimeoutSec),

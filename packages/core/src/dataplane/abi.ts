@@ -6,8 +6,8 @@ import { bytesToIp, type IpAddress, ipToBytes } from '../config/address.js';
  * tests against the compiled object's BTF-free map definitions, and by the kernel itself, which
  * rejects a wrong size).
  */
-/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table; 5: lb_vip_nets and lb_svc_nets, large prefix VIPs; 6: lb_svc.strategy). */
-export const LAYOUT_VERSION = 6;
+/** bpf/include/lb_abi.h LB_LAYOUT_VERSION (2: lb_reasons has 64 slots; 3: lb_addr_slots; 4: lb_ct_syn, the half-open table; 5: lb_vip_nets and lb_svc_nets, large prefix VIPs; 6: lb_svc.strategy; 7: lb_ft4, the flow table). */
+export const LAYOUT_VERSION = 7;
 
 export const MAPS = {
   addrs: 'lb_addrs',
@@ -32,6 +32,8 @@ export const MAPS = {
   svcNets: 'lb_svc_nets',
   /** QUIC connection-id routing (bpf/lib/quic.h): (service id, server id) -> backend id. */
   quicIds: 'lb_quic_ids',
+  /** The flow table of IPv4 dsr/ipip/gue flows (bpf/lib/flowtab.h): bucket index -> struct lb_ft_bucket. */
+  ft4: 'lb_ft4',
 } as const;
 
 /** The cluster flow-sync ring (bpf/lib/flowsync.h): pinned beside MAPS, outside the layout. */
@@ -114,6 +116,9 @@ export const REASONS = [
   'quic_unknown',
   'sync_sent',
   'sync_dropped',
+  'ft_overflow',
+  'ft_evicted',
+  'ft_busy',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -130,6 +135,9 @@ export const SIZES = {
   snatVal: 40,
   mac: 8,
   counters: 32,
+  ftSlot: 28,
+  ftWay: 32,
+  ftBucket: 128,
 } as const;
 
 export function u32(n: number): Buffer {
@@ -342,6 +350,115 @@ export function decodeCt(b: Buffer): CtValue {
     inIfindex: b.readUInt32LE(48),
     snatLease: b.readUInt32LE(52),
   };
+}
+
+/** struct lb_ct as userspace writes it (flows moved from lb_ft4, a peer's flows): dsr/ipip/gue, no NAT fields. */
+export type CtWrite = Pick<CtValue, 'backendId' | 'backendGen' | 'seenNs' | 'svcId' | 'state' | 'fwd' | 'closeReason'> & {
+  /** LB_CT_F_*. */
+  flags: number;
+  /** ipip/ip6ip6/gue: the outer source hash; 0: the data plane computes it. */
+  encapHash: number;
+};
+
+export function encodeCt(v: CtWrite): Buffer {
+  const b = Buffer.alloc(SIZES.ct);
+  b.writeUInt32LE(v.backendId >>> 0, 0);
+  b.writeUInt32LE(v.backendGen >>> 0, 4);
+  b.writeBigUInt64LE(v.seenNs, 8);
+  b.writeUInt32LE(v.svcId >>> 0, 16);
+  b.writeUInt8(v.state, 20);
+  b.writeUInt8(v.fwd, 21);
+  b.writeUInt8(v.closeReason, 46);
+  b.writeUInt8(v.flags, 47);
+  b.writeUInt32LE(v.encapHash >>> 0, 48);
+  return b;
+}
+
+/** lb_ft4 (bpf/lib/flowtab.h): LB_FT_WAYS slots a bucket. */
+export const FT_WAYS = 4;
+/** lb_ft_slot.seen is the coarse clock >> FT_TICK_SHIFT, truncated to a u32. */
+export const FT_TICK_SHIFT = 20;
+/** lb_ft_slot.state: a half-open TCP flow (LB_FT_HALF); else CT_OPEN or CT_CLOSING. */
+export const FT_HALF = 3;
+export const FT_STATE_MASK = 0x0f;
+/** lb_ft_slot.state bits 4-5: CT_CLOSE_*. */
+export const FT_CLOSE_SHIFT = 4;
+/** The way whose aux is the bucket's sequence (odd: a CPU is writing it). */
+export const FT_SEQ = 0;
+/** The way whose aux holds FT_OVER_* flags. */
+export const FT_OVER = 1;
+/** FT_OVER flag: a flow of this bucket found no slot and went to lb_ct or lb_ct_syn (sticky). */
+export const FT_OVER_CT = 0x1;
+
+/** One live slot of a bucket (proto != 0), decoded. Addresses are IPv4, network order as in the packet. */
+export interface FtSlot {
+  way: number;
+  saddr: IpAddress;
+  daddr: IpAddress;
+  sport: number;
+  dport: number;
+  proto: number;
+  /** FT_HALF, CT_OPEN or CT_CLOSING (state & FT_STATE_MASK). */
+  state: number;
+  /** CT_CLOSE_* (state bits 4-5). */
+  closeReason: number;
+  fwd: number;
+  flags: number;
+  svcId: number;
+  backendId: number;
+  backendGen: number;
+  /** The coarse clock >> FT_TICK_SHIFT of the last refresh, a u32. */
+  seen: number;
+}
+
+/** The bucket's header words (aux of ways FT_SEQ and FT_OVER). */
+export function decodeFtAux(b: Buffer): { seq: number; over: number } {
+  return { seq: b.readUInt32LE(FT_SEQ * SIZES.ftWay), over: b.readUInt32LE(FT_OVER * SIZES.ftWay) };
+}
+
+/** The live slots of a struct lb_ft_bucket value (a free slot has proto 0). */
+export function decodeFtBucket(b: Buffer): FtSlot[] {
+  if (b.length !== SIZES.ftBucket) throw new RangeError(`an lb_ft_bucket is ${SIZES.ftBucket} bytes, not ${b.length}`);
+  const out: FtSlot[] = [];
+  for (let way = 0; way < FT_WAYS; way++) {
+    const o = way * SIZES.ftWay + 4;
+    if (b.readUInt8(o + 12) !== 0) out.push(decodeFtSlot(b.subarray(o, o + SIZES.ftSlot), way));
+  }
+  return out;
+}
+
+/** One struct lb_ft_slot (28 bytes), live or not; `way`: its index in the bucket. */
+export function decodeFtSlot(b: Buffer, way = 0): FtSlot {
+  const state = b.readUInt8(13);
+  return {
+    way,
+    saddr: bytesToIp(v4mapped(b.subarray(0, 4))),
+    daddr: bytesToIp(v4mapped(b.subarray(4, 8))),
+    sport: b.readUInt16BE(8),
+    dport: b.readUInt16BE(10),
+    proto: b.readUInt8(12),
+    state: state & FT_STATE_MASK,
+    closeReason: (state >> FT_CLOSE_SHIFT) & 0x3,
+    fwd: b.readUInt8(14),
+    flags: b.readUInt8(15),
+    svcId: b.readUInt16LE(16),
+    backendId: b.readUInt16LE(18),
+    backendGen: b.readUInt32LE(20),
+    seen: b.readUInt32LE(24),
+  };
+}
+
+/** A slot's flow as the struct lb_flow key of lb_ct (IPv4-mapped addresses). */
+export function ftSlotFlow(s: FtSlot): Flow {
+  return { src: s.saddr, dst: s.daddr, sport: s.sport, dport: s.dport, proto: s.proto };
+}
+
+function v4mapped(a: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  out.set(a, 12);
+  return out;
 }
 
 export interface Counters {

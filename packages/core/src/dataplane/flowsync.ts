@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, RingBuffer, UpdateFlags } from '@xdp-lb/native';
 import { FLOWSYNC, MAPS } from './abi.js';
+import { readFtBuckets } from './flowtab.js';
 
 /**
  * The two maps cluster flow sync (agent/cluster) works on, opened from an instance's pins: the
@@ -26,8 +28,23 @@ export function openFlowSyncRing(mapsDir: string): FlowSyncRing {
 export class ConntrackTable {
   private readonly map: BpfMap;
 
-  constructor(mapsDir: string) {
+  constructor(private readonly mapsDir: string) {
     this.map = BpfMap.fromPinned(join(mapsDir, MAPS.ct));
+  }
+
+  /**
+   * The flow table's buckets (lb_ft4, read in batches; only read: the data plane alone writes it).
+   * None when it is off (1 bucket) or not pinned yet (an instance of an older layout).
+   */
+  async flowTableBuckets(): Promise<Buffer[]> {
+    const pin = join(this.mapsDir, MAPS.ft4);
+    if (!existsSync(pin)) return [];
+    const ft = BpfMap.fromPinned(pin);
+    try {
+      return ft.maxEntries > 1 ? await readFtBuckets(ft) : [];
+    } finally {
+      ft.dispose();
+    }
   }
 
   /** BPF_NOEXIST: false when the flow has an entry already (which stays as it is). */

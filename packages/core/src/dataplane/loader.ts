@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BpfMap, BpfObject, type BpfProgram } from '@xdp-lb/native';
-import { FLOWSYNC, LAYOUT_VERSION, MAPS, ROOT_PROGS } from './abi.js';
+import { FLOWSYNC, LAYOUT_VERSION, MAPS, ROOT_PROGS, u32 } from './abi.js';
 
 export interface LoadRequest {
   objectPath: string;
@@ -11,6 +11,11 @@ export interface LoadRequest {
   snatSize: number;
   /** Half-open table size (lb_ct_syn). */
   halfOpenSize: number;
+  /**
+   * lb_ft4's buckets (a power of two); 0: the flow table is off (a 1-bucket lb_ft4 that is never
+   * read). The loader sets rodata ft_mask from the size the map really gets.
+   */
+  flowTableBuckets: number;
   /** Maps already pinned here are reused (a re-deploy keeps conntrack); missing ones are pinned. */
   mapPinDir: string;
   /**
@@ -61,15 +66,22 @@ export async function loadProgram(req: LoadRequest): Promise<LoadedProgram> {
     // A pinned table keeps its size (libbpf reuses a pin only if it matches exactly), unless
     // `resize`: then a new one is made beside it and the caller migrates the entries.
     const resized: LoadedProgram['resized'] = [];
+    const sizes = new Map<string, number>();
     for (const [name, want] of [
       [MAPS.ct, req.conntrackSize],
       [MAPS.snat, req.snatSize],
       [MAPS.ctSyn, req.halfOpenSize],
+      [MAPS.ft4, Math.max(1, req.flowTableBuckets)],
     ] as const) {
       const pinned = pinnedSize(join(req.mapPinDir, name));
       if (pinned !== undefined && pinned !== want && req.resize) resized.push({ name, from: pinned, to: want });
-      object.map(name).setMaxEntries(req.resize ? want : (pinned ?? want));
+      sizes.set(name, req.resize ? want : (pinned ?? want));
+      object.map(name).setMaxEntries(sizes.get(name)!);
     }
+    // ft_mask must name the buckets of the lb_ft4 the program is loaded with (a pin keeps its size
+    // without resize); off: 0 whatever that size, and lb_ft4 is never read.
+    if (object.variables().some((v) => v.name === 'ft_mask'))
+      object.setVariable('ft_mask', u32(req.flowTableBuckets > 0 ? sizes.get(MAPS.ft4)! - 1 : 0));
     for (const name of Object.values(MAPS)) {
       const pin = join(req.mapPinDir, name);
       if (resized.some((r) => r.name === name)) {

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { halfOpenSize } from '../config/defaults.js';
+import { flowTableBuckets, halfOpenSize } from '../config/defaults.js';
 import { toInput } from '../config/load.js';
 import type { XdpMode } from '../config/defaults.js';
 import type { LbConfig } from '../config/types.js';
 import { copyTable, loadProgram, movePin, pinnedSize } from '../dataplane/loader.js';
+import { flowTimeouts } from '../dataplane/flowtab.js';
+import { moveFlowTable } from '../dataplane/flowtab-move.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { primeNeighbours } from '../dataplane/neighbours.js';
 import type { NetnsScope } from '../dataplane/netns.js';
@@ -129,6 +131,7 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
     variables: rodataFor(cfg),
     conntrackSize: cfg.limits.conntrackSize,
     halfOpenSize: halfOpen,
+    flowTableBuckets: cfg.limits.flowTable ? flowTableBuckets(cfg.limits) : 0,
     // The LRU tables are preallocated (about 160 bytes an entry each): a DSR-only deployment gets a
     // token NAT table. The NAT table holds the reverse entries of established and half-open flows
     // (bpf/lib/halfopen.h), so that a SYN flood's do not push established ones out. A size that
@@ -155,10 +158,15 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
   const attached: AttachedInterface[] = [];
   const created: ReturnType<typeof attach>['link'][] = [];
   const migrations = resized.map((r) => ({ ...r, pin: join(paths.maps, r.name), map: object.map(r.name), moved: false }));
+  // lb_ft4 comes last in `resized`: its flows go into the new lb_ct / lb_ct_syn after their own copy.
+  const migrate = async (m: (typeof migrations)[number]) =>
+    m.name === MAPS.ft4
+      ? moveFlowTable(m.pin, object.map(MAPS.ct), object.map(MAPS.ctSyn), flowTimeouts(cfg.limits))
+      : copyTable(m.pin, m.map);
   let linkChanges: LinkChange[] = [];
   try {
     // The flows so far go into the new tables before the new program runs.
-    for (const m of migrations) copyTable(m.pin, m.map);
+    for (const m of migrations) await migrate(m);
     const maps = InstanceMaps.fromObject(object);
     // In full: a re-deploy may load a program of other strategies, whose tables read differently.
     await reconcile(maps, strategies, { config: cfg, allocation }, prev ? desiredOf(prev) : undefined, { full: true });
@@ -234,9 +242,22 @@ export async function deploy(cfg: LbConfig, strategies: ProgramStrategies, ns: N
     }
     // The new program runs: the flows the old one created meanwhile follow, then the pins move.
     for (const m of migrations) {
-      const copied = copyTable(m.pin, m.map);
+      const copied = await migrate(m);
       movePin(m.pin, m.map);
       m.moved = true;
+      if (m.name === MAPS.ft4) {
+        const what = !cfg.limits.flowTable
+          ? 'limits.flowTable off: the flow table emptied'
+          : m.from === 1
+            ? `limits.flowTable on: a flow table of ${m.to} buckets`
+            : `limits.flowTableBuckets ${m.from} -> ${m.to}: a new, empty flow table`;
+        if (m.from > 1 || copied > 0)
+          warnings.push(
+            `${what}; ${copied} flows of the old one moved to the conntrack table (flows created during the move may be re-balanced)`,
+          );
+        else warnings.push(what);
+        continue;
+      }
       const what = m.name === MAPS.ct ? 'limits.conntrackSize' : m.name === MAPS.ctSyn ? 'limits.halfOpenSize' : 'the NAT table';
       warnings.push(
         `${what} ${m.from} -> ${m.to}: a new table, ${copied} entries copied into it (flows created during the copy may be re-balanced${m.to < m.from ? '; a smaller table keeps the most recent ones' : ''})`,

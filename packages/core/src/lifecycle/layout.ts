@@ -29,10 +29,11 @@ export function pinnedLayout(paths: InstancePaths): number | undefined {
  * that changes an existing map otherwise is not listed: it needs an undeploy.
  */
 export const UPGRADES: Readonly<Record<number, string>> = {
-  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, lb_ct_syn, the half-open table, and the prefix VIP and QUIC maps; gives each service its strategy',
-  3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h), established flows staying in lb_ct, and the prefix VIP and QUIC maps; gives each service its strategy',
-  4: 'adds lb_vip_nets and lb_svc_nets, the large prefix VIPs (bpf/lib/service.h), and lb_quic_ids, QUIC server ids (bpf/lib/quic.h); gives each service its strategy',
-  5: 'gives each service its strategy (lb_svc.strategy, a padding byte before): every service is rewritten',
+  2: 'adds lb_addr_slots, the address slot table, filled from lb_addrs, lb_ct_syn, the half-open table, and the prefix VIP and QUIC maps; gives each service its strategy; adds lb_ft4, the flow table',
+  3: 'adds lb_ct_syn, the half-open table (bpf/lib/halfopen.h), established flows staying in lb_ct, and the prefix VIP and QUIC maps; gives each service its strategy; adds lb_ft4, the flow table',
+  4: 'adds lb_vip_nets and lb_svc_nets, the large prefix VIPs (bpf/lib/service.h), and lb_quic_ids, QUIC server ids (bpf/lib/quic.h); gives each service its strategy; adds lb_ft4, the flow table',
+  5: 'gives each service its strategy (lb_svc.strategy, a padding byte before): every service is rewritten; adds lb_ft4, the flow table',
+  6: 'adds lb_ft4, the flow table of IPv4 dsr/ipip/gue flows (bpf/lib/flowtab.h): only a map; the flows in lb_ct stay there and are still found (after an lb_ft4 miss)',
 };
 
 /**

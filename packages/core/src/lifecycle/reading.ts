@@ -1,5 +1,6 @@
 import { formatVip } from '../config/prefix.js';
 import * as abi from '../dataplane/abi.js';
+import { countFtBuckets, type FlowTimeouts, type FtCount, readFtBucketsSync } from '../dataplane/flowtab.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { MODE_NAME, pinnedLinkProgram } from '../dataplane/xdp.js';
 import { serviceIdentity } from '../state/allocation.js';
@@ -26,6 +27,8 @@ export interface DataplaneReading {
   conntrackMax: number;
   /** lb_ct_syn's size (limits.halfOpenSize at the first deploy). */
   halfOpenMax: number;
+  /** lb_ft4's buckets (limits.flowTableBuckets); 0: the flow table is off (a 1-bucket map, never read). */
+  flowTableBuckets: number;
 }
 
 export interface ServiceReading {
@@ -121,17 +124,36 @@ export function readDataplaneOf(state: InstanceState, opts: ReadOptions = {}, de
       reasons,
       conntrackMax: maps.map(abi.MAPS.ct).maxEntries,
       halfOpenMax: maps.map(abi.MAPS.ctSyn).maxEntries,
+      flowTableBuckets: flowTableBucketsOf(maps),
     };
   } finally {
     maps.dispose();
   }
 }
 
-/** Live entries of lb_ct and lb_ct_syn: walks their keys, once (`lb status`), never per tick. */
-export function countConntrack(instance: string): { entries: number; halfOpen: number } {
+/** lb_ft4's buckets, 0 when the table is off (deploy gives it 1 bucket then, and ft_mask 0). */
+function flowTableBucketsOf(maps: InstanceMaps): number {
+  const n = maps.map(abi.MAPS.ft4).maxEntries;
+  return n > 1 ? n : 0;
+}
+
+/**
+ * Live flows, once (`lb status`), never per tick: lb_ct's and lb_ct_syn's entries (a walk of their
+ * keys) plus the flow table's live slots (`timeouts`: the config's, as the data plane's), counted
+ * into `entries` (established) and `halfOpen` too; `flowTable` is the table's share, when it is on.
+ */
+export function countConntrack(
+  instance: string,
+  timeouts: FlowTimeouts,
+): { entries: number; halfOpen: number; flowTable?: FtCount & { buckets: number } } {
   const maps = InstanceMaps.fromPins(instancePaths(instance).maps);
   try {
-    return { entries: maps.conntrackCount(), halfOpen: maps.conntrackCount(Infinity, abi.MAPS.ctSyn) };
+    const entries = maps.conntrackCount();
+    const halfOpen = maps.conntrackCount(Infinity, abi.MAPS.ctSyn);
+    const buckets = flowTableBucketsOf(maps);
+    if (!buckets) return { entries, halfOpen };
+    const ft = countFtBuckets(readFtBucketsSync(maps.map(abi.MAPS.ft4)), process.hrtime.bigint(), timeouts);
+    return { entries: entries + ft.established, halfOpen: halfOpen + ft.halfOpen, flowTable: { ...ft, buckets } };
   } finally {
     maps.dispose();
   }

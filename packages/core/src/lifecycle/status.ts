@@ -1,4 +1,5 @@
 import * as abi from '../dataplane/abi.js';
+import { flowTimeouts } from '../dataplane/flowtab.js';
 import type { LinkChange } from './link-prep.js';
 import { InstanceMaps } from '../dataplane/maps.js';
 import { chainSlots } from '../dataplane/chain.js';
@@ -50,9 +51,12 @@ export interface StatusView {
     counters: CounterView;
     backends: { key: string; id: number; weight: number; state: string; quicServerId?: number; slots: number; counters: CounterView }[];
   }[];
+  /** Established flows: lb_ct's entries plus the flow table's live ones; `max` is lb_ct's size. */
   conntrack: { entries: number; max: number };
-  /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h). */
+  /** Half-open TCP flows (lb_ct_syn, bpf/lib/halfopen.h, plus the flow table's); `max` is lb_ct_syn's size. */
   halfOpen: { entries: number; max: number };
+  /** The flow table (lb_ft4, bpf/lib/flowtab.h) when it is on: its buckets of 4 slots and its share of the flows above. */
+  flowTable?: { buckets: number; established: number; halfOpen: number };
   reasons: Record<string, number>;
   /** Cluster flow sync (config `cluster`): the sync addresses and the data plane's records so far. */
   flowSync?: { listen: string; peers: string[]; recordsSent: number; recordsDropped: number };
@@ -105,7 +109,7 @@ export function status(instance: string): StatusView {
       counters: view(b.counters),
     })),
   }));
-  const counted = countConntrack(instance);
+  const counted = countConntrack(instance, flowTimeouts(config.limits));
   const reasons: Record<string, number> = Object.fromEntries(reading.reasons.map((r) => [r.reason, Number(r.packets)]));
   return {
     instance,
@@ -120,6 +124,7 @@ export function status(instance: string): StatusView {
     services,
     conntrack: { entries: counted.entries, max: reading.conntrackMax },
     halfOpen: { entries: counted.halfOpen, max: reading.halfOpenMax },
+    ...(counted.flowTable ? { flowTable: counted.flowTable } : {}),
     reasons,
     ...(config.cluster
       ? {

@@ -15,8 +15,8 @@ function rotl32(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }
 
-/** One murmur3 block: mix word `k` into state `h` (lb_murmur_step). */
-function step(h: number, k: number): number {
+/** One murmur3 block: mix word `k` into state `h` (lb_murmur_step). Returns a signed 32-bit value. */
+export function murmurStep(h: number, k: number): number {
   k = Math.imul(k, C1);
   k = rotl32(k, 15);
   k = Math.imul(k, C2);
@@ -47,7 +47,7 @@ export function flowHash(flowKey: Uint8Array, seed: number, words: number): numb
   let h = seed | 0;
   for (let i = 0, o = 0; i < words; i++, o += 4) {
     const k = flowKey[o]! | (flowKey[o + 1]! << 8) | (flowKey[o + 2]! << 16) | (flowKey[o + 3]! << 24);
-    h = step(h, k);
+    h = murmurStep(h, k);
   }
   h ^= words * 4;
   return fmix32(h);
@@ -63,7 +63,7 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
   let h = seed | 0;
   let o = 0;
   for (let i = 0; i < blocks; i++, o += 4) {
-    h = step(h, bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
+    h = murmurStep(h, bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24));
   }
   let k = 0;
   switch (len & 3) {

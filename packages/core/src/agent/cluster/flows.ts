@@ -1,6 +1,7 @@
 import type { LbConfig } from '../../config/types.js';
 import * as abi from '../../dataplane/abi.js';
 import { ConntrackTable } from '../../dataplane/flowsync.js';
+import { ftSlotAgeNs } from '../../dataplane/flowtab.js';
 import { FWD } from '../../lifecycle/reconcile.js';
 import { serviceIdentity } from '../../state/allocation.js';
 import { instancePaths } from '../../state/paths.js';
@@ -115,15 +116,17 @@ export class FlowTable {
     const key = Buffer.alloc(abi.SIZES.flow);
     f.tuple.copy(key, 0, 0, 37);
     const closing = f.kind === KIND_CLOSING;
-    const v = Buffer.alloc(abi.SIZES.ct);
-    v.writeUInt32LE(be.id, 0);
-    v.writeUInt32LE(be.gen >>> 0, 4);
-    v.writeBigUInt64LE(now, 8);
-    v.writeUInt32LE(svc.id, 16);
-    v.writeUInt8(closing ? abi.CT_CLOSING : abi.CT_OPEN, 20);
-    v.writeUInt8(svc.fwd, 21);
-    v.writeUInt8(closing ? abi.CT_CLOSE_FIN : 0, 46);
-    v.writeUInt8(CT_F_SYNCED, 47);
+    const v = abi.encodeCt({
+      backendId: be.id,
+      backendGen: be.gen,
+      seenNs: now,
+      svcId: svc.id,
+      state: closing ? abi.CT_CLOSING : abi.CT_OPEN,
+      fwd: svc.fwd,
+      closeReason: closing ? abi.CT_CLOSE_FIN : 0,
+      flags: CT_F_SYNCED,
+      encapHash: 0,
+    });
     if (this.ct.insertNew(key, v)) return 'inserted';
     const old = this.ct.lookup(key);
     if (!old) return this.ct.insertNew(key, v) ? 'inserted' : 'kept-local'; // it went, and came back
@@ -137,7 +140,8 @@ export class FlowTable {
 
   /**
    * Every live flow a peer could take over (all but nat, not expired, its backend still ours with
-   * the same generation), for a starting peer's pull. Reads lb_ct in batches.
+   * the same generation), for a starting peer's pull. Reads lb_ct and the flow table (lb_ft4's
+   * open slots) in batches.
    */
   async live(now: bigint): Promise<WireFlow[]> {
     if (!this.ct) return [];
@@ -153,6 +157,15 @@ export class FlowTable {
       if (!be || be.gen !== v.readUInt32LE(4)) return;
       out.push({ tuple: Buffer.from(k.subarray(0, 37)), kind: KIND_OPEN, backendAddr: be.addr, backendPort: be.port });
     });
+    for (const b of await this.ct.flowTableBuckets())
+      for (const s of abi.decodeFtBucket(b)) {
+        if (s.fwd === abi.FWD_NAT || s.state !== abi.CT_OPEN) continue;
+        if (ftSlotAgeNs(s, now) > this.timeout(s.proto, s.state)) continue;
+        const be = this.backendsById.get(s.backendId);
+        if (!be || be.gen !== s.backendGen) continue;
+        const tuple = abi.encodeFlow(abi.ftSlotFlow(s)).subarray(0, 37);
+        out.push({ tuple, kind: KIND_OPEN, backendAddr: be.addr, backendPort: be.port });
+      }
     return out;
   }
 }
