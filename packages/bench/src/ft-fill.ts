@@ -33,9 +33,9 @@ export function ftBuckets(ft4: BpfMap): number {
   return ft4.maxEntries > 1 ? ft4.maxEntries : 0;
 }
 
-/** An IPv4 TCP tuple to the VIP (addresses as the bench writes them: dotted quads, not re-validated). */
-export function ftTuple(src: string, sport: number, dst: string, dport: number): FlowTab.FtTuple {
-  return { saddr: { text: src, family: 4 }, daddr: { text: dst, family: 4 }, sport, dport, proto: Abi.IPPROTO_TCP };
+/** An IPv4 tuple to the VIP (addresses as the bench writes them: dotted quads, not re-validated). */
+export function ftTuple(src: string, sport: number, dst: string, dport: number, proto = Abi.IPPROTO_TCP): FlowTab.FtTuple {
+  return { saddr: { text: src, family: 4 }, daddr: { text: dst, family: 4 }, sport, dport, proto };
 }
 
 /** A tuple as a slot's first 13 bytes hold it: saddr, daddr, sport, dport (network order), proto. */
@@ -232,4 +232,26 @@ export function readBuckets(ft4: BpfMap, tuples: readonly FlowTab.FtTuple[], buc
  */
 export function restoreBuckets(ft4: BpfMap, snapshot: ReadonlyMap<number, Buffer>): void {
   for (const [b, v] of snapshot) ft4.update(u32(b), v);
+}
+
+/**
+ * Removes the flows `tuples` from lb_ft4 (their slots freed) and from lb_ct: the data plane then
+ * meets their next packet as an untracked flow's (disruption's "forget"). Returns how many slots
+ * were freed.
+ */
+export function forgetFlows(ft4: BpfMap, ct: BpfMap, tuples: readonly FlowTab.FtTuple[]): number {
+  const buckets = ftBuckets(ft4);
+  let freed = 0;
+  for (const t of tuples) {
+    ct.delete(Abi.encodeFlow({ src: t.saddr, dst: t.daddr, sport: t.sport, dport: t.dport, proto: t.proto }));
+    if (!buckets) continue;
+    const b = FlowTab.ftBucketOf(t, BENCH_HASH_SEED, buckets);
+    const bucket = ft4.lookup(u32(b)) as Buffer;
+    const way = findWay(bucket, t);
+    if (way < 0) continue;
+    slotAt(bucket, way).fill(0);
+    ft4.update(u32(b), bucket);
+    freed++;
+  }
+  return freed;
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Abi, FlowTab } from '@xdp-lb/core';
 import { BpfMap } from '@xdp-lb/native';
-import { cloneSlot, fillFlowTable, findWay, ftTuple, predictNewFlows, readBuckets, restoreBuckets } from '../src/ft-fill.js';
+import { cloneSlot, fillFlowTable, findWay, forgetFlows, ftTuple, predictNewFlows, readBuckets, restoreBuckets } from '../src/ft-fill.js';
 import { client, VIP } from '../src/testbed.js';
 
 const ARRAY = 2;
@@ -94,7 +94,7 @@ describe('predictNewFlows (lb_ft_insert on pure SYNs)', () => {
 });
 
 describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => {
-  it('puts each flow in its bucket or, its bucket full, in lb_ct and flags the bucket; clears half-open slots; restores', async () => {
+  it('puts each flow in its bucket or, its bucket full, in lb_ct and flags the bucket; clears half-open slots; forgets; restores', async () => {
     const ft = BpfMap.create({ type: ARRAY, keySize: 4, valueSize: Abi.SIZES.ftBucket, maxEntries: BUCKETS, name: 'lb_ft4' });
     const ct = BpfMap.create({ type: LRU_HASH, keySize: Abi.SIZES.flow, valueSize: Abi.SIZES.ct, maxEntries: 8192, name: 'lb_ct' });
     try {
@@ -141,6 +141,18 @@ describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => 
         }
       }
       expect([inTable, inCt]).toEqual([r.inTable, r.overflow]);
+
+      // Forgotten flows: gone from their slots and from lb_ct; the other slots of their buckets stay.
+      const gone = Array.from({ length: 200 }, (_, i) => tupleOf(i).t);
+      const spilled = gone.filter((t) => ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...t }))) !== null);
+      expect(forgetFlows(ft, ct, gone)).toBe(gone.length - spilled.length);
+      for (const t of gone) {
+        expect(findWay(ft.lookup(Abi.u32(FlowTab.ftBucketOf(t, SEED, BUCKETS))) as Buffer, t)).toBe(-1);
+        expect(ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...t })))).toBeNull();
+      }
+      const kept = tupleOf(N - 1).t;
+      const kb = ft.lookup(Abi.u32(FlowTab.ftBucketOf(kept, SEED, BUCKETS))) as Buffer;
+      expect(findWay(kb, kept) >= 0 || ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...kept }))) !== null).toBe(true);
 
       // A batch's buckets, read before it, put back after it.
       const fresh = Array.from({ length: 50 }, (_, k) => tupleOf(N + k).t);

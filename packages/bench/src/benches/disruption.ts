@@ -10,9 +10,10 @@
  */
 import { Abi } from '@xdp-lb/core';
 import { kernelProblem } from '../env.js';
+import { forgetFlows, ftTuple } from '../ft-fill.js';
 import { Deployed, instanceName, loadBalancer, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { backendSet, buildTable, FlowSet, movedShare } from '../models.js';
-import { backendHost, backendIndexOf, client, flowKey, tcpFrame, TestBed } from '../testbed.js';
+import { backendHost, backendIndexOf, client, tcpFrame, TestBed, VIP } from '../testbed.js';
 import type { Benchmark, BenchContext, Headline, Section, TableSpec } from '../types.js';
 
 const NS = [10, 100, 1000];
@@ -237,7 +238,10 @@ async function trackedFlows(ctx: BenchContext, warnings: string[]): Promise<Trac
           const clients = Array.from({ length: S }, () => client(seq++));
           const frames = clients.map((c) => tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: 80 }));
           const send = (): number[] => bed.inside(() => frames.map((f) => backendIndexOf(bed.run(prog, f).data as Buffer)));
-          const forget = () => clients.forEach((c) => ct.delete(flowKey(c.src, c.sport, 80)));
+          // Untracked: their entries gone from lb_ct and, with the flow table on, lb_ft4 (ft-fill.ts).
+          const ft4 = dp.map(Abi.MAPS.ft4);
+          const tuples = clients.map((c) => ftTuple(c.src, c.sport, VIP, 80));
+          const forget = () => forgetFlows(ft4, ct, tuples);
           const diff = (a: number[], b: number[], only?: (i: number) => boolean) =>
             a.filter((x, i) => (!only || only(i)) && x !== b[i]).length;
 
