@@ -32,7 +32,7 @@ export interface TrackedRow {
   backends: number;
   /** Tracked flows that changed backend after one backend was added (must be 0). */
   movedAfterAdd: number;
-  /** The same flows with their conntrack entries deleted first: how many the new table moves. */
+  /** The same flows with their conntrack entries (lb_ct, and lb_ft4 slots with the flow table on) deleted first: how many the new table moves. */
   untrackedMovedAfterAdd: number;
   /** Tracked flows of the surviving backends that changed backend after one was removed (must be 0). */
   movedAfterRemove: number;
@@ -171,7 +171,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
         `${t.untrackedMovedAfterRemove} (${pct(t.untrackedMovedAfterRemove / t.flows)})`,
       ]),
       notes: [
-        "Untracked: the same flows sent again after deleting their conntrack entries (what a flow without conntrack would see). A removed backend's flows cannot stay: the data plane re-balances them (ct_reselect).",
+        "Untracked: the same flows sent again after deleting their conntrack entries (lb_ct, and their lb_ft4 slots with the flow table on) (what a flow without conntrack would see). A removed backend's flows cannot stay: the data plane re-balances them (ct_reselect).",
       ],
     });
   }
@@ -186,7 +186,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     method: [
       `Models: ${flowsN.toLocaleString('en-US')} seeded synthetic flows assigned by each strategy's table builder and reference model before and after the change; a flow whose backend differs counts as moved. Random and round-robin flows re-balanced after the change draw again (random: a clock 1 s later; round-robin: the next counter values).`,
       `Line chart: N = ${lineN}, backends removed one at a time (every 5th key first), ${lineFlows.count.toLocaleString('en-US')} flows, compared with the state before any removal; the ideal is k/N.`,
-      "Tracked flows: the strategy's object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows' conntrack entries deleted, then sent again.",
+      "Tracked flows: the strategy's object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows' conntrack entries deleted (lb_ct entries, and with the flow table on their lb_ft4 slots freed), then sent again.",
     ],
     tables,
     charts: [
