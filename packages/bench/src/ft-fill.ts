@@ -73,8 +73,14 @@ export function cloneSlot(template: Buffer, src: string, sport: number, seen: nu
   return s;
 }
 
-/** The slot of a flow the data plane made (SYN, then ACK), checked to be an established one. */
-export function templateSlot(ft4: BpfMap, t: FlowTab.FtTuple, buckets: number): Buffer {
+/**
+ * The slot of a flow the data plane made (SYN, then ACK), checked to be an established one; call
+ * it right after the packet. `lead`: how many ticks our clock (CLOCK_MONOTONIC, read now) is ahead
+ * of the data plane's stamp (bpf_ktime_get_coarse_ns, lib/clock.h): the coarse clock lags by up to
+ * a jiffy, so 0 to a few.
+ */
+export function templateSlot(ft4: BpfMap, t: FlowTab.FtTuple, buckets: number): { slot: Buffer; lead: number } {
+  const tick = FlowTab.ftTick(process.hrtime.bigint());
   const b = FlowTab.ftBucketOf(t, BENCH_HASH_SEED, buckets);
   const bucket = ft4.lookup(u32(b)) as Buffer;
   const way = findWay(bucket, t);
@@ -85,7 +91,7 @@ export function templateSlot(ft4: BpfMap, t: FlowTab.FtTuple, buckets: number): 
   const s = Buffer.from(slotAt(bucket, way));
   const state = s.readUInt8(S_STATE) & Abi.FT_STATE_MASK;
   if (state !== Abi.CT_OPEN) throw new Error(`flow table: ${t.saddr.text}:${t.sport}'s slot is in state ${state}, not open`);
-  return s;
+  return { slot: s, lead: (tick - s.readUInt32LE(S_SEEN)) | 0 };
 }
 
 export interface FtFillResult {
@@ -95,8 +101,6 @@ export interface FtFillResult {
   overflow: number;
   /** Half-open slots of earlier cases' unanswered SYNs, removed (see fillFlowTable). */
   droppedHalfOpen: number;
-  /** The fill's tick (the coarse clock >> 20) minus the newest template's, as the data plane stamped it. */
-  tickLead: number;
 }
 
 /**
@@ -105,9 +109,10 @@ export interface FtFillResult {
  * changed in memory and the changed buckets written back (BPF_MAP_UPDATE_BATCH). Half-open slots
  * already there (the earlier cases' SYNs, never answered) are removed: the table then holds
  * established flows only, the same in every round, so a new flow's fate (a free way, or a full
- * bucket) is known in advance (predictNewFlows). `seen`: the coarse clock's tick now
+ * bucket) is known in advance (predictNewFlows). The slots' seen: the coarse clock's tick now
  * (FlowTab.ftTick of CLOCK_MONOTONIC, the coarse clock's base; it leads the coarse clock by at
- * most a jiffy, which the data plane's signed ages read as "just refreshed").
+ * most a jiffy, templateSlot's `lead`, which the data plane's signed ages read as "just
+ * refreshed").
  */
 export async function fillFlowTable(
   ft4: BpfMap,
@@ -135,7 +140,6 @@ export async function fillFlowTable(
     }
   const now = process.hrtime.bigint();
   const seen = FlowTab.ftTick(now);
-  const tickLead = Math.max(...templates.map((t) => (seen - t.readUInt32LE(S_SEEN)) | 0));
   const ctKeys: Buffer[] = [];
   const ctValues: Buffer[] = [];
   for (let i = 0; i < n; i++) {
@@ -167,7 +171,7 @@ export async function fillFlowTable(
     progress(Math.min(1, (i + CHUNK) / order.length));
   }
   for (let i = 0; i < ctKeys.length; i += CHUNK) await ct.updateBatch(ctKeys.slice(i, i + CHUNK), ctValues.slice(i, i + CHUNK));
-  return { inTable: n - ctKeys.length, overflow: ctKeys.length, droppedHalfOpen, tickLead };
+  return { inTable: n - ctKeys.length, overflow: ctKeys.length, droppedHalfOpen };
 }
 
 /** The flow-table reason counters a batch of new flows (pure SYNs) must add, besides tx, ct_new and ct_half_open. */

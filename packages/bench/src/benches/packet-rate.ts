@@ -306,8 +306,8 @@ async function loadMillion(dp: Deployed, loop: LoopGenerator): Promise<void> {
       const { src, sport } = genFlow(i);
       return { t: ftTuple(src, sport, VIP, DPORT, Abi.IPPROTO_UDP), src, sport };
     };
-    const template = templateSlot(ft4, tupleOf(0).t, buckets);
-    await fillFlowTable(ft4, ct, MILLION, tupleOf, [template], () => {});
+    const { slot } = templateSlot(ft4, tupleOf(0).t, buckets);
+    await fillFlowTable(ft4, ct, MILLION, tupleOf, [slot], () => {});
     return;
   }
   const template = ct.lookup(genFlowKey(0)) as Buffer | null;

@@ -94,7 +94,7 @@ const FULL: Params = {
 type Method = 'repeat' | 'one-shot' | 'wrapper';
 
 /** How the 1M live flows were loaded: into lb_ft4 (the flow table on; its buckets, and the flows of full buckets, in lb_ct) or lb_ct. */
-type Fill = { strategy: StrategyId; flows: number; seconds: number; table: string; buckets?: number } & Partial<FtFillResult>;
+type Fill = { strategy: StrategyId; flows: number; seconds: number; table: string; buckets?: number; clockLead?: number } & Partial<FtFillResult>;
 
 export interface CaseResult {
   strategy: StrategyId | 'floor';
@@ -429,6 +429,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
               return { t: ftTuple(c.src, c.sport, VIP, DSR_PORT), src: c.src, sport: c.sport };
             };
             const templates = new Map<number, Buffer>();
+            let clockLead = 0; // ticks CLOCK_MONOTONIC is ahead of the data plane's stamps (ft-fill.ts templateSlot)
             bed.inside(() => {
               for (let i = 0; i < 10_000 && templates.size < BACKENDS.length; i++) {
                 const c = client(flowSeq++);
@@ -436,8 +437,9 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT, flags: 'S' }));
                 run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT }));
                 if (buckets) {
-                  const sl = templateSlot(ft4, ftTuple(c.src, c.sport, VIP, DSR_PORT), buckets);
-                  templates.set(Abi.decodeFtSlot(sl).backendId, sl);
+                  const { slot, lead } = templateSlot(ft4, ftTuple(c.src, c.sport, VIP, DSR_PORT), buckets);
+                  templates.set(Abi.decodeFtSlot(slot).backendId, slot);
+                  clockLead = Math.max(clockLead, lead);
                 } else {
                   const v = ct.lookup(flowKey(c.src, c.sport, DSR_PORT)) as Buffer | null;
                   if (v) templates.set(Abi.decodeCt(v).backendId, Buffer.from(v));
@@ -453,7 +455,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
             const t0 = process.hrtime.bigint();
             if (buckets) {
               const f = await fillFlowTable(ft4, ct, p.flows1M, tupleOf, vals, loading);
-              fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9, table: Abi.MAPS.ft4, buckets, ...f });
+              fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9, table: Abi.MAPS.ft4, buckets, clockLead, ...f });
             } else {
               const CHUNK = 65_536;
               for (let base = 0; base < p.flows1M; base += CHUNK) {
@@ -674,7 +676,7 @@ function fillText(f: Fill): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const where =
     f.buckets !== undefined
-      ? `${n(f.inTable ?? 0)} in ${f.table} (${n(f.buckets)} buckets of 4 slots) and ${n(f.overflow ?? 0)} of full buckets in lb_ct`
+      ? `${n(f.inTable ?? 0)} in ${f.table} (${n(f.buckets)} buckets of 4 slots; refresh tick the coarse clock's, which CLOCK_MONOTONIC led by ${f.clockLead ?? 0} ticks of 2^20 ns) and ${n(f.overflow ?? 0)} of full buckets in lb_ct`
       : `all in ${f.table}`;
   return `${n(f.flows)} flows, ${where}, loaded in ${f.seconds.toFixed(1)} s`;
 }
