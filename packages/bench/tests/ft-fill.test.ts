@@ -94,6 +94,21 @@ describe('predictNewFlows (lb_ft_insert on pure SYNs)', () => {
 });
 
 describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => {
+  it('refuses a template of another service, writing nothing', async () => {
+    const ft = BpfMap.create({ type: ARRAY, keySize: 4, valueSize: Abi.SIZES.ftBucket, maxEntries: BUCKETS, name: 'lb_ft4' });
+    const ct = BpfMap.create({ type: LRU_HASH, keySize: Abi.SIZES.flow, valueSize: Abi.SIZES.ct, maxEntries: 1024, name: 'lb_ct' });
+    try {
+      const other = template(1);
+      other.writeUInt16BE(81, 10);
+      await expect(fillFlowTable(ft, ct, 10, tupleOf, [other], () => {})).rejects.toThrow(/template 0 is not a flow of 198\.18\.0\.10:80\/6/);
+      const { values } = await ft.lookupBatch();
+      expect(values.every((v) => (v as Buffer).every((x) => x === 0))).toBe(true);
+    } finally {
+      ft.dispose();
+      ct.dispose();
+    }
+  });
+
   it('puts each flow in its bucket or, its bucket full, in lb_ct and flags the bucket; clears half-open slots; forgets; restores', async () => {
     const ft = BpfMap.create({ type: ARRAY, keySize: 4, valueSize: Abi.SIZES.ftBucket, maxEntries: BUCKETS, name: 'lb_ft4' });
     const ct = BpfMap.create({ type: LRU_HASH, keySize: Abi.SIZES.flow, valueSize: Abi.SIZES.ct, maxEntries: 8192, name: 'lb_ct' });
