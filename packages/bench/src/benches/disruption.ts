@@ -10,9 +10,10 @@
  */
 import { Abi } from '@xdp-lb/core';
 import { kernelProblem } from '../env.js';
+import { forgetFlows, ftTuple } from '../ft-fill.js';
 import { Deployed, instanceName, loadBalancer, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { backendSet, buildTable, FlowSet, movedShare } from '../models.js';
-import { backendHost, backendIndexOf, client, flowKey, tcpFrame, TestBed } from '../testbed.js';
+import { backendHost, backendIndexOf, client, tcpFrame, TestBed, VIP } from '../testbed.js';
 import type { Benchmark, BenchContext, Headline, Section, TableSpec } from '../types.js';
 
 const NS = [10, 100, 1000];
@@ -31,7 +32,7 @@ export interface TrackedRow {
   backends: number;
   /** Tracked flows that changed backend after one backend was added (must be 0). */
   movedAfterAdd: number;
-  /** The same flows with their conntrack entries deleted first: how many the new table moves. */
+  /** The same flows with their conntrack entries (lb_ct, and lb_ft4 slots with the flow table on) deleted first: how many the new table moves. */
   untrackedMovedAfterAdd: number;
   /** Tracked flows of the surviving backends that changed backend after one was removed (must be 0). */
   movedAfterRemove: number;
@@ -170,7 +171,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
         `${t.untrackedMovedAfterRemove} (${pct(t.untrackedMovedAfterRemove / t.flows)})`,
       ]),
       notes: [
-        "Untracked: the same flows sent again after deleting their conntrack entries (what a flow without conntrack would see). A removed backend's flows cannot stay: the data plane re-balances them (ct_reselect).",
+        "Untracked: the same flows sent again after deleting their conntrack entries (lb_ct, and their lb_ft4 slots with the flow table on) (what a flow without conntrack would see). A removed backend's flows cannot stay: the data plane re-balances them (ct_reselect).",
       ],
     });
   }
@@ -185,7 +186,7 @@ async function runDisruption(ctx: BenchContext): Promise<Section> {
     method: [
       `Models: ${flowsN.toLocaleString('en-US')} seeded synthetic flows assigned by each strategy's table builder and reference model before and after the change; a flow whose backend differs counts as moved. Random and round-robin flows re-balanced after the change draw again (random: a clock 1 s later; round-robin: the next counter values).`,
       `Line chart: N = ${lineN}, backends removed one at a time (every 5th key first), ${lineFlows.count.toLocaleString('en-US')} flows, compared with the state before any removal; the ideal is k/N.`,
-      "Tracked flows: the strategy's object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows' conntrack entries deleted, then sent again.",
+      "Tracked flows: the strategy's object deployed by core (10 backends, DSR, new-flow guard off so that every flow is tracked however fast the runs come) in a lab namespace; flows sent with BPF_PROG_TEST_RUN (the destination MAC of each forwarded frame names its backend), a backend added and then one removed with LoadBalancer.update (the `lb backend add/remove` path), and every flow sent again. Untracked: the flows' conntrack entries deleted (lb_ct entries, and with the flow table on their lb_ft4 slots freed), then sent again.",
     ],
     tables,
     charts: [
@@ -237,7 +238,10 @@ async function trackedFlows(ctx: BenchContext, warnings: string[]): Promise<Trac
           const clients = Array.from({ length: S }, () => client(seq++));
           const frames = clients.map((c) => tcpFrame({ dmac: bed.mac, src: c.src, sport: c.sport, dport: 80 }));
           const send = (): number[] => bed.inside(() => frames.map((f) => backendIndexOf(bed.run(prog, f).data as Buffer)));
-          const forget = () => clients.forEach((c) => ct.delete(flowKey(c.src, c.sport, 80)));
+          // Untracked: their entries gone from lb_ct and, with the flow table on, lb_ft4 (ft-fill.ts).
+          const ft4 = dp.map(Abi.MAPS.ft4);
+          const tuples = clients.map((c) => ftTuple(c.src, c.sport, VIP, 80));
+          const forget = () => forgetFlows(ft4, ct, tuples);
           const diff = (a: number[], b: number[], only?: (i: number) => boolean) =>
             a.filter((x, i) => (!only || only(i)) && x !== b[i]).length;
 

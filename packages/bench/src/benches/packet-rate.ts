@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { BpfLink, BpfObject, ifNameToIndex, inNetns } from '@xdp-lb/native';
 import { Lab, type LabHost, parseIpv4, parseMac } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, missingTools, objects, TOOLS, aptHint } from '../env.js';
+import { fillFlowTable, ftBuckets, ftTuple, templateSlot } from '../ft-fill.js';
 import { Deployed, formatReasons, instanceName, STRATEGY_IDS, type StrategyId } from '../lb.js';
 import { LOOP_FRAMES, LoopGenerator, type LoopRun } from '../loop-generator.js';
 import { shuffled, prng, type Stat, summarize } from '../stats.js';
@@ -278,20 +279,37 @@ async function runPacketRate(ctx: BenchContext): Promise<Section> {
 }
 
 /** The generator's flow i (xdp_gen): source 198.19.0.1 + i / 64512, port 1024 + i % 64512, to VIP:DPORT/udp. */
-function genFlowKey(i: number): Buffer {
+function genFlow(i: number): { src: string; sport: number } {
   const a = ip('198.19.0.1') + (Math.floor(i / 64512) & 0xffff);
   const src = [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
-  return Abi.encodeFlow({ src: parseIp(src)!, dst: parseIp(VIP)!, sport: 1024 + (i % 64512), dport: DPORT, proto: Abi.IPPROTO_UDP });
+  return { src, sport: 1024 + (i % 64512) };
+}
+
+function genFlowKey(i: number): Buffer {
+  const { src, sport } = genFlow(i);
+  return Abi.encodeFlow({ src: parseIp(src)!, dst: parseIp(VIP)!, sport, dport: DPORT, proto: Abi.IPPROTO_UDP });
 }
 
 /**
  * 1M live flows, the ones xdp_loop cycles through with flows = 1M: flow 0 is sent by a short run
  * of the loop (the data plane makes its entry), then its entry is cloned under the other 999,999
- * tuples (batches).
+ * tuples (batches): lb_ft4 slots when the flow table is on (ft-fill.ts; a full bucket's flows in
+ * lb_ct), else lb_ct entries.
  */
 async function loadMillion(dp: Deployed, loop: LoopGenerator): Promise<void> {
   await loop.run(1, 0.05, { warmupMs: 20 });
   const ct = dp.map(Abi.MAPS.ct);
+  const ft4 = dp.map(Abi.MAPS.ft4);
+  const buckets = ftBuckets(ft4);
+  if (buckets) {
+    const tupleOf = (i: number) => {
+      const { src, sport } = genFlow(i);
+      return { t: ftTuple(src, sport, VIP, DPORT, Abi.IPPROTO_UDP), src, sport };
+    };
+    const { slot } = templateSlot(ft4, tupleOf(0).t, buckets);
+    await fillFlowTable(ft4, ct, MILLION, tupleOf, [slot], () => {});
+    return;
+  }
   const template = ct.lookup(genFlowKey(0)) as Buffer | null;
   if (!template) throw new Error('the first flow made no conntrack entry');
   for (let base = 1; base < MILLION; base += 65_536) {
@@ -448,7 +466,7 @@ function report(results: RateResult[], rounds: number, seconds: number, warnings
       `Rate = frames that came back / wall time (${seconds} s per round after a 200 ms warm-up). The generator's ceiling = the same frames / the generator thread's CPU seconds (/proc/<pid>/schedstat), measured in the same round; a rate within ${GEN_HEADROOM}x of it is marked generator-bound. "Capacity per core" = frames / the tested side's thread CPU seconds.`,
       'When neither side is busy all the time (the "tested side busy" column well below 100%), the wall rate is bound by the loop itself: 128 frames ping-pong between two NAPI threads that sleep and wake each other, so the hairpin and the LB can show the same wall rate. Their capacity per core (CPU time per frame of the tested side) is then the figure that tells them apart, and the one the headlines judge.',
       `${rounds} rounds, cases interleaved in a different order each round, each case set up and torn down per round; median reported, min–max as spread. After each round the loop is stopped and the frames still circulating are counted: 128 means none was lost.`,
-      "1M live flows: conntrack sized 2^21; the entry the data plane made for the generator's first flow (a 50 ms run of one flow) is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_loop then sends in turn (in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.",
+      "1M live flows: conntrack sized 2^21; the entry the data plane made for the generator's first flow (a 50 ms run of one flow) is cloned (BPF_MAP_UPDATE_BATCH) under the 1M tuples xdp_loop then sends in turn (with the flow table on, as lb_ft4 slots in the buckets the data plane's hash gives, the flows of a full bucket in lb_ct; else lb_ct entries) (in a scrambled order: flow = n x 611953 mod 10^6, so that consecutive packets do not touch neighbouring entries), so every packet is an established flow whose entry is not in cache.",
       'Figures from before the kernel change (bench/results up to 2026-11-25) came from a live-frames generator running everything on one CPU: they are not comparable with these.',
     ],
     tables: [

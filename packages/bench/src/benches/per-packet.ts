@@ -1,7 +1,8 @@
 /**
  * Per-packet cost of the data plane through BPF_PROG_TEST_RUN: every strategy x forwarding mode on
  * new flows, established flows, NAT replies and traffic that is not for us; with 1 and with 1M live
- * flows in conntrack; against the bare XDP_TX program as the floor.
+ * flows (in the flow table lb_ft4, ft-fill.ts; with it off, in lb_ct); against the bare XDP_TX
+ * program as the floor.
  *
  * The program under test is the one core deployed (generic mode, on a lab host's veth nobody sends
  * to), opened from its pinned link, so every map is filled by the real control plane and next hops
@@ -27,6 +28,7 @@ import { Abi } from '@xdp-lb/core';
 import { BpfObject, XdpAction } from '@xdp-lb/native';
 import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
+import { fillFlowTable, ftBuckets, ftTuple, type FtFillResult, predictNewFlows, readBuckets, restoreBuckets, templateSlot } from '../ft-fill.js';
 import { Wrapper, type WrapMode } from '../wrapper.js';
 import { type DispatchParams, type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
 import { dispatchCost, dispatchCostFindings, dispatchCostTable, profileDispatch, type ProfiledVariant } from './dispatch-profile.js';
@@ -91,6 +93,9 @@ const FULL: Params = {
 
 type Method = 'repeat' | 'one-shot' | 'wrapper';
 
+/** How the 1M live flows were loaded: into lb_ft4 (the flow table on; its buckets, and the flows of full buckets, in lb_ct) or lb_ct. */
+type Fill = { strategy: StrategyId; flows: number; seconds: number; table: string; buckets?: number; clockLead?: number } & Partial<FtFillResult>;
+
 export interface CaseResult {
   strategy: StrategyId | 'floor';
   forward: 'dsr' | 'nat' | '-';
@@ -119,7 +124,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
   const p = ctx.quick ? QUICK : FULL;
   const warnings: string[] = [];
   const results: CaseResult[] = [];
-  const fills: { strategy: StrategyId; flows: number; seconds: number }[] = [];
+  const fills: Fill[] = [];
   const calibration: { strategy: StrategyId; oneShotPass: number[]; repeatPass: number[] }[] = [];
   let dispatch: DispatchResult[] = [];
   let profiled: ProfiledVariant[] = [];
@@ -414,38 +419,75 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
 
           if (with1M) {
             // 1M live flows: entries cloned from ones the data plane made itself (one per backend),
-            // under 1M distinct client tuples, loaded in batches.
-            const templates = new Map<number, Buffer>();
+            // under 1M distinct client tuples, loaded in batches into the table the program keeps
+            // dsr flows in: lb_ft4 when the flow table is on (ft-fill.ts), else lb_ct.
             const ct = dp.map(Abi.MAPS.ct);
+            const ft4 = dp.map(Abi.MAPS.ft4);
+            const buckets = ftBuckets(ft4);
+            const tupleOf = (i: number) => {
+              const c = client(i);
+              return { t: ftTuple(c.src, c.sport, VIP, DSR_PORT), src: c.src, sport: c.sport };
+            };
+            const templates = new Map<number, Buffer>();
+            let clockLead = 0; // ticks CLOCK_MONOTONIC is ahead of the data plane's stamps (ft-fill.ts templateSlot)
             bed.inside(() => {
               for (let i = 0; i < 10_000 && templates.size < BACKENDS.length; i++) {
                 const c = client(flowSeq++);
                 // SYN then ACK: an established entry (a SYN alone leaves it half-open).
                 run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT, flags: 'S' }));
                 run1(tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT }));
-                const v = ct.lookup(flowKey(c.src, c.sport, DSR_PORT)) as Buffer | null;
-                if (v) templates.set(Abi.decodeCt(v).backendId, Buffer.from(v));
+                if (buckets) {
+                  const { slot, lead } = templateSlot(ft4, ftTuple(c.src, c.sport, VIP, DSR_PORT), buckets);
+                  templates.set(Abi.decodeFtSlot(slot).backendId, slot);
+                  clockLead = Math.max(clockLead, lead);
+                } else {
+                  const v = ct.lookup(flowKey(c.src, c.sport, DSR_PORT)) as Buffer | null;
+                  if (v) templates.set(Abi.decodeCt(v).backendId, Buffer.from(v));
+                }
               }
             });
             const vals = [...templates.values()];
-            const t0 = process.hrtime.bigint();
-            const CHUNK = 65_536;
-            for (let base = 0; base < p.flows1M; base += CHUNK) {
-              const keys: Buffer[] = [];
-              const values: Buffer[] = [];
-              for (let i = base; i < Math.min(p.flows1M, base + CHUNK); i++) {
-                const c = client(i);
-                keys.push(flowKey(c.src, c.sport, DSR_PORT));
-                values.push(vals[i % vals.length]!);
-              }
-              await ct.updateBatch(keys, values);
+            const loading = (done: number) =>
               ctx.progress(
-                Math.min(1, (step + (base + CHUNK) / p.flows1M) / steps),
-                `${strategy}: loading ${p.flows1M.toLocaleString('en-US')} flows into conntrack`,
+                Math.min(1, (step + done) / steps),
+                `${strategy}: loading ${p.flows1M.toLocaleString('en-US')} flows into ${buckets ? Abi.MAPS.ft4 : Abi.MAPS.ct}`,
               );
+            const t0 = process.hrtime.bigint();
+            if (buckets) {
+              const f = await fillFlowTable(ft4, ct, p.flows1M, tupleOf, vals, loading);
+              fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9, table: Abi.MAPS.ft4, buckets, clockLead, ...f });
+            } else {
+              const CHUNK = 65_536;
+              for (let base = 0; base < p.flows1M; base += CHUNK) {
+                const keys: Buffer[] = [];
+                const values: Buffer[] = [];
+                for (let i = base; i < Math.min(p.flows1M, base + CHUNK); i++) {
+                  const c = client(i);
+                  keys.push(flowKey(c.src, c.sport, DSR_PORT));
+                  values.push(vals[i % vals.length]!);
+                }
+                await ct.updateBatch(keys, values);
+                loading((base + CHUNK) / p.flows1M);
+              }
+              fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9, table: Abi.MAPS.ct });
             }
-            fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
             tick(`${strategy}: 1M flows loaded`);
+            /**
+             * New flows (SYNs of client(i), i in `idx`) among the 1M: the flow-table reasons they
+             * must add besides tx, ct_new and ct_half_open (a full bucket: ft_overflow or
+             * ft_evicted, predictNewFlows), and a function that puts their buckets back as they
+             * were, so every round meets the table as loaded. Table off: none, nothing to undo.
+             */
+            const newAmong1M = (idx: readonly number[]) => {
+              if (!buckets) return { extra: {}, undo: () => {} };
+              const ts = idx.map((i) => tupleOf(i).t);
+              const snap = readBuckets(ft4, ts, buckets);
+              const plan = predictNewFlows(snap, ts, buckets);
+              const extra: Record<string, number> = {};
+              if (plan.ft_overflow) extra.ft_overflow = plan.ft_overflow;
+              if (plan.ft_evicted) extra.ft_evicted = plan.ft_evicted;
+              return { extra, undo: () => restoreBuckets(ft4, snap) };
+            };
 
             const rand = prng(7);
             const hot = client(0);
@@ -497,10 +539,16 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 );
 
                 // New flows with 1M live ones.
-                const fresh = Array.from({ length: p.oneShots }, () => newDsr());
+                const freshIdx = Array.from({ length: p.oneShots }, () => flowSeq++);
+                const fresh = freshIdx.map((i) => {
+                  const c = client(i);
+                  return tcpFrame({ dmac: lbMac, src: c.src, sport: c.sport, dport: DSR_PORT, flags: 'S' });
+                });
+                let among = newAmong1M(freshIdx);
                 before = dp.reasons();
                 ns = fresh.map((f) => prog.testRun({ data: f, ctx: bed.ctx(f.length) }).durationNs);
                 d = dp.reasonsSince(before);
+                among.undo();
                 record(
                   'dsr-new-1M',
                   'new-1M',
@@ -510,7 +558,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                   median(ns) - offset,
                   median(ns),
                   d,
-                  only(d, { tx: fresh.length, ct_new: fresh.length, ct_half_open: fresh.length }),
+                  only(d, { tx: fresh.length, ct_new: fresh.length, ct_half_open: fresh.length, ...among.extra }),
                 );
 
                 // The wrapper method: the 1M flows visited in a scattered order (611953 is coprime with
@@ -534,9 +582,11 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                 const W = p.wrapInserts;
                 const base = flowSeq;
                 flowSeq += W;
+                among = newAmong1M(Array.from({ length: W }, (_, k) => base + k));
                 before = dp.reasons();
                 t = wrap.time(prog, txProg, newDsr(), { kind: 'distinct', base }, W, runW);
                 d = dp.reasonsSince(before);
+                among.undo();
                 record(
                   'dsr-new-1M-w',
                   'new-1M',
@@ -546,7 +596,7 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
                   t.net,
                   t.gross,
                   d,
-                  only(d, { tx: W, ct_new: W, ct_half_open: W }),
+                  only(d, { tx: W, ct_new: W, ct_half_open: W, ...among.extra }),
                 );
               });
               tick(`${strategy}: 1M flows, round ${r + 1}/${p.rounds}`);
@@ -621,6 +671,16 @@ function methodText(p: Params, x: CaseResult): string {
   return `wrapper, repeat ${n.toLocaleString('en-US')}`;
 }
 
+/** Where the 1M flows went: "1,000,000 flows in lb_ft4 (1,048,576 buckets; 4,321 of full buckets in lb_ct), loaded in 3.2 s". */
+function fillText(f: Fill): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const where =
+    f.buckets !== undefined
+      ? `${n(f.inTable ?? 0)} in ${f.table} (${n(f.buckets)} buckets of 4 slots; refresh tick the coarse clock's, which CLOCK_MONOTONIC led by ${f.clockLead ?? 0} ticks of 2^20 ns) and ${n(f.overflow ?? 0)} of full buckets in lb_ct`
+      : `all in ${f.table}`;
+  return `${n(f.flows)} flows, ${where}, loaded in ${f.seconds.toFixed(1)} s`;
+}
+
 function fmt(s: Stat): string {
   return s.n > 1 ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})` : s.median.toFixed(1);
 }
@@ -628,7 +688,7 @@ function fmt(s: Stat): string {
 function report(
   p: Params,
   results: CaseResult[],
-  fills: { strategy: StrategyId; flows: number; seconds: number }[],
+  fills: Fill[],
   calibration: { strategy: StrategyId; oneShotPass: number[]; repeatPass: number[] }[],
   warnings: string[],
   ctx: BenchContext,
@@ -652,7 +712,8 @@ function report(
       ]),
       notes: [
         `${p.rounds} rounds; a round's figure is the kernel's average over ${p.repeat.toLocaleString('en-US')} repeats, or the median of ${p.oneShots} single runs minus the single-run overhead of an empty program.`,
-        'The reason counters are what the data plane counted for the case: every case checks them (tx = forwarded with XDP_TX, ct_new = conntrack entry created, pass_not_ours = passed untouched).',
+        'The reason counters are what the data plane counted for the case: every case checks them (tx = forwarded with XDP_TX, ct_new = conntrack entry created, pass_not_ours = passed untouched; ft_overflow = a new flow found its flow-table bucket full and went to lb_ct).',
+        ...fills.map((f) => `1M live flows (${f.strategy}): ${fillText(f)}.`),
       ],
     },
   ];
@@ -723,8 +784,7 @@ function report(
   const ds = dispatchSummary(dispatch);
   if (ds) summary.push(ds);
   if (costFindings) summary.push(costFindings.summary);
-  for (const f of fills)
-    summary.push(`${f.strategy}: ${f.flows.toLocaleString('en-US')} conntrack entries loaded in ${f.seconds.toFixed(1)} s.`);
+  for (const f of fills) summary.push(`${f.strategy}: ${fillText(f)}.`);
   const cal = calibration[0];
   return {
     summary,
@@ -734,7 +794,7 @@ function report(
       `One per syscall: new flows, NAT (the output is addressed to the backend or the client: fed back, it would be "not ours"), and random flows among 1M are run once per syscall with the frame restored, ${p.oneShots} per round; the round's median minus the same overhead measured with an empty program (one-shot minus repeat of xdp_pass${cal ? `: ${median(cal.oneShotPass).toFixed(0)} − ${median(cal.repeatPass).toFixed(0)} ns` : ''}).`,
       'The new-flow guard is off (limits.newFlowsPerSec 0): new flows take the stateful path (selection, conntrack entry, NAT port) however fast the runs come; with the default guard a CPU seeing more than 125,000 new flows a second forwards them statelessly (see packet-rate).',
       `Wrapper (the method of the side-by-side harness with Katran, ../shared/tools/katran-side-by-side): one run with repeat R of xdp_wrap (packages/bench/bpf/bench.bpf.c), which each time restores the 64-byte frame, gives it another flow where the case needs one (a new tuple per packet; or the 1M flows in a scattered order) and tail-calls the program under test; minus the same wrapper around the bare XDP_TX program (same R, same mode), measured right after. R = ${p.repeat.toLocaleString('en-US')} for established flows and replies, ${p.wrapInserts.toLocaleString('en-US')} where every packet inserts a flow (so that the rounds fit conntrack and the SNAT port range). Figures of this method compare with that harness's; one-per-syscall figures do not.`,
-      `1M live flows: conntrack sized 2^21, 1M entries cloned from entries the data plane created itself (one per backend) under distinct client tuples, loaded with BPF_MAP_UPDATE_BATCH; then ${p.oneShots} packets of flows drawn at random per round.`,
+      `1M live flows: conntrack sized 2^21, 1M entries cloned from entries the data plane created itself (one per backend, after a SYN and an ACK) under distinct client tuples, with only the tuple and the refresh time changed, loaded with BPF_MAP_UPDATE_BATCH into the table the program keeps dsr flows in: with the flow table on (limits.flowTable), slots of lb_ft4 in the buckets the data plane's hash gives (up to 4 a bucket; the flows of a full bucket go to lb_ct and flag it, as the data plane's insert does; the earlier cases' unanswered SYNs are freed in the buckets used), else lb_ct entries; then ${p.oneShots} packets of flows drawn at random per round. The new flows among them add exactly the ft_overflow / ft_evicted their buckets call for (computed from the buckets before the batch), and their buckets are put back afterwards, so every round meets the same table. ${fills.map((f) => `${f.strategy}: ${fillText(f)}`).join('; ') || 'No 1M case ran'}.`,
       `Each case checks the data plane's reason counters (which path every packet took); ${p.rounds} rounds, median reported, min–max as spread. The kernel reports whole nanoseconds.`,
     ],
     tables,
