@@ -315,11 +315,10 @@ struct lb_ct {
 #define LB_FT_HALF 3        /* lb_ft_slot.state: a half-open TCP flow (what lb_ct_syn holds elsewhere) */
 #define LB_FT_STATE_MASK 0x0f
 #define LB_FT_CLOSE_SHIFT 4 /* lb_ft_slot.state bits 4-5: LB_CT_CLOSE_* */
-/* lb_ft_way.aux of way LB_FT_OVER: flags of the bucket */
-#define LB_FT_OVER_CT 0x1   /* a flow of this bucket found no slot and went to lb_ct or lb_ct_syn
-			     * (sticky): its pure SYNs take the lb_ct_syn path, as without the table */
 #define LB_FT_SEQ 0         /* the way whose aux is the bucket's sequence (odd: being written) */
-#define LB_FT_OVER 1        /* the way whose aux holds LB_FT_OVER_* */
+#define LB_FT_OVER 1        /* the way whose aux is the tick (| 1; 0: never) of the bucket's last SYN
+			     * that went to lb_ct_syn: for syn_timeout_ns after it the bucket's pure
+			     * SYNs take the lb_ct_syn path too (lib/flowtab.h lb_ft_over_live) */
 struct lb_ft_slot {
 	__be32 saddr;
 	__be32 daddr;

@@ -33,11 +33,13 @@
  * closing entry: a reused tuple), then it is replaced in place. Else a free or expired slot.
  * Else, for a SYN only, the oldest live half-open slot (LB_R_FT_EVICTED: a flood churns half-open
  * flows, as lb_ct_syn's LRU does, and never an established one). Else the bucket is full of live
- * flows: the flow goes to lb_ct / lb_ct_syn as without the table (LB_R_FT_OVERFLOW), and the
- * bucket is flagged LB_FT_OVER_CT for good. A flagged bucket's new SYNs take the lb_ct_syn path
- * too (its handshake then ends in lb_ct, lib/halfopen.h), so a flow is never in both places made
- * by the data plane: a non-SYN packet reaches an insert only after missing lb_ft4, lb_ct and
- * lb_ct_syn, and a SYN whose tuple has a slot goes by that slot.
+ * flows: the flow goes to lb_ct / lb_ct_syn as without the table (LB_R_FT_OVERFLOW); for a SYN the
+ * bucket is flagged (lb_ft_over_live: for syn_timeout_ns after its last SYN sent there). While the
+ * flag is live the bucket's new SYNs take the lb_ct_syn path too (the handshake then ends in lb_ct,
+ * lib/halfopen.h), so a retransmitted SYN finds its half-open entry and a flow's handshake is never
+ * in both tables: a non-SYN packet reaches an insert only after missing lb_ft4, lb_ct and
+ * lb_ct_syn, and a SYN whose tuple has a slot goes by that slot. An established flow that went to
+ * lb_ct (a full bucket) is there as a peer's flow is: see below.
  *
  * What stays in lb_ct: NAT flows (their leases and reverse entries, lib/nat.h), IPv6 flows, flows
  * of full buckets, flows written by the agent (cluster sync) and by older programs. So an lb_ft4
@@ -150,6 +152,18 @@ static __always_inline void lb_ft_from_ct(struct lb_ft_slot *sl, const struct lb
 	sl->seen = lb_ft_tick(ct->seen_ns);
 	sl->state = state | (ct->close_reason << LB_FT_CLOSE_SHIFT);
 	sl->flags = ct->flags;
+}
+
+/* Did a SYN of bucket @b go to lb_ct_syn within syn_timeout_ns? (Way LB_FT_OVER's aux: the tick,
+ * or-ed with 1, of the last one; 0: never.) A half-open entry there lives syn_timeout_ns after its
+ * last SYN, and every SYN of the bucket that goes there refreshes the tick: while the flag is live
+ * the bucket's new SYNs go there too, so a retransmitted SYN finds its entry; past it no entry of
+ * the bucket is left in lb_ct_syn and the bucket takes SYNs again (a flood's overflow decays). */
+static __always_inline int lb_ft_over_live(const struct lb_ft_bucket *b, __u64 now)
+{
+	__u32 t = b->w[LB_FT_OVER].aux;
+
+	return t && ((__s64)(__s32)(lb_ft_tick(now) - t) << LB_FT_TICK_SHIFT) <= (__s64)CONFIG(syn_timeout_ns);
 }
 
 /* Take bucket @b's lock (its sequence odd). 0: another CPU held it through every try. */
@@ -349,13 +363,16 @@ __noinline int lb_ft_insert(struct lb_scratch *s, const struct lb_flow *f)
 		}
 		if (syn) /* a pure SYN did not look up first: counted here, as lb_ct_adopt does */
 			lb_count_reason(why);
-	} else if (syn && (b->w[LB_FT_OVER].aux & LB_FT_OVER_CT)) {
-		/* the tuple may have a half-open entry in lb_ct_syn from an earlier SYN: go there */
+	} else if (syn && lb_ft_over_live(b, now)) {
+		/* the tuple may have a half-open entry in lb_ct_syn from an earlier SYN: go there (a
+		 * retransmission keeps the flag live while its entry lives) */
+		b->w[LB_FT_OVER].aux = lb_ft_tick(now) | 1;
 		lb_ft_unlock(b);
 		return LB_FT_FALLBACK;
 	} else if (best != ~0U) {
 		if (!syn || !best) { /* only live flows, or live established ones for a SYN */
-			b->w[LB_FT_OVER].aux |= LB_FT_OVER_CT;
+			if (syn)
+				b->w[LB_FT_OVER].aux = lb_ft_tick(now) | 1;
 			lb_ft_unlock(b);
 			lb_count_reason(LB_R_FT_OVERFLOW);
 			return LB_FT_FALLBACK;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Flow, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_CLOSE_FIN, LB_CT_CLOSING, LB_CT_OPEN, LB_FWD_DSR } from './harness/abi.js';
 import { backendMac, bpfSkipReason, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
-import { LB_FT_HALF, LB_FT_OVER_CT, LB_FT_WAYS } from './harness/flowtab.js';
+import { LB_FT_HALF, LB_FT_WAYS } from './harness/flowtab.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
 
 if (bpfSkipReason) console.warn(`[bpf flowtab] skipped: ${bpfSkipReason}`);
@@ -272,7 +272,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('the flow table [%s]', 
     expect(ft().find(f)).toMatchObject({ way: 2 });
   });
 
-  it('a bucket of live established flows: the new flow goes to lb_ct_syn / lb_ct, the bucket is flagged, and its next SYNs follow', () => {
+  it('a bucket of live established flows: the new flow goes to lb_ct_syn / lb_ct, the bucket is flagged, its next SYNs follow until syn_timeout_ns after the last', () => {
     const f = fresh();
     const g = neighbours(f, LB_FT_WAYS + 1);
     const tick = nowTick();
@@ -286,7 +286,9 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('the flow table [%s]', 
       output: toBe(A),
       reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1, FT_OVERFLOW: 1 },
     });
-    expect(ft().flags(ft().bucketOf(f)) & LB_FT_OVER_CT).toBe(LB_FT_OVER_CT);
+    const flagged = ft().flags(ft().bucketOf(f));
+    expect(flagged & 1, 'the flag: the tick | 1').toBe(1);
+    expect(Math.abs(flagged - tick), 'the tick of that SYN').toBeLessThan(1000);
     expect(ft().find(f)).toBeNull();
     expect(keys('lb_ct_syn').length).toBe(1);
     dp.setTable(DSR, [B]);
@@ -313,6 +315,18 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('the flow table [%s]', 
     const u = neighbours(f, 1, 'udp')[0]!;
     check(dp, { description: 'UDP of the flagged bucket', input: udp(dir(u)), verdict: 'TX', reasons: { TX: 1, CT_NEW: 1 } });
     expect(ft().find(u)).toMatchObject({ way: 0 });
+    // syn_timeout_ns after the bucket's last SYN that went to lb_ct_syn, its half-open entries there
+    // are gone: the flag no longer holds, a new SYN takes a free way (a flood's overflow decays)
+    ft().age(g[1]!, TCP_TIMEOUT + SEC);
+    ft().setFlags(ft().bucketOf(f), (ft().flags(ft().bucketOf(f)) - Number((SYN_TIMEOUT + SEC) >> 20n)) | 1);
+    const late = neighbours(f, LB_FT_WAYS + 2)[LB_FT_WAYS + 1]!;
+    check(dp, {
+      description: 'SYN after the flag decayed',
+      input: tcp({ ...dir(late), flags: 'S' }),
+      verdict: 'TX',
+      reasons: { TX: 1, CT_NEW: 1, CT_HALF_OPEN: 1 },
+    });
+    expect(ft().find(late)).toMatchObject({ half: true });
     for (const k of keys('lb_ct')) dp.map('lb_ct').delete(k);
     for (const k of keys('lb_ct_syn')) dp.map('lb_ct_syn').delete(k);
   });

@@ -13,7 +13,6 @@ export const LB_FT_WAYS = 4;
 export const LB_FT_HALF = 3;
 export const LB_FT_TICK_SHIFT = 20n;
 export const LB_FT_SALT = 0x7f4a7c15;
-export const LB_FT_OVER_CT = 0x1;
 export const FT_BUCKET = 128;
 const WAY = 32;
 const SLOT = 4; // a way's slot after its aux word
@@ -55,9 +54,16 @@ export class FlowTable {
     return this.map.lookup(u32(index)) as Buffer;
   }
 
-  /** The bucket's flags (way 1's aux: LB_FT_OVER_CT). */
+  /** Way 1's aux: the tick | 1 of the bucket's last SYN sent to lb_ct_syn (0: never). */
   flags(index: number): number {
     return this.bucket(index).readUInt32LE(WAY);
+  }
+
+  /** Rewrites it (a test lets time pass for the flag). */
+  setFlags(index: number, value: number): void {
+    const b = this.bucket(index);
+    b.writeUInt32LE(value >>> 0, WAY);
+    this.map.update(u32(index), b);
   }
 
   /** The flow's slot, if the table holds it. */

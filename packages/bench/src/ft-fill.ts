@@ -101,7 +101,7 @@ export function templateSlot(ft4: BpfMap, t: FlowTab.FtTuple, buckets: number): 
 export interface FtFillResult {
   /** Flows written as slots of lb_ft4. */
   inTable: number;
-  /** Flows whose bucket was full: in lb_ct, their buckets flagged LB_FT_OVER_CT. */
+  /** Flows whose bucket was full: in lb_ct (their buckets not flagged: only a SYN flags one). */
   overflow: number;
   /** Half-open slots of earlier cases' unanswered SYNs in the flows' buckets, freed (see fillFlowTable). */
   droppedHalfOpen: number;
@@ -167,8 +167,7 @@ export async function fillFlowTable(
       const { key, value } = FlowTab.ftSlotToCt(Abi.decodeFtSlot(slot), now - JIFFY_NS);
       ctKeys.push(key);
       ctValues.push(value);
-      const o = Abi.FT_OVER * SIZES.ftWay;
-      bucket.writeUInt32LE(bucket.readUInt32LE(o) | Abi.FT_OVER_CT, o);
+      // no flag: the data plane flags a bucket only for a SYN it sends to lb_ct_syn
     }
   }
   const order = [...table.keys()];
@@ -213,7 +212,7 @@ export function predictNewFlows(snapshot: ReadonlyMap<number, Buffer>, tuples: r
       s = {
         used: slots.length,
         half: slots.filter((x) => x.state === Abi.FT_HALF).length,
-        over: (Abi.decodeFtAux(bucket).over & Abi.FT_OVER_CT) !== 0,
+        over: Abi.decodeFtAux(bucket).over !== 0, // readBuckets clears it: set only by this batch's SYNs
       };
       state.set(b, s);
     }
@@ -232,9 +231,11 @@ export function predictNewFlows(snapshot: ReadonlyMap<number, Buffer>, tuples: r
 
 /**
  * The buckets of `tuples`, read now (to predict a batch, and to put back after it), their
- * half-open slots freed (and written so): earlier cases' unanswered SYNs, which the data plane
- * may take as expired or evict, so predictNewFlows could not tell. None are left after a batch
- * (restoreBuckets), so this frees only those of the cases before the 1M fill.
+ * half-open slots freed and their lb_ct_syn flag cleared (and written so): earlier cases'
+ * unanswered SYNs, which the data plane may take as expired or evict, and a flag that decays
+ * syn_timeout_ns after its last SYN (bpf/lib/flowtab.h lb_ft_over_live), so predictNewFlows could
+ * not tell. None are left after a batch (restoreBuckets), so this frees only those of the cases
+ * before the 1M fill.
  */
 export function readBuckets(ft4: BpfMap, tuples: readonly FlowTab.FtTuple[], buckets: number): Map<number, Buffer> {
   const out = new Map<number, Buffer>();
@@ -242,7 +243,10 @@ export function readBuckets(ft4: BpfMap, tuples: readonly FlowTab.FtTuple[], buc
     const b = FlowTab.ftBucketOf(t, BENCH_HASH_SEED, buckets);
     if (out.has(b)) continue;
     const bucket = Buffer.from(ft4.lookup(u32(b)) as Buffer);
-    if (clearHalfOpen(bucket)) ft4.update(u32(b), bucket);
+    const o = Abi.FT_OVER * SIZES.ftWay;
+    const flagged = bucket.readUInt32LE(o) !== 0;
+    bucket.writeUInt32LE(0, o);
+    if (clearHalfOpen(bucket) || flagged) ft4.update(u32(b), bucket);
     out.set(b, bucket);
   }
   return out;

@@ -36,7 +36,7 @@ const tupleOf = (i: number) => {
   return { t: ftTuple(c.src, c.sport, VIP, 80), src: c.src, sport: c.sport };
 };
 
-/** A bucket holding `n` established slots of made-up flows (and the LB_FT_OVER_CT flag if `over`). */
+/** A bucket holding `n` established slots of made-up flows (and a live lb_ct_syn flag if `over`). */
 function bucketWith(n: number, state = Abi.CT_OPEN, over = false): Buffer {
   const b = Buffer.alloc(Abi.SIZES.ftBucket);
   for (let w = 0; w < n; w++) {
@@ -149,7 +149,7 @@ describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => 
         } else {
           inCt++;
           expect(Abi.decodeFtBucket(bucket)).toHaveLength(Abi.FT_WAYS);
-          expect(Abi.decodeFtAux(bucket).over & Abi.FT_OVER_CT).toBe(Abi.FT_OVER_CT);
+          expect(Abi.decodeFtAux(bucket).over, 'no flag: only a SYN sent to lb_ct_syn flags a bucket').toBe(0);
           const v = ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...t }))) as Buffer | null;
           expect(v, `flow ${i} is neither in its bucket nor in lb_ct`).not.toBeNull();
           expect(Abi.decodeCt(v!).backendId).toBe(1 + (i % 2));

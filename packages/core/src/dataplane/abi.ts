@@ -387,9 +387,9 @@ export const FT_STATE_MASK = 0x0f;
 export const FT_CLOSE_SHIFT = 4;
 /** The way whose aux is the bucket's sequence (odd: a CPU is writing it). */
 export const FT_SEQ = 0;
-/** The way whose aux holds FT_OVER_* flags. */
+/** The way whose aux is the tick | 1 (0: never) of the bucket's last SYN that went to lb_ct_syn: its SYNs follow for syn_timeout_ns. */
 export const FT_OVER = 1;
-/** FT_OVER flag: a flow of this bucket found no slot and went to lb_ct or lb_ct_syn (sticky). */
+/** The bit of FT_OVER's aux that is always set when a tick is there (the tick is or-ed with it). */
 export const FT_OVER_CT = 0x1;
 
 /** One live slot of a bucket (proto != 0), decoded. Addresses are IPv4, network order as in the packet. */
