@@ -86,7 +86,11 @@ describe('predictNewFlows (lb_ft_insert on pure SYNs)', () => {
       ft_evicted: 0,
       fallback: 3,
     });
-    expect(predictNewFlows(new Map([[bucket, bucketWith(4, Abi.FT_HALF)]]), tuples, BUCKETS)).toEqual({ ft_overflow: 0, ft_evicted: 3, fallback: 0 });
+    expect(predictNewFlows(new Map([[bucket, bucketWith(4, Abi.FT_HALF)]]), tuples, BUCKETS)).toEqual({
+      ft_overflow: 0,
+      ft_evicted: 3,
+      fallback: 0,
+    });
   });
   it('refuses a bucket it was not given', () => {
     expect(() => predictNewFlows(new Map(), [tupleOf(0).t], BUCKETS)).toThrow(/bucket \d+ was not read/);
@@ -100,7 +104,9 @@ describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => 
     try {
       const other = template(1);
       other.writeUInt16BE(81, 10);
-      await expect(fillFlowTable(ft, ct, 10, tupleOf, [other], () => {})).rejects.toThrow(/template 0 is not a flow of 198\.18\.0\.10:80\/6/);
+      await expect(fillFlowTable(ft, ct, 10, tupleOf, [other], () => {})).rejects.toThrow(
+        /template 0 is not a flow of 198\.18\.0\.10:80\/6/,
+      );
       const { values } = await ft.lookupBatch();
       expect(values.every((v) => (v as Buffer).every((x) => x === 0))).toBe(true);
     } finally {
@@ -167,7 +173,9 @@ describe.skipIf(process.getuid?.() !== 0)('fillFlowTable into real maps', () => 
       }
       const kept = tupleOf(N - 1).t;
       const kb = ft.lookup(Abi.u32(FlowTab.ftBucketOf(kept, SEED, BUCKETS))) as Buffer;
-      expect(findWay(kb, kept) >= 0 || ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...kept }))) !== null).toBe(true);
+      expect(
+        findWay(kb, kept) >= 0 || ct.lookup(Abi.encodeFlow(Abi.ftSlotFlow({ ...Abi.decodeFtSlot(templates[0]!), ...kept }))) !== null,
+      ).toBe(true);
 
       // A batch's buckets, read before it, put back after it.
       const fresh = Array.from({ length: 50 }, (_, k) => tupleOf(N + k).t);
