@@ -28,7 +28,16 @@ import { Abi } from '@xdp-lb/core';
 import { BpfObject, XdpAction } from '@xdp-lb/native';
 import { parseFrame } from '@xdp-lb/netlab';
 import { kernelProblem, missingObjects, objects } from '../env.js';
-import { fillFlowTable, ftBuckets, ftTuple, type FtFillResult, predictNewFlows, readBuckets, restoreBuckets, templateSlot } from '../ft-fill.js';
+import {
+  fillFlowTable,
+  ftBuckets,
+  ftTuple,
+  type FtFillResult,
+  predictNewFlows,
+  readBuckets,
+  restoreBuckets,
+  templateSlot,
+} from '../ft-fill.js';
 import { Wrapper, type WrapMode } from '../wrapper.js';
 import { type DispatchParams, type DispatchResult, dispatchSummary, dispatchTable, measureDispatch } from './dispatch-cost.js';
 import { dispatchCost, dispatchCostFindings, dispatchCostTable, profileDispatch, type ProfiledVariant } from './dispatch-profile.js';
@@ -94,7 +103,14 @@ const FULL: Params = {
 type Method = 'repeat' | 'one-shot' | 'wrapper';
 
 /** How the 1M live flows were loaded: into lb_ft4 (the flow table on; its buckets, and the flows of full buckets, in lb_ct) or lb_ct. */
-type Fill = { strategy: StrategyId; flows: number; seconds: number; table: string; buckets?: number; clockLead?: number } & Partial<FtFillResult>;
+type Fill = {
+  strategy: StrategyId;
+  flows: number;
+  seconds: number;
+  table: string;
+  buckets?: number;
+  clockLead?: number;
+} & Partial<FtFillResult>;
 
 export interface CaseResult {
   strategy: StrategyId | 'floor';
@@ -455,7 +471,15 @@ async function runPerPacket(ctx: BenchContext): Promise<Section> {
             const t0 = process.hrtime.bigint();
             if (buckets) {
               const f = await fillFlowTable(ft4, ct, p.flows1M, tupleOf, vals, loading);
-              fills.push({ strategy, flows: p.flows1M, seconds: Number(process.hrtime.bigint() - t0) / 1e9, table: Abi.MAPS.ft4, buckets, clockLead, ...f });
+              fills.push({
+                strategy,
+                flows: p.flows1M,
+                seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+                table: Abi.MAPS.ft4,
+                buckets,
+                clockLead,
+                ...f,
+              });
             } else {
               const CHUNK = 65_536;
               for (let base = 0; base < p.flows1M; base += CHUNK) {
