@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFrame } from '@xdp-lb/netlab';
 import { type Flow, flowKey, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_F_REPLIED, LB_SNAT_LEASE_HALF } from './harness/abi.js';
-import { backendMac, bpfSkipReason, FT_MODE, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { backendMac, bpfSkipReason, itLbCtOnly, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, expectReset } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
 
@@ -143,8 +143,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('half-open flows [%s]',
     expect(dp.established(df)).not.toBeNull();
   });
 
-  // plants an lb_ct_syn entry: with the flow table the SYN's insert is in lb_ft4 (noexist-race.test.ts runs both)
-  it.skipIf(FT_MODE)(
+  itLbCtOnly("plants an lb_ct_syn entry: with the flow table the SYN's insert is in lb_ft4 (noexist-race.test.ts runs both)")(
     'a SYN whose half-open entry was created first elsewhere (another CPU won the BPF_NOEXIST insert) goes by that entry',
     () => {
       // Backend 3 is in no slot table: only the entry that "won" can send the SYN there.

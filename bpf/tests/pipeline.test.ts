@@ -13,7 +13,7 @@ import {
   LB_CT_OPEN,
   LB_FWD_DSR,
 } from './harness/abi.js';
-import { backendMac, backendOf, bpfSkipReason, FT_MODE, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { backendMac, backendOf, bpfSkipReason, itLbCtOnly, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check, type Fixture } from './harness/fixtures.js';
 import { MAC, tcp, udp, withMacs } from './harness/frames.js';
 
@@ -252,59 +252,63 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('pipeline [%s]', (strat
       expect(dp.ct(flow)).toMatchObject({ backendId: 1, backendGen: 1, svcId: 0, state: LB_CT_OPEN, fwd: LB_FWD_DSR, snatLease: 0 });
     });
 
-    // its late SYN makes a half-open lb_ct_syn entry; with the flow table it goes by the open slot (flowtab.test.ts)
-    it.skipIf(FT_MODE)('later packets stick to the backend, also after the table changes', () => {
-      dp.setTable(0, [2]);
-      check(dp, { description: 'ACK', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      // A pure SYN is not looked up in lb_ct (lb.bpf.h lb_vip): it gets a half-open entry by the
-      // table; the connection's own packets keep its lb_ct entry.
-      check(dp, {
-        description: 'a late duplicate SYN on an open entry: by the table, half-open',
-        input: pkt('S'),
-        verdict: 'TX',
-        output: dsrTo(2),
-        reasons: { TX: 1, CT_NEW: 1 },
-      });
-      check(dp, {
-        description: 'data after it: still backend 1',
-        input: pkt('PA', 'more'),
-        verdict: 'TX',
-        output: dsrTo(1),
-        reasons: { TX: 1 },
-      });
-      dp.ageHalfOpen(flow, 1_000_000_000n); // a real late duplicate comes more than a clock tick before the close
-      check(dp, {
-        description: 'a new flow takes the new table',
-        input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S' }),
-        verdict: 'TX',
-        output: dsrTo(2),
-      });
-    });
+    itLbCtOnly('its late SYN makes a half-open lb_ct_syn entry; with the flow table it goes by the open slot (flowtab.test.ts)')(
+      'later packets stick to the backend, also after the table changes',
+      () => {
+        dp.setTable(0, [2]);
+        check(dp, { description: 'ACK', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+        check(dp, { description: 'data', input: pkt('PA', 'GET / HTTP/1.1\r\n\r\n'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+        // A pure SYN is not looked up in lb_ct (lb.bpf.h lb_vip): it gets a half-open entry by the
+        // table; the connection's own packets keep its lb_ct entry.
+        check(dp, {
+          description: 'a late duplicate SYN on an open entry: by the table, half-open',
+          input: pkt('S'),
+          verdict: 'TX',
+          output: dsrTo(2),
+          reasons: { TX: 1, CT_NEW: 1 },
+        });
+        check(dp, {
+          description: 'data after it: still backend 1',
+          input: pkt('PA', 'more'),
+          verdict: 'TX',
+          output: dsrTo(1),
+          reasons: { TX: 1 },
+        });
+        dp.ageHalfOpen(flow, 1_000_000_000n); // a real late duplicate comes more than a clock tick before the close
+        check(dp, {
+          description: 'a new flow takes the new table',
+          input: tcp({ src: CLIENT, dst: VIP, sport: 41001, dport: 80, flags: 'S' }),
+          verdict: 'TX',
+          output: dsrTo(2),
+        });
+      },
+    );
 
-    // its SYN on a closing lb_ct entry counts no CT_EXPIRED; the flow table's in-place replacement does (flowtab.test.ts)
-    it.skipIf(FT_MODE)('FIN closes the entry; a new SYN on the same tuple is a new flow and selects again', () => {
-      check(dp, { description: 'FIN', input: pkt('FA'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      expect(dp.ct(flow)?.state).toBe(LB_CT_CLOSING);
-      check(dp, { description: 'last ACK of the closing flow', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
-      // (the duplicate's half-open entry predates the close: not a new connection, lb_ct_reused)
-      check(dp, {
-        description: "new SYN: the duplicate's live half-open entry (the table's choice too)",
-        input: pkt('S'),
-        verdict: 'TX',
-        output: dsrTo(2),
-        reasons: { TX: 1 },
-      });
-      check(dp, {
-        description: 'its ACK: promoted over the closing entry',
-        input: pkt('A'),
-        verdict: 'TX',
-        output: dsrTo(2),
-        reasons: { TX: 1 },
-      });
-      expect(dp.ct(flow)).toMatchObject({ backendId: 2, state: LB_CT_OPEN });
-      dp.setTable(0, [1]);
-    });
+    itLbCtOnly("its SYN on a closing lb_ct entry counts no CT_EXPIRED; the flow table's in-place replacement does (flowtab.test.ts)")(
+      'FIN closes the entry; a new SYN on the same tuple is a new flow and selects again',
+      () => {
+        check(dp, { description: 'FIN', input: pkt('FA'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+        expect(dp.ct(flow)?.state).toBe(LB_CT_CLOSING);
+        check(dp, { description: 'last ACK of the closing flow', input: pkt('A'), verdict: 'TX', output: dsrTo(1), reasons: { TX: 1 } });
+        // (the duplicate's half-open entry predates the close: not a new connection, lb_ct_reused)
+        check(dp, {
+          description: "new SYN: the duplicate's live half-open entry (the table's choice too)",
+          input: pkt('S'),
+          verdict: 'TX',
+          output: dsrTo(2),
+          reasons: { TX: 1 },
+        });
+        check(dp, {
+          description: 'its ACK: promoted over the closing entry',
+          input: pkt('A'),
+          verdict: 'TX',
+          output: dsrTo(2),
+          reasons: { TX: 1 },
+        });
+        expect(dp.ct(flow)).toMatchObject({ backendId: 2, state: LB_CT_OPEN });
+        dp.setTable(0, [1]);
+      },
+    );
 
     it('RST closes the entry too', () => {
       const rstFlow = { ...flow, sport: 41002 };

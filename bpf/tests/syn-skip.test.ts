@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFrame } from '@xdp-lb/netlab';
 import { type Flow, LB_ADDR_SNAT, LB_ADDR_VIP, LB_CT_CLOSING, LB_CT_OPEN } from './harness/abi.js';
-import { backendMac, bpfSkipReason, FT_MODE, STRATEGIES, TestDataplane } from './harness/dataplane.js';
+import { backendMac, bpfSkipReason, itLbCtOnly, STRATEGIES, TestDataplane } from './harness/dataplane.js';
 import { check } from './harness/fixtures.js';
 import { MAC, tcp, withMacs } from './harness/frames.js';
 
@@ -58,8 +58,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('a pure SYN skips lb_ct
     return d;
   };
 
-  // lb_ct / lb_ct_syn only: with the flow table a reused tuple's SYN replaces its closing slot in place (flowtab.test.ts)
-  it.skipIf(FT_MODE).each([
+  itLbCtOnly("lb_ct / lb_ct_syn only: with the flow table a reused tuple's SYN replaces its closing slot in place (flowtab.test.ts)").each([
     ['FIN', 'FA'],
     ['RST', 'R'],
   ])('a tuple reused after a %s: the new SYN picks anew, its ACK goes to the SYN backend and replaces the closing entry', (_, close) => {
@@ -155,8 +154,7 @@ describe.skipIf(bpfSkipReason !== null).each(STRATEGIES)('a pure SYN skips lb_ct
     expect(dp.established(rf)).toMatchObject({ backendId: B, state: LB_CT_OPEN });
   });
 
-  // lb_ct / lb_ct_syn only: with the flow table a late SYN goes by the open slot (flowtab.test.ts)
-  it.skipIf(FT_MODE)(
+  itLbCtOnly('lb_ct / lb_ct_syn only: with the flow table a late SYN goes by the open slot (flowtab.test.ts)')(
     'dsr: an OPEN lb_ct entry does not change where a pure SYN goes (no lookup); its later packets still find that entry',
     () => {
       const d = openOnA(43020);

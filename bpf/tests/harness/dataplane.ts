@@ -4,6 +4,7 @@
  * slot tables, SNAT pool. Next hops are static (lb_nh.checked_ns = LB_NH_STATIC) unless a test asks
  * for the FIB.
  */
+import { it } from 'vitest';
 import { BUILTIN_IDS, builtinStrategy } from '@xdp-lb/builtins';
 import { BpfMap, BpfObject, type BpfProgram, MapFlags, MapType, probe, XdpAction } from '@xdp-lb/native';
 import { parseMac } from '@xdp-lb/netlab';
@@ -82,6 +83,16 @@ export const bpfSkipReason: string | null = (() => {
  * with `it.skipIf(FT_MODE)` and names the flowtab.test.ts test that states the table's.
  */
 export const FT_MODE = Boolean(process.env['XLB_TEST_FT']);
+
+/**
+ * `it`, skipped in the flow-table pass (FT_MODE) with `why` printed: for a test that states lb_ct's
+ * own behaviour where the flow table differs by design (`why` names the test that states the
+ * table's).
+ */
+export function itLbCtOnly(why: string): ReturnType<typeof it.skipIf> {
+  if (FT_MODE) console.warn(`[bpf flow-table pass] skipped: ${why}`);
+  return it.skipIf(FT_MODE);
+}
 
 /** Rodata knobs (bpf/lib/config.h); numbers or bigints, encoded at each variable's own size. */
 export type Knobs = Partial<
