@@ -51,6 +51,16 @@ static __always_inline int lb_half_expired(const struct lb_ct *ct, __u64 now)
 	return (__s64)(now - LB_READ_ONCE(ct->seen_ns)) > (__s64)CONFIG(syn_timeout_ns);
 }
 
+/* Backend @*id if it is still the one of generation @gen an entry names, else NULL (removed: state
+ * LB_BE_EMPTY, or the id given to another backend). A draining backend keeps its flows. @id points
+ * into the entry where it can (no stack slot on the established path). */
+static __always_inline struct lb_backend *lb_ct_backend(const __u32 *id, __u32 gen)
+{
+	struct lb_backend *be = bpf_map_lookup_elem(&lb_backends, id);
+
+	return be && be->state != LB_BE_EMPTY && be->gen == gen ? be : NULL;
+}
+
 /* Why entry @ct (of lb_ct, or of lb_ct_syn when @half) cannot carry a packet of protocol @proto
  * with @tcp_flags at @now: LB_R_CT_EXPIRED, LB_R_CT_RESELECT, or 0 (it can: *bep is its backend). */
 static __always_inline __u32 lb_ct_why_not(struct lb_ct *ct, __u8 proto, __u8 tcp_flags, __u64 now,
@@ -62,8 +72,8 @@ static __always_inline __u32 lb_ct_why_not(struct lb_ct *ct, __u8 proto, __u8 tc
 		return LB_R_CT_EXPIRED;
 	if (half ? lb_half_expired(ct, now) : lb_ct_expired(ct, proto, now, 0))
 		return LB_R_CT_EXPIRED;
-	be = bpf_map_lookup_elem(&lb_backends, &ct->backend_id);
-	if (!be || be->state == LB_BE_EMPTY || be->gen != ct->backend_gen)
+	be = lb_ct_backend(&ct->backend_id, ct->backend_gen);
+	if (!be)
 		return LB_R_CT_RESELECT;
 	*bep = be;
 	return 0;

@@ -38,10 +38,16 @@
 #define LB_UDP_HLEN 8
 #define LB_GUE_SPORT_BASE 49152 /* gue outer source ports: 49152 + 14 bits of the flow hash */
 
+/* The source and destination ports as one word, as lb_ft_hash and the slots take them. */
+static __always_inline __u32 lb_ft_ports(const struct lb_flow *f)
+{
+	return *(const __u32 *)&f->sport;
+}
+
 /* The flow table's hash of an IPv4 flow (lb_hash.h lb_ft_hash; lib/flowtab.h). */
 static __always_inline __u32 lb_ft_hash_of(const struct lb_flow *f)
 {
-	return lb_ft_hash(f->src.w[3], f->dst.w[3], *(const __u32 *)&f->sport, f->proto, CONFIG(hash_seed));
+	return lb_ft_hash(f->src.w[3], f->dst.w[3], lb_ft_ports(f), f->proto, CONFIG(hash_seed));
 }
 
 /* The outer-source hash of a flow. IPv4: the flow table's hash, so an lb_ft4 flow (which computes

@@ -84,12 +84,6 @@ static __always_inline int lb_ft_on(const struct lb_ctx *c)
 	return CONFIG(ft_mask) != 0 && !c->pkt.v6;
 }
 
-/* The source and destination ports as one word, as lb_ft_hash and the slots take them. */
-static __always_inline __u32 lb_ft_ports(const struct lb_flow *f)
-{
-	return *(const __u32 *)&f->sport;
-}
-
 static __always_inline struct lb_ft_bucket *lb_ft_bucket_of(__u32 h)
 {
 	__u32 i = h & CONFIG(ft_mask);
@@ -269,17 +263,13 @@ __noinline int lb_ft_put(struct lb_scratch *s, const struct lb_flow *f, int way)
  * or 0. */
 static __always_inline __u32 lb_ft_why_not(const struct lb_ft_slot *sl, __u64 now, int syn)
 {
-	struct lb_backend *be;
-	__u32 id = sl->backend_id;
+	__u32 id = sl->backend_id; /* 16 bits in the slot: the key is a u32 */
 
 	if (syn && (sl->state & LB_FT_STATE_MASK) == LB_CT_CLOSING)
 		return LB_R_CT_EXPIRED;
 	if (lb_ft_expired(sl, now))
 		return LB_R_CT_EXPIRED;
-	be = bpf_map_lookup_elem(&lb_backends, &id);
-	if (!be || be->state == LB_BE_EMPTY || be->gen != sl->backend_gen)
-		return LB_R_CT_RESELECT;
-	return 0;
+	return lb_ct_backend(&id, sl->backend_gen) ? 0 : LB_R_CT_RESELECT;
 }
 
 /* Fill way @sl with the new entry @ct of flow @f (half-open when @half). */

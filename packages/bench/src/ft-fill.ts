@@ -15,12 +15,8 @@ import type { BpfMap } from '@xdp-lb/native';
 const { SIZES, FT_WAYS, u32 } = Abi;
 
 /** Byte offsets in a struct lb_ft_bucket / lb_ft_slot (bpf/include/lb_abi.h; abi.ts decodeFtSlot). */
-const SLOT_OFF = 4; // a way: u32 aux, then the 28-byte slot
-const S_SADDR = 0;
-const S_SPORT = 8;
-const S_PROTO = 12;
-const S_STATE = 13;
-const S_SEEN = 24;
+const SLOT_OFF = Abi.FT_WAY_SLOT;
+const { saddr: S_SADDR, sport: S_SPORT, proto: S_PROTO, state: S_STATE, seen: S_SEEN } = Abi.FT_SLOT;
 
 /** More than a jiffy at any HZ: how far CLOCK_MONOTONIC may lead the coarse clock. */
 const JIFFY_NS = 10_000_000n;

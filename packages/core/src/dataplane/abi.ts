@@ -418,35 +418,54 @@ export function decodeFtAux(b: Buffer): { seq: number; over: number } {
   return { seq: b.readUInt32LE(FT_SEQ * SIZES.ftWay), over: b.readUInt32LE(FT_OVER * SIZES.ftWay) };
 }
 
+/** Byte offsets of struct lb_ft_slot's fields; a way is its u32 aux, then the slot (FT_WAY_SLOT). */
+export const FT_SLOT = {
+  saddr: 0,
+  daddr: 4,
+  sport: 8,
+  dport: 10,
+  proto: 12,
+  state: 13,
+  fwd: 14,
+  flags: 15,
+  svcId: 16,
+  backendId: 18,
+  backendGen: 20,
+  seen: 24,
+} as const;
+export const FT_WAY_SLOT = 4;
+
 /** The live slots of a struct lb_ft_bucket value (a free slot has proto 0). */
 export function decodeFtBucket(b: Buffer): FtSlot[] {
   if (b.length !== SIZES.ftBucket) throw new RangeError(`an lb_ft_bucket is ${SIZES.ftBucket} bytes, not ${b.length}`);
   const out: FtSlot[] = [];
   for (let way = 0; way < FT_WAYS; way++) {
-    const o = way * SIZES.ftWay + 4;
-    if (b.readUInt8(o + 12) !== 0) out.push(decodeFtSlot(b.subarray(o, o + SIZES.ftSlot), way));
+    const o = way * SIZES.ftWay + FT_WAY_SLOT;
+    if (b.readUInt8(o + FT_SLOT.proto) !== 0) out.push(decodeFtSlot(b.subarray(o, o + SIZES.ftSlot), way));
   }
   return out;
 }
 
 /** One struct lb_ft_slot (28 bytes), live or not; `way`: its index in the bucket. */
+
 export function decodeFtSlot(b: Buffer, way = 0): FtSlot {
-  const state = b.readUInt8(13);
+  const o = FT_SLOT;
+  const state = b.readUInt8(o.state);
   return {
     way,
-    saddr: bytesToIp(v4mapped(b.subarray(0, 4))),
-    daddr: bytesToIp(v4mapped(b.subarray(4, 8))),
-    sport: b.readUInt16BE(8),
-    dport: b.readUInt16BE(10),
-    proto: b.readUInt8(12),
+    saddr: bytesToIp(v4mapped(b.subarray(o.saddr, o.saddr + 4))),
+    daddr: bytesToIp(v4mapped(b.subarray(o.daddr, o.daddr + 4))),
+    sport: b.readUInt16BE(o.sport),
+    dport: b.readUInt16BE(o.dport),
+    proto: b.readUInt8(o.proto),
     state: state & FT_STATE_MASK,
     closeReason: (state >> FT_CLOSE_SHIFT) & 0x3,
-    fwd: b.readUInt8(14),
-    flags: b.readUInt8(15),
-    svcId: b.readUInt16LE(16),
-    backendId: b.readUInt16LE(18),
-    backendGen: b.readUInt32LE(20),
-    seen: b.readUInt32LE(24),
+    fwd: b.readUInt8(o.fwd),
+    flags: b.readUInt8(o.flags),
+    svcId: b.readUInt16LE(o.svcId),
+    backendId: b.readUInt16LE(o.backendId),
+    backendGen: b.readUInt32LE(o.backendGen),
+    seen: b.readUInt32LE(o.seen),
   };
 }
 
